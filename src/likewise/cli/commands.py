@@ -1,0 +1,200 @@
+"""The subcommands: each parses its options and calls one Engine method."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from tqdm import tqdm
+
+from likewise.cli.main import emit, open_engine, parse_where
+from likewise.engine import Engine
+from likewise.errors import InvalidInput
+from likewise.items import load_items
+from likewise.store import Hit
+
+SubParsers = Any  # argparse's _SubParsersAction is private
+
+
+def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help: str) -> Any:
+        parser = sub.add_parser(name, parents=[common], help=help, description=help)
+        parser.set_defaults(handler=handler)
+        return parser
+
+    p = add("ingest", ingest, "Add or update items from a .jsonl or .csv file.")
+    p.add_argument("file", help="one item per line (JSONL) or row (CSV, tags split on '|')")
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="ingest the valid records and report each bad line (default: ingest nothing)",
+    )
+    p.add_argument(
+        "--delete-missing",
+        action="store_true",
+        help="delete stored items that are not in the file (a full catalog sync)",
+    )
+    p.add_argument("--model", help="embedding model for a new store (default: minilm)")
+
+    for name, fn, what in (
+        ("similar", similar, "Items related to an item."),
+        ("search", search, "Items closest to a free text."),
+    ):
+        p = add(name, fn, what)
+        p.add_argument("query", metavar="ID" if name == "similar" else "TEXT")
+        p.add_argument("-n", type=int, default=10, help="how many (default 10)")
+        p.add_argument("--where", help='metadata filter as JSON, e.g. \'{"category": "news"}\'')
+        p.add_argument(
+            "--exclude",
+            action="append",
+            default=[],
+            metavar="ID",
+            help="leave this id out (repeatable)",
+        )
+
+    item = sub.add_parser("item", help="Show or delete items.")
+    item_sub = item.add_subparsers(title="actions", required=True, metavar="ACTION")
+    p = item_sub.add_parser("show", parents=[common], help="Show one item.")
+    p.add_argument("id")
+    p.set_defaults(handler=item_show)
+    p = item_sub.add_parser("delete", parents=[common], help="Delete items by id.")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.set_defaults(handler=item_delete)
+
+    add("stats", stats, "What the store holds.")
+    p = add("reembed", reembed, "Embed every item again with another model.")
+    p.add_argument("--model", required=True, help="the new model, e.g. minilm or hashing-64")
+    p = add("demo", demo, "Load the MovieLens-1M catalog and show related titles.")
+    p.add_argument("--limit", type=int, default=None, help="load only the first N titles")
+
+
+def _progress(total: int, what: str) -> tqdm[Any]:
+    return tqdm(total=total, desc=what, unit=" items", file=sys.stderr, disable=None)
+
+
+def ingest(args: argparse.Namespace) -> int:
+    loaded = load_items(args.file)
+    if loaded.errors and not args.skip_invalid:
+        for err in loaded.errors[:20]:
+            print(f"error: {args.file}: {err}", file=sys.stderr)
+        more = len(loaded.errors) - 20
+        if more > 0:
+            print(f"error: ... and {more} more", file=sys.stderr)
+        print(
+            "error: nothing was ingested (use --skip-invalid to ingest the valid records)",
+            file=sys.stderr,
+        )
+        return 2
+    for err in loaded.errors:
+        print(f"skipped: {args.file}: {err}", file=sys.stderr)
+    with (
+        open_engine(args, model=args.model) as engine,
+        _progress(len(loaded.items), "ingest") as bar,
+    ):
+        report = engine.add_items(
+            loaded.items, delete_missing=args.delete_missing, progress=bar.update
+        )
+    data = {**report.as_dict(), "skipped": len(loaded.errors)}
+    emit(args, data, lambda: "  ".join(f"{k}: {v}" for k, v in data.items()))
+    return 0
+
+
+def _hits(args: argparse.Namespace, engine: Engine, hits: list[Hit]) -> None:
+    titles = {item.id: item.title for item in engine.get_many([h.id for h in hits])}
+    rows = [{"id": h.id, "score": round(h.score, 4), "title": titles.get(h.id, "")} for h in hits]
+
+    def table() -> str:
+        if not rows:
+            return "(no items)"
+        width = max(len(str(r["id"])) for r in rows)
+        lines = []
+        for r in rows:
+            title = r["title"] if r["title"] != r["id"] else ""
+            lines.append(f"{r['score']:7.4f}  {r['id']:<{width}}  {title}".rstrip())
+        return "\n".join(lines)
+
+    emit(args, rows, table)
+
+
+def similar(args: argparse.Namespace) -> int:
+    with open_engine(args) as engine:
+        where = parse_where(args.where)
+        _hits(args, engine, engine.similar(args.query, n=args.n, where=where, exclude=args.exclude))
+    return 0
+
+
+def search(args: argparse.Namespace) -> int:
+    with open_engine(args) as engine:
+        where = parse_where(args.where)
+        _hits(args, engine, engine.search(args.query, n=args.n, where=where, exclude=args.exclude))
+    return 0
+
+
+def item_show(args: argparse.Namespace) -> int:
+    with open_engine(args) as engine:
+        record = engine.get(args.id).to_record()
+    emit(args, record, lambda: "\n".join(f"{k}: {v}" for k, v in record.items()))
+    return 0
+
+
+def item_delete(args: argparse.Namespace) -> int:
+    with open_engine(args) as engine:
+        removed = engine.delete(args.ids)
+    emit(args, {"deleted": removed}, lambda: f"deleted: {removed}")
+    return 0
+
+
+def stats(args: argparse.Namespace) -> int:
+    with open_engine(args) as engine:
+        data = engine.stats()
+    emit(args, data, lambda: "\n".join(f"{k}: {v}" for k, v in data.items()))
+    return 0
+
+
+def reembed(args: argparse.Namespace) -> int:
+    from likewise.embedders import get_embedder
+
+    new = get_embedder(args.model)
+    with (
+        open_engine(args, embedder=None) as engine,
+        _progress(engine.count(), f"reembed with {new.model_id}") as bar,
+    ):
+        done = engine.reembed(new, progress=bar.update)
+    emit(
+        args,
+        {"reembedded": done, "model": new.model_id},
+        lambda: f"reembedded: {done} items with {new.model_id}",
+    )
+    return 0
+
+
+DEMO_TITLES = (
+    "Toy Story (1995)",
+    "Star Wars: Episode IV - A New Hope (1977)",
+    "Godfather, The (1972)",
+    "Silence of the Lambs, The (1991)",
+    "Matrix, The (1999)",
+)
+
+
+def demo(args: argparse.Namespace) -> int:
+    from likewise.datasets import movielens_items
+
+    if args.limit is not None and args.limit < 1:
+        raise InvalidInput("must be at least 1", field="--limit")
+    records = movielens_items("ml-1m")[: args.limit]
+    with open_engine(args) as engine:
+        print(f"Loading {len(records):,} MovieLens-1M titles into {args.data} ...")
+        with _progress(len(records), "embed") as bar:
+            report = engine.add_items(records, progress=bar.update)
+        print("  ".join(f"{k}: {v}" for k, v in report.as_dict().items()))
+        for title in DEMO_TITLES:
+            if not engine.get_many([title]):
+                continue
+            print(f"\nRelated to {title}:")
+            for hit in engine.similar(title, n=5):
+                print(f"  {hit.score:.3f}  {hit.id}")
+        print("\nTry: likewise --data", args.data, 'search "space adventure for kids"')
+    return 0

@@ -1,0 +1,102 @@
+"""`likewise ...`: the command line over the Engine. The only module that prints.
+
+Every `LikewiseError` becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from likewise.config import Settings
+from likewise.engine import Engine
+from likewise.errors import InvalidInput, LikewiseError
+
+__all__ = ["main"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns (and, as a script, exits with) its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # Options may stand before or after the command; argparse shares the action objects of a
+    # parent parser, so defaults are filled here rather than with set_defaults.
+    for name, default in (("data", Settings().data), ("json", False), ("verbose", False)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except LikewiseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: every batch written before this point is kept", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from likewise.cli import commands
+
+    settings = Settings()
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data",
+        default=argparse.SUPPRESS,
+        help=f"data directory (env LIKEWISE_DATA, default {settings.data})",
+    )
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print JSON instead of a table",
+    )
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log what happens"
+    )
+    parser = argparse.ArgumentParser(
+        prog="likewise",
+        description="Related items and search over your catalog, embedded and offline.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    commands.register(sub, common)
+    return parser
+
+
+def parse_where(text: str | None) -> dict[str, Any] | None:
+    """`--where` as JSON, or an error naming the option."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"not valid JSON: {exc.msg}", field="--where") from None
+    if not isinstance(value, dict):
+        raise InvalidInput("must be a JSON object", field="--where")
+    return value
+
+
+@contextmanager
+def open_engine(args: argparse.Namespace, **kwargs: Any) -> Iterator[Engine]:
+    engine = Engine.open(args.data, **kwargs)
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+def emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else text())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""The Engine: the one facade the CLI, the service and applications call."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Self
+
+import numpy as np
+
+from likewise.config import Settings
+from likewise.embedders.base import Embedder
+from likewise.embedders.registry import get_embedder
+from likewise.errors import ConfigError, InvalidInput, NotFound
+from likewise.items.model import ContentTemplate, Item, parse_item
+from likewise.store import Entry, Hit, Store, StoreInfo, metric_of, open_store
+
+__all__ = ["Engine", "IngestReport"]
+
+log = logging.getLogger(__name__)
+
+MAX_N = 10_000
+Progress = Callable[[int], object]
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did; `embedded` counts the items whose text was (re-)embedded."""
+
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    embedded: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class Engine:
+    """Items in, related items and search out.
+
+    Example:
+        >>> engine = Engine.open("./data")
+        >>> engine.add_items([{"id": "a1", "title": "Moon landing", "category": "news"}])
+        >>> engine.similar("a1", n=5, where={"category": "news"})
+    """
+
+    def __init__(self, store: Store, embedder: Embedder, *, batch_size: int = 256) -> None:
+        info = store.info
+        if info is None:
+            raise ConfigError("the store is not initialised; use Engine.open")
+        self.store = store
+        self.embedder = embedder
+        self.template = ContentTemplate.parse(info.template)
+        self.batch_size = batch_size
+
+    @classmethod
+    def open(
+        cls,
+        location: str | None = None,
+        *,
+        model: str | None = None,
+        embedder: Embedder | None = None,
+        metric: str | None = None,
+        template: str | None = None,
+        settings: Settings | None = None,
+    ) -> Engine:
+        """Open (or create) the store at `location`: a directory for the embedded store.
+
+        A new store records the model, metric and content template; opening it later with a
+        different model is an error (switch with :meth:`reembed`).
+        """
+        settings = settings or Settings()
+        store = open_store(location or settings.data)
+        try:
+            info = store.info
+            if info is None:
+                embedder = embedder or get_embedder(model or settings.model)
+                tpl = ContentTemplate.parse(template or settings.template)
+                info = StoreInfo(
+                    embedder.model_id, embedder.dim, metric_of(metric or settings.metric), str(tpl)
+                )
+                store.initialize(info)
+            else:
+                embedder = embedder or get_embedder(model or info.model_id)
+                _check_compatible(info, embedder, metric, template)
+        except BaseException:
+            store.close()
+            raise
+        return cls(store, embedder, batch_size=settings.batch_size)
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def add_items(
+        self,
+        records: Iterable[Item | Mapping[str, Any]],
+        *,
+        delete_missing: bool = False,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Insert or update items by id; only items whose embedded text changed are embedded.
+
+        Every record is validated before anything is written. Writes are durable in batches of
+        `batch_size`: if the process dies, re-running the same call resumes where it stopped.
+        With `delete_missing`, stored items absent from `records` are deleted (a full sync).
+        """
+        items = _validate(records)
+        report = IngestReport()
+        stored = self.store.hashes([item.id for item in items])
+        todo: list[tuple[Item, str, bool]] = []
+        for item in items:
+            content = self.template.content_hash(item)
+            old = stored.get(item.id)
+            if old is None:
+                report.new += 1
+            elif old == (content, item.record_hash()):
+                report.unchanged += 1
+                continue
+            else:
+                report.changed += 1
+            todo.append((item, content, old is None or old[0] != content))
+        if progress and report.unchanged:
+            progress(report.unchanged)
+        for start in range(0, len(todo), self.batch_size):
+            batch = todo[start : start + self.batch_size]
+            texts = [self.template.render(item) for item, _, embed in batch if embed]
+            vectors = iter(self.embedder.embed(texts)) if texts else iter(())
+            entries = [
+                Entry(item, content, next(vectors) if embed else None)
+                for item, content, embed in batch
+            ]
+            self.store.upsert(entries)
+            report.embedded += len(texts)
+            if progress:
+                progress(len(batch))
+        if delete_missing:
+            keep = {item.id for item in items}
+            report.deleted = self.store.delete([i for i in self.store.all_ids() if i not in keep])
+        return report
+
+    def delete(self, ids: Sequence[str]) -> int:
+        """Delete items by id; returns how many existed."""
+        return self.store.delete(ids)
+
+    def reembed(self, embedder: Embedder, *, progress: Progress | None = None) -> int:
+        """Embed every item again with another model and switch the store to it."""
+        entries: list[Entry] = []
+        for items in self.store.iter_items(self.batch_size):
+            vectors = embedder.embed([self.template.render(item) for item in items])
+            entries.extend(
+                Entry(item, self.template.content_hash(item), vector)
+                for item, vector in zip(items, vectors, strict=True)
+            )
+            if progress:
+                progress(len(items))
+        old = self.store.info
+        assert old is not None
+        info = StoreInfo(embedder.model_id, embedder.dim, old.metric, old.template)
+        self.store.replace_all(info, entries)
+        self.embedder = embedder
+        return len(entries)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def similar(
+        self,
+        item_id: str,
+        *,
+        n: int = 10,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+    ) -> list[Hit]:
+        """The `n` items closest to `item_id` (never itself), passing `where`."""
+        _check_n(n)
+        vector = self.store.vector(item_id)
+        return self.store.search(vector, n=n, where=where, exclude=[item_id, *exclude])
+
+    def search(
+        self,
+        text: str,
+        *,
+        n: int = 10,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+    ) -> list[Hit]:
+        """The `n` items whose content is closest to a free text query."""
+        _check_n(n)
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInput("must be a non-empty string", field="text")
+        vector = self.embedder.embed([text])[0]
+        return self.store.search(vector, n=n, where=where, exclude=exclude)
+
+    def search_vector(
+        self,
+        vector: Sequence[float] | np.ndarray[Any, Any],
+        *,
+        n: int = 10,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+    ) -> list[Hit]:
+        """The `n` items closest to a vector of the store's dimension."""
+        _check_n(n)
+        return self.store.search(
+            np.asarray(vector, dtype=np.float32), n=n, where=where, exclude=exclude
+        )
+
+    def get(self, item_id: str) -> Item:
+        """One stored item, or NotFound."""
+        found = self.store.get([item_id])
+        if not found:
+            raise NotFound("item", item_id)
+        return found[0]
+
+    def get_many(self, ids: Sequence[str]) -> list[Item]:
+        """The stored items among `ids`, in order."""
+        return self.store.get(ids)
+
+    def count(self, where: Mapping[str, Any] | None = None) -> int:
+        """How many items pass `where`."""
+        return self.store.count(where)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts, model and sizes."""
+        return self.store.stats()
+
+    def close(self) -> None:
+        """Save what makes the next open fast; the engine is unusable after."""
+        self.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _validate(records: Iterable[Item | Mapping[str, Any]]) -> list[Item]:
+    items: list[Item] = []
+    seen: set[str] = set()
+    for position, record in enumerate(records):
+        try:
+            item = parse_item(record)
+        except InvalidInput as exc:
+            field = f"items[{position}]" + (f".{exc.field}" if exc.field else "")
+            raise InvalidInput(exc.reason, field=field) from None
+        if item.id in seen:
+            raise InvalidInput(f"duplicate id {item.id!r}", field=f"items[{position}].id")
+        seen.add(item.id)
+        items.append(item)
+    return items
+
+
+def _check_n(n: int) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_N:
+        raise InvalidInput(f"must be an integer from 1 to {MAX_N}", field="n")
+
+
+def _check_compatible(
+    info: StoreInfo, embedder: Embedder, metric: str | None, template: str | None
+) -> None:
+    if embedder.model_id != info.model_id or embedder.dim != info.dim:
+        raise ConfigError(
+            f"the store holds {info.dim}-d vectors of model {info.model_id!r}, not "
+            f"{embedder.model_id!r}; switch with `likewise reembed --model ...`"
+        )
+    if metric is not None and metric_of(metric) != info.metric:
+        raise ConfigError(f"the store uses metric {info.metric!r}, not {metric!r}")
+    if template is not None and str(ContentTemplate.parse(template)) != info.template:
+        raise ConfigError(f"the store embeds template {info.template!r}, not {template!r}")

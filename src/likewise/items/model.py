@@ -1,0 +1,165 @@
+"""The Item: a caller's id, content fields that are embedded, and free metadata."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from likewise.errors import InvalidInput
+
+__all__ = ["CONTENT_FIELDS", "DEFAULT_TEMPLATE", "ContentTemplate", "Item", "parse_item"]
+
+CONTENT_FIELDS = ("title", "body", "tags")
+DEFAULT_TEMPLATE = ("title", "body", "tags")
+MAX_ID_LENGTH = 512
+
+
+class Item(BaseModel):
+    """One catalog entry.
+
+    Top-level keys other than the content fields go into `metadata`, so
+    ``{"id": "a1", "title": "...", "category": "news"}`` has ``metadata == {"category": "news"}``.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    title: str = ""
+    body: str = ""
+    tags: tuple[str, ...] = ()
+    image: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _id_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError("must be a list of strings, not a string")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _extras_into_metadata(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        known = set(cls.model_fields)
+        extras = {k: v for k, v in data.items() if k not in known}
+        if not extras:
+            return data
+        metadata = data.get("metadata") or {}
+        if not isinstance(metadata, Mapping):
+            return data  # the field validator reports it
+        clash = sorted(set(extras) & set(metadata))
+        if clash:
+            raise ValueError(f"{clash[0]!r} is given both at top level and in metadata")
+        out = {k: v for k, v in data.items() if k in known}
+        out["metadata"] = {**metadata, **extras}
+        return out
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_json(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key, val in value.items():
+            if not isinstance(key, str) or not key:
+                raise ValueError("keys must be non-empty strings")
+            _check_json(val, key)
+        return value
+
+    def to_record(self) -> dict[str, Any]:
+        """The item as one flat JSON-able dict (metadata keys at top level), as ingested."""
+        out: dict[str, Any] = {"id": self.id, "title": self.title, "body": self.body}
+        out["tags"] = list(self.tags)
+        if self.image is not None:
+            out["image"] = self.image
+        out.update(self.metadata)
+        return out
+
+    def record_hash(self) -> str:
+        """A hash of everything stored (content and metadata): equal means unchanged."""
+        return _sha(json.dumps(self.to_record(), sort_keys=True, ensure_ascii=False))
+
+
+def _check_json(value: Any, path: str) -> None:
+    if value is None or isinstance(value, str | bool | int):
+        return
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"{path}: NaN and infinity are not JSON")
+        return
+    if isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            _check_json(v, f"{path}[{i}]")
+        return
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ValueError(f"{path}: keys must be strings")
+            _check_json(v, f"{path}.{k}")
+        return
+    raise ValueError(f"{path}: {type(value).__name__} is not a JSON value")
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def parse_item(data: Any, *, line: int | None = None) -> Item:
+    """Validate one record into an Item, or raise InvalidInput naming the field and reason."""
+    if isinstance(data, Item):
+        return data
+    if not isinstance(data, Mapping):
+        raise InvalidInput(f"an item must be an object, not {type(data).__name__}", line=line)
+    try:
+        return Item.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or None
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise InvalidInput(message, field=field, line=line) from None
+
+
+class ContentTemplate:
+    """Which fields make the text that is embedded, in order.
+
+    Fields are content fields (`title`, `body`, `tags`) or metadata keys; empty ones are
+    skipped, lists are joined with ", ", parts with a newline.
+    """
+
+    def __init__(self, fields: Sequence[str] = DEFAULT_TEMPLATE) -> None:
+        fields = tuple(f.strip() for f in fields if f.strip())
+        if not fields:
+            raise InvalidInput("must name at least one field", field="template")
+        self.fields = fields
+
+    @classmethod
+    def parse(cls, spec: str) -> ContentTemplate:
+        """From a comma-separated list, e.g. ``"title,body,tags"``."""
+        return cls(spec.split(","))
+
+    def __str__(self) -> str:
+        return ",".join(self.fields)
+
+    def render(self, item: Item) -> str:
+        parts = []
+        for name in self.fields:
+            value = getattr(item, name) if name in CONTENT_FIELDS else item.metadata.get(name)
+            if isinstance(value, list | tuple):
+                value = ", ".join(str(v) for v in value)
+            if value is not None and str(value).strip():
+                parts.append(str(value).strip())
+        return "\n".join(parts)
+
+    def content_hash(self, item: Item) -> str:
+        """Equal hashes mean the embedded text is the same: no need to embed again."""
+        return _sha(self.render(item))

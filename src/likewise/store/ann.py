@@ -1,0 +1,137 @@
+"""The in-process vector index: faiss HNSW over labels 0..N-1, with a planned filtered search.
+
+Labels only grow: an item whose vector or metadata changes gets a new label and the old one is
+masked out (`alive`). A filtered query is planned like a database would: when the filter leaves
+few labels they are scanned exactly (a bitmap over the flat storage); otherwise HNSW searches
+with the bitmap applied inside the graph walk and a wider beam the rarer the matches are.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss as _faiss
+import numpy as np
+import numpy.typing as npt
+
+from likewise.store.base import Metric
+
+__all__ = ["AnnConfig", "VectorIndex"]
+
+faiss: Any = _faiss  # its bundled stubs lack the search-parameter and selector classes
+
+Mask = npt.NDArray[np.bool_]
+Vectors = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class AnnConfig:
+    """HNSW build and search settings (measured in bench/search.py)."""
+
+    m: int = 32
+    ef_construction: int = 64
+    ef_search: int = 64
+    max_ef: int = 1024
+    exact_below: int = 20_000  # filtered sets this small are scanned exactly
+
+
+class VectorIndex:
+    """Vectors by label, HNSW-searchable, with a mask of live labels."""
+
+    def __init__(self, dim: int, metric: Metric, config: AnnConfig | None = None) -> None:
+        self.dim = dim
+        self.metric: Metric = metric
+        self.config = config or AnnConfig()
+        kind = faiss.METRIC_L2 if metric == "euclidean" else faiss.METRIC_INNER_PRODUCT
+        self.index = faiss.IndexHNSWFlat(dim, self.config.m, kind)
+        self.index.hnsw.efConstruction = self.config.ef_construction
+        self.alive: Mask = np.zeros(0, dtype=bool)
+        self._alive_bits: npt.NDArray[np.uint8] | None = None
+
+    @property
+    def size(self) -> int:
+        return int(self.index.ntotal)
+
+    def live_count(self) -> int:
+        return int(self.alive.sum())
+
+    def add(self, vectors: Vectors, alive: Mask) -> None:
+        """Append vectors as labels size..size+len-1."""
+        if len(vectors) == 0:
+            return
+        self.index.add(self._prepare(vectors))
+        self.alive = np.concatenate([self.alive, alive.astype(bool)])
+        self._alive_bits = None
+
+    def kill(self, labels: list[int]) -> None:
+        self.alive[labels] = False
+        self._alive_bits = None
+
+    def vectors(self) -> Vectors:
+        """A zero-copy view of every stored vector, by label (invalid after the next add)."""
+        flat = faiss.downcast_index(self.index.storage)
+        data = faiss.rev_swig_ptr(flat.get_xb(), self.size * self.dim)
+        return np.asarray(data).reshape(self.size, self.dim)
+
+    def search(
+        self, query: Vectors, n: int, mask: Mask | None = None
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """Top-`n` live labels (and scores, higher is closer) among `mask`, or all."""
+        q = self._prepare(query.reshape(1, -1))
+        if mask is None and self.live_count() == self.size:
+            params = faiss.SearchParametersHNSW(efSearch=max(self.config.ef_search, n))
+            return self._finish(*self.index.search(q, n, params=params))
+        keep = self.alive if mask is None else mask & self.alive
+        count = int(keep.sum())
+        if count == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        bits = self._bits(keep, use_alive_cache=mask is None)
+        selector = faiss.IDSelectorBitmap(bits)
+        n = min(n, count)
+        if count > self.config.exact_below:
+            share = count / self.size
+            ef = min(self.config.max_ef, math.ceil(self.config.ef_search / math.sqrt(share)))
+            params = faiss.SearchParametersHNSW(efSearch=max(ef, n), sel=selector)
+            distances, labels = self.index.search(q, n, params=params)
+            if (labels[0] >= 0).sum() == n:
+                return self._finish(distances, labels)
+        exact = faiss.SearchParameters(sel=selector)
+        return self._finish(*self.index.storage.search(q, n, params=exact))
+
+    def _bits(self, keep: Mask, *, use_alive_cache: bool) -> npt.NDArray[np.uint8]:
+        if use_alive_cache:
+            if self._alive_bits is None:
+                self._alive_bits = np.packbits(self.alive, bitorder="little")
+            return self._alive_bits
+        return np.packbits(keep, bitorder="little")
+
+    def _prepare(self, vectors: Vectors) -> Vectors:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if self.metric == "cosine":
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+        return vectors
+
+    def _finish(
+        self, distances: npt.NDArray[np.float32], labels: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        found = labels[0] >= 0
+        scores = distances[0][found]
+        if self.metric == "euclidean":
+            scores = -np.sqrt(np.maximum(scores, 0))
+        return labels[0][found].astype(np.int64), scores.astype(np.float32)
+
+    def save(self, path: Path) -> None:
+        faiss.write_index(self.index, str(path))
+
+    @classmethod
+    def load(
+        cls, path: Path, dim: int, metric: Metric, alive: Mask, config: AnnConfig | None = None
+    ) -> VectorIndex:
+        out = cls(dim, metric, config)
+        out.index = faiss.read_index(str(path))
+        out.alive = alive
+        return out

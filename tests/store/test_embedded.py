@@ -1,0 +1,167 @@
+"""The embedded store passes the shared contract, and survives what a real process meets."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from likewise.errors import ConfigError, StoreError
+from likewise.store import EmbeddedStore, open_store
+from likewise.store.ann import AnnConfig
+from likewise.testing import StoreContract
+from likewise.testing.contract import INFO, axis, entry
+
+
+class TestEmbeddedStore(StoreContract):
+    @pytest.fixture
+    def open_store(self, tmp_path: Path):  # type: ignore[no-untyped-def]
+        return lambda: EmbeddedStore(tmp_path / "data")
+
+
+class TestEmbeddedStoreThroughHnsw(StoreContract):
+    """The same contract with every filtered query sent through the HNSW path."""
+
+    @pytest.fixture
+    def open_store(self, tmp_path: Path):  # type: ignore[no-untyped-def]
+        return lambda: EmbeddedStore(tmp_path / "data", ann=AnnConfig(exact_below=0))
+
+
+def test_snapshot_is_used_and_caught_up(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path)
+    store.initialize(INFO)
+    store.upsert([entry(f"i{k}", axis(k)) for k in range(20)])
+    store.close()
+    assert (tmp_path / "index" / "hnsw.faiss").exists()
+    # A second writer adds and deletes without saving a snapshot (as a crash would leave it).
+    other = EmbeddedStore(tmp_path)
+    other.upsert([entry("late", axis(5, 0.01))])
+    other.delete(["i5"])
+    other._dirty = False  # simulate dying before close
+    other._db.close()
+    again = EmbeddedStore(tmp_path)
+    assert again.search(axis(5, 0.01), n=1)[0].id == "late"
+    assert "i5" not in {h.id for h in again.search(axis(5), n=5)}
+    assert again.count() == 20
+    again.close()
+
+
+def test_a_corrupt_snapshot_is_rebuilt(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path)
+    store.initialize(INFO)
+    store.upsert([entry(f"i{k}", axis(k)) for k in range(5)])
+    store.close()
+    (tmp_path / "index" / "hnsw.faiss").write_bytes(b"garbage")
+    again = EmbeddedStore(tmp_path)
+    assert again.search(axis(2), n=1)[0].id == "i2"
+    again.close()
+
+
+def test_another_process_sees_writes_without_reopening(tmp_path: Path) -> None:
+    reader = EmbeddedStore(tmp_path)
+    reader.initialize(INFO)
+    reader.upsert([entry("a", axis(0))])
+    writer = EmbeddedStore(tmp_path)
+    writer.upsert([entry("b", axis(3))])
+    writer.close()
+    assert reader.search(axis(3), n=1)[0].id == "b"
+    reader.close()
+
+
+def test_readers_run_while_one_thread_writes(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path)
+    store.initialize(INFO)
+    store.upsert([entry(f"seed{k}", axis(k)) for k in range(8)])
+    errors: list[BaseException] = []
+    counts: list[int] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            while not stop.is_set():
+                hits = store.search(axis(1), n=5)
+                assert len(hits) == 5 and hits[0].score >= hits[-1].score
+                counts.append(store.count())
+        except BaseException as exc:
+            errors.append(exc)
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for t in readers:
+        t.start()
+    for batch in range(20):
+        store.upsert([entry(f"w{batch}-{k}", axis(k, 0.3)) for k in range(10)])
+    stop.set()
+    for t in readers:
+        t.join()
+    assert not errors
+    assert counts == sorted(counts)  # readers never see a count go backwards
+    assert store.count() == 8 + 200
+    store.close()
+
+
+def test_unknown_location_schemes_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown location scheme 'ftp'.*directory path"):
+        open_store("ftp://x")
+    with pytest.raises(ConfigError, match="PostgreSQL"):
+        open_store("postgresql://localhost/db")
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path)
+    store._set_meta({"schema_version": "99"})
+    store.close()
+    with pytest.raises(StoreError, match="schema version 99"):
+        EmbeddedStore(tmp_path)
+
+
+_WRITER = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from likewise.store import EmbeddedStore
+    from likewise.testing.contract import INFO, axis, entry
+    store = EmbeddedStore(sys.argv[1])
+    if store.info is None:
+        store.initialize(INFO)
+    for batch in range(10_000):
+        store.upsert([entry(f"b{batch}-{k}", axis(batch + k, 0.5), batch=batch) for k in range(50)])
+        print(batch, flush=True)  # acknowledged: the call returned
+    """
+)
+
+
+@pytest.mark.slow
+def test_kill_9_mid_ingest_loses_nothing_acknowledged(tmp_path: Path) -> None:
+    acknowledged = -1
+    with subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 60
+        while acknowledged < 30 and time.monotonic() < deadline:
+            acknowledged = int(proc.stdout.readline())
+        os.kill(proc.pid, signal.SIGKILL)
+    assert acknowledged >= 30, "the writer did not get going"
+
+    store = EmbeddedStore(tmp_path)
+    ids = set(store.all_ids())
+    for batch in range(acknowledged + 1):
+        assert {f"b{batch}-{k}" for k in range(50)} <= ids
+    # The index agrees with SQLite: same count, and every item finds itself by its own vector.
+    assert store.count() == len(ids)
+    assert len(ids) % 50 == 0  # batches are all-or-nothing
+    for item_id in sorted(ids)[::7]:
+        batch = int(item_id[1:].split("-")[0])
+        vector = store.vector(item_id)
+        assert np.allclose(vector, axis(batch + int(item_id.split("-")[1]), 0.5))
+        (hit,) = store.search(vector, n=1, where={"batch": batch})
+        assert hit.score == pytest.approx(1.0, abs=1e-4)
+    store.close()
