@@ -35,7 +35,7 @@ class AnnConfig:
     ef_construction: int = 64
     ef_search: int = 64
     max_ef: int = 1024
-    exact_below: int = 20_000  # filtered sets this small are scanned exactly
+    exact_below: int = 4_096  # filtered sets this small are scanned exactly
 
 
 class VectorIndex:
@@ -49,6 +49,7 @@ class VectorIndex:
         self.index = faiss.IndexHNSWFlat(dim, self.config.m, kind)
         self.index.hnsw.efConstruction = self.config.ef_construction
         self.alive: Mask = np.zeros(0, dtype=bool)
+        self._live = 0
         self._alive_bits: npt.NDArray[np.uint8] | None = None
 
     @property
@@ -56,7 +57,7 @@ class VectorIndex:
         return int(self.index.ntotal)
 
     def live_count(self) -> int:
-        return int(self.alive.sum())
+        return self._live
 
     def add(self, vectors: Vectors, alive: Mask) -> None:
         """Append vectors as labels size..size+len-1."""
@@ -64,10 +65,12 @@ class VectorIndex:
             return
         self.index.add(self._prepare(vectors))
         self.alive = np.concatenate([self.alive, alive.astype(bool)])
+        self._live = int(self.alive.sum())
         self._alive_bits = None
 
     def kill(self, labels: list[int]) -> None:
         self.alive[labels] = False
+        self._live = int(self.alive.sum())
         self._alive_bits = None
 
     def vectors(self) -> Vectors:
@@ -85,21 +88,34 @@ class VectorIndex:
             params = faiss.SearchParametersHNSW(efSearch=max(self.config.ef_search, n))
             return self._finish(*self.index.search(q, n, params=params))
         keep = self.alive if mask is None else mask & self.alive
-        count = int(keep.sum())
+        count = self._live if mask is None else int(keep.sum())
+        n = min(n, count)
         if count == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        bits = self._bits(keep, use_alive_cache=mask is None)
-        selector = faiss.IDSelectorBitmap(bits)
-        n = min(n, count)
         if count > self.config.exact_below:
-            share = count / self.size
-            ef = min(self.config.max_ef, math.ceil(self.config.ef_search / math.sqrt(share)))
-            params = faiss.SearchParametersHNSW(efSearch=max(ef, n), sel=selector)
+            # Rarer matches need a wider beam for the walk to meet n of them.
+            ef = math.ceil(self.config.ef_search / math.sqrt(count / self.size))
+            selector = faiss.IDSelectorBitmap(self._bits(keep, use_alive_cache=mask is None))
+            params = faiss.SearchParametersHNSW(
+                efSearch=max(min(ef, self.config.max_ef), n), sel=selector
+            )
             distances, labels = self.index.search(q, n, params=params)
             if (labels[0] >= 0).sum() == n:
                 return self._finish(distances, labels)
-        exact = faiss.SearchParameters(sel=selector)
-        return self._finish(*self.index.storage.search(q, n, params=exact))
+        return self._exact(q, n, np.flatnonzero(keep))
+
+    def _exact(
+        self, q: Vectors, n: int, labels: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """Score exactly the given labels (reads only their rows: memory-bound, no bitmap)."""
+        distances = np.empty(len(labels), dtype=np.float32)
+        faiss.downcast_index(self.index.storage).compute_distance_subset(
+            1, faiss.swig_ptr(q), len(labels), faiss.swig_ptr(distances), faiss.swig_ptr(labels)
+        )
+        order = distances if self.metric == "euclidean" else -distances
+        top = np.argpartition(order, n - 1)[:n] if n < len(labels) else np.arange(len(labels))
+        top = top[np.argsort(order[top], kind="stable")]
+        return self._finish(distances[top][None, :], labels[top][None, :])
 
     def _bits(self, keep: Mask, *, use_alive_cache: bool) -> npt.NDArray[np.uint8]:
         if use_alive_cache:
@@ -133,5 +149,7 @@ class VectorIndex:
     ) -> VectorIndex:
         out = cls(dim, metric, config)
         out.index = faiss.read_index(str(path))
+        out.index.hnsw.efConstruction = out.config.ef_construction
         out.alive = alive
+        out._live = int(alive.sum())
         return out

@@ -1,14 +1,14 @@
 """Metadata held by column, so a filter becomes a few numpy operations over every label.
 
-Each field keeps an inverted index from value to labels (equality, `in`, tags), and sorted-free
-arrays of (label, number) and (label, date) pairs (ranges). Labels only grow: a changed item
-gets a new label and the old one is masked out by the index's `alive` mask.
+A scalar value lives in dense per-label arrays (an equality code, a number, a date), so a
+condition is one vectorised comparison. The elements of list values (tags) live in an inverted
+index from value to labels, with (label, number) and (label, date) pairs for ranges. Labels
+only grow: a changed item gets a new label and the old one is masked out by the index.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,11 +20,32 @@ __all__ = ["Columns"]
 
 Mask = npt.NDArray[np.bool_]
 _RANGE = {"gt": np.greater, "gte": np.greater_equal, "lt": np.less, "lte": np.less_equal}
-Labels = npt.NDArray[np.int64]
+
+
+class _Dense:
+    """One value per label, `missing` where there is none; grows by doubling."""
+
+    def __init__(self, dtype: type, missing: Any) -> None:
+        self.missing = missing
+        self.data: npt.NDArray[Any] = np.full(0, missing, dtype=dtype)
+
+    def set(self, label: int, value: Any) -> None:
+        if label >= len(self.data):
+            grown = np.full(max(label + 1, 2 * len(self.data), 1024), self.missing, self.data.dtype)
+            grown[: len(self.data)] = self.data
+            self.data = grown
+        self.data[label] = value
+
+    def view(self, size: int) -> npt.NDArray[Any]:
+        if len(self.data) >= size:
+            return self.data[:size]
+        out = np.full(size, self.missing, dtype=self.data.dtype)
+        out[: len(self.data)] = self.data
+        return out
 
 
 class _Growing:
-    """An append-only int/float list with a cached numpy view."""
+    """An append-only list with a cached numpy copy."""
 
     def __init__(self, dtype: type) -> None:
         self.dtype = dtype
@@ -44,30 +65,58 @@ class _Growing:
         return {"dtype": self.dtype, "items": self.items, "_array": None}
 
 
-@dataclass
 class _Field:
-    present: _Growing = field(default_factory=lambda: _Growing(np.int64))
-    equal: dict[ValueKey, _Growing] = field(default_factory=dict)
-    num_labels: _Growing = field(default_factory=lambda: _Growing(np.int64))
-    num_values: _Growing = field(default_factory=lambda: _Growing(np.float64))
-    date_labels: _Growing = field(default_factory=lambda: _Growing(np.int64))
-    date_values: _Growing = field(default_factory=lambda: _Growing(np.float64))
+    def __init__(self) -> None:
+        self.present = _Dense(np.bool_, False)
+        self.codes: dict[ValueKey, int] = {}
+        self.code = _Dense(np.int32, -1)  # equality code of a scalar value
+        self.num = _Dense(np.float64, np.nan)
+        self.date = _Dense(np.float64, np.nan)
+        # elements of list values
+        self.postings: dict[ValueKey, _Growing] = {}
+        self.pairs = {kind: (_Growing(np.int64), _Growing(np.float64)) for kind in "nd"}
 
     def add(self, label: int, value: Any) -> None:
         if value is None or value == []:
             return
-        self.present.append(label)
-        for element in value if isinstance(value, list | tuple) else [value]:
+        self.present.set(label, True)
+        if not isinstance(value, list | tuple):
+            key = value_key(value)
+            if key is not None:
+                self.code.set(label, self.codes.setdefault(key, len(self.codes)))
+                if key[0] == "n":
+                    self.num.set(label, key[1])
+                elif key[0] == "s" and (stamp := parse_date(key[1])) is not None:
+                    self.date.set(label, stamp)
+            return
+        for element in value:
             key = value_key(element)
             if key is None:
                 continue
-            self.equal.setdefault(key, _Growing(np.int64)).append(label)
-            if key[0] == "n":
-                self.num_labels.append(label)
-                self.num_values.append(key[1])
-            elif key[0] == "s" and (stamp := parse_date(key[1])) is not None:
-                self.date_labels.append(label)
-                self.date_values.append(stamp)
+            self.postings.setdefault(key, _Growing(np.int64)).append(label)
+            stamp = parse_date(key[1]) if key[0] == "s" else None
+            if key[0] == "n" or stamp is not None:
+                labels, values = self.pairs["n" if stamp is None else "d"]
+                labels.append(label)
+                values.append(key[1] if stamp is None else stamp)
+
+    def equal(self, keys: Iterable[ValueKey], size: int) -> Mask:
+        codes = [self.codes[k] for k in keys if k in self.codes]
+        column = self.code.view(size)
+        out = np.isin(column, codes) if len(codes) > 1 else column == (codes or [-2])[0]
+        for key in keys:
+            if key in self.postings:
+                labels = self.postings[key].array()
+                out[labels[labels < size]] = True
+        return out
+
+    def range(self, op: str, kind: str, bound: float, size: int) -> Mask:
+        out: Mask = _RANGE[op]((self.num if kind == "n" else self.date).view(size), bound)
+        labels, values = self.pairs[kind]
+        if labels.items:
+            hit = labels.array()[_RANGE[op](values.array(), bound)]
+            out[hit[hit < size]] = True
+        return out
 
 
 class Columns:
@@ -100,33 +149,18 @@ class Columns:
         col = self.fields.get(cond.field) or _Field()
         op = cond.op
         if op == "exists":
-            hit = _labels_mask([col.present.array()], size)
-            return hit if cond.value else ~hit
+            present = col.present.view(size).copy()
+            return present if cond.value else ~present
         if op in ("eq", "ne"):
-            hit = _labels_mask(_postings(col, [cond.value]), size)
+            hit = col.equal([cond.value], size)
             return hit if op == "eq" else ~hit
         if op in ("in", "any", "nin"):
-            hit = _labels_mask(_postings(col, cond.value), size)
+            hit = col.equal(cond.value, size)
             return ~hit if op == "nin" else hit
         if op == "all":
             out = np.ones(size, dtype=bool)
             for key in cond.value:
-                out &= _labels_mask(_postings(col, [key]), size)
+                out &= col.equal([key], size)
             return out
         kind, bound = cond.value
-        labels, values = (
-            (col.num_labels, col.num_values) if kind == "n" else (col.date_labels, col.date_values)
-        )
-        keep = _RANGE[op](values.array(), bound)
-        return _labels_mask([labels.array()[keep]], size)
-
-
-def _postings(col: _Field, keys: Iterable[ValueKey]) -> list[Labels]:
-    return [col.equal[k].array() for k in keys if k in col.equal]
-
-
-def _labels_mask(parts: list[Labels], size: int) -> Mask:
-    out = np.zeros(size, dtype=bool)
-    for labels in parts:
-        out[labels[labels < size]] = True
-    return out
+        return col.range(op, kind, bound, size)
