@@ -114,6 +114,16 @@ def test_unknown_location_schemes_are_named(tmp_path: Path) -> None:
         open_store("postgresql://localhost/db")
 
 
+def test_an_unusable_location_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(ConfigError, match="not a directory"):
+        EmbeddedStore(tmp_path / "file")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "likewise.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="cannot open the store"):
+        EmbeddedStore(tmp_path / "data")
+
+
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     store = EmbeddedStore(tmp_path)
     store._set_meta({"schema_version": "99"})

@@ -57,14 +57,17 @@ class EmbeddedStore:
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise ConfigError(f"data location {self.path} exists and is not a directory")
-        self.path.mkdir(parents=True, exist_ok=True)
         self._ann = ann or AnnConfig()
-        self._db = sqlite3.connect(
-            self.path / "likewise.db", isolation_level=None, check_same_thread=False, timeout=30
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path / "likewise.db", isolation_level=None, check_same_thread=False, timeout=30
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")  # durable before a write returns
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
         self._sql = threading.RLock()  # one connection, one statement at a time
         self._writer = threading.Lock()  # one write transaction + index update at a time
         self._rw = RWLock()  # searches share the index; catching up takes it alone
