@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from likewise.errors import ConfigError, StoreError
-from likewise.store import EmbeddedStore, open_store
-from likewise.store.ann import AnnConfig
+from likewise.items import Item
+from likewise.store import EmbeddedStore, Entry, StoreInfo, open_store
+from likewise.store.ann import EF_LADDER, AnnConfig
 from likewise.testing import StoreContract
 from likewise.testing.contract import INFO, axis, entry
 
@@ -32,7 +33,9 @@ class TestEmbeddedStoreThroughHnsw(StoreContract):
 
     @pytest.fixture
     def open_store(self, tmp_path: Path):  # type: ignore[no-untyped-def]
-        return lambda: EmbeddedStore(tmp_path / "data", ann=AnnConfig(exact_below=0))
+        return lambda: EmbeddedStore(
+            tmp_path / "data", ann=AnnConfig(exact_below=0, exact_per_ef=0)
+        )
 
 
 def test_snapshot_is_used_and_caught_up(tmp_path: Path) -> None:
@@ -51,6 +54,31 @@ def test_snapshot_is_used_and_caught_up(tmp_path: Path) -> None:
     assert again.search(axis(5, 0.01), n=1)[0].id == "late"
     assert "i5" not in {h.id for h in again.search(axis(5), n=5)}
     assert again.count() == 20
+    again.close()
+
+
+def test_calibration_picks_a_beam_that_reaches_the_target(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    # Random 32-d points: hard enough that a narrow beam misses (ef=16 gives recall ~0.85).
+    data = rng.standard_normal((5000, 32)).astype(np.float32)
+    info = StoreInfo("calibration", 32)
+    store = EmbeddedStore(tmp_path)
+    store.initialize(info)
+    store.upsert([Entry(Item(id=f"v{k}"), "h", data[k]) for k in range(len(data))])
+    store.close()  # calibrates on the way out and keeps the width in the snapshot
+    again = EmbeddedStore(tmp_path, ann=AnnConfig(ef_search=8))
+    index = again._index
+    assert index is not None and index.calibrated_at == 5000
+    chosen = index.ef_search
+    assert chosen in EF_LADDER
+    # A check independent of the sample: fresh queries reach the target at that width.
+    queries = rng.standard_normal((100, 32)).astype(np.float32)
+    unit = data / np.linalg.norm(data, axis=1, keepdims=True)
+    recall = []
+    for q in queries:
+        truth = {f"v{k}" for k in np.argsort(-(unit @ q))[:10]}
+        recall.append(len(truth & {h.id for h in again.search(q, n=10)}) / 10)
+    assert np.mean(recall) >= 0.95
     again.close()
 
 

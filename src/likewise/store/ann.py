@@ -8,6 +8,7 @@ with the bitmap applied inside the graph walk and a wider beam the rarer the mat
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ import numpy.typing as npt
 
 from likewise.store.base import Metric
 
+log = logging.getLogger(__name__)
+
 __all__ = ["AnnConfig", "VectorIndex"]
 
 faiss: Any = _faiss  # its bundled stubs lack the search-parameter and selector classes
@@ -29,13 +32,27 @@ Vectors = npt.NDArray[np.float32]
 
 @dataclass(frozen=True)
 class AnnConfig:
-    """HNSW build and search settings (measured in bench/search.py)."""
+    """HNSW build and search settings (measured in bench/search.py).
+
+    `ef_search` is where the beam width starts; :meth:`VectorIndex.calibrate` then picks the
+    smallest width (up to `max_calibrated_ef`) that reaches `target_recall` on a sample of
+    the stored vectors, since the width a catalog needs grows with its size and difficulty.
+    A filtered set is scanned exactly when it is at most `exact_below` rows, when scanning it
+    costs less than `exact_per_ef` rows per unit of the beam it would need, or when that beam
+    would pass `max_ef`.
+    """
 
     m: int = 32
     ef_construction: int = 64
     ef_search: int = 64
+    target_recall: float = 0.98
+    max_calibrated_ef: int = 384
     max_ef: int = 1024
-    exact_below: int = 4_096  # filtered sets this small are scanned exactly
+    exact_below: int = 1_000
+    exact_per_ef: int = 32
+
+
+EF_LADDER = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
 
 
 class VectorIndex:
@@ -49,6 +66,8 @@ class VectorIndex:
         self.index = faiss.IndexHNSWFlat(dim, self.config.m, kind)
         self.index.hnsw.efConstruction = self.config.ef_construction
         self.alive: Mask = np.zeros(0, dtype=bool)
+        self.ef_search = self.config.ef_search
+        self.calibrated_at = 0  # the size when ef_search was last calibrated
         self._live = 0
         self._alive_bits: npt.NDArray[np.uint8] | None = None
 
@@ -85,24 +104,61 @@ class VectorIndex:
         """Top-`n` live labels (and scores, higher is closer) among `mask`, or all."""
         q = self._prepare(query.reshape(1, -1))
         if mask is None and self.live_count() == self.size:
-            params = faiss.SearchParametersHNSW(efSearch=max(self.config.ef_search, n))
+            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, n))
             return self._finish(*self.index.search(q, n, params=params))
         keep = self.alive if mask is None else mask & self.alive
         count = self._live if mask is None else int(keep.sum())
         n = min(n, count)
         if count == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        if count > self.config.exact_below:
-            # Rarer matches need a wider beam for the walk to meet n of them.
-            ef = math.ceil(self.config.ef_search / math.sqrt(count / self.size))
+        # Rarer matches need a wider beam for the walk to meet n of them.
+        ef = max(math.ceil(self.ef_search / math.sqrt(count / self.size)), n)
+        cfg = self.config
+        if count > max(cfg.exact_below, cfg.exact_per_ef * ef) and ef <= cfg.max_ef:
             selector = faiss.IDSelectorBitmap(self._bits(keep, use_alive_cache=mask is None))
-            params = faiss.SearchParametersHNSW(
-                efSearch=max(min(ef, self.config.max_ef), n), sel=selector
-            )
+            params = faiss.SearchParametersHNSW(efSearch=ef, sel=selector)
             distances, labels = self.index.search(q, n, params=params)
             if (labels[0] >= 0).sum() == n:
                 return self._finish(distances, labels)
         return self._exact(q, n, np.flatnonzero(keep))
+
+    def calibrate(self, samples: int = 64, seed: int = 0) -> int:
+        """Set `ef_search` to the smallest beam reaching the target recall@10 on a sample.
+
+        A stored vector is an easy query (it sits in the graph), so each sampled vector is
+        moved off the graph by a random step as long as the distance to its nearest
+        neighbour: queries then look like new texts or user profiles. The truth is an exact
+        search. Returns the chosen width.
+        """
+        live = np.flatnonzero(self.alive)
+        if len(live) <= max(self.config.exact_below, 1_000):
+            return self.ef_search
+        rng = np.random.default_rng(seed)
+        pick = np.sort(rng.choice(live, min(samples, len(live)), replace=False))
+        every = faiss.SearchParameters(
+            sel=faiss.IDSelectorBitmap(self._bits(self.alive, use_alive_cache=True))
+        )
+        base = np.ascontiguousarray(self.vectors()[pick])
+        _, near = self.index.storage.search(base, 2, params=every)
+        step = np.linalg.norm(base - self.vectors()[near[:, 1]], axis=1, keepdims=True)
+        noise = rng.standard_normal(base.shape).astype(np.float32)
+        noise *= step / np.linalg.norm(noise, axis=1, keepdims=True)
+        queries = self._prepare(base + noise)
+        truth = self.index.storage.search(queries, 10, params=every)[1]
+        chosen = self.config.max_calibrated_ef
+        for ef in (e for e in EF_LADDER if e <= self.config.max_calibrated_ef):
+            params = faiss.SearchParametersHNSW(efSearch=ef, sel=every.sel)
+            found = self.index.search(queries, 10, params=params)[1]
+            hits = [
+                len(set(f) & set(t)) for f, t in zip(found.tolist(), truth.tolist(), strict=True)
+            ]
+            if np.mean(hits) / 10 >= self.config.target_recall:
+                chosen = ef
+                break
+        log.info("calibrated ef_search=%d on %d labels", chosen, self.size)
+        self.ef_search = chosen
+        self.calibrated_at = self.size
+        return chosen
 
     def _exact(
         self, q: Vectors, n: int, labels: npt.NDArray[np.int64]

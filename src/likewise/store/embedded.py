@@ -88,6 +88,7 @@ class EmbeddedStore:
             with self._rw.write():
                 self._load_snapshot()
                 self._sync()
+                self._calibrate_if_grown()
 
     # -- metadata ---------------------------------------------------------------------------
 
@@ -424,7 +425,7 @@ class EmbeddedStore:
             with (folder / "state.pkl").open("rb") as fh:
                 state = pickle.load(fh)
             generation = int(self._meta("generation") or 0)
-            if state["version"] != 1 or state["generation"] != generation:
+            if state["version"] != 2 or state["generation"] != generation:
                 return
             index = VectorIndex.load(
                 folder / "hnsw.faiss", info.dim, info.metric, state["alive"], self._ann
@@ -435,6 +436,8 @@ class EmbeddedStore:
         except Exception as exc:
             log.warning("cannot read the index snapshot in %s (%s); rebuilding", folder, exc)
             return
+        index.ef_search = state["ef_search"]
+        index.calibrated_at = state["calibrated_at"]
         self._index = index
         self._ids = state["ids"]
         self._columns = state["columns"]
@@ -442,20 +445,30 @@ class EmbeddedStore:
         self._generation = state["generation"]
         self._dirty = False
 
+    def _calibrate_if_grown(self) -> None:
+        index = self._index
+        if index is not None and index.size >= 1.25 * index.calibrated_at + 1:
+            index.calibrate()
+            self._dirty = True
+
     def save_snapshot(self) -> None:
         """Write the index so the next open need not rebuild it (atomic; safe to crash in)."""
+        with self._rw.write():
+            self._calibrate_if_grown()
         with self._rw.read():
             if self._index is None or not self._dirty:
                 return
             folder = self._snapshot_dir
             folder.mkdir(exist_ok=True)
             state = {
-                "version": 1,
+                "version": 2,
                 "generation": self._generation,
                 "ids": self._ids,
                 "alive": self._index.alive,
                 "columns": self._columns,
                 "kill_seq": self._kill_seq,
+                "ef_search": self._index.ef_search,
+                "calibrated_at": self._index.calibrated_at,
             }
             self._index.save(folder / "hnsw.faiss.tmp")
             with (folder / "state.pkl.tmp").open("wb") as fh:
