@@ -236,26 +236,22 @@ class EmbeddedStore:
     # -- reads ------------------------------------------------------------------------------
 
     def get(self, ids: Sequence[str]) -> list[Item]:
-        found: dict[str, Item] = {}
-        for chunk in _chunks(list(ids)):
-            marks = ",".join("?" * len(chunk))
-            with self._sql:
-                rows = self._db.execute(
-                    f"SELECT id, record FROM items WHERE id IN ({marks})", chunk
-                ).fetchall()
-            found.update((r[0], parse_item(json.loads(r[1]))) for r in rows)
+        found = {r[0]: parse_item(json.loads(r[1])) for r in self._by_id(ids, "record")}
         return [found[i] for i in ids if i in found]
 
     def hashes(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
-        out: dict[str, tuple[str, str]] = {}
+        return {r[0]: (r[1], r[2]) for r in self._by_id(ids, "content_hash, record_hash")}
+
+    def _by_id(self, ids: Sequence[str], columns: str) -> list[Any]:
+        """`id` and `columns` of the stored items among `ids` (any order)."""
+        rows: list[Any] = []
         for chunk in _chunks(list(ids)):
             marks = ",".join("?" * len(chunk))
             with self._sql:
-                rows = self._db.execute(
-                    f"SELECT id, content_hash, record_hash FROM items WHERE id IN ({marks})", chunk
+                rows += self._db.execute(
+                    f"SELECT id, {columns} FROM items WHERE id IN ({marks})", chunk
                 ).fetchall()
-            out.update((r[0], (r[1], r[2])) for r in rows)
-        return out
+        return rows
 
     def all_ids(self) -> list[str]:
         with self._sql:
@@ -323,15 +319,7 @@ class EmbeddedStore:
         return hits[:n]
 
     def _labels(self, ids: Sequence[str]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for chunk in _chunks(list(ids)):
-            marks = ",".join("?" * len(chunk))
-            with self._sql:
-                rows = self._db.execute(
-                    f"SELECT id, label FROM items WHERE id IN ({marks})", chunk
-                ).fetchall()
-            out.update((r[0], int(r[1])) for r in rows)
-        return out
+        return {r[0]: int(r[1]) for r in self._by_id(ids, "label")}
 
     def stats(self) -> dict[str, Any]:
         self._refresh()
