@@ -47,12 +47,12 @@ class AnnConfig:
     ef_search: int = 64
     target_recall: float = 0.98
     max_calibrated_ef: int = 384
-    max_ef: int = 1024
+    max_ef: int = 2048
     exact_below: int = 1_000
-    exact_per_ef: int = 32
+    exact_per_ef: int = 16
 
 
-EF_LADDER = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
+EF_LADDER = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768)
 
 
 class VectorIndex:
