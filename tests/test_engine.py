@@ -84,6 +84,8 @@ def test_similar_with_filters_and_search(engine: Engine) -> None:
     assert engine.similar("a1", where={"tags": {"any": ["food"]}})[0].id == "a3"
     assert engine.similar("a1", exclude=["a2"])[0].id == "a3"
     assert engine.search("tomato pasta", n=1)[0].id == "a3"
+    vector = engine.store.vector("a3")
+    assert engine.search_vector(vector.tolist(), n=1)[0].id == "a3"
     assert engine.count({"category": "news"}) == 2
 
 
@@ -93,6 +95,7 @@ def test_similar_with_filters_and_search(engine: Engine) -> None:
         pytest.param(lambda e: e.similar("a1", n=0), "n", id="n-zero"),
         pytest.param(lambda e: e.similar("a1", n=True), "n", id="n-bool"),
         pytest.param(lambda e: e.search("  "), "text", id="empty-text"),
+        pytest.param(lambda e: e.search_vector([1.0, 2.0]), "vector", id="vector-dim"),
         pytest.param(
             lambda e: e.similar("a1", where={"x": {"near": 1}}), "where.x.near", id="unknown-op"
         ),

@@ -136,11 +136,17 @@ class EmbeddedStore:
     def upsert(self, entries: Sequence[Entry]) -> None:
         info = self._require_info()
         for entry in entries:
-            if entry.vector is not None and entry.vector.shape != (info.dim,):
+            if entry.vector is None:
+                continue
+            if entry.vector.shape != (info.dim,):
                 raise InvalidInput(
                     f"vector of item {entry.item.id!r} has shape {entry.vector.shape}, "
                     f"the store holds {info.dim}-d vectors",
                     field="vector",
+                )
+            if not np.isfinite(entry.vector).all():
+                raise InvalidInput(
+                    f"vector of item {entry.item.id!r} is not finite", field="vector"
                 )
         if not entries:
             return
@@ -295,8 +301,10 @@ class EmbeddedStore:
         node = parse_where(where)
         info = self._require_info()
         vector = np.asarray(vector, dtype=np.float32)
-        if vector.shape != (info.dim,):
-            raise InvalidInput(f"shape {vector.shape}, expected ({info.dim},)", field="vector")
+        if vector.shape != (info.dim,) or not np.isfinite(vector).all():
+            raise InvalidInput(
+                f"must be {info.dim} finite numbers, got shape {vector.shape}", field="vector"
+            )
         self._refresh()
         excluded = list(self._labels(exclude).values()) if exclude else []
         with self._rw.read():

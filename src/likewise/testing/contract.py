@@ -165,6 +165,8 @@ class StoreContract:
             store.upsert([entry("b", axis(2)), entry("new", None)])
         with pytest.raises(InvalidInput, match="vector"):
             store.upsert([entry("c", np.ones(DIM + 1, dtype=np.float32))])
+        with pytest.raises(InvalidInput, match="not finite"):
+            store.upsert([entry("d", np.full(DIM, np.nan, dtype=np.float32))])
         assert store.all_ids() == ["a"]
         assert [h.id for h in store.search(axis(2), n=5)] == ["a"]
 
