@@ -11,7 +11,10 @@ from likewise.errors import (
     NotFound,
     StoreError,
 )
+from likewise.events import Event, SignalRules
 from likewise.items import ContentTemplate, Item
+from likewise.personal import Recommendation, Recommended, RecordReport
+from likewise.profiles import ProfileConfig, ProfileState
 from likewise.store import EmbeddedStore, Hit, Store, StoreInfo, open_store
 
 __version__ = "0.1.0"
@@ -23,6 +26,7 @@ __all__ = [
     "Embedder",
     "EmbedderError",
     "Engine",
+    "Event",
     "HashingEmbedder",
     "Hit",
     "IngestReport",
@@ -30,7 +34,13 @@ __all__ = [
     "Item",
     "LikewiseError",
     "NotFound",
+    "ProfileConfig",
+    "ProfileState",
+    "Recommendation",
+    "Recommended",
+    "RecordReport",
     "Settings",
+    "SignalRules",
     "Store",
     "StoreError",
     "StoreInfo",

@@ -5,6 +5,9 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from likewise.events.signals import DEFAULT_WEIGHTS, SignalRules
+from likewise.profiles.state import ProfileConfig
+
 __all__ = ["Settings"]
 
 
@@ -21,3 +24,31 @@ class Settings(BaseSettings):
     metric: str = Field("cosine", description="cosine, dot or euclidean, for a new store")
     template: str = Field("title,body,tags", description="fields embedded, in order")
     batch_size: int = Field(256, ge=1, le=100_000, description="items per durable write")
+
+    strategy: str = Field("dislike", description="recommend default: dislike/ema/mean/momentum")
+    alpha: float = Field(0.2, gt=0, le=1, description="EMA weight of a new positive item")
+    beta: float = Field(0.5, ge=0, description="how far a dislike pushes the profile away")
+    mean_n: int = Field(10, ge=1, le=50, description="positive items the mean strategy averages")
+    snapshot_every: int = Field(10, ge=1, description="events between profile snapshots")
+    snapshot_seconds: float = Field(0.0, ge=0, description="event time between snapshots (0: off)")
+    history: int = Field(10, ge=2, description="snapshots the momentum strategy reads")
+    signals: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_WEIGHTS),
+        description="signal in [-1, 1] per event type (JSON in the environment)",
+    )
+    dwell_seconds: float = Field(30.0, ge=0, description="dwell at least this long is positive")
+    rating_like: float = Field(4.0, description="rating at or above this is positive")
+    rating_dislike: float = Field(2.0, description="rating at or below this is a dislike")
+
+    def profile_config(self) -> ProfileConfig:
+        return ProfileConfig(
+            self.alpha,
+            self.beta,
+            self.mean_n,
+            self.snapshot_every,
+            self.snapshot_seconds,
+            self.history,
+        )
+
+    def signal_rules(self) -> SignalRules:
+        return SignalRules(self.signals, self.dwell_seconds, self.rating_like, self.rating_dislike)

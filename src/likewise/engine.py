@@ -13,7 +13,9 @@ from likewise.config import Settings
 from likewise.embedders.base import Embedder
 from likewise.embedders.registry import get_embedder
 from likewise.errors import ConfigError, InvalidInput, NotFound
+from likewise.events.model import Event
 from likewise.items.model import ContentTemplate, Item, parse_item
+from likewise.personal import Personaliser, Recommendation, RecordReport
 from likewise.store import Entry, Hit, Store, StoreInfo, metric_of, open_store
 
 __all__ = ["Engine", "IngestReport"]
@@ -47,14 +49,16 @@ class Engine:
         >>> engine.similar("a1", n=5, where={"category": "news"})
     """
 
-    def __init__(self, store: Store, embedder: Embedder, *, batch_size: int = 256) -> None:
+    def __init__(self, store: Store, embedder: Embedder, settings: Settings | None = None) -> None:
         info = store.info
         if info is None:
             raise ConfigError("the store is not initialised; use Engine.open")
+        settings = settings or Settings()
         self.store = store
         self.embedder = embedder
         self.template = ContentTemplate.parse(info.template)
-        self.batch_size = batch_size
+        self.batch_size = settings.batch_size
+        self.personal = Personaliser(store, embedder, settings)
 
     @classmethod
     def open(
@@ -89,7 +93,11 @@ class Engine:
         except BaseException:
             store.close()
             raise
-        return cls(store, embedder, batch_size=settings.batch_size)
+        try:
+            return cls(store, embedder, settings)
+        except BaseException:
+            store.close()
+            raise
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -159,8 +167,77 @@ class Engine:
         assert old is not None
         info = StoreInfo(embedder.model_id, embedder.dim, old.metric, old.template)
         self.store.replace_all(info, entries)
-        self.embedder = embedder
+        self.embedder = self.personal.embedder = embedder
         return len(entries)
+
+    # -- events and profiles ----------------------------------------------------------------
+
+    def record(
+        self,
+        user_id: str,
+        item_id: str,
+        type: str,
+        *,
+        value: float | None = None,
+        context: Mapping[str, Any] | None = None,
+        timestamp: float | str | None = None,
+        event_id: str | None = None,
+        recommendation_id: str | None = None,
+    ) -> bool:
+        """Record one event durably and update the user's profile; False if `event_id` was
+        already recorded (a resend is a no-op).
+
+        Types: view, click, like, dislike, purchase, skip, rating (value 1-5), dwell (value:
+        seconds), and any type added to the `signals` setting.
+        """
+        record: dict[str, Any] = {"user_id": user_id, "item_id": item_id, "type": type}
+        extra = {
+            "value": value,
+            "context": context,
+            "timestamp": timestamp,
+            "event_id": event_id,
+            "recommendation_id": recommendation_id,
+        }
+        record.update({k: v for k, v in extra.items() if v is not None})
+        return self.personal.record_many([record], prefix="").accepted == 1
+
+    def record_many(self, events: Iterable[Event | Mapping[str, Any]]) -> RecordReport:
+        """Record a batch in one transaction: all valid or nothing stored; idempotent by
+        `event_id`."""
+        return self.personal.record_many(events)
+
+    def recommend(
+        self,
+        user_id: str,
+        *,
+        n: int = 10,
+        strategy: str | None = None,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+        include_seen: bool = False,
+    ) -> Recommendation:
+        """Items for a user: nearest to their interest vector under `strategy` (dislike, ema,
+        mean or momentum; default from settings), or popular ones for a user with no profile.
+
+        Items the user already has events with are left out unless `include_seen`.
+        """
+        _check_n(n)
+        return self.personal.recommend(
+            user_id, n=n, strategy=strategy, where=where, exclude=exclude, include_seen=include_seen
+        )
+
+    def profile(self, user_id: str, *, n: int = 5) -> dict[str, Any]:
+        """A user's counts, settings and the `n` items nearest their interest vector."""
+        _check_n(n)
+        return self.personal.profile(user_id, n=n)
+
+    def onboard(self, user_id: str, *, text: str | None = None, items: Sequence[str] = ()) -> None:
+        """Start a new user from onboarding text ("space, cooking") and/or chosen items."""
+        self.personal.onboard(user_id, text=text, items=items)
+
+    def rebuild_profiles(self, *, progress: Progress | None = None) -> int:
+        """Replay the event log into fresh profiles; returns how many users were rebuilt."""
+        return self.personal.rebuild(progress=progress)
 
     # -- reads ------------------------------------------------------------------------------
 

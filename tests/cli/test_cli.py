@@ -5,45 +5,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from likewise.cli.main import main
-
-ITEMS = [
-    {"id": "a1", "title": "Rocket reaches the moon", "tags": ["space"], "category": "news"},
-    {"id": "a2", "title": "Moon rocket delayed", "tags": ["space"], "category": "news"},
-    {"id": "a3", "title": "Pasta with tomato", "tags": ["food"], "category": "recipes"},
-]
+Run = Callable[..., tuple[int, str, str]]  # the `run` fixture of conftest.py
 
 
-def run(capsys: pytest.CaptureFixture[str], data: Path, *args: str) -> tuple[int, str, str]:
-    code = main(["--data", str(data), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def catalog(tmp_path: Path) -> Path:
-    path = tmp_path / "items.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in ITEMS))
-    return path
-
-
-@pytest.fixture
-def data(tmp_path: Path, catalog: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    data = tmp_path / "data"
-    code, _, _ = run(capsys, data, "ingest", str(catalog), "--model", "hashing-64")
-    assert code == 0
-    return data
-
-
-def test_ingest_reports_counts_as_json(
-    tmp_path: Path, catalog: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_ingest_reports_counts_as_json(tmp_path: Path, catalog: Path, run: Run) -> None:
     data = tmp_path / "d"
-    code, out, _ = run(capsys, data, "ingest", str(catalog), "--model", "hashing-64", "--json")
+    code, out, _ = run(data, "ingest", str(catalog), "--model", "hashing-64", "--json")
     assert code == 0
     assert json.loads(out) == {
         "new": 3,
@@ -53,39 +25,37 @@ def test_ingest_reports_counts_as_json(
         "embedded": 3,
         "skipped": 0,
     }
-    code, out, _ = run(capsys, data, "ingest", str(catalog), "--json")
+    code, out, _ = run(data, "ingest", str(catalog), "--json")
     assert json.loads(out)["unchanged"] == 3
 
 
-def test_bad_lines_ingest_nothing_unless_skipped(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bad_lines_ingest_nothing_unless_skipped(tmp_path: Path, run: Run) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"id": "ok", "title": "fine"}\n{"id": "x", "tags": "oops"}\n')
     data = tmp_path / "d"
-    code, out, err = run(capsys, data, "ingest", str(path), "--model", "hashing-64")
+    code, out, err = run(data, "ingest", str(path), "--model", "hashing-64")
     assert code == 2
     assert "line 2, field 'tags'" in err and "nothing was ingested" in err
-    code, _, err = run(capsys, data, "ingest", str(path), "--model", "hashing-64", "--skip-invalid")
+    code, _, err = run(data, "ingest", str(path), "--model", "hashing-64", "--skip-invalid")
     assert code == 0 and "skipped:" in err and "line 2" in err
-    code, out, _ = run(capsys, data, "stats", "--json")
+    code, out, _ = run(data, "stats", "--json")
     assert json.loads(out)["items"] == 1
 
 
-def test_similar_search_show_delete(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, data, "similar", "a1", "--json", "-n", "1")
+def test_similar_search_show_delete(data: Path, run: Run) -> None:
+    code, out, _ = run(data, "similar", "a1", "--json", "-n", "1")
     assert code == 0
     (hit,) = json.loads(out)
     assert hit["id"] == "a2" and hit["title"] == "Moon rocket delayed"
-    code, out, _ = run(capsys, data, "similar", "a1", "--where", '{"category": "recipes"}')
+    code, out, _ = run(data, "similar", "a1", "--where", '{"category": "recipes"}')
     assert code == 0 and "a3" in out and "a2" not in out
-    code, out, _ = run(capsys, data, "search", "tomato pasta", "-n", "1")
+    code, out, _ = run(data, "search", "tomato pasta", "-n", "1")
     assert code == 0 and out.split()[1] == "a3"
-    code, out, _ = run(capsys, data, "item", "show", "a3", "--json")
+    code, out, _ = run(data, "item", "show", "a3", "--json")
     assert json.loads(out)["category"] == "recipes"
-    code, out, _ = run(capsys, data, "item", "delete", "a3", "zz")
+    code, out, _ = run(data, "item", "delete", "a3", "zz")
     assert (code, out.strip()) == (0, "deleted: 1")
-    code, out, _ = run(capsys, data, "search", "pasta", "--exclude", "a1")
+    code, out, _ = run(data, "search", "pasta", "--exclude", "a1")
     assert code == 0 and [line.split()[1] for line in out.splitlines()] == ["a2"]
 
 
@@ -106,18 +76,18 @@ def test_similar_search_show_delete(data: Path, capsys: pytest.CaptureFixture[st
     ],
 )
 def test_errors_are_one_line_and_exit_2(
-    data: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+    data: Path, run: Run, args: list[str], message: str
 ) -> None:
-    code, _out, err = run(capsys, data, *args)
+    code, _out, err = run(data, *args)
     assert code == 2
     assert message in err
     assert err.startswith("error: ") and err.count("\n") == 1
 
 
-def test_reembed_switches_model(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, data, "reembed", "--model", "hashing-16")
+def test_reembed_switches_model(data: Path, run: Run) -> None:
+    code, out, _ = run(data, "reembed", "--model", "hashing-16")
     assert code == 0 and "3 items with hashing-16" in out
-    code, out, _ = run(capsys, data, "stats", "--json")
+    code, out, _ = run(data, "stats", "--json")
     assert json.loads(out)["model"] == "hashing-16"
 
 
@@ -137,8 +107,8 @@ def test_console_script_help_lists_every_command() -> None:
 
 
 @pytest.mark.slow
-def test_demo_prints_related_titles(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, tmp_path, "demo", "--limit", "300")
+def test_demo_prints_related_titles(tmp_path: Path, run: Run) -> None:
+    code, out, _ = run(tmp_path, "demo", "--limit", "300")
     assert code == 0
     assert "Related to Toy Story (1995):" in out
     assert out.count("\n  0.") >= 5

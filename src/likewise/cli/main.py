@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from likewise.cli import commands
+    from likewise.cli import commands, personal
 
     settings = Settings()
     common = argparse.ArgumentParser(add_help=False)
@@ -64,11 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser = argparse.ArgumentParser(
         prog="likewise",
-        description="Related items and search over your catalog, embedded and offline.",
+        description="Related items, search and recommendations, embedded and offline.",
         parents=[common],
     )
     sub = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     commands.register(sub, common)
+    personal.register(sub, common)
     return parser
 
 

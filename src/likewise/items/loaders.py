@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 from likewise.errors import InvalidInput
 from likewise.items.model import Item, parse_item
 
-__all__ = ["LoadResult", "load_items"]
+__all__ = ["LoadResult", "csv_value", "load_items", "read_rows"]
 
 # "007" and "1e5x" stay text: codes with leading zeros are not numbers.
 _NUMBER = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$")
@@ -32,16 +32,7 @@ def load_items(path: str | Path) -> LoadResult:
     metadata, with "true"/"false" read as booleans, numbers as numbers (but "007" stays text)
     and empty cells left out.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InvalidInput(f"no such file: {path}", field="file")
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        rows = _jsonl_rows(path)
-    elif suffix == ".csv":
-        rows = _csv_rows(path)
-    else:
-        raise InvalidInput(f"unknown format {suffix!r}; use .jsonl or .csv", field="file")
+    rows = read_rows(path, required="id", convert=_csv_record)
     items: list[Item] = []
     errors: list[InvalidInput] = []
     seen: dict[str, int] = {}
@@ -63,6 +54,21 @@ def load_items(path: str | Path) -> LoadResult:
     return LoadResult(items, errors)
 
 
+def read_rows(
+    path: str | Path, *, required: str, convert: Callable[[dict[str, str]], dict[str, Any]]
+) -> Iterator[tuple[int, Any]]:
+    """(line, record or InvalidInput) of a `.jsonl` or `.csv` file; `convert` maps CSV rows."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInput(f"no such file: {path}", field="file")
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return _jsonl_rows(path)
+    if suffix == ".csv":
+        return _csv_rows(path, required, convert)
+    raise InvalidInput(f"unknown format {suffix!r}; use .jsonl or .csv", field="file")
+
+
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
     with path.open(encoding="utf-8") as fh:
         for line, text in enumerate(fh, start=1):
@@ -74,17 +80,21 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
                 yield line, InvalidInput(f"not valid JSON: {exc.msg}", line=line)
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, Any]]:
+def _csv_rows(
+    path: Path, required: str, convert: Callable[[dict[str, str]], dict[str, Any]]
+) -> Iterator[tuple[int, Any]]:
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
-        if reader.fieldnames is None or "id" not in reader.fieldnames:
-            raise InvalidInput("the header must have an 'id' column", field="id", line=1)
+        if reader.fieldnames is None or required not in reader.fieldnames:
+            raise InvalidInput(
+                f"the header must have a {required!r} column", field=required, line=1
+            )
         for row in reader:
             line = reader.line_num
             if None in row:
                 yield line, InvalidInput("more cells than header columns", line=line)
                 continue
-            yield line, _csv_record(row)
+            yield line, convert(row)
 
 
 def _csv_record(row: dict[str, str]) -> dict[str, Any]:
@@ -95,11 +105,11 @@ def _csv_record(row: dict[str, str]) -> dict[str, Any]:
         elif key == "tags":
             out[key] = [t.strip() for t in text.split("|") if t.strip()]
         elif text != "":
-            out[key] = _csv_value(text)
+            out[key] = csv_value(text)
     return out
 
 
-def _csv_value(text: str) -> Any:
+def csv_value(text: str) -> Any:
     low = text.strip().lower()
     if low in ("true", "false"):
         return low == "true"

@@ -11,7 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from likewise.errors import InvalidInput
 
-__all__ = ["CONTENT_FIELDS", "DEFAULT_TEMPLATE", "ContentTemplate", "Item", "parse_item"]
+__all__ = [
+    "CONTENT_FIELDS",
+    "DEFAULT_TEMPLATE",
+    "ContentTemplate",
+    "Item",
+    "invalid_input",
+    "parse_item",
+]
 
 CONTENT_FIELDS = ("title", "body", "tags")
 DEFAULT_TEMPLATE = ("title", "body", "tags")
@@ -123,10 +130,15 @@ def parse_item(data: Any, *, line: int | None = None) -> Item:
     try:
         return Item.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or None
-        message = str(err["msg"]).removeprefix("Value error, ")
-        raise InvalidInput(message, field=field, line=line) from None
+        raise invalid_input(exc, line=line) from None
+
+
+def invalid_input(exc: ValidationError, *, line: int | None = None) -> InvalidInput:
+    """The first pydantic error as an InvalidInput naming its field."""
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"]) or None
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return InvalidInput(message, field=field, line=line)
 
 
 class ContentTemplate:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -10,13 +10,29 @@ import numpy as np
 import numpy.typing as npt
 
 from likewise.errors import ConfigError
+from likewise.events.model import Event
 from likewise.items.model import Item
+from likewise.profiles.state import ProfileState, Snapshot
 
-__all__ = ["METRICS", "Entry", "Hit", "Metric", "Store", "StoreInfo", "metric_of"]
+__all__ = [
+    "METRICS",
+    "Entry",
+    "Hit",
+    "Metric",
+    "ProfileUpdate",
+    "Store",
+    "StoreInfo",
+    "metric_of",
+]
 
 Metric = Literal["cosine", "dot", "euclidean"]
 METRICS: tuple[Metric, ...] = ("cosine", "dot", "euclidean")
 Vector = npt.NDArray[np.float32]
+# Called inside the write transaction with a user's stored profile (or a fresh one) and their
+# newly accepted events with signals, in order; returns the new profile and snapshots taken.
+ProfileUpdate = Callable[
+    [ProfileState, Sequence[tuple[Event, float]]], tuple[ProfileState, list[Snapshot]]
+]
 
 
 @dataclass(frozen=True)
@@ -87,11 +103,52 @@ class Store(Protocol):
     ) -> list[Hit]:
         """The `n` nearest live items passing `where`, minus `exclude`, closest first."""
 
+    def vectors(self, ids: Sequence[str]) -> dict[str, Vector]:
+        """The stored vectors among `ids` (missing ones left out)."""
+
     def count(self, where: Mapping[str, Any] | None = None) -> int:
         """How many items pass `where`."""
 
     def replace_all(self, info: StoreInfo, entries: Sequence[Entry]) -> None:
         """Swap every vector (a new model): one transaction, then a fresh index."""
+
+    def popular(
+        self,
+        *,
+        n: int,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+    ) -> list[Hit]:
+        """The `n` live items with the highest summed positive signal passing `where`, minus
+        `exclude`; when too few items have events, the newest others follow with score 0."""
+
+    # -- events and profiles ----------------------------------------------------------------
+
+    def record(
+        self, events: Sequence[Event], signals: Sequence[float], update: ProfileUpdate
+    ) -> list[bool]:
+        """Append events and update their users' profiles in one durable transaction.
+
+        An event whose `event_id` is already stored is skipped (False in the result).
+        """
+
+    def profile(self, user_id: str) -> ProfileState | None:
+        """The user's stored profile, None if they have none."""
+
+    def put_profiles(
+        self, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]], *, replace: bool
+    ) -> None:
+        """Write profiles and append their snapshots, in one transaction; with `replace` the
+        snapshots these users had are dropped first (a rebuild)."""
+
+    def snapshots(self, user_id: str, limit: int) -> list[Snapshot]:
+        """The user's latest `limit` snapshots, oldest first."""
+
+    def seen(self, user_id: str) -> list[str]:
+        """Every item the user has an event with."""
+
+    def events(self, batch: int = 10_000) -> Iterator[list[tuple[Event, float]]]:
+        """The whole event log with each event's signal, in the order it was appended."""
 
     def stats(self) -> dict[str, Any]:
         """Counts and sizes, for `likewise stats`."""

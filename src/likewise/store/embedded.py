@@ -22,9 +22,12 @@ from typing import Any
 import numpy as np
 
 from likewise.errors import ConfigError, InvalidInput, NotFound, StoreError
+from likewise.events.model import Event
 from likewise.items.model import Item, parse_item
+from likewise.profiles.state import ProfileState, Snapshot
+from likewise.store import activity
 from likewise.store.ann import AnnConfig, VectorIndex
-from likewise.store.base import Entry, Hit, StoreInfo, Vector
+from likewise.store.base import Entry, Hit, ProfileUpdate, StoreInfo, Vector
 from likewise.store.columns import Columns
 from likewise.store.filters import parse_where
 from likewise.store.locks import RWLock
@@ -65,7 +68,7 @@ class EmbeddedStore:
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # durable before a write returns
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(_SCHEMA + activity.SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
         self._sql = threading.RLock()  # one connection, one statement at a time
@@ -269,13 +272,20 @@ class EmbeddedStore:
             yield self.get(ids[start : start + batch])
 
     def vector(self, id: str) -> Vector:
-        self._refresh()
-        label = self._labels([id]).get(id)
-        if label is None:
+        found = self.vectors([id])
+        if id not in found:
             raise NotFound("item", id)
+        return found[id]
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, Vector]:
+        self._refresh()
+        labels = self._labels(ids)
+        if not labels:
+            return {}
         with self._rw.read():
             assert self._index is not None
-            return np.array(self._index.vectors()[label])
+            rows = self._index.vectors()[list(labels.values())]  # a copy: fancy indexing
+        return dict(zip(labels, rows, strict=True))
 
     def count(self, where: Mapping[str, Any] | None = None) -> int:
         node = parse_where(where)
@@ -326,6 +336,41 @@ class EmbeddedStore:
             ]
         return hits[:n]
 
+    def popular(
+        self,
+        *,
+        n: int,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+    ) -> list[Hit]:
+        if n < 1:
+            raise InvalidInput("must be at least 1", field="n")
+        node = parse_where(where)
+        self._refresh()
+        excluded = list(self._labels(exclude).values()) if exclude else []
+        with self._rw.read():
+            index = self._index
+            if index is None:
+                return []
+            keep = index.alive.copy()
+            if node is not None:
+                keep &= self._columns.mask(node, index.size)
+            keep[excluded] = False
+            hits: list[Hit] = []
+            with self._sql:
+                cursor = self._db.execute(
+                    "SELECT p.item_id, p.score, i.label FROM popularity p "
+                    "JOIN items i ON i.id = p.item_id ORDER BY p.score DESC, p.item_id"
+                )
+                while len(hits) < n and (rows := cursor.fetchmany(256)):
+                    for item_id, score, label in rows:
+                        if label < index.size and keep[label]:
+                            keep[label] = False
+                            hits.append(Hit(item_id, float(score)))
+            for label in np.flatnonzero(keep)[::-1][: n - len(hits)].tolist():
+                hits.append(Hit(self._ids[label], 0.0))
+        return hits[:n]
+
     def _labels(self, ids: Sequence[str]) -> dict[str, int]:
         return {r[0]: int(r[1]) for r in self._by_id(ids, "label")}
 
@@ -333,13 +378,18 @@ class EmbeddedStore:
         self._refresh()
         info = self._info
         with self._sql:
-            items = int(self._db.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+            items, events, profiles = self._db.execute(
+                "SELECT (SELECT COUNT(*) FROM items), (SELECT COUNT(*) FROM events), "
+                "(SELECT COUNT(*) FROM profiles)"
+            ).fetchone()
         db_bytes = sum(p.stat().st_size for p in self.path.glob("likewise.db*") if p.is_file())
         index = self._index
         return {
             "location": str(self.path),
             "backend": "embedded",
             "items": items,
+            "events": events,
+            "profiles": profiles,
             "model": info.model_id if info else None,
             "dim": info.dim if info else None,
             "metric": info.metric if info else None,
@@ -348,6 +398,48 @@ class EmbeddedStore:
             "index_dead_labels": index.size - index.live_count() if index else 0,
             "db_bytes": db_bytes,
         }
+
+    # -- events and profiles ----------------------------------------------------------------
+
+    def record(
+        self, events: Sequence[Event], signals: Sequence[float], update: ProfileUpdate
+    ) -> list[bool]:
+        if not events:
+            return []
+        with self._writer, self._sql, self._transaction() as db:
+            return activity.record(db, events, signals, update)
+
+    def profile(self, user_id: str) -> ProfileState | None:
+        with self._sql:
+            return activity.load_profile(self._db, user_id)
+
+    def put_profiles(
+        self, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]], *, replace: bool
+    ) -> None:
+        with self._writer, self._sql, self._transaction() as db:
+            if replace:
+                db.executemany(
+                    "DELETE FROM profile_history WHERE user_id = ?",
+                    [(state.user_id,) for state, _ in profiles],
+                )
+            activity.save_profiles(db, profiles)
+
+    def snapshots(self, user_id: str, limit: int) -> list[Snapshot]:
+        with self._sql:
+            return activity.snapshots(self._db, user_id, limit)
+
+    def seen(self, user_id: str) -> list[str]:
+        with self._sql:
+            return activity.seen(self._db, user_id)
+
+    def events(self, batch: int = 10_000) -> Iterator[list[tuple[Event, float]]]:
+        pages = activity.iter_events(self._db, batch)
+        while True:
+            with self._sql:
+                page = next(pages, None)
+            if page is None:
+                return
+            yield page
 
     # -- the in-memory index ----------------------------------------------------------------
 

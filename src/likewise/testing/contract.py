@@ -24,6 +24,7 @@ from likewise.errors import InvalidInput, NotFound
 from likewise.items.model import Item
 from likewise.store.base import Entry, Store, StoreInfo
 from likewise.store.filters import matches, parse_where
+from likewise.testing.activity import ActivityContract
 
 __all__ = ["StoreContract", "filters", "metadata"]
 
@@ -94,7 +95,7 @@ filters = st.recursive(
 )
 
 
-class StoreContract:
+class StoreContract(ActivityContract):
     """Behaviour every store must show; subclasses provide `open_store`."""
 
     @pytest.fixture

@@ -1,0 +1,171 @@
+"""The personalisation subcommands: events, recommendations and profiles."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from tqdm import tqdm
+
+from likewise.cli.main import emit, open_engine, parse_where
+from likewise.errors import InvalidInput
+from likewise.events import load_events
+from likewise.profiles import STRATEGIES
+
+SubParsers = Any  # argparse's _SubParsersAction is private
+Handler = Callable[[argparse.Namespace], int]
+BATCH = 5_000  # events per durable transaction on import
+
+
+def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
+    def add(
+        parent: SubParsers, name: str, fn: Callable[[argparse.Namespace], int], help: str
+    ) -> Any:
+        parser = parent.add_parser(name, parents=[common], help=help, description=help)
+        parser.set_defaults(handler=fn)
+        return parser
+
+    p = add(sub, "event", record_event, "Record one event and update the user's profile.")
+    p.add_argument("user")
+    p.add_argument("item")
+    p.add_argument("type", help="view, click, like, dislike, purchase, skip, rating, dwell, ...")
+    p.add_argument("--value", type=float, help="rating (1-5) or dwell seconds")
+    p.add_argument("--event-id", help="a resend with the same id is a no-op")
+    p.add_argument("--context", help='JSON, e.g. \'{"device": "mobile"}\'')
+    p.add_argument("--timestamp", help="seconds since the epoch or ISO-8601 (default now)")
+
+    events = sub.add_parser("events", help="Import event logs.")
+    events_sub = events.add_subparsers(title="actions", required=True, metavar="ACTION")
+    p = add(events_sub, "import", import_events, "Record the events of a .jsonl or .csv file.")
+    p.add_argument("file", help="columns user_id, item_id, type, value, timestamp, event_id")
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="record the valid events and report each bad line (default: record nothing)",
+    )
+
+    p = add(sub, "recommend", recommend, "Items for a user (popular ones for a new user).")
+    p.add_argument("user")
+    p.add_argument("-n", type=int, default=10, help="how many (default 10)")
+    p.add_argument("--strategy", choices=STRATEGIES, help="default from LIKEWISE_STRATEGY")
+    p.add_argument("--where", help='metadata filter as JSON, e.g. \'{"category": "news"}\'')
+    p.add_argument("--exclude", action="append", default=[], metavar="ID", help="repeatable")
+    p.add_argument("--include-seen", action="store_true", help="keep items the user has seen")
+
+    p = add(sub, "profile", profile, "What likewise knows of a user.")
+    p.add_argument("user")
+    p.add_argument("-n", type=int, default=5, help="nearest items to show (default 5)")
+
+    p = add(sub, "onboard", onboard, "Start a new user from text and/or chosen items.")
+    p.add_argument("user")
+    p.add_argument("--text", help='interests in words, e.g. "space, cooking"')
+    p.add_argument("--item", action="append", default=[], metavar="ID", help="repeatable")
+
+    profiles = sub.add_parser("profiles", help="Maintain every profile.")
+    profiles_sub = profiles.add_subparsers(title="actions", required=True, metavar="ACTION")
+    add(profiles_sub, "rebuild", rebuild, "Replay the event log into fresh profiles.")
+
+
+def record_event(args: argparse.Namespace) -> int:
+    context = None
+    if args.context is not None:
+        try:
+            context = json.loads(args.context)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"not valid JSON: {exc.msg}", field="--context") from None
+    with open_engine(args) as engine:
+        new = engine.record(
+            args.user,
+            args.item,
+            args.type,
+            value=args.value,
+            context=context,
+            timestamp=args.timestamp,
+            event_id=args.event_id,
+        )
+    data = {"recorded": new}
+    emit(args, data, lambda: "recorded" if new else "already recorded (same event id)")
+    return 0
+
+
+def import_events(args: argparse.Namespace) -> int:
+    loaded = load_events(args.file)
+    with open_engine(args) as engine:
+        bad = engine.personal.problems(loaded.events)
+        errors = loaded.errors + [
+            InvalidInput(exc.reason, field=exc.field, line=loaded.lines[i]) for i, exc in bad
+        ]
+        errors.sort(key=lambda err: err.line or 0)
+        if errors and not args.skip_invalid:
+            for err in errors[:20]:
+                print(f"error: {args.file}: {err}", file=sys.stderr)
+            if len(errors) > 20:
+                print(f"error: ... and {len(errors) - 20} more", file=sys.stderr)
+            print("error: nothing was recorded (use --skip-invalid)", file=sys.stderr)
+            return 2
+        for err in errors:
+            print(f"skipped: {args.file}: {err}", file=sys.stderr)
+        skip = {i for i, _ in bad}
+        events = [e for i, e in enumerate(loaded.events) if i not in skip]
+        accepted = duplicates = 0
+        with tqdm(total=len(events), desc="events", file=sys.stderr, disable=None) as bar:
+            for start in range(0, len(events), BATCH):
+                report = engine.record_many(events[start : start + BATCH])
+                accepted, duplicates = accepted + report.accepted, duplicates + report.duplicates
+                bar.update(report.accepted + report.duplicates)
+    data = {"recorded": accepted, "duplicates": duplicates, "skipped": len(errors)}
+    emit(args, data, lambda: "  ".join(f"{k}: {v}" for k, v in data.items()))
+    return 0
+
+
+def recommend(args: argparse.Namespace) -> int:
+    with open_engine(args) as engine:
+        rec = engine.recommend(
+            args.user,
+            n=args.n,
+            strategy=args.strategy,
+            where=parse_where(args.where),
+            exclude=args.exclude,
+            include_seen=args.include_seen,
+        )
+        titles = {i.id: i.title for i in engine.get_many([r.id for r in rec.items])}
+    data = rec.as_dict()
+
+    def table() -> str:
+        if not rec.items:
+            return "(no items)"
+        lines = [f"strategy: {rec.strategy}"]
+        for r in rec.items:
+            title = titles.get(r.id, "")
+            label = r.id if title in ("", r.id) else f"{r.id}  {title}"
+            lines.append(f"{r.score:7.4f}  {label}  ({r.reason})")
+        return "\n".join(lines)
+
+    emit(args, data, table)
+    return 0
+
+
+def profile(args: argparse.Namespace) -> int:
+    with open_engine(args) as engine:
+        data = engine.profile(args.user, n=args.n)
+    emit(args, data, lambda: "\n".join(f"{k}: {v}" for k, v in data.items()))
+    return 0
+
+
+def onboard(args: argparse.Namespace) -> int:
+    with open_engine(args) as engine:
+        engine.onboard(args.user, text=args.text, items=args.item)
+    emit(args, {"onboarded": args.user}, lambda: f"onboarded: {args.user}")
+    return 0
+
+
+def rebuild(args: argparse.Namespace) -> int:
+    with open_engine(args) as engine:
+        total = engine.stats()["events"]
+        with tqdm(total=total, desc="replay", unit=" events", file=sys.stderr, disable=None) as bar:
+            users = engine.rebuild_profiles(progress=bar.update)
+    emit(args, {"rebuilt": users}, lambda: f"rebuilt: {users} profiles")
+    return 0

@@ -1,0 +1,109 @@
+"""The Event: a user did something to an item, at a time, in a context."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from likewise.errors import InvalidInput
+from likewise.items.model import MAX_ID_LENGTH, invalid_input
+
+__all__ = ["Event", "check_user_id", "parse_event"]
+
+
+def _check_id(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if any(ord(ch) < 32 for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+class Event(BaseModel):
+    """One thing a user did. Appended to the log, never rewritten.
+
+    `timestamp` is seconds since the epoch (a number or an ISO-8601 string; naive times are
+    UTC; default now). A resend with the same `event_id` is a no-op.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    user_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    item_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    type: str = Field(min_length=1, max_length=64)
+    value: float | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+    timestamp: float = Field(default_factory=time.time)
+    event_id: str | None = Field(None, min_length=1, max_length=MAX_ID_LENGTH)
+    recommendation_id: str | None = Field(None, min_length=1, max_length=MAX_ID_LENGTH)
+
+    @field_validator("user_id", "item_id", "event_id", "recommendation_id")
+    @classmethod
+    def _ids(cls, value: str | None) -> str | None:
+        return value if value is None else _check_id(value)
+
+    @field_validator("value", "timestamp", mode="after")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _parse_time(cls, value: Any) -> Any:
+        if isinstance(value, datetime):
+            return _epoch(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+            try:
+                return _epoch(datetime.fromisoformat(value))
+            except ValueError:
+                raise ValueError("must be seconds since the epoch or an ISO-8601 time") from None
+        return value
+
+    @field_validator("context", mode="after")
+    @classmethod
+    def _context_json(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"must be JSON: {exc}") from None
+        return value
+
+
+def check_user_id(user_id: object) -> str:
+    """A valid user id, or InvalidInput naming `user_id` (the rules events apply)."""
+    if not isinstance(user_id, str) or not 1 <= len(user_id) <= MAX_ID_LENGTH:
+        raise InvalidInput(f"must be a string of 1 to {MAX_ID_LENGTH} characters", field="user_id")
+    try:
+        return _check_id(user_id)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="user_id") from None
+
+
+def _epoch(moment: datetime) -> float:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def parse_event(data: Any, *, line: int | None = None) -> Event:
+    """Validate one record into an Event, or raise InvalidInput naming the field and reason."""
+    if isinstance(data, Event):
+        return data
+    if not isinstance(data, Mapping):
+        raise InvalidInput(f"an event must be an object, not {type(data).__name__}", line=line)
+    try:
+        return Event.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_input(exc, line=line) from None

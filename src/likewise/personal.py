@@ -1,0 +1,277 @@
+"""Personalisation: events in, profiles updated, "for you" lists out.
+
+The Engine delegates here; this module composes the store, the embedder and the pure profile
+math in `likewise.profiles`, and knows nothing of HTTP or SQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from likewise.config import Settings
+from likewise.embedders.base import Embedder
+from likewise.errors import ConfigError, InvalidInput
+from likewise.events.model import Event, check_user_id, parse_event
+from likewise.profiles import (
+    STRATEGIES,
+    ProfileState,
+    Snapshot,
+    Step,
+    apply,
+    mean,
+    momentum,
+)
+from likewise.profiles.strategies import Vector
+from likewise.store import Hit, Store
+
+__all__ = ["Personaliser", "Recommendation", "Recommended", "RecordReport"]
+
+Progress = Callable[[int], object]
+
+
+@dataclass(frozen=True)
+class Recommended:
+    """One recommended item; `because` is the liked item that explains it, if any."""
+
+    id: str
+    score: float
+    reason: str
+    because: str | None = None
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A ranked list for a user, with the strategy that made it and an id to track it by."""
+
+    user_id: str
+    strategy: str
+    items: list[Recommended]
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RecordReport:
+    """`accepted` events were appended; `duplicates` had an `event_id` already stored."""
+
+    accepted: int = 0
+    duplicates: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class Personaliser:
+    """Events, profiles and recommendations over one store."""
+
+    def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.config = settings.profile_config()
+        self.rules = settings.signal_rules()
+        try:
+            self.strategy = _strategy(settings.strategy)
+        except InvalidInput as exc:
+            raise ConfigError(f"setting strategy: {exc.reason}") from None
+
+    # -- events -----------------------------------------------------------------------------
+
+    def record_many(
+        self, records: Iterable[Event | Mapping[str, Any]], *, prefix: str = "events"
+    ) -> RecordReport:
+        """Validate every event first (nothing is stored if one is bad), then append them."""
+        events, signals, vectors = self._prepare(records, prefix)
+
+        def update(
+            state: ProfileState, todo: Sequence[tuple[Event, float]]
+        ) -> tuple[ProfileState, list[Snapshot]]:
+            steps = [Step(e.item_id, vectors[e.item_id], s, e.timestamp) for e, s in todo]
+            return apply(state, steps, self.config)
+
+        accepted = self.store.record(events, signals, update)
+        return RecordReport(sum(accepted), len(accepted) - sum(accepted))
+
+    def problems(self, events: Sequence[Event]) -> list[tuple[int, InvalidInput]]:
+        """Every event that could not be recorded, by position (a file import reports all)."""
+        found = self.store.vectors(list({e.item_id: None for e in events}))
+        out: list[tuple[int, InvalidInput]] = []
+        for position, event in enumerate(events):
+            try:
+                self._check(event, found)
+            except InvalidInput as exc:
+                out.append((position, exc))
+        return out
+
+    def _check(self, event: Event, vectors: Mapping[str, Vector]) -> float:
+        signal = self.rules.signal(event)
+        if event.item_id not in vectors:
+            raise InvalidInput(f"unknown item {event.item_id!r}", field="item_id")
+        return signal
+
+    def _prepare(
+        self, records: Iterable[Event | Mapping[str, Any]], prefix: str
+    ) -> tuple[list[Event], list[float], dict[str, Vector]]:
+        events: list[Event] = []
+        for position, record in enumerate(records):
+            try:
+                events.append(parse_event(record))
+            except InvalidInput as exc:
+                raise InvalidInput(exc.reason, field=_field(prefix, position, exc.field)) from None
+        vectors = self.store.vectors(list({e.item_id: None for e in events}))
+        signals: list[float] = []
+        for position, event in enumerate(events):
+            try:
+                signals.append(self._check(event, vectors))
+            except InvalidInput as exc:
+                raise InvalidInput(exc.reason, field=_field(prefix, position, exc.field)) from None
+        return events, signals, vectors
+
+    def onboard(self, user_id: str, *, text: str | None = None, items: Sequence[str] = ()) -> None:
+        """Start a new user's profile from onboarding text and/or chosen items."""
+        check_user_id(user_id)
+        parts: list[Vector] = []
+        if text is not None:
+            if not isinstance(text, str) or not text.strip():
+                raise InvalidInput("must be a non-empty string", field="text")
+            parts.append(self.embedder.embed([text])[0])
+        found = self.store.vectors(items)
+        for item_id in items:
+            if item_id not in found:
+                raise InvalidInput(f"unknown item {item_id!r}", field="items")
+            parts.append(found[item_id])
+        seed = mean(np.stack(parts)) if parts else None
+        if seed is None:
+            raise InvalidInput("give onboarding text or at least one item", field="text")
+        old = self.store.profile(user_id)
+        if old is not None and old.positives:
+            raise InvalidInput(
+                f"user {user_id!r} already has {old.positives} positive events; onboarding "
+                "is for new users",
+                field="user_id",
+            )
+        state = ProfileState.seeded(user_id, seed)
+        if old is not None:
+            state.events, state.negatives, state.updated_at = (
+                old.events,
+                old.negatives,
+                old.updated_at,
+            )
+        self.store.put_profiles([(state, [])], replace=False)
+
+    def rebuild(self, *, progress: Progress | None = None) -> int:
+        """Recompute every profile by replaying the event log; returns the users rebuilt.
+
+        Run it after changing alpha, beta or the signal mapping, or after `reembed`. Events
+        recorded while it runs are overwritten; events on deleted items are skipped.
+        """
+        states: dict[str, ProfileState] = {}
+        taken: dict[str, list[Snapshot]] = {}
+        for page in self.store.events():
+            vectors = self.store.vectors(list({e.item_id: None for e, _ in page}))
+            for event, signal in page:
+                user = event.user_id
+                if user not in states:
+                    old = self.store.profile(user)
+                    states[user] = ProfileState.seeded(user, old.seed if old else None)
+                    taken[user] = []
+                if event.item_id not in vectors:
+                    continue
+                step = Step(event.item_id, vectors[event.item_id], signal, event.timestamp)
+                states[user], snaps = apply(states[user], [step], self.config)
+                taken[user] += snaps
+            if progress:
+                progress(len(page))
+        self.store.put_profiles([(s, taken[u]) for u, s in states.items()], replace=True)
+        return len(states)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def recommend(
+        self,
+        user_id: str,
+        *,
+        n: int,
+        strategy: str | None = None,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+        include_seen: bool = False,
+    ) -> Recommendation:
+        """Nearest items to the user's interest vector, or popular ones without a profile."""
+        name = self.strategy if strategy is None else _strategy(strategy)
+        state = self.store.profile(user_id)
+        skip = list(exclude) if include_seen else [*exclude, *self.store.seen(user_id)]
+        vector = None if state is None else self.interest(state, name)
+        if vector is None or state is None:
+            hits = self.store.popular(n=n, where=where, exclude=skip)
+            items = [Recommended(h.id, h.score, "popular" if h.score > 0 else "new") for h in hits]
+            return Recommendation(user_id, "popular", items)
+        hits = self.store.search(vector, n=n, where=where, exclude=skip)
+        return Recommendation(user_id, name, self._explain(state, hits))
+
+    def interest(self, state: ProfileState, strategy: str) -> Vector | None:
+        """The vector a strategy recommends from (None: nothing to go on yet)."""
+        if strategy == "ema":
+            return state.ema
+        if strategy == "mean":
+            ids = state.recent[-self.config.mean_n :]
+            found = self.store.vectors(ids)
+            rows = [found[i] for i in ids if i in found]
+            return mean(np.stack(rows)) if rows else state.seed
+        if strategy == "momentum":
+            snaps = self.store.snapshots(state.user_id, self.config.history)
+            projected = momentum(np.stack([s.vector for s in snaps])) if snaps else None
+            return state.interest if projected is None else projected
+        return state.interest
+
+    def _explain(self, state: ProfileState, hits: list[Hit]) -> list[Recommended]:
+        liked = self.store.vectors(state.recent)
+        if not liked or not hits:
+            return [Recommended(h.id, h.score, "matches your interests") for h in hits]
+        found = self.store.vectors([h.id for h in hits])
+        liked_ids = list(liked)
+        sims = np.stack([found[h.id] for h in hits]) @ np.stack(list(liked.values())).T
+        because = [liked_ids[int(j)] for j in sims.argmax(axis=1)]
+        titles = {item.id: item.title or item.id for item in self.store.get(list(set(because)))}
+        return [
+            Recommended(h.id, h.score, f"because you liked {titles[b]!r}", b)
+            for h, b in zip(hits, because, strict=True)
+        ]
+
+    def profile(self, user_id: str, *, n: int = 5) -> dict[str, Any]:
+        """What likewise knows of a user: counts, settings and the items nearest their taste."""
+        state = self.store.profile(user_id)
+        if state is None:
+            return {"user_id": user_id, "events": 0, "strategy": "popular", "nearest": []}
+        vector = self.interest(state, self.strategy)
+        nearest = self.store.search(vector, n=n) if vector is not None else []
+        snapshots = self.store.snapshots(user_id, self.config.history)
+        return {
+            "user_id": user_id,
+            "events": state.events,
+            "positives": state.positives,
+            "negatives": state.negatives,
+            "updated_at": state.updated_at,
+            "strategy": self.strategy if vector is not None else "popular",
+            "settings": asdict(self.config),
+            "onboarded": state.seed is not None,
+            "recent_positives": state.recent[-10:],
+            "snapshots_used": len(snapshots),
+            "nearest": [{"id": h.id, "score": h.score} for h in nearest],
+        }
+
+
+def _field(prefix: str, position: int, name: str | None) -> str:
+    return f"{prefix}[{position}].{name or ''}".rstrip(".") if prefix else name or ""
+
+
+def _strategy(name: str) -> str:
+    if name not in STRATEGIES:
+        raise InvalidInput(f"unknown {name!r}; known: {', '.join(STRATEGIES)}", field="strategy")
+    return name

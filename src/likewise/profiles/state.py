@@ -1,0 +1,130 @@
+"""A user's profile and how one event changes it (pure: no storage, no clock)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from likewise.errors import ConfigError
+from likewise.profiles.strategies import Vector, dislike, ema
+
+__all__ = ["RECENT_MAX", "STRATEGIES", "ProfileConfig", "ProfileState", "Snapshot", "Step", "apply"]
+
+STRATEGIES = ("dislike", "ema", "mean", "momentum")
+RECENT_MAX = 50  # positive items remembered for `mean` and for reasons
+
+
+@dataclass(frozen=True)
+class ProfileConfig:
+    """How events move a profile.
+
+    alpha: EMA weight of a new positive item. beta: how far a dislike pushes away.
+    mean_n: items `mean` averages. snapshot_every / snapshot_seconds: a snapshot of the
+    interest vector is kept every that many events, or once that much event time has passed
+    (0 turns the clock off). history: snapshots `momentum` reads.
+    """
+
+    alpha: float = 0.2
+    beta: float = 0.5
+    mean_n: int = 10
+    snapshot_every: int = 10
+    snapshot_seconds: float = 0.0
+    history: int = 10
+
+    def __post_init__(self) -> None:
+        checks = {
+            "alpha": 0.0 < self.alpha <= 1.0,
+            "beta": self.beta >= 0.0,
+            "mean_n": 1 <= self.mean_n <= RECENT_MAX,
+            "snapshot_every": self.snapshot_every >= 1,
+            "snapshot_seconds": self.snapshot_seconds >= 0.0,
+            "history": self.history >= 2,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ConfigError(f"profile setting {name}={getattr(self, name)!r} is out of range")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The interest vector at one moment (event time), for `momentum`."""
+
+    at: float
+    vector: Vector
+
+
+@dataclass
+class ProfileState:
+    """What likewise keeps per user.
+
+    `interest` is the default strategy's vector (EMA of positives, minus disliked items) and
+    what snapshots record; `ema` follows positives only; `recent` holds the latest positive
+    item ids, newest last. `seed` is the onboarding vector a profile started from, if any.
+    """
+
+    user_id: str
+    interest: Vector | None = None
+    ema: Vector | None = None
+    seed: Vector | None = None
+    recent: list[str] = field(default_factory=list)
+    events: int = 0
+    positives: int = 0
+    negatives: int = 0
+    since_snapshot: int = 0
+    last_snapshot_at: float | None = None
+    updated_at: float | None = None
+
+    @classmethod
+    def seeded(cls, user_id: str, seed: Vector | None) -> ProfileState:
+        """A fresh profile that starts from `seed` (onboarding text or chosen items)."""
+        return cls(user_id, interest=seed, ema=seed, seed=seed)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One event as the math sees it: the item, its vector, its signal and its time."""
+
+    item_id: str
+    vector: Vector
+    signal: float
+    at: float
+
+
+def apply(
+    state: ProfileState, steps: Sequence[Step], config: ProfileConfig
+) -> tuple[ProfileState, list[Snapshot]]:
+    """Apply events in order; returns the new state and the snapshots taken on the way.
+
+    A positive signal `s` is an EMA step with weight `alpha * s` on both `ema` and
+    `interest`; a negative one is a dislike step with weight `beta * |s|` on `interest`
+    (a dislike before any positive has nothing to turn away from and only counts).
+    """
+    state = replace(state, recent=list(state.recent))
+    snapshots: list[Snapshot] = []
+    for step in steps:
+        state.events += 1
+        state.since_snapshot += 1
+        state.updated_at = step.at
+        if step.signal > 0:
+            state.positives += 1
+            state.ema = ema(state.ema, step.vector, config.alpha * step.signal)
+            state.interest = ema(state.interest, step.vector, config.alpha * step.signal)
+            if step.item_id in state.recent:
+                state.recent.remove(step.item_id)
+            state.recent = [*state.recent, step.item_id][-RECENT_MAX:]
+        elif step.signal < 0:
+            state.negatives += 1
+            if state.interest is not None:
+                state.interest = dislike(state.interest, step.vector, config.beta * -step.signal)
+        if state.interest is not None and _snapshot_due(state, step.at, config):
+            snapshots.append(Snapshot(step.at, state.interest.copy()))
+            state.since_snapshot = 0
+            state.last_snapshot_at = step.at
+    return state, snapshots
+
+
+def _snapshot_due(state: ProfileState, at: float, config: ProfileConfig) -> bool:
+    if state.since_snapshot >= config.snapshot_every:
+        return True
+    last = state.last_snapshot_at
+    return config.snapshot_seconds > 0 and (last is None or at - last >= config.snapshot_seconds)

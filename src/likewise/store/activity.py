@@ -1,0 +1,178 @@
+"""Events, profiles, snapshots and popularity in SQLite: the SQL behind the embedded store.
+
+Each function works inside the caller's transaction, so an event and the profile update it
+causes are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from likewise.events.model import Event
+from likewise.profiles.state import ProfileState, Snapshot
+from likewise.store.base import ProfileUpdate, Vector
+
+__all__ = [
+    "SCHEMA",
+    "iter_events",
+    "load_profile",
+    "record",
+    "save_profiles",
+    "seen",
+    "snapshots",
+]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT UNIQUE, user_id TEXT NOT NULL,
+    item_id TEXT NOT NULL, type TEXT NOT NULL, value REAL, context TEXT NOT NULL,
+    ts REAL NOT NULL, recommendation_id TEXT, signal REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS events_user ON events(user_id, item_id);
+CREATE TABLE IF NOT EXISTS profiles (
+    user_id TEXT PRIMARY KEY, state TEXT NOT NULL, interest BLOB, ema BLOB, seed BLOB);
+CREATE TABLE IF NOT EXISTS profile_history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, at REAL NOT NULL,
+    vector BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS profile_history_user ON profile_history(user_id, seq);
+CREATE TABLE IF NOT EXISTS popularity (
+    item_id TEXT PRIMARY KEY, score REAL NOT NULL, events INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS popularity_score ON popularity(score DESC);
+"""
+
+
+def record(
+    db: sqlite3.Connection,
+    events: Sequence[Event],
+    signals: Sequence[float],
+    update: ProfileUpdate,
+) -> list[bool]:
+    """Append the events whose `event_id` is new and update their users' profiles."""
+    accepted: list[bool] = []
+    by_user: dict[str, list[tuple[Event, float]]] = {}
+    for event, signal in zip(events, signals, strict=True):
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO events(event_id, user_id, item_id, type, value, context, ts, "
+            "recommendation_id, signal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.event_id,
+                event.user_id,
+                event.item_id,
+                event.type,
+                event.value,
+                json.dumps(event.context, ensure_ascii=False),
+                event.timestamp,
+                event.recommendation_id,
+                signal,
+            ),
+        )
+        accepted.append(cursor.rowcount == 1)
+        if cursor.rowcount != 1:
+            continue
+        by_user.setdefault(event.user_id, []).append((event, signal))
+        if signal > 0:
+            db.execute(
+                "INSERT INTO popularity(item_id, score, events) VALUES (?, ?, 1) ON CONFLICT"
+                "(item_id) DO UPDATE SET score = score + excluded.score, events = events + 1",
+                (event.item_id, signal),
+            )
+    for user_id, todo in by_user.items():
+        state = load_profile(db, user_id) or ProfileState(user_id)
+        save_profiles(db, [update(state, todo)])
+    return accepted
+
+
+def load_profile(db: sqlite3.Connection, user_id: str) -> ProfileState | None:
+    row = db.execute(
+        "SELECT state, interest, ema, seed FROM profiles WHERE user_id = ?", (user_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    scalars = json.loads(row[0])
+    return ProfileState(
+        user_id, interest=_vector(row[1]), ema=_vector(row[2]), seed=_vector(row[3]), **scalars
+    )
+
+
+def save_profiles(
+    db: sqlite3.Connection, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]]
+) -> None:
+    for state, taken in profiles:
+        scalars = {
+            "recent": state.recent,
+            "events": state.events,
+            "positives": state.positives,
+            "negatives": state.negatives,
+            "since_snapshot": state.since_snapshot,
+            "last_snapshot_at": state.last_snapshot_at,
+            "updated_at": state.updated_at,
+        }
+        db.execute(
+            "INSERT INTO profiles(user_id, state, interest, ema, seed) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(user_id) DO UPDATE SET state = excluded.state, "
+            "interest = excluded.interest, ema = excluded.ema, seed = excluded.seed",
+            (
+                state.user_id,
+                json.dumps(scalars),
+                _blob(state.interest),
+                _blob(state.ema),
+                _blob(state.seed),
+            ),
+        )
+        db.executemany(
+            "INSERT INTO profile_history(user_id, at, vector) VALUES (?, ?, ?)",
+            [(state.user_id, snap.at, _blob(snap.vector)) for snap in taken],
+        )
+
+
+def snapshots(db: sqlite3.Connection, user_id: str, limit: int) -> list[Snapshot]:
+    rows = db.execute(
+        "SELECT at, vector FROM profile_history WHERE user_id = ? ORDER BY seq DESC LIMIT ?",
+        (user_id, limit),
+    ).fetchall()
+    return [Snapshot(at, np.frombuffer(blob, dtype=np.float32).copy()) for at, blob in rows[::-1]]
+
+
+def seen(db: sqlite3.Connection, user_id: str) -> list[str]:
+    rows = db.execute("SELECT DISTINCT item_id FROM events WHERE user_id = ?", (user_id,))
+    return [r[0] for r in rows]
+
+
+def iter_events(db: sqlite3.Connection, batch: int) -> Iterator[list[tuple[Event, float]]]:
+    """The whole log in the order it was appended."""
+    after = 0
+    while True:
+        rows = db.execute(
+            "SELECT seq, event_id, user_id, item_id, type, value, context, ts, "
+            "recommendation_id, signal FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, batch),
+        ).fetchall()
+        if not rows:
+            return
+        yield [(_event(row), float(row[9])) for row in rows]
+        after = rows[-1][0]
+
+
+def _event(row: Any) -> Event:
+    return Event.model_construct(
+        event_id=row[1],
+        user_id=row[2],
+        item_id=row[3],
+        type=row[4],
+        value=row[5],
+        context=json.loads(row[6]),
+        timestamp=row[7],
+        recommendation_id=row[8],
+    )
+
+
+def _blob(vector: Vector | None) -> bytes | None:
+    return None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def _vector(blob: bytes | None) -> Vector | None:
+    return None if blob is None else np.frombuffer(blob, dtype=np.float32).copy()

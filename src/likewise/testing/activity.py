@@ -1,0 +1,137 @@
+"""The events-and-profiles half of the store contract (mixed into `StoreContract`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+from likewise.events.model import Event
+from likewise.profiles.state import ProfileState, Snapshot
+from likewise.store.base import Store
+
+__all__ = ["ActivityContract"]
+
+Opener = Callable[[], Store]
+Todo = Sequence[tuple[Event, float]]
+
+
+def event(user: str, item: str, type: str = "click", **fields: Any) -> Event:
+    return Event.model_validate({"user_id": user, "item_id": item, "type": type, **fields})
+
+
+def counting(state: ProfileState, todo: Todo) -> tuple[ProfileState, list[Snapshot]]:
+    """A stand-in update: counts events, remembers items, snapshots every second event."""
+    snaps = []
+    for ev, signal in todo:
+        state.events += 1
+        state.recent = [*state.recent, ev.item_id]
+        state.positives += signal > 0
+        vec = np.full(4, float(state.events), dtype=np.float32)
+        state.interest = vec
+        if state.events % 2 == 0:
+            snaps.append(Snapshot(ev.timestamp, vec))
+    return state, snaps
+
+
+class ActivityContract:
+    """Events, profiles, snapshots and popularity: what every store must keep and return."""
+
+    def _items(self, store: Store, ids: Sequence[str], **fields: Any) -> None:
+        from likewise.testing.contract import axis, entry
+
+        store.upsert([entry(i, axis(k), **fields) for k, i in enumerate(ids)])
+
+    def test_record_updates_profiles_and_dedupes(self, store: Store) -> None:
+        self._items(store, ["a", "b"])
+        seen: list[tuple[str, list[str]]] = []
+
+        def update(state: ProfileState, todo: Todo) -> tuple[ProfileState, list[Snapshot]]:
+            seen.append((state.user_id, [e.item_id for e, _ in todo]))
+            return counting(state, todo)
+
+        batch = [event("u1", "a", event_id="e1"), event("u2", "b"), event("u1", "b")]
+        assert store.record(batch, [1.0, 1.0, -1.0], update) == [True, True, True]
+        assert sorted(seen) == [("u1", ["a", "b"]), ("u2", ["b"])]
+        again = store.record([event("u1", "b", event_id="e1")], [1.0], update)
+        assert again == [False]
+        state = store.profile("u1")
+        assert state is not None
+        assert (state.events, state.positives, state.recent) == (2, 1, ["a", "b"])
+        assert state.interest is not None
+        assert np.array_equal(state.interest, np.full(4, 2.0, dtype=np.float32))
+        assert store.profile("nobody") is None
+        assert sorted(store.seen("u1")) == ["a", "b"]
+
+    def test_a_failing_update_stores_nothing(self, store: Store) -> None:
+        self._items(store, ["a"])
+
+        def broken(state: ProfileState, todo: Todo) -> tuple[ProfileState, list[Snapshot]]:
+            raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            store.record([event("u1", "a", event_id="e1")], [1.0], broken)
+        assert store.profile("u1") is None
+        assert store.seen("u1") == []
+        assert store.record([event("u1", "a", event_id="e1")], [1.0], counting) == [True]
+
+    def test_snapshots_are_kept_in_order(self, store: Store) -> None:
+        self._items(store, ["a"])
+        batch = [event("u1", "a", timestamp=t) for t in range(1, 8)]
+        store.record(batch, [1.0] * 7, counting)
+        snaps = store.snapshots("u1", 2)
+        assert [s.at for s in snaps] == [4.0, 6.0]
+        assert [float(s.vector[0]) for s in store.snapshots("u1", 10)] == [2.0, 4.0, 6.0]
+
+    def test_put_profiles_replaces_history_of_those_users(self, store: Store) -> None:
+        self._items(store, ["a"])
+        store.record([event(u, "a") for u in ("u1", "u1", "u2", "u2")], [1.0] * 4, counting)
+        fresh = ProfileState("u1", interest=np.ones(4, dtype=np.float32), events=9)
+        store.put_profiles([(fresh, [Snapshot(5.0, np.ones(4, dtype=np.float32))])], replace=True)
+        state = store.profile("u1")
+        assert state is not None and state.events == 9
+        assert [s.at for s in store.snapshots("u1", 10)] == [5.0]
+        assert len(store.snapshots("u2", 10)) == 1
+
+    def test_the_log_replays_in_order(self, store: Store) -> None:
+        self._items(store, ["a", "b"])
+        batch = [
+            event("u1", "a", value=3.5, context={"device": "tv"}, recommendation_id="r1"),
+            event("u2", "b", "view"),
+            event("u1", "b", "skip"),
+        ]
+        store.record(batch, [1.0, 0.5, -0.5], counting)
+        got = [pair for page in store.events(batch=2) for pair in page]
+        assert [(e.user_id, e.item_id, s) for e, s in got] == [
+            ("u1", "a", 1.0),
+            ("u2", "b", 0.5),
+            ("u1", "b", -0.5),
+        ]
+        assert got[0][0] == batch[0]
+
+    def test_popular_ranks_positive_signal_and_respects_filters(self, store: Store) -> None:
+        self._items(store, ["a", "b", "c", "d"], category="x")
+        self._items(store, ["e"], category="y")
+        plays = [("a", 1.0), ("b", 1.0), ("b", 0.5), ("c", -1.0), ("e", 1.0), ("e", 1.0)]
+        store.record([event("u", i) for i, _ in plays], [s for _, s in plays], counting)
+        assert [h.id for h in store.popular(n=2)] == ["e", "b"]
+        assert [h.score for h in store.popular(n=2)] == [2.0, 1.5]
+        got = store.popular(n=4, where={"category": "x"}, exclude=["b"])
+        assert [h.id for h in got][:1] == ["a"]
+        assert {h.id for h in got} == {"a", "c", "d"}  # no signal yet: the newest fill in
+        store.delete(["e"])
+        assert store.popular(n=1)[0].id == "b"
+
+    def test_profiles_survive_reopening(self, open_store: Opener, store: Store) -> None:
+        self._items(store, ["a"])
+        store.record([event("u1", "a", event_id="e1")], [1.0], counting)
+        store.close()
+        again = open_store()
+        try:
+            state = again.profile("u1")
+            assert state is not None and state.events == 1
+            assert again.record([event("u1", "a", event_id="e1")], [1.0], counting) == [False]
+        finally:
+            again.close()
