@@ -33,10 +33,12 @@ check: lint test
 bench: $(STAMP)
 	$(BIN)/python bench/search.py --sizes 10000 100000 1000000
 	$(BIN)/python bench/embed.py
+	$(BIN)/python bench/events.py
 
 bench-quick: $(STAMP)
 	$(BIN)/python bench/search.py --sizes 10000 100000
 	$(BIN)/python bench/embed.py --limit 1000
+	$(BIN)/python bench/events.py --items 20000 --users 2000 --single 1000 --queries 300
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

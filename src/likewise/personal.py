@@ -207,21 +207,27 @@ class Personaliser:
         name = self.strategy if strategy is None else _strategy(strategy)
         state = self.store.profile(user_id)
         skip = list(exclude) if include_seen else [*exclude, *self.store.seen(user_id)]
-        vector = None if state is None else self.interest(state, name)
+        cache: dict[str, Vector] = {}
+        vector = None if state is None else self.interest(state, name, cache)
         if vector is None or state is None:
             hits = self.store.popular(n=n, where=where, exclude=skip)
             items = [Recommended(h.id, h.score, "popular" if h.score > 0 else "new") for h in hits]
             return Recommendation(user_id, "popular", items)
         hits = self.store.search(vector, n=n, where=where, exclude=skip)
-        return Recommendation(user_id, name, self._explain(state, hits))
+        return Recommendation(user_id, name, self._explain(state, hits, cache))
 
-    def interest(self, state: ProfileState, strategy: str) -> Vector | None:
-        """The vector a strategy recommends from (None: nothing to go on yet)."""
+    def interest(
+        self, state: ProfileState, strategy: str, cache: dict[str, Vector] | None = None
+    ) -> Vector | None:
+        """The vector a strategy recommends from (None: nothing to go on yet); item vectors
+        it reads are left in `cache`."""
         if strategy == "ema":
             return state.ema
         if strategy == "mean":
             ids = state.recent[-self.config.mean_n :]
             found = self.store.vectors(ids)
+            if cache is not None:
+                cache.update(found)
             rows = [found[i] for i in ids if i in found]
             return mean(np.stack(rows)) if rows else state.seed
         if strategy == "momentum":
@@ -230,14 +236,18 @@ class Personaliser:
             return state.interest if projected is None else projected
         return state.interest
 
-    def _explain(self, state: ProfileState, hits: list[Hit]) -> list[Recommended]:
-        liked = self.store.vectors(state.recent)
+    def _explain(
+        self, state: ProfileState, hits: list[Hit], cache: dict[str, Vector]
+    ) -> list[Recommended]:
+        """Each hit's reason: the liked item nearest to it (one lookup for all vectors)."""
+        cache.update(
+            self.store.vectors([i for i in state.recent if i not in cache] + [h.id for h in hits])
+        )
+        liked = [i for i in state.recent if i in cache]
         if not liked or not hits:
             return [Recommended(h.id, h.score, "matches your interests") for h in hits]
-        found = self.store.vectors([h.id for h in hits])
-        liked_ids = list(liked)
-        sims = np.stack([found[h.id] for h in hits]) @ np.stack(list(liked.values())).T
-        because = [liked_ids[int(j)] for j in sims.argmax(axis=1)]
+        sims = np.stack([cache[h.id] for h in hits]) @ np.stack([cache[i] for i in liked]).T
+        because = [liked[int(j)] for j in sims.argmax(axis=1)]
         titles = {item.id: item.title or item.id for item in self.store.get(list(set(because)))}
         return [
             Recommended(h.id, h.score, f"because you liked {titles[b]!r}", b)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -17,10 +18,13 @@ from likewise.items.model import MAX_ID_LENGTH, invalid_input
 __all__ = ["Event", "check_user_id", "parse_event"]
 
 
+_CONTROL = re.compile(r"[\x00-\x1f]")
+
+
 def _check_id(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
-    if any(ord(ch) < 32 for ch in value):
+    if _CONTROL.search(value):
         raise ValueError("must not contain control characters")
     return value
 

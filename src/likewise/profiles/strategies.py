@@ -6,6 +6,8 @@ would have no direction (a zero vector) falls back as documented instead of divi
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -18,8 +20,8 @@ EPSILON = 1e-6
 def normalize(vector: npt.ArrayLike) -> Vector | None:
     """`vector / ||vector||`, or None when it has no direction."""
     out = np.asarray(vector, dtype=np.float64)
-    norm = float(np.linalg.norm(out))
-    if not np.isfinite(norm) or norm < EPSILON:
+    norm = math.sqrt(float(out @ out))
+    if not math.isfinite(norm) or norm < EPSILON:
         return None
     return (out / norm).astype(np.float32)
 
@@ -30,13 +32,14 @@ def ema(old: Vector | None, item: Vector, alpha: float) -> Vector:
     alpha = 1 gives the last item; a smaller alpha remembers more of the past. Should the two
     cancel out exactly, the newest item wins.
     """
-    fallback = normalize(item)
-    if fallback is None:
+    if old is not None:
+        mixed = normalize(alpha * item.astype(np.float64) + (1.0 - alpha) * old)
+        if mixed is not None:
+            return mixed
+    unit = normalize(item)
+    if unit is None:
         raise ValueError("the item vector is zero")
-    if old is None:
-        return fallback
-    mixed = alpha * item.astype(np.float64) + (1.0 - alpha) * old.astype(np.float64)
-    return _or(normalize(mixed), fallback)
+    return unit
 
 
 def dislike(old: Vector, item: Vector, beta: float) -> Vector:

@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS profile_history (
 CREATE INDEX IF NOT EXISTS profile_history_user ON profile_history(user_id, seq);
 CREATE TABLE IF NOT EXISTS popularity (
     item_id TEXT PRIMARY KEY, score REAL NOT NULL, events INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS popularity_score ON popularity(score DESC);
+CREATE INDEX IF NOT EXISTS popularity_rank ON popularity(score DESC, item_id);
 """
 
 
@@ -52,12 +52,20 @@ def record(
     update: ProfileUpdate,
 ) -> list[bool]:
     """Append the events whose `event_id` is new and update their users' profiles."""
+    given = [e.event_id for e in events if e.event_id is not None]
+    known = {row[0] for row in _in(db, "SELECT event_id FROM events WHERE event_id", given)}
     accepted: list[bool] = []
+    rows: list[tuple[Any, ...]] = []
+    popularity: dict[str, list[float]] = {}
     by_user: dict[str, list[tuple[Event, float]]] = {}
     for event, signal in zip(events, signals, strict=True):
-        cursor = db.execute(
-            "INSERT OR IGNORE INTO events(event_id, user_id, item_id, type, value, context, ts, "
-            "recommendation_id, signal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        if event.event_id is not None:
+            if event.event_id in known:
+                accepted.append(False)
+                continue
+            known.add(event.event_id)
+        accepted.append(True)
+        rows.append(
             (
                 event.event_id,
                 event.user_id,
@@ -68,65 +76,94 @@ def record(
                 event.timestamp,
                 event.recommendation_id,
                 signal,
-            ),
+            )
         )
-        accepted.append(cursor.rowcount == 1)
-        if cursor.rowcount != 1:
-            continue
         by_user.setdefault(event.user_id, []).append((event, signal))
         if signal > 0:
-            db.execute(
-                "INSERT INTO popularity(item_id, score, events) VALUES (?, ?, 1) ON CONFLICT"
-                "(item_id) DO UPDATE SET score = score + excluded.score, events = events + 1",
-                (event.item_id, signal),
-            )
-    for user_id, todo in by_user.items():
-        state = load_profile(db, user_id) or ProfileState(user_id)
-        save_profiles(db, [update(state, todo)])
+            score = popularity.setdefault(event.item_id, [0.0, 0])
+            score[0] += signal
+            score[1] += 1
+    db.executemany(
+        "INSERT INTO events(event_id, user_id, item_id, type, value, context, ts, "
+        "recommendation_id, signal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    db.executemany(
+        "INSERT INTO popularity(item_id, score, events) VALUES (?, ?, ?) ON CONFLICT(item_id) "
+        "DO UPDATE SET score = score + excluded.score, events = events + excluded.events",
+        [(item, score, count) for item, (score, count) in popularity.items()],
+    )
+    stored = load_profiles(db, list(by_user))
+    save_profiles(
+        db,
+        [update(stored.get(user) or ProfileState(user), todo) for user, todo in by_user.items()],
+    )
     return accepted
 
 
 def load_profile(db: sqlite3.Connection, user_id: str) -> ProfileState | None:
-    row = db.execute(
-        "SELECT state, interest, ema, seed FROM profiles WHERE user_id = ?", (user_id,)
-    ).fetchone()
-    if row is None:
-        return None
-    scalars = json.loads(row[0])
-    return ProfileState(
-        user_id, interest=_vector(row[1]), ema=_vector(row[2]), seed=_vector(row[3]), **scalars
+    return load_profiles(db, [user_id]).get(user_id)
+
+
+def load_profiles(db: sqlite3.Connection, user_ids: Sequence[str]) -> dict[str, ProfileState]:
+    rows = _in(
+        db, "SELECT user_id, state, interest, ema, seed FROM profiles WHERE user_id", user_ids
     )
+    return {
+        user: ProfileState(
+            user, interest=_vector(interest), ema=_vector(ema), seed=_vector(seed), **json.loads(st)
+        )
+        for user, st, interest, ema, seed in rows
+    }
 
 
 def save_profiles(
     db: sqlite3.Connection, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]]
 ) -> None:
-    for state, taken in profiles:
-        scalars = {
-            "recent": state.recent,
-            "events": state.events,
-            "positives": state.positives,
-            "negatives": state.negatives,
-            "since_snapshot": state.since_snapshot,
-            "last_snapshot_at": state.last_snapshot_at,
-            "updated_at": state.updated_at,
-        }
-        db.execute(
-            "INSERT INTO profiles(user_id, state, interest, ema, seed) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(user_id) DO UPDATE SET state = excluded.state, "
-            "interest = excluded.interest, ema = excluded.ema, seed = excluded.seed",
+    db.executemany(
+        "INSERT INTO profiles(user_id, state, interest, ema, seed) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(user_id) DO UPDATE SET state = excluded.state, "
+        "interest = excluded.interest, ema = excluded.ema, seed = excluded.seed",
+        [
             (
                 state.user_id,
-                json.dumps(scalars),
+                json.dumps(_scalars(state)),
                 _blob(state.interest),
                 _blob(state.ema),
                 _blob(state.seed),
-            ),
-        )
-        db.executemany(
-            "INSERT INTO profile_history(user_id, at, vector) VALUES (?, ?, ?)",
-            [(state.user_id, snap.at, _blob(snap.vector)) for snap in taken],
-        )
+            )
+            for state, _ in profiles
+        ],
+    )
+    db.executemany(
+        "INSERT INTO profile_history(user_id, at, vector) VALUES (?, ?, ?)",
+        [
+            (state.user_id, snap.at, _blob(snap.vector))
+            for state, taken in profiles
+            for snap in taken
+        ],
+    )
+
+
+def _scalars(state: ProfileState) -> dict[str, Any]:
+    return {
+        "recent": state.recent,
+        "events": state.events,
+        "positives": state.positives,
+        "negatives": state.negatives,
+        "since_snapshot": state.since_snapshot,
+        "last_snapshot_at": state.last_snapshot_at,
+        "updated_at": state.updated_at,
+    }
+
+
+def _in(db: sqlite3.Connection, query: str, keys: Sequence[str]) -> list[Any]:
+    """Rows of `query IN (keys)`, in chunks that stay under SQLite's variable limit."""
+    rows: list[Any] = []
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        rows += db.execute(f"{query} IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+    return rows
 
 
 def snapshots(db: sqlite3.Connection, user_id: str, limit: int) -> list[Snapshot]:

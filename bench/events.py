@@ -1,0 +1,190 @@
+"""Events with online profile updates, and recommend latency per strategy.
+
+A store of N clustered synthetic items (384-d, as in bench/search.py, `bucket` 0..99) and U
+users. Measured in one process, each against a baseline run in the same process:
+- events one at a time (each durable: its own transaction with the profile update) against a
+  bare durable SQLite insert of the same rows (what appending a log alone costs);
+- events in batches of 1,000 against a bare batched insert;
+- recommend p50/p99 per strategy (and with a 10% filter) against the store's bare vector
+  search for a random stored vector (the floor under any recommend).
+
+    python bench/events.py [--items 100000] [--users 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from search import DIM, chunks
+
+from likewise import Engine
+from likewise.items import Item
+from likewise.store import EmbeddedStore, Entry, StoreInfo
+
+TYPES = ["view"] * 4 + ["click"] * 3 + ["like", "dislike", "skip", "purchase"]
+
+
+def build(path: Path, n: int) -> None:
+    store = EmbeddedStore(path)
+    store.initialize(StoreInfo("hashing-384", DIM))  # events need vectors, not the model
+    rng = np.random.default_rng(3)
+    for lo, data in chunks(n, seed=1):
+        bucket = rng.integers(0, 100, len(data))
+        store.upsert(
+            [
+                Entry(Item(id=f"i{lo + k}", metadata={"bucket": int(bucket[k])}), "-", vec)
+                for k, vec in enumerate(data)
+            ]
+        )
+    store.close()
+
+
+def event(rng: random.Random, users: int, items: int, k: int) -> dict[str, Any]:
+    return {
+        "user_id": f"u{rng.randrange(users)}",
+        "item_id": f"i{rng.randrange(items)}",
+        "type": rng.choice(TYPES),
+        "timestamp": 1_700_000_000 + k,
+        "event_id": f"e{k}",
+    }
+
+
+def bare_log(path: Path, rows: list[dict[str, Any]], batch: int) -> float:
+    """Seconds to append `rows` durably to a bare SQLite table, `batch` per transaction."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, event_id TEXT UNIQUE, "
+        "user_id TEXT, item_id TEXT, type TEXT, ts REAL)"
+    )
+    start = time.perf_counter()
+    for lo in range(0, len(rows), batch):
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany(
+            "INSERT INTO log(event_id, user_id, item_id, type, ts) VALUES (?, ?, ?, ?, ?)",
+            [
+                (r["event_id"], r["user_id"], r["item_id"], r["type"], r["timestamp"])
+                for r in rows[lo : lo + batch]
+            ],
+        )
+        db.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    db.close()
+    return elapsed
+
+
+def latencies(fn: Callable[[int], object], count: int) -> list[float]:
+    out = []
+    for k in range(count):
+        t0 = time.perf_counter()
+        fn(k)
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def p(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--history", type=int, default=20, help="batched events per user")
+    parser.add_argument("--single", type=int, default=5_000, help="events one at a time")
+    parser.add_argument("--queries", type=int, default=1_000)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="likewise-bench-events-"))
+    rng = random.Random(5)
+    results: dict[str, Any] = {"items": args.items, "users": args.users}
+    try:
+        print(f"building {args.items:,} items ...", file=sys.stderr, flush=True)
+        build(folder / "data", args.items)
+        engine = Engine.open(str(folder / "data"))
+        total = args.users * args.history
+        rows = [event(rng, args.users, args.items, k) for k in range(total + args.single)]
+        batched, single = rows[:total], rows[total:]
+
+        print(f"recording {total:,} events in batches ...", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        for lo in range(0, total, 1000):
+            engine.record_many(batched[lo : lo + 1000])
+        batch_s = time.perf_counter() - start
+        bare_batch_s = bare_log(folder / "bare-batch.db", batched, 1000)
+
+        print(f"recording {args.single:,} events one at a time ...", file=sys.stderr, flush=True)
+        one = latencies(lambda k: engine.record(**single[k]), args.single)
+        bare_one_s = bare_log(folder / "bare-one.db", single, 1)
+        results["events"] = {
+            "batched_per_s": total / batch_s,
+            "bare_batched_per_s": total / bare_batch_s,
+            "single_per_s": args.single / (sum(one) / 1000),
+            "single_p50_ms": p(one, 50),
+            "single_p99_ms": p(one, 99),
+            "bare_single_per_s": args.single / bare_one_s,
+        }
+
+        users = [f"u{rng.randrange(args.users)}" for _ in range(args.queries)]
+        probes = [engine.store.vector(f"i{rng.randrange(args.items)}") for _ in users]
+        rows_out: dict[str, dict[str, float]] = {}
+        bare = latencies(lambda k: engine.store.search(probes[k], n=10), args.queries)
+        rows_out["bare vector search (baseline)"] = {"p50": p(bare, 50), "p99": p(bare, 99)}
+        cases: list[tuple[str, dict[str, Any]]] = [
+            (s, {"strategy": s}) for s in ("dislike", "ema", "mean", "momentum")
+        ]
+        cases.append(("dislike, 10% filter", {"where": {"bucket": {"lt": 10}}}))
+        cases.append(("new user (popular)", {"user": "nobody"}))
+        for name, kw in cases:
+            user = kw.pop("user", None)
+            got = latencies(
+                lambda k, kw=kw, user=user: engine.recommend(user or users[k], n=10, **kw),
+                args.queries,
+            )
+            rows_out[name] = {"p50": p(got, 50), "p99": p(got, 99)}
+        results["recommend"] = rows_out
+        engine.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    report(results)
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "events.json").write_text(json.dumps(results, indent=2))
+
+
+def report(r: dict[str, Any]) -> None:
+    e = r["events"]
+    print(f"\n## Events, {r['items']:,} items x {r['users']:,} users (profile updated online)")
+    print("| mode | likewise events/s | bare SQLite log events/s | ratio |")
+    print("| --- | ---: | ---: | ---: |")
+    print(
+        f"| one at a time (durable each; p50 {e['single_p50_ms']:.3f} ms, p99 "
+        f"{e['single_p99_ms']:.3f} ms) | {e['single_per_s']:,.0f} | "
+        f"{e['bare_single_per_s']:,.0f} | {e['single_per_s'] / e['bare_single_per_s']:.2f} |"
+    )
+    print(
+        f"| batches of 1,000 | {e['batched_per_s']:,.0f} | {e['bare_batched_per_s']:,.0f} | "
+        f"{e['batched_per_s'] / e['bare_batched_per_s']:.2f} |"
+    )
+    print("\n## recommend(n=10)")
+    print("| strategy | p50 ms | p99 ms | p50 vs bare search |")
+    print("| --- | ---: | ---: | ---: |")
+    base = r["recommend"]["bare vector search (baseline)"]["p50"]
+    for name, row in r["recommend"].items():
+        print(f"| {name} | {row['p50']:.3f} | {row['p99']:.3f} | {row['p50'] / base:.2f}x |")
+    print("\nTarget: >= 1,000 events/s one at a time, >= 10,000 batched; p50 <= 1 ms, p99 <= 5 ms.")
+
+
+if __name__ == "__main__":
+    main()
