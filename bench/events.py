@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from search import DIM, chunks
 
 from likewise import Engine
 from likewise.items import Item
 from likewise.store import EmbeddedStore, Entry, StoreInfo
+from search import DIM, chunks
 
 TYPES = ["view"] * 4 + ["click"] * 3 + ["like", "dislike", "skip", "purchase"]
 
