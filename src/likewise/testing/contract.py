@@ -160,6 +160,14 @@ class StoreContract(ActivityContract):
         with pytest.raises(NotFound):
             store.vector("a")
 
+    def test_an_id_deleted_and_added_again_is_the_new_item(self, store: Store) -> None:
+        store.upsert([entry("a", axis(1)), entry("b", axis(1, 0.3))])
+        store.delete(["a"])
+        store.upsert([entry("a", axis(4))])
+        assert np.allclose(store.vector("a"), axis(4))
+        assert [h.id for h in store.search(axis(4), n=1)] == ["a"]
+        assert "a" not in {h.id for h in store.search(axis(4), n=5, exclude=["a"])}
+
     def test_bad_writes_change_nothing(self, store: Store) -> None:
         store.upsert([entry("a", axis(1))])
         with pytest.raises(InvalidInput, match="no vector"):
@@ -189,6 +197,9 @@ class StoreContract(ActivityContract):
             assert again.info == INFO
             assert again.search(axis(3), n=5, where={"k": {"gte": 2}}) == before
             assert again.count() == 9
+            assert np.allclose(again.vector("i3"), axis(3))
+            assert set(again.vectors(["i4", "i5", "zz"])) == {"i5"}
+            assert [h.id for h in again.search(axis(5), n=1, exclude=["i5"])] != ["i5"]
         finally:
             again.close()
 
