@@ -6,14 +6,13 @@ import json
 import math
 import re
 import time
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from likewise.errors import InvalidInput
-from likewise.items.model import MAX_ID_LENGTH, invalid_input
+from likewise.items.model import MAX_ID_LENGTH, validate_record
 
 __all__ = ["Event", "check_user_id", "parse_event"]
 
@@ -103,11 +102,4 @@ def _epoch(moment: datetime) -> float:
 
 def parse_event(data: Any, *, line: int | None = None) -> Event:
     """Validate one record into an Event, or raise InvalidInput naming the field and reason."""
-    if isinstance(data, Event):
-        return data
-    if not isinstance(data, Mapping):
-        raise InvalidInput(f"an event must be an object, not {type(data).__name__}", line=line)
-    try:
-        return Event.model_validate(data)
-    except ValidationError as exc:
-        raise invalid_input(exc, line=line) from None
+    return validate_record(Event, data, line=line)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -18,6 +18,7 @@ __all__ = [
     "Item",
     "invalid_input",
     "parse_item",
+    "validate_record",
 ]
 
 CONTENT_FIELDS = ("title", "body", "tags")
@@ -123,12 +124,21 @@ def _sha(text: str) -> str:
 
 def parse_item(data: Any, *, line: int | None = None) -> Item:
     """Validate one record into an Item, or raise InvalidInput naming the field and reason."""
-    if isinstance(data, Item):
+    return validate_record(Item, data, line=line)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_record(model: type[M], data: Any, *, line: int | None = None) -> M:
+    """`data` (a mapping, or already a `model`) validated as `model`, or InvalidInput."""
+    if isinstance(data, model):
         return data
     if not isinstance(data, Mapping):
-        raise InvalidInput(f"an item must be an object, not {type(data).__name__}", line=line)
+        noun = model.__name__.lower()
+        raise InvalidInput(f"an {noun} must be an object, not {type(data).__name__}", line=line)
     try:
-        return Item.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise invalid_input(exc, line=line) from None
 
