@@ -40,6 +40,17 @@ class Settings(BaseSettings):
     rating_like: float = Field(4.0, description="rating at or above this is positive")
     rating_dislike: float = Field(2.0, description="rating at or below this is a dislike")
 
+    click_types: list[str] = Field(["click"], description="event types that count as a click")
+    conversion_types: list[str] = Field(
+        ["purchase"], description="event types that count as a conversion"
+    )
+
+    host: str = Field("127.0.0.1", description="address `likewise serve` binds")
+    port: int = Field(8000, ge=0, le=65535, description="port `likewise serve` binds")
+    read_keys: list[str] = Field([], description="API keys that may read (JSON list)")
+    write_keys: list[str] = Field([], description="API keys that may read and write")
+    max_body_bytes: int = Field(10_000_000, ge=1, description="largest request body accepted")
+
     def profile_config(self) -> ProfileConfig:
         return ProfileConfig(
             self.alpha,

@@ -13,10 +13,11 @@ from likewise.config import Settings
 from likewise.embedders.base import Embedder
 from likewise.embedders.registry import get_embedder
 from likewise.errors import ConfigError, InvalidInput, NotFound
-from likewise.events.model import Event
+from likewise.events.model import Event, check_user_id
 from likewise.items.model import ContentTemplate, Item, parse_item
 from likewise.personal import Personaliser, Recommendation, RecordReport
 from likewise.store import Entry, Hit, Store, StoreInfo, metric_of, open_store
+from likewise.tracking import Impression, ImpressionLog, RateRow
 
 __all__ = ["Engine", "IngestReport"]
 
@@ -59,6 +60,8 @@ class Engine:
         self.template = ContentTemplate.parse(info.template)
         self.batch_size = settings.batch_size
         self.personal = Personaliser(store, embedder, settings)
+        self.settings = settings
+        self.impressions = ImpressionLog(store.log_impressions)
 
     @classmethod
     def open(
@@ -215,16 +218,41 @@ class Engine:
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
         include_seen: bool = False,
+        context: Mapping[str, Any] | None = None,
+        track: bool = True,
     ) -> Recommendation:
         """Items for a user: nearest to their interest vector under `strategy` (dislike, ema,
         mean or momentum; default from settings), or popular ones for a user with no profile.
 
-        Items the user already has events with are left out unless `include_seen`.
+        Items the user already has events with are left out unless `include_seen`. With
+        `track`, the impression (user, items, strategy, `context`, time) is logged under the
+        recommendation's id; events that carry that id as `recommendation_id` are attributed
+        to it in :meth:`ctr_report`.
         """
         _check_n(n)
-        return self.personal.recommend(
+        rec = self.personal.recommend(
             user_id, n=n, strategy=strategy, where=where, exclude=exclude, include_seen=include_seen
         )
+        if track:
+            items = [r.id for r in rec.items]
+            self.impressions.add(Impression(rec.id, user_id, rec.strategy, items, context or {}))
+        return rec
+
+    def ctr_report(self, *, group_by: str = "strategy", since: float = 0.0) -> list[RateRow]:
+        """Impressions, clicks, CTR, conversions and mean dwell per strategy or per day."""
+        if group_by not in ("strategy", "day"):
+            raise InvalidInput("must be 'strategy' or 'day'", field="group_by")
+        self.impressions.flush()
+        settings = self.settings
+        return self.store.rate_rows(
+            group_by, since, settings.click_types, settings.conversion_types
+        )
+
+    def forget_user(self, user_id: str) -> dict[str, int]:
+        """Delete everything stored about a user: events, profile, snapshots, impressions."""
+        check_user_id(user_id)
+        self.impressions.flush()
+        return self.store.forget_user(user_id)
 
     def profile(self, user_id: str, *, n: int = 5) -> dict[str, Any]:
         """A user's counts, settings and the `n` items nearest their interest vector."""
@@ -303,8 +331,11 @@ class Engine:
         return self.store.stats()
 
     def close(self) -> None:
-        """Save what makes the next open fast; the engine is unusable after."""
-        self.store.close()
+        """Write queued impressions, save what makes the next open fast; unusable after."""
+        try:
+            self.impressions.close()
+        finally:
+            self.store.close()
 
     def __enter__(self) -> Self:
         return self

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "Conflict",
     "EmbedderError",
     "InvalidInput",
     "LikewiseError",
@@ -46,6 +47,10 @@ class InvalidInput(LikewiseError):
         self.reason = message
         self.field = field
         self.line = line
+
+
+class Conflict(InvalidInput):
+    """Valid input that clashes with what is stored (e.g. onboarding a user with a history)."""
 
 
 class EmbedderError(LikewiseError):

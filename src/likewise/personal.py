@@ -15,7 +15,7 @@ import numpy as np
 
 from likewise.config import Settings
 from likewise.embedders.base import Embedder
-from likewise.errors import ConfigError, InvalidInput
+from likewise.errors import ConfigError, Conflict, InvalidInput
 from likewise.events.model import Event, check_user_id, parse_event
 from likewise.profiles import (
     STRATEGIES,
@@ -151,7 +151,7 @@ class Personaliser:
             raise InvalidInput("give onboarding text or at least one item", field="text")
         old = self.store.profile(user_id)
         if old is not None and old.positives:
-            raise InvalidInput(
+            raise Conflict(
                 f"user {user_id!r} already has {old.positives} positive events; onboarding "
                 "is for new users",
                 field="user_id",

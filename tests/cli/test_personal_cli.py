@@ -97,3 +97,8 @@ def test_errors_are_one_line_and_exit_2(
     assert message in err and err.startswith("error: ") and err.count("\n") == 1
     code, out, _ = run(data, "stats", "--json")
     assert json.loads(out)["events"] == 0
+
+
+def test_serve_refuses_an_open_api_off_loopback(data: Path, run: Run) -> None:
+    code, _, err = run(data, "serve", "--host", "0.0.0.0")
+    assert code == 2 and "refusing to serve on 0.0.0.0 without API keys" in err

@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from likewise.cli import commands, personal
+    from likewise.cli import commands, personal, serve
 
     settings = Settings()
     common = argparse.ArgumentParser(add_help=False)
@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     commands.register(sub, common)
     personal.register(sub, common)
+    serve.register(sub, common)
     return parser
 
 

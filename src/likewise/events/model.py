@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from likewise.errors import InvalidInput
 from likewise.items.model import MAX_ID_LENGTH, validate_record
 
-__all__ = ["Event", "check_user_id", "parse_event"]
+__all__ = ["Event", "check_user_id", "parse_event", "to_epoch"]
 
 
 _CONTROL = re.compile(r"[\x00-\x1f]")
@@ -61,18 +61,7 @@ class Event(BaseModel):
     @field_validator("timestamp", mode="before")
     @classmethod
     def _parse_time(cls, value: Any) -> Any:
-        if isinstance(value, datetime):
-            return _epoch(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-            try:
-                return _epoch(datetime.fromisoformat(value))
-            except ValueError:
-                raise ValueError("must be seconds since the epoch or an ISO-8601 time") from None
-        return value
+        return to_epoch(value) if isinstance(value, str | datetime) else value
 
     @field_validator("context", mode="after")
     @classmethod
@@ -82,6 +71,21 @@ class Event(BaseModel):
         except (TypeError, ValueError) as exc:
             raise ValueError(f"must be JSON: {exc}") from None
         return value
+
+
+def to_epoch(value: str | datetime) -> float:
+    """Seconds since the epoch from a number in a string, an ISO-8601 time (naive is UTC)
+    or a datetime; ValueError otherwise."""
+    if isinstance(value, datetime):
+        return _epoch(value)
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return _epoch(datetime.fromisoformat(value))
+    except ValueError:
+        raise ValueError("must be seconds since the epoch or an ISO-8601 time") from None
 
 
 def check_user_id(user_id: object) -> str:

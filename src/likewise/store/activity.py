@@ -16,11 +16,16 @@ import numpy as np
 from likewise.events.model import Event
 from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store.base import ProfileUpdate, Vector
+from likewise.tracking.impressions import Impression
+from likewise.tracking.report import RateRow
 
 __all__ = [
     "SCHEMA",
+    "forget_user",
     "iter_events",
     "load_profile",
+    "log_impressions",
+    "rate_rows",
     "record",
     "save_profiles",
     "seen",
@@ -42,7 +47,15 @@ CREATE INDEX IF NOT EXISTS profile_history_user ON profile_history(user_id, seq)
 CREATE TABLE IF NOT EXISTS popularity (
     item_id TEXT PRIMARY KEY, score REAL NOT NULL, events INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS popularity_rank ON popularity(score DESC, item_id);
+CREATE INDEX IF NOT EXISTS events_recommendation ON events(recommendation_id)
+    WHERE recommendation_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS impressions (
+    id TEXT PRIMARY KEY, user_id TEXT NOT NULL, strategy TEXT NOT NULL, items TEXT NOT NULL,
+    context TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS impressions_at ON impressions(at);
+CREATE INDEX IF NOT EXISTS impressions_user ON impressions(user_id);
 """
+GROUPS = {"strategy": "i.strategy", "day": "strftime('%Y-%m-%d', i.at, 'unixepoch')"}
 
 
 def record(
@@ -143,6 +156,62 @@ def save_profiles(
             for snap in taken
         ],
     )
+
+
+def log_impressions(db: sqlite3.Connection, impressions: Sequence[Impression]) -> None:
+    db.executemany(
+        "INSERT OR IGNORE INTO impressions(id, user_id, strategy, items, context, at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (i.id, i.user_id, i.strategy, json.dumps(list(i.items)), json.dumps(i.context), i.at)
+            for i in impressions
+        ],
+    )
+
+
+def rate_rows(
+    db: sqlite3.Connection,
+    group_by: str,
+    since: float,
+    clicks: Sequence[str],
+    conversions: Sequence[str],
+) -> list[RateRow]:
+    """Per group: lists shown since `since`, how many got a click / a conversion event that
+    names them, and the mean dwell of the dwell events that name them."""
+    attributed = "SELECT 1 FROM events e WHERE e.recommendation_id = i.id AND e.type IN"
+    rows = db.execute(
+        f"SELECT g, COUNT(*), SUM(clicked), SUM(converted), AVG(dwell) FROM ("
+        f"SELECT {GROUPS[group_by]} AS g, EXISTS({attributed} ({_marks(clicks)})) AS clicked, "
+        f"EXISTS({attributed} ({_marks(conversions)})) AS converted, "
+        "(SELECT AVG(e.value) FROM events e WHERE e.recommendation_id = i.id "
+        "AND e.type = 'dwell') AS dwell FROM impressions i WHERE i.at >= ?) "
+        "GROUP BY g ORDER BY g",
+        [*clicks, *conversions, since],
+    ).fetchall()
+    return [RateRow(g, n, int(c), int(v), d) for g, n, c, v, d in rows]
+
+
+def _marks(values: Sequence[str]) -> str:
+    return ",".join("?" * len(values)) or "NULL"
+
+
+def forget_user(db: sqlite3.Connection, user_id: str) -> dict[str, int]:
+    """Delete a user's events, profile, snapshots and impressions; their share of item
+    popularity goes with them."""
+    gone = db.execute(
+        "SELECT item_id, SUM(signal), COUNT(*) FROM events WHERE user_id = ? AND signal > 0 "
+        "GROUP BY item_id",
+        (user_id,),
+    ).fetchall()
+    db.executemany(
+        "UPDATE popularity SET score = score - ?, events = events - ? WHERE item_id = ?",
+        [(score, count, item) for item, score, count in gone],
+    )
+    db.execute("DELETE FROM popularity WHERE events <= 0")
+    counts = {}
+    for table in ("events", "profiles", "profile_history", "impressions"):
+        counts[table] = db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,)).rowcount
+    return counts
 
 
 def _scalars(state: ProfileState) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from likewise.errors import ConfigError
 from likewise.events.model import Event
 from likewise.items.model import Item
 from likewise.profiles.state import ProfileState, Snapshot
+from likewise.tracking.impressions import Impression
+from likewise.tracking.report import RateRow
 
 __all__ = [
     "METRICS",
@@ -149,6 +151,20 @@ class Store(Protocol):
 
     def events(self, batch: int = 10_000) -> Iterator[list[tuple[Event, float]]]:
         """The whole event log with each event's signal, in the order it was appended."""
+
+    def forget_user(self, user_id: str) -> dict[str, int]:
+        """Delete the user's events, profile, snapshots and impressions (rows per table)."""
+
+    # -- tracking ---------------------------------------------------------------------------
+
+    def log_impressions(self, impressions: Sequence[Impression]) -> None:
+        """Store shown lists (a resent id is ignored)."""
+
+    def rate_rows(
+        self, group_by: str, since: float, clicks: Sequence[str], conversions: Sequence[str]
+    ) -> list[RateRow]:
+        """Impressions since `since` grouped by `strategy` or `day`, with how many were
+        clicked and converted (events of those types carrying their id) and mean dwell."""
 
     def stats(self) -> dict[str, Any]:
         """Counts and sizes, for `likewise stats`."""

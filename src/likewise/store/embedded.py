@@ -31,6 +31,8 @@ from likewise.store.base import Entry, Hit, ProfileUpdate, StoreInfo, Vector
 from likewise.store.columns import Columns
 from likewise.store.filters import parse_where
 from likewise.store.locks import RWLock
+from likewise.tracking.impressions import Impression
+from likewise.tracking.report import RateRow
 
 __all__ = ["EmbeddedStore"]
 
@@ -446,6 +448,20 @@ class EmbeddedStore:
             if page is None:
                 return
             yield page
+
+    def forget_user(self, user_id: str) -> dict[str, int]:
+        with self._writer, self._sql, self._transaction() as db:
+            return activity.forget_user(db, user_id)
+
+    def log_impressions(self, impressions: Sequence[Impression]) -> None:
+        with self._writer, self._sql, self._transaction() as db:
+            activity.log_impressions(db, impressions)
+
+    def rate_rows(
+        self, group_by: str, since: float, clicks: Sequence[str], conversions: Sequence[str]
+    ) -> list[RateRow]:
+        with self._sql:
+            return activity.rate_rows(self._db, group_by, since, clicks, conversions)
 
     # -- the in-memory index ----------------------------------------------------------------
 

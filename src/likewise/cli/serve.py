@@ -1,0 +1,58 @@
+"""`likewise serve`: the HTTP API on uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from typing import Any
+
+from likewise.config import Settings
+from likewise.errors import ConfigError
+
+SubParsers = Any  # argparse's _SubParsersAction is private
+
+
+def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
+    help = "Serve the HTTP API (docs at /docs)."
+    p = sub.add_parser("serve", parents=[common], help=help, description=help)
+    p.add_argument("--host", help="address to bind (env LIKEWISE_HOST, default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (env LIKEWISE_PORT, default 8000)")
+    p.set_defaults(handler=serve)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from likewise.service import create_app
+
+    overrides = {"data": args.data, "host": args.host, "port": args.port}
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    if not (settings.read_keys or settings.write_keys) and not is_loopback(settings.host):
+        raise ConfigError(
+            f"refusing to serve on {settings.host} without API keys: anyone who can reach it "
+            "could write and delete. Set LIKEWISE_WRITE_KEYS / LIKEWISE_READ_KEYS (JSON lists) "
+            "or bind 127.0.0.1"
+        )
+    print(
+        f"likewise: serving {settings.data} on http://{settings.host}:{settings.port} "
+        f"(docs: /docs)",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+    )
+    return 0

@@ -1,0 +1,68 @@
+"""`create_app(settings)`: the FastAPI application over one Engine."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from likewise import __version__
+from likewise.config import Settings
+from likewise.engine import Engine
+from likewise.service import errors
+from likewise.service.auth import Keys
+from likewise.service.middleware import BodyLimit, Metrics, RequestMetrics
+from likewise.service.routes import events, items, ops, reports, search, users
+from likewise.service.schemas import ErrorOut
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Related items, search and "for you" recommendations over your catalog.
+
+Send `Authorization: Bearer KEY` when keys are configured: a read key may call the read
+endpoints, a write key every endpoint. Errors have one shape:
+`{"error": {"code": ..., "message": ..., "field": ...}}`."""
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """The HTTP API. Opens the store of `settings.data` at startup (or serves `engine`, which
+    the caller then owns and closes)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if engine is not None:
+            app.state.engine = engine
+            yield
+            return
+        app.state.engine = Engine.open(settings.data, settings=settings)
+        try:
+            yield
+        finally:
+            app.state.engine.close()
+            app.state.engine = engine  # None until the lifespan opens the store
+
+    app = FastAPI(title="likewise", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.engine = engine  # None until the lifespan opens the store
+    app.state.keys = Keys(settings.read_keys, settings.write_keys)
+    app.state.metrics = Metrics()
+    errors.install(app)
+    app.include_router(ops.open_routes)
+    problems = {status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 413, 422)}
+    for router in (
+        items.router,
+        search.router,
+        events.router,
+        users.reads,
+        users.writes,
+        reports.router,
+        ops.stats_router,
+    ):
+        app.include_router(router, responses=problems)  # type: ignore[arg-type]
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app

@@ -1,0 +1,72 @@
+"""API keys: `Authorization: Bearer KEY`; a read role and a write role (which can also read).
+
+Keys are compared in constant time against every configured key, and never logged. With no
+keys configured the API is open, which `likewise serve` allows on loopback only.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+from fastapi import Request
+from starlette.exceptions import HTTPException
+
+__all__ = ["Keys", "Role", "require_read", "require_write"]
+
+Role = Literal["read", "write"]
+
+
+class Keys:
+    """The configured keys and the role each grants."""
+
+    def __init__(self, read: Sequence[str], write: Sequence[str]) -> None:
+        self._keys = [(k.encode(), "write") for k in write if k] + [
+            (k.encode(), "read") for k in read if k
+        ]
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._keys)
+
+    def role_of(self, token: str) -> Role | None:
+        given = token.encode()
+        found: Role | None = None
+        for key, role in self._keys:  # no early exit: every key is compared
+            if hmac.compare_digest(key, given) and found != "write":
+                found = "write" if role == "write" else "read"
+        return found
+
+    def require(self, role: Role) -> Callable[[Request], None]:
+        """A dependency that lets a request through if its key grants `role`."""
+
+        def check(request: Request) -> None:
+            if not self.enabled:
+                return
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                raise HTTPException(
+                    401,
+                    "send an API key: Authorization: Bearer KEY",
+                    {"WWW-Authenticate": "Bearer"},
+                )
+            granted = self.role_of(token.strip())
+            if granted is None:
+                raise HTTPException(401, "unknown API key", {"WWW-Authenticate": "Bearer"})
+            if role == "write" and granted != "write":
+                raise HTTPException(403, "this key may read but not write")
+
+        return check
+
+
+def require_read(request: Request) -> None:
+    """Dependency: the request's key may read (the app's `state.keys`)."""
+    keys: Keys = request.app.state.keys
+    keys.require("read")(request)
+
+
+def require_write(request: Request) -> None:
+    """Dependency: the request's key may write."""
+    keys: Keys = request.app.state.keys
+    keys.require("write")(request)

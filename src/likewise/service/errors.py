@@ -1,0 +1,84 @@
+"""One JSON error shape for every failure: {"error": {"code", "message", "field"}}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from likewise.errors import (
+    ConfigError,
+    Conflict,
+    EmbedderError,
+    InvalidInput,
+    LikewiseError,
+    NotFound,
+    StoreError,
+)
+
+__all__ = ["error_response", "install"]
+
+log = logging.getLogger(__name__)
+
+# Most specific first: Conflict is an InvalidInput.
+STATUS: list[tuple[type[LikewiseError], int, str]] = [
+    (Conflict, 409, "conflict"),
+    (InvalidInput, 422, "invalid_input"),
+    (NotFound, 404, "not_found"),
+    (ConfigError, 409, "config"),
+    (EmbedderError, 503, "embedder_unavailable"),
+    (StoreError, 503, "store_unavailable"),
+]
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
+CODES |= {405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
+
+
+def error_response(
+    status: int, code: str, message: str, field: str | None = None, **headers: str
+) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "field": field}}
+    return JSONResponse(body, status_code=status, headers=headers or None)
+
+
+def _likewise(_: Request, exc: Exception) -> JSONResponse:
+    for kind, status, code in STATUS:
+        if isinstance(exc, kind):
+            field = exc.field if isinstance(exc, InvalidInput) else None
+            message = str(exc)
+            if isinstance(exc, InvalidInput):
+                message = exc.reason if exc.line is None else f"line {exc.line}: {exc.reason}"
+            return error_response(status, code, message, field)
+    log.error("unexpected likewise error: %s", exc)
+    return error_response(500, "internal", "internal error")
+
+
+def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
+    if first.get("type") == "json_invalid":
+        return error_response(400, "bad_json", f"the body is not valid JSON: {message}")
+    return error_response(422, "invalid_input", message, ".".join(loc) or None)
+
+
+def _http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = CODES.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail), **(exc.headers or {}))
+
+
+def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "internal", "internal error")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(LikewiseError, _likewise)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

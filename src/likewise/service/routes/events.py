@@ -1,0 +1,41 @@
+"""/v1/events: record one event or a batch; profiles are updated in the same transaction."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+
+from likewise.service.auth import require_write
+from likewise.service.deps import engine_of
+from likewise.service.schemas import EventsAccepted
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depends(require_write)])
+
+EVENT_EXAMPLE = {"user_id": "u1", "item_id": "a1", "type": "click", "recommendation_id": "..."}
+
+
+@router.post("/events", response_model=EventsAccepted)
+def record(
+    request: Request,
+    body: Annotated[
+        dict[str, Any] | list[dict[str, Any]], Body(examples=[EVENT_EXAMPLE, [EVENT_EXAMPLE]])
+    ],
+) -> dict[str, int]:
+    """Record an event (an object) or a batch (an array), durably, all or nothing.
+
+    Fields: `user_id`, `item_id`, `type` (view, click, like, dislike, purchase, skip, rating,
+    dwell, ...), optional `value`, `context`, `timestamp`, `event_id` (a resend is a no-op)
+    and `recommendation_id` (attributes the event to a served list).
+    """
+    engine = engine_of(request)
+    if isinstance(body, dict):
+        report = engine.personal.record_many([body], prefix="")
+    else:
+        report = engine.personal.record_many(body, prefix="events")
+    metrics = request.app.state.metrics
+    metrics.events.inc(report.accepted)
+    metrics.duplicates.inc(report.duplicates)
+    return report.as_dict()

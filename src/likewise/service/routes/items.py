@@ -1,0 +1,112 @@
+"""/v1/items: write, read, delete items; related items."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from likewise.engine import MAX_N
+from likewise.errors import InvalidInput, NotFound
+from likewise.service.auth import require_read, require_write
+from likewise.service.deps import engine_of, json_param
+from likewise.service.schemas import Hits, IngestOut, ItemWritten
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/items", tags=["items"], dependencies=[Depends(require_read)])
+
+WHERE = Query(description='metadata filter as JSON, e.g. {"category": "news"}')
+BATCH_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+        "application/x-ndjson": {"schema": {"type": "string"}},
+    },
+}
+
+
+@router.post(
+    ":batch",
+    response_model=IngestOut,
+    openapi_extra={"requestBody": BATCH_BODY},
+    dependencies=[Depends(require_write)],
+)
+async def write_batch(request: Request) -> dict[str, int]:
+    """Upsert many items: a JSON array, or NDJSON (`Content-Type: application/x-ndjson`).
+
+    All records are validated first; one bad record (named by position and field) stores
+    nothing.
+    """
+    records = _records(request, await request.body())
+    report = await run_in_threadpool(engine_of(request).add_items, records)
+    return report.as_dict()
+
+
+def _records(request: Request, body: bytes) -> list[Any]:
+    text = body.decode("utf-8", errors="replace")
+    if request.headers.get("content-type", "").startswith("application/x-ndjson"):
+        records = []
+        for line, row in enumerate(text.splitlines(), start=1):
+            if row.strip():
+                try:
+                    records.append(json.loads(row))
+                except json.JSONDecodeError as exc:
+                    raise InvalidInput(f"not valid JSON: {exc.msg}", line=line) from None
+        return records
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"the body is not valid JSON: {exc.msg}", field="body") from None
+    if not isinstance(value, list):
+        raise InvalidInput("must be a JSON array of items (or NDJSON)", field="body")
+    return value
+
+
+@router.put(
+    "/{item_id}",
+    response_model=ItemWritten,
+    dependencies=[Depends(require_write)],
+    responses={201: {"model": ItemWritten, "description": "created"}},
+)
+def put_item(
+    request: Request, response: Response, item_id: str, item: Annotated[dict[str, Any], Body()]
+) -> dict[str, str]:
+    """Create or replace one item; its text is embedded again only if it changed."""
+    if item.get("id", item_id) != item_id:
+        raise InvalidInput("does not match the id in the path", field="id")
+    report = engine_of(request).add_items([{**item, "id": item_id}])
+    status = "created" if report.new else "updated" if report.changed else "unchanged"
+    response.status_code = 201 if report.new else 200
+    return {"id": item_id, "status": status}
+
+
+@router.get("/{item_id}")
+async def get_item(request: Request, item_id: str) -> dict[str, Any]:
+    """One item as stored: content fields and metadata at the top level."""
+    return engine_of(request).get(item_id).to_record()
+
+
+@router.delete("/{item_id}", status_code=204, dependencies=[Depends(require_write)])
+def delete_item(request: Request, item_id: str) -> Response:
+    """Delete one item (its events stay in the log)."""
+    if not engine_of(request).delete([item_id]):
+        raise NotFound("item", item_id)
+    return Response(status_code=204)
+
+
+@router.get("/{item_id}/similar", response_model=Hits)
+async def similar(
+    request: Request,
+    item_id: str,
+    n: Annotated[int, Query(ge=1, le=MAX_N)] = 10,
+    where: Annotated[str | None, WHERE] = None,
+    exclude: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+) -> dict[str, Any]:
+    """The `n` items closest to this one, passing `where`, never itself."""
+    hits = engine_of(request).similar(
+        item_id, n=n, where=json_param(where, "where"), exclude=exclude
+    )
+    return {"items": [{"id": h.id, "score": h.score} for h in hits]}

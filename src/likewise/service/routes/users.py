@@ -1,0 +1,79 @@
+"""/v1/users: recommendations ("for you"), profiles, onboarding, forgetting a user."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+
+from likewise.engine import MAX_N
+from likewise.service.auth import require_read, require_write
+from likewise.service.deps import engine_of, json_param
+from likewise.service.schemas import RecommendationOut
+
+__all__ = ["reads", "writes"]
+
+reads = APIRouter(prefix="/v1/users", tags=["users"], dependencies=[Depends(require_read)])
+writes = APIRouter(prefix="/v1/users", tags=["users"], dependencies=[Depends(require_write)])
+
+Strategy = Literal["dislike", "ema", "mean", "momentum"]
+
+
+@reads.get("/{user_id}/recommendations", response_model=RecommendationOut)
+async def recommendations(
+    request: Request,
+    user_id: str,
+    n: Annotated[int, Query(ge=1, le=MAX_N)] = 10,
+    strategy: Strategy | None = None,
+    where: Annotated[str | None, Query(description="metadata filter as JSON")] = None,
+    context: Annotated[
+        str | None, Query(description='JSON, e.g. {"device": "mobile"}; kept with the impression')
+    ] = None,
+    include_seen: bool = False,
+) -> dict[str, Any]:
+    """Items for this user; popular ones for a user with no profile. The response's
+    `recommendation_id` ties later clicks and conversions (events) to this list."""
+    engine = engine_of(request)
+    rec = engine.recommend(
+        user_id,
+        n=n,
+        strategy=strategy,
+        where=json_param(where, "where"),
+        context=json_param(context, "context"),
+        include_seen=include_seen,
+    )
+    request.app.state.metrics.recommendations.inc()
+    return {
+        "recommendation_id": rec.id,
+        "user_id": user_id,
+        "strategy": rec.strategy,
+        "items": [
+            {"id": r.id, "score": r.score, "position": k, "reason": r.reason, "because": r.because}
+            for k, r in enumerate(rec.items, start=1)
+        ],
+    }
+
+
+@reads.get("/{user_id}/profile")
+async def profile(
+    request: Request, user_id: str, n: Annotated[int, Query(ge=1, le=MAX_N)] = 5
+) -> dict[str, Any]:
+    """Counts, settings and the items nearest the user's interest vector."""
+    return engine_of(request).profile(user_id, n=n)
+
+
+@writes.post("/{user_id}/onboarding", status_code=204)
+def onboard(
+    request: Request,
+    user_id: str,
+    text: Annotated[str | None, Body(embed=True, description="interests in words")] = None,
+    items: Annotated[list[str], Body(embed=True, description="chosen item ids")] = [],  # noqa: B006
+) -> None:
+    """Start a new user from onboarding text and/or chosen items (409 if they have a history)."""
+    engine_of(request).onboard(user_id, text=text, items=items)
+
+
+@writes.delete("/{user_id}")
+def forget(request: Request, user_id: str) -> dict[str, Any]:
+    """Forget a user: their events, profile, snapshots and impressions are deleted."""
+    return {"user_id": user_id, "deleted": engine_of(request).forget_user(user_id)}

@@ -1,0 +1,102 @@
+"""Wire schemas: what the HTTP API accepts and returns (separate from domain types)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from likewise.engine import MAX_N
+
+__all__ = [
+    "CtrReport",
+    "CtrRow",
+    "ErrorOut",
+    "EventsAccepted",
+    "HitOut",
+    "Hits",
+    "IngestOut",
+    "ItemWritten",
+    "RecommendationOut",
+    "RecommendedOut",
+    "SearchIn",
+]
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="machine-readable, e.g. invalid_input, not_found")
+    message: str
+    field: str | None = Field(description="the input field at fault, when there is one")
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+class HitOut(BaseModel):
+    id: str
+    score: float
+
+
+class Hits(BaseModel):
+    items: list[HitOut]
+
+
+class SearchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, description="free text to search for")
+    n: int = Field(10, ge=1, le=MAX_N)
+    where: dict[str, Any] | None = Field(None, description="metadata filter (see README)")
+    exclude: list[str] = Field([], description="ids to leave out")
+
+
+class ItemWritten(BaseModel):
+    id: str
+    status: str = Field(description="created, updated or unchanged")
+
+
+class IngestOut(BaseModel):
+    new: int
+    changed: int
+    unchanged: int
+    deleted: int
+    embedded: int
+
+
+class EventsAccepted(BaseModel):
+    accepted: int
+    duplicates: int = Field(description="events whose event_id was already recorded")
+
+
+class RecommendedOut(BaseModel):
+    id: str
+    score: float
+    position: int = Field(description="1-based rank in the list")
+    reason: str
+    because: str | None
+
+
+class RecommendationOut(BaseModel):
+    recommendation_id: str = Field(description="send it back with events as recommendation_id")
+    user_id: str
+    strategy: str
+    items: list[RecommendedOut]
+
+
+class CtrRow(BaseModel):
+    group: str
+    impressions: int
+    clicks: int
+    conversions: int
+    mean_dwell: float | None
+    ctr: float
+    ctr_ci95: list[float]
+    conversion_rate: float
+    conversion_rate_ci95: list[float]
+
+
+class CtrReport(BaseModel):
+    group_by: str
+    since: float
+    rows: list[CtrRow]

@@ -1,0 +1,73 @@
+"""Health, readiness, metrics, stats, errors, body limit and API keys."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+from tests.service.conftest import READ, WRITE, auth
+
+
+def test_health_ready_stats_metrics(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready", "items": 4}
+    assert client.get("/v1/stats").json()["items"] == 4
+    client.get("/v1/users/u1/recommendations")
+    client.get("/v1/items/nope")
+    client.post("/v1/events", json={"user_id": "u1", "item_id": "food1", "type": "like"})
+    text = client.get("/metrics").text
+    assert (
+        'likewise_http_requests_total{method="GET",route="/v1/items/{item_id}",status="404"} 1.0'
+        in text
+    )
+    assert "likewise_recommendations_total 1.0" in text
+    assert "likewise_events_total 1.0" in text
+    route = "/v1/users/{user_id}/recommendations"
+    assert f'likewise_http_request_seconds_bucket{{le="0.25",route="{route}"}} 1.0' in text
+
+
+def test_one_error_shape(client: TestClient) -> None:
+    for response in (
+        client.get("/nowhere"),
+        client.post(
+            "/v1/events", content=b"{not json", headers={"content-type": "application/json"}
+        ),
+        client.delete("/v1/stats"),
+        client.get("/v1/items/space1/similar", params={"n": "many"}),
+    ):
+        body = response.json()
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "field"}
+        assert 400 <= response.status_code < 500
+    assert client.post("/v1/events", content=b"{not json").status_code in (400, 422)
+
+
+def test_body_limit_is_413_and_writes_nothing(client: TestClient) -> None:
+    big = [{"id": f"x{k}", "title": "t" * 100} for k in range(1000)]
+    r = client.post("/v1/items:batch", json=big)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+    streamed = client.post(
+        "/v1/items:batch",
+        content=iter([b"[" + b" " * 40_000, b" " * 40_000 + b"]"]),
+        headers={"content-type": "application/json"},
+    )
+    assert streamed.status_code == 413
+    assert client.get("/v1/stats").json()["items"] == 4
+
+
+def test_api_keys_and_roles(secured: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    event = {"user_id": "u1", "item_id": "food1", "type": "like"}
+    assert secured.get("/healthz").status_code == 200  # probes need no key
+    missing = secured.get("/v1/users/u1/recommendations")
+    assert missing.status_code == 401 and missing.json()["error"]["code"] == "unauthorized"
+    assert missing.headers["www-authenticate"] == "Bearer"
+    wrong = secured.get("/v1/users/u1/recommendations", headers=auth("nope"))
+    assert wrong.status_code == 401
+    assert secured.get("/v1/users/u1/recommendations", headers=auth(READ)).status_code == 200
+    forbidden = secured.post("/v1/events", json=event, headers=auth(READ))
+    assert forbidden.status_code == 403 and forbidden.json()["error"]["code"] == "forbidden"
+    assert secured.post("/v1/events", json=event, headers=auth(WRITE)).status_code == 200
+    assert secured.get("/v1/stats", headers=auth(WRITE)).json()["events"] == 1
+    assert secured.delete("/v1/items/food1", headers=auth(READ)).status_code == 403
+    assert READ not in caplog.text and WRITE not in caplog.text
