@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/likewise --data ./demo-data demo
+	$(BIN)/likewise --data ./demo-data demo --serve
 
 test: $(STAMP)
 	$(BIN)/pytest
@@ -34,11 +34,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/search.py --sizes 10000 100000 1000000
 	$(BIN)/python bench/embed.py
 	$(BIN)/python bench/events.py
+	$(BIN)/python bench/http.py
 
 bench-quick: $(STAMP)
 	$(BIN)/python bench/search.py --sizes 10000 100000
 	$(BIN)/python bench/embed.py --limit 1000
 	$(BIN)/python bench/events.py --items 20000 --users 2000 --single 1000 --queries 300
+	$(BIN)/python bench/http.py --items 20000 --users 2000 --seconds 5
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

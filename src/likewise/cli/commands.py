@@ -11,7 +11,6 @@ from tqdm import tqdm
 
 from likewise.cli.main import emit, open_engine, parse_where
 from likewise.engine import Engine
-from likewise.errors import InvalidInput
 from likewise.items import load_items
 from likewise.store import Hit
 
@@ -66,8 +65,6 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     add("stats", stats, "What the store holds.")
     p = add("reembed", reembed, "Embed every item again with another model.")
     p.add_argument("--model", required=True, help="the new model, e.g. minilm or hashing-64")
-    p = add("demo", demo, "Load the MovieLens-1M catalog and show related titles.")
-    p.add_argument("--limit", type=int, default=None, help="load only the first N titles")
 
 
 def _progress(total: int, what: str) -> tqdm[Any]:
@@ -167,34 +164,4 @@ def reembed(args: argparse.Namespace) -> int:
         {"reembedded": done, "model": new.model_id},
         lambda: f"reembedded: {done} items with {new.model_id}",
     )
-    return 0
-
-
-DEMO_TITLES = (
-    "Toy Story (1995)",
-    "Star Wars: Episode IV - A New Hope (1977)",
-    "Godfather, The (1972)",
-    "Silence of the Lambs, The (1991)",
-    "Matrix, The (1999)",
-)
-
-
-def demo(args: argparse.Namespace) -> int:
-    from likewise.datasets import movielens_items
-
-    if args.limit is not None and args.limit < 1:
-        raise InvalidInput("must be at least 1", field="--limit")
-    records = movielens_items("ml-1m")[: args.limit]
-    with open_engine(args) as engine:
-        print(f"Loading {len(records):,} MovieLens-1M titles into {args.data} ...")
-        with _progress(len(records), "embed") as bar:
-            report = engine.add_items(records, progress=bar.update)
-        print("  ".join(f"{k}: {v}" for k, v in report.as_dict().items()))
-        for title in DEMO_TITLES:
-            if not engine.get_many([title]):
-                continue
-            print(f"\nRelated to {title}:")
-            for hit in engine.similar(title, n=5):
-                print(f"  {hit.score:.3f}  {hit.id}")
-        print("\nTry: likewise --data", args.data, 'search "space adventure for kids"')
     return 0

@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from likewise.cli import commands, personal, serve
+    from likewise.cli import commands, demo, personal, serve
 
     settings = Settings()
     common = argparse.ArgumentParser(add_help=False)
@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.register(sub, common)
     personal.register(sub, common)
     serve.register(sub, common)
+    demo.register(sub, common)
     return parser
 
 

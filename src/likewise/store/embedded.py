@@ -74,9 +74,15 @@ class EmbeddedStore:
             # once per checkpoint instead of once per batch (measured in bench/events.py).
             self._db.execute("PRAGMA wal_autocheckpoint=16000")
             self._db.executescript(_SCHEMA + activity.SCHEMA)
+            # Reads of records go through a second connection: under WAL it reads the last
+            # commit while the writer holds its transaction (and its fsync) open.
+            self._rdb = sqlite3.connect(
+                self.path / "likewise.db", isolation_level=None, check_same_thread=False, timeout=30
+            )
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
         self._sql = threading.RLock()  # one connection, one statement at a time
+        self._rsql = threading.Lock()  # the same for the reading connection
         self._writer = threading.Lock()  # one write transaction + index update at a time
         self._rw = RWLock()  # searches share the index; catching up takes it alone
         version = self._meta("schema_version")
@@ -262,8 +268,8 @@ class EmbeddedStore:
         rows: list[Any] = []
         for chunk in _chunks(list(ids)):
             marks = ",".join("?" * len(chunk))
-            with self._sql:
-                rows += self._db.execute(
+            with self._rsql:
+                rows += self._rdb.execute(
                     f"SELECT id, {columns} FROM items WHERE id IN ({marks})", chunk
                 ).fetchall()
         return rows
@@ -418,8 +424,8 @@ class EmbeddedStore:
             return activity.record(db, events, signals, update)
 
     def profile(self, user_id: str) -> ProfileState | None:
-        with self._sql:
-            return activity.load_profile(self._db, user_id)
+        with self._rsql:
+            return activity.load_profile(self._rdb, user_id)
 
     def put_profiles(
         self, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]], *, replace: bool
@@ -433,12 +439,12 @@ class EmbeddedStore:
             activity.save_profiles(db, profiles)
 
     def snapshots(self, user_id: str, limit: int) -> list[Snapshot]:
-        with self._sql:
-            return activity.snapshots(self._db, user_id, limit)
+        with self._rsql:
+            return activity.snapshots(self._rdb, user_id, limit)
 
     def seen(self, user_id: str) -> list[str]:
-        with self._sql:
-            return activity.seen(self._db, user_id)
+        with self._rsql:
+            return activity.seen(self._rdb, user_id)
 
     def events(self, batch: int = 10_000) -> Iterator[list[tuple[Event, float]]]:
         pages = activity.iter_events(self._db, batch)
@@ -595,6 +601,8 @@ class EmbeddedStore:
 
     def close(self) -> None:
         self.save_snapshot()
+        with self._rsql:
+            self._rdb.close()
         with self._sql:
             self._db.close()
 

@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from likewise.engine import MAX_N
@@ -104,9 +105,9 @@ async def similar(
     n: Annotated[int, Query(ge=1, le=MAX_N)] = 10,
     where: Annotated[str | None, WHERE] = None,
     exclude: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
-) -> dict[str, Any]:
+) -> JSONResponse:
     """The `n` items closest to this one, passing `where`, never itself."""
     hits = engine_of(request).similar(
         item_id, n=n, where=json_param(where, "where"), exclude=exclude
     )
-    return {"items": [{"id": h.id, "score": h.score} for h in hits]}
+    return JSONResponse({"items": [{"id": h.id, "score": h.score} for h in hits]})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import JSONResponse
 
 from likewise.engine import MAX_N
 from likewise.service.auth import require_read, require_write
@@ -30,7 +31,7 @@ async def recommendations(
         str | None, Query(description='JSON, e.g. {"device": "mobile"}; kept with the impression')
     ] = None,
     include_seen: bool = False,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Items for this user; popular ones for a user with no profile. The response's
     `recommendation_id` ties later clicks and conversions (events) to this list."""
     engine = engine_of(request)
@@ -43,15 +44,23 @@ async def recommendations(
         include_seen=include_seen,
     )
     request.app.state.metrics.recommendations.inc()
-    return {
-        "recommendation_id": rec.id,
-        "user_id": user_id,
-        "strategy": rec.strategy,
-        "items": [
-            {"id": r.id, "score": r.score, "position": k, "reason": r.reason, "because": r.because}
-            for k, r in enumerate(rec.items, start=1)
-        ],
-    }
+    return JSONResponse(  # built here, not re-validated: this is the hot path
+        {
+            "recommendation_id": rec.id,
+            "user_id": user_id,
+            "strategy": rec.strategy,
+            "items": [
+                {
+                    "id": r.id,
+                    "score": r.score,
+                    "position": k,
+                    "reason": r.reason,
+                    "because": r.because,
+                }
+                for k, r in enumerate(rec.items, start=1)
+            ],
+        }
+    )
 
 
 @reads.get("/{user_id}/profile")

@@ -1,0 +1,174 @@
+"""The HTTP API under load on loopback: one uvicorn worker, 16 keep-alive connections.
+
+A store of N clustered synthetic items (as in bench/events.py) and U users with a history of
+events. For each endpoint, a load generator (raw asyncio sockets, one process) keeps 16
+connections busy for `--seconds` and records every latency. The baseline is a trivial
+endpoint of the same app (`/healthz`) in the same run: what the framework and the client
+cost before likewise does any work. The client shares the 2 cores with the server.
+
+    python bench/http.py [--items 100000] [--users 10000] [--seconds 15]
+"""
+
+from __future__ import annotations
+
+import sys
+
+# This file is bench/http.py: with its folder first on sys.path it would shadow the standard
+# library's `http`. Put the folder last, so `events` (bench/events.py) still imports.
+sys.path.append(sys.path.pop(0))
+
+import argparse
+import asyncio
+import json
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from events import build, event
+from likewise import Engine
+
+CONNECTIONS = 16
+
+
+async def connection(
+    port: int, paths: list[bytes], stop: float, out: list[float], errors: list[int]
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    k = 0
+    while time.perf_counter() < stop:
+        path = paths[k % len(paths)]
+        k += 1
+        start = time.perf_counter()
+        writer.write(b"GET " + path + b" HTTP/1.1\r\nHost: bench\r\n\r\n")
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        await reader.readexactly(length)
+        out.append((time.perf_counter() - start) * 1000)
+        if not head.startswith(b"HTTP/1.1 200"):
+            errors.append(int(head[9:12]))
+    writer.close()
+
+
+async def load(port: int, paths: list[bytes], seconds: float) -> dict[str, float]:
+    latencies: list[float] = []
+    errors: list[int] = []
+    stop = time.perf_counter() + seconds
+    started = time.perf_counter()
+    await asyncio.gather(
+        *[
+            connection(port, paths[k::CONNECTIONS] or paths, stop, latencies, errors)
+            for k in range(CONNECTIONS)
+        ]
+    )
+    elapsed = time.perf_counter() - started
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50_ms": float(np.percentile(latencies, 50)),
+        "p99_ms": float(np.percentile(latencies, 99)),
+        "errors": len(errors),
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--history", type=int, default=10, help="events per user")
+    parser.add_argument("--seconds", type=float, default=15.0)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="likewise-bench-http-"))
+    data = folder / "data"
+    rng = random.Random(11)
+    server = None
+    try:
+        print(f"building {args.items:,} items and a history ...", file=sys.stderr, flush=True)
+        build(data, args.items)
+        with Engine.open(str(data)) as engine:
+            rows = [event(rng, args.users, args.items, k) for k in range(args.users * args.history)]
+            for lo in range(0, len(rows), 1000):
+                engine.record_many(rows[lo : lo + 1000])
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "likewise.cli.main",
+                "--data",
+                str(data),
+                "serve",
+                "--port",
+                str(port),
+            ],
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        users = [f"u{rng.randrange(args.users)}" for _ in range(5000)]
+        items = [f"i{rng.randrange(args.items)}" for _ in range(5000)]
+        cases = {
+            "GET /healthz (baseline)": [b"/healthz"],
+            "GET /v1/items/{id}/similar": [f"/v1/items/{i}/similar?n=10".encode() for i in items],
+            "GET /v1/users/{id}/recommendations": [
+                f"/v1/users/{u}/recommendations?n=10".encode() for u in users
+            ],
+        }
+        results = {}
+        for name, paths in cases.items():
+            print(f"loading {name} for {args.seconds:.0f} s ...", file=sys.stderr, flush=True)
+            asyncio.run(load(port, paths[:200], 2.0))  # warm up
+            results[name] = asyncio.run(load(port, paths, args.seconds))
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+    report(args, results)
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "http.json").write_text(json.dumps(results, indent=2))
+
+
+def report(args: Any, results: dict[str, dict[str, float]]) -> None:
+    base = results["GET /healthz (baseline)"]["rps"]
+    print(
+        f"\n## HTTP, one uvicorn worker, {CONNECTIONS} connections, {args.items:,} items, "
+        f"{args.users:,} users, {args.seconds:.0f} s each"
+    )
+    print("| endpoint | req/s | p50 ms | p99 ms | non-200 | req/s vs baseline |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in results.items():
+        print(
+            f"| {name} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+            f"{r['errors']} | {r['rps'] / base:.2f} |"
+        )
+    print("\nTargets: recommend >= 800 req/s, p99 <= 25 ms, >= 0.4x the trivial endpoint.")
+
+
+if __name__ == "__main__":
+    main()

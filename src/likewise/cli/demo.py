@@ -1,0 +1,97 @@
+"""`likewise demo`: MovieLens-1M titles and real users' ratings, then (optionally) the API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from tqdm import tqdm
+
+from likewise.cli.main import open_engine
+from likewise.errors import InvalidInput
+
+SubParsers = Any  # argparse's _SubParsersAction is private
+
+DEMO_TITLES = (
+    "Toy Story (1995)",
+    "Star Wars: Episode IV - A New Hope (1977)",
+    "Godfather, The (1972)",
+    "Silence of the Lambs, The (1991)",
+    "Matrix, The (1999)",
+)
+
+
+def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
+    help = "Load MovieLens-1M titles and ratings; show related titles and recommendations."
+    p = sub.add_parser("demo", parents=[common], help=help, description=help)
+    p.add_argument("--limit", type=int, default=None, help="load only the first N titles")
+    p.add_argument("--users", type=int, default=200, help="replay this many users' ratings")
+    p.add_argument("--serve", action="store_true", help="then serve the API on 127.0.0.1")
+    p.add_argument("--port", type=int, default=8000, help="port for --serve (default 8000)")
+    p.set_defaults(handler=demo)
+
+
+def demo(args: argparse.Namespace) -> int:
+    from likewise.datasets import movielens_items, movielens_ratings
+
+    for name in ("limit", "users"):
+        value = getattr(args, name)
+        if value is not None and value < (1 if name == "limit" else 0):
+            raise InvalidInput("must be a positive number", field=f"--{name}")
+    records = movielens_items("ml-1m")[: args.limit]
+    with open_engine(args) as engine:
+        print(f"Loading {len(records):,} MovieLens-1M titles into {args.data} ...")
+        with tqdm(total=len(records), desc="embed", file=sys.stderr, disable=None) as bar:
+            report = engine.add_items(records, progress=bar.update)
+        print("  ".join(f"{k}: {v}" for k, v in report.as_dict().items()))
+        for title in DEMO_TITLES:
+            if engine.get_many([title]):
+                print(f"\nRelated to {title}:")
+                for hit in engine.similar(title, n=5):
+                    print(f"  {hit.score:.3f}  {hit.id}")
+        known = {r["id"] for r in records}
+        ratings = [e for e in movielens_ratings("ml-1m", users=args.users) if e["item_id"] in known]
+        if ratings:
+            _replay(engine, ratings)
+            user = ratings[0]["user_id"]
+            print(f"\nFor user {user} (the first of {args.users} replayed):")
+            for rec in engine.recommend(user, n=5, track=False).items:
+                print(f"  {rec.score:.3f}  {rec.id}  ({rec.reason})")
+    if args.serve:
+        _serve(args, ratings[0]["user_id"] if ratings else "1m_1")
+    else:
+        print("\nTry: likewise --data", args.data, 'search "space adventure for kids"')
+        print("     make demo serves the HTTP API too (likewise demo --serve)")
+    return 0
+
+
+def _replay(engine: Any, ratings: list[dict[str, Any]]) -> None:
+    print(f"\nReplaying {len(ratings):,} real ratings as events ...")
+    with tqdm(total=len(ratings), desc="events", file=sys.stderr, disable=None) as bar:
+        for start in range(0, len(ratings), 5_000):
+            report = engine.record_many(ratings[start : start + 5_000])
+            bar.update(report.accepted + report.duplicates)
+
+
+def _serve(args: argparse.Namespace, user: str) -> None:
+    from likewise.cli.serve import serve
+
+    base = f"http://127.0.0.1:{args.port}"
+    quoted = user.replace(" ", "%20")
+    print(f"\nServing the API on {base}  (OpenAPI docs: {base}/docs; Ctrl-C stops)")
+    print("Try, in another terminal:")
+    print(f"  curl '{base}/v1/users/{quoted}/recommendations?n=5'")
+    print(f"  curl '{base}/v1/items/Toy%20Story%20(1995)/similar?n=5'")
+    print(
+        f"  curl -X POST {base}/v1/search -H 'Content-Type: application/json' "
+        '-d \'{"text": "space adventure for kids", "n": 5}\''
+    )
+    print(
+        f"  curl -X POST {base}/v1/events -H 'Content-Type: application/json' "
+        f'-d \'{{"user_id": "{user}", "item_id": "Toy Story (1995)", "type": "like"}}\''
+    )
+    print(f"  curl '{base}/v1/reports/ctr'")
+    sys.stdout.flush()
+    args.host = "127.0.0.1"
+    serve(args)
