@@ -248,9 +248,9 @@ class Personaliser:
             return [Recommended(h.id, h.score, "matches your interests") for h in hits]
         sims = np.stack([cache[h.id] for h in hits]) @ np.stack([cache[i] for i in liked]).T
         because = [liked[int(j)] for j in sims.argmax(axis=1)]
-        titles = {item.id: item.title or item.id for item in self.store.get(list(set(because)))}
+        titles = self.store.titles(list(set(because)))
         return [
-            Recommended(h.id, h.score, f"because you liked {titles[b]!r}", b)
+            Recommended(h.id, h.score, f"because you liked {titles.get(b) or b!r}", b)
             for h, b in zip(hits, because, strict=True)
         ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -40,6 +41,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             yield
             return
         app.state.engine = Engine.open(settings.data, settings=settings)
+        # The loaded store is hundreds of thousands of long-lived objects; keeping them out
+        # of the cyclic GC's scans removes its pauses from request latency.
+        gc.freeze()
+        gc.set_threshold(
+            50_000, 20, 20
+        )  # fewer young collections: requests make short-lived garbage
         try:
             yield
         finally:

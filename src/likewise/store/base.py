@@ -83,6 +83,9 @@ class Store(Protocol):
     def get(self, ids: Sequence[str]) -> list[Item]:
         """The stored items among `ids`, in the order asked (missing ones left out)."""
 
+    def titles(self, ids: Sequence[str]) -> dict[str, str]:
+        """The titles of the stored items among `ids` (for reasons and listings)."""
+
     def hashes(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """(content hash, record hash) of the stored items among `ids`."""
 

@@ -82,7 +82,7 @@ class EmbeddedStore:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
         self._sql = threading.RLock()  # one connection, one statement at a time
-        self._rsql = threading.Lock()  # the same for the reading connection
+        self._rsql = threading.RLock()  # the same for the reading connection
         self._writer = threading.Lock()  # one write transaction + index update at a time
         self._rw = RWLock()  # searches share the index; catching up takes it alone
         version = self._meta("schema_version")
@@ -120,8 +120,8 @@ class EmbeddedStore:
             self._sync()
 
     def _meta(self, key: str) -> str | None:
-        with self._sql:
-            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        with self._rsql:
+            row = self._rdb.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def _set_meta(self, values: Mapping[str, str]) -> None:
@@ -260,6 +260,9 @@ class EmbeddedStore:
         found = {r[0]: parse_item(json.loads(r[1])) for r in self._by_id(ids, "record")}
         return [found[i] for i in ids if i in found]
 
+    def titles(self, ids: Sequence[str]) -> dict[str, str]:
+        return {r[0]: r[1] or "" for r in self._by_id(ids, "json_extract(record, '$.title')")}
+
     def hashes(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         return {r[0]: (r[1], r[2]) for r in self._by_id(ids, "content_hash, record_hash")}
 
@@ -275,8 +278,8 @@ class EmbeddedStore:
         return rows
 
     def all_ids(self) -> list[str]:
-        with self._sql:
-            return [r[0] for r in self._db.execute("SELECT id FROM items ORDER BY id")]
+        with self._rsql:
+            return [r[0] for r in self._rdb.execute("SELECT id FROM items ORDER BY id")]
 
     def iter_items(self, batch: int = 1000) -> Iterator[list[Item]]:
         ids = self.all_ids()
@@ -368,8 +371,8 @@ class EmbeddedStore:
                 keep &= self._columns.mask(node, index.size)
             keep[excluded] = False
             hits: list[Hit] = []
-            with self._sql:
-                cursor = self._db.execute(
+            with self._rsql:
+                cursor = self._rdb.execute(
                     "SELECT p.item_id, p.score, i.label FROM popularity p "
                     "JOIN items i ON i.id = p.item_id ORDER BY p.score DESC, p.item_id"
                 )
@@ -391,8 +394,8 @@ class EmbeddedStore:
     def stats(self) -> dict[str, Any]:
         self._refresh()
         info = self._info
-        with self._sql:
-            items, events, profiles = self._db.execute(
+        with self._rsql:
+            items, events, profiles = self._rdb.execute(
                 "SELECT (SELECT COUNT(*) FROM items), (SELECT COUNT(*) FROM events), "
                 "(SELECT COUNT(*) FROM profiles)"
             ).fetchone()
@@ -447,9 +450,9 @@ class EmbeddedStore:
             return activity.seen(self._rdb, user_id)
 
     def events(self, batch: int = 10_000) -> Iterator[list[tuple[Event, float]]]:
-        pages = activity.iter_events(self._db, batch)
+        pages = activity.iter_events(self._rdb, batch)
         while True:
-            with self._sql:
+            with self._rsql:
                 page = next(pages, None)
             if page is None:
                 return
@@ -466,15 +469,15 @@ class EmbeddedStore:
     def rate_rows(
         self, group_by: str, since: float, clicks: Sequence[str], conversions: Sequence[str]
     ) -> list[RateRow]:
-        with self._sql:
-            return activity.rate_rows(self._db, group_by, since, clicks, conversions)
+        with self._rsql:
+            return activity.rate_rows(self._rdb, group_by, since, clicks, conversions)
 
     # -- the in-memory index ----------------------------------------------------------------
 
     def _refresh(self) -> None:
         """Catch up with writes that another process committed since we last looked."""
-        with self._sql:
-            (version,) = self._db.execute("PRAGMA data_version").fetchone()
+        with self._rsql:  # the reading connection: a writer's open transaction never blocks it
+            (version,) = self._rdb.execute("PRAGMA data_version").fetchone()
         if version != self._data_version:
             if self._info is None:
                 self._info = self._read_info()
@@ -504,8 +507,8 @@ class EmbeddedStore:
             "SELECT v.label, v.item_id, v.vector, i.record FROM vectors v "
             "LEFT JOIN items i ON i.label = v.label WHERE v.label >= ? ORDER BY v.label"
         )
-        with self._sql:
-            cursor = self._db.execute(query, (index.size,))
+        with self._rsql:
+            cursor = self._rdb.execute(query, (index.size,))
             while rows := cursor.fetchmany(20_000):
                 if rows[0][0] != index.size or rows[-1][0] != index.size + len(rows) - 1:
                     raise StoreError(f"{self.path}: vector labels are not contiguous")
@@ -520,7 +523,7 @@ class EmbeddedStore:
                         self._columns.add(label, _filterable(json.loads(record)))
                 index.add(vectors, alive)
                 self._dirty = True
-            kills = self._db.execute(
+            kills = self._rdb.execute(
                 "SELECT seq, label FROM kills WHERE seq > ? ORDER BY seq", (self._kill_seq,)
             ).fetchall()
         if kills:

@@ -118,6 +118,7 @@ class StoreContract(ActivityContract):
         assert item.metadata == {"category": "news", "price": 2.5}
         assert item.tags == ("x", "y")
         assert store.hashes(["a"])["a"][0] == "hash-a-"
+        assert store.titles(["a", "missing"]) == {"a": "title a"}
 
     def test_search_is_nearest_first(self, store: Store) -> None:
         store.upsert([entry(f"i{k}", axis(0, tilt=k / 10)) for k in range(6)])

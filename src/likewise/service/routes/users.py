@@ -6,8 +6,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from likewise.engine import MAX_N
+from likewise.items.model import invalid_input
+from likewise.profiles import STRATEGIES
 from likewise.service.auth import require_read, require_write
 from likewise.service.deps import engine_of, json_param
 from likewise.service.schemas import RecommendationOut
@@ -20,28 +23,59 @@ writes = APIRouter(prefix="/v1/users", tags=["users"], dependencies=[Depends(req
 Strategy = Literal["dislike", "ema", "mean", "momentum"]
 
 
-@reads.get("/{user_id}/recommendations", response_model=RecommendationOut)
-async def recommendations(
-    request: Request,
-    user_id: str,
-    n: Annotated[int, Query(ge=1, le=MAX_N)] = 10,
-    strategy: Strategy | None = None,
-    where: Annotated[str | None, Query(description="metadata filter as JSON")] = None,
-    context: Annotated[
-        str | None, Query(description='JSON, e.g. {"device": "mobile"}; kept with the impression')
-    ] = None,
-    include_seen: bool = False,
-) -> JSONResponse:
+class RecommendQuery(BaseModel):
+    """The query of /recommendations, validated in one step (the hot path skips FastAPI's
+    per-parameter machinery; the same parameters are documented in the OpenAPI below)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    n: int = Field(10, ge=1, le=MAX_N)
+    strategy: Strategy | None = None
+    where: str | None = None
+    context: str | None = None
+    include_seen: bool = False
+
+
+def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+RECOMMEND_PARAMS = [
+    _param("n", {"type": "integer", "minimum": 1, "maximum": MAX_N, "default": 10}, "how many"),
+    _param("strategy", {"type": "string", "enum": list(STRATEGIES)}, "default: settings"),
+    _param("where", {"type": "string"}, "metadata filter as JSON"),
+    _param(
+        "context", {"type": "string"}, 'JSON, e.g. {"device": "mobile"}; kept with the impression'
+    ),
+    _param("include_seen", {"type": "boolean", "default": False}, "keep items the user has seen"),
+]
+
+
+@reads.get(
+    "/{user_id}/recommendations",
+    response_model=RecommendationOut,
+    openapi_extra={"parameters": RECOMMEND_PARAMS},
+)
+async def recommendations(request: Request, user_id: str) -> JSONResponse:
     """Items for this user; popular ones for a user with no profile. The response's
     `recommendation_id` ties later clicks and conversions (events) to this list."""
-    engine = engine_of(request)
-    rec = engine.recommend(
+    try:
+        query = RecommendQuery.model_validate(request.query_params)
+    except ValidationError as exc:
+        raise invalid_input(exc) from None
+    rec = engine_of(request).recommend(
         user_id,
-        n=n,
-        strategy=strategy,
-        where=json_param(where, "where"),
-        context=json_param(context, "context"),
-        include_seen=include_seen,
+        n=query.n,
+        strategy=query.strategy,
+        where=json_param(query.where, "where"),
+        context=json_param(query.context, "context"),
+        include_seen=query.include_seen,
     )
     request.app.state.metrics.recommendations.inc()
     return JSONResponse(  # built here, not re-validated: this is the hot path
