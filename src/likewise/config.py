@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     rating_like: float = Field(4.0, description="rating at or above this is positive")
     rating_dislike: float = Field(2.0, description="rating at or below this is a dislike")
 
+    cache_size: int = Field(10_000, ge=0, description="recommendation lists kept (0: no cache)")
+    cache_seconds: float = Field(30.0, ge=0, description="longest a cached list is served")
+
     click_types: list[str] = Field(["click"], description="event types that count as a click")
     conversion_types: list[str] = Field(
         ["purchase"], description="event types that count as a conversion"

@@ -149,11 +149,15 @@ class Engine:
         if delete_missing:
             keep = {item.id for item in items}
             report.deleted = self.store.delete([i for i in self.store.all_ids() if i not in keep])
+        if report.new or report.changed or report.deleted:
+            self.personal.cache.touch_all()
         return report
 
     def delete(self, ids: Sequence[str]) -> int:
         """Delete items by id; returns how many existed."""
-        return self.store.delete(ids)
+        removed = self.store.delete(ids)
+        self.personal.cache.touch_all()
+        return removed
 
     def reembed(self, embedder: Embedder, *, progress: Progress | None = None) -> int:
         """Embed every item again with another model and switch the store to it."""
@@ -170,6 +174,7 @@ class Engine:
         assert old is not None
         info = StoreInfo(embedder.model_id, embedder.dim, old.metric, old.template)
         self.store.replace_all(info, entries)
+        self.personal.cache.touch_all()
         self.embedder = self.personal.embedder = embedder
         return len(entries)
 
@@ -252,7 +257,9 @@ class Engine:
         """Delete everything stored about a user: events, profile, snapshots, impressions."""
         check_user_id(user_id)
         self.impressions.flush()
-        return self.store.forget_user(user_id)
+        deleted = self.store.forget_user(user_id)
+        self.personal.cache.touch_all()  # their events were in everyone's popular lists
+        return deleted
 
     def profile(self, user_id: str, *, n: int = 5) -> dict[str, Any]:
         """A user's counts, settings and the `n` items nearest their interest vector."""

@@ -6,6 +6,7 @@ math in `likewise.profiles`, and knows nothing of HTTP or SQL.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -27,6 +28,7 @@ from likewise.profiles import (
     momentum,
 )
 from likewise.profiles.strategies import Vector
+from likewise.ranking import ResultCache
 from likewise.store import Hit, Store
 
 __all__ = ["Personaliser", "Recommendation", "Recommended", "RecordReport"]
@@ -52,6 +54,7 @@ class Recommendation:
     strategy: str
     items: list[Recommended]
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    cached: bool = False  # served from the cache of hot results (a new id all the same)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,6 +83,9 @@ class Personaliser:
             self.strategy = _strategy(settings.strategy)
         except InvalidInput as exc:
             raise ConfigError(f"setting strategy: {exc.reason}") from None
+        self.cache: ResultCache[Recommendation] = ResultCache(
+            size=settings.cache_size, ttl=settings.cache_seconds
+        )
 
     # -- events -----------------------------------------------------------------------------
 
@@ -96,6 +102,7 @@ class Personaliser:
             return apply(state, steps, self.config)
 
         accepted = self.store.record(events, signals, update)
+        self.cache.touch_user(*{e.user_id for e, new in zip(events, accepted, strict=True) if new})
         return RecordReport(sum(accepted), len(accepted) - sum(accepted))
 
     def problems(self, events: Sequence[Event]) -> list[tuple[int, InvalidInput]]:
@@ -164,6 +171,7 @@ class Personaliser:
                 old.updated_at,
             )
         self.store.put_profiles([(state, [])], replace=False)
+        self.cache.touch_user(user_id)
 
     def rebuild(self, *, progress: Progress | None = None) -> int:
         """Recompute every profile by replaying the event log; returns the users rebuilt.
@@ -189,6 +197,7 @@ class Personaliser:
             if progress:
                 progress(len(page))
         self.store.put_profiles([(s, taken[u]) for u, s in states.items()], replace=True)
+        self.cache.touch_all()
         return len(states)
 
     # -- reads ------------------------------------------------------------------------------
@@ -203,8 +212,30 @@ class Personaliser:
         exclude: Sequence[str] = (),
         include_seen: bool = False,
     ) -> Recommendation:
-        """Nearest items to the user's interest vector, or popular ones without a profile."""
+        """Nearest items to the user's interest vector, or popular ones without a profile.
+
+        A repeated request is answered from the cache of hot results until the user records
+        an event, the catalog changes, or `cache_seconds` pass.
+        """
         name = self.strategy if strategy is None else _strategy(strategy)
+        key = (user_id, n, name, _key(where), tuple(exclude), include_seen)
+        hit = self.cache.get(user_id, key)
+        if hit is not None:
+            return Recommendation(user_id, hit.strategy, hit.items, cached=True)
+        version = self.cache.version(user_id)
+        rec = self._recommend(user_id, n, name, where, exclude, include_seen)
+        self.cache.put(user_id, key, rec, version)
+        return rec
+
+    def _recommend(
+        self,
+        user_id: str,
+        n: int,
+        name: str,
+        where: Mapping[str, Any] | None,
+        exclude: Sequence[str],
+        include_seen: bool,
+    ) -> Recommendation:
         state = self.store.profile(user_id)
         skip = list(exclude) if include_seen else [*exclude, *self.store.seen(user_id)]
         cache: dict[str, Vector] = {}
@@ -275,6 +306,10 @@ class Personaliser:
             "snapshots_used": len(snapshots),
             "nearest": [{"id": h.id, "score": h.score} for h in nearest],
         }
+
+
+def _key(where: Mapping[str, Any] | None) -> str:
+    return json.dumps(where, sort_keys=True, default=str) if where else ""
 
 
 def _field(prefix: str, position: int, name: str | None) -> str:

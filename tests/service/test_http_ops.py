@@ -14,6 +14,7 @@ def test_health_ready_stats_metrics(client: TestClient) -> None:
     assert client.get("/readyz").json() == {"status": "ready", "items": 4}
     assert client.get("/v1/stats").json()["items"] == 4
     client.get("/v1/users/u1/recommendations")
+    client.get("/v1/users/u1/recommendations")  # the same question: from the cache
     client.get("/v1/items/nope")
     client.post("/v1/events", json={"user_id": "u1", "item_id": "food1", "type": "like"})
     text = client.get("/metrics").text
@@ -21,10 +22,11 @@ def test_health_ready_stats_metrics(client: TestClient) -> None:
         'likewise_http_requests_total{method="GET",route="/v1/items/{item_id}",status="404"} 1.0'
         in text
     )
-    assert "likewise_recommendations_total 1.0" in text
+    assert "likewise_recommendations_total 2.0" in text
+    assert "likewise_recommendation_cache_hits_total 1.0" in text
     assert "likewise_events_total 1.0" in text
     route = "/v1/users/{user_id}/recommendations"
-    assert f'likewise_http_request_seconds_bucket{{le="0.25",route="{route}"}} 1.0' in text
+    assert f'likewise_http_request_seconds_bucket{{le="0.25",route="{route}"}} 2.0' in text
 
 
 def test_one_error_shape(client: TestClient) -> None:

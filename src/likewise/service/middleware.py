@@ -76,6 +76,11 @@ class Metrics:
         self.recommendations = Counter(
             "likewise_recommendations", "Recommendation lists served", registry=self.registry
         )
+        self.cache_hits = Counter(
+            "likewise_recommendation_cache_hits",
+            "Recommendation lists served from the cache of hot results",
+            registry=self.registry,
+        )
         self.events = Counter("likewise_events", "Events recorded", registry=self.registry)
         self.duplicates = Counter(
             "likewise_event_duplicates",

@@ -77,7 +77,10 @@ async def recommendations(request: Request, user_id: str) -> JSONResponse:
         context=json_param(query.context, "context"),
         include_seen=query.include_seen,
     )
-    request.app.state.metrics.recommendations.inc()
+    metrics = request.app.state.metrics
+    metrics.recommendations.inc()
+    if rec.cached:
+        metrics.cache_hits.inc()
     return JSONResponse(  # built here, not re-validated: this is the hot path
         {
             "recommendation_id": rec.id,

@@ -1,0 +1,78 @@
+"""A cache of hot results: recent answers, dropped when what they depend on changes.
+
+An entry is valid while its user's version and the catalog's version are what they were when
+it was stored, and for at most `ttl` seconds (which bounds how stale a list can get from writes
+this process does not see: another process's events, popularity moving). Thread-safe, LRU.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Generic, TypeVar
+
+__all__ = ["ResultCache"]
+
+V = TypeVar("V")
+
+
+class ResultCache(Generic[V]):
+    """`get`/`put` by key, scoped to a user; `touch_user` and `touch_all` invalidate."""
+
+    def __init__(self, *, size: int = 10_000, ttl: float = 30.0) -> None:
+        self.size = size
+        self.ttl = ttl
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[Hashable, tuple[float, int, int, V]] = OrderedDict()
+        self._users: dict[str, int] = {}
+        self._catalog = 0
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self.size > 0 and self.ttl > 0
+
+    def get(self, user: str, key: Hashable) -> V | None:
+        if not self.enabled:
+            return None
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                stored, user_version, catalog, value = entry
+                fresh = time.monotonic() - stored < self.ttl
+                if fresh and user_version == self._users.get(user, 0) and catalog == self._catalog:
+                    self._entries.move_to_end(key)
+                    self.hits += 1
+                    return value
+                del self._entries[key]
+            self.misses += 1
+            return None
+
+    def version(self, user: str) -> tuple[int, int]:
+        """Read before computing a value, pass to `put`: a write in between makes it stale."""
+        with self._lock:
+            return self._users.get(user, 0), self._catalog
+
+    def put(self, user: str, key: Hashable, value: V, version: tuple[int, int]) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            self._entries[key] = (time.monotonic(), version[0], version[1], value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def touch_user(self, *users: str) -> None:
+        """These users' results are stale (they did something)."""
+        with self._lock:
+            for user in users:
+                self._users[user] = self._users.get(user, 0) + 1
+
+    def touch_all(self) -> None:
+        """Every result is stale (the catalog or the profiles changed)."""
+        with self._lock:
+            self._catalog += 1
+            self._entries.clear()
