@@ -1,5 +1,17 @@
-"""Ranking: for now, the cache of hot results."""
+"""Ranking: blending sources, diversity, freshness, and the cache of hot results."""
 
+from likewise.ranking.blend import minmax, rrf, weighted
 from likewise.ranking.cache import ResultCache
+from likewise.ranking.diversity import cap, intra_list_diversity, mmr
+from likewise.ranking.freshness import decay
 
-__all__ = ["ResultCache"]
+__all__ = [
+    "ResultCache",
+    "cap",
+    "decay",
+    "intra_list_diversity",
+    "minmax",
+    "mmr",
+    "rrf",
+    "weighted",
+]
