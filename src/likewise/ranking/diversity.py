@@ -18,7 +18,9 @@ def mmr(
     """Pick `n` of `ids` greedily by `(1 - diversity) * relevance - diversity * max_sim`.
 
     `max_sim` is the largest cosine to an item already picked (`vectors` rows are unit
-    vectors, one per id). diversity = 0 is plain top-n by relevance (ties by input order);
+    vectors, one per id). Relevance is min-max scaled over the candidates first, so that a
+    diversity means the same trade on any score scale. diversity = 0 is plain top-n by
+    relevance (ties by input order);
     larger values trade relevance for variety. Draw `ids` from more candidates than `n`
     (say 3n), or there is nothing to trade with.
     """
@@ -29,6 +31,8 @@ def mmr(
     if diversity == 0.0 or n == 0:
         order = sorted(range(len(ids)), key=lambda i: -rel[i])
         return [ids[i] for i in order[:n]]
+    span = rel.max() - rel.min()
+    rel = (rel - rel.min()) / span if span > 0 else np.ones_like(rel)
     sims = vectors.astype(np.float64) @ vectors.astype(np.float64).T
     picked: list[int] = []
     closest = np.full(len(ids), -np.inf)
