@@ -295,3 +295,27 @@ def test_kill_9_loses_no_acknowledged_event(tmp_path: Path) -> None:
         assert eng.profile("u1")["events"] == stored
         for k in range(acknowledged + 1):
             assert not eng.record("u1", f"i{k % 20}", "click", event_id=f"e{k}")
+
+
+def test_hybrid_blends_in_what_similar_users_liked(tmp_path: Path) -> None:
+    with Engine.open(str(tmp_path / "d"), model="hashing-64") as eng:
+        eng.add_items(NEWS)
+        # Everyone who liked space1 also liked food3, though their texts share nothing.
+        eng.record_many(
+            [
+                {"user_id": f"fan{k}", "item_id": item, "type": "like"}
+                for k in range(5)
+                for item in ("space1", "food3")
+            ]
+        )
+        eng.record("u1", "space1", "like")
+        before = ids(eng, "u1", n=1, strategy="hybrid")
+        assert before == ["space2"]  # untrained: content alone
+        assert eng.train() == 2
+        rec = eng.recommend("u1", n=2, strategy="hybrid")
+        assert rec.strategy == "hybrid" and rec.items[0].id == "food3"
+        assert rec.items[0].because == "space1"
+        assert ids(eng, "u1", n=5, strategy="hybrid", where={"category": "news"}) == ["space2"]
+        assert "food3" not in ids(eng, "u1", n=5, strategy="hybrid", exclude=["food3"])
+    with Engine.open(str(tmp_path / "d")) as eng:  # the model is kept in the store
+        assert ids(eng, "u1", n=1, strategy="hybrid") == ["food3"]

@@ -25,7 +25,9 @@ class Settings(BaseSettings):
     template: str = Field("title,body,tags", description="fields embedded, in order")
     batch_size: int = Field(256, ge=1, le=100_000, description="items per durable write")
 
-    strategy: str = Field("dislike", description="recommend default: dislike/ema/mean/momentum")
+    strategy: str = Field(
+        "dislike", description="recommend default: dislike/ema/mean/momentum/hybrid"
+    )
     alpha: float = Field(0.2, gt=0, le=1, description="EMA weight of a new positive item")
     beta: float = Field(0.5, ge=0, description="how far a dislike pushes the profile away")
     mean_n: int = Field(10, ge=1, le=50, description="positive items the mean strategy averages")
@@ -40,6 +42,11 @@ class Settings(BaseSettings):
     rating_like: float = Field(4.0, description="rating at or above this is positive")
     rating_dislike: float = Field(2.0, description="rating at or below this is a dislike")
 
+    hybrid_weights: dict[str, float] = Field(
+        default_factory=lambda: {"collaborative": 1.0, "content": 0.5, "popular": 0.0},
+        description="weights of the sources the hybrid strategy blends (JSON)",
+    )
+    diversity: float = Field(0.0, ge=0, le=1, description="MMR trade-off of the hybrid (0: off)")
     cache_size: int = Field(10_000, ge=0, description="recommendation lists kept (0: no cache)")
     cache_seconds: float = Field(30.0, ge=0, description="longest a cached list is served")
 

@@ -227,7 +227,9 @@ class Engine:
         track: bool = True,
     ) -> Recommendation:
         """Items for a user: nearest to their interest vector under `strategy` (dislike, ema,
-        mean or momentum; default from settings), or popular ones for a user with no profile.
+        mean or momentum), or `hybrid`: content, collaborative (after :meth:`train`) and
+        popular candidates blended by the `hybrid_weights` setting, with MMR at `diversity`.
+        Popular items for a user with no profile. Default strategy from settings.
 
         Items the user already has events with are left out unless `include_seen`. With
         `track`, the impression (user, items, strategy, `context`, time) is logged under the
@@ -269,6 +271,11 @@ class Engine:
     def onboard(self, user_id: str, *, text: str | None = None, items: Sequence[str] = ()) -> None:
         """Start a new user from onboarding text ("space, cooking") and/or chosen items."""
         self.personal.onboard(user_id, text=text, items=items)
+
+    def train(self, *, progress: Progress | None = None) -> int:
+        """Fit the collaborative (item-item) model the `hybrid` strategy uses, from the event
+        log; returns how many items it covers."""
+        return self.personal.train(progress=progress)
 
     def rebuild_profiles(self, *, progress: Progress | None = None) -> int:
         """Replay the event log into fresh profiles; returns how many users were rebuilt."""

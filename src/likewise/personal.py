@@ -28,12 +28,16 @@ from likewise.profiles import (
     momentum,
 )
 from likewise.profiles.strategies import Vector
-from likewise.ranking import ResultCache
+from likewise.ranking import ResultCache, blend, mmr
+from likewise.retrieval import ItemItem
 from likewise.store import Hit, Store
 
 __all__ = ["Personaliser", "Recommendation", "Recommended", "RecordReport"]
 
 Progress = Callable[[int], object]
+RECOMMENDERS = (*STRATEGIES, "hybrid")  # profile strategies, and the blend of sources
+POOL = 3  # candidates per slot each source offers the blend (and MMR)
+COLLABORATIVE = "item-item"  # the store blob of the trained model
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,9 @@ class Personaliser:
         self.cache: ResultCache[Recommendation] = ResultCache(
             size=settings.cache_size, ttl=settings.cache_seconds
         )
+        self.weights = dict(settings.hybrid_weights)
+        self.diversity = settings.diversity
+        self._collaborative: ItemItem | None = None
 
     # -- events -----------------------------------------------------------------------------
 
@@ -239,13 +246,90 @@ class Personaliser:
         state = self.store.profile(user_id)
         skip = list(exclude) if include_seen else [*exclude, *self.store.seen(user_id)]
         cache: dict[str, Vector] = {}
-        vector = None if state is None else self.interest(state, name, cache)
+        profile = "dislike" if name == "hybrid" else name
+        vector = None if state is None else self.interest(state, profile, cache)
         if vector is None or state is None:
             hits = self.store.popular(n=n, where=where, exclude=skip)
             items = [Recommended(h.id, h.score, "popular" if h.score > 0 else "new") for h in hits]
             return Recommendation(user_id, "popular", items)
-        hits = self.store.search(vector, n=n, where=where, exclude=skip)
-        return Recommendation(user_id, name, self._explain(state, hits, cache))
+        if name != "hybrid":
+            hits = self.store.search(vector, n=n, where=where, exclude=skip)
+            return Recommendation(user_id, name, self._explain(state, hits, cache))
+        hits = self.store.search(vector, n=POOL * n, where=where, exclude=skip)
+        return Recommendation(user_id, name, self._hybrid(state, hits, n, where, skip, cache))
+
+    def _hybrid(
+        self,
+        state: ProfileState,
+        content: list[Hit],
+        n: int,
+        where: Mapping[str, Any] | None,
+        skip: Sequence[str],
+        cache: dict[str, Vector],
+    ) -> list[Recommended]:
+        """Blend content, collaborative and popular candidates (min-max, weighted); each item
+        keeps the reason of the source that gave it the most."""
+        weights = self.weights
+        sources: dict[str, dict[str, float]] = {"content": {h.id: h.score for h in content}}
+        model = self.collaborative
+        if model is not None and weights.get("collaborative"):
+            scored = model.scores(state.recent, exclude=skip)
+            best = sorted(scored, key=lambda i: (-scored[i], i))[: 2 * POOL * n]
+            kept = self.store.matching(best, where)[: POOL * n]
+            sources["collaborative"] = {i: scored[i] for i in kept}
+        if weights.get("popular"):
+            popular = self.store.popular(n=POOL * n, where=where, exclude=skip)
+            sources["popular"] = {h.id: h.score for h in popular if h.score > 0}
+        fused = blend.weighted(sources, weights)
+        ranked = sorted(fused, key=lambda i: (-fused[i], i))
+        if self.diversity > 0:
+            pool = ranked[: POOL * n]
+            found = self.store.vectors(pool)
+            pool = [i for i in pool if i in found]
+            rows = np.stack([found[i] for i in pool]) if pool else np.zeros((0, 1), np.float32)
+            relevance = [fused[i] for i in pool]
+            ranked = mmr(pool, relevance, rows, n=n, diversity=self.diversity)
+        chosen = [Hit(i, fused[i]) for i in ranked[:n]]
+        normal = {name: blend.minmax(scores) for name, scores in sources.items()}
+
+        def strongest(item: str) -> str:
+            return max(normal, key=lambda s: weights.get(s, 0.0) * normal[s].get(item, -1.0))
+
+        explained = self._explain(state, chosen, cache)
+        return [
+            r if strongest(r.id) != "popular" else Recommended(r.id, r.score, "popular")
+            for r in explained
+        ]
+
+    # -- training ---------------------------------------------------------------------------
+
+    def train(self, *, k: int = 100, progress: Progress | None = None) -> int:
+        """Fit item-item co-occurrence from every user's positive events; returns the items
+        it knows. Run it as events accumulate (`likewise train`); it is kept in the store."""
+        histories: dict[str, list[str]] = {}
+        for page in self.store.events():
+            for event, signal in page:
+                if signal > 0:
+                    history = histories.setdefault(event.user_id, [])
+                    if event.item_id in history:
+                        history.remove(event.item_id)
+                    history.append(event.item_id)
+            if progress:
+                progress(len(page))
+        model = ItemItem.fit(list(histories.values()), k=k)
+        self.store.put_blob(COLLABORATIVE, model.to_bytes())
+        self._collaborative = model
+        self.cache.touch_all()
+        return len(model.items)
+
+    @property
+    def collaborative(self) -> ItemItem | None:
+        """The trained item-item model (None before the first `train`)."""
+        if self._collaborative is None:
+            data = self.store.get_blob(COLLABORATIVE)
+            if data is not None:
+                self._collaborative = ItemItem.from_bytes(data)
+        return self._collaborative
 
     def interest(
         self, state: ProfileState, strategy: str, cache: dict[str, Vector] | None = None
@@ -317,6 +401,6 @@ def _field(prefix: str, position: int, name: str | None) -> str:
 
 
 def _strategy(name: str) -> str:
-    if name not in STRATEGIES:
-        raise InvalidInput(f"unknown {name!r}; known: {', '.join(STRATEGIES)}", field="strategy")
+    if name not in RECOMMENDERS:
+        raise InvalidInput(f"unknown {name!r}; known: {', '.join(RECOMMENDERS)}", field="strategy")
     return name

@@ -13,7 +13,7 @@ from tqdm import tqdm
 from likewise.cli.main import emit, open_engine, parse_where
 from likewise.errors import InvalidInput
 from likewise.events import load_events
-from likewise.profiles import STRATEGIES
+from likewise.personal import RECOMMENDERS
 
 SubParsers = Any  # argparse's _SubParsersAction is private
 Handler = Callable[[argparse.Namespace], int]
@@ -50,7 +50,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p = add(sub, "recommend", recommend, "Items for a user (popular ones for a new user).")
     p.add_argument("user")
     p.add_argument("-n", type=int, default=10, help="how many (default 10)")
-    p.add_argument("--strategy", choices=STRATEGIES, help="default from LIKEWISE_STRATEGY")
+    p.add_argument("--strategy", choices=RECOMMENDERS, help="default from LIKEWISE_STRATEGY")
     p.add_argument("--where", help='metadata filter as JSON, e.g. \'{"category": "news"}\'')
     p.add_argument("--exclude", action="append", default=[], metavar="ID", help="repeatable")
     p.add_argument("--include-seen", action="store_true", help="keep items the user has seen")
@@ -63,6 +63,8 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("user")
     p.add_argument("--text", help='interests in words, e.g. "space, cooking"')
     p.add_argument("--item", action="append", default=[], metavar="ID", help="repeatable")
+
+    add(sub, "train", train, "Fit the collaborative model the hybrid strategy uses.")
 
     profiles = sub.add_parser("profiles", help="Maintain every profile.")
     profiles_sub = profiles.add_subparsers(title="actions", required=True, metavar="ACTION")
@@ -168,4 +170,13 @@ def rebuild(args: argparse.Namespace) -> int:
         with tqdm(total=total, desc="replay", unit=" events", file=sys.stderr, disable=None) as bar:
             users = engine.rebuild_profiles(progress=bar.update)
     emit(args, {"rebuilt": users}, lambda: f"rebuilt: {users} profiles")
+    return 0
+
+
+def train(args: argparse.Namespace) -> int:
+    with open_engine(args) as engine:
+        total = engine.stats()["events"]
+        with tqdm(total=total, desc="events", unit=" events", file=sys.stderr, disable=None) as bar:
+            items = engine.train(progress=bar.update)
+    emit(args, {"items": items}, lambda: f"trained: item-item model over {items} items")
     return 0

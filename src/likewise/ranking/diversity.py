@@ -34,6 +34,10 @@ def mmr(
     span = rel.max() - rel.min()
     rel = (rel - rel.min()) / span if span > 0 else np.ones_like(rel)
     sims = vectors.astype(np.float64) @ vectors.astype(np.float64).T
+    if len(ids) > 1:
+        pairs = sims[~np.eye(len(ids), dtype=bool)]
+        low, high = pairs.min(), pairs.max()
+        sims = (sims - low) / (high - low) if high > low else np.zeros_like(sims)
     picked: list[int] = []
     closest = np.full(len(ids), -np.inf)
     available = np.ones(len(ids), dtype=bool)

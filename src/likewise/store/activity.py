@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS impressions (
     context TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS impressions_at ON impressions(at);
 CREATE INDEX IF NOT EXISTS impressions_user ON impressions(user_id);
+CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, data BLOB NOT NULL, at REAL NOT NULL);
 """
 GROUPS = {"strategy": "i.strategy", "day": "strftime('%Y-%m-%d', i.at, 'unixepoch')"}
 

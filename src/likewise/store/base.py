@@ -111,6 +111,15 @@ class Store(Protocol):
     def vectors(self, ids: Sequence[str]) -> dict[str, Vector]:
         """The stored vectors among `ids` (missing ones left out)."""
 
+    def matching(self, ids: Sequence[str], where: Mapping[str, Any] | None) -> list[str]:
+        """The live items among `ids` that pass `where`, in the order given."""
+
+    def put_blob(self, name: str, data: bytes) -> None:
+        """Store a named blob durably (a trained model), replacing any older one."""
+
+    def get_blob(self, name: str) -> bytes | None:
+        """A named blob, or None."""
+
     def count(self, where: Mapping[str, Any] | None = None) -> int:
         """How many items pass `where`."""
 

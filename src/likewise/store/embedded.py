@@ -301,6 +301,29 @@ class EmbeddedStore:
             rows = self._index.vectors()[list(labels.values())]  # a copy: fancy indexing
         return dict(zip(labels, rows, strict=True))
 
+    def matching(self, ids: Sequence[str], where: Mapping[str, Any] | None) -> list[str]:
+        node = parse_where(where)
+        self._refresh()
+        with self._rw.read():
+            labels = self._labels(ids)
+            if node is None or self._index is None:
+                return [i for i in ids if i in labels]
+            mask = self._columns.mask(node, self._index.size)
+            return [i for i in ids if i in labels and mask[labels[i]]]
+
+    def put_blob(self, name: str, data: bytes) -> None:
+        with self._writer, self._sql, self._transaction() as db:
+            db.execute(
+                "INSERT INTO blobs(name, data, at) VALUES (?, ?, ?) ON CONFLICT(name) "
+                "DO UPDATE SET data = excluded.data, at = excluded.at",
+                (name, data, time.time()),
+            )
+
+    def get_blob(self, name: str) -> bytes | None:
+        with self._rsql:
+            row = self._rdb.execute("SELECT data FROM blobs WHERE name = ?", (name,)).fetchone()
+        return None if row is None else bytes(row[0])
+
     def count(self, where: Mapping[str, Any] | None = None) -> int:
         node = parse_where(where)
         self._refresh()

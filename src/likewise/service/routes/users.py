@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from likewise.engine import MAX_N
 from likewise.items.model import invalid_input
-from likewise.profiles import STRATEGIES
+from likewise.personal import RECOMMENDERS
 from likewise.service.auth import require_read, require_write
 from likewise.service.deps import engine_of, json_param
 from likewise.service.schemas import RecommendationOut
@@ -20,7 +20,7 @@ __all__ = ["reads", "writes"]
 reads = APIRouter(prefix="/v1/users", tags=["users"], dependencies=[Depends(require_read)])
 writes = APIRouter(prefix="/v1/users", tags=["users"], dependencies=[Depends(require_write)])
 
-Strategy = Literal["dislike", "ema", "mean", "momentum"]
+Strategy = Literal["dislike", "ema", "mean", "momentum", "hybrid"]
 
 
 class RecommendQuery(BaseModel):
@@ -48,7 +48,7 @@ def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 
 RECOMMEND_PARAMS = [
     _param("n", {"type": "integer", "minimum": 1, "maximum": MAX_N, "default": 10}, "how many"),
-    _param("strategy", {"type": "string", "enum": list(STRATEGIES)}, "default: settings"),
+    _param("strategy", {"type": "string", "enum": list(RECOMMENDERS)}, "default: settings"),
     _param("where", {"type": "string"}, "metadata filter as JSON"),
     _param(
         "context", {"type": "string"}, 'JSON, e.g. {"device": "mobile"}; kept with the impression'
