@@ -15,7 +15,8 @@ from typing import Any
 
 from likewise.config import Settings
 from likewise.engine import Engine
-from likewise.errors import InvalidInput, LikewiseError
+from likewise.errors import LikewiseError
+from likewise.items.loaders import json_object
 
 __all__ = ["main"]
 
@@ -77,15 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_where(text: str | None) -> dict[str, Any] | None:
     """`--where` as JSON, or an error naming the option."""
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"not valid JSON: {exc.msg}", field="--where") from None
-    if not isinstance(value, dict):
-        raise InvalidInput("must be a JSON object", field="--where")
-    return value
+    return json_object(text, "--where")
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from typing import Any
 from tqdm import tqdm
 
 from likewise.cli.main import emit, open_engine, parse_where
+from likewise.engine import Engine
 from likewise.errors import InvalidInput
 from likewise.events import load_events
 from likewise.personal import RECOMMENDERS
@@ -165,18 +166,22 @@ def onboard(args: argparse.Namespace) -> int:
 
 
 def rebuild(args: argparse.Namespace) -> int:
-    with open_engine(args) as engine:
-        total = engine.stats()["events"]
-        with tqdm(total=total, desc="replay", unit=" events", file=sys.stderr, disable=None) as bar:
-            users = engine.rebuild_profiles(progress=bar.update)
+    users = _over_the_log(args, "replay", lambda engine, bar: engine.rebuild_profiles(progress=bar))
     emit(args, {"rebuilt": users}, lambda: f"rebuilt: {users} profiles")
     return 0
 
 
 def train(args: argparse.Namespace) -> int:
-    with open_engine(args) as engine:
-        total = engine.stats()["events"]
-        with tqdm(total=total, desc="events", unit=" events", file=sys.stderr, disable=None) as bar:
-            items = engine.train(progress=bar.update)
+    items = _over_the_log(args, "train", lambda engine, bar: engine.train(progress=bar))
     emit(args, {"items": items}, lambda: f"trained: item-item model over {items} items")
     return 0
+
+
+def _over_the_log(
+    args: argparse.Namespace, what: str, run: Callable[[Engine, Callable[[int], object]], int]
+) -> int:
+    """Run a pass over the whole event log with a progress bar."""
+    with open_engine(args) as engine:
+        total = engine.stats()["events"]
+        with tqdm(total=total, desc=what, unit=" events", file=sys.stderr, disable=None) as bar:
+            return run(engine, bar.update)

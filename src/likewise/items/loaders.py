@@ -13,7 +13,7 @@ from typing import Any
 from likewise.errors import InvalidInput
 from likewise.items.model import Item, parse_item
 
-__all__ = ["LoadResult", "csv_value", "load_items", "read_rows"]
+__all__ = ["LoadResult", "csv_value", "json_object", "load_items", "read_rows"]
 
 # "007" and "1e5x" stay text: codes with leading zeros are not numbers.
 _NUMBER = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$")
@@ -117,3 +117,17 @@ def csv_value(text: str) -> Any:
         number = float(low)
         return int(number) if number.is_integer() and "." not in low and "e" not in low else number
     return text
+
+
+def json_object(text: str | None, field: str) -> dict[str, Any] | None:
+    """A JSON object given as text (`--where`, `?where=`, `?context=`), None for no text, or an
+    InvalidInput naming `field`."""
+    if text is None or text == "":
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"not valid JSON: {exc.msg}", field=field) from None
+    if not isinstance(value, dict):
+        raise InvalidInput("must be a JSON object", field=field)
+    return value

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import Request
 
 from likewise.engine import Engine
-from likewise.errors import InvalidInput
+from likewise.items.loaders import json_object
 
 __all__ = ["engine_of", "json_param"]
 
@@ -20,12 +19,4 @@ def engine_of(request: Request) -> Engine:
 
 def json_param(text: str | None, name: str) -> dict[str, Any] | None:
     """A query parameter holding a JSON object (`where`, `context`), or an error naming it."""
-    if text is None or text == "":
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"not valid JSON: {exc.msg}", field=name) from None
-    if not isinstance(value, dict):
-        raise InvalidInput("must be a JSON object", field=name)
-    return value
+    return json_object(text, name)

@@ -22,17 +22,14 @@ from typing import Any
 import numpy as np
 
 from likewise.errors import ConfigError, InvalidInput, NotFound, StoreError
-from likewise.events.model import Event
 from likewise.items.model import Item, parse_item
-from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store import activity
 from likewise.store.ann import AnnConfig, VectorIndex
-from likewise.store.base import Entry, Hit, ProfileUpdate, StoreInfo, Vector
+from likewise.store.base import Entry, Hit, StoreInfo, Vector
 from likewise.store.columns import Columns
+from likewise.store.embedded_activity import SqliteActivity
 from likewise.store.filters import parse_where
 from likewise.store.locks import RWLock
-from likewise.tracking.impressions import Impression
-from likewise.tracking.report import RateRow
 
 __all__ = ["EmbeddedStore"]
 
@@ -55,7 +52,7 @@ def _filterable(record: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k not in NOT_FILTERABLE}
 
 
-class EmbeddedStore:
+class EmbeddedStore(SqliteActivity):
     """A :class:`~likewise.store.base.Store` in a directory: `likewise.db` plus `index/`."""
 
     def __init__(self, path: str | Path, *, ann: AnnConfig | None = None) -> None:
@@ -311,19 +308,6 @@ class EmbeddedStore:
             mask = self._columns.mask(node, self._index.size)
             return [i for i in ids if i in labels and mask[labels[i]]]
 
-    def put_blob(self, name: str, data: bytes) -> None:
-        with self._writer, self._sql, self._transaction() as db:
-            db.execute(
-                "INSERT INTO blobs(name, data, at) VALUES (?, ?, ?) ON CONFLICT(name) "
-                "DO UPDATE SET data = excluded.data, at = excluded.at",
-                (name, data, time.time()),
-            )
-
-    def get_blob(self, name: str) -> bytes | None:
-        with self._rsql:
-            row = self._rdb.execute("SELECT data FROM blobs WHERE name = ?", (name,)).fetchone()
-        return None if row is None else bytes(row[0])
-
     def count(self, where: Mapping[str, Any] | None = None) -> int:
         node = parse_where(where)
         self._refresh()
@@ -438,62 +422,6 @@ class EmbeddedStore:
             "index_dead_labels": index.size - index.live_count() if index else 0,
             "db_bytes": db_bytes,
         }
-
-    # -- events and profiles ----------------------------------------------------------------
-
-    def record(
-        self, events: Sequence[Event], signals: Sequence[float], update: ProfileUpdate
-    ) -> list[bool]:
-        if not events:
-            return []
-        with self._writer, self._sql, self._transaction() as db:
-            return activity.record(db, events, signals, update)
-
-    def profile(self, user_id: str) -> ProfileState | None:
-        with self._rsql:
-            return activity.load_profile(self._rdb, user_id)
-
-    def put_profiles(
-        self, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]], *, replace: bool
-    ) -> None:
-        with self._writer, self._sql, self._transaction() as db:
-            if replace:
-                db.executemany(
-                    "DELETE FROM profile_history WHERE user_id = ?",
-                    [(state.user_id,) for state, _ in profiles],
-                )
-            activity.save_profiles(db, profiles)
-
-    def snapshots(self, user_id: str, limit: int) -> list[Snapshot]:
-        with self._rsql:
-            return activity.snapshots(self._rdb, user_id, limit)
-
-    def seen(self, user_id: str) -> list[str]:
-        with self._rsql:
-            return activity.seen(self._rdb, user_id)
-
-    def events(self, batch: int = 10_000) -> Iterator[list[tuple[Event, float]]]:
-        pages = activity.iter_events(self._rdb, batch)
-        while True:
-            with self._rsql:
-                page = next(pages, None)
-            if page is None:
-                return
-            yield page
-
-    def forget_user(self, user_id: str) -> dict[str, int]:
-        with self._writer, self._sql, self._transaction() as db:
-            return activity.forget_user(db, user_id)
-
-    def log_impressions(self, impressions: Sequence[Impression]) -> None:
-        with self._writer, self._sql, self._transaction() as db:
-            activity.log_impressions(db, impressions)
-
-    def rate_rows(
-        self, group_by: str, since: float, clicks: Sequence[str], conversions: Sequence[str]
-    ) -> list[RateRow]:
-        with self._rsql:
-            return activity.rate_rows(self._rdb, group_by, since, clicks, conversions)
 
     # -- the in-memory index ----------------------------------------------------------------
 
