@@ -93,6 +93,9 @@ def test_every_strategy_answers_with_filters(news: Engine) -> None:
     with pytest.raises(InvalidInput) as caught:
         news.recommend("u1", strategy="telepathy")
     assert caught.value.field == "strategy"
+    with pytest.raises(InvalidInput) as caught:
+        news.recommend(" ")
+    assert caught.value.field == "user_id"
     with pytest.raises(ConfigError, match="strategy"):
         Engine.open(news.stats()["location"], settings=Settings(strategy="telepathy"))
 

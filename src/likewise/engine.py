@@ -237,6 +237,7 @@ class Engine:
         to it in :meth:`ctr_report`.
         """
         _check_n(n)
+        check_user_id(user_id)
         rec = self.personal.recommend(
             user_id, n=n, strategy=strategy, where=where, exclude=exclude, include_seen=include_seen
         )
@@ -266,6 +267,7 @@ class Engine:
     def profile(self, user_id: str, *, n: int = 5) -> dict[str, Any]:
         """A user's counts, settings and the `n` items nearest their interest vector."""
         _check_n(n)
+        check_user_id(user_id)
         return self.personal.profile(user_id, n=n)
 
     def onboard(self, user_id: str, *, text: str | None = None, items: Sequence[str] = ()) -> None:
