@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -47,6 +49,11 @@ class Settings(BaseSettings):
         description="weights of the sources the hybrid strategy blends (JSON)",
     )
     diversity: float = Field(0.0, ge=0, le=1, description="MMR trade-off of the hybrid (0: off)")
+    context_rules: list[dict[str, Any]] = Field(
+        [],
+        description='boost or filter by request context, e.g. [{"when": {"device": "mobile"}, '
+        '"boost": {"category": "short"}, "weight": 0.2}] (JSON)',
+    )
     cache_size: int = Field(10_000, ge=0, description="recommendation lists kept (0: no cache)")
     cache_seconds: float = Field(30.0, ge=0, description="longest a cached list is served")
 

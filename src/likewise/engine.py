@@ -239,7 +239,13 @@ class Engine:
         _check_n(n)
         check_user_id(user_id)
         rec = self.personal.recommend(
-            user_id, n=n, strategy=strategy, where=where, exclude=exclude, include_seen=include_seen
+            user_id,
+            n=n,
+            strategy=strategy,
+            where=where,
+            exclude=exclude,
+            include_seen=include_seen,
+            context=context,
         )
         if track:
             items = [r.id for r in rec.items]

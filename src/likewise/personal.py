@@ -29,6 +29,7 @@ from likewise.profiles import (
 )
 from likewise.profiles.strategies import Vector
 from likewise.ranking import ResultCache, blend, mmr
+from likewise.ranking.context import parse_rules, with_clock
 from likewise.retrieval import ItemItem
 from likewise.store import Hit, Store
 
@@ -91,6 +92,7 @@ class Personaliser:
             size=settings.cache_size, ttl=settings.cache_seconds
         )
         self.weights = dict(settings.hybrid_weights)
+        self.context_rules = parse_rules(settings.context_rules)
         self.diversity = settings.diversity
         self._collaborative: ItemItem | None = None
 
@@ -218,19 +220,27 @@ class Personaliser:
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
         include_seen: bool = False,
+        context: Mapping[str, Any] | None = None,
     ) -> Recommendation:
         """Nearest items to the user's interest vector, or popular ones without a profile.
 
-        A repeated request is answered from the cache of hot results until the user records
-        an event, the catalog changes, or `cache_seconds` pass.
+        Context rules that apply to `context` (with the clock's `daypart` and `weekday`)
+        filter the list and boost items in personal lists. A repeated request is answered
+        from the cache of hot results until the user records an event, the catalog changes,
+        or `cache_seconds` pass.
         """
         name = self.strategy if strategy is None else _strategy(strategy)
-        key = (user_id, n, name, _key(where), tuple(exclude), include_seen)
+        active = [r for r in self.context_rules if r.applies(with_clock(context or {}))]
+        for rule in active:
+            if rule.filter is not None:
+                where = {"$and": [where, rule.filter]} if where else rule.filter
+        boosts = [(r.boost, r.weight) for r in active if r.boost is not None and r.weight]
+        key = (user_id, n, name, _key(where), tuple(exclude), include_seen, _key({"b": boosts}))
         hit = self.cache.get(user_id, key)
         if hit is not None:
             return Recommendation(user_id, hit.strategy, hit.items, cached=True)
         version = self.cache.version(user_id)
-        rec = self._recommend(user_id, n, name, where, exclude, include_seen)
+        rec = self._recommend(user_id, n, name, where, exclude, include_seen, boosts)
         self.cache.put(user_id, key, rec, version)
         return rec
 
@@ -242,6 +252,7 @@ class Personaliser:
         where: Mapping[str, Any] | None,
         exclude: Sequence[str],
         include_seen: bool,
+        boosts: Sequence[tuple[Mapping[str, Any], float]] = (),
     ) -> Recommendation:
         state = self.store.profile(user_id)
         skip = list(exclude) if include_seen else [*exclude, *self.store.seen(user_id)]
@@ -253,10 +264,23 @@ class Personaliser:
             items = [Recommended(h.id, h.score, "popular" if h.score > 0 else "new") for h in hits]
             return Recommendation(user_id, "popular", items)
         if name != "hybrid":
-            hits = self.store.search(vector, n=n, where=where, exclude=skip)
-            return Recommendation(user_id, name, self._explain(state, hits, cache))
+            hits = self.store.search(vector, n=POOL * n if boosts else n, where=where, exclude=skip)
+            scores = self._boost({h.id: h.score for h in hits}, boosts)
+            ranked = sorted(scores, key=lambda i: (-scores[i], i))[:n]
+            top = [Hit(i, scores[i]) for i in ranked]
+            return Recommendation(user_id, name, self._explain(state, top, cache))
         hits = self.store.search(vector, n=POOL * n, where=where, exclude=skip)
-        return Recommendation(user_id, name, self._hybrid(state, hits, n, where, skip, cache))
+        items = self._hybrid(state, hits, n, where, skip, cache, boosts)
+        return Recommendation(user_id, name, items)
+
+    def _boost(
+        self, scores: dict[str, float], boosts: Sequence[tuple[Mapping[str, Any], float]]
+    ) -> dict[str, float]:
+        """Add each context boost's weight to the items matching its filter."""
+        for where, weight in boosts:
+            for item in self.store.matching(list(scores), where):
+                scores[item] += weight
+        return scores
 
     def _hybrid(
         self,
@@ -266,6 +290,7 @@ class Personaliser:
         where: Mapping[str, Any] | None,
         skip: Sequence[str],
         cache: dict[str, Vector],
+        boosts: Sequence[tuple[Mapping[str, Any], float]] = (),
     ) -> list[Recommended]:
         """Blend content, collaborative and popular candidates (min-max, weighted); each item
         keeps the reason of the source that gave it the most."""
@@ -280,7 +305,7 @@ class Personaliser:
         if weights.get("popular"):
             popular = self.store.popular(n=POOL * n, where=where, exclude=skip)
             sources["popular"] = {h.id: h.score for h in popular if h.score > 0}
-        fused = blend.weighted(sources, weights)
+        fused = self._boost(blend.weighted(sources, weights), boosts)
         ranked = sorted(fused, key=lambda i: (-fused[i], i))
         if self.diversity > 0:
             pool = ranked[: POOL * n]

@@ -1,0 +1,78 @@
+"""Context rules: boost or filter items by the request's context (device, locale, time of day).
+
+A rule applies when every key of its `when` equals the request context's value (a list in
+`when` means any of them). It may `filter` (a `where` every item must pass) and/or `boost`
+(items matching that `where` gain `weight` on the blended score). `daypart` and `weekday` are
+filled in from the clock (UTC) when the request does not give them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from likewise.errors import ConfigError, InvalidInput
+from likewise.store.filters import parse_where
+
+__all__ = ["ContextRule", "daypart", "parse_rules", "with_clock"]
+
+
+@dataclass(frozen=True)
+class ContextRule:
+    when: Mapping[str, Any]
+    boost: Mapping[str, Any] | None = None
+    weight: float = 0.0
+    filter: Mapping[str, Any] | None = None
+
+    def applies(self, context: Mapping[str, Any]) -> bool:
+        for key, wanted in self.when.items():
+            value = context.get(key)
+            if isinstance(wanted, list) and value not in wanted:
+                return False
+            if not isinstance(wanted, list) and value != wanted:
+                return False
+        return True
+
+
+def parse_rules(raw: Sequence[Mapping[str, Any]]) -> list[ContextRule]:
+    """Rules from settings; a bad one is a ConfigError naming its position and field."""
+    rules = []
+    for k, item in enumerate(raw):
+        unknown = set(item) - {"when", "boost", "weight", "filter"}
+        if unknown or not isinstance(item.get("when"), Mapping):
+            what = f"unknown keys {sorted(unknown)}" if unknown else "'when' must be an object"
+            raise ConfigError(f"context_rules[{k}]: {what}")
+        for name in ("boost", "filter"):
+            if item.get(name) is not None:
+                try:
+                    parse_where(item[name])
+                except InvalidInput as exc:
+                    raise ConfigError(f"context_rules[{k}].{name}: {exc}") from None
+        weight = item.get("weight", 0.0)
+        if isinstance(weight, bool) or not isinstance(weight, int | float):
+            raise ConfigError(f"context_rules[{k}].weight must be a number")
+        rules.append(
+            ContextRule(item["when"], item.get("boost"), float(weight), item.get("filter"))
+        )
+    return rules
+
+
+def daypart(hour: int) -> str:
+    if 5 <= hour < 12:
+        return "morning"
+    if 12 <= hour < 17:
+        return "afternoon"
+    if 17 <= hour < 22:
+        return "evening"
+    return "night"
+
+
+def with_clock(context: Mapping[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """The context with `daypart` and `weekday` (mon..sun) added unless given."""
+    now = now or datetime.now(UTC)
+    out = dict(context)
+    out.setdefault("daypart", daypart(now.hour))
+    out.setdefault("weekday", ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[now.weekday()])
+    return out

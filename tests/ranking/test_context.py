@@ -1,0 +1,72 @@
+"""Context rules: when they apply, what they boost and filter, and their validation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from likewise import ConfigError, Engine, Settings
+from likewise.ranking.context import ContextRule, daypart, parse_rules, with_clock
+
+ITEMS = [
+    {"id": "long1", "title": "A long read about rockets", "category": "long"},
+    {"id": "long2", "title": "Another long read about rockets", "category": "long"},
+    {"id": "short1", "title": "Rockets in a minute", "category": "short"},
+]
+
+
+def test_rules_apply_on_every_when_key() -> None:
+    rule = ContextRule({"device": "mobile", "locale": ["de", "fr"]})
+    assert rule.applies({"device": "mobile", "locale": "fr", "extra": 1})
+    assert not rule.applies({"device": "mobile", "locale": "en"})
+    assert not rule.applies({"locale": "de"})
+
+
+def test_clock_fills_daypart_and_weekday() -> None:
+    moment = datetime(2026, 11, 25, 19, 30, tzinfo=UTC)  # a Wednesday evening
+    assert with_clock({}, moment) == {"daypart": "evening", "weekday": "wed"}
+    assert with_clock({"daypart": "night"}, moment)["daypart"] == "night"
+    assert [daypart(h) for h in (6, 13, 18, 23, 2)] == [
+        "morning",
+        "afternoon",
+        "evening",
+        "night",
+        "night",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        pytest.param([{"boost": {}}], r"context_rules\[0\]: 'when'", id="no-when"),
+        pytest.param([{"when": {}, "bost": {}}], "unknown keys", id="typo"),
+        pytest.param([{"when": {}, "boost": {"p": {"gt": "x"}}}], r"\[0\]\.boost", id="filter"),
+        pytest.param([{"when": {}, "weight": "high"}], "weight must be a number", id="weight"),
+    ],
+)
+def test_bad_rules_are_named(raw: list[dict[str, object]], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_rules(raw)
+
+
+def test_rules_boost_and_filter_recommendations(tmp_path: Path) -> None:
+    rules = [
+        {"when": {"device": "mobile"}, "boost": {"category": "short"}, "weight": 2.0},
+        {"when": {"device": "tv"}, "filter": {"category": "long"}},
+    ]
+    settings = Settings(context_rules=rules)
+    with Engine.open(str(tmp_path / "d"), model="hashing-64", settings=settings) as engine:
+        engine.add_items(ITEMS)
+        engine.record("u1", "long1", "like")
+        desktop = engine.recommend("u1", n=2, context={"device": "desktop"})
+        mobile = engine.recommend("u1", n=2, context={"device": "mobile"})
+        tv = engine.recommend("u1", n=2, context={"device": "tv"})
+        assert desktop.items[0].id == "long2"
+        assert mobile.items[0].id == "short1"
+        assert [r.id for r in tv.items] == ["long2"]
+        hybrid = engine.recommend("u1", n=1, strategy="hybrid", context={"device": "mobile"})
+        assert hybrid.items[0].id == "short1"
+    with pytest.raises(ConfigError, match="context_rules"):
+        Engine.open(str(tmp_path / "d"), settings=Settings(context_rules=[{"x": 1}]))
