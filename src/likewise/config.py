@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,6 +49,9 @@ class Settings(BaseSettings):
         description="weights of the sources the hybrid strategy blends (JSON)",
     )
     diversity: float = Field(0.0, ge=0, le=1, description="MMR trade-off of the hybrid (0: off)")
+    popular_by: Literal["all-time", "trending"] = Field(
+        "all-time", description="popular lists: summed signal, or weighted by age (7-day half-life)"
+    )
     context_rules: list[dict[str, Any]] = Field(
         [],
         description='boost or filter by request context, e.g. [{"when": {"device": "mobile"}, '

@@ -93,6 +93,7 @@ class Personaliser:
         )
         self.weights = dict(settings.hybrid_weights)
         self.context_rules = parse_rules(settings.context_rules)
+        self.trending = settings.popular_by == "trending"
         self.diversity = settings.diversity
         self._collaborative: ItemItem | None = None
 
@@ -260,7 +261,7 @@ class Personaliser:
         profile = "dislike" if name == "hybrid" else name
         vector = None if state is None else self.interest(state, profile, cache)
         if vector is None or state is None:
-            hits = self.store.popular(n=n, where=where, exclude=skip)
+            hits = self.store.popular(n=n, where=where, exclude=skip, trending=self.trending)
             items = [Recommended(h.id, h.score, "popular" if h.score > 0 else "new") for h in hits]
             return Recommendation(user_id, "popular", items)
         if name != "hybrid":
@@ -303,7 +304,9 @@ class Personaliser:
             kept = self.store.matching(best, where)[: POOL * n]
             sources["collaborative"] = {i: scored[i] for i in kept}
         if weights.get("popular"):
-            popular = self.store.popular(n=POOL * n, where=where, exclude=skip)
+            popular = self.store.popular(
+                n=POOL * n, where=where, exclude=skip, trending=self.trending
+            )
             sources["popular"] = {h.id: h.score for h in popular if h.score > 0}
         fused = self._boost(blend.weighted(sources, weights), boosts)
         ranked = sorted(fused, key=lambda i: (-fused[i], i))

@@ -7,6 +7,7 @@ causes are committed together or not at all.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -45,7 +46,8 @@ CREATE TABLE IF NOT EXISTS profile_history (
     vector BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS profile_history_user ON profile_history(user_id, seq);
 CREATE TABLE IF NOT EXISTS popularity (
-    item_id TEXT PRIMARY KEY, score REAL NOT NULL, events INTEGER NOT NULL);
+    item_id TEXT PRIMARY KEY, score REAL NOT NULL, events INTEGER NOT NULL,
+    trend REAL NOT NULL DEFAULT -1e300);
 CREATE INDEX IF NOT EXISTS popularity_rank ON popularity(score DESC, item_id);
 CREATE INDEX IF NOT EXISTS events_recommendation ON events(recommendation_id)
     WHERE recommendation_id IS NOT NULL;
@@ -56,6 +58,11 @@ CREATE INDEX IF NOT EXISTS impressions_at ON impressions(at);
 CREATE INDEX IF NOT EXISTS impressions_user ON impressions(user_id);
 CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, data BLOB NOT NULL, at REAL NOT NULL);
 """
+# Trending: a signal s at time t counts s * 2 ** ((t - now) / HALF_LIFE) now. The column keeps
+# trend = log2(sum of s * 2 ** (t / HALF_LIFE)), which orders items the same way at any `now`
+# and is updated with one logaddexp2 per event: no rescans, no overflow.
+TREND_HALF_LIFE = 7 * 86_400.0
+MIGRATIONS = {"popularity": {"trend": "REAL NOT NULL DEFAULT -1e300"}}
 GROUPS = {"strategy": "i.strategy", "day": "strftime('%Y-%m-%d', i.at, 'unixepoch')"}
 
 
@@ -94,18 +101,24 @@ def record(
         )
         by_user.setdefault(event.user_id, []).append((event, signal))
         if signal > 0:
-            score = popularity.setdefault(event.item_id, [0.0, 0])
+            score = popularity.setdefault(event.item_id, [0.0, 0, -1e300])
             score[0] += signal
             score[1] += 1
+            score[2] = float(np.logaddexp2(score[2], _trend(signal, event.timestamp)))
     db.executemany(
         "INSERT INTO events(event_id, user_id, item_id, type, value, context, ts, "
         "recommendation_id, signal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
+    old = dict(_in(db, "SELECT item_id, trend FROM popularity WHERE item_id", list(popularity)))
     db.executemany(
-        "INSERT INTO popularity(item_id, score, events) VALUES (?, ?, ?) ON CONFLICT(item_id) "
-        "DO UPDATE SET score = score + excluded.score, events = events + excluded.events",
-        [(item, score, count) for item, (score, count) in popularity.items()],
+        "INSERT INTO popularity(item_id, score, events, trend) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(item_id) DO UPDATE SET score = score + excluded.score, "
+        "events = events + excluded.events, trend = excluded.trend",
+        [
+            (item, score, int(count), float(np.logaddexp2(old.get(item, -1e300), trend)))
+            for item, (score, count, trend) in popularity.items()
+        ],
     )
     stored = load_profiles(db, list(by_user))
     save_profiles(
@@ -192,6 +205,25 @@ def rate_rows(
     return [RateRow(g, n, int(c), int(v), d) for g, n, c, v, d in rows]
 
 
+def _trend(signal: float, at: float) -> float:
+    return math.log2(signal) + at / TREND_HALF_LIFE
+
+
+def trend_score(trend: float, now: float) -> float:
+    """The decayed weight today of the events summed in a `trend` key."""
+    return float(2.0 ** min(trend - now / TREND_HALF_LIFE, 1000.0))
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Add the columns a store created by an older version lacks."""
+    for table, columns in MIGRATIONS.items():
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+    db.execute("CREATE INDEX IF NOT EXISTS popularity_trend ON popularity(trend DESC, item_id)")
+
+
 def _marks(values: Sequence[str]) -> str:
     return ",".join("?" * len(values)) or "NULL"
 
@@ -209,6 +241,13 @@ def forget_user(db: sqlite3.Connection, user_id: str) -> dict[str, int]:
         [(score, count, item) for item, score, count in gone],
     )
     db.execute("DELETE FROM popularity WHERE events <= 0")
+    for item, _, _ in gone:  # a log-sum cannot be subtracted from: sum the rest again
+        rest = db.execute(
+            "SELECT signal, ts FROM events WHERE item_id = ? AND signal > 0 AND user_id != ?",
+            (item, user_id),
+        ).fetchall()
+        trend = float(np.logaddexp2.reduce([_trend(s, t) for s, t in rest] or [-1e300]))
+        db.execute("UPDATE popularity SET trend = ? WHERE item_id = ?", (trend, item))
     counts = {}
     for table in ("events", "profiles", "profile_history", "impressions"):
         counts[table] = db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,)).rowcount

@@ -132,9 +132,11 @@ class Store(Protocol):
         n: int,
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
+        trending: bool = False,
     ) -> list[Hit]:
         """The `n` live items with the highest summed positive signal passing `where`, minus
-        `exclude`; when too few items have events, the newest others follow with score 0."""
+        `exclude`; when too few items have events, the newest others follow with score 0.
+        `trending` weighs each event by its age instead (halved every 7 days)."""
 
     # -- events and profiles ----------------------------------------------------------------
 

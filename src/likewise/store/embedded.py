@@ -71,6 +71,7 @@ class EmbeddedStore(SqliteActivity):
             # once per checkpoint instead of once per batch (measured in bench/events.py).
             self._db.execute("PRAGMA wal_autocheckpoint=16000")
             self._db.executescript(_SCHEMA + activity.SCHEMA)
+            activity.migrate(self._db)
             # Reads of records go through a second connection: under WAL it reads the last
             # commit while the writer holds its transaction (and its fsync) open.
             self._rdb = sqlite3.connect(
@@ -363,11 +364,13 @@ class EmbeddedStore(SqliteActivity):
         n: int,
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
+        trending: bool = False,
     ) -> list[Hit]:
         if n < 1:
             raise InvalidInput("must be at least 1", field="n")
         node = parse_where(where)
         self._refresh()
+        order, now = ("trend", time.time()) if trending else ("score", 0.0)
         with self._rw.read():
             excluded = list(self._labels(exclude).values())
             index = self._index
@@ -380,14 +383,15 @@ class EmbeddedStore(SqliteActivity):
             hits: list[Hit] = []
             with self._rsql:
                 cursor = self._rdb.execute(
-                    "SELECT p.item_id, p.score, i.label FROM popularity p "
-                    "JOIN items i ON i.id = p.item_id ORDER BY p.score DESC, p.item_id"
+                    f"SELECT p.item_id, p.{order}, i.label FROM popularity p "
+                    f"JOIN items i ON i.id = p.item_id ORDER BY p.{order} DESC, p.item_id"
                 )
                 while len(hits) < n and (rows := cursor.fetchmany(64)):
                     for item_id, score, label in rows:
                         if label < index.size and keep[label]:
                             keep[label] = False
-                            hits.append(Hit(item_id, float(score)))
+                            value = activity.trend_score(score, now) if trending else score
+                            hits.append(Hit(item_id, float(value)))
             hits = hits[:n]
             newest = np.flatnonzero(keep)[::-1][: n - len(hits)]
             hits += [Hit(self._ids[label], 0.0) for label in newest.tolist()]

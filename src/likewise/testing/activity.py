@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -123,6 +124,21 @@ class ActivityContract:
         assert {h.id for h in got} == {"a", "c", "d"}  # no signal yet: the newest fill in
         store.delete(["e"])
         assert store.popular(n=1)[0].id == "b"
+
+    def test_trending_weighs_recent_events_more(self, store: Store) -> None:
+        self._items(store, ["old", "new", "none"])
+        day = 86_400.0
+        now = time.time()
+        plays = [event("u", "old", timestamp=now - 30 * day) for _ in range(3)]
+        plays.append(event("u", "new", timestamp=now - day))
+        store.record(plays, [1.0] * 4, counting)
+        assert [h.id for h in store.popular(n=2)] == ["old", "new"]
+        trending = store.popular(n=3, trending=True)
+        assert [h.id for h in trending] == ["new", "old", "none"]
+        assert trending[0].score == pytest.approx(2 ** (-1 / 7), rel=1e-3)
+        assert trending[1].score == pytest.approx(3 * 2 ** (-30 / 7), rel=1e-3)
+        store.forget_user("u")
+        assert store.popular(n=1, trending=True)[0].score == 0.0
 
     def test_profiles_survive_reopening(self, open_store: Opener, store: Store) -> None:
         self._items(store, ["a"])
