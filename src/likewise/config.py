@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     popular_by: Literal["all-time", "trending"] = Field(
         "all-time", description="popular lists: summed signal, or weighted by age (7-day half-life)"
     )
+    rest_after: int = Field(
+        0, ge=0, description="leave out items shown this often (last 50 lists) unclicked (0: off)"
+    )
+    exploration: float = Field(
+        0.0, ge=0, le=0.5, description="share of slots given to popular items outside the list"
+    )
     context_rules: list[dict[str, Any]] = Field(
         [],
         description='boost or filter by request context, e.g. [{"when": {"device": "mobile"}, '

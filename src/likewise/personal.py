@@ -6,7 +6,10 @@ math in `likewise.profiles`, and knows nothing of HTTP or SQL.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -94,6 +97,8 @@ class Personaliser:
         self.weights = dict(settings.hybrid_weights)
         self.context_rules = parse_rules(settings.context_rules)
         self.trending = settings.popular_by == "trending"
+        self.rest_after = settings.rest_after
+        self.exploration = settings.exploration
         self.diversity = settings.diversity
         self._collaborative: ItemItem | None = None
 
@@ -237,11 +242,17 @@ class Personaliser:
                 where = {"$and": [where, rule.filter]} if where else rule.filter
         boosts = [(r.boost, r.weight) for r in active if r.boost is not None and r.weight]
         key = (user_id, n, name, _key(where), tuple(exclude), include_seen, _key({"b": boosts}))
-        hit = self.cache.get(user_id, key)
+        # Resting items depends on every list shown, so it bypasses the cache.
+        hit = None if self.rest_after else self.cache.get(user_id, key)
         if hit is not None:
             return Recommendation(user_id, hit.strategy, hit.items, cached=True)
         version = self.cache.version(user_id)
+        if self.rest_after:
+            counts = self.store.shown(user_id)
+            exclude = [*exclude, *(i for i, c in counts.items() if c >= self.rest_after)]
         rec = self._recommend(user_id, n, name, where, exclude, include_seen, boosts)
+        if self.exploration and rec.items:
+            rec = self._explore(rec, n, where, exclude, include_seen)
         self.cache.put(user_id, key, rec, version)
         return rec
 
@@ -273,6 +284,28 @@ class Personaliser:
         hits = self.store.search(vector, n=POOL * n, where=where, exclude=skip)
         items = self._hybrid(state, hits, n, where, skip, cache, boosts)
         return Recommendation(user_id, name, items)
+
+    def _explore(
+        self,
+        rec: Recommendation,
+        n: int,
+        where: Mapping[str, Any] | None,
+        exclude: Sequence[str],
+        include_seen: bool,
+    ) -> Recommendation:
+        """Give the last `exploration` share of the slots to popular items the list does not
+        hold, drawn with a seed of (user, day): the same page reloads the same way."""
+        slots = max(1, round(self.exploration * n))
+        keep = rec.items[: max(0, len(rec.items) - slots)]
+        skip = [*exclude, *(r.id for r in keep)]
+        if not include_seen:
+            skip += self.store.seen(rec.user_id)
+        pool = self.store.popular(n=10 * slots, where=where, exclude=skip, trending=self.trending)
+        day = int(time.time() // 86_400)
+        rng = random.Random(hashlib.sha256(f"{rec.user_id}:{day}".encode()).digest())
+        picks = rng.sample(pool, min(slots, len(pool)))
+        extra = [Recommended(h.id, h.score, "explore") for h in picks]
+        return Recommendation(rec.user_id, rec.strategy, [*keep, *extra], rec.id)
 
     def _boost(
         self, scores: dict[str, float], boosts: Sequence[tuple[Mapping[str, Any], float]]

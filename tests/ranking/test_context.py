@@ -70,3 +70,36 @@ def test_rules_boost_and_filter_recommendations(tmp_path: Path) -> None:
         assert hybrid.items[0].id == "short1"
     with pytest.raises(ConfigError, match="context_rules"):
         Engine.open(str(tmp_path / "d"), settings=Settings(context_rules=[{"x": 1}]))
+
+
+MANY = [{"id": f"i{k}", "title": f"rockets part {k}", "category": "long"} for k in range(30)]
+
+
+def test_exploration_is_seeded_and_marked(tmp_path: Path) -> None:
+    settings = Settings(exploration=0.2)
+    with Engine.open(str(tmp_path / "d"), model="hashing-64", settings=settings) as engine:
+        engine.add_items(MANY)
+        engine.record_many(
+            [{"user_id": f"p{k}", "item_id": f"i{k}", "type": "like"} for k in range(20)]
+        )
+        engine.record("u1", "i0", "like")
+        first = engine.recommend("u1", n=10)
+        explored = [r for r in first.items if r.reason == "explore"]
+        assert len(explored) == 2 and len(first.items) == 10
+        assert len({r.id for r in first.items}) == 10 and "i0" not in {r.id for r in first.items}
+        engine.personal.cache.touch_all()
+        again = engine.recommend("u1", n=10)
+        assert [r.id for r in again.items] == [r.id for r in first.items]  # same seed today
+
+
+def test_items_shown_often_without_a_click_rest(tmp_path: Path) -> None:
+    settings = Settings(rest_after=2)
+    with Engine.open(str(tmp_path / "d"), model="hashing-64", settings=settings) as engine:
+        engine.add_items(MANY)
+        engine.record("u1", "i0", "like")
+        first = [r.id for r in engine.recommend("u1", n=3).items]
+        engine.impressions.flush()
+        assert [r.id for r in engine.recommend("u1", n=3).items] == first
+        engine.impressions.flush()
+        third = [r.id for r in engine.recommend("u1", n=3).items]
+        assert set(third).isdisjoint(first)  # shown twice, never clicked: resting

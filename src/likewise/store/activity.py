@@ -30,6 +30,7 @@ __all__ = [
     "record",
     "save_profiles",
     "seen",
+    "shown",
     "snapshots",
 ]
 
@@ -181,6 +182,19 @@ def log_impressions(db: sqlite3.Connection, impressions: Sequence[Impression]) -
             for i in impressions
         ],
     )
+
+
+def shown(db: sqlite3.Connection, user_id: str, last: int) -> dict[str, int]:
+    """How often each item was in the user's `last` impressions."""
+    counts: dict[str, int] = {}
+    rows = db.execute(
+        "SELECT items FROM impressions WHERE user_id = ? ORDER BY at DESC LIMIT ?",
+        (user_id, last),
+    )
+    for (items,) in rows:
+        for item in json.loads(items):
+            counts[item] = counts.get(item, 0) + 1
+    return counts
 
 
 def rate_rows(

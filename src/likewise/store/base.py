@@ -174,6 +174,9 @@ class Store(Protocol):
     def log_impressions(self, impressions: Sequence[Impression]) -> None:
         """Store shown lists (a resent id is ignored)."""
 
+    def shown(self, user_id: str, last: int = 50) -> dict[str, int]:
+        """How often each item appeared in the user's `last` logged impressions."""
+
     def rate_rows(
         self, group_by: str, since: float, clicks: Sequence[str], conversions: Sequence[str]
     ) -> list[RateRow]:

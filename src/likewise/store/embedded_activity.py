@@ -81,6 +81,10 @@ class SqliteActivity:
         with self._writer, self._sql, self._transaction() as db:
             activity.log_impressions(db, impressions)
 
+    def shown(self, user_id: str, last: int = 50) -> dict[str, int]:
+        with self._rsql:
+            return activity.shown(self._rdb, user_id, last)
+
     def rate_rows(
         self, group_by: str, since: float, clicks: Sequence[str], conversions: Sequence[str]
     ) -> list[RateRow]:
