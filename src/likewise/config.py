@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     popular_by: Literal["all-time", "trending"] = Field(
         "all-time", description="popular lists: summed signal, or weighted by age (7-day half-life)"
     )
+    fresh_days: float = Field(7.0, gt=0, description="age of items the fresh source offers")
+    freshness_half_life_days: float = Field(
+        0.0, ge=0, description="hybrid scores halve with published_at age (0: off)"
+    )
+    freshness_shape: Literal["exponential", "gaussian"] = Field("exponential")
+    category_cap: int = Field(0, ge=0, description="most items per category in a list (0: off)")
+    category_field: str = Field("category", description="the metadata key category_cap reads")
     rest_after: int = Field(
         0, ge=0, description="leave out items shown this often (last 50 lists) unclicked (0: off)"
     )

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from likewise.config import Settings
 from likewise.embedders.base import Embedder
 from likewise.errors import ConfigError, Conflict, InvalidInput
-from likewise.events.model import Event, check_user_id, parse_event
+from likewise.events.model import Event, check_user_id, parse_event, to_epoch
 from likewise.profiles import (
     STRATEGIES,
     ProfileState,
@@ -31,7 +32,7 @@ from likewise.profiles import (
     momentum,
 )
 from likewise.profiles.strategies import Vector
-from likewise.ranking import ResultCache, blend, mmr
+from likewise.ranking import ResultCache, blend, cap, decay, mmr
 from likewise.ranking.context import parse_rules, with_clock
 from likewise.retrieval import ItemItem
 from likewise.store import Hit, Store
@@ -98,6 +99,11 @@ class Personaliser:
         self.context_rules = parse_rules(settings.context_rules)
         self.trending = settings.popular_by == "trending"
         self.rest_after = settings.rest_after
+        self.fresh_days = settings.fresh_days
+        self.half_life = settings.freshness_half_life_days * 86_400
+        self.freshness_shape = settings.freshness_shape
+        self.category_cap = settings.category_cap
+        self.category_field = settings.category_field
         self.exploration = settings.exploration
         self.diversity = settings.diversity
         self._collaborative: ItemItem | None = None
@@ -341,8 +347,16 @@ class Personaliser:
                 n=POOL * n, where=where, exclude=skip, trending=self.trending
             )
             sources["popular"] = {h.id: h.score for h in popular if h.score > 0}
+        if weights.get("fresh") and state.interest is not None:
+            since = datetime.fromtimestamp(time.time() - self.fresh_days * 86_400, UTC)
+            recent = {"published_at": {"gte": since.isoformat()}}
+            fresh_where = {"$and": [where, recent]} if where else recent
+            hits = self.store.search(state.interest, n=POOL * n, where=fresh_where, exclude=skip)
+            sources["fresh"] = {h.id: h.score for h in hits}
         fused = self._boost(blend.weighted(sources, weights), boosts)
         ranked = sorted(fused, key=lambda i: (-fused[i], i))
+        if self.half_life or self.category_cap:
+            ranked = self._age_and_cap(ranked[: POOL * n], fused)
         if self.diversity > 0:
             pool = ranked[: POOL * n]
             found = self.store.vectors(pool)
@@ -361,6 +375,29 @@ class Personaliser:
             r if strongest(r.id) != "popular" else Recommended(r.id, r.score, "popular")
             for r in explained
         ]
+
+    def _age_and_cap(self, pool: list[str], fused: dict[str, float]) -> list[str]:
+        """Weigh `fused` by the freshness decay of `published_at`, re-rank, then cap each
+        `category_field` value at `category_cap` items (0: no cap)."""
+        items = {item.id: item.metadata for item in self.store.get(pool)}
+        if self.half_life:
+            now = time.time()
+            for item_id in pool:
+                published = items.get(item_id, {}).get("published_at")
+                try:
+                    age = now - to_epoch(published) if isinstance(published, str) else None
+                except ValueError:
+                    age = None  # not a date: no decay
+                if isinstance(published, int | float) and not isinstance(published, bool):
+                    age = now - float(published)
+                if age is not None:
+                    fused[item_id] *= decay(age, self.half_life, shape=self.freshness_shape)
+            pool = sorted(pool, key=lambda i: (-fused[i], i))
+        if self.category_cap:
+            field = self.category_field
+            categories = {i: _text(items.get(i, {}).get(field)) for i in pool}
+            pool = cap(pool, categories, self.category_cap)
+        return pool
 
     # -- training ---------------------------------------------------------------------------
 
@@ -451,6 +488,10 @@ class Personaliser:
             "snapshots_used": len(snapshots),
             "nearest": [{"id": h.id, "score": h.score} for h in nearest],
         }
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or isinstance(value, list | dict) else str(value)
 
 
 def _key(where: Mapping[str, Any] | None) -> str:

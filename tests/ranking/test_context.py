@@ -103,3 +103,40 @@ def test_items_shown_often_without_a_click_rest(tmp_path: Path) -> None:
         engine.impressions.flush()
         third = [r.id for r in engine.recommend("u1", n=3).items]
         assert set(third).isdisjoint(first)  # shown twice, never clicked: resting
+
+
+def test_freshness_fresh_source_and_category_caps(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    items = [
+        {
+            "id": "old",
+            "title": "rockets rockets",
+            "category": "a",
+            "published_at": "2020-01-01T00:00:00+00:00",
+        },
+        {
+            "id": "new",
+            "title": "rockets rockets today",
+            "category": "a",
+            "published_at": now.isoformat(),
+        },
+        {"id": "b1", "title": "rockets and more", "category": "b", "published_at": now.isoformat()},
+        {"id": "seed", "title": "rockets rockets", "category": "a"},
+    ]
+    plain = Settings(hybrid_weights={"content": 1.0})
+    fresh = Settings(hybrid_weights={"content": 1.0}, freshness_half_life_days=30)
+    capped = Settings(hybrid_weights={"content": 1.0}, category_cap=1)
+    only_fresh = Settings(hybrid_weights={"fresh": 1.0}, fresh_days=7)
+    location = str(tmp_path / "d")
+    with Engine.open(location, model="hashing-64") as engine:
+        engine.add_items(items)
+        engine.record("u1", "seed", "like")
+    for settings, check in (
+        (plain, lambda got: got[0] == "old"),
+        (fresh, lambda got: got[0] == "new" and got.index("old") > got.index("new")),
+        (capped, lambda got: got == ["old", "b1"]),
+        (only_fresh, lambda got: "old" not in got and set(got) == {"new", "b1"}),
+    ):
+        with Engine.open(location, settings=settings) as engine:
+            got = [r.id for r in engine.recommend("u1", n=3, strategy="hybrid").items]
+            assert check(got), (settings, got)
