@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -16,6 +17,7 @@ from likewise.errors import ConfigError, InvalidInput, NotFound
 from likewise.events.model import Event, check_user_id
 from likewise.items.model import ContentTemplate, Item, parse_item
 from likewise.personal import Personaliser, Recommendation, RecordReport
+from likewise.ranking import ResultCache
 from likewise.store import Entry, Hit, Store, StoreInfo, metric_of, open_store
 from likewise.tracking import Impression, ImpressionLog, RateRow
 
@@ -62,6 +64,9 @@ class Engine:
         self.personal = Personaliser(store, embedder, settings)
         self.settings = settings
         self.impressions = ImpressionLog(store.log_impressions)
+        self.similar_cache: ResultCache[list[Hit]] = ResultCache(
+            size=settings.cache_size, ttl=settings.cache_seconds
+        )
 
     @classmethod
     def open(
@@ -150,13 +155,13 @@ class Engine:
             keep = {item.id for item in items}
             report.deleted = self.store.delete([i for i in self.store.all_ids() if i not in keep])
         if report.new or report.changed or report.deleted:
-            self.personal.cache.touch_all()
+            self._catalog_changed()
         return report
 
     def delete(self, ids: Sequence[str]) -> int:
         """Delete items by id; returns how many existed."""
         removed = self.store.delete(ids)
-        self.personal.cache.touch_all()
+        self._catalog_changed()
         return removed
 
     def reembed(self, embedder: Embedder, *, progress: Progress | None = None) -> int:
@@ -174,9 +179,13 @@ class Engine:
         assert old is not None
         info = StoreInfo(embedder.model_id, embedder.dim, old.metric, old.template)
         self.store.replace_all(info, entries)
-        self.personal.cache.touch_all()
+        self._catalog_changed()
         self.embedder = self.personal.embedder = embedder
         return len(entries)
+
+    def _catalog_changed(self) -> None:
+        self.personal.cache.touch_all()
+        self.similar_cache.touch_all()
 
     # -- events and profiles ----------------------------------------------------------------
 
@@ -299,10 +308,21 @@ class Engine:
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
     ) -> list[Hit]:
-        """The `n` items closest to `item_id` (never itself), passing `where`."""
+        """The `n` items closest to `item_id` (never itself), passing `where`.
+
+        Answers are kept in a cache of hot results until the catalog changes or
+        `cache_seconds` pass.
+        """
         _check_n(n)
+        key = (item_id, n, json.dumps(where, sort_keys=True, default=str), tuple(exclude))
+        hit = self.similar_cache.get("", key)
+        if hit is not None:
+            return hit
+        version = self.similar_cache.version("")
         vector = self.store.vector(item_id)
-        return self.store.search(vector, n=n, where=where, exclude=[item_id, *exclude])
+        hits = self.store.search(vector, n=n, where=where, exclude=[item_id, *exclude])
+        self.similar_cache.put("", key, hits, version)
+        return hits
 
     def search(
         self,
@@ -349,8 +369,15 @@ class Engine:
         return self.store.count(where)
 
     def stats(self) -> dict[str, Any]:
-        """Counts, model and sizes."""
-        return self.store.stats()
+        """Counts, model and sizes, and the hits and misses of the caches of hot results."""
+        caches: dict[str, ResultCache[Any]] = {
+            "recommend": self.personal.cache,
+            "similar": self.similar_cache,
+        }
+        return {
+            **self.store.stats(),
+            "cache": {name: {"hits": c.hits, "misses": c.misses} for name, c in caches.items()},
+        }
 
     def close(self) -> None:
         """Write queued impressions, save what makes the next open fast; unusable after."""

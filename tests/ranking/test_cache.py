@@ -62,3 +62,14 @@ def test_engine_serves_repeats_from_the_cache_until_something_changes(tmp_path: 
     with Engine.open(str(tmp_path / "d"), settings=settings) as engine:
         engine.recommend("u1", n=3)
         assert not engine.recommend("u1", n=3).cached
+
+
+def test_similar_lists_are_cached_until_the_catalog_changes(tmp_path: Path) -> None:
+    with Engine.open(str(tmp_path / "d"), model="hashing-64") as engine:
+        engine.add_items([{"id": f"i{k}", "title": f"item {k % 3} {k}"} for k in range(12)])
+        first = engine.similar("i1", n=3)
+        assert engine.similar("i1", n=3) == first
+        assert engine.stats()["cache"]["similar"] == {"hits": 1, "misses": 1}
+        engine.add_items([{"id": "i1b", "title": "item 1 1"}])  # a twin of i1 arrives
+        assert engine.similar("i1", n=3)[0].id == "i1b"  # the same question, answered anew
+        assert engine.stats()["cache"]["similar"] == {"hits": 1, "misses": 2}

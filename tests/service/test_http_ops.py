@@ -24,6 +24,7 @@ def test_health_ready_stats_metrics(client: TestClient) -> None:
     )
     assert "likewise_recommendations_total 2.0" in text
     assert "likewise_recommendation_cache_hits_total 1.0" in text
+    assert 'likewise_cache_lookups{cache="recommend",outcome="hit"} 1.0' in text
     assert "likewise_events_total 1.0" in text
     route = "/v1/users/{user_id}/recommendations"
     assert f'likewise_http_request_seconds_bucket{{le="0.25",route="{route}"}} 2.0' in text

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from likewise.service.errors import error_response
@@ -79,6 +79,12 @@ class Metrics:
         self.cache_hits = Counter(
             "likewise_recommendation_cache_hits",
             "Recommendation lists served from the cache of hot results",
+            registry=self.registry,
+        )
+        self.cache = Gauge(
+            "likewise_cache_lookups",
+            "Lookups in the caches of hot results since start, by cache and outcome",
+            ["cache", "outcome"],
             registry=self.registry,
         )
         self.events = Counter("likewise_events", "Events recorded", registry=self.registry)
