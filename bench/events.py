@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from likewise import Engine
+from likewise import Engine, Settings
 from likewise.items import Item
 from likewise.store import EmbeddedStore, Entry, StoreInfo
 from search import DIM, chunks
@@ -112,7 +112,8 @@ def main() -> None:
     try:
         print(f"building {args.items:,} items ...", file=sys.stderr, flush=True)
         build(folder / "data", args.items)
-        engine = Engine.open(str(folder / "data"))
+        # No cache of hot results: every recommend below is computed.
+        engine = Engine.open(str(folder / "data"), settings=Settings(cache_size=0))
         total = args.users * args.history
         rows = [event(rng, args.users, args.items, k) for k in range(total + args.single)]
         batched, single = rows[:total], rows[total:]
