@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from likewise.cli import commands, demo, personal, serve
+    from likewise.cli import commands, demo, evaluate, personal, serve
 
     settings = Settings()
     common = argparse.ArgumentParser(add_help=False)
@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     personal.register(sub, common)
     serve.register(sub, common)
     demo.register(sub, common)
+    evaluate.register(sub, common)
     return parser
 
 
