@@ -60,5 +60,7 @@ def test_eval_command_on_movielens_100k(capsys: pytest.CaptureFixture[str]) -> N
     for r in rows:
         assert r["users"] > 40 and 0.0 <= r["ndcg"] <= r["hr"] <= 1.0
         assert r["hr_ci"][0] <= r["hr"] <= r["hr_ci"][1]
+        assert 0.0 <= r["mrr"] <= r["hr"] and 0.0 < r["coverage"] <= 1.0
+        assert 0.0 <= r["diversity"] <= 2.0 and r["novelty"] > 0
     assert max(r["hr"] for r in rows) > 0  # real users, real items: something is found
     assert main(["eval", "--strategies", "telepathy"]) == 2

@@ -67,13 +67,15 @@ def evaluate(args: argparse.Namespace) -> int:
         k = args.k
         lines = [
             f"{args.dataset}, temporal leave-last-out, {len(targets):,} users, @{k}",
-            f"| strategy | HR@{k} (95% CI) | NDCG@{k} (95% CI) | seconds |",
-            "| --- | ---: | ---: | ---: |",
+            f"| strategy | HR@{k} (95% CI) | NDCG@{k} (95% CI) | MRR@{k} | coverage | ILD | "
+            "novelty | seconds |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for r in results:
             lines.append(
                 f"| {r.strategy} | {r.hr:.4f} ({r.hr_ci[0]:.4f}-{r.hr_ci[1]:.4f}) | "
-                f"{r.ndcg:.4f} ({r.ndcg_ci[0]:.4f}-{r.ndcg_ci[1]:.4f}) | {r.seconds:.1f} |"
+                f"{r.ndcg:.4f} ({r.ndcg_ci[0]:.4f}-{r.ndcg_ci[1]:.4f}) | {r.mrr:.4f} | "
+                f"{r.coverage:.3f} | {r.diversity:.3f} | {r.novelty:.2f} | {r.seconds:.1f} |"
             )
         return "\n".join(lines)
 

@@ -1,5 +1,5 @@
 """Offline evaluation on real data."""
 
-from likewise.evaluation.metrics import hit_rate, ndcg
+from likewise.evaluation.metrics import coverage, hit_rate, ndcg, novelty, reciprocal_rank
 
-__all__ = ["hit_rate", "ndcg"]
+__all__ = ["coverage", "hit_rate", "ndcg", "novelty", "reciprocal_rank"]

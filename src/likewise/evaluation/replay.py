@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from likewise.engine import Engine
-from likewise.evaluation.metrics import hit_rate, ndcg
+from likewise.evaluation.metrics import coverage, hit_rate, ndcg, novelty, reciprocal_rank
 from likewise.events.model import parse_event
 from likewise.events.signals import SignalRules
+from likewise.ranking import intra_list_diversity
 
 __all__ = ["Result", "bootstrap", "evaluate", "temporal_split"]
 
@@ -36,6 +37,10 @@ class Result:
     hr_ci: tuple[float, float]
     ndcg: float
     ndcg_ci: tuple[float, float]
+    mrr: float
+    coverage: float
+    diversity: float  # intra-list diversity: mean pairwise cosine distance, item vectors
+    novelty: float
     seconds: float
 
 
@@ -79,9 +84,12 @@ def evaluate(
     is the store's popular list without the user's seen items."""
     out = []
     users = sorted(targets)
+    popularity = _popularity(engine, len(users))
+    catalog = engine.count()
     for strategy in strategies:
         started = time.perf_counter()
-        hits, gains = [], []
+        hits, gains, ranks, spread, novel = [], [], [], [], []
+        lists: list[list[str]] = []
         for user in users:
             if strategy == "popular":
                 seen = engine.store.seen(user)
@@ -91,6 +99,12 @@ def evaluate(
                 ranked = [r.id for r in rec.items]
             hits.append(hit_rate(ranked, targets[user], k))
             gains.append(ndcg(ranked, targets[user], k))
+            ranks.append(reciprocal_rank(ranked, targets[user], k))
+            found = engine.store.vectors(ranked)
+            rows = [found[i] for i in ranked if i in found]
+            spread.append(intra_list_diversity(np.stack(rows)) if rows else 0.0)
+            novel.append(novelty(ranked, popularity))
+            lists.append(ranked)
             if progress:
                 progress(1)
         seconds = time.perf_counter() - started
@@ -103,10 +117,21 @@ def evaluate(
                 bootstrap(hits),
                 _mean(gains),
                 bootstrap(gains),
+                _mean(ranks),
+                coverage(lists, catalog),
+                _mean(spread),
+                _mean(novel),
                 seconds,
             )
         )
     return out
+
+
+def _popularity(engine: Engine, users: int) -> dict[str, float]:
+    """Each item's summed positive signal over the number of users: about the share of users
+    who liked it (for novelty)."""
+    hits = engine.store.popular(n=max(1, engine.count()))
+    return {h.id: min(1.0, h.score / max(users, 1)) for h in hits if h.score > 0}
 
 
 def bootstrap(values: Sequence[float], *, rounds: int = 1000, seed: int = 0) -> tuple[float, float]:
