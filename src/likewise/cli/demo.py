@@ -54,9 +54,10 @@ def demo(args: argparse.Namespace) -> int:
         ratings = [e for e in movielens_ratings("ml-1m", users=args.users) if e["item_id"] in known]
         if ratings:
             _replay(engine, ratings)
+            engine.train()
             user = ratings[0]["user_id"]
-            print(f"\nFor user {user} (the first of {args.users} replayed):")
-            for rec in engine.recommend(user, n=5, track=False).items:
+            print(f"\nFor user {user} (the first of {args.users} replayed), hybrid strategy:")
+            for rec in engine.recommend(user, n=5, strategy="hybrid", track=False).items:
                 print(f"  {rec.score:.3f}  {rec.id}  ({rec.reason})")
     if args.serve:
         _serve(args, ratings[0]["user_id"] if ratings else "1m_1")
