@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -39,7 +40,7 @@ def test_bootstrap_brackets_the_mean() -> None:
 
 
 @pytest.mark.slow
-def test_eval_command_on_movielens_100k(capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_command_on_movielens_100k(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code = main(
         [
             "eval",
@@ -52,6 +53,8 @@ def test_eval_command_on_movielens_100k(capsys: pytest.CaptureFixture[str]) -> N
             "--strategies",
             "popular,ema,hybrid",
             "--json",
+            "--out",
+            str(tmp_path / "report"),
         ]
     )
     rows = json.loads(capsys.readouterr().out)
@@ -63,4 +66,8 @@ def test_eval_command_on_movielens_100k(capsys: pytest.CaptureFixture[str]) -> N
         assert 0.0 <= r["mrr"] <= r["hr"] and 0.0 < r["coverage"] <= 1.0
         assert 0.0 <= r["diversity"] <= 2.0 and r["novelty"] > 0
     assert max(r["hr"] for r in rows) > 0  # real users, real items: something is found
+    index = (tmp_path / "report" / "index.md").read_text()
+    assert "| hybrid |" in index and "likewise eval --dataset movielens-100k" in index
+    for png in ("accuracy.png", "tradeoff.png"):
+        assert (tmp_path / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["eval", "--strategies", "telepathy"]) == 2

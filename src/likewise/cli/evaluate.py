@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
@@ -27,6 +28,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--k", type=int, default=10, help="list length (default 10)")
     p.add_argument("--users", type=int, default=None, help="only the first N users")
     p.add_argument("--model", default="minilm", help="embedding model (default minilm)")
+    p.add_argument("--out", help="write index.md and PNG plots to this folder")
     p.set_defaults(handler=evaluate)
 
 
@@ -34,6 +36,7 @@ def evaluate(args: argparse.Namespace) -> int:
     from likewise.datasets import movielens_items, movielens_ratings
     from likewise.evaluation.replay import evaluate as score
     from likewise.evaluation.replay import temporal_split
+    from likewise.evaluation.report import markdown_table, write_report
     from likewise.recommender import RECOMMENDERS
 
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
@@ -62,24 +65,15 @@ def evaluate(args: argparse.Namespace) -> int:
         finally:
             engine.close()
     rows = [r.__dict__ for r in results]
-
-    def table() -> str:
-        k = args.k
-        lines = [
-            f"{args.dataset}, temporal leave-last-out, {len(targets):,} users, @{k}",
-            f"| strategy | HR@{k} (95% CI) | NDCG@{k} (95% CI) | MRR@{k} | coverage | ILD | "
-            "novelty | seconds |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for r in results:
-            lines.append(
-                f"| {r.strategy} | {r.hr:.4f} ({r.hr_ci[0]:.4f}-{r.hr_ci[1]:.4f}) | "
-                f"{r.ndcg:.4f} ({r.ndcg_ci[0]:.4f}-{r.ndcg_ci[1]:.4f}) | {r.mrr:.4f} | "
-                f"{r.coverage:.3f} | {r.diversity:.3f} | {r.novelty:.2f} | {r.seconds:.1f} |"
-            )
-        return "\n".join(lines)
-
-    emit(args, rows, table)
+    title = f"{args.dataset}, temporal leave-last-out, {len(targets):,} users, @{args.k}"
+    if args.out:
+        command = (
+            f"likewise eval --dataset {args.dataset} --strategies {','.join(strategies)} "
+            f"--k {args.k} --model {args.model}" + (f" --users {args.users}" if args.users else "")
+        )
+        index = write_report(Path(args.out), results, title, command)
+        print(f"report: {index}", file=sys.stderr)
+    emit(args, rows, lambda: markdown_table(results, title))
     return 0
 
 

@@ -1,0 +1,70 @@
+"""An evaluation report: `index.md` with the table and PNG plots (matplotlib, no display)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from likewise.evaluation.replay import Result
+
+__all__ = ["markdown_table", "write_report"]
+
+
+def markdown_table(results: Sequence[Result], title: str) -> str:
+    k = results[0].k if results else 10
+    lines = [
+        title,
+        "",
+        f"| strategy | HR@{k} (95% CI) | NDCG@{k} (95% CI) | MRR@{k} | coverage | ILD | "
+        "novelty | seconds |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.strategy} | {r.hr:.4f} ({r.hr_ci[0]:.4f}-{r.hr_ci[1]:.4f}) | "
+            f"{r.ndcg:.4f} ({r.ndcg_ci[0]:.4f}-{r.ndcg_ci[1]:.4f}) | {r.mrr:.4f} | "
+            f"{r.coverage:.3f} | {r.diversity:.3f} | {r.novelty:.2f} | {r.seconds:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def write_report(folder: Path, results: Sequence[Result], title: str, command: str) -> Path:
+    """Write `index.md`, `accuracy.png` (NDCG and HR with intervals) and `tradeoff.png`
+    (NDCG against intra-list diversity); returns the index."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [r.strategy for r in results]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, label, values, cis in (
+        (axes[0], "NDCG", [r.ndcg for r in results], [r.ndcg_ci for r in results]),
+        (axes[1], "HR", [r.hr for r in results], [r.hr_ci for r in results]),
+    ):
+        low = [v - c[0] for v, c in zip(values, cis, strict=True)]
+        high = [c[1] - v for v, c in zip(values, cis, strict=True)]
+        ax.bar(names, values, yerr=[low, high], capsize=4, color="#4c72b0")
+        ax.set_title(f"{label}@{results[0].k if results else 10} (95% bootstrap CI)")
+        ax.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    fig.savefig(folder / "accuracy.png", dpi=120)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    ax.scatter([r.diversity for r in results], [r.ndcg for r in results], color="#dd8452")
+    for r in results:
+        ax.annotate(r.strategy, (r.diversity, r.ndcg), textcoords="offset points", xytext=(4, 4))
+    ax.set_xlabel("intra-list diversity")
+    ax.set_ylabel("NDCG")
+    ax.set_title("accuracy against diversity")
+    fig.tight_layout()
+    fig.savefig(folder / "tradeoff.png", dpi=120)
+    plt.close(fig)
+    index = folder / "index.md"
+    index.write_text(
+        f"{markdown_table(results, '# ' + title)}\n\nReproduce with `{command}`.\n\n"
+        "![accuracy](accuracy.png)\n\n![accuracy against diversity](tradeoff.png)\n",
+        encoding="utf-8",
+    )
+    return index
