@@ -55,6 +55,8 @@ def test_eval_command_on_movielens_100k(capsys: pytest.CaptureFixture[str], tmp_
             "--json",
             "--out",
             str(tmp_path / "report"),
+            "--tune-alpha",
+            "0.2,0.6",
         ]
     )
     rows = json.loads(capsys.readouterr().out)
@@ -68,6 +70,8 @@ def test_eval_command_on_movielens_100k(capsys: pytest.CaptureFixture[str], tmp_
     assert max(r["hr"] for r in rows) > 0  # real users, real items: something is found
     index = (tmp_path / "report" / "index.md").read_text()
     assert "| hybrid |" in index and "likewise eval --dataset movielens-100k" in index
-    for png in ("accuracy.png", "tradeoff.png"):
+    assert "## Tuning on the validation item" in index and "--tune-alpha 0.2,0.6" in index
+    for png in ("accuracy.png", "tradeoff.png", "alpha.png"):
         assert (tmp_path / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["eval", "--strategies", "telepathy"]) == 2
+    assert main(["eval", "--tune-alpha", "0,2"]) == 2

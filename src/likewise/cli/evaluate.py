@@ -29,13 +29,19 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--users", type=int, default=None, help="only the first N users")
     p.add_argument("--model", default="minilm", help="embedding model (default minilm)")
     p.add_argument("--out", help="write index.md and PNG plots to this folder")
+    p.add_argument(
+        "--tune-alpha",
+        help="alphas to try on each user's second-to-last like (e.g. 0.1,0.2,0.4); the best "
+        "by NDCG of --tune-strategy is used for the test",
+    )
+    p.add_argument("--tune-strategy", default="ema", help="the strategy tuning scores (ema)")
     p.set_defaults(handler=evaluate)
 
 
 def evaluate(args: argparse.Namespace) -> int:
     from likewise.datasets import movielens_items, movielens_ratings
+    from likewise.evaluation.replay import Result, temporal_split
     from likewise.evaluation.replay import evaluate as score
-    from likewise.evaluation.replay import temporal_split
     from likewise.evaluation.report import markdown_table, write_report
     from likewise.recommender import RECOMMENDERS
 
@@ -48,16 +54,45 @@ def evaluate(args: argparse.Namespace) -> int:
         raise InvalidInput("must be a positive number", field="--k" if args.k < 1 else "--users")
     dataset = DATASETS[args.dataset]
     items = movielens_items(dataset)
+    alphas = _alphas(args.tune_alpha)
     history, targets = temporal_split(movielens_ratings(dataset, users=args.users))
+    tuning: list[tuple[float, Result]] = []
     with tempfile.TemporaryDirectory(prefix="likewise-eval-") as folder:
         engine = Engine.open(folder, model=args.model, settings=Settings(cache_size=0))
         try:
             with _bar(len(items), "embed") as bar:
                 engine.add_items(items, progress=bar.update)
-            with _bar(len(history), "replay") as bar:
-                for start in range(0, len(history), 5_000):
-                    engine.record_many(history[start : start + 5_000])
-                    bar.update(min(5_000, len(history) - start))
+            if alphas:
+                # Replay up to each user's second-to-last like, score each alpha there, then
+                # replay the rest with the best one: the test item is looked at once.
+                early, early_targets = temporal_split(history)
+                _replay(engine, early)
+                engine.train()
+                for alpha in alphas:
+                    engine = _reopen(engine, folder, alpha)
+                    engine.rebuild_profiles()
+                    with _bar(len(early_targets), f"alpha {alpha:g}") as bar:
+                        tuned = score(
+                            engine,
+                            early_targets,
+                            [args.tune_strategy],
+                            k=args.k,
+                            progress=bar.update,
+                        )
+                    tuning.append((alpha, tuned[0]))
+                best = max(tuning, key=lambda pair: pair[1].ndcg)[0]
+                for alpha, r in tuning:
+                    mark = "  <- chosen" if alpha == best else ""
+                    print(
+                        f"validation alpha={alpha:g}: {args.tune_strategy} NDCG@{args.k} "
+                        f"{r.ndcg:.4f} HR@{args.k} {r.hr:.4f}{mark}",
+                        file=sys.stderr,
+                    )
+                engine = _reopen(engine, folder, best)
+                engine.rebuild_profiles()
+                seen = {id(e) for e in early}
+                history = [e for e in history if id(e) not in seen]
+            _replay(engine, history)
             if "hybrid" in strategies:
                 engine.train()
             with _bar(len(targets) * len(strategies), "recommend") as bar:
@@ -71,10 +106,36 @@ def evaluate(args: argparse.Namespace) -> int:
             f"likewise eval --dataset {args.dataset} --strategies {','.join(strategies)} "
             f"--k {args.k} --model {args.model}" + (f" --users {args.users}" if args.users else "")
         )
-        index = write_report(Path(args.out), results, title, command)
+        if alphas:
+            command += f" --tune-alpha {args.tune_alpha} --tune-strategy {args.tune_strategy}"
+        index = write_report(Path(args.out), results, title, command, tuning)
         print(f"report: {index}", file=sys.stderr)
     emit(args, rows, lambda: markdown_table(results, title))
     return 0
+
+
+def _alphas(text: str | None) -> list[float]:
+    if not text:
+        return []
+    try:
+        alphas = [float(a) for a in text.split(",") if a.strip()]
+    except ValueError:
+        raise InvalidInput("must be numbers separated by commas", field="--tune-alpha") from None
+    if not alphas or any(not 0 < a <= 1 for a in alphas):
+        raise InvalidInput("each alpha must be in (0, 1]", field="--tune-alpha")
+    return alphas
+
+
+def _replay(engine: Engine, events: list[Any]) -> None:
+    with _bar(len(events), "replay") as bar:
+        for start in range(0, len(events), 5_000):
+            engine.record_many(events[start : start + 5_000])
+            bar.update(min(5_000, len(events) - start))
+
+
+def _reopen(engine: Engine, folder: str, alpha: float) -> Engine:
+    engine.close()
+    return Engine.open(folder, settings=Settings(cache_size=0, alpha=alpha))
 
 
 def _bar(total: int, what: str) -> tqdm[Any]:

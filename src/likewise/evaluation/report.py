@@ -28,9 +28,15 @@ def markdown_table(results: Sequence[Result], title: str) -> str:
     return "\n".join(lines)
 
 
-def write_report(folder: Path, results: Sequence[Result], title: str, command: str) -> Path:
-    """Write `index.md`, `accuracy.png` (NDCG and HR with intervals) and `tradeoff.png`
-    (NDCG against intra-list diversity); returns the index."""
+def write_report(
+    folder: Path,
+    results: Sequence[Result],
+    title: str,
+    command: str,
+    tuning: Sequence[tuple[float, Result]] = (),
+) -> Path:
+    """Write `index.md`, `accuracy.png` (NDCG and HR with intervals), `tradeoff.png` (NDCG
+    against intra-list diversity) and, after tuning, `alpha.png`; returns the index."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -61,10 +67,29 @@ def write_report(folder: Path, results: Sequence[Result], title: str, command: s
     fig.tight_layout()
     fig.savefig(folder / "tradeoff.png", dpi=120)
     plt.close(fig)
+    extra = ""
+    if tuning:
+        fig, ax = plt.subplots(figsize=(5, 3.6))
+        alphas = [a for a, _ in tuning]
+        values = [r.ndcg for _, r in tuning]
+        low = [r.ndcg - r.ndcg_ci[0] for _, r in tuning]
+        high = [r.ndcg_ci[1] - r.ndcg for _, r in tuning]
+        ax.errorbar(alphas, values, yerr=[low, high], marker="o", capsize=4)
+        ax.set_xlabel("alpha")
+        ax.set_ylabel(f"NDCG@{tuning[0][1].k} (validation)")
+        ax.set_title(f"alpha sweep, {tuning[0][1].strategy}")
+        fig.tight_layout()
+        fig.savefig(folder / "alpha.png", dpi=120)
+        plt.close(fig)
+        rows = "\n".join(f"| {a:g} | {r.ndcg:.4f} | {r.hr:.4f} |" for a, r in tuning)
+        extra = (
+            "\n\n## Tuning on the validation item\n\n"
+            f"| alpha | NDCG | HR |\n| ---: | ---: | ---: |\n{rows}\n\n![alpha sweep](alpha.png)"
+        )
     index = folder / "index.md"
     index.write_text(
         f"{markdown_table(results, '# ' + title)}\n\nReproduce with `{command}`.\n\n"
-        "![accuracy](accuracy.png)\n\n![accuracy against diversity](tradeoff.png)\n",
+        f"![accuracy](accuracy.png)\n\n![accuracy against diversity](tradeoff.png){extra}\n",
         encoding="utf-8",
     )
     return index
