@@ -28,6 +28,7 @@ __all__ = [
     "log_impressions",
     "rate_rows",
     "record",
+    "rows_in",
     "save_profiles",
     "seen",
     "shown",
@@ -75,7 +76,7 @@ def record(
 ) -> list[bool]:
     """Append the events whose `event_id` is new and update their users' profiles."""
     given = [e.event_id for e in events if e.event_id is not None]
-    known = {row[0] for row in _in(db, "SELECT event_id FROM events WHERE event_id", given)}
+    known = {row[0] for row in rows_in(db, "SELECT event_id FROM events WHERE event_id", given)}
     accepted: list[bool] = []
     rows: list[tuple[Any, ...]] = []
     popularity: dict[str, list[float]] = {}
@@ -111,7 +112,7 @@ def record(
         "recommendation_id, signal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
-    old = dict(_in(db, "SELECT item_id, trend FROM popularity WHERE item_id", list(popularity)))
+    old = dict(rows_in(db, "SELECT item_id, trend FROM popularity WHERE item_id", list(popularity)))
     db.executemany(
         "INSERT INTO popularity(item_id, score, events, trend) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(item_id) DO UPDATE SET score = score + excluded.score, "
@@ -134,7 +135,7 @@ def load_profile(db: sqlite3.Connection, user_id: str) -> ProfileState | None:
 
 
 def load_profiles(db: sqlite3.Connection, user_ids: Sequence[str]) -> dict[str, ProfileState]:
-    rows = _in(
+    rows = rows_in(
         db, "SELECT user_id, state, interest, ema, seed FROM profiles WHERE user_id", user_ids
     )
     return {
@@ -280,7 +281,7 @@ def _scalars(state: ProfileState) -> dict[str, Any]:
     }
 
 
-def _in(db: sqlite3.Connection, query: str, keys: Sequence[str]) -> list[Any]:
+def rows_in(db: sqlite3.Connection, query: str, keys: Sequence[str]) -> list[Any]:
     """Rows of `query IN (keys)`, in chunks that stay under SQLite's variable limit."""
     rows: list[Any] = []
     for start in range(0, len(keys), 500):

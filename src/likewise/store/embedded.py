@@ -45,7 +45,6 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE TABLE IF NOT EXISTS vectors (label INTEGER PRIMARY KEY, item_id TEXT NOT NULL, vector BLOB);
 CREATE TABLE IF NOT EXISTS kills (seq INTEGER PRIMARY KEY AUTOINCREMENT, label INTEGER NOT NULL);
 """
-_CHUNK = 500  # ids per `IN (...)` query
 
 
 def _filterable(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -266,14 +265,8 @@ class EmbeddedStore(SqliteActivity):
 
     def _by_id(self, ids: Sequence[str], columns: str) -> list[Any]:
         """`id` and `columns` of the stored items among `ids` (any order)."""
-        rows: list[Any] = []
-        for chunk in _chunks(list(ids)):
-            marks = ",".join("?" * len(chunk))
-            with self._rsql:
-                rows += self._rdb.execute(
-                    f"SELECT id, {columns} FROM items WHERE id IN ({marks})", chunk
-                ).fetchall()
-        return rows
+        with self._rsql:
+            return activity.rows_in(self._rdb, f"SELECT id, {columns} FROM items WHERE id", ids)
 
     def all_ids(self) -> list[str]:
         with self._rsql:
@@ -586,8 +579,3 @@ def _info_meta(info: StoreInfo) -> dict[str, str]:
         "metric": info.metric,
         "template": info.template,
     }
-
-
-def _chunks(ids: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
