@@ -11,8 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from likewise.engine import MAX_N
 from likewise.errors import InvalidInput, NotFound
+from likewise.items.loaders import json_object
 from likewise.service.auth import require_read, require_write
-from likewise.service.deps import engine_of, json_param
+from likewise.service.deps import engine_of
 from likewise.service.schemas import Hits, IngestOut, ItemWritten
 
 __all__ = ["router"]
@@ -108,6 +109,6 @@ async def similar(
 ) -> JSONResponse:
     """The `n` items closest to this one, passing `where`, never itself."""
     hits = engine_of(request).similar(
-        item_id, n=n, where=json_param(where, "where"), exclude=exclude
+        item_id, n=n, where=json_object(where, "where"), exclude=exclude
     )
     return JSONResponse({"items": [{"id": h.id, "score": h.score} for h in hits]})

@@ -9,10 +9,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from likewise.engine import MAX_N
+from likewise.items.loaders import json_object
 from likewise.items.model import invalid_input
 from likewise.personal import RECOMMENDERS
 from likewise.service.auth import require_read, require_write
-from likewise.service.deps import engine_of, json_param
+from likewise.service.deps import engine_of
 from likewise.service.schemas import RecommendationOut
 
 __all__ = ["reads", "writes"]
@@ -73,8 +74,8 @@ async def recommendations(request: Request, user_id: str) -> JSONResponse:
         user_id,
         n=query.n,
         strategy=query.strategy,
-        where=json_param(query.where, "where"),
-        context=json_param(query.context, "context"),
+        where=json_object(query.where, "where"),
+        context=json_object(query.context, "context"),
         include_seen=query.include_seen,
     )
     metrics = request.app.state.metrics
