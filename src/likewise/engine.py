@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -18,6 +17,7 @@ from likewise.events.model import Event, check_user_id
 from likewise.items.model import ContentTemplate, Item, parse_item
 from likewise.personal import Personaliser, Recommendation, RecordReport
 from likewise.ranking import ResultCache
+from likewise.ranking.cache import where_key
 from likewise.store import Entry, Hit, Store, StoreInfo, metric_of, open_store
 from likewise.tracking import Impression, ImpressionLog, RateRow
 
@@ -314,14 +314,14 @@ class Engine:
         `cache_seconds` pass.
         """
         _check_n(n)
-        key = (item_id, n, json.dumps(where, sort_keys=True, default=str), tuple(exclude))
+        key = (item_id, n, where_key(where), tuple(exclude))
         hit = self.similar_cache.get("", key)
         if hit is not None:
-            return hit
+            return list(hit)  # the caller may change its list, not the cached one
         version = self.similar_cache.version("")
         vector = self.store.vector(item_id)
         hits = self.store.search(vector, n=n, where=where, exclude=[item_id, *exclude])
-        self.similar_cache.put("", key, hits, version)
+        self.similar_cache.put("", key, list(hits), version)
         return hits
 
     def search(

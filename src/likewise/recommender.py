@@ -9,7 +9,6 @@ exploration and the cache of hot results shape what is served. The pure pieces l
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import time
 import uuid
@@ -21,13 +20,14 @@ from typing import Any
 import numpy as np
 
 from likewise.errors import InvalidInput
-from likewise.events.model import to_epoch
 from likewise.profiles import STRATEGIES, ProfileConfig, ProfileState, mean, momentum
 from likewise.profiles.strategies import Vector
 from likewise.ranking import ResultCache, blend, cap, decay, mmr
+from likewise.ranking.cache import where_key
 from likewise.ranking.context import ContextRule, with_clock
 from likewise.retrieval import ItemItem
 from likewise.store import Hit, Store
+from likewise.store.filters import parse_date
 
 __all__ = [
     "POOL",
@@ -113,7 +113,15 @@ class Recommender:
             if rule.filter is not None:
                 where = {"$and": [where, rule.filter]} if where else rule.filter
         boosts = [(r.boost, r.weight) for r in active if r.boost is not None and r.weight]
-        key = (user_id, n, name, _key(where), tuple(exclude), include_seen, _key({"b": boosts}))
+        key = (
+            user_id,
+            n,
+            name,
+            where_key(where),
+            tuple(exclude),
+            include_seen,
+            where_key({"b": boosts}),
+        )
         # Resting items depends on every list shown, so it bypasses the cache.
         hit = None if self.rest_after else self.cache.get(user_id, key)
         if hit is not None:
@@ -226,6 +234,7 @@ class Recommender:
         if self.diversity > 0:
             pool = ranked[: POOL * n]
             found = self.store.vectors(pool)
+            cache.update(found)  # the explanation below reads them again
             pool = [i for i in pool if i in found]
             rows = np.stack([found[i] for i in pool]) if pool else np.zeros((0, 1), np.float32)
             relevance = [fused[i] for i in pool]
@@ -249,15 +258,9 @@ class Recommender:
         if self.half_life:
             now = time.time()
             for item_id in pool:
-                published = items.get(item_id, {}).get("published_at")
-                try:
-                    age = now - to_epoch(published) if isinstance(published, str) else None
-                except ValueError:
-                    age = None  # not a date: no decay
-                if isinstance(published, int | float) and not isinstance(published, bool):
-                    age = now - float(published)
-                if age is not None:
-                    fused[item_id] *= decay(age, self.half_life, shape=self.freshness_shape)
+                stamp = _epoch(items.get(item_id, {}).get("published_at"))
+                if stamp is not None:  # no date, no decay
+                    fused[item_id] *= decay(now - stamp, self.half_life, shape=self.freshness_shape)
             pool = sorted(pool, key=lambda i: (-fused[i], i))
         if self.category_cap:
             field = self.category_field
@@ -304,12 +307,18 @@ class Recommender:
         ]
 
 
+def _epoch(value: Any) -> float | None:
+    """A `published_at` as epoch seconds: an ISO date string (read as `where` reads dates) or a
+    number; None otherwise."""
+    if isinstance(value, str):
+        return parse_date(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
 def _text(value: Any) -> str | None:
     return None if value is None or isinstance(value, list | dict) else str(value)
-
-
-def _key(where: Mapping[str, Any] | None) -> str:
-    return json.dumps(where, sort_keys=True, default=str) if where else ""
 
 
 def check_strategy(name: str) -> str:

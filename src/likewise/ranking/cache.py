@@ -7,15 +7,21 @@ this process does not see: another process's events, popularity moving). Thread-
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
-from typing import Generic, TypeVar
+from collections.abc import Hashable, Mapping
+from typing import Any, Generic, TypeVar
 
-__all__ = ["ResultCache"]
+__all__ = ["ResultCache", "where_key"]
 
 V = TypeVar("V")
+
+
+def where_key(where: Mapping[str, Any] | None) -> str:
+    """A hashable, order-independent form of a filter (or any JSON), for cache keys."""
+    return json.dumps(where, sort_keys=True, default=str) if where else ""
 
 
 class ResultCache(Generic[V]):
