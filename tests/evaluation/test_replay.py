@@ -75,3 +75,4 @@ def test_eval_command_on_movielens_100k(capsys: pytest.CaptureFixture[str], tmp_
         assert (tmp_path / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["eval", "--strategies", "telepathy"]) == 2
     assert main(["eval", "--tune-alpha", "0,2"]) == 2
+    assert main(["eval", "--tune-alpha", "0.2", "--tune-strategy", "telepathy"]) == 2

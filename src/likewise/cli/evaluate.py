@@ -46,10 +46,12 @@ def evaluate(args: argparse.Namespace) -> int:
     from likewise.recommender import RECOMMENDERS
 
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    for name in strategies:
-        if name not in (*RECOMMENDERS, "popular"):
-            known = ", ".join(("popular", *RECOMMENDERS))
-            raise InvalidInput(f"unknown strategy {name!r}; known: {known}", field="--strategies")
+    known = ("popular", *RECOMMENDERS)
+    for option, names in (("--strategies", strategies), ("--tune-strategy", [args.tune_strategy])):
+        for name in names:
+            if name not in known:
+                message = f"unknown strategy {name!r}; known: {', '.join(known)}"
+                raise InvalidInput(message, field=option)
     if args.k < 1 or (args.users is not None and args.users < 1):
         raise InvalidInput("must be a positive number", field="--k" if args.k < 1 else "--users")
     dataset = DATASETS[args.dataset]
