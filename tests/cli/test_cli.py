@@ -112,3 +112,17 @@ def test_demo_prints_related_titles(tmp_path: Path, run: Run) -> None:
     assert code == 0
     assert "Related to Toy Story (1995):" in out
     assert out.count("\n  0.") >= 5
+
+
+def test_a_reader_that_leaves_early_is_not_an_error(data: Path) -> None:
+    command = [sys.executable, "-m", "likewise.cli.main", "--data", str(data)]
+    with subprocess.Popen(  # stdout is closed before the command (a second later) writes
+        [*command, "search", "moon rocket", "-n", "3", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait() == 0, err
+    assert "Traceback" not in err
