@@ -322,3 +322,21 @@ def test_hybrid_blends_in_what_similar_users_liked(tmp_path: Path) -> None:
         assert "food3" not in ids(eng, "u1", n=5, strategy="hybrid", exclude=["food3"])
     with Engine.open(str(tmp_path / "d")) as eng:  # the model is kept in the store
         assert ids(eng, "u1", n=1, strategy="hybrid") == ["food3"]
+
+
+def test_recommendation_ids_are_distinct_and_differ_in_a_forked_child() -> None:
+    import os
+
+    from likewise.recommender import new_id
+
+    ids = {new_id() for _ in range(10_000)}
+    assert len(ids) == 10_000
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child writes its next id; a shared generator state would repeat ours
+        os.write(write, new_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    assert child != new_id() and len(child) == 32

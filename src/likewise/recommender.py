@@ -9,9 +9,9 @@ exploration and the cache of hot results shape what is served. The pure pieces l
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +42,17 @@ RECOMMENDERS = (*STRATEGIES, "hybrid")  # profile strategies, and the blend of s
 POOL = 3  # candidates per slot each source offers the blend (and MMR)
 
 
+_ids = random.Random()  # seeded from the OS; reseeded in a forked child (see below)
+os.register_at_fork(after_in_child=_ids.seed)
+
+
+def new_id() -> str:
+    """128 random bits as 32 hex digits, like `uuid4().hex`. Not for secrets: `uuid4` reads
+    os.urandom, which releases the GIL on every call, and on a busy server the impression
+    writer thread then holds the request up for a switch interval."""
+    return f"{_ids.getrandbits(128):032x}"
+
+
 @dataclass(frozen=True)
 class Recommended:
     """One recommended item; `because` is the liked item that explains it, if any."""
@@ -59,7 +70,7 @@ class Recommendation:
     user_id: str
     strategy: str
     items: list[Recommended]
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = field(default_factory=lambda: new_id())
     cached: bool = False  # served from the cache of hot results (a new id all the same)
 
     def as_dict(self) -> dict[str, Any]:

@@ -60,11 +60,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     errors.install(app)
     app.include_router(ops.open_routes)
     problems = {status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 413, 422)}
+    # Routes are matched in order: the hottest paths ("for you", similar items) come first.
     for router in (
+        users.reads,
         items.router,
         search.router,
         events.router,
-        users.reads,
         users.writes,
         reports.router,
         ops.stats_router,

@@ -60,13 +60,14 @@ class Keys:
         return check
 
 
-def require_read(request: Request) -> None:
-    """Dependency: the request's key may read (the app's `state.keys`)."""
+async def require_read(request: Request) -> None:
+    """Dependency: the request's key may read (the app's `state.keys`). Async, so FastAPI
+    runs it on the event loop rather than hopping to a worker thread for a few comparisons."""
     keys: Keys = request.app.state.keys
     keys.require("read")(request)
 
 
-def require_write(request: Request) -> None:
+async def require_write(request: Request) -> None:
     """Dependency: the request's key may write."""
     keys: Keys = request.app.state.keys
     keys.require("write")(request)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from likewise.engine import MAX_N
@@ -13,6 +15,7 @@ __all__ = [
     "CtrRow",
     "ErrorOut",
     "EventsAccepted",
+    "FastJSON",
     "HitOut",
     "Hits",
     "IngestOut",
@@ -100,3 +103,13 @@ class CtrReport(BaseModel):
     group_by: str
     since: float
     rows: list[CtrRow]
+
+
+class FastJSON(Response):
+    """A JSON response rendered by orjson, for hot paths that build their body themselves
+    (no re-validation against the response model; the model still documents the shape)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)

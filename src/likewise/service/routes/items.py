@@ -6,7 +6,6 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from likewise.engine import MAX_N
@@ -14,7 +13,7 @@ from likewise.errors import InvalidInput, NotFound
 from likewise.items.loaders import json_object
 from likewise.service.auth import require_read, require_write
 from likewise.service.deps import engine_of
-from likewise.service.schemas import Hits, IngestOut, ItemWritten
+from likewise.service.schemas import FastJSON, Hits, IngestOut, ItemWritten
 
 __all__ = ["router"]
 
@@ -106,9 +105,9 @@ async def similar(
     n: Annotated[int, Query(ge=1, le=MAX_N)] = 10,
     where: Annotated[str | None, WHERE] = None,
     exclude: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
-) -> JSONResponse:
+) -> FastJSON:
     """The `n` items closest to this one, passing `where`, never itself."""
     hits = engine_of(request).similar(
         item_id, n=n, where=json_object(where, "where"), exclude=exclude
     )
-    return JSONResponse({"items": [{"id": h.id, "score": h.score} for h in hits]})
+    return FastJSON({"items": [{"id": h.id, "score": h.score} for h in hits]})

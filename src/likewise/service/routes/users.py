@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from likewise.engine import MAX_N
@@ -14,7 +13,7 @@ from likewise.items.model import invalid_input
 from likewise.personal import RECOMMENDERS
 from likewise.service.auth import require_read, require_write
 from likewise.service.deps import engine_of
-from likewise.service.schemas import RecommendationOut
+from likewise.service.schemas import FastJSON, RecommendationOut
 
 __all__ = ["reads", "writes"]
 
@@ -63,7 +62,7 @@ RECOMMEND_PARAMS = [
     response_model=RecommendationOut,
     openapi_extra={"parameters": RECOMMEND_PARAMS},
 )
-async def recommendations(request: Request, user_id: str) -> JSONResponse:
+async def recommendations(request: Request, user_id: str) -> FastJSON:
     """Items for this user; popular ones for a user with no profile. The response's
     `recommendation_id` ties later clicks and conversions (events) to this list."""
     try:
@@ -82,7 +81,7 @@ async def recommendations(request: Request, user_id: str) -> JSONResponse:
     metrics.recommendations.inc()
     if rec.cached:
         metrics.cache_hits.inc()
-    return JSONResponse(  # built here, not re-validated: this is the hot path
+    return FastJSON(
         {
             "recommendation_id": rec.id,
             "user_id": user_id,
