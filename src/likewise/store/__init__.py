@@ -25,11 +25,12 @@ __all__ = [
     "parse_where",
 ]
 
-KNOWN_LOCATIONS = "a directory path (embedded store); postgresql://... (coming in a later release)"
+KNOWN_LOCATIONS = "a directory path (embedded store) or postgresql://user@host/db"
 
 
 def open_store(location: str) -> Store:
-    """The store at `location`: a directory path, or (later) ``postgresql://...``."""
+    """The store at `location`: a directory path, or ``postgresql://...`` (PostgreSQL with
+    pgvector; needs ``pip install 'likewise[postgres]'``)."""
     scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://", location)
     if scheme is None:
         if not location.strip():
@@ -39,5 +40,12 @@ def open_store(location: str) -> Store:
     if name == "file":
         return EmbeddedStore(location[len("file://") :])
     if name in ("postgresql", "postgres"):
-        raise ConfigError("the PostgreSQL backend is not available in this release yet")
+        try:
+            from likewise.store.postgres import PostgresStore
+        except ImportError as exc:
+            raise ConfigError(
+                f"the PostgreSQL backend needs psycopg, psycopg-pool and pgvector ({exc.name} is "
+                "missing): pip install 'likewise[postgres]'"
+            ) from None
+        return PostgresStore(location)
     raise ConfigError(f"unknown location scheme {name!r}; use {KNOWN_LOCATIONS}")

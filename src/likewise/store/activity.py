@@ -1,7 +1,9 @@
-"""Events, profiles, snapshots and popularity in SQLite: the SQL behind the embedded store.
+"""Events, profiles, snapshots and popularity: the SQL behind both stores.
 
 Each function works inside the caller's transaction, so an event and the profile update it
-causes are committed together or not at all.
+causes are committed together or not at all. The SQL is written once, in SQLite's `?` style;
+PostgreSQL runs it through an adapter (`likewise.store.postgres`) that carries a `dialect`:
+how a day is spelled and how vectors are stored (BLOBs here, pgvector `vector` there).
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -22,6 +25,9 @@ from likewise.tracking.report import RateRow
 
 __all__ = [
     "SCHEMA",
+    "SQLITE",
+    "Dialect",
+    "Sql",
     "forget_user",
     "iter_events",
     "load_profile",
@@ -65,11 +71,30 @@ CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, data BLOB NOT NULL, at 
 # and is updated with one logaddexp2 per event: no rescans, no overflow.
 TREND_HALF_LIFE = 7 * 86_400.0
 MIGRATIONS = {"popularity": {"trend": "REAL NOT NULL DEFAULT -1e300"}}
-GROUPS = {"strategy": "i.strategy", "day": "strftime('%Y-%m-%d', i.at, 'unixepoch')"}
+
+
+class Sql(Protocol):
+    """What the functions below need of a connection (sqlite3's, or the PostgreSQL adapter)."""
+
+    def execute(self, query: str, params: Sequence[Any] = ..., /) -> Any: ...
+
+    def executemany(self, query: str, rows: Any, /) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Dialect:
+    day: str  # the UTC day of impression `i`, as YYYY-MM-DD
+    encode: Callable[[Vector | None], Any]  # a vector as the database stores it
+    decode: Callable[[Any], Vector | None]
+
+
+def dialect_of(db: Sql) -> Dialect:
+    found: Dialect = getattr(db, "dialect", SQLITE)
+    return found
 
 
 def record(
-    db: sqlite3.Connection,
+    db: Sql,
     events: Sequence[Event],
     signals: Sequence[float],
     update: ProfileUpdate,
@@ -115,8 +140,8 @@ def record(
     old = dict(rows_in(db, "SELECT item_id, trend FROM popularity WHERE item_id", list(popularity)))
     db.executemany(
         "INSERT INTO popularity(item_id, score, events, trend) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT(item_id) DO UPDATE SET score = score + excluded.score, "
-        "events = events + excluded.events, trend = excluded.trend",
+        "ON CONFLICT(item_id) DO UPDATE SET score = popularity.score + excluded.score, "
+        "events = popularity.events + excluded.events, trend = excluded.trend",
         [
             (item, score, int(count), float(np.logaddexp2(old.get(item, -1e300), trend)))
             for item, (score, count, trend) in popularity.items()
@@ -130,25 +155,25 @@ def record(
     return accepted
 
 
-def load_profile(db: sqlite3.Connection, user_id: str) -> ProfileState | None:
+def load_profile(db: Sql, user_id: str) -> ProfileState | None:
     return load_profiles(db, [user_id]).get(user_id)
 
 
-def load_profiles(db: sqlite3.Connection, user_ids: Sequence[str]) -> dict[str, ProfileState]:
+def load_profiles(db: Sql, user_ids: Sequence[str]) -> dict[str, ProfileState]:
     rows = rows_in(
         db, "SELECT user_id, state, interest, ema, seed FROM profiles WHERE user_id", user_ids
     )
+    vector = dialect_of(db).decode
     return {
         user: ProfileState(
-            user, interest=_vector(interest), ema=_vector(ema), seed=_vector(seed), **json.loads(st)
+            user, interest=vector(interest), ema=vector(ema), seed=vector(seed), **json.loads(st)
         )
         for user, st, interest, ema, seed in rows
     }
 
 
-def save_profiles(
-    db: sqlite3.Connection, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]]
-) -> None:
+def save_profiles(db: Sql, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]]) -> None:
+    blob = dialect_of(db).encode
     db.executemany(
         "INSERT INTO profiles(user_id, state, interest, ema, seed) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT(user_id) DO UPDATE SET state = excluded.state, "
@@ -157,9 +182,9 @@ def save_profiles(
             (
                 state.user_id,
                 json.dumps(_scalars(state)),
-                _blob(state.interest),
-                _blob(state.ema),
-                _blob(state.seed),
+                blob(state.interest),
+                blob(state.ema),
+                blob(state.seed),
             )
             for state, _ in profiles
         ],
@@ -167,17 +192,17 @@ def save_profiles(
     db.executemany(
         "INSERT INTO profile_history(user_id, at, vector) VALUES (?, ?, ?)",
         [
-            (state.user_id, snap.at, _blob(snap.vector))
+            (state.user_id, snap.at, blob(snap.vector))
             for state, taken in profiles
             for snap in taken
         ],
     )
 
 
-def log_impressions(db: sqlite3.Connection, impressions: Sequence[Impression]) -> None:
+def log_impressions(db: Sql, impressions: Sequence[Impression]) -> None:
     db.executemany(
-        "INSERT OR IGNORE INTO impressions(id, user_id, strategy, items, context, at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO impressions(id, user_id, strategy, items, context, at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
         [
             (i.id, i.user_id, i.strategy, json.dumps(list(i.items)), json.dumps(i.context), i.at)
             for i in impressions
@@ -185,7 +210,7 @@ def log_impressions(db: sqlite3.Connection, impressions: Sequence[Impression]) -
     )
 
 
-def shown(db: sqlite3.Connection, user_id: str, last: int) -> dict[str, int]:
+def shown(db: Sql, user_id: str, last: int) -> dict[str, int]:
     """How often each item was in the user's `last` impressions."""
     counts: dict[str, int] = {}
     rows = db.execute(
@@ -199,7 +224,7 @@ def shown(db: sqlite3.Connection, user_id: str, last: int) -> dict[str, int]:
 
 
 def rate_rows(
-    db: sqlite3.Connection,
+    db: Sql,
     group_by: str,
     since: float,
     clicks: Sequence[str],
@@ -208,16 +233,21 @@ def rate_rows(
     """Per group: lists shown since `since`, how many got a click / a conversion event that
     names them, and the mean dwell of the dwell events that name them."""
     attributed = "SELECT 1 FROM events e WHERE e.recommendation_id = i.id AND e.type IN"
+    group = {"strategy": "i.strategy", "day": dialect_of(db).day}[group_by]
     rows = db.execute(
         f"SELECT g, COUNT(*), SUM(clicked), SUM(converted), AVG(dwell) FROM ("
-        f"SELECT {GROUPS[group_by]} AS g, EXISTS({attributed} ({_marks(clicks)})) AS clicked, "
-        f"EXISTS({attributed} ({_marks(conversions)})) AS converted, "
+        f"SELECT {group} AS g, "
+        f"CASE WHEN EXISTS({attributed} ({_marks(clicks)})) THEN 1 ELSE 0 END AS clicked, "
+        f"CASE WHEN EXISTS({attributed} ({_marks(conversions)})) THEN 1 ELSE 0 END AS converted, "
         "(SELECT AVG(e.value) FROM events e WHERE e.recommendation_id = i.id "
         "AND e.type = 'dwell') AS dwell FROM impressions i WHERE i.at >= ?) "
         "GROUP BY g ORDER BY g",
         [*clicks, *conversions, since],
     ).fetchall()
-    return [RateRow(g, n, int(c), int(v), d) for g, n, c, v, d in rows]
+    return [
+        RateRow(g, int(n), int(c), int(v), None if d is None else float(d))
+        for g, n, c, v, d in rows
+    ]
 
 
 def _trend(signal: float, at: float) -> float:
@@ -243,7 +273,7 @@ def _marks(values: Sequence[str]) -> str:
     return ",".join("?" * len(values)) or "NULL"
 
 
-def forget_user(db: sqlite3.Connection, user_id: str) -> dict[str, int]:
+def forget_user(db: Sql, user_id: str) -> dict[str, int]:
     """Delete a user's events, profile, snapshots and impressions; their share of item
     popularity goes with them."""
     gone = db.execute(
@@ -281,7 +311,7 @@ def _scalars(state: ProfileState) -> dict[str, Any]:
     }
 
 
-def rows_in(db: sqlite3.Connection, query: str, keys: Sequence[str]) -> list[Any]:
+def rows_in(db: Sql, query: str, keys: Sequence[str]) -> list[Any]:
     """Rows of `query IN (keys)`, in chunks that stay under SQLite's variable limit."""
     rows: list[Any] = []
     for start in range(0, len(keys), 500):
@@ -290,20 +320,21 @@ def rows_in(db: sqlite3.Connection, query: str, keys: Sequence[str]) -> list[Any
     return rows
 
 
-def snapshots(db: sqlite3.Connection, user_id: str, limit: int) -> list[Snapshot]:
+def snapshots(db: Sql, user_id: str, limit: int) -> list[Snapshot]:
     rows = db.execute(
         "SELECT at, vector FROM profile_history WHERE user_id = ? ORDER BY seq DESC LIMIT ?",
         (user_id, limit),
     ).fetchall()
-    return [Snapshot(at, np.frombuffer(blob, dtype=np.float32).copy()) for at, blob in rows[::-1]]
+    vector = dialect_of(db).decode
+    return [Snapshot(at, _some(vector(blob))) for at, blob in rows[::-1]]
 
 
-def seen(db: sqlite3.Connection, user_id: str) -> list[str]:
+def seen(db: Sql, user_id: str) -> list[str]:
     rows = db.execute("SELECT DISTINCT item_id FROM events WHERE user_id = ?", (user_id,))
     return [r[0] for r in rows]
 
 
-def iter_events(db: sqlite3.Connection, batch: int) -> Iterator[list[tuple[Event, float]]]:
+def iter_events(db: Sql, batch: int) -> Iterator[list[tuple[Event, float]]]:
     """The whole log in the order it was appended."""
     after = 0
     while True:
@@ -337,3 +368,11 @@ def _blob(vector: Vector | None) -> bytes | None:
 
 def _vector(blob: bytes | None) -> Vector | None:
     return None if blob is None else np.frombuffer(blob, dtype=np.float32).copy()
+
+
+def _some(vector: Vector | None) -> Vector:
+    assert vector is not None
+    return vector
+
+
+SQLITE = Dialect("strftime('%Y-%m-%d', i.at, 'unixepoch')", _blob, _vector)

@@ -31,7 +31,7 @@ from likewise.store.embedded_activity import SqliteActivity
 from likewise.store.filters import parse_where
 from likewise.store.locks import RWLock
 
-__all__ = ["EmbeddedStore"]
+__all__ = ["EmbeddedStore", "filterable"]
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS kills (seq INTEGER PRIMARY KEY AUTOINCREMENT, label I
 """
 
 
-def _filterable(record: Mapping[str, Any]) -> dict[str, Any]:
+def filterable(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of an item record that `where` filters see (metadata and tags)."""
     return {k: v for k, v in record.items() if k not in NOT_FILTERABLE}
 
 
@@ -468,7 +469,7 @@ class EmbeddedStore(SqliteActivity):
                         vectors[row_no] = np.frombuffer(blob, dtype=np.float32)
                         alive[row_no] = True
                         self._label_of[item_id] = label
-                        self._columns.add(label, _filterable(json.loads(record)))
+                        self._columns.add(label, filterable(json.loads(record)))
                 index.add(vectors, alive)
                 self._dirty = True
             kills = self._rdb.execute(

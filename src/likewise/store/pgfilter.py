@@ -1,0 +1,94 @@
+"""The `where` grammar compiled to a PostgreSQL condition, with the embedded store's semantics.
+
+Each item row carries two jsonb columns derived in Python from its metadata (so both stores
+agree on what a value *is*: 1 == 1.0, booleans apart from numbers, dates parsed as
+`parse_date` parses them):
+
+- `fkeys`: field -> the equality keys of its elements, e.g. ``{"category": ["s:news"],
+  "price": ["n:2.5"]}``, present only when the field has elements. Equality and set tests are
+  jsonb containment (`@>`) and presence is `?`, both served by a GIN index.
+- `franges`: field -> ``{"n": [numbers], "d": [epoch seconds of ISO dates]}`` for ranges.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from likewise.store.filters import And, Cond, Filter, Not, Or, ValueKey, parse_date, value_key
+
+__all__ = ["compile_where", "filter_columns"]
+
+_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def _key(key: ValueKey) -> str:
+    kind, value = key
+    if kind == "b":
+        return "b:true" if value else "b:false"
+    if kind == "n":
+        return f"n:{float(value)!r}"
+    return f"s:{value}"
+
+
+def filter_columns(fields: Mapping[str, Any]) -> tuple[str, str]:
+    """The `fkeys` and `franges` documents (JSON text) of one item's filterable fields."""
+    keys: dict[str, list[str]] = {}
+    ranges: dict[str, dict[str, list[float]]] = {}
+    for name, raw in fields.items():
+        elements = raw if isinstance(raw, list | tuple) else ([] if raw is None else [raw])
+        if not elements:
+            continue
+        keys[name] = sorted({_key(k) for e in elements if (k := value_key(e)) is not None})
+        numbers = [
+            float(e) for e in elements if isinstance(e, int | float) and not isinstance(e, bool)
+        ]
+        dates = [d for e in elements if isinstance(e, str) and (d := parse_date(e)) is not None]
+        if numbers or dates:
+            ranges[name] = {"n": numbers, "d": dates}
+    return json.dumps(keys, ensure_ascii=False), json.dumps(ranges, ensure_ascii=False)
+
+
+def compile_where(node: Filter | None) -> tuple[str, list[Any]]:
+    """A SQL condition over `fkeys`/`franges` and its parameters (`%s` style); TRUE for None."""
+    if node is None:
+        return "TRUE", []
+    params: list[Any] = []
+    return _compile(node, params), params
+
+
+def _compile(node: Filter, params: list[Any]) -> str:
+    if isinstance(node, And):
+        return "(" + " AND ".join([_compile(p, params) for p in node.parts] or ["TRUE"]) + ")"
+    if isinstance(node, Or):
+        return "(" + " OR ".join([_compile(p, params) for p in node.parts] or ["FALSE"]) + ")"
+    if isinstance(node, Not):
+        return f"NOT {_compile(node.part, params)}"
+    return _cond(node, params)
+
+
+def _contains(field: str, keys: list[ValueKey], params: list[Any]) -> str:
+    params.append(json.dumps({field: [_key(k) for k in keys]}, ensure_ascii=False))
+    return "fkeys @> %s::jsonb"
+
+
+def _cond(node: Cond, params: list[Any]) -> str:
+    op, field = node.op, node.field
+    if op == "exists":
+        params.append(field)
+        return "(fkeys ? %s)" if node.value else "NOT (fkeys ? %s)"
+    if op in ("eq", "ne"):
+        test = _contains(field, [node.value], params)
+        return test if op == "eq" else f"NOT ({test})"
+    if op in ("in", "any", "nin"):
+        tests = " OR ".join(_contains(field, [k], params) for k in node.value)
+        return f"({tests})" if op != "nin" else f"NOT ({tests})"
+    if op == "all":
+        return _contains(field, list(node.value), params)
+    kind, bound = node.value
+    params.extend([field, kind, bound])
+    return (
+        f"COALESCE(jsonb_path_exists(franges -> %s -> %s, '$[*] ? (@ {_OPS[op]} $b)', "
+        "jsonb_build_object('b', %s::float8)), FALSE)"
+    )
