@@ -21,7 +21,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LIKEWISE_", extra="ignore")
 
-    data: str = Field("./likewise-data", description="data directory (or postgresql:// later)")
+    data: str = Field("./likewise-data", description="data directory, or postgresql://user@host/db")
     model: str = Field("minilm", description="embedding model for a new store")
     metric: str = Field("cosine", description="cosine, dot or euclidean, for a new store")
     template: str = Field("title,body,tags", description="fields embedded, in order")

@@ -63,6 +63,10 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=item_delete)
 
     add("stats", stats, "What the store holds.")
+    add("migrate", migrate, "Bring the store's schema up to date (also done at every open).")
+    p = add("copy", copy, "Copy a whole store into a new one (embedded <-> PostgreSQL), verified.")
+    p.add_argument("source", metavar="SRC", help="a data directory or postgresql://...")
+    p.add_argument("destination", metavar="DST", help="a new data directory or an empty database")
     p = add("reembed", reembed, "Embed every item again with another model.")
     p.add_argument("--model", required=True, help="the new model, e.g. minilm or hashing-64")
 
@@ -147,6 +151,35 @@ def stats(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         data = engine.stats()
     emit(args, data, lambda: "\n".join(f"{k}: {v}" for k, v in data.items()))
+    return 0
+
+
+def migrate(args: argparse.Namespace) -> int:
+    from likewise.store import open_store
+
+    store = open_store(args.data)  # opening applies what is missing
+    try:
+        data = store.stats()
+    finally:
+        store.close()
+    version = data.get("schema_version")
+    emit(args, data, lambda: f"{data['location']}: schema version {version}, up to date")
+    return 0
+
+
+def copy(args: argparse.Namespace) -> int:
+    from likewise.copy import copy_store
+
+    report = copy_store(args.source, args.destination, progress=True)
+    data = {"counts": report.counts, "checksums": report.checksums}
+    emit(
+        args,
+        data,
+        lambda: (
+            "copied and verified (rows, checksum):\n"
+            + "\n".join(f"  {t}: {n} {report.checksums[t][:16]}" for t, n in report.counts.items())
+        ),
+    )
     return 0
 
 

@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--data",
         default=argparse.SUPPRESS,
-        help=f"data directory (env LIKEWISE_DATA, default {settings.data})",
+        help=f"data directory or postgresql:// URL (env LIKEWISE_DATA, default {settings.data})",
     )
     common.add_argument(
         "--json",

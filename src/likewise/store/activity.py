@@ -26,11 +26,14 @@ from likewise.tracking.report import RateRow
 __all__ = [
     "SCHEMA",
     "SQLITE",
+    "TABLES",
     "Dialect",
     "Sql",
+    "dump_rows",
     "forget_user",
     "iter_events",
     "load_profile",
+    "load_rows",
     "log_impressions",
     "rate_rows",
     "record",
@@ -376,3 +379,79 @@ def _some(vector: Vector | None) -> Vector:
 
 
 SQLITE = Dialect("strftime('%Y-%m-%d', i.at, 'unixepoch')", _blob, _vector)
+
+
+# The activity tables as `likewise copy` moves them: columns in a fixed order, the order rows
+# are read in (the log's and the history's append order is kept), and which hold vectors.
+TABLES: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {
+    "events": (
+        (
+            "event_id",
+            "user_id",
+            "item_id",
+            "type",
+            "value",
+            "context",
+            "ts",
+            "recommendation_id",
+            "signal",
+        ),
+        "seq",
+        (),
+    ),
+    "profiles": (
+        ("user_id", "state", "interest", "ema", "seed"),
+        "user_id",
+        ("interest", "ema", "seed"),
+    ),
+    "profile_history": (("user_id", "at", "vector"), "seq", ("vector",)),
+    "popularity": (("item_id", "score", "events", "trend"), "item_id", ()),
+    "impressions": (("id", "user_id", "strategy", "items", "context", "at"), "id", ()),
+    "blobs": (("name", "data", "at"), "name", ()),
+}
+
+
+def dump_rows(db: Sql, table: str, batch: int = 5_000) -> Iterator[list[tuple[Any, ...]]]:
+    """Every row of an activity table (vectors as numpy arrays), a page at a time, in `TABLES`
+    order (keyset paging: no page is read twice, however large the table)."""
+    columns, order, vectors = TABLES[table]
+    decode = dialect_of(db).decode
+    at = [columns.index(c) for c in vectors]
+    query = f"SELECT {order}, {', '.join(columns)} FROM {table}"
+    after: Any = None
+    while True:
+        rows = db.execute(
+            f"{query} ORDER BY {order} LIMIT ?"
+            if after is None
+            else f"{query} WHERE {order} > ? ORDER BY {order} LIMIT ?",
+            [batch] if after is None else [after, batch],
+        ).fetchall()
+        if not rows:
+            return
+        page = []
+        for row in rows:
+            values = list(row[1:])
+            for k in at:
+                values[k] = decode(values[k])
+            if table == "blobs":
+                values[1] = bytes(values[1])
+            page.append(tuple(values))
+        yield page
+        after = rows[-1][0]
+
+
+def load_rows(db: Sql, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Append rows read by :func:`dump_rows` (from either store) to the same table."""
+    columns, _, vectors = TABLES[table]
+    encode = dialect_of(db).encode
+    at = [columns.index(c) for c in vectors]
+    encoded = []
+    for row in rows:
+        values = list(row)
+        for k in at:
+            values[k] = encode(values[k])
+        encoded.append(tuple(values))
+    db.executemany(
+        f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        encoded,
+    )

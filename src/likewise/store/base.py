@@ -183,6 +183,14 @@ class Store(Protocol):
         """Impressions since `since` grouped by `strategy` or `day`, with how many were
         clicked and converted (events of those types carrying their id) and mean dwell."""
 
+    # -- moving a whole store (likewise copy) ------------------------------------------------
+
+    def export_rows(self, table: str, batch: int = 5_000) -> Iterator[list[tuple[Any, ...]]]:
+        """Every row of an activity table (`activity.TABLES`), a page at a time, in order."""
+
+    def import_rows(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Append rows exported from another store's same table, in one transaction."""
+
     def stats(self) -> dict[str, Any]:
         """Counts and sizes, for `likewise stats`."""
 

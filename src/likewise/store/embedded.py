@@ -409,6 +409,7 @@ class EmbeddedStore(SqliteActivity):
         return {
             "location": str(self.path),
             "backend": "embedded",
+            "schema_version": SCHEMA_VERSION,
             "items": items,
             "events": events,
             "profiles": profiles,

@@ -91,6 +91,19 @@ class SqliteActivity:
         with self._rsql:
             return activity.rate_rows(self._rdb, group_by, since, clicks, conversions)
 
+    def export_rows(self, table: str, batch: int = 5_000) -> Iterator[list[tuple[Any, ...]]]:
+        pages = activity.dump_rows(self._rdb, table, batch)
+        while True:
+            with self._rsql:
+                page = next(pages, None)
+            if page is None:
+                return
+            yield page
+
+    def import_rows(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        with self._writer, self._sql, self._transaction() as db:
+            activity.load_rows(db, table, rows)
+
     def put_blob(self, name: str, data: bytes) -> None:
         with self._writer, self._sql, self._transaction() as db:
             db.execute(

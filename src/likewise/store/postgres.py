@@ -553,6 +553,14 @@ class PostgresStore:
         with self._read() as conn:
             return activity.rate_rows(_Sql(conn), group_by, since, clicks, conversions)
 
+    def export_rows(self, table: str, batch: int = 5_000) -> Iterator[list[tuple[Any, ...]]]:
+        with self._read() as conn:
+            yield from activity.dump_rows(_Sql(conn), table, batch)
+
+    def import_rows(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        with self._write() as conn:
+            activity.load_rows(_Sql(conn), table, rows)
+
     def put_blob(self, name: str, data: bytes) -> None:
         with self._pool.connection() as conn, conn.transaction():
             conn.execute(

@@ -1,0 +1,118 @@
+"""`likewise copy SRC DST`: a whole store moved between the embedded store and PostgreSQL.
+
+Items go through the Store API with their stored vectors (nothing is embedded again); events,
+profiles, snapshots, popularity, impressions and trained models go table by table in their
+order. Afterwards both sides are read back: row counts and an order-free checksum of every
+table must agree, and every vector must match within float rounding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from likewise.errors import StoreError
+from likewise.store import Entry, Store, open_store
+from likewise.store.activity import TABLES
+
+__all__ = ["CopyReport", "copy_store"]
+
+BATCH = 1_000
+
+
+@dataclass
+class CopyReport:
+    counts: dict[str, int] = field(default_factory=dict)
+    checksums: dict[str, str] = field(default_factory=dict)
+
+
+def copy_store(source: str, destination: str, *, progress: bool = False) -> CopyReport:
+    """Copy everything at `source` into the empty store at `destination`, then verify it."""
+    src = open_store(source)
+    try:
+        dst = open_store(destination)
+        try:
+            return _copy(src, dst, progress)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def _copy(src: Store, dst: Store, progress: bool) -> CopyReport:
+    info = src.info
+    if info is None:
+        raise StoreError("the source store is empty (no model recorded): nothing to copy")
+    if dst.info is not None or dst.stats()["events"]:
+        raise StoreError("the destination is not empty; copy needs a new store")
+    dst.initialize(info)
+    counts = src.stats()
+    with _bar(progress, counts["items"], "items") as bar:
+        for items in src.iter_items(BATCH):
+            ids = [i.id for i in items]
+            vectors, hashes = src.vectors(ids), src.hashes(ids)
+            dst.upsert([Entry(i, hashes[i.id][0], vectors[i.id]) for i in items])
+            bar.update(len(items))
+    for table in TABLES:
+        with _bar(progress, None, table) as bar:
+            for page in src.export_rows(table):
+                dst.import_rows(table, page)
+                bar.update(len(page))
+    report = _verify(src, dst)
+    return report
+
+
+def _verify(src: Store, dst: Store) -> CopyReport:
+    report = CopyReport()
+    for name, (a, b) in {
+        "items": (_item_rows(src), _item_rows(dst)),
+        **{t: (_pages(src.export_rows(t)), _pages(dst.export_rows(t))) for t in TABLES},
+    }.items():
+        (count, digest), (count_b, digest_b) = _checksum(a), _checksum(b)
+        if (count, digest) != (count_b, digest_b):
+            raise StoreError(
+                f"copy verification failed for {name}: {count} rows ({digest[:12]}) at the "
+                f"source, {count_b} ({digest_b[:12]}) at the destination"
+            )
+        report.counts[name], report.checksums[name] = count, digest
+    for items in src.iter_items(BATCH):
+        ids = [i.id for i in items]
+        mine, theirs = src.vectors(ids), dst.vectors(ids)
+        for i in ids:
+            if i not in theirs or not np.allclose(mine[i], theirs[i], atol=1e-6):
+                raise StoreError(f"copy verification failed: the vector of item {i!r} differs")
+    return report
+
+
+def _item_rows(store: Store) -> Iterator[tuple[Any, ...]]:
+    for items in store.iter_items(BATCH):
+        hashes = store.hashes([i.id for i in items])
+        yield from ((i.id, *hashes[i.id]) for i in items)
+
+
+def _pages(pages: Iterable[list[tuple[Any, ...]]]) -> Iterator[tuple[Any, ...]]:
+    for page in pages:
+        yield from page
+
+
+def _checksum(rows: Iterable[tuple[Any, ...]]) -> tuple[int, str]:
+    """Row count and an order-free digest (sum of per-row SHA-256 values mod 2**256)."""
+    total, count = 0, 0
+    for row in rows:
+        text = "\x1f".join(
+            v.astype(np.float32).tobytes().hex() if isinstance(v, np.ndarray) else repr(v)
+            for v in row
+        )
+        total = (total + int.from_bytes(hashlib.sha256(text.encode()).digest())) % 2**256
+        count += 1
+    return count, f"{total:064x}"
+
+
+def _bar(enabled: bool, total: int | None, what: str) -> tqdm[Any]:
+    return tqdm(total=total, desc=what, unit=" rows", file=sys.stderr, disable=not enabled or None)
