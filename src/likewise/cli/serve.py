@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import sys
 from typing import Any
 
 from likewise.config import Settings
-from likewise.errors import ConfigError
+from likewise.errors import ConfigError, InvalidInput
+from likewise.store.location import redact
 
 SubParsers = Any  # argparse's _SubParsersAction is private
 
@@ -18,6 +20,13 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("serve", parents=[common], help=help, description=help)
     p.add_argument("--host", help="address to bind (env LIKEWISE_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (env LIKEWISE_PORT, default 8000)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port (default 1). Each opens the store itself: "
+        "meant for PostgreSQL; an embedded store loads its index once per worker",
+    )
     p.set_defaults(handler=serve)
 
 
@@ -43,13 +52,26 @@ def serve(args: argparse.Namespace) -> int:
             "could write and delete. Set LIKEWISE_WRITE_KEYS / LIKEWISE_READ_KEYS (JSON lists) "
             "or bind 127.0.0.1"
         )
+    if args.workers < 1:
+        raise InvalidInput("must be at least 1", field="workers")
     print(
-        f"likewise: serving {settings.data} on http://{settings.host}:{settings.port} "
-        f"(docs: /docs)",
+        f"likewise: serving {redact(settings.data)} on http://{settings.host}:{settings.port} "
+        f"with {args.workers} worker(s) (docs: /docs)",
         file=sys.stderr,
     )
+    app: Any = create_app(settings)
+    if args.workers > 1:
+        # Worker processes build their own app from the environment (uvicorn imports it).
+        os.environ.update(
+            LIKEWISE_DATA=settings.data,
+            LIKEWISE_HOST=settings.host,
+            LIKEWISE_PORT=str(settings.port),
+        )
+        app = "likewise.service.app:create_app"
     uvicorn.run(
-        create_app(settings),
+        app,
+        factory=args.workers > 1,
+        workers=args.workers,
         host=settings.host,
         port=settings.port,
         log_level="warning",

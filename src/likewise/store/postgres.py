@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -39,11 +38,12 @@ from likewise.store import activity
 from likewise.store.base import Entry, Hit, ProfileUpdate, StoreInfo, Vector
 from likewise.store.embedded import filterable
 from likewise.store.filters import parse_where
+from likewise.store.location import redact
 from likewise.store.pgfilter import compile_where, filter_columns
 from likewise.tracking.impressions import Impression
 from likewise.tracking.report import RateRow
 
-__all__ = ["MIGRATIONS", "PgConfig", "PostgresStore", "redact"]
+__all__ = ["MIGRATIONS", "PgConfig", "PostgresStore", "migrate"]
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +105,6 @@ class PgConfig:
     ef_search: int = 100
     exact_below: int = 2_000
     max_scan_tuples: int = 40_000
-
-
-def redact(url: str) -> str:
-    """The URL without its password (for messages and stats)."""
-    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
 
 
 def _encode(vector: Vector | None) -> Any:
