@@ -16,7 +16,7 @@ from likewise.errors import ConfigError, StoreError
 from likewise.store import EmbeddedStore, Store, StoreInfo, open_store
 from likewise.store.postgres import MIGRATIONS, PostgresStore, migrate
 from likewise.testing import StoreContract
-from likewise.testing.contract import entry
+from likewise.testing.contract import axis, entry
 
 NEWS = [
     {"id": "space1", "title": "Rocket reaches the moon", "tags": ["space"], "category": "news"},
@@ -200,3 +200,33 @@ def test_copy_in_both_directions_keeps_everything(
     finally:
         original.close()
         copied.close()
+
+
+def test_an_upgrade_from_version_1_fills_the_range_index(pg_url: str) -> None:
+    store = PostgresStore(pg_url)
+    store.initialize(StoreInfo("upgrade", 8))
+    store.upsert(
+        [
+            entry("old", axis(0), price=[3, 40], published_at="2026-02-01"),
+            entry("new", axis(0, 0.2), price=5, published_at="2025-01-01"),
+        ]
+    )
+    store.close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # as likewise 0.1 left it
+        conn.execute("DROP TABLE item_numbers")
+        conn.execute("DELETE FROM schema_version WHERE version > 1")
+    again = PostgresStore(pg_url)
+    try:
+        assert again.stats()["schema_version"] == max(MIGRATIONS)
+        for where, expected in (
+            ({"price": {"gt": 10}}, ["old"]),
+            ({"price": {"lte": 5}}, ["old", "new"]),
+            ({"published_at": {"gte": "2026-01-01"}}, ["old"]),
+            (
+                {"$or": [{"price": {"gt": 10}}, {"published_at": {"lt": "2025-06-01"}}]},
+                ["old", "new"],
+            ),
+        ):
+            assert [h.id for h in again.search(axis(0), n=5, where=where)] == expected
+    finally:
+        again.close()

@@ -15,12 +15,23 @@ agree on what a value *is*: 1 == 1.0, booleans apart from numbers, dates parsed 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
-from likewise.store.filters import And, Cond, Filter, Not, Or, ValueKey, parse_date, value_key
+from likewise.store.filters import (
+    RANGE_OPS,
+    And,
+    Cond,
+    Filter,
+    Not,
+    Or,
+    ValueKey,
+    parse_date,
+    value_key,
+)
 
-__all__ = ["compile_where", "filter_columns"]
+__all__ = ["candidates", "compile_where", "filter_columns", "number_rows"]
 
 _OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
@@ -93,3 +104,49 @@ def _cond(node: Cond, params: list[Any]) -> str:
     end = 1 if op in ("gt", "gte") else 0  # the largest element for gt/gte, else the smallest
     params.extend([field, kind, bound])
     return f"COALESCE((franges -> %s -> %s ->> {end})::float8 {_OPS[op]} %s, FALSE)"
+
+
+def number_rows(item_id: str, fields: Mapping[str, Any]) -> list[tuple[str, str, float, str]]:
+    """The (field, kind, value, item id) rows of `item_numbers` for one item: every number
+    ("n") and every ISO date ("d", as epoch seconds), so a range is a B-tree range scan."""
+    rows = []
+    for name, raw in fields.items():
+        elements = raw if isinstance(raw, list | tuple) else ([] if raw is None else [raw])
+        for e in elements:
+            if isinstance(e, int | float) and not isinstance(e, bool):
+                if math.isfinite(e):
+                    rows.append((name, "n", float(e), item_id))
+            elif isinstance(e, str) and (stamp := parse_date(e)) is not None:
+                rows.append((name, "d", stamp, item_id))
+    return rows
+
+
+def candidates(node: Filter | None) -> tuple[str, list[Any]] | None:
+    """A query for the ids of a superset of the items passing `node` that indexes answer
+    (GIN for keys and presence, B-tree for ranges), or None when some part needs a scan."""
+    if node is None:
+        return None
+    if isinstance(node, And):
+        for part in node.parts:
+            found = candidates(part)
+            if found is not None:
+                return found
+        return None
+    if isinstance(node, Or):
+        parts = [candidates(p) for p in node.parts]
+        each = [p for p in parts if p is not None]
+        if not each or len(each) != len(parts):
+            return None
+        return " UNION ".join(f"({sql})" for sql, _ in each), [x for _, ps in each for x in ps]
+    if isinstance(node, Not) or node.op in ("ne", "nin") or node.value is False:
+        return None
+    params: list[Any] = []
+    if node.op in RANGE_OPS:
+        kind, bound = node.value
+        params.extend([node.field, kind, bound])
+        op = _OPS[node.op]
+        return (
+            f"SELECT item_id FROM item_numbers WHERE field = %s AND kind = %s AND value {op} %s",
+            params,
+        )
+    return f"SELECT id FROM items WHERE {_cond(node, params)}", params

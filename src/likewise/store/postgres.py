@@ -39,7 +39,7 @@ from likewise.store.base import Entry, Hit, ProfileUpdate, StoreInfo, Vector
 from likewise.store.embedded import filterable
 from likewise.store.filters import parse_where
 from likewise.store.location import redact
-from likewise.store.pgfilter import compile_where, filter_columns
+from likewise.store.pgfilter import candidates, compile_where, filter_columns, number_rows
 from likewise.tracking.impressions import Impression
 from likewise.tracking.report import RateRow
 
@@ -49,7 +49,8 @@ log = logging.getLogger(__name__)
 
 WRITE_LOCK = 0x6C696B65  # "like": the advisory lock every write transaction holds
 # Numbered migrations: each runs once, in order, in one transaction, recorded in
-# `schema_version`. Never edit one that has shipped; add the next.
+# `schema_version`, then its data step (BACKFILLS) if it has one. Never edit one that has
+# shipped; add the next.
 MIGRATIONS: dict[int, str] = {
     1: """
 CREATE EXTENSION IF NOT EXISTS vector;
@@ -88,7 +89,35 @@ CREATE INDEX impressions_at ON impressions (at);
 CREATE INDEX impressions_user ON impressions (user_id);
 CREATE TABLE blobs (name TEXT PRIMARY KEY, data BYTEA NOT NULL, at DOUBLE PRECISION NOT NULL);
 """,
+    # Ranges on numbers and dates by B-tree, so a selective range filter finds its few items
+    # without reading every row (see `pgfilter.candidates`).
+    2: """
+CREATE TABLE IF NOT EXISTS item_numbers (
+    field TEXT NOT NULL, kind "char" NOT NULL, value DOUBLE PRECISION NOT NULL,
+    item_id TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE);
+CREATE INDEX item_numbers_range ON item_numbers (field, kind, value) INCLUDE (item_id);
+CREATE INDEX item_numbers_item ON item_numbers (item_id);
+""",
 }
+
+
+INSERT_NUMBERS = "INSERT INTO item_numbers (field, kind, value, item_id) VALUES (%s, %s, %s, %s)"
+
+
+def _fill_item_numbers(conn: Connection[Any]) -> None:
+    """Migration 2's data: the numbers and dates of the items stored before it."""
+    with conn.cursor(name="items") as cursor:  # server-side: the catalog is not all in memory
+        cursor.execute("SELECT id, record FROM items")
+        while rows := cursor.fetchmany(1000):
+            numbers = [x for i, record in rows for x in number_rows(i, filterable(record))]
+            if numbers:
+                conn.cursor().executemany(
+                    INSERT_NUMBERS,
+                    numbers,
+                )
+
+
+BACKFILLS = {2: _fill_item_numbers}
 OPS = {"cosine": "vector_cosine_ops", "dot": "vector_ip_ops", "euclidean": "vector_l2_ops"}
 DISTANCE = {"cosine": "<=>", "dot": "<#>", "euclidean": "<->"}
 
@@ -313,6 +342,18 @@ class PostgresStore:
                     "embedding = COALESCE(excluded.embedding, t.embedding)",
                     rows,
                 )
+                cursor.execute(
+                    "DELETE FROM item_numbers WHERE item_id = ANY(%s)",
+                    ([e.item.id for e in entries],),
+                )
+                cursor.executemany(
+                    INSERT_NUMBERS,
+                    [
+                        x
+                        for e in {e.item.id: e for e in entries}.values()
+                        for x in number_rows(e.item.id, filterable(e.item.to_record()))
+                    ],
+                )
 
     def delete(self, ids: Sequence[str]) -> int:
         with self._write(catalog=True) as conn:
@@ -421,14 +462,15 @@ class PostgresStore:
         args = [*params, list(exclude)] if exclude else params
         distance = DISTANCE[info.metric]
         with self._read() as conn:
-            exact = node is not None and self._few(conn, condition, params)
+            subset, subset_params = _subset(node, condition, params)
+            exact = node is not None and self._few(conn, subset, subset_params)
             if exact:
-                # Rank the few matching rows exactly: materialised, so the index is not used.
+                # Rank the few matching rows exactly: materialised, so HNSW is not used.
                 rows = conn.execute(
-                    f"WITH c AS MATERIALIZED (SELECT id, embedding FROM items WHERE {condition}"
+                    f"WITH c AS MATERIALIZED (SELECT id, embedding FROM items WHERE {subset}"
                     f"{skip}) SELECT id, embedding {distance} %s AS d FROM c ORDER BY d, id "
                     "LIMIT %s",
-                    [*args, query, n],
+                    [*subset_params, *(args[len(params) :]), query, n],
                 ).fetchall()
             elif n > self.config.ef_search:  # a wider beam for this query only
                 with conn.transaction():
@@ -605,6 +647,15 @@ class PostgresStore:
         return None if row is None else bytes(row[0])
 
 
+def _subset(node: Any, condition: str, params: list[Any]) -> tuple[str, list[Any]]:
+    """`condition`, led by an indexed lookup of candidate ids when the filter allows one."""
+    found = candidates(node)
+    if found is None:
+        return condition, params
+    sql, ids = found
+    return f"id = ANY(ARRAY({sql})) AND {condition}", [*ids, *params]
+
+
 def _score(metric: str, distance: float) -> float:
     """Higher is closer, as in the embedded store: cosine similarity, dot, minus L2."""
     if metric == "cosine":
@@ -633,6 +684,8 @@ def migrate(conn: Connection[Any]) -> list[int]:
             if version in have:
                 continue
             conn.execute(MIGRATIONS[version])
+            if version in BACKFILLS:
+                BACKFILLS[version](conn)
             conn.execute(
                 "INSERT INTO schema_version(version, applied_at) VALUES (%s, %s)",
                 (version, time.time()),
