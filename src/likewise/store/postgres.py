@@ -94,14 +94,23 @@ CREATE TABLE blobs (name TEXT PRIMARY KEY, data BYTEA NOT NULL, at DOUBLE PRECIS
     2: """
 CREATE TABLE IF NOT EXISTS item_numbers (
     field TEXT NOT NULL, kind "char" NOT NULL, value DOUBLE PRECISION NOT NULL,
-    item_id TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE);
-CREATE INDEX item_numbers_range ON item_numbers (field, kind, value) INCLUDE (item_id);
+    item_id TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE, seq BIGINT NOT NULL);
+CREATE INDEX item_numbers_range ON item_numbers (field, kind, value) INCLUDE (seq);
 CREATE INDEX item_numbers_item ON item_numbers (item_id);
 """,
 }
 
 
-INSERT_NUMBERS = "INSERT INTO item_numbers (field, kind, value, item_id) VALUES (%s, %s, %s, %s)"
+def _insert_numbers(conn: Connection[Any], rows: list[tuple[str, str, float, str]]) -> None:
+    """Add `item_numbers` rows, each with its item's current `seq`."""
+    if rows:
+        conn.execute(
+            "INSERT INTO item_numbers (field, kind, value, item_id, seq) "
+            "SELECT v.field, v.kind, v.value, v.item_id, i.seq FROM unnest("
+            '%s::text[], %s::"char"[], %s::float8[], %s::text[]) AS v(field, kind, value, '
+            "item_id) JOIN items i ON i.id = v.item_id",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
 
 
 def _fill_item_numbers(conn: Connection[Any]) -> None:
@@ -109,12 +118,7 @@ def _fill_item_numbers(conn: Connection[Any]) -> None:
     with conn.cursor(name="items") as cursor:  # server-side: the catalog is not all in memory
         cursor.execute("SELECT id, record FROM items")
         while rows := cursor.fetchmany(1000):
-            numbers = [x for i, record in rows for x in number_rows(i, filterable(record))]
-            if numbers:
-                conn.cursor().executemany(
-                    INSERT_NUMBERS,
-                    numbers,
-                )
+            _insert_numbers(conn, [x for i, rec in rows for x in number_rows(i, filterable(rec))])
 
 
 BACKFILLS = {2: _fill_item_numbers}
@@ -132,7 +136,7 @@ class PgConfig:
     pool_max: int = 8
     m: int = 16
     ef_construction: int = 64
-    ef_search: int = 100
+    ef_search: int = 200
     exact_below: int = 2_000
     max_scan_tuples: int = 40_000
     plan_seconds: float = 60.0
@@ -346,8 +350,8 @@ class PostgresStore:
                     "DELETE FROM item_numbers WHERE item_id = ANY(%s)",
                     ([e.item.id for e in entries],),
                 )
-                cursor.executemany(
-                    INSERT_NUMBERS,
+                _insert_numbers(
+                    conn,
                     [
                         x
                         for e in {e.item.id: e for e in entries}.values()
@@ -463,14 +467,13 @@ class PostgresStore:
         distance = DISTANCE[info.metric]
         with self._read() as conn:
             subset, subset_params = _subset(node, condition, params)
-            exact = node is not None and self._few(conn, subset, subset_params)
-            if exact:
-                # Rank the few matching rows exactly: materialised, so HNSW is not used.
+            if node is not None and self._few(conn, subset, subset_params):
+                # Rank the few matching rows exactly. `+ 0` keeps HNSW out: the index can
+                # order by the distance operator, not by an expression over it.
                 rows = conn.execute(
-                    f"WITH c AS MATERIALIZED (SELECT id, embedding FROM items WHERE {subset}"
-                    f"{skip}) SELECT id, embedding {distance} %s AS d FROM c ORDER BY d, id "
-                    "LIMIT %s",
-                    [*subset_params, *(args[len(params) :]), query, n],
+                    f"SELECT id, (embedding {distance} %b) + 0 AS d FROM items "
+                    f"WHERE {subset}{skip} ORDER BY d, id LIMIT %s",
+                    [query, *subset_params, *args[len(params) :], n],
                 ).fetchall()
             elif n > self.config.ef_search:  # a wider beam for this query only
                 with conn.transaction():
@@ -485,7 +488,7 @@ class PostgresStore:
     ) -> list[Any]:
         """HNSW (iterative scan) over the rows passing `condition`."""
         return conn.execute(
-            f"SELECT id, embedding {distance} %s AS d FROM items WHERE {condition} "
+            f"SELECT id, embedding {distance} %b AS d FROM items WHERE {condition} "
             "ORDER BY d LIMIT %s",
             params,
         ).fetchall()
@@ -648,12 +651,15 @@ class PostgresStore:
 
 
 def _subset(node: Any, condition: str, params: list[Any]) -> tuple[str, list[Any]]:
-    """`condition`, led by an indexed lookup of candidate ids when the filter allows one."""
+    """`condition` as an indexed lookup of candidates when the filter allows one (plus the
+    condition itself when the candidates are a superset)."""
     found = candidates(node)
     if found is None:
         return condition, params
-    sql, ids = found
-    return f"id = ANY(ARRAY({sql})) AND {condition}", [*ids, *params]
+    lookup = f"seq = ANY(ARRAY({found.sql}))"
+    if found.exact:
+        return lookup, found.params
+    return f"{lookup} AND {condition}", [*found.params, *params]
 
 
 def _score(metric: str, distance: float) -> float:
