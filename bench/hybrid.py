@@ -10,9 +10,10 @@ everything earlier is their history. Sources score every item the user has not r
   neighbours) summed over the user's positive history, newest weighted most (0.9 ** age);
 - hybrid: per-user min-max of each source, weighted (`likewise.ranking.weighted`); weights are
   picked on the validation item, then reported on the test item.
-MMR (`likewise.ranking.mmr`) re-ranks the hybrid's top 50, with genre vectors or MiniLM
-embeddings as the similarity; intra-list diversity (ILD) is the mean pairwise cosine distance
-of the 10 items, in either space.
+MMR (`likewise.ranking.mmr`) and the greedy DPP (`likewise.ranking.dpp`) re-rank the hybrid's
+top 50, with genre vectors or MiniLM embeddings as the similarity; intra-list diversity (ILD)
+is the mean pairwise cosine distance of the 10 items, in either space, reported beside its
+change from the plain top 10 (the baseline, same run).
 
     python bench/hybrid.py
 """
@@ -33,7 +34,7 @@ from likewise.evaluation import hit_rate, ndcg
 from likewise.events import Event, SignalRules
 from likewise.items import ContentTemplate, parse_item
 from likewise.profiles import ProfileConfig, ProfileState, Step, apply
-from likewise.ranking import intra_list_diversity, mmr
+from likewise.ranking import dpp, intra_list_diversity, mmr
 from likewise.retrieval import ItemItem
 
 Matrix = np.ndarray[Any, np.dtype[np.float32]]
@@ -161,27 +162,36 @@ def main() -> None:
     for source in ("popular", "content", "collaborative", "hybrid"):
         v, t = results["validation"][source], results["test"][source]
         print(f"| {source} | {v[0]:.4f} | {v[1]:.4f} | {t[0]:.4f} | {t[1]:.4f} |")
-    print(f"\n## MMR over the hybrid's top {CANDIDATES}, test (similarity: genres, or MiniLM)")
-    print("| list | NDCG@10 | ILD genres | ILD MiniLM |")
-    print("| --- | ---: | ---: | ---: |")
-    for name, space, diversity in (
-        ("hybrid top 10", genre, 0.0),
-        ("MMR 0.3 on genres", genre, 0.3),
-        ("MMR 0.5 on genres", genre, 0.5),
-        ("MMR 0.3 on MiniLM", vectors, 0.3),
+    print(f"\n## Diversity over the hybrid's top {CANDIDATES}, test (similarity: genres or MiniLM)")
+    print("| list | NDCG@10 | change | ILD genres | change | ILD MiniLM | change |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    base: tuple[float, float, float] | None = None
+    for name, pick, space, diversity in (
+        ("hybrid top 10 (baseline)", mmr, genre, 0.0),
+        ("MMR 0.3 on genres", mmr, genre, 0.3),
+        ("MMR 0.5 on genres", mmr, genre, 0.5),
+        ("DPP 0.3 on genres", dpp, genre, 0.3),
+        ("DPP 0.5 on genres", dpp, genre, 0.5),
+        ("MMR 0.3 on MiniLM", mmr, vectors, 0.3),
+        ("DPP 0.3 on MiniLM", dpp, vectors, 0.3),
     ):
         nd = div_g = div_m = 0.0
         for u, target in enumerate(test_targets):
             top = np.argpartition(-hybrid[u], CANDIDATES)[:CANDIDATES]
             top = top[np.argsort(-hybrid[u, top])]
             cands = [ids[i] for i in top]
-            picked = mmr(cands, hybrid[u, top].tolist(), space[top], n=K, diversity=diversity)
+            picked = pick(cands, hybrid[u, top].tolist(), space[top], n=K, diversity=diversity)
             rows = [top[cands.index(p)] for p in picked]
             nd += ndcg(picked, target, K)
             div_g += intra_list_diversity(genre[rows])
             div_m += intra_list_diversity(vectors[rows])
         n = len(test_targets)
-        print(f"| {name} | {nd / n:.4f} | {div_g / n:.4f} | {div_m / n:.4f} |")
+        got = (nd / n, div_g / n, div_m / n)
+        base = base or got
+        print(
+            f"| {name} | {got[0]:.4f} | {got[0] / base[0] - 1:+.1%} | {got[1]:.4f} | "
+            f"{got[1] / base[1] - 1:+.1%} | {got[2]:.4f} | {got[2] / base[2] - 1:+.1%} |"
+        )
 
 
 def genre_vectors(ids: list[str]) -> Matrix:

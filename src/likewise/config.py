@@ -48,7 +48,12 @@ class Settings(BaseSettings):
         default_factory=lambda: {"collaborative": 1.0, "content": 0.5, "popular": 0.0},
         description="weights of the sources the hybrid strategy blends (JSON)",
     )
-    diversity: float = Field(0.0, ge=0, le=1, description="MMR trade-off of the hybrid (0: off)")
+    diversity: float = Field(
+        0.0, ge=0, le=1, description="relevance/variety trade-off of the hybrid (0: off)"
+    )
+    diversity_method: Literal["dpp", "mmr"] = Field(
+        "dpp", description="how diversity picks: a greedy DPP (measured better) or MMR"
+    )
     popular_by: Literal["all-time", "trending"] = Field(
         "all-time", description="popular lists: summed signal, or weighted by age (7-day half-life)"
     )
@@ -58,7 +63,12 @@ class Settings(BaseSettings):
     )
     freshness_shape: Literal["exponential", "gaussian"] = Field("exponential")
     category_cap: int = Field(0, ge=0, description="most items per category in a list (0: off)")
-    category_field: str = Field("category", description="the metadata key category_cap reads")
+    category_field: str = Field(
+        "category", description="the metadata key category_cap and category_rotation read"
+    )
+    category_rotation: bool = Field(
+        False, description="reorder hybrid lists so neighbours differ in category"
+    )
     rest_after: int = Field(
         0, ge=0, description="leave out items shown this often (last 50 lists) unclicked (0: off)"
     )

@@ -24,7 +24,7 @@ from likewise.profiles import (
     mean,
 )
 from likewise.profiles.strategies import Vector
-from likewise.ranking import ResultCache
+from likewise.ranking import ResultCache, dpp, mmr
 from likewise.ranking.context import parse_rules
 from likewise.recommender import (
     RECOMMENDERS,
@@ -85,6 +85,8 @@ class Personaliser(Recommender):
         self.category_field = settings.category_field
         self.exploration = settings.exploration
         self.diversity = settings.diversity
+        self.diversify = dpp if settings.diversity_method == "dpp" else mmr
+        self.rotation = settings.category_rotation
         self._collaborative: ItemItem | None = None
 
     # -- events -----------------------------------------------------------------------------
@@ -94,14 +96,25 @@ class Personaliser(Recommender):
     ) -> RecordReport:
         """Validate every event first (nothing is stored if one is bad), then append them."""
         events, signals, vectors = self._prepare(records, prefix)
+        pairs: list[tuple[list[str], str]] = []  # (earlier positives, new positive item)
 
         def update(
             state: ProfileState, todo: Sequence[tuple[Event, float]]
         ) -> tuple[ProfileState, list[Snapshot]]:
             steps = [Step(e.item_id, vectors[e.item_id], s, e.timestamp) for e, s in todo]
-            return apply(state, steps, self.config)
+            new, snapshots = apply(state, steps, self.config)
+            earlier = list(state.recent)
+            for event, signal in todo:
+                if signal > 0:
+                    pairs.append((list(earlier), event.item_id))
+                    earlier.append(event.item_id)
+            return new, snapshots
 
         accepted = self.store.record(events, signals, update)
+        model = self._collaborative  # loaded by a hybrid request; `train` folds in the rest
+        if model is not None:  # committed: fold the new pairs into the collaborative model
+            for earlier, item in pairs:
+                model.observe(earlier, item)
         self.cache.touch_user(*{e.user_id for e, new in zip(events, accepted, strict=True) if new})
         return RecordReport(sum(accepted), len(accepted) - sum(accepted))
 

@@ -12,7 +12,7 @@ import hashlib
 import os
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +22,7 @@ import numpy as np
 from likewise.errors import InvalidInput
 from likewise.profiles import STRATEGIES, ProfileConfig, ProfileState, mean, momentum
 from likewise.profiles.strategies import Vector
-from likewise.ranking import ResultCache, blend, cap, decay, mmr
+from likewise.ranking import ResultCache, blend, cap, decay, rotate
 from likewise.ranking.cache import where_key
 from likewise.ranking.context import ContextRule, with_clock
 from likewise.retrieval import ItemItem
@@ -90,6 +90,8 @@ class Recommender:
     rest_after: int
     exploration: float
     diversity: float
+    diversify: Callable[..., list[str]]
+    rotation: bool
     fresh_days: float
     half_life: float
     freshness_shape: str
@@ -249,7 +251,13 @@ class Recommender:
             pool = [i for i in pool if i in found]
             rows = np.stack([found[i] for i in pool]) if pool else np.zeros((0, 1), np.float32)
             relevance = [fused[i] for i in pool]
-            ranked = mmr(pool, relevance, rows, n=n, diversity=self.diversity)
+            ranked = self.diversify(pool, relevance, rows, n=n, diversity=self.diversity)
+        if self.rotation:
+            records = {item.id: item.metadata for item in self.store.get(ranked[:n])}
+            field = self.category_field
+            ranked = rotate(
+                ranked[:n], {i: _text(records.get(i, {}).get(field)) for i in ranked[:n]}
+            )
         chosen = [Hit(i, fused[i]) for i in ranked[:n]]
         normal = {name: blend.minmax(scores) for name, scores in sources.items()}
 

@@ -126,6 +126,7 @@ def test_freshness_fresh_source_and_category_caps(tmp_path: Path) -> None:
     plain = Settings(hybrid_weights={"content": 1.0})
     fresh = Settings(hybrid_weights={"content": 1.0}, freshness_half_life_days=30)
     capped = Settings(hybrid_weights={"content": 1.0}, category_cap=1)
+    rotated = Settings(hybrid_weights={"content": 1.0}, category_rotation=True)
     only_fresh = Settings(hybrid_weights={"fresh": 1.0}, fresh_days=7)
     location = str(tmp_path / "d")
     with Engine.open(location, model="hashing-64") as engine:
@@ -135,8 +136,29 @@ def test_freshness_fresh_source_and_category_caps(tmp_path: Path) -> None:
         (plain, lambda got: got[0] == "old"),
         (fresh, lambda got: got[0] == "new" and got.index("old") > got.index("new")),
         (capped, lambda got: got == ["old", "b1"]),
+        (rotated, lambda got: got == ["old", "b1", "new"]),  # a, b, a: neighbours differ
         (only_fresh, lambda got: "old" not in got and set(got) == {"new", "b1"}),
     ):
         with Engine.open(location, settings=settings) as engine:
             got = [r.id for r in engine.recommend("u1", n=3, strategy="hybrid").items]
             assert check(got), (settings, got)
+
+
+def test_diversity_varies_the_hybrid_list_with_either_method(tmp_path: Path) -> None:
+    location = str(tmp_path / "d")
+    rows = [{"id": f"r{k}", "title": f"rockets rockets launch {k}"} for k in range(8)]
+    rows += [{"id": f"p{k}", "title": f"pasta with tomato {k}"} for k in range(4)]
+    with Engine.open(location, model="hashing-64") as engine:
+        engine.add_items([*rows, {"id": "seed", "title": "rockets rockets launch"}])
+        engine.record("u1", "seed", "like")
+        engine.record("u1", "p0", "view")
+    lists = {}
+    for name, settings in (
+        ("plain", Settings(hybrid_weights={"content": 1.0})),
+        ("dpp", Settings(hybrid_weights={"content": 1.0}, diversity=0.8)),
+        ("mmr", Settings(hybrid_weights={"content": 1.0}, diversity=0.8, diversity_method="mmr")),
+    ):
+        with Engine.open(location, settings=settings) as engine:
+            lists[name] = [r.id for r in engine.recommend("u1", n=4, strategy="hybrid").items]
+    pasta = {name: sum(i.startswith("p") for i in got) for name, got in lists.items()}
+    assert pasta["dpp"] > pasta["plain"] and pasta["mmr"] > pasta["plain"], lists

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from likewise.ranking import cap, decay, intra_list_diversity, minmax, mmr, rrf, weighted
+from likewise.ranking import (
+    cap,
+    decay,
+    dpp,
+    intra_list_diversity,
+    minmax,
+    mmr,
+    rotate,
+    rrf,
+    weighted,
+)
 
 scores = st.dictionaries(
     st.sampled_from([f"i{k}" for k in range(12)]), st.floats(-5, 5), min_size=1
@@ -98,3 +109,53 @@ def test_decay_shapes() -> None:
         decay(1, 0)
     with pytest.raises(ValueError):
         decay(1, day, shape="linear")
+
+
+@given(
+    vectors=unit_rows,
+    rel=st.lists(st.floats(0, 1), min_size=8, max_size=8),
+    n=st.integers(0, 8),
+)
+def test_dpp_with_no_diversity_is_plain_top_n(vectors: Any, rel: list[float], n: int) -> None:
+    ids = [f"i{k}" for k in range(8)]
+    expected = [ids[i] for i in sorted(range(8), key=lambda i: -rel[i])[:n]]
+    assert dpp(ids, rel, vectors, n=n, diversity=0.0) == expected
+
+
+@given(
+    vectors=unit_rows,
+    rel=st.lists(st.floats(0, 1), min_size=8, max_size=8),
+    n=st.integers(0, 8),
+    diversity=st.floats(0, 1),
+)
+def test_dpp_picks_n_distinct_candidates(
+    vectors: Any, rel: list[float], n: int, diversity: float
+) -> None:
+    ids = [f"i{k}" for k in range(8)]
+    got = dpp(ids, rel, vectors, n=n, diversity=diversity)
+    assert len(got) == n and len(set(got)) == n and set(got) <= set(ids)
+    assert got == dpp(ids, rel, vectors, n=n, diversity=diversity)  # deterministic
+
+
+def test_dpp_trades_relevance_for_variety() -> None:
+    twins = np.array([[1, 0], [1, 0], [0, 1]], dtype=np.float32)
+    ids, rel = ["a", "a2", "b"], [1.0, 0.95, 0.6]
+    assert dpp(ids, rel, twins, n=2, diversity=0.0) == ["a", "a2"]
+    assert dpp(ids, rel, twins, n=2, diversity=0.5) == ["a", "b"]
+    with pytest.raises(ValueError):
+        dpp(ids, rel, twins, n=2, diversity=-0.1)
+
+
+@given(
+    ids=st.lists(st.sampled_from([f"i{k}" for k in range(10)]), unique=True),
+    kinds=st.integers(1, 3),
+)
+def test_rotation_keeps_the_items_and_separates_neighbours(ids: list[str], kinds: int) -> None:
+    categories = {f"i{k}": (f"c{k % kinds}" if k < 8 else None) for k in range(10)}
+    got = rotate(ids, categories)
+    assert sorted(got) == sorted(ids)
+    # a clash is only left where every remaining item had the previous one's category
+    for k, (a, b) in enumerate(itertools.pairwise(got)):
+        if categories[a] is not None and categories[a] == categories[b]:
+            assert all(categories[c] == categories[a] for c in got[k + 1 :])
+    assert rotate(["a", "b"], {"a": "x", "b": "x"}) == ["a", "b"]

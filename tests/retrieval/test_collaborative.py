@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from likewise import Engine, Settings
 from likewise.retrieval import ItemItem
 
 HISTORIES = [["a", "b"], ["a", "b", "c"], ["a", "c"], ["d", "e"], ["b", "a"]]
@@ -53,3 +55,39 @@ def test_bytes_round_trip_and_matrix() -> None:
     at = {item: i for i, item in enumerate(model.items)}
     assert dense[at["a"], at["b"]] == pytest.approx(3 / math.sqrt(12))
     assert dense[at["a"], at["a"]] == 0
+
+
+def test_observed_events_join_the_model_until_the_next_fit() -> None:
+    model = ItemItem.fit(HISTORIES, k=10)
+    assert "new" not in model.scores(["a"])
+    model.observe(["a", "b"], "new")  # a user who liked a and b now likes a new item
+    model.observe(["a"], "new")
+    got = model.scores(["a"])
+    # a: 4 users + 0 new, new: 2 users; together twice since the fit
+    assert got["new"] == pytest.approx(2 / math.sqrt(4 * 2))
+    assert model.scores(["new"])["a"] == pytest.approx(2 / math.sqrt(4 * 2))
+    refit = ItemItem.fit([*HISTORIES, ["a", "b", "new"], ["a", "new"]], k=10)
+    assert refit.scores(["a"])["new"] == pytest.approx(2 / math.sqrt(6 * 2))  # exact again
+    assert ItemItem.from_bytes(model.to_bytes()).counts is not None
+
+
+def test_the_hybrid_sees_a_new_item_before_the_next_train(tmp_path: Path) -> None:
+    items = [{"id": f"i{k}", "title": f"item number {k}"} for k in range(6)]
+    settings = Settings(hybrid_weights={"collaborative": 1.0})
+    with Engine.open(str(tmp_path / "d"), model="hashing-64", settings=settings) as engine:
+        engine.add_items(items)
+        for user in ("u1", "u2", "u3"):
+            engine.record(user, "i0", "like")
+            engine.record(user, "i1", "like")
+        engine.record("u4", "i0", "like")
+        engine.record("u4", "i3", "like")  # a weaker neighbour of i0 than i1
+        engine.train()
+        engine.recommend("u1", n=3, strategy="hybrid")  # loads the model
+        engine.add_items([{"id": "fresh", "title": "a brand new thing"}])
+        engine.record("u2", "fresh", "like")
+        engine.record("u3", "fresh", "like")
+        scored = engine.personal.collaborative.scores(["i0"])  # type: ignore[union-attr]
+        assert scored.get("fresh", 0.0) > 0
+        engine.record("u9", "i0", "like")
+        got = [r.id for r in engine.recommend("u9", n=3, strategy="hybrid").items]
+        assert got == ["i1", "fresh", "i3"]  # fresh: 2 / sqrt(5 * 2) = 0.63, i3: 0.5

@@ -2,16 +2,18 @@
 
 from likewise.ranking.blend import minmax, rrf, weighted
 from likewise.ranking.cache import ResultCache
-from likewise.ranking.diversity import cap, intra_list_diversity, mmr
+from likewise.ranking.diversity import cap, dpp, intra_list_diversity, mmr, rotate
 from likewise.ranking.freshness import decay
 
 __all__ = [
     "ResultCache",
     "cap",
     "decay",
+    "dpp",
     "intra_list_diversity",
     "minmax",
     "mmr",
+    "rotate",
     "rrf",
     "weighted",
 ]
