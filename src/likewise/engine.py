@@ -234,10 +234,13 @@ class Engine:
         include_seen: bool = False,
         context: Mapping[str, Any] | None = None,
         track: bool = True,
+        weights: Mapping[str, float] | None = None,
+        diversity: float | None = None,
     ) -> Recommendation:
         """Items for a user: nearest to their interest vector under `strategy` (dislike, ema,
         mean or momentum), or `hybrid`: content, collaborative (after :meth:`train`) and
-        popular candidates blended by the `hybrid_weights` setting, with MMR at `diversity`.
+        popular candidates blended by `weights` (default: the `hybrid_weights` setting), made
+        varied at `diversity` (default: the setting) by the `diversity_method`.
         Popular items for a user with no profile. Default strategy from settings.
 
         Items the user already has events with are left out unless `include_seen`. With
@@ -255,6 +258,8 @@ class Engine:
             exclude=exclude,
             include_seen=include_seen,
             context=context,
+            weights=weights,
+            diversity=diversity,
         )
         if track:
             items = [r.id for r in rec.items]

@@ -112,15 +112,22 @@ class Recommender:
         exclude: Sequence[str] = (),
         include_seen: bool = False,
         context: Mapping[str, Any] | None = None,
+        weights: Mapping[str, float] | None = None,
+        diversity: float | None = None,
     ) -> Recommendation:
         """Nearest items to the user's interest vector, or popular ones without a profile.
 
         Context rules that apply to `context` (with the clock's `daypart` and `weekday`)
-        filter the list and boost items in personal lists. A repeated request is answered
-        from the cache of hot results until the user records an event, the catalog changes,
-        or `cache_seconds` pass.
+        filter the list and boost items in personal lists. `weights` and `diversity` replace
+        the settings' `hybrid_weights` and `diversity` for this request. A repeated request is
+        answered from the cache of hot results until the user records an event, the catalog
+        changes, or `cache_seconds` pass.
         """
         name = self.strategy if strategy is None else check_strategy(strategy)
+        tuning = Tuning(
+            self.weights if weights is None else check_weights(weights),
+            self.diversity if diversity is None else check_diversity(diversity),
+        )
         active = [r for r in self.context_rules if r.applies(with_clock(context or {}))]
         for rule in active:
             if rule.filter is not None:
@@ -133,7 +140,7 @@ class Recommender:
             where_key(where),
             tuple(exclude),
             include_seen,
-            where_key({"b": boosts}),
+            where_key({"b": boosts, "w": tuning.weights, "d": tuning.diversity}),
         )
         # Resting items depends on every list shown, so it bypasses the cache.
         hit = None if self.rest_after else self.cache.get(user_id, key)
@@ -143,7 +150,7 @@ class Recommender:
         if self.rest_after:
             counts = self.store.shown(user_id)
             exclude = [*exclude, *(i for i, c in counts.items() if c >= self.rest_after)]
-        rec = self._recommend(user_id, n, name, where, exclude, include_seen, boosts)
+        rec = self._recommend(user_id, n, name, where, exclude, include_seen, boosts, tuning)
         if self.exploration and rec.items:
             rec = self._explore(rec, n, where, exclude, include_seen)
         self.cache.put(user_id, key, rec, version)
@@ -158,6 +165,7 @@ class Recommender:
         exclude: Sequence[str],
         include_seen: bool,
         boosts: Sequence[tuple[Mapping[str, Any], float]] = (),
+        tuning: Tuning | None = None,
     ) -> Recommendation:
         state = self.store.profile(user_id)
         skip = list(exclude) if include_seen else [*exclude, *self.store.seen(user_id)]
@@ -175,7 +183,8 @@ class Recommender:
             top = [Hit(i, scores[i]) for i in ranked]
             return Recommendation(user_id, name, self._explain(state, top, cache))
         hits = self.store.search(vector, n=POOL * n, where=where, exclude=skip)
-        items = self._hybrid(state, hits, n, where, skip, cache, boosts)
+        tuning = tuning or Tuning(self.weights, self.diversity)
+        items = self._hybrid(state, hits, n, where, skip, cache, boosts, tuning)
         return Recommendation(user_id, name, items)
 
     def _explore(
@@ -217,11 +226,12 @@ class Recommender:
         where: Mapping[str, Any] | None,
         skip: Sequence[str],
         cache: dict[str, Vector],
-        boosts: Sequence[tuple[Mapping[str, Any], float]] = (),
+        boosts: Sequence[tuple[Mapping[str, Any], float]],
+        tuning: Tuning,
     ) -> list[Recommended]:
         """Blend content, collaborative and popular candidates (min-max, weighted); each item
         keeps the reason of the source that gave it the most."""
-        weights = self.weights
+        weights = tuning.weights
         sources: dict[str, dict[str, float]] = {"content": {h.id: h.score for h in content}}
         model = self.collaborative
         if model is not None and weights.get("collaborative"):
@@ -244,14 +254,14 @@ class Recommender:
         ranked = sorted(fused, key=lambda i: (-fused[i], i))
         if self.half_life or self.category_cap:
             ranked = self._age_and_cap(ranked[: POOL * n], fused)
-        if self.diversity > 0:
+        if tuning.diversity > 0:
             pool = ranked[: POOL * n]
             found = self.store.vectors(pool)
             cache.update(found)  # the explanation below reads them again
             pool = [i for i in pool if i in found]
             rows = np.stack([found[i] for i in pool]) if pool else np.zeros((0, 1), np.float32)
             relevance = [fused[i] for i in pool]
-            ranked = self.diversify(pool, relevance, rows, n=n, diversity=self.diversity)
+            ranked = self.diversify(pool, relevance, rows, n=n, diversity=tuning.diversity)
         if self.rotation:
             records = {item.id: item.metadata for item in self.store.get(ranked[:n])}
             field = self.category_field
@@ -338,6 +348,40 @@ def _epoch(value: Any) -> float | None:
 
 def _text(value: Any) -> str | None:
     return None if value is None or isinstance(value, list | dict) else str(value)
+
+
+SOURCES = ("content", "collaborative", "popular", "fresh")
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How `hybrid` blends and diversifies: from settings, or given with one request."""
+
+    weights: Mapping[str, float]
+    diversity: float
+
+
+def check_weights(weights: Mapping[str, float]) -> dict[str, float]:
+    """Blend weights by source name, or InvalidInput naming `weights` and the reason."""
+    if not isinstance(weights, Mapping):
+        raise InvalidInput("must be an object of source: weight", field="weights")
+    out = {}
+    for name, value in weights.items():
+        if name not in SOURCES:
+            known = ", ".join(SOURCES)
+            raise InvalidInput(f"unknown source {name!r}; known: {known}", field="weights")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+            raise InvalidInput(f"{name}: must be a number >= 0", field=f"weights.{name}")
+        if value == float("inf"):
+            raise InvalidInput(f"{name}: must be finite", field=f"weights.{name}")
+        out[name] = float(value)
+    return out
+
+
+def check_diversity(value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise InvalidInput("must be a number within [0, 1]", field="diversity")
+    return float(value)
 
 
 def check_strategy(name: str) -> str:

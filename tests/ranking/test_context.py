@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from likewise import ConfigError, Engine, Settings
+from likewise import ConfigError, Engine, InvalidInput, Settings
 from likewise.ranking.context import ContextRule, daypart, parse_rules, with_clock
 
 ITEMS = [
@@ -162,3 +162,27 @@ def test_diversity_varies_the_hybrid_list_with_either_method(tmp_path: Path) -> 
             lists[name] = [r.id for r in engine.recommend("u1", n=4, strategy="hybrid").items]
     pasta = {name: sum(i.startswith("p") for i in got) for name, got in lists.items()}
     assert pasta["dpp"] > pasta["plain"] and pasta["mmr"] > pasta["plain"], lists
+
+
+def test_weights_and_diversity_per_request(tmp_path: Path) -> None:
+    location = str(tmp_path / "d")
+    rows = [{"id": f"r{k}", "title": f"rockets rockets launch {k}"} for k in range(8)]
+    rows += [{"id": f"p{k}", "title": f"pasta with tomato {k}"} for k in range(4)]
+    with Engine.open(location, model="hashing-64") as engine:
+        engine.add_items([*rows, {"id": "seed", "title": "rockets rockets launch"}])
+        engine.record("u1", "seed", "like")
+        engine.record("u1", "p0", "view")
+        content = {"content": 1.0}
+        plain = engine.recommend("u1", n=4, strategy="hybrid", weights=content)
+        varied = engine.recommend("u1", n=4, strategy="hybrid", weights=content, diversity=0.8)
+        pasta = [sum(r.id.startswith("p") for r in rec.items) for rec in (varied, plain)]
+        assert pasta[0] > pasta[1]
+        with pytest.raises(InvalidInput, match="unknown source 'cf'") as bad:
+            engine.recommend("u1", n=4, weights={"cf": 1.0})
+        assert bad.value.field == "weights"
+        with pytest.raises(InvalidInput) as bad:
+            engine.recommend("u1", n=4, weights={"content": -1})
+        assert bad.value.field == "weights.content"
+        with pytest.raises(InvalidInput) as bad:
+            engine.recommend("u1", n=4, diversity=1.5)
+        assert bad.value.field == "diversity"

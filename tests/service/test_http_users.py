@@ -53,6 +53,12 @@ def test_bad_recommendation_parameters(client: TestClient) -> None:
     assert r.status_code == 422 and r.json()["error"]["field"] == "strategy"
     r = client.get("/v1/users/u1/recommendations", params={"context": "[1]"})
     assert r.status_code == 422 and r.json()["error"]["field"] == "context"
+    r = client.get("/v1/users/u1/recommendations", params={"weights": '{"content": "x"}'})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "weights.content"
+    r = client.get("/v1/users/u1/recommendations", params={"diversity": 2})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "diversity"
+    ok = {"strategy": "hybrid", "weights": '{"content": 1}', "diversity": 0.5}
+    assert client.get("/v1/users/u1/recommendations", params=ok).status_code == 200
 
 
 def test_onboarding_and_forgetting(client: TestClient, engine: Engine) -> None:

@@ -14,6 +14,7 @@ from likewise.cli.main import emit, open_engine, parse_where
 from likewise.engine import Engine
 from likewise.errors import InvalidInput
 from likewise.events import load_events
+from likewise.items.loaders import json_object
 from likewise.personal import RECOMMENDERS
 
 SubParsers = Any  # argparse's _SubParsersAction is private
@@ -55,6 +56,11 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--where", help='metadata filter as JSON, e.g. \'{"category": "news"}\'')
     p.add_argument("--exclude", action="append", default=[], metavar="ID", help="repeatable")
     p.add_argument("--include-seen", action="store_true", help="keep items the user has seen")
+    p.add_argument(
+        "--weights",
+        help='hybrid source weights as JSON, e.g. \'{"collaborative": 1, "content": 0.5}\'',
+    )
+    p.add_argument("--diversity", type=float, help="hybrid variety, 0 to 1 (default: settings)")
 
     p = add(sub, "profile", profile, "What likewise knows of a user.")
     p.add_argument("user")
@@ -133,6 +139,8 @@ def recommend(args: argparse.Namespace) -> int:
             where=parse_where(args.where),
             exclude=args.exclude,
             include_seen=args.include_seen,
+            weights=json_object(args.weights, "weights"),
+            diversity=args.diversity,
         )
         titles = {i.id: i.title for i in engine.get_many([r.id for r in rec.items])}
     data = rec.as_dict()

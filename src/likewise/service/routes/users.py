@@ -34,6 +34,8 @@ class RecommendQuery(BaseModel):
     where: str | None = None
     context: str | None = None
     include_seen: bool = False
+    weights: str | None = None
+    diversity: float | None = Field(None, ge=0, le=1)
 
 
 def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -54,6 +56,12 @@ RECOMMEND_PARAMS = [
         "context", {"type": "string"}, 'JSON, e.g. {"device": "mobile"}; kept with the impression'
     ),
     _param("include_seen", {"type": "boolean", "default": False}, "keep items the user has seen"),
+    _param(
+        "weights",
+        {"type": "string"},
+        'hybrid: JSON source weights, e.g. {"collaborative": 1, "content": 0.5}',
+    ),
+    _param("diversity", {"type": "number", "minimum": 0, "maximum": 1}, "hybrid: variety, 0 to 1"),
 ]
 
 
@@ -76,6 +84,8 @@ async def recommendations(request: Request, user_id: str) -> FastJSON:
         where=json_object(query.where, "where"),
         context=json_object(query.context, "context"),
         include_seen=query.include_seen,
+        weights=json_object(query.weights, "weights"),
+        diversity=query.diversity,
     )
     metrics = request.app.state.metrics
     metrics.recommendations.inc()
