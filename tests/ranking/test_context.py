@@ -144,14 +144,20 @@ def test_freshness_fresh_source_and_category_caps(tmp_path: Path) -> None:
             assert check(got), (settings, got)
 
 
-def test_diversity_varies_the_hybrid_list_with_either_method(tmp_path: Path) -> None:
-    location = str(tmp_path / "d")
+def _rockets_and_pasta(location: str) -> Engine:
+    """Eight rocket items, four pasta ones, and u1 who liked rockets and glanced at pasta."""
     rows = [{"id": f"r{k}", "title": f"rockets rockets launch {k}"} for k in range(8)]
     rows += [{"id": f"p{k}", "title": f"pasta with tomato {k}"} for k in range(4)]
-    with Engine.open(location, model="hashing-64") as engine:
-        engine.add_items([*rows, {"id": "seed", "title": "rockets rockets launch"}])
-        engine.record("u1", "seed", "like")
-        engine.record("u1", "p0", "view")
+    engine = Engine.open(location, model="hashing-64")
+    engine.add_items([*rows, {"id": "seed", "title": "rockets rockets launch"}])
+    engine.record("u1", "seed", "like")
+    engine.record("u1", "p0", "view")
+    return engine
+
+
+def test_diversity_varies_the_hybrid_list_with_either_method(tmp_path: Path) -> None:
+    location = str(tmp_path / "d")
+    _rockets_and_pasta(location).close()
     lists = {}
     for name, settings in (
         ("plain", Settings(hybrid_weights={"content": 1.0})),
@@ -165,13 +171,7 @@ def test_diversity_varies_the_hybrid_list_with_either_method(tmp_path: Path) -> 
 
 
 def test_weights_and_diversity_per_request(tmp_path: Path) -> None:
-    location = str(tmp_path / "d")
-    rows = [{"id": f"r{k}", "title": f"rockets rockets launch {k}"} for k in range(8)]
-    rows += [{"id": f"p{k}", "title": f"pasta with tomato {k}"} for k in range(4)]
-    with Engine.open(location, model="hashing-64") as engine:
-        engine.add_items([*rows, {"id": "seed", "title": "rockets rockets launch"}])
-        engine.record("u1", "seed", "like")
-        engine.record("u1", "p0", "view")
+    with _rockets_and_pasta(str(tmp_path / "d")) as engine:
         content = {"content": 1.0}
         plain = engine.recommend("u1", n=4, strategy="hybrid", weights=content)
         varied = engine.recommend("u1", n=4, strategy="hybrid", weights=content, diversity=0.8)

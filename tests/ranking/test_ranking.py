@@ -52,27 +52,30 @@ unit_rows = arrays(np.float32, (8, 4), elements=st.floats(-1, 1, width=32)).map(
 )
 
 
+@pytest.mark.parametrize("pick", [mmr, dpp])
 @given(
     vectors=unit_rows, rel=st.lists(st.floats(0, 1), min_size=8, max_size=8), n=st.integers(0, 8)
 )
-def test_mmr_with_no_diversity_is_plain_top_n(vectors: Any, rel: list[float], n: int) -> None:
+def test_no_diversity_is_plain_top_n(pick: Any, vectors: Any, rel: list[float], n: int) -> None:
     ids = [f"i{k}" for k in range(8)]
     expected = [ids[i] for i in sorted(range(8), key=lambda i: -rel[i])[:n]]
-    assert mmr(ids, rel, vectors, n=n, diversity=0.0) == expected
+    assert pick(ids, rel, vectors, n=n, diversity=0.0) == expected
 
 
+@pytest.mark.parametrize("pick", [mmr, dpp])
 @given(
     vectors=unit_rows,
     rel=st.lists(st.floats(0, 1), min_size=8, max_size=8),
     n=st.integers(0, 8),
     diversity=st.floats(0, 1),
 )
-def test_mmr_picks_n_distinct_candidates(
-    vectors: Any, rel: list[float], n: int, diversity: float
+def test_diversity_picks_n_distinct_candidates_reproducibly(
+    pick: Any, vectors: Any, rel: list[float], n: int, diversity: float
 ) -> None:
     ids = [f"i{k}" for k in range(8)]
-    got = mmr(ids, rel, vectors, n=n, diversity=diversity)
+    got = pick(ids, rel, vectors, n=n, diversity=diversity)
     assert len(got) == n and len(set(got)) == n and set(got) <= set(ids)
+    assert got == pick(ids, rel, vectors, n=n, diversity=diversity)
 
 
 def test_mmr_trades_relevance_for_variety() -> None:
@@ -109,32 +112,6 @@ def test_decay_shapes() -> None:
         decay(1, 0)
     with pytest.raises(ValueError):
         decay(1, day, shape="linear")
-
-
-@given(
-    vectors=unit_rows,
-    rel=st.lists(st.floats(0, 1), min_size=8, max_size=8),
-    n=st.integers(0, 8),
-)
-def test_dpp_with_no_diversity_is_plain_top_n(vectors: Any, rel: list[float], n: int) -> None:
-    ids = [f"i{k}" for k in range(8)]
-    expected = [ids[i] for i in sorted(range(8), key=lambda i: -rel[i])[:n]]
-    assert dpp(ids, rel, vectors, n=n, diversity=0.0) == expected
-
-
-@given(
-    vectors=unit_rows,
-    rel=st.lists(st.floats(0, 1), min_size=8, max_size=8),
-    n=st.integers(0, 8),
-    diversity=st.floats(0, 1),
-)
-def test_dpp_picks_n_distinct_candidates(
-    vectors: Any, rel: list[float], n: int, diversity: float
-) -> None:
-    ids = [f"i{k}" for k in range(8)]
-    got = dpp(ids, rel, vectors, n=n, diversity=diversity)
-    assert len(got) == n and len(set(got)) == n and set(got) <= set(ids)
-    assert got == dpp(ids, rel, vectors, n=n, diversity=diversity)  # deterministic
 
 
 def test_dpp_trades_relevance_for_variety() -> None:

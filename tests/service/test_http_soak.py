@@ -29,12 +29,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(data: Path, port: int) -> subprocess.Popen[bytes]:
+def start(
+    data: Path | str, port: int, *extra: str, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """`likewise serve` on loopback for `data` (a directory or a URL), once it is ready."""
     command = [sys.executable, "-m", "likewise.cli.main", "--data", str(data), "serve"]
-    log = data.parent / "server.log"
+    log = log or Path(data).parent / "server.log"
     with log.open("ab") as sink:  # the child keeps its own handle
         proc = subprocess.Popen(
-            [*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=sink
+            [*command, "--port", str(port), *extra], stdout=subprocess.DEVNULL, stderr=sink
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

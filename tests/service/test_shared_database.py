@@ -3,33 +3,13 @@ two workers) see each other's writes at once."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 from tests.service.conftest import CATALOG
-from tests.service.test_http_soak import free_port
+from tests.service.test_http_soak import free_port, start
 
 from likewise import Engine
-
-
-def serve(url: str, port: int, log: Path, *extra: str) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "likewise.cli.main", "--data", url, "serve"]
-    with log.open("ab") as sink:
-        proc = subprocess.Popen(
-            [*command, "--port", str(port), *extra], stdout=subprocess.DEVNULL, stderr=sink
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError(f"the server did not start: {log.read_text()}")
 
 
 def test_two_servers_share_one_database(pg_url: str, tmp_path: Path) -> None:
@@ -37,8 +17,8 @@ def test_two_servers_share_one_database(pg_url: str, tmp_path: Path) -> None:
         engine.add_items(CATALOG)
     ports = free_port(), free_port()
     servers = [
-        serve(pg_url, ports[0], tmp_path / "a.log", "--workers", "2"),
-        serve(pg_url, ports[1], tmp_path / "b.log"),
+        start(pg_url, ports[0], "--workers", "2", log=tmp_path / "a.log"),
+        start(pg_url, ports[1], log=tmp_path / "b.log"),
     ]
     try:
         with (

@@ -13,6 +13,21 @@ __all__ = ["DPP_RIDGE", "cap", "dpp", "intra_list_diversity", "mmr", "rotate"]
 Matrix = npt.NDArray[np.float32]
 
 
+def _scaled(
+    ids: Sequence[str], relevance: Sequence[float], n: int, diversity: float
+) -> tuple[list[str] | None, npt.NDArray[np.float64]]:
+    """Check `diversity`; the plain top-n when there is nothing to trade (diversity 0, n 0),
+    else None and the relevance min-max scaled to [0, 1] (all 1 when it is flat)."""
+    if not 0.0 <= diversity <= 1.0:
+        raise ValueError("diversity must be within [0, 1]")
+    rel = np.asarray(relevance, dtype=np.float64)
+    if diversity == 0.0 or min(n, len(ids)) == 0:
+        order = sorted(range(len(ids)), key=lambda i: -rel[i])
+        return [ids[i] for i in order[: min(n, len(ids))]], rel
+    span = rel.max() - rel.min()
+    return None, (rel - rel.min()) / span if span > 0 else np.ones_like(rel)
+
+
 def mmr(
     ids: Sequence[str], relevance: Sequence[float], vectors: Matrix, *, n: int, diversity: float
 ) -> list[str]:
@@ -25,15 +40,10 @@ def mmr(
     larger values trade relevance for variety. Draw `ids` from more candidates than `n`
     (say 3n), or there is nothing to trade with.
     """
-    if not 0.0 <= diversity <= 1.0:
-        raise ValueError("diversity must be within [0, 1]")
-    rel = np.asarray(relevance, dtype=np.float64)
+    top, rel = _scaled(ids, relevance, n, diversity)
+    if top is not None:
+        return top
     n = min(n, len(ids))
-    if diversity == 0.0 or n == 0:
-        order = sorted(range(len(ids)), key=lambda i: -rel[i])
-        return [ids[i] for i in order[:n]]
-    span = rel.max() - rel.min()
-    rel = (rel - rel.min()) / span if span > 0 else np.ones_like(rel)
     sims = vectors.astype(np.float64) @ vectors.astype(np.float64).T
     if len(ids) > 1:
         pairs = sims[~np.eye(len(ids), dtype=bool)]
@@ -71,15 +81,10 @@ def dpp(
     keeps an item that shares every feature with a picked one eligible, at a cost.
     Relevance is min-max scaled first; diversity = 0 is plain top-n by relevance.
     """
-    if not 0.0 <= diversity <= 1.0:
-        raise ValueError("diversity must be within [0, 1]")
-    rel = np.asarray(relevance, dtype=np.float64)
+    top, rel = _scaled(ids, relevance, n, diversity)
+    if top is not None:
+        return top
     n = min(n, len(ids))
-    if diversity == 0.0 or n == 0:
-        order = sorted(range(len(ids)), key=lambda i: -rel[i])
-        return [ids[i] for i in order[:n]]
-    span = rel.max() - rel.min()
-    rel = (rel - rel.min()) / span if span > 0 else np.ones_like(rel)
     theta = 1.0 - diversity
     alpha = min(theta / (2.0 * diversity), 300.0)  # capped: exp stays finite and non-zero
     quality = np.exp(alpha * (rel - 1.0))  # a common factor: the picks are unchanged

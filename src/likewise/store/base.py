@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from likewise.errors import ConfigError
+from likewise.errors import ConfigError, InvalidInput
 from likewise.events.model import Event
 from likewise.items.model import Item
 from likewise.profiles.state import ProfileState, Snapshot
@@ -24,6 +24,7 @@ __all__ = [
     "ProfileUpdate",
     "Store",
     "StoreInfo",
+    "check_query",
     "metric_of",
 ]
 
@@ -196,6 +197,18 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Persist what is cheap to reload and release files."""
+
+
+def check_query(info: StoreInfo, vector: Vector, n: int) -> Vector:
+    """A search's vector as float32, or InvalidInput naming `n` or `vector`."""
+    if n < 1:
+        raise InvalidInput("must be at least 1", field="n")
+    vector = np.asarray(vector, dtype=np.float32)
+    if vector.shape != (info.dim,) or not np.isfinite(vector).all():
+        raise InvalidInput(
+            f"must be {info.dim} finite numbers, got shape {vector.shape}", field="vector"
+        )
+    return vector
 
 
 def metric_of(name: str) -> Metric:

@@ -25,7 +25,7 @@ from likewise.errors import ConfigError, InvalidInput, NotFound, StoreError
 from likewise.items.model import Item, parse_item
 from likewise.store import activity
 from likewise.store.ann import AnnConfig, VectorIndex
-from likewise.store.base import Entry, Hit, StoreInfo, Vector
+from likewise.store.base import Entry, Hit, StoreInfo, Vector, check_query
 from likewise.store.columns import Columns
 from likewise.store.embedded_activity import SqliteActivity
 from likewise.store.filters import parse_where
@@ -322,15 +322,9 @@ class EmbeddedStore(SqliteActivity):
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
     ) -> list[Hit]:
-        if n < 1:
-            raise InvalidInput("must be at least 1", field="n")
         node = parse_where(where)
         info = self._require_info()
-        vector = np.asarray(vector, dtype=np.float32)
-        if vector.shape != (info.dim,) or not np.isfinite(vector).all():
-            raise InvalidInput(
-                f"must be {info.dim} finite numbers, got shape {vector.shape}", field="vector"
-            )
+        vector = check_query(info, vector, n)
         self._refresh()
         with self._rw.read():
             excluded = list(self._labels(exclude).values())

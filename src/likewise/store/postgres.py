@@ -35,7 +35,7 @@ from likewise.events.model import Event
 from likewise.items.model import Item, parse_item
 from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store import activity
-from likewise.store.base import Entry, Hit, ProfileUpdate, StoreInfo, Vector
+from likewise.store.base import Entry, Hit, ProfileUpdate, StoreInfo, Vector, check_query
 from likewise.store.embedded import filterable
 from likewise.store.filters import parse_where
 from likewise.store.location import redact
@@ -451,15 +451,9 @@ class PostgresStore:
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
     ) -> list[Hit]:
-        if n < 1:
-            raise InvalidInput("must be at least 1", field="n")
         node = parse_where(where)
         info = self._require_info()
-        vector = np.asarray(vector, dtype=np.float32)
-        if vector.shape != (info.dim,) or not np.isfinite(vector).all():
-            raise InvalidInput(
-                f"must be {info.dim} finite numbers, got shape {vector.shape}", field="vector"
-            )
+        vector = check_query(info, vector, n)
         query = PgVector(self._checked(info, vector))
         condition, params = compile_where(node)
         skip = " AND id <> ALL(%s)" if exclude else ""
