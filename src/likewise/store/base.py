@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from likewise.errors import ConfigError, InvalidInput
+from likewise.errors import ConfigError, InvalidInput, NotFound
 from likewise.events.model import Event
 from likewise.items.model import Item
 from likewise.profiles.state import ProfileState, Snapshot
@@ -18,6 +18,7 @@ from likewise.tracking.report import RateRow
 
 __all__ = [
     "METRICS",
+    "DerivedReads",
     "Entry",
     "Hit",
     "Metric",
@@ -197,6 +198,30 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Persist what is cheap to reload and release files."""
+
+
+class DerivedReads:
+    """The reads every store derives from `all_ids`, `get` and `vectors` (a mixin)."""
+
+    def all_ids(self) -> list[str]:
+        raise NotImplementedError
+
+    def get(self, ids: Sequence[str]) -> list[Item]:
+        raise NotImplementedError
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, Vector]:
+        raise NotImplementedError
+
+    def iter_items(self, batch: int = 1000) -> Iterator[list[Item]]:
+        ids = self.all_ids()
+        for start in range(0, len(ids), batch):
+            yield self.get(ids[start : start + batch])
+
+    def vector(self, id: str) -> Vector:
+        found = self.vectors([id])
+        if id not in found:
+            raise NotFound("item", id)
+        return found[id]
 
 
 def check_query(info: StoreInfo, vector: Vector, n: int) -> Vector:

@@ -15,17 +15,17 @@ import pickle
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from likewise.errors import ConfigError, InvalidInput, NotFound, StoreError
+from likewise.errors import ConfigError, InvalidInput, StoreError
 from likewise.items.model import Item, parse_item
 from likewise.store import activity
 from likewise.store.ann import AnnConfig, VectorIndex
-from likewise.store.base import Entry, Hit, StoreInfo, Vector, check_query
+from likewise.store.base import DerivedReads, Entry, Hit, StoreInfo, Vector, check_query
 from likewise.store.columns import Columns
 from likewise.store.embedded_activity import SqliteActivity
 from likewise.store.filters import parse_where
@@ -52,7 +52,7 @@ def filterable(record: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k not in NOT_FILTERABLE}
 
 
-class EmbeddedStore(SqliteActivity):
+class EmbeddedStore(SqliteActivity, DerivedReads):
     """A :class:`~likewise.store.base.Store` in a directory: `likewise.db` plus `index/`."""
 
     def __init__(self, path: str | Path, *, ann: AnnConfig | None = None) -> None:
@@ -272,17 +272,6 @@ class EmbeddedStore(SqliteActivity):
     def all_ids(self) -> list[str]:
         with self._rsql:
             return [r[0] for r in self._rdb.execute("SELECT id FROM items ORDER BY id")]
-
-    def iter_items(self, batch: int = 1000) -> Iterator[list[Item]]:
-        ids = self.all_ids()
-        for start in range(0, len(ids), batch):
-            yield self.get(ids[start : start + batch])
-
-    def vector(self, id: str) -> Vector:
-        found = self.vectors([id])
-        if id not in found:
-            raise NotFound("item", id)
-        return found[id]
 
     def vectors(self, ids: Sequence[str]) -> dict[str, Vector]:
         self._refresh()

@@ -30,12 +30,20 @@ from psycopg import Connection
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
-from likewise.errors import ConfigError, InvalidInput, NotFound, StoreError
+from likewise.errors import ConfigError, InvalidInput, StoreError
 from likewise.events.model import Event
 from likewise.items.model import Item, parse_item
 from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store import activity
-from likewise.store.base import Entry, Hit, ProfileUpdate, StoreInfo, Vector, check_query
+from likewise.store.base import (
+    DerivedReads,
+    Entry,
+    Hit,
+    ProfileUpdate,
+    StoreInfo,
+    Vector,
+    check_query,
+)
 from likewise.store.embedded import filterable
 from likewise.store.filters import parse_where
 from likewise.store.location import redact
@@ -181,7 +189,7 @@ class _Sql:
                 cursor.executemany(_pg_sql(query), rows)
 
 
-class PostgresStore:
+class PostgresStore(DerivedReads):
     """A :class:`~likewise.store.base.Store` in a PostgreSQL database with pgvector."""
 
     def __init__(self, url: str, *, config: PgConfig | None = None) -> None:
@@ -408,17 +416,6 @@ class PostgresStore:
     def all_ids(self) -> list[str]:
         with self._read() as conn:
             return [r[0] for r in conn.execute('SELECT id FROM items ORDER BY id COLLATE "C"')]
-
-    def iter_items(self, batch: int = 1000) -> Iterator[list[Item]]:
-        ids = self.all_ids()
-        for start in range(0, len(ids), batch):
-            yield self.get(ids[start : start + batch])
-
-    def vector(self, id: str) -> Vector:
-        found = self.vectors([id])
-        if id not in found:
-            raise NotFound("item", id)
-        return found[id]
 
     def vectors(self, ids: Sequence[str]) -> dict[str, Vector]:
         with self._read() as conn:
