@@ -76,3 +76,15 @@ def test_eval_command_on_movielens_100k(capsys: pytest.CaptureFixture[str], tmp_
     assert main(["eval", "--strategies", "telepathy"]) == 2
     assert main(["eval", "--tune-alpha", "0,2"]) == 2
     assert main(["eval", "--tune-alpha", "0.2", "--tune-strategy", "telepathy"]) == 2
+
+
+@pytest.mark.slow
+def test_random_protocol_on_movielens_100k(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["eval", "--dataset", "movielens-100k", "--protocol", "random", "--json"])
+    rows = {r["strategy"]: r for r in json.loads(capsys.readouterr().out)}
+    assert code == 0 and set(rows) == {"popular", "itemknn", "itemknn-serving"}
+    for r in rows.values():
+        assert r["users"] > 900 and 0.0 < r["ndcg"] <= 1.0 and 0.0 < r["recall"] <= r["hr"]
+    assert rows["itemknn"]["ndcg"] > rows["popular"]["ndcg"]  # co-occurrence beats popularity
+    bad = ["eval", "--protocol", "random", "--strategies", "ema"]
+    assert main(bad) == 2 and "--strategies" in capsys.readouterr().err

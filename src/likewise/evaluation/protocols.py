@@ -1,0 +1,181 @@
+"""RecBole's ML-1M "general recommendation" protocol, to check this harness against published
+numbers before any claim rests on it.
+
+RecBole's settings: interactions with rating >= 3 are positives (implicit feedback); users and
+items with fewer than 10 of them are dropped, repeatedly, until none are left (10-core); each
+user's interactions are shuffled and split 8:1:1 into train, validation and test (validation
+and test get `int(0.1 * n)` each); every item is ranked, the user's train and validation
+items left out, and NDCG@k counts every test item as relevant (ideal DCG over
+`min(len(test), k)` hits). RecBole reports NDCG@10 0.101 for most-popular and 0.239 for
+item-kNN (k = 100 neighbours, cosine).
+
+The train split is recorded through `Engine.record_many` as `like` events; `popular` ranks by
+the store's popularity and `itemknn` by the cosine co-occurrence `Engine.train` fits, computed
+as matrices for all users at once. RecBole's item-kNN keeps each *target* item's k nearest
+items (a user's score for j sums the similarities of j's neighbours they have); the serving
+model keeps each *history* item's k nearest. Both come from the same fit: `itemknn` is
+RecBole's (the transpose), `itemknn-serving` the serving code's.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from likewise.engine import Engine
+
+__all__ = [
+    "ANCHORS",
+    "RANDOM_STRATEGIES",
+    "RandomSplit",
+    "core_filter",
+    "ndcg_at",
+    "random_split",
+    "score_random",
+]
+
+RANDOM_STRATEGIES = ("popular", "itemknn", "itemknn-serving")
+# RecBole's published NDCG@10 on this protocol, and how close a reproduction must come.
+ANCHORS = {"popular": (0.101, 0.05), "itemknn": (0.239, 0.15)}
+
+
+def core_filter(
+    ratings: Iterable[Mapping[str, Any]], *, min_rating: float = 3.0, core: int = 10
+) -> list[tuple[str, str]]:
+    """(user, item) pairs rated at least `min_rating`, reduced to the 10-core (repeated until
+    every user and item has at least `core`)."""
+    pairs = list(
+        dict.fromkeys(
+            (str(r["user_id"]), str(r["item_id"]))
+            for r in ratings
+            if float(r.get("value") or 0) >= min_rating
+        )
+    )
+    while True:
+        users: dict[str, int] = {}
+        items: dict[str, int] = {}
+        for user, item in pairs:
+            users[user] = users.get(user, 0) + 1
+            items[item] = items.get(item, 0) + 1
+        kept = [(u, i) for u, i in pairs if users[u] >= core and items[i] >= core]
+        if len(kept) == len(pairs):
+            return kept
+        pairs = kept
+
+
+@dataclass(frozen=True)
+class RandomSplit:
+    train: dict[str, list[str]]
+    valid: dict[str, list[str]]
+    test: dict[str, list[str]]
+
+
+def random_split(pairs: Sequence[tuple[str, str]], *, seed: int = 2020) -> RandomSplit:
+    """Each user's items shuffled (seeded) and split 8:1:1 as RecBole splits them."""
+    by_user: dict[str, list[str]] = {}
+    for user, item in pairs:
+        by_user.setdefault(user, []).append(item)
+    rng = random.Random(seed)
+    train, valid, test = {}, {}, {}
+    for user in sorted(by_user):
+        items = by_user[user][:]
+        rng.shuffle(items)
+        tenth = int(0.1 * len(items))
+        cut = len(items) - 2 * tenth
+        train[user], valid[user], test[user] = (
+            items[:cut],
+            items[cut : cut + tenth],
+            items[cut + tenth :],
+        )
+    return RandomSplit(train, valid, test)
+
+
+def ndcg_at(ranked: Sequence[str], relevant: set[str], k: int) -> float:
+    """NDCG@k with every item of `relevant` a hit (RecBole's definition)."""
+    dcg = sum(1.0 / math.log2(r + 2) for r, item in enumerate(ranked[:k]) if item in relevant)
+    ideal = sum(1.0 / math.log2(r + 2) for r in range(min(len(relevant), k)))
+    return dcg / ideal if ideal else 0.0
+
+
+def score_random(
+    engine: Engine,
+    split: RandomSplit,
+    strategies: Sequence[str],
+    *,
+    k: int = 10,
+    mask_valid: bool = True,
+) -> dict[str, dict[str, float]]:
+    """NDCG@k, HR@k (any test item in the list) and Recall@k per strategy, averaged over the
+    users with test items. `engine` holds the catalog and the recorded train split. Train
+    items are never ranked, validation items not either with `mask_valid` (RecBole 1.x)."""
+    items = engine.store.all_ids()
+    column = {item: j for j, item in enumerate(items)}
+    users = [u for u in sorted(split.test) if split.test[u]]
+    history = _matrix(users, [split.train[u] for u in users], column)
+    hidden = history
+    if mask_valid:
+        hidden = history + _matrix(users, [split.valid[u] for u in users], column)
+    out: dict[str, dict[str, float]] = {}
+    for strategy in strategies:
+        scores = _scores(engine, strategy, history, items, column)
+        scores[hidden.nonzero()] = -np.inf
+        top = np.argsort(-scores, axis=1)[:, :k]
+        ndcgs, hits, recalls = [], [], []
+        for row, user in enumerate(users):
+            ranked = [items[j] for j in top[row]]
+            relevant = set(split.test[user])
+            found = len(relevant & set(ranked))
+            ndcgs.append(ndcg_at(ranked, relevant, k))
+            hits.append(1.0 if found else 0.0)
+            recalls.append(found / len(relevant))
+        out[strategy] = {
+            "ndcg": float(np.mean(ndcgs)),
+            "hr": float(np.mean(hits)),
+            "recall": float(np.mean(recalls)),
+            "users": float(len(users)),
+        }
+    return out
+
+
+def _matrix(
+    users: Sequence[str], rows: Sequence[Sequence[str]], column: Mapping[str, int]
+) -> sp.csr_matrix:
+    data = [(r, column[i]) for r, row in enumerate(rows) for i in row if i in column]
+    r, c = zip(*data, strict=True) if data else ((), ())
+    return sp.csr_matrix(
+        (np.ones(len(r), dtype=np.float32), (r, c)), shape=(len(users), len(column))
+    )
+
+
+def _scores(
+    engine: Engine,
+    strategy: str,
+    history: sp.csr_matrix,
+    items: Sequence[str],
+    column: Mapping[str, int],
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    if strategy == "popular":
+        counts = np.zeros(len(items))
+        for hit in engine.store.popular(n=len(items)):
+            counts[column[hit.id]] = hit.score
+        return np.tile(counts, (history.shape[0], 1))
+    if strategy in ("itemknn", "itemknn-serving"):
+        model = engine.personal.collaborative
+        if model is None:
+            raise ValueError("itemknn needs a trained model (Engine.train)")
+        order = np.array([column[i] for i in model.items])
+        move = sp.csr_matrix(  # the model's item order -> the catalog's columns
+            (np.ones(len(order), dtype=np.float32), (np.arange(len(order)), order)),
+            shape=(len(order), len(items)),
+        )
+        full = move.T @ model.matrix() @ move
+        if strategy == "itemknn":  # each target item's k nearest, as RecBole keeps them
+            full = full.T
+        return np.asarray((history @ full).todense(), dtype=np.float64)
+    raise ValueError(f"the random protocol knows {', '.join(RANDOM_STRATEGIES)}, not {strategy!r}")
