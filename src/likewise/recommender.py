@@ -140,7 +140,9 @@ class Recommender:
             where_key(where),
             tuple(exclude),
             include_seen,
-            where_key({"b": boosts, "w": tuning.weights, "d": tuning.diversity}),
+            where_key({"b": boosts}) if boosts else "",  # no JSON work on the common path
+            "" if weights is None else where_key(tuning.weights),
+            diversity,
         )
         # Resting items depends on every list shown, so it bypasses the cache.
         hit = None if self.rest_after else self.cache.get(user_id, key)
