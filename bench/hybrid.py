@@ -7,7 +7,8 @@ everything earlier is their history. Sources score every item the user has not r
   code (`likewise.profiles.apply`, default signals and strategy), against MiniLM embeddings of
   title and genres;
 - collaborative: item-item co-occurrence (`likewise.retrieval.ItemItem`, cosine, top 100
-  neighbours) summed over the user's positive history, newest weighted most (0.9 ** age);
+  neighbours of each candidate) summed over the user's positive history, newest weighted
+  most (0.9 ** age), as `ItemItem.scores` serves it;
 - hybrid: per-user min-max of each source, weighted (`likewise.ranking.weighted`); weights are
   picked on the validation item, then reported on the test item.
 MMR (`likewise.ranking.mmr`) and the greedy DPP (`likewise.ranking.dpp`) re-rank the hybrid's
@@ -87,7 +88,7 @@ def scores(
     for u, liked in enumerate(positives):
         for age, item in enumerate(reversed(liked[-50:])):
             weights[u, where[item]] = 0.9**age
-    collab_small = np.asarray((weights.tocsr() @ model.matrix()).todense(), dtype=np.float32)
+    collab_small = np.asarray((weights.tocsr() @ model.matrix().T).todense(), dtype=np.float32)
     collab = np.zeros((len(users), len(ids)), dtype=np.float32)
     collab[:, columns] = collab_small
     out = {

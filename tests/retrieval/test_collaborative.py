@@ -91,3 +91,11 @@ def test_the_hybrid_sees_a_new_item_before_the_next_train(tmp_path: Path) -> Non
         engine.record("u9", "i0", "like")
         got = [r.id for r in engine.recommend("u9", n=3, strategy="hybrid").items]
         assert got == ["i1", "fresh", "i3"]  # fresh: 2 / sqrt(5 * 2) = 0.63, i3: 0.5
+
+
+def test_a_candidate_scores_by_its_own_nearest_items() -> None:
+    # a's nearest is c (3 shared users); b's only (so nearest) neighbour is a
+    model = ItemItem.fit([["a", "c"]] * 3 + [["a", "b"]], k=1)
+    got = model.scores(["a"])
+    assert got["c"] == pytest.approx(3 / math.sqrt(4 * 3))
+    assert got["b"] == pytest.approx(1 / math.sqrt(4 * 1))  # a is among b's k nearest

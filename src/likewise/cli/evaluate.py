@@ -137,7 +137,7 @@ def _random(args: argparse.Namespace) -> int:
         score_random,
     )
 
-    given = args.strategies if args.strategies != DEFAULT else "popular,itemknn,itemknn-serving"
+    given = args.strategies if args.strategies != DEFAULT else "popular,itemknn"
     strategies = [s.strip() for s in given.split(",") if s.strip()]
     for name in strategies:
         if name not in RANDOM_STRATEGIES:

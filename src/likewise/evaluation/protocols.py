@@ -10,11 +10,9 @@ items left out, and NDCG@k counts every test item as relevant (ideal DCG over
 item-kNN (k = 100 neighbours, cosine).
 
 The train split is recorded through `Engine.record_many` as `like` events; `popular` ranks by
-the store's popularity and `itemknn` by the cosine co-occurrence `Engine.train` fits, computed
-as matrices for all users at once. RecBole's item-kNN keeps each *target* item's k nearest
-items (a user's score for j sums the similarities of j's neighbours they have); the serving
-model keeps each *history* item's k nearest. Both come from the same fit: `itemknn` is
-RecBole's (the transpose), `itemknn-serving` the serving code's.
+the store's popularity and `itemknn` by the model `Engine.train` fits, scored as
+`ItemItem.scores` serves it (each candidate's k nearest items the user has, unweighted by
+recency here, as RecBole's item-kNN), computed as matrices for all users at once.
 """
 
 from __future__ import annotations
@@ -40,7 +38,7 @@ __all__ = [
     "score_random",
 ]
 
-RANDOM_STRATEGIES = ("popular", "itemknn", "itemknn-serving")
+RANDOM_STRATEGIES = ("popular", "itemknn")
 # RecBole's published NDCG@10 on this protocol, and how close a reproduction must come.
 ANCHORS = {"popular": (0.101, 0.05), "itemknn": (0.239, 0.15)}
 
@@ -165,7 +163,7 @@ def _scores(
         for hit in engine.store.popular(n=len(items)):
             counts[column[hit.id]] = hit.score
         return np.tile(counts, (history.shape[0], 1))
-    if strategy in ("itemknn", "itemknn-serving"):
+    if strategy == "itemknn":
         model = engine.personal.collaborative
         if model is None:
             raise ValueError("itemknn needs a trained model (Engine.train)")
@@ -174,8 +172,6 @@ def _scores(
             (np.ones(len(order), dtype=np.float32), (np.arange(len(order)), order)),
             shape=(len(order), len(items)),
         )
-        full = move.T @ model.matrix() @ move
-        if strategy == "itemknn":  # each target item's k nearest, as RecBole keeps them
-            full = full.T
+        full = (move.T @ model.matrix() @ move).T  # row i: the items that have i as neighbour
         return np.asarray((history @ full).todense(), dtype=np.float64)
     raise ValueError(f"the random protocol knows {', '.join(RANDOM_STRATEGIES)}, not {strategy!r}")

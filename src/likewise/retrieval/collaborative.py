@@ -2,9 +2,10 @@
 
 `fit` counts, for every pair of items, the users who were positive about both, and keeps each
 item's `k` strongest neighbours by cosine normalisation: `c(i, j) / sqrt(n(i) * n(j))`, with
-`n(i)` the users positive about `i`. A user's candidates are scored by summing the rows of the
-items in their history, the most recent weighted most: weight `decay ** age` where age 0 is
-the newest (recency-weighting roughly doubles accuracy on MovieLens-1M, see FINDINGS).
+`n(i)` the users positive about `i`. A candidate's score sums the similarities of its own
+neighbours that are in the user's history, the most recent weighted most: weight
+`decay ** age` where age 0 is the newest (recency-weighting roughly doubles accuracy on
+MovieLens-1M, see FINDINGS).
 
 Between fits, `observe` folds each new positive event in where it is cheap: the pairs it
 makes with the user's recent positives are counted in a small overlay, scored with the same
@@ -75,9 +76,14 @@ class ItemItem:
     def scores(
         self, history: Sequence[str], *, decay: float = 0.9, exclude: Iterable[str] = ()
     ) -> dict[str, float]:
-        """Candidate scores for a user whose positive items are `history` (oldest first)."""
+        """Candidate scores for a user whose positive items are `history` (oldest first).
+
+        A candidate j scores the (recency-weighted) similarities of *its own* k nearest items
+        that the user has, as RecBole's item-kNN does: on MovieLens-1M that measured about
+        1.5x the accuracy of summing each history item's k nearest (bench/hybrid.py)."""
         position = self._position
-        total: dict[int, float] = {}
+        rows: list[int] = []
+        row_weights: list[float] = []
         late: dict[str, float] = {}
         for age, item in enumerate(reversed(history)):
             w = decay**age
@@ -86,17 +92,29 @@ class ItemItem:
                 cosine = together / np.sqrt(self._count(item) * self._count(other))
                 late[other] = late.get(other, 0.0) + w * float(cosine)
             i = position.get(item)
-            if i is None:
-                continue
-            for j, s in zip(self.neighbours[i].tolist(), self.weights[i].tolist(), strict=True):
-                if j < 0:
-                    break
-                total[j] = total.get(j, 0.0) + w * s
-        out = {self.items[j]: s for j, s in total.items()}
+            if i is not None:
+                rows.append(i)
+                row_weights.append(w)
+        out: dict[str, float] = {}
+        if rows:
+            picked = sp.csr_matrix(
+                (row_weights, ([0] * len(rows), rows)), shape=(1, len(self.items))
+            )
+            summed = (picked @ self._reverse).tocoo()
+            out = {self.items[j]: float(v) for j, v in zip(summed.col, summed.data, strict=True)}
         for other, s in late.items():
             out[other] = out.get(other, 0.0) + s
         skip = set(exclude) | set(history)
         return {item: s for item, s in out.items() if item not in skip}
+
+    @property
+    def _reverse(self) -> sp.csr_matrix:
+        """Row i: the items whose k nearest include i, with that similarity (cached)."""
+        cached: sp.csr_matrix | None = getattr(self, "_rev", None)
+        if cached is None:
+            cached = sp.csr_matrix(self.matrix().T)
+            self._rev = cached
+        return cached
 
     def observe(self, history: Sequence[str], item: str, *, window: int = 50) -> None:
         """Fold in one new positive event: `item`, after the user's positive `history`
