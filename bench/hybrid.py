@@ -136,7 +136,9 @@ def main() -> None:
     ids, vectors, users = load()
     grid = [
         {"popular": p, "content": c, "collaborative": k}
-        for p, c, k in itertools.product((0.0, 0.25, 0.5, 1.0), (0.0, 0.1, 0.25, 0.5), (1.0,))
+        for p, c, k in itertools.product(
+            (0.0, 0.25, 0.5, 1.0), (0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5), (1.0,)
+        )
     ]
     results: dict[str, dict[str, tuple[float, float]]] = {}
     best: dict[str, float] = grid[0]
