@@ -51,7 +51,9 @@ def test_eval_command_on_movielens_100k(capsys: pytest.CaptureFixture[str], tmp_
             "--model",
             "hashing-64",
             "--strategies",
-            "popular,ema,hybrid",
+            "popular,ema,ema+dislike,itemknn,hybrid",
+            "--k",
+            "5,10",
             "--json",
             "--out",
             str(tmp_path / "report"),
@@ -61,7 +63,10 @@ def test_eval_command_on_movielens_100k(capsys: pytest.CaptureFixture[str], tmp_
     )
     rows = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert [r["strategy"] for r in rows] == ["popular", "ema", "hybrid"]
+    names = ["popular", "ema", "ema+dislike", "itemknn", "hybrid"]
+    assert [(r["strategy"], r["k"]) for r in rows] == [(n, k) for n in names for k in (5, 10)]
+    for short, long in zip(rows[::2], rows[1::2], strict=True):
+        assert short["hr"] <= long["hr"]  # the same list, cut shorter
     for r in rows:
         assert r["users"] > 40 and 0.0 <= r["ndcg"] <= r["hr"] <= 1.0
         assert r["hr_ci"][0] <= r["hr"] <= r["hr_ci"][1]
@@ -75,6 +80,7 @@ def test_eval_command_on_movielens_100k(capsys: pytest.CaptureFixture[str], tmp_
         assert (tmp_path / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["eval", "--strategies", "telepathy"]) == 2
     assert main(["eval", "--tune-alpha", "0,2"]) == 2
+    assert main(["eval", "--k", "10,x"]) == 2
     assert main(["eval", "--tune-alpha", "0.2", "--tune-strategy", "telepathy"]) == 2
 
 

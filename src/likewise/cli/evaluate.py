@@ -17,7 +17,7 @@ from likewise.errors import InvalidInput
 
 SubParsers = Any  # argparse's _SubParsersAction is private
 DATASETS = {"movielens-1m": "ml-1m", "movielens-100k": "ml-100k"}
-DEFAULT = "popular,mean,ema,dislike,momentum,hybrid"
+DEFAULT = "popular,mean,ema,ema+dislike,momentum,itemknn,hybrid"
 
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
@@ -33,7 +33,9 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         "full ranking) for popular and itemknn, beside RecBole's published NDCG@10",
     )
     p.add_argument("--strategies", default=DEFAULT, help=f"comma-separated (default {DEFAULT})")
-    p.add_argument("--k", type=int, default=10, help="list length (default 10)")
+    p.add_argument(
+        "--k", default="10", help="list lengths, comma-separated (default 10; e.g. 10,20)"
+    )
     p.add_argument("--users", type=int, default=None, help="only the first N users")
     p.add_argument("--model", default="minilm", help="embedding model (default minilm)")
     p.add_argument("--out", help="write index.md and PNG plots to this folder")
@@ -50,20 +52,21 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.protocol == "random":
         return _random(args)
     from likewise.datasets import movielens_items, movielens_ratings
-    from likewise.evaluation.replay import Result, temporal_split
+    from likewise.evaluation.replay import ALIASES, Result, temporal_split
     from likewise.evaluation.replay import evaluate as score
     from likewise.evaluation.report import markdown_table, write_report
     from likewise.recommender import RECOMMENDERS
 
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    known = ("popular", *RECOMMENDERS)
+    known = ("popular", *RECOMMENDERS, *ALIASES)
     for option, names in (("--strategies", strategies), ("--tune-strategy", [args.tune_strategy])):
         for name in names:
             if name not in known:
                 message = f"unknown strategy {name!r}; known: {', '.join(known)}"
                 raise InvalidInput(message, field=option)
-    if args.k < 1 or (args.users is not None and args.users < 1):
-        raise InvalidInput("must be a positive number", field="--k" if args.k < 1 else "--users")
+    ks = _ks(args.k)
+    if args.users is not None and args.users < 1:
+        raise InvalidInput("must be a positive number", field="--users")
     dataset = DATASETS[args.dataset]
     items = movielens_items(dataset)
     alphas = _alphas(args.tune_alpha)
@@ -88,7 +91,7 @@ def evaluate(args: argparse.Namespace) -> int:
                             engine,
                             early_targets,
                             [args.tune_strategy],
-                            k=args.k,
+                            k=ks[0],
                             progress=bar.update,
                         )
                     tuning.append((alpha, tuned[0]))
@@ -96,8 +99,8 @@ def evaluate(args: argparse.Namespace) -> int:
                 for alpha, r in tuning:
                     mark = "  <- chosen" if alpha == best else ""
                     print(
-                        f"validation alpha={alpha:g}: {args.tune_strategy} NDCG@{args.k} "
-                        f"{r.ndcg:.4f} HR@{args.k} {r.hr:.4f}{mark}",
+                        f"validation alpha={alpha:g}: {args.tune_strategy} NDCG@{ks[0]} "
+                        f"{r.ndcg:.4f} HR@{ks[0]} {r.hr:.4f}{mark}",
                         file=sys.stderr,
                     )
                 engine = _reopen(engine, folder, best)
@@ -105,14 +108,15 @@ def evaluate(args: argparse.Namespace) -> int:
                 seen = {id(e) for e in early}
                 history = [e for e in history if id(e) not in seen]
             _replay(engine, history)
-            if "hybrid" in strategies:
+            if {"hybrid", "itemknn"} & set(strategies):
                 engine.train()
             with _bar(len(targets) * len(strategies), "recommend") as bar:
-                results = score(engine, targets, strategies, k=args.k, progress=bar.update)
+                results = score(engine, targets, strategies, k=ks, progress=bar.update)
         finally:
             engine.close()
     rows = [r.__dict__ for r in results]
-    title = f"{args.dataset}, temporal leave-last-out, {len(targets):,} users, @{args.k}"
+    title = f"{args.dataset}, temporal leave-last-out, {len(targets):,} users"
+    by_k = {at: [r for r in results if r.k == at] for at in ks}
     if args.out:
         command = (
             f"likewise eval --dataset {args.dataset} --strategies {','.join(strategies)} "
@@ -120,10 +124,25 @@ def evaluate(args: argparse.Namespace) -> int:
         )
         if alphas:
             command += f" --tune-alpha {args.tune_alpha} --tune-strategy {args.tune_strategy}"
-        index = write_report(Path(args.out), results, title, command, tuning)
+        index = write_report(Path(args.out), by_k[ks[0]], f"{title}, @{ks[0]}", command, tuning)
         print(f"report: {index}", file=sys.stderr)
-    emit(args, rows, lambda: markdown_table(results, title))
+    emit(
+        args,
+        rows,
+        lambda: "\n\n".join(markdown_table(r, f"{title}, @{at}") for at, r in by_k.items()),
+    )
     return 0
+
+
+def _ks(text: str) -> list[int]:
+    """`--k` as sorted distinct list lengths (InvalidInput naming --k otherwise)."""
+    try:
+        ks = sorted({int(part) for part in str(text).split(",") if part.strip()})
+    except ValueError:
+        raise InvalidInput("must be whole numbers separated by commas", field="--k") from None
+    if not ks or ks[0] < 1 or ks[-1] > 100:
+        raise InvalidInput("each k must be within 1..100", field="--k")
+    return ks
 
 
 def _random(args: argparse.Namespace) -> int:
@@ -160,12 +179,12 @@ def _random(args: argparse.Namespace) -> int:
         engine.add_items(movielens_items(dataset))
         _replay(engine, events)
         engine.train()
-        results = score_random(engine, split, strategies, k=args.k)
+        results = score_random(engine, split, strategies, k=_ks(args.k)[0])
     rows: list[dict[str, Any]] = [{"strategy": s, **r} for s, r in results.items()]
     users = int(rows[0]["users"]) if rows else 0
     title = (
         f"{args.dataset}, random 8:1:1 (RecBole general: ratings >= 3, 10-core, full ranking), "
-        f"{users:,} users, @{args.k}"
+        f"{users:,} users, @{_ks(args.k)[0]}"
     )
 
     def table() -> str:
@@ -174,7 +193,7 @@ def _random(args: argparse.Namespace) -> int:
             "| strategy | NDCG | HR | Recall | RecBole NDCG@10 | difference |",
             "| --- | ---: | ---: | ---: | ---: | ---: |",
         ]
-        comparable = args.k == 10 and dataset == "ml-1m" and args.users is None
+        comparable = _ks(args.k)[0] == 10 and dataset == "ml-1m" and args.users is None
         for row in rows:
             anchor = ANCHORS.get(str(row["strategy"])) if comparable else None
             ref = f"{anchor[0]:.3f}" if anchor else ""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from likewise.events.model import parse_event
 from likewise.events.signals import SignalRules
 from likewise.ranking import intra_list_diversity
 
-__all__ = ["Result", "bootstrap", "evaluate", "temporal_split"]
+__all__ = ["ALIASES", "Result", "bootstrap", "evaluate", "temporal_split"]
 
 Progress = Callable[[int], object]
 
@@ -72,59 +72,86 @@ def _signal(rules: SignalRules, event: Mapping[str, Any]) -> float:
     return rules.signal(parse_event(event))
 
 
+# Names the evaluation knows besides the engine's strategies: (strategy, source weights).
+ALIASES: dict[str, tuple[str, dict[str, float] | None]] = {
+    "ema+dislike": ("dislike", None),  # the EMA of likes minus beta x each dislike
+    "itemknn": ("hybrid", {"collaborative": 1.0}),  # the collaborative source alone
+}
+
+
 def evaluate(
     engine: Engine,
     targets: Mapping[str, str],
     strategies: Sequence[str],
     *,
-    k: int = 10,
+    k: int | Sequence[int] = 10,
     progress: Progress | None = None,
 ) -> list[Result]:
-    """Ask for `k` items per user and strategy (untracked) and score the target; `popular`
-    is the store's popular list without the user's seen items."""
+    """Ask for max(`k`) items per user and strategy (untracked) and score the target at each
+    k (results by strategy, then k); `popular` is the store's popular list without the user's
+    seen items, `itemknn` and `ema+dislike` are as in `ALIASES`."""
+    ks = sorted({k} if isinstance(k, int) else set(k))
+    longest = ks[-1]
     out = []
     users = sorted(targets)
     popularity = _popularity(engine, len(users))
     catalog = engine.count()
     for strategy in strategies:
         started = time.perf_counter()
-        hits, gains, ranks, spread, novel = [], [], [], [], []
         lists: list[list[str]] = []
         for user in users:
             if strategy == "popular":
                 seen = engine.store.seen(user)
-                ranked = [h.id for h in engine.store.popular(n=k, exclude=seen)]
+                ranked = [h.id for h in engine.store.popular(n=longest, exclude=seen)]
             else:
-                rec = engine.recommend(user, n=k, strategy=strategy, track=False)
+                name, weights = ALIASES.get(strategy, (strategy, None))
+                rec = engine.recommend(user, n=longest, strategy=name, track=False, weights=weights)
                 ranked = [r.id for r in rec.items]
-            hits.append(hit_rate(ranked, targets[user], k))
-            gains.append(ndcg(ranked, targets[user], k))
-            ranks.append(reciprocal_rank(ranked, targets[user], k))
-            found = engine.store.vectors(ranked)
-            rows = [found[i] for i in ranked if i in found]
-            spread.append(intra_list_diversity(np.stack(rows)) if rows else 0.0)
-            novel.append(novelty(ranked, popularity))
             lists.append(ranked)
             if progress:
                 progress(1)
         seconds = time.perf_counter() - started
-        out.append(
-            Result(
-                strategy,
-                k,
-                len(users),
-                _mean(hits),
-                bootstrap(hits),
-                _mean(gains),
-                bootstrap(gains),
-                _mean(ranks),
-                coverage(lists, catalog),
-                _mean(spread),
-                _mean(novel),
-                seconds,
-            )
-        )
+        for at in ks:
+            out.append(_score(engine, strategy, at, users, targets, lists, popularity, catalog))
+            out[-1] = replace(out[-1], seconds=seconds)
     return out
+
+
+def _score(
+    engine: Engine,
+    strategy: str,
+    k: int,
+    users: Sequence[str],
+    targets: Mapping[str, str],
+    lists: Sequence[list[str]],
+    popularity: dict[str, float],
+    catalog: int,
+) -> Result:
+    """One strategy's metrics at `k` over each user's list (cut to k)."""
+    hits, gains, ranks, spread, novel = [], [], [], [], []
+    for user, full in zip(users, lists, strict=True):
+        ranked = full[:k]
+        hits.append(hit_rate(ranked, targets[user], k))
+        gains.append(ndcg(ranked, targets[user], k))
+        ranks.append(reciprocal_rank(ranked, targets[user], k))
+        found = engine.store.vectors(ranked)
+        rows = [found[i] for i in ranked if i in found]
+        spread.append(intra_list_diversity(np.stack(rows)) if rows else 0.0)
+        novel.append(novelty(ranked, popularity))
+    return Result(
+        strategy,
+        k,
+        len(users),
+        _mean(hits),
+        bootstrap(hits),
+        _mean(gains),
+        bootstrap(gains),
+        _mean(ranks),
+        coverage([full[:k] for full in lists], catalog),
+        _mean(spread),
+        _mean(novel),
+        0.0,
+    )
 
 
 def _popularity(engine: Engine, users: int) -> dict[str, float]:
