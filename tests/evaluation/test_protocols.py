@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from likewise.evaluation.protocols import core_filter, ndcg_at, random_split
+from likewise.evaluation.protocols import core_filter, ndcg_at, random_split, sequential_split
 
 
 def test_core_filter_repeats_until_every_user_and_item_has_enough() -> None:
@@ -43,3 +43,16 @@ def test_ndcg_counts_every_relevant_item() -> None:
         (1 / math.log2(3) + 1 / math.log2(4)) / ideal
     )
     assert ndcg_at(["x"], set(), 1) == 0.0
+
+
+def test_sequential_split_holds_out_each_users_last_interaction() -> None:
+    rows = [
+        {"user_id": "u", "item_id": "a", "value": 5, "timestamp": 3.0},
+        {"user_id": "u", "item_id": "b", "value": 3, "timestamp": 1.0},
+        {"user_id": "u", "item_id": "c", "value": 4, "timestamp": 2.0},
+        {"user_id": "v", "item_id": "a", "value": 4, "timestamp": 5.0},
+    ]
+    history, targets = sequential_split(rows)
+    assert targets == {"u": "a", "v": "a"}
+    assert [(e["user_id"], e["item_id"]) for e in history] == [("u", "b"), ("u", "c")]
+    assert {e["type"] for e in history} == {"like"}

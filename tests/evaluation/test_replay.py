@@ -94,3 +94,13 @@ def test_random_protocol_on_movielens_100k(capsys: pytest.CaptureFixture[str]) -
     assert rows["itemknn"]["ndcg"] > rows["popular"]["ndcg"]  # co-occurrence beats popularity
     bad = ["eval", "--protocol", "random", "--strategies", "ema"]
     assert main(bad) == 2 and "--strategies" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_sequential_protocol_on_movielens_100k(capsys: pytest.CaptureFixture[str]) -> None:
+    command = ["eval", "--dataset", "movielens-100k", "--protocol", "sequential"]
+    code = main([*command, "--model", "hashing-64", "--strategies", "popular,itemknn", "--json"])
+    rows = {r["strategy"]: r for r in json.loads(capsys.readouterr().out)}
+    assert code == 0 and set(rows) == {"popular", "itemknn"}
+    assert rows["popular"]["users"] > 900  # 10-core users of ML-100k, each with a held-out item
+    assert rows["itemknn"]["hr"] > rows["popular"]["hr"] > 0
