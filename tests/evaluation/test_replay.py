@@ -104,3 +104,31 @@ def test_sequential_protocol_on_movielens_100k(capsys: pytest.CaptureFixture[str
     assert code == 0 and set(rows) == {"popular", "itemknn"}
     assert rows["popular"]["users"] > 900  # 10-core users of ML-100k, each with a held-out item
     assert rows["itemknn"]["hr"] > rows["popular"]["hr"] > 0
+
+
+def test_eval_on_a_teams_own_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    items = tmp_path / "items.jsonl"
+    items.write_text(
+        "".join(
+            json.dumps({"id": f"i{k}", "title": f"item {k} about {['space', 'food'][k % 2]}"})
+            + "\n"
+            for k in range(20)
+        )
+    )
+    events = tmp_path / "events.csv"
+    lines = ["user_id,item_id,type,timestamp"]
+    for u in range(12):
+        for step in range(6):  # users like one parity of items, in order
+            lines.append(f"u{u},i{(u % 2) + 2 * ((u + step) % 10)},like,{1_700_000_000 + step}")
+    events.write_text("\n".join(lines) + "\n")
+    own = f"{items},{events}"
+    command = ["eval", "--dataset", own, "--model", "hashing-64", "--json"]
+    code = main([*command, "--strategies", "popular,itemknn,hybrid"])
+    rows = json.loads(capsys.readouterr().out)
+    assert code == 0 and [r["strategy"] for r in rows] == ["popular", "itemknn", "hybrid"]
+    assert all(r["users"] == 12 for r in rows)
+    assert main(["eval", "--dataset", "nothing-like-this"]) == 2
+    assert "--dataset" in capsys.readouterr().err
+    assert main(["eval", "--dataset", own, "--protocol", "random"]) == 2
+    assert main(["eval", "--dataset", f"{items},{tmp_path / 'missing.csv'}"]) == 2
+    assert "no such file" in capsys.readouterr().err

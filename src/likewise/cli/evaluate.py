@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,12 @@ DEFAULT = "popular,mean,ema,ema+dislike,momentum,itemknn,hybrid"
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     help = "Evaluate strategies on MovieLens: replay, hold out each user's last like, score."
     p = sub.add_parser("eval", parents=[common], help=help, description=help)
-    p.add_argument("--dataset", choices=DATASETS, default="movielens-1m")
+    p.add_argument(
+        "--dataset",
+        default="movielens-1m",
+        help="movielens-1m (default), movielens-100k, or your own data as ITEMS,EVENTS "
+        "(e.g. items.jsonl,events.csv, the files `ingest` and `events import` read)",
+    )
     p.add_argument(
         "--protocol",
         choices=("temporal", "sequential", "random"),
@@ -71,10 +76,17 @@ def evaluate(args: argparse.Namespace) -> int:
     ks = _ks(args.k)
     if args.users is not None and args.users < 1:
         raise InvalidInput("must be a positive number", field="--users")
-    dataset = DATASETS[args.dataset]
-    items = movielens_items(dataset)
+    dataset = DATASETS.get(args.dataset, "")
     alphas = _alphas(args.tune_alpha)
-    ratings = movielens_ratings(dataset, users=args.users)
+    ratings: Sequence[Mapping[str, Any]]
+    if dataset:
+        items = movielens_items(dataset)
+        ratings = movielens_ratings(dataset, users=args.users)
+    else:
+        if args.protocol != "temporal":
+            message = "your own data is evaluated with the temporal protocol (no ratings needed)"
+            raise InvalidInput(message, field="--protocol")
+        items, ratings = _own_data(args.dataset, args.users)
     history: list[Mapping[str, Any]]
     if args.protocol == "sequential":
         likes, targets = sequential_split(core_rows(ratings))
@@ -164,6 +176,32 @@ def _ks(text: str) -> list[int]:
     return ks
 
 
+def _own_data(given: str, users: int | None) -> tuple[list[Any], Sequence[Mapping[str, Any]]]:
+    """Item records and events from `ITEMS,EVENTS` files; any bad record is an error."""
+    from likewise.events.loaders import load_events
+    from likewise.items import load_items
+
+    parts = [p.strip() for p in given.split(",")]
+    if len(parts) != 2 or not all(parts):
+        known = ", ".join(DATASETS)
+        message = f"use {known}, or ITEMS,EVENTS files (e.g. items.jsonl,events.csv)"
+        raise InvalidInput(message, field="--dataset")
+    for path in parts:
+        if not Path(path).is_file():
+            raise InvalidInput(f"no such file: {path}", field="--dataset")
+    loaded, logged = load_items(parts[0]), load_events(parts[1])
+    for path, errors in ((parts[0], loaded.errors), (parts[1], logged.errors)):
+        if errors:
+            raise InvalidInput(
+                f"{path}: {errors[0]} ({len(errors)} bad records)", field="--dataset"
+            )
+    events: list[Mapping[str, Any]] = [e.model_dump() for e in logged.events]
+    if users is not None:
+        keep = set(list(dict.fromkeys(str(e["user_id"]) for e in events))[:users])
+        events = [e for e in events if str(e["user_id"]) in keep]
+    return [i.to_record() for i in loaded.items], events
+
+
 def _random(args: argparse.Namespace) -> int:
     """RecBole's random protocol: reproduce its published anchors before trusting the harness."""
     from likewise.datasets import movielens_items, movielens_ratings
@@ -182,7 +220,9 @@ def _random(args: argparse.Namespace) -> int:
             known = ", ".join(RANDOM_STRATEGIES)
             message = f"unknown {name!r} for --protocol random; known: {known}"
             raise InvalidInput(message, field="--strategies")
-    dataset = DATASETS[args.dataset]
+    dataset = DATASETS.get(args.dataset, "")
+    if not dataset:
+        raise InvalidInput("the random protocol reads MovieLens ratings", field="--dataset")
     split = random_split(core_filter(movielens_ratings(dataset, users=args.users)))
     events = [
         {"user_id": u, "item_id": i, "type": "like", "timestamp": float(n)}
