@@ -32,13 +32,14 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--protocol",
-        choices=("temporal", "sequential", "random"),
+        choices=("temporal", "sequential", "random", "cold-items"),
         default="temporal",
         help="temporal: each user's last like held out, replayed in time order (default); "
         "sequential: RecBole's ML-1M sequential settings (ratings >= 3 as likes, 10-core, "
         "the last interaction held out), beside its published HR@10; "
         "random: RecBole's ML-1M general benchmark (ratings >= 3, 10-core, 8:1:1 per user, "
-        "full ranking) for popular and itemknn, beside RecBole's published NDCG@10",
+        "full ranking) for popular and itemknn, beside RecBole's published NDCG@10; "
+        "cold-items: items first seen in the last 10%% of events, ranked among themselves",
     )
     p.add_argument("--strategies", default=DEFAULT, help=f"comma-separated (default {DEFAULT})")
     p.add_argument(
@@ -61,7 +62,7 @@ def evaluate(args: argparse.Namespace) -> int:
         return _random(args)
     from likewise.datasets import movielens_items, movielens_ratings
     from likewise.evaluation.protocols import SEQUENTIAL_ANCHORS, core_rows, sequential_split
-    from likewise.evaluation.replay import ALIASES, Result, temporal_split
+    from likewise.evaluation.replay import ALIASES, Result, cold_split, temporal_split
     from likewise.evaluation.replay import evaluate as score
     from likewise.evaluation.report import markdown_table, write_report
     from likewise.recommender import RECOMMENDERS
@@ -83,14 +84,17 @@ def evaluate(args: argparse.Namespace) -> int:
         items = movielens_items(dataset)
         ratings = movielens_ratings(dataset, users=args.users)
     else:
-        if args.protocol != "temporal":
+        if args.protocol in ("sequential", "random"):
             message = "your own data is evaluated with the temporal protocol (no ratings needed)"
             raise InvalidInput(message, field="--protocol")
         items, ratings = _own_data(args.dataset, args.users)
     history: list[Mapping[str, Any]]
+    cold: set[str] | None = None
     if args.protocol == "sequential":
         likes, targets = sequential_split(core_rows(ratings))
         history = list(likes)
+    elif args.protocol == "cold-items":
+        history, targets, cold = cold_split(ratings)
     else:
         history, targets = temporal_split(ratings)
     tuning: list[tuple[float, Result]] = []
@@ -133,13 +137,14 @@ def evaluate(args: argparse.Namespace) -> int:
             if {"hybrid", "itemknn"} & set(strategies):
                 engine.train()
             with _bar(len(targets) * len(strategies), "recommend") as bar:
-                results = score(engine, targets, strategies, k=ks, progress=bar.update)
+                results = score(engine, targets, strategies, k=ks, progress=bar.update, among=cold)
         finally:
             engine.close()
     rows = [r.__dict__ for r in results]
     setting = {
         "temporal": "temporal leave-last-out",
         "sequential": "sequential (RecBole: ratings >= 3, 10-core, last interaction held out)",
+        "cold-items": f"cold items ({len(cold or ())} first seen in the last 10% of events)",
     }[args.protocol]
     title = f"{args.dataset}, {setting}, {len(targets):,} users"
     notes = ""

@@ -9,7 +9,7 @@ are averaged over users, with 95% bootstrap intervals.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,7 +21,7 @@ from likewise.events.model import parse_event
 from likewise.events.signals import SignalRules
 from likewise.ranking import intra_list_diversity
 
-__all__ = ["ALIASES", "Result", "bootstrap", "evaluate", "temporal_split"]
+__all__ = ["ALIASES", "Result", "bootstrap", "cold_split", "evaluate", "temporal_split"]
 
 Progress = Callable[[int], object]
 
@@ -68,6 +68,30 @@ def temporal_split(
     return history, targets
 
 
+def cold_split(
+    events: Iterable[Mapping[str, Any]], *, share: float = 0.1, rules: SignalRules | None = None
+) -> tuple[list[Mapping[str, Any]], dict[str, str], set[str]]:
+    """The cold-items protocol: (history before the cut, {user: target}, cold items).
+
+    The cut leaves the last `share` of events (by time) as the test period; cold items are
+    those first seen in it. A user's target is their first positive event on a cold item;
+    everything before the cut is replayed, so collaborative and popular signals know nothing
+    of those items and only content can find them."""
+    rules = rules or SignalRules()
+    ordered = sorted(events, key=lambda e: float(e["timestamp"]))
+    cut = ordered[int(len(ordered) * (1 - share))]["timestamp"] if ordered else 0.0
+    history = [e for e in ordered if float(e["timestamp"]) < float(cut)]
+    known = {str(e["item_id"]) for e in history}
+    cold = {str(e["item_id"]) for e in ordered[len(history) :]} - known
+    active = {str(e["user_id"]) for e in history}
+    targets: dict[str, str] = {}
+    for e in ordered[len(history) :]:
+        user, item = str(e["user_id"]), str(e["item_id"])
+        if item in cold and user in active and user not in targets and _signal(rules, e) > 0:
+            targets[user] = item
+    return history, targets, cold
+
+
 def _signal(rules: SignalRules, event: Mapping[str, Any]) -> float:
     return rules.signal(parse_event(event))
 
@@ -86,26 +110,32 @@ def evaluate(
     *,
     k: int | Sequence[int] = 10,
     progress: Progress | None = None,
+    among: Collection[str] | None = None,
 ) -> list[Result]:
     """Ask for max(`k`) items per user and strategy (untracked) and score the target at each
     k (results by strategy, then k); `popular` is the store's popular list without the user's
-    seen items, `itemknn` and `ema+dislike` are as in `ALIASES`."""
+    seen items, `itemknn` and `ema+dislike` are as in `ALIASES`. With `among`, lists are
+    ranked within those items only (the cold-items protocol)."""
     ks = sorted({k} if isinstance(k, int) else set(k))
     longest = ks[-1]
     out = []
     users = sorted(targets)
     popularity = _popularity(engine, len(users))
     catalog = engine.count()
+    outside = [] if among is None else sorted(set(engine.store.all_ids()) - set(among))
     for strategy in strategies:
         started = time.perf_counter()
         lists: list[list[str]] = []
         for user in users:
             if strategy == "popular":
                 seen = engine.store.seen(user)
-                ranked = [h.id for h in engine.store.popular(n=longest, exclude=seen)]
+                hits = engine.store.popular(n=longest, exclude=[*seen, *outside])
+                ranked = [h.id for h in hits]
             else:
                 name, weights = ALIASES.get(strategy, (strategy, None))
-                rec = engine.recommend(user, n=longest, strategy=name, track=False, weights=weights)
+                rec = engine.recommend(
+                    user, n=longest, strategy=name, track=False, weights=weights, exclude=outside
+                )
                 ranked = [r.id for r in rec.items]
             lists.append(ranked)
             if progress:
