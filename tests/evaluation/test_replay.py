@@ -59,6 +59,12 @@ def test_eval_command_on_movielens_100k(capsys: pytest.CaptureFixture[str], tmp_
             str(tmp_path / "report"),
             "--tune-alpha",
             "0.2,0.6",
+            "--tune",
+            "beta=0,0.5",
+            "--tune",
+            "diversity=0,0.3",
+            "--tune-strategy",
+            "hybrid",
         ]
     )
     rows = json.loads(capsys.readouterr().out)
@@ -75,13 +81,17 @@ def test_eval_command_on_movielens_100k(capsys: pytest.CaptureFixture[str], tmp_
     assert max(r["hr"] for r in rows) > 0  # real users, real items: something is found
     index = (tmp_path / "report" / "index.md").read_text()
     assert "| hybrid |" in index and "likewise eval --dataset movielens-100k" in index
-    assert "## Tuning on the validation item" in index and "--tune-alpha 0.2,0.6" in index
-    for png in ("accuracy.png", "tradeoff.png", "alpha.png"):
+    assert "## Tuning on the validation item" in index and "--tune alpha=0.2,0.6" in index
+    assert "| beta | 0.5 |" in index and "then used for the test: beta=" in index
+    for png in ("accuracy.png", "tradeoff.png", "alpha.png", "beta.png", "diversity.png"):
         assert (tmp_path / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["eval", "--strategies", "telepathy"]) == 2
     assert main(["eval", "--tune-alpha", "0,2"]) == 2
     assert main(["eval", "--k", "10,x"]) == 2
     assert main(["eval", "--tune-alpha", "0.2", "--tune-strategy", "telepathy"]) == 2
+    assert main(["eval", "--tune", "gamma=1"]) == 2 and "--tune" in capsys.readouterr().err
+    assert main(["eval", "--tune", "diversity=0.3"]) == 2  # shapes the hybrid, not ema
+    assert "--tune-strategy hybrid" in capsys.readouterr().err
 
 
 @pytest.mark.slow

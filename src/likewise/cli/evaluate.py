@@ -49,10 +49,16 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="minilm", help="embedding model (default minilm)")
     p.add_argument("--out", help="write index.md and PNG plots to this folder")
     p.add_argument(
-        "--tune-alpha",
-        help="alphas to try on each user's second-to-last like (e.g. 0.1,0.2,0.4); the best "
-        "by NDCG of --tune-strategy is used for the test",
+        "--tune",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2",
+        help="values to try on each user's second-to-last like, one parameter at a time in "
+        "the order given (repeatable): alpha, beta, mean_n (profiles) or diversity, content, "
+        "popular (hybrid weights beside collaborative 1); the best by NDCG of "
+        "--tune-strategy is used for the test",
     )
+    p.add_argument("--tune-alpha", help="shorthand for --tune alpha=V1,V2")
     p.add_argument("--tune-strategy", default="ema", help="the strategy tuning scores (ema)")
     p.set_defaults(handler=evaluate)
 
@@ -78,7 +84,10 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.users is not None and args.users < 1:
         raise InvalidInput("must be a positive number", field="--users")
     dataset = DATASETS.get(args.dataset, "")
-    alphas = _alphas(args.tune_alpha)
+    grid = _grid(args.tune, args.tune_alpha)
+    if any(name in RANKING_KNOBS for name, _ in grid) and args.tune_strategy != "hybrid":
+        message = "diversity, content and popular shape the hybrid: use --tune-strategy hybrid"
+        raise InvalidInput(message, field="--tune-strategy")
     ratings: Sequence[Mapping[str, Any]]
     if dataset:
         items = movielens_items(dataset)
@@ -97,39 +106,47 @@ def evaluate(args: argparse.Namespace) -> int:
         history, targets, cold = cold_split(ratings)
     else:
         history, targets = temporal_split(ratings)
-    tuning: list[tuple[float, Result]] = []
+    tuning: list[tuple[str, float, Result]] = []
+    chosen: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="likewise-eval-") as folder:
         engine = Engine.open(folder, model=args.model, settings=Settings(cache_size=0))
         try:
             with _bar(len(items), "embed") as bar:
                 engine.add_items(items, progress=bar.update)
-            if alphas:
-                # Replay up to each user's second-to-last like, score each alpha there, then
-                # replay the rest with the best one: the test item is looked at once.
+            if grid:
+                # Replay up to each user's second-to-last like and tune there, one parameter
+                # at a time (the others at their best so far); then replay the rest with the
+                # chosen values: the test item is looked at once.
                 early, early_targets = temporal_split(history)
                 _replay(engine, early)
                 engine.train()
-                for alpha in alphas:
-                    engine = _reopen(engine, folder, alpha)
-                    engine.rebuild_profiles()
-                    with _bar(len(early_targets), f"alpha {alpha:g}") as bar:
-                        tuned = score(
-                            engine,
-                            early_targets,
-                            [args.tune_strategy],
-                            k=ks[0],
-                            progress=bar.update,
+                for name, values in grid:
+                    scored = []
+                    for value in values:
+                        trial = {**chosen, name: value}
+                        if name in PROFILE_KNOBS:
+                            engine = _reopen(engine, folder, _profile(trial))
+                            engine.rebuild_profiles()
+                        with _bar(len(early_targets), f"{name} {value:g}") as bar:
+                            tuned = score(
+                                engine,
+                                early_targets,
+                                [args.tune_strategy],
+                                k=ks[0],
+                                progress=bar.update,
+                                **_ranking(trial),
+                            )
+                        scored.append((value, tuned[0]))
+                    chosen[name] = max(scored, key=lambda pair: pair[1].ndcg)[0]
+                    for value, r in scored:
+                        tuning.append((name, value, r))
+                        mark = "  <- chosen" if value == chosen[name] else ""
+                        print(
+                            f"validation {name}={value:g}: {args.tune_strategy} NDCG@{ks[0]} "
+                            f"{r.ndcg:.4f} HR@{ks[0]} {r.hr:.4f}{mark}",
+                            file=sys.stderr,
                         )
-                    tuning.append((alpha, tuned[0]))
-                best = max(tuning, key=lambda pair: pair[1].ndcg)[0]
-                for alpha, r in tuning:
-                    mark = "  <- chosen" if alpha == best else ""
-                    print(
-                        f"validation alpha={alpha:g}: {args.tune_strategy} NDCG@{ks[0]} "
-                        f"{r.ndcg:.4f} HR@{ks[0]} {r.hr:.4f}{mark}",
-                        file=sys.stderr,
-                    )
-                engine = _reopen(engine, folder, best)
+                engine = _reopen(engine, folder, _profile(chosen))
                 engine.rebuild_profiles()
                 seen = {id(e) for e in early}
                 history = [e for e in history if id(e) not in seen]
@@ -137,7 +154,15 @@ def evaluate(args: argparse.Namespace) -> int:
             if {"hybrid", "itemknn"} & set(strategies):
                 engine.train()
             with _bar(len(targets) * len(strategies), "recommend") as bar:
-                results = score(engine, targets, strategies, k=ks, progress=bar.update, among=cold)
+                results = score(
+                    engine,
+                    targets,
+                    strategies,
+                    k=ks,
+                    progress=bar.update,
+                    among=cold,
+                    **_ranking(chosen),
+                )
         finally:
             engine.close()
     rows = [r.__dict__ for r in results]
@@ -148,8 +173,12 @@ def evaluate(args: argparse.Namespace) -> int:
     }[args.protocol]
     title = f"{args.dataset}, {setting}, {len(targets):,} users"
     notes = ""
+    if chosen:
+        notes = "\n\nTuned on each user's validation item, then used for the test: " + ", ".join(
+            f"{name}={value:g}" for name, value in chosen.items()
+        )
     if args.protocol == "sequential" and dataset == "ml-1m" and 10 in ks and not args.users:
-        notes = "\n\nRecBole's published HR@10 on these settings: " + ", ".join(
+        notes += "\n\nRecBole's published HR@10 on these settings: " + ", ".join(
             f"{name} {hr:.4f}" for name, hr in SEQUENTIAL_ANCHORS.items()
         )
     by_k = {at: [r for r in results if r.k == at] for at in ks}
@@ -158,9 +187,13 @@ def evaluate(args: argparse.Namespace) -> int:
             f"likewise eval --dataset {args.dataset} --strategies {','.join(strategies)} "
             f"--k {args.k} --model {args.model}" + (f" --users {args.users}" if args.users else "")
         )
-        if alphas:
-            command += f" --tune-alpha {args.tune_alpha} --tune-strategy {args.tune_strategy}"
-        index = write_report(Path(args.out), by_k[ks[0]], f"{title}, @{ks[0]}", command, tuning)
+        for name, values in grid:
+            command += f" --tune {name}={','.join(f'{v:g}' for v in values)}"
+        if grid:
+            command += f" --tune-strategy {args.tune_strategy}"
+        index = write_report(
+            Path(args.out), by_k[ks[0]], f"{title}, @{ks[0]}", command, tuning, notes
+        )
         print(f"report: {index}", file=sys.stderr)
     emit(
         args,
@@ -272,16 +305,51 @@ def _random(args: argparse.Namespace) -> int:
     return 0
 
 
-def _alphas(text: str | None) -> list[float]:
-    if not text:
-        return []
-    try:
-        alphas = [float(a) for a in text.split(",") if a.strip()]
-    except ValueError:
-        raise InvalidInput("must be numbers separated by commas", field="--tune-alpha") from None
-    if not alphas or any(not 0 < a <= 1 for a in alphas):
-        raise InvalidInput("each alpha must be in (0, 1]", field="--tune-alpha")
-    return alphas
+PROFILE_KNOBS = {"alpha": (0.0, 1.0), "beta": (0.0, 5.0), "mean_n": (1.0, 50.0)}
+RANKING_KNOBS = {"diversity": (0.0, 1.0), "content": (0.0, 10.0), "popular": (0.0, 10.0)}
+
+
+def _grid(tune: list[str], alphas: str | None) -> list[tuple[str, list[float]]]:
+    """`--tune NAME=V1,V2` options (and `--tune-alpha V1,V2`) as (name, values), checked."""
+    given = [*tune, *([f"alpha={alphas}"] if alphas else [])]
+    out: list[tuple[str, list[float]]] = []
+    for text in given:
+        name, _, values = text.partition("=")
+        field = "--tune-alpha" if alphas and text == given[-1] else "--tune"
+        bounds = {**PROFILE_KNOBS, **RANKING_KNOBS}.get(name.strip())
+        if bounds is None:
+            known = ", ".join([*PROFILE_KNOBS, *RANKING_KNOBS])
+            raise InvalidInput(f"unknown parameter {name!r}; known: {known}", field=field)
+        try:
+            numbers = [float(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            raise InvalidInput("must be numbers separated by commas", field=field) from None
+        low, high = bounds
+        if (
+            not numbers
+            or any(not low <= v <= high for v in numbers)
+            or (name == "alpha" and 0.0 in numbers)
+        ):
+            raise InvalidInput(f"each {name} must be in ({low:g}, {high:g}]", field=field)
+        out.append((name.strip(), numbers))
+    return out
+
+
+def _profile(chosen: dict[str, float]) -> dict[str, Any]:
+    """The profile settings among the chosen values (mean_n is a count)."""
+    out: dict[str, Any] = {k: v for k, v in chosen.items() if k in PROFILE_KNOBS}
+    if "mean_n" in out:
+        out["mean_n"] = int(out["mean_n"])
+    return out
+
+
+def _ranking(chosen: dict[str, float]) -> dict[str, Any]:
+    """The hybrid's per-request overrides among the chosen values."""
+    weights = {k: chosen[k] for k in ("content", "popular") if k in chosen}
+    return {
+        "weights": {**Settings().hybrid_weights, **weights} if weights else None,
+        "diversity": chosen.get("diversity"),
+    }
 
 
 def _replay(engine: Engine, events: list[Any]) -> None:
@@ -291,9 +359,9 @@ def _replay(engine: Engine, events: list[Any]) -> None:
             bar.update(min(5_000, len(events) - start))
 
 
-def _reopen(engine: Engine, folder: str, alpha: float) -> Engine:
+def _reopen(engine: Engine, folder: str, profile: dict[str, Any]) -> Engine:
     engine.close()
-    return Engine.open(folder, settings=Settings(cache_size=0, alpha=alpha))
+    return Engine.open(folder, settings=Settings(cache_size=0, **profile))
 
 
 def _bar(total: int, what: str) -> tqdm[Any]:

@@ -111,11 +111,14 @@ def evaluate(
     k: int | Sequence[int] = 10,
     progress: Progress | None = None,
     among: Collection[str] | None = None,
+    weights: Mapping[str, float] | None = None,
+    diversity: float | None = None,
 ) -> list[Result]:
     """Ask for max(`k`) items per user and strategy (untracked) and score the target at each
     k (results by strategy, then k); `popular` is the store's popular list without the user's
     seen items, `itemknn` and `ema+dislike` are as in `ALIASES`. With `among`, lists are
-    ranked within those items only (the cold-items protocol)."""
+    ranked within those items only (the cold-items protocol). `weights` and `diversity`
+    tune `hybrid` (as per-request overrides)."""
     ks = sorted({k} if isinstance(k, int) else set(k))
     longest = ks[-1]
     out = []
@@ -132,9 +135,16 @@ def evaluate(
                 hits = engine.store.popular(n=longest, exclude=[*seen, *outside])
                 ranked = [h.id for h in hits]
             else:
-                name, weights = ALIASES.get(strategy, (strategy, None))
+                name, fixed = ALIASES.get(strategy, (strategy, None))
+                tuned = name == "hybrid" and fixed is None
                 rec = engine.recommend(
-                    user, n=longest, strategy=name, track=False, weights=weights, exclude=outside
+                    user,
+                    n=longest,
+                    strategy=name,
+                    track=False,
+                    weights=fixed or (weights if tuned else None),
+                    diversity=diversity if tuned else None,
+                    exclude=outside,
                 )
                 ranked = [r.id for r in rec.items]
             lists.append(ranked)

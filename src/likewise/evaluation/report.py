@@ -33,10 +33,12 @@ def write_report(
     results: Sequence[Result],
     title: str,
     command: str,
-    tuning: Sequence[tuple[float, Result]] = (),
+    tuning: Sequence[tuple[str, float, Result]] = (),
+    notes: str = "",
 ) -> Path:
     """Write `index.md`, `accuracy.png` (NDCG and HR with intervals), `tradeoff.png` (NDCG
-    against intra-list diversity) and, after tuning, `alpha.png`; returns the index."""
+    against intra-list diversity) and, after tuning, one `<parameter>.png` sweep each (e.g.
+    `alpha.png`); returns the index."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -69,26 +71,33 @@ def write_report(
     plt.close(fig)
     extra = ""
     if tuning:
-        fig, ax = plt.subplots(figsize=(5, 3.6))
-        alphas = [a for a, _ in tuning]
-        values = [r.ndcg for _, r in tuning]
-        low = [r.ndcg - r.ndcg_ci[0] for _, r in tuning]
-        high = [r.ndcg_ci[1] - r.ndcg for _, r in tuning]
-        ax.errorbar(alphas, values, yerr=[low, high], marker="o", capsize=4)
-        ax.set_xlabel("alpha")
-        ax.set_ylabel(f"NDCG@{tuning[0][1].k} (validation)")
-        ax.set_title(f"alpha sweep, {tuning[0][1].strategy}")
-        fig.tight_layout()
-        fig.savefig(folder / "alpha.png", dpi=120)
-        plt.close(fig)
-        rows = "\n".join(f"| {a:g} | {r.ndcg:.4f} | {r.hr:.4f} |" for a, r in tuning)
+        names = list(dict.fromkeys(name for name, _, _ in tuning))
+        plots = []
+        for name in names:
+            sweep = [(v, r) for n, v, r in tuning if n == name]
+            fig, ax = plt.subplots(figsize=(5, 3.6))
+            low = [r.ndcg - r.ndcg_ci[0] for _, r in sweep]
+            high = [r.ndcg_ci[1] - r.ndcg for _, r in sweep]
+            ax.errorbar(
+                [v for v, _ in sweep], [r.ndcg for _, r in sweep], yerr=[low, high], marker="o"
+            )
+            ax.set_xlabel(name)
+            ax.set_ylabel(f"NDCG@{sweep[0][1].k} (validation)")
+            ax.set_title(f"{name} sweep, {sweep[0][1].strategy}")
+            fig.tight_layout()
+            fig.savefig(folder / f"{name}.png", dpi=120)
+            plt.close(fig)
+            plots.append(f"![{name} sweep]({name}.png)")
+        rows = "\n".join(f"| {n} | {v:g} | {r.ndcg:.4f} | {r.hr:.4f} |" for n, v, r in tuning)
         extra = (
             "\n\n## Tuning on the validation item\n\n"
-            f"| alpha | NDCG | HR |\n| ---: | ---: | ---: |\n{rows}\n\n![alpha sweep](alpha.png)"
+            "One parameter at a time, in this order, each at the best value found so far.\n\n"
+            f"| parameter | value | NDCG | HR |\n| --- | ---: | ---: | ---: |\n{rows}\n\n"
+            + "\n\n".join(plots)
         )
     index = folder / "index.md"
     index.write_text(
-        f"{markdown_table(results, '# ' + title)}\n\nReproduce with `{command}`.\n\n"
+        f"{markdown_table(results, '# ' + title)}{notes}\n\nReproduce with `{command}`.\n\n"
         f"![accuracy](accuracy.png)\n\n![accuracy against diversity](tradeoff.png){extra}\n",
         encoding="utf-8",
     )
