@@ -96,13 +96,17 @@ def test_eval_command_on_movielens_100k(capsys: pytest.CaptureFixture[str], tmp_
 
 @pytest.mark.slow
 def test_random_protocol_on_movielens_100k(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["eval", "--dataset", "movielens-100k", "--protocol", "random", "--json"])
+    command = ["eval", "--dataset", "movielens-100k", "--protocol", "random", "--json"]
+    code = main([*command, "--model", "hashing-64"])
     rows = {r["strategy"]: r for r in json.loads(capsys.readouterr().out)}
-    assert code == 0 and set(rows) == {"popular", "itemknn"}
+    assert code == 0 and set(rows) == {"popular", "itemknn", "hybrid"}
     for r in rows.values():
         assert r["users"] > 900 and 0.0 < r["ndcg"] <= 1.0 and 0.0 < r["recall"] <= r["hr"]
     assert rows["itemknn"]["ndcg"] > rows["popular"]["ndcg"]  # co-occurrence beats popularity
-    bad = ["eval", "--protocol", "random", "--strategies", "ema"]
+    assert rows["hybrid"]["ndcg"] > rows["popular"]["ndcg"]
+    # The matrix strategies are scored on the validation split too (RecBole's "valid" figure).
+    assert 0.0 < rows["popular"]["valid_ndcg"] < 1.0 and "valid_ndcg" not in rows["hybrid"]
+    bad = ["eval", "--protocol", "random", "--strategies", "ema+dislike"]  # no dislikes here
     assert main(bad) == 2 and "--strategies" in capsys.readouterr().err
 
 
