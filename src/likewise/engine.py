@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Self
 
 import numpy as np
@@ -20,6 +21,15 @@ from likewise.ranking import ResultCache
 from likewise.ranking.cache import where_key
 from likewise.store import Entry, Hit, Store, StoreInfo, metric_of, open_store
 from likewise.tracking import Impression, ImpressionLog, RateRow
+from likewise.tracking.experiments import (
+    BLOB,
+    Experiment,
+    ExperimentBook,
+    check_name,
+    parse_split,
+    parse_variant,
+)
+from likewise.tracking.experiments import report as experiment_report
 
 __all__ = ["Engine", "IngestReport"]
 
@@ -64,6 +74,9 @@ class Engine:
         self.personal = Personaliser(store, embedder, settings)
         self.settings = settings
         self.impressions = ImpressionLog(store.log_impressions)
+        self.experiments = ExperimentBook(
+            lambda: store.get_blob(BLOB), lambda data: store.put_blob(BLOB, data)
+        )
         self.similar_cache: ResultCache[list[Hit]] = ResultCache(
             size=settings.cache_size, ttl=settings.cache_seconds
         )
@@ -250,6 +263,18 @@ class Engine:
         """
         _check_n(n)
         check_user_id(user_id)
+        variant: str | None = None
+        if strategy is None and weights is None and diversity is None:
+            # How to recommend is not asked for: a running experiment decides, else the
+            # promoted winner of the last one, else the settings.
+            running = self.experiments.running()
+            chosen = self.experiments.default()
+            if running is not None:
+                arm = running.assign(user_id)
+                chosen, variant = arm.settings(), running.tag(arm)
+            if chosen:
+                strategy = chosen["strategy"]
+                weights, diversity = chosen.get("weights"), chosen.get("diversity")
         rec = self.personal.recommend(
             user_id,
             n=n,
@@ -261,10 +286,55 @@ class Engine:
             weights=weights,
             diversity=diversity,
         )
+        if variant is not None:
+            rec = replace(rec, variant=variant)
         if track:
             items = [r.id for r in rec.items]
-            self.impressions.add(Impression(rec.id, user_id, rec.strategy, items, context or {}))
+            shown_as = variant or rec.strategy
+            self.impressions.add(Impression(rec.id, user_id, shown_as, items, context or {}))
         return rec
+
+    def create_experiment(
+        self, name: str, variants: Sequence[str], *, split: str | None = None
+    ) -> Experiment:
+        """Start an A/B experiment: `variants` like `a:strategy=ema` or
+        `b:strategy=hybrid,diversity=0.3`, shares like `50/50` (equal if None). Users are
+        bucketed by id; one experiment runs at a time."""
+        shares = parse_split(split, len(variants))
+        arms = tuple(parse_variant(v, weight=w) for v, w in zip(variants, shares, strict=True))
+        experiment = Experiment(name=check_name(name, "name"), variants=arms, started=time.time())
+        self.experiments.add(experiment)
+        self.personal.cache.touch_all()
+        return experiment
+
+    def experiment_report(self, name: str) -> dict[str, Any]:
+        """Per variant: lists shown, clicks, CTR (95% interval), conversions; each variant
+        against the first by a two-proportion test."""
+        experiment = self.experiments.get(name)
+        rows = self.ctr_report(group_by="strategy", since=experiment.started)
+        prefix = f"{name}:"
+        counts = {
+            r.group[len(prefix) :]: (r.impressions, r.clicks, r.conversions)
+            for r in rows
+            if r.group.startswith(prefix)
+        }
+        return experiment_report(experiment, counts)
+
+    def stop_experiment(self, name: str, *, promote: str | None = None) -> Experiment:
+        """Stop an experiment (lists go back to the default); with `promote`, that variant's
+        settings become the default for requests that do not choose a strategy."""
+        experiment = self.experiments.get(name).stop(time.time())
+        default = None
+        if promote is not None:
+            arm = next((v for v in experiment.variants if v.name == promote), None)
+            if arm is None:
+                known = ", ".join(v.name for v in experiment.variants)
+                raise InvalidInput(f"no variant {promote!r}; known: {known}", field="variant")
+            experiment = replace(experiment, winner=promote)
+            default = arm.settings()
+        self.experiments.update(experiment, default)
+        self.personal.cache.touch_all()
+        return experiment
 
     def ctr_report(self, *, group_by: str = "strategy", since: float = 0.0) -> list[RateRow]:
         """Impressions, clicks, CTR, conversions and mean dwell per strategy or per day."""

@@ -72,6 +72,7 @@ class Recommendation:
     items: list[Recommended]
     id: str = field(default_factory=lambda: new_id())
     cached: bool = False  # served from the cache of hot results (a new id all the same)
+    variant: str | None = None  # EXPERIMENT:VARIANT when an experiment chose how to recommend
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
