@@ -337,9 +337,11 @@ class Engine:
         return experiment
 
     def ctr_report(self, *, group_by: str = "strategy", since: float = 0.0) -> list[RateRow]:
-        """Impressions, clicks, CTR, conversions and mean dwell per strategy or per day."""
-        if group_by not in ("strategy", "day"):
-            raise InvalidInput("must be 'strategy' or 'day'", field="group_by")
+        """Impressions, clicks, CTR, conversions and mean dwell per strategy, per day, or per
+        `day,strategy` (groups named "YYYY-MM-DD STRATEGY"). Lists served by an experiment
+        count under "EXPERIMENT:VARIANT"."""
+        if group_by not in ("strategy", "day", "day,strategy"):
+            raise InvalidInput("must be 'strategy', 'day' or 'day,strategy'", field="group_by")
         self.impressions.flush()
         settings = self.settings
         return self.store.rate_rows(

@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from likewise.cli import commands, demo, evaluate, personal, serve
+    from likewise.cli import commands, demo, evaluate, experiments, personal, serve
 
     settings = Settings()
     common = argparse.ArgumentParser(add_help=False)
@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.register(sub, common)
     demo.register(sub, common)
     evaluate.register(sub, common)
+    experiments.register(sub, common)
     return parser
 
 

@@ -15,7 +15,7 @@ from likewise.engine import Engine
 from likewise.service import errors
 from likewise.service.auth import Keys
 from likewise.service.middleware import BodyLimit, Metrics, RequestMetrics
-from likewise.service.routes import events, items, ops, reports, search, users
+from likewise.service.routes import events, experiments, items, ops, reports, search, users
 from likewise.service.schemas import ErrorOut
 
 __all__ = ["create_app"]
@@ -68,6 +68,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         events.router,
         users.writes,
         reports.router,
+        experiments.reads,
+        experiments.writes,
         ops.stats_router,
     ):
         app.include_router(router, responses=problems)  # type: ignore[arg-type]

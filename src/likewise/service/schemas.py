@@ -84,6 +84,7 @@ class RecommendationOut(BaseModel):
     recommendation_id: str = Field(description="send it back with events as recommendation_id")
     user_id: str
     strategy: str
+    variant: str | None = Field(None, description="EXPERIMENT:VARIANT when an experiment chose")
     items: list[RecommendedOut]
 
 

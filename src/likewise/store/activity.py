@@ -236,7 +236,10 @@ def rate_rows(
     """Per group: lists shown since `since`, how many got a click / a conversion event that
     names them, and the mean dwell of the dwell events that name them."""
     attributed = "SELECT 1 FROM events e WHERE e.recommendation_id = i.id AND e.type IN"
-    group = {"strategy": "i.strategy", "day": dialect_of(db).day}[group_by]
+    day = dialect_of(db).day
+    group = {"strategy": "i.strategy", "day": day, "day,strategy": f"{day} || ' ' || i.strategy"}[
+        group_by
+    ]
     rows = db.execute(
         f"SELECT g, COUNT(*), SUM(clicked), SUM(converted), AVG(dwell) FROM ("
         f"SELECT {group} AS g, "

@@ -20,13 +20,15 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=[Depends
 @router.get("/ctr", response_model=CtrReport)
 def ctr(
     request: Request,
-    group_by: Literal["strategy", "day"] = "strategy",
+    group_by: Literal["strategy", "day", "day,strategy"] = "strategy",
     since: Annotated[
         str | None, Query(description="epoch seconds or ISO-8601 (default: everything)")
     ] = None,
 ) -> dict[str, Any]:
-    """Per strategy or per day (UTC): lists shown, lists clicked, CTR, conversions, conversion
-    rate (each with a 95% Wilson interval) and mean dwell of attributed dwell events."""
+    """Per strategy, per day (UTC) or per `day,strategy` (groups "YYYY-MM-DD STRATEGY"):
+    lists shown, lists clicked, CTR, conversions, conversion rate (each with a 95% Wilson
+    interval) and mean dwell of attributed dwell events. Lists served by an experiment count
+    under "EXPERIMENT:VARIANT"."""
     start = 0.0
     if since is not None:
         try:

@@ -96,6 +96,7 @@ async def recommendations(request: Request, user_id: str) -> FastJSON:
             "recommendation_id": rec.id,
             "user_id": user_id,
             "strategy": rec.strategy,
+            "variant": rec.variant,
             "items": [
                 {
                     "id": r.id,
