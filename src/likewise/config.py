@@ -92,6 +92,13 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535, description="port `likewise serve` binds")
     read_keys: list[str] = Field([], description="API keys that may read (JSON list)")
     write_keys: list[str] = Field([], description="API keys that may read and write")
+    event_keys: list[str] = Field(
+        [], description="API keys that may read and record events (safe to give a browser)"
+    )
+    site: bool = Field(False, description="serve the demo site and dashboard at / (pages)")
+    site_key: str = Field(
+        "", description="the key the pages send: a read or event key (a write key is asked for)"
+    )
     max_body_bytes: int = Field(10_000_000, ge=1, description="largest request body accepted")
 
     def profile_config(self) -> ProfileConfig:

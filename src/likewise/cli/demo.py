@@ -80,7 +80,8 @@ def _serve(args: argparse.Namespace, user: str) -> None:
 
     base = f"http://127.0.0.1:{args.port}"
     quoted = user.replace(" ", "%20")
-    print(f"\nServing the API on {base}  (OpenAPI docs: {base}/docs; Ctrl-C stops)")
+    print(f"\nOpen {base}/  (the demo site; dashboard: {base}/dashboard, API docs: {base}/docs)")
+    print("Ctrl-C stops the server.")
     print("Try, in another terminal:")
     print(f"  curl '{base}/v1/users/{quoted}/recommendations?n=5'")
     print(f"  curl '{base}/v1/items/Toy%20Story%20(1995)/similar?n=5'")
@@ -95,4 +96,6 @@ def _serve(args: argparse.Namespace, user: str) -> None:
     print(f"  curl '{base}/v1/reports/ctr'")
     sys.stdout.flush()
     args.host = "127.0.0.1"
+    args.site = True
+    args.workers = 1
     serve(args)

@@ -27,6 +27,12 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         help="server processes sharing the port (default 1). Each opens the store itself: "
         "meant for PostgreSQL; an embedded store loads its index once per worker",
     )
+    p.add_argument(
+        "--site",
+        action="store_true",
+        default=None,
+        help="also serve the demo site and dashboard at / (env LIKEWISE_SITE)",
+    )
     p.set_defaults(handler=serve)
 
 
@@ -44,7 +50,12 @@ def serve(args: argparse.Namespace) -> int:
 
     from likewise.service import create_app
 
-    overrides = {"data": args.data, "host": args.host, "port": args.port}
+    overrides = {
+        "data": args.data,
+        "host": args.host,
+        "port": args.port,
+        "site": getattr(args, "site", None),
+    }
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     if not (settings.read_keys or settings.write_keys) and not is_loopback(settings.host):
         raise ConfigError(
@@ -56,7 +67,8 @@ def serve(args: argparse.Namespace) -> int:
         raise InvalidInput("must be at least 1", field="workers")
     print(
         f"likewise: serving {redact(settings.data)} on http://{settings.host}:{settings.port} "
-        f"with {args.workers} worker(s) (docs: /docs)",
+        f"with {args.workers} worker(s) (docs: /docs"
+        + (", site: /, dashboard: /dashboard)" if settings.site else ")"),
         file=sys.stderr,
     )
     app: Any = create_app(settings)
@@ -66,6 +78,7 @@ def serve(args: argparse.Namespace) -> int:
             LIKEWISE_DATA=settings.data,
             LIKEWISE_HOST=settings.host,
             LIKEWISE_PORT=str(settings.port),
+            LIKEWISE_SITE="true" if settings.site else "false",
         )
         app = "likewise.service.app:create_app"
     uvicorn.run(

@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     app = FastAPI(title="likewise", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.engine = engine  # None until the lifespan opens the store
-    app.state.keys = Keys(settings.read_keys, settings.write_keys)
+    app.state.keys = Keys(settings.read_keys, settings.write_keys, settings.event_keys)
     app.state.metrics = Metrics()
     errors.install(app)
     app.include_router(ops.open_routes)
@@ -73,6 +73,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         ops.stats_router,
     ):
         app.include_router(router, responses=problems)  # type: ignore[arg-type]
+    if settings.site:
+        from likewise.service import site
+
+        site.install(app, settings)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app

@@ -1,4 +1,5 @@
-"""API keys: `Authorization: Bearer KEY`; a read role and a write role (which can also read).
+"""API keys: `Authorization: Bearer KEY`; a read role, an events role (read, and record events:
+the key a web page may carry) and a write role (everything).
 
 Keys are compared in constant time against every configured key, and never logged. With no
 keys configured the API is open, which `likewise serve` allows on loopback only.
@@ -13,18 +14,24 @@ from typing import Literal
 from fastapi import Request
 from starlette.exceptions import HTTPException
 
-__all__ = ["Keys", "Role", "require_read", "require_write"]
+__all__ = ["Keys", "Role", "require_events", "require_read", "require_write"]
 
-Role = Literal["read", "write"]
+Role = Literal["read", "events", "write"]
+RANK = {"read": 0, "events": 1, "write": 2}
 
 
 class Keys:
     """The configured keys and the role each grants."""
 
-    def __init__(self, read: Sequence[str], write: Sequence[str]) -> None:
-        self._keys = [(k.encode(), "write") for k in write if k] + [
-            (k.encode(), "read") for k in read if k
+    def __init__(
+        self, read: Sequence[str], write: Sequence[str], events: Sequence[str] = ()
+    ) -> None:
+        roles: list[tuple[Sequence[str], Role]] = [
+            (write, "write"),
+            (events, "events"),
+            (read, "read"),
         ]
+        self._keys = [(k.encode(), role) for keys, role in roles for k in keys if k]
 
     @property
     def enabled(self) -> bool:
@@ -34,8 +41,8 @@ class Keys:
         given = token.encode()
         found: Role | None = None
         for key, role in self._keys:  # no early exit: every key is compared
-            if hmac.compare_digest(key, given) and found != "write":
-                found = "write" if role == "write" else "read"
+            if hmac.compare_digest(key, given) and (found is None or RANK[role] > RANK[found]):
+                found = role
         return found
 
     def require(self, role: Role) -> Callable[[Request], None]:
@@ -54,8 +61,9 @@ class Keys:
             granted = self.role_of(token.strip())
             if granted is None:
                 raise HTTPException(401, "unknown API key", {"WWW-Authenticate": "Bearer"})
-            if role == "write" and granted != "write":
-                raise HTTPException(403, "this key may read but not write")
+            if RANK[granted] < RANK[role]:
+                allowed = {"read": "read", "events": "read and record events"}[granted]
+                raise HTTPException(403, f"this key may {allowed}, not {role}")
 
         return check
 
@@ -71,3 +79,9 @@ async def require_write(request: Request) -> None:
     """Dependency: the request's key may write."""
     keys: Keys = request.app.state.keys
     keys.require("write")(request)
+
+
+async def require_events(request: Request) -> None:
+    """Dependency: the request's key may record events (an events or a write key)."""
+    keys: Keys = request.app.state.keys
+    keys.require("events")(request)

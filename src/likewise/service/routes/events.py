@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 
-from likewise.service.auth import require_write
+from likewise.service.auth import require_events
 from likewise.service.deps import engine_of
 from likewise.service.schemas import EventsAccepted
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depends(require_write)])
+router = APIRouter(prefix="/v1", tags=["events"], dependencies=[Depends(require_events)])
 
 EVENT_EXAMPLE = {"user_id": "u1", "item_id": "a1", "type": "click", "recommendation_id": "..."}
 
