@@ -30,7 +30,7 @@ from psycopg import Connection
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
-from likewise.errors import ConfigError, InvalidInput, StoreError
+from likewise.errors import InvalidInput, StoreError
 from likewise.events.model import Event
 from likewise.items.model import Item, parse_item
 from likewise.profiles.state import ProfileState, Snapshot
@@ -48,6 +48,7 @@ from likewise.store.embedded import filterable
 from likewise.store.filters import parse_where
 from likewise.store.location import redact
 from likewise.store.pgfilter import candidates, compile_where, filter_columns, number_rows
+from likewise.store.pgschema import MIGRATIONS, WRITE_LOCK, insert_numbers, migrate
 from likewise.tracking.impressions import Impression
 from likewise.tracking.report import RateRow
 
@@ -55,81 +56,6 @@ __all__ = ["MIGRATIONS", "PgConfig", "PostgresStore", "migrate"]
 
 log = logging.getLogger(__name__)
 
-WRITE_LOCK = 0x6C696B65  # "like": the advisory lock every write transaction holds
-# Numbered migrations: each runs once, in order, in one transaction, recorded in
-# `schema_version`, then its data step (BACKFILLS) if it has one. Never edit one that has
-# shipped; add the next.
-MIGRATIONS: dict[int, str] = {
-    1: """
-CREATE EXTENSION IF NOT EXISTS vector;
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE SEQUENCE item_seq;
-CREATE TABLE items (
-    id TEXT PRIMARY KEY, seq BIGINT NOT NULL, model_id TEXT NOT NULL,
-    content_hash TEXT NOT NULL, record_hash TEXT NOT NULL, record JSONB NOT NULL,
-    fkeys JSONB NOT NULL, franges JSONB NOT NULL, embedding vector,
-    updated_at DOUBLE PRECISION NOT NULL);
-CREATE INDEX items_fkeys ON items USING gin (fkeys);
-CREATE INDEX items_seq ON items (seq DESC);
-CREATE TABLE events (
-    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, event_id TEXT UNIQUE,
-    user_id TEXT NOT NULL, item_id TEXT NOT NULL, type TEXT NOT NULL,
-    value DOUBLE PRECISION, context TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL,
-    recommendation_id TEXT, signal DOUBLE PRECISION NOT NULL);
-CREATE INDEX events_user ON events (user_id, item_id);
-CREATE INDEX events_recommendation ON events (recommendation_id)
-    WHERE recommendation_id IS NOT NULL;
-CREATE TABLE profiles (
-    user_id TEXT PRIMARY KEY, state TEXT NOT NULL, interest vector, ema vector, seed vector);
-CREATE TABLE profile_history (
-    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id TEXT NOT NULL,
-    at DOUBLE PRECISION NOT NULL, vector vector NOT NULL);
-CREATE INDEX profile_history_user ON profile_history (user_id, seq);
-CREATE TABLE popularity (
-    item_id TEXT PRIMARY KEY, score DOUBLE PRECISION NOT NULL, events INTEGER NOT NULL,
-    trend DOUBLE PRECISION NOT NULL DEFAULT -1e300);
-CREATE INDEX popularity_rank ON popularity (score DESC, item_id);
-CREATE INDEX popularity_trend ON popularity (trend DESC, item_id);
-CREATE TABLE impressions (
-    id TEXT PRIMARY KEY, user_id TEXT NOT NULL, strategy TEXT NOT NULL, items TEXT NOT NULL,
-    context TEXT NOT NULL, at DOUBLE PRECISION NOT NULL);
-CREATE INDEX impressions_at ON impressions (at);
-CREATE INDEX impressions_user ON impressions (user_id);
-CREATE TABLE blobs (name TEXT PRIMARY KEY, data BYTEA NOT NULL, at DOUBLE PRECISION NOT NULL);
-""",
-    # Ranges on numbers and dates by B-tree, so a selective range filter finds its few items
-    # without reading every row (see `pgfilter.candidates`).
-    2: """
-CREATE TABLE IF NOT EXISTS item_numbers (
-    field TEXT NOT NULL, kind "char" NOT NULL, value DOUBLE PRECISION NOT NULL,
-    item_id TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE, seq BIGINT NOT NULL);
-CREATE INDEX item_numbers_range ON item_numbers (field, kind, value) INCLUDE (seq);
-CREATE INDEX item_numbers_item ON item_numbers (item_id);
-""",
-}
-
-
-def _insert_numbers(conn: Connection[Any], rows: list[tuple[str, str, float, str]]) -> None:
-    """Add `item_numbers` rows, each with its item's current `seq`."""
-    if rows:
-        conn.execute(
-            "INSERT INTO item_numbers (field, kind, value, item_id, seq) "
-            "SELECT v.field, v.kind, v.value, v.item_id, i.seq FROM unnest("
-            '%s::text[], %s::"char"[], %s::float8[], %s::text[]) AS v(field, kind, value, '
-            "item_id) JOIN items i ON i.id = v.item_id",
-            [list(column) for column in zip(*rows, strict=True)],
-        )
-
-
-def _fill_item_numbers(conn: Connection[Any]) -> None:
-    """Migration 2's data: the numbers and dates of the items stored before it."""
-    with conn.cursor(name="items") as cursor:  # server-side: the catalog is not all in memory
-        cursor.execute("SELECT id, record FROM items")
-        while rows := cursor.fetchmany(1000):
-            _insert_numbers(conn, [x for i, rec in rows for x in number_rows(i, filterable(rec))])
-
-
-BACKFILLS = {2: _fill_item_numbers}
 OPS = {"cosine": "vector_cosine_ops", "dot": "vector_ip_ops", "euclidean": "vector_l2_ops"}
 DISTANCE = {"cosine": "<=>", "dot": "<#>", "euclidean": "<->"}
 
@@ -358,7 +284,7 @@ class PostgresStore(DerivedReads):
                     "DELETE FROM item_numbers WHERE item_id = ANY(%s)",
                     ([e.item.id for e in entries],),
                 )
-                _insert_numbers(
+                insert_numbers(
                     conn,
                     [
                         x
@@ -658,35 +584,3 @@ def _score(metric: str, distance: float) -> float:
     if metric == "cosine":
         return 1.0 - float(distance)
     return -float(distance)
-
-
-def migrate(conn: Connection[Any]) -> list[int]:
-    """Apply the migrations the database lacks, each in its own transaction, under the write
-    lock (two servers starting together migrate once). Returns the versions applied."""
-    applied: list[int] = []
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version ("
-            "version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"
-        )
-        have = {r[0] for r in conn.execute("SELECT version FROM schema_version").fetchall()}
-        newer = [v for v in have if v not in MIGRATIONS]
-        if newer:
-            raise ConfigError(
-                f"the database has schema version {max(newer)}, newer than this likewise "
-                f"knows ({max(MIGRATIONS)}); upgrade likewise"
-            )
-        for version in sorted(MIGRATIONS):
-            if version in have:
-                continue
-            conn.execute(MIGRATIONS[version])
-            if version in BACKFILLS:
-                BACKFILLS[version](conn)
-            conn.execute(
-                "INSERT INTO schema_version(version, applied_at) VALUES (%s, %s)",
-                (version, time.time()),
-            )
-            applied.append(version)
-            log.info("applied schema migration %d", version)
-    return applied
