@@ -1,7 +1,9 @@
 """Screenshots of the demo site, dashboard and experiments, and their page-load times.
 
 A real server (uvicorn on loopback, the site on) over 500 MovieLens-1M titles embedded by the
-packaged model and 100 real users' ratings; Debian's Chromium through Playwright. Prints time
+packaged model and 100 real users' ratings, with two weeks of simulated traffic (lists shown
+by three strategies and an experiment, some clicked and bought) so the dashboard has history;
+Debian's Chromium through Playwright. Prints time
 to first byte and to the load event (median and p99 of 20 loads each) and writes PNGs.
 
     python -P bench/screenshots.py --out docs/screenshots   (-P: bench/http.py is not http)
@@ -10,6 +12,7 @@ to first byte and to the load event (median and p99 of 20 loads each) and writes
 from __future__ import annotations
 
 import argparse
+import random
 import socket
 import statistics
 import tempfile
@@ -24,6 +27,12 @@ from playwright.sync_api import sync_playwright
 from likewise import Engine, Settings
 from likewise.datasets import movielens_items, movielens_ratings
 from likewise.service import create_app
+from likewise.tracking import Impression
+
+DAY = 86_400.0
+# simulated click-through per strategy, and the share of clicks that end in a purchase
+CLICKS = {"mean": 0.06, "ema": 0.10, "hybrid": 0.16}
+BUYS = 0.3
 
 
 def main() -> None:
@@ -43,6 +52,7 @@ def main() -> None:
             [r for r in movielens_ratings("ml-1m", users=100) if r["item_id"] in known]
         )
         engine.train()
+        simulate(engine, sorted({r["user_id"] for r in movielens_ratings("ml-1m", users=100)}))
         app = create_app(Settings(site=True), engine=engine)
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -88,6 +98,37 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: |")
     for path, ttfb, load in rows:
         print(f"| {path} | {median(ttfb)} | {p99(ttfb)} | {median(load)} | {p99(load)} |")
+
+
+def simulate(engine: Engine, users: list[str], days: int = 14) -> None:
+    """Lists shown to 30 users a day for `days` days, each made now (its real latency is
+    kept) but dated back, clicked and bought at the rates above; then an experiment (ema
+    against hybrid) serving every user once today."""
+    rng = random.Random(7)
+    today = time.time()
+
+    def react(user: str, strategy: str, rec_id: str, ids: list[str], at: float) -> None:
+        if ids and rng.random() < CLICKS.get(strategy, 0.05):
+            item = rng.choice(ids[:3])
+            engine.record(user, item, "click", timestamp=at + 30, recommendation_id=rec_id)
+            if rng.random() < BUYS:
+                engine.record(user, item, "purchase", timestamp=at + 300, recommendation_id=rec_id)
+
+    for day in range(days, 0, -1):
+        for user in rng.sample(users, 30):
+            strategy = rng.choice(list(CLICKS))
+            started = time.perf_counter()
+            rec = engine.recommend(user, n=10, strategy=strategy, track=False)
+            ms = (time.perf_counter() - started) * 1000
+            at = today - day * DAY + rng.uniform(0, DAY / 2)
+            ids = [r.id for r in rec.items]
+            engine.impressions.add(Impression(rec.id, user, strategy, ids, at=at, ms=ms))
+            react(user, strategy, rec.id, ids, at)
+    engine.create_experiment("homepage", ["a:strategy=ema", "b:strategy=hybrid"])
+    for user in users:
+        rec = engine.recommend(user, n=10)
+        react(user, rec.strategy, rec.id, [r.id for r in rec.items], time.time())
+    engine.impressions.flush()
 
 
 def measure(page: Any, url: str, loads: int) -> tuple[str, list[float], list[float]]:

@@ -19,6 +19,7 @@ from likewise.items.model import ContentTemplate, Item, parse_item
 from likewise.personal import Personaliser, Recommendation, RecordReport
 from likewise.ranking import ResultCache
 from likewise.ranking.cache import where_key
+from likewise.recommender import new_id
 from likewise.store import Entry, Hit, Store, StoreInfo, metric_of, open_store
 from likewise.tracking import Impression, ImpressionLog, RateRow
 from likewise.tracking.experiments import (
@@ -261,6 +262,7 @@ class Engine:
         recommendation's id; events that carry that id as `recommendation_id` are attributed
         to it in :meth:`ctr_report`.
         """
+        started = time.perf_counter()
         _check_n(n)
         check_user_id(user_id)
         variant: str | None = None
@@ -291,8 +293,31 @@ class Engine:
         if track:
             items = [r.id for r in rec.items]
             shown_as = variant or rec.strategy
-            self.impressions.add(Impression(rec.id, user_id, shown_as, items, context or {}))
+            ms = (time.perf_counter() - started) * 1000.0
+            self.impressions.add(Impression(rec.id, user_id, shown_as, items, context or {}, ms=ms))
         return rec
+
+    def track(
+        self,
+        user_id: str,
+        strategy: str,
+        items: Sequence[str],
+        *,
+        context: Mapping[str, Any] | None = None,
+        ms: float | None = None,
+    ) -> str:
+        """Log a list shown to a user that :meth:`recommend` did not make (related items,
+        search results, a list of your own) as an impression under `strategy`; returns the
+        recommendation id to send back with the events it leads to."""
+        check_user_id(user_id)
+        check_name(strategy, "strategy")
+        if isinstance(items, str) or not all(isinstance(i, str) for i in items):
+            raise InvalidInput("must be a list of item ids", field="items")
+        rec_id = new_id()
+        self.impressions.add(
+            Impression(rec_id, user_id, strategy, list(items), context or {}, ms=ms)
+        )
+        return rec_id
 
     def create_experiment(
         self, name: str, variants: Sequence[str], *, split: str | None = None
@@ -347,6 +372,13 @@ class Engine:
         return self.store.rate_rows(
             group_by, since, settings.click_types, settings.conversion_types
         )
+
+    def activity_report(self, *, since: float = 0.0) -> dict[str, Any]:
+        """Since `since`: events per UTC day and type, percentiles of the milliseconds each
+        tracked list took (overall and per strategy or experiment variant), and catalog
+        coverage (the share of items shown in at least one list)."""
+        self.impressions.flush()
+        return self.store.activity(since).as_dict(self.count())
 
     def forget_user(self, user_id: str) -> dict[str, int]:
         """Delete everything stored about a user: events, profile, snapshots, impressions."""

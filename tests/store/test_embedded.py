@@ -201,3 +201,25 @@ def test_kill_9_mid_ingest_loses_nothing_acknowledged(tmp_path: Path) -> None:
         (hit,) = store.search(vector, n=1, where={"batch": batch})
         assert hit.score == pytest.approx(1.0, abs=1e-4)
     store.close()
+
+
+def test_a_store_from_before_list_timings_gains_the_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    from likewise.tracking import Impression
+
+    EmbeddedStore(tmp_path).close()
+    with sqlite3.connect(tmp_path / "likewise.db") as db:  # the impressions table of 0.x
+        db.execute("DROP TABLE impressions")
+        db.execute(
+            "CREATE TABLE impressions (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, "
+            "strategy TEXT NOT NULL, items TEXT NOT NULL, context TEXT NOT NULL, at REAL NOT NULL)"
+        )
+        db.execute("INSERT INTO impressions VALUES ('old', 'u', 'popular', '[\"a\"]', '{}', 1.0)")
+    store = EmbeddedStore(tmp_path)
+    try:
+        store.log_impressions([Impression("new", "u", "ema", ["b"], ms=3.0)])
+        got = store.activity(0.0)
+        assert got.latency_ms == {"ema": [3.0]} and got.items_shown == 2
+    finally:
+        store.close()

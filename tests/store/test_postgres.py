@@ -17,6 +17,7 @@ from likewise.store import EmbeddedStore, Store, StoreInfo, open_store
 from likewise.store.postgres import MIGRATIONS, PgConfig, PostgresStore, migrate
 from likewise.testing import StoreContract
 from likewise.testing.contract import axis, entry
+from likewise.tracking import Impression
 
 NEWS = [
     {"id": "space1", "title": "Rocket reaches the moon", "tags": ["space"], "category": "news"},
@@ -222,6 +223,7 @@ def test_an_upgrade_from_version_1_fills_the_range_index(pg_url: str) -> None:
     store.close()
     with psycopg.connect(pg_url, autocommit=True) as conn:  # as likewise 0.1 left it
         conn.execute("DROP TABLE item_numbers")
+        conn.execute("ALTER TABLE impressions DROP COLUMN ms")
         conn.execute("DELETE FROM schema_version WHERE version > 1")
     again = PostgresStore(pg_url)
     try:
@@ -236,5 +238,7 @@ def test_an_upgrade_from_version_1_fills_the_range_index(pg_url: str) -> None:
             ),
         ):
             assert [h.id for h in again.search(axis(0), n=5, where=where)] == expected
+        again.log_impressions([Impression("r", "u", "ema", ["old"], ms=3.0)])
+        assert again.activity(0.0).latency_ms == {"ema": [3.0]}
     finally:
         again.close()

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from likewise import Engine
+from likewise.errors import InvalidInput
 from likewise.tracking import Impression, ImpressionLog, RateRow, wilson
 
 
@@ -50,3 +52,22 @@ def test_impressions_are_written_in_the_background_and_on_flush() -> None:
     assert [i for batch in written for i in batch] == ["r1", "r2"]
     with pytest.raises(RuntimeError):
         log.add(Impression("r3", "u1", "ema", []))
+
+
+def test_a_list_of_ones_own_is_tracked_and_checked(engine: Engine) -> None:
+    engine.add_items([{"id": "a", "title": "Apples"}, {"id": "b", "title": "Bananas"}])
+    rid = engine.track("u1", "editorial", ["a", "b"], ms=1.5)
+    engine.record("u1", "a", "click", recommendation_id=rid)
+    rows = {r.group: r for r in engine.ctr_report()}
+    assert (rows["editorial"].impressions, rows["editorial"].clicks) == (1, 1)
+    assert engine.activity_report()["latency_ms"]["by_strategy"]["editorial"]["p50"] == 1.5
+    for bad, field in (
+        (("", "editorial", ["a"]), "user_id"),
+        (("u1", "Not A Name", ["a"]), "strategy"),
+        (("u1", "editorial", "ab"), "items"),
+        (("u1", "editorial", [1]), "items"),
+    ):
+        with pytest.raises(InvalidInput) as info:
+            engine.track(*bad)  # type: ignore[arg-type]
+        assert info.value.field == field
+    assert len(engine.ctr_report()) == 1  # nothing more was logged

@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +44,10 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
-    engine = Engine.open(str(tmp_path / "data"), model="hashing-64")
-    engine.add_items(CATALOG)
-    app = create_app(Settings(site=True), engine=engine)
+@contextmanager
+def serving(engine: Engine, settings: Settings) -> Iterator[str]:
+    """The real app on a free loopback port, in a thread; yields its base URL."""
+    app = create_app(settings, engine=engine)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -58,10 +58,27 @@ def site(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
     while not server.started:
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", engine
-    server.should_exit = True
-    thread.join(10)
-    engine.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def catalog_engine(tmp_path: Path) -> Engine:
+    engine = Engine.open(str(tmp_path / "data"), model="hashing-64")
+    engine.add_items(CATALOG)
+    return engine
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
+    engine = catalog_engine(tmp_path)
+    try:
+        with serving(engine, Settings(site=True)) as base:
+            yield base, engine
+    finally:
+        engine.close()
 
 
 @pytest.fixture(scope="session")

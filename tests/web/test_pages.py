@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
-from tests.web.conftest import CATALOG, XSS
+from tests.web.conftest import CATALOG, XSS, catalog_engine, serving
 
-from likewise import Engine
+from likewise import Engine, Settings
 
 
 def ready(page: Any, url: str) -> None:
@@ -25,6 +27,8 @@ def test_likes_change_for_you_and_the_dashboard_shows_the_click(
     site: tuple[str, Engine], page: Any
 ) -> None:
     base, engine = site
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     ready(page, f"{base}/?visitor=alice")
     before = for_you(page)
     assert before  # popular items for a new visitor
@@ -43,12 +47,50 @@ def test_likes_change_for_you_and_the_dashboard_shows_the_click(
     page.locator("#foryou li.card a").first.click()
     page.wait_for_url("**/items/**")
     page.wait_for_selector("body[data-ready=true]")
-    engine.impressions.flush()
+    engine.record("old-visitor", "food1", "view", timestamp="2001-01-01T12:00:00Z")
     ready(page, f"{base}/dashboard")
     rows = page.locator("#ctr-table tbody tr")
     texts = [rows.nth(k).inner_text() for k in range(rows.count())]
     assert any(t.split("\t")[2].strip() == "1" for t in texts), texts  # one click
     assert page.evaluate("typeof window.Chart") == "function"  # the vendored charting library
+    charts = page.evaluate("Object.keys(Chart.instances).length")
+    assert charts == 5  # CTR, conversions, both over time, event volume
+    shown = len(engine.activity_report()["events"])
+    assert shown and "Catalog coverage: " in page.locator("#coverage").inner_text()
+    latency = [x.split("\t") for x in page.locator("#latency-table tbody tr").all_inner_texts()]
+    assert latency[0][0] == "all lists" and int(latency[0][1]) >= 4  # four pages showed lists
+    assert all(float(x) > 0 for x in latency[0][2:])  # p50, p90, p99 in milliseconds
+    event_days = "(Chart.getChart(document.getElementById('events-chart'))?.data.labels || [])"
+    assert "2001-01-01" not in page.evaluate(event_days)  # the last 30 days by default
+    page.select_option("#since", "")  # all time
+    page.wait_for_function(f"{event_days}.includes('2001-01-01')")
+    assert errors == []
+
+
+def test_clicks_on_related_search_and_browse_lists_count_for_those_lists(
+    site: tuple[str, Engine], page: Any
+) -> None:
+    base, engine = site
+    ready(page, f"{base}/items/food1?visitor=dora")
+    page.locator("#related li.card a").first.click()
+    page.wait_for_selector("body[data-ready=true]")
+    ready(page, f"{base}/?visitor=dora")
+    page.locator("#results li.card a").first.click()  # the browse list: popular items
+    page.wait_for_selector("body[data-ready=true]")
+    ready(page, f"{base}/?visitor=dora")
+    page.fill("#q", "tomato")
+    page.click("#search button[type=submit]")
+    page.wait_for_function("document.querySelector('#results li.card a') !== null")
+    page.locator("#results li.card a").first.click()
+    page.wait_for_url("**/items/**")
+    page.wait_for_selector("body[data-ready=true]")
+    deadline = time.monotonic() + 10  # the clicks are sent as the page is left (keepalive)
+    while True:
+        clicks = {r.group: r.clicks for r in engine.ctr_report()}
+        if clicks.get("search") or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert (clicks["related"], clicks["search"], clicks["popular"]) == (1, 1, 1)
 
 
 def test_a_title_with_markup_renders_as_text(site: tuple[str, Engine], page: Any) -> None:
@@ -104,3 +146,29 @@ def test_an_experiment_splits_visitors_and_its_report_renders(
     assert "no significant difference yet" in block.locator(".summary").inner_text()
     block.get_by_text("Stop, promote b").click()
     page.wait_for_function("document.body.innerText.includes('winner b')")
+
+
+def test_with_keys_on_the_pages_use_the_site_key_and_admin_asks_for_the_write_key(
+    tmp_path: Path, page: Any
+) -> None:
+    engine = catalog_engine(tmp_path)
+    keys = Settings(site=True, event_keys=["browser-key"], write_keys=["admin-key"])
+    try:
+        with serving(engine, keys.model_copy(update={"site_key": "browser-key"})) as base:
+            assert page.request.get(f"{base}/v1/stats").status == 401  # no key, no data
+            ready(page, f"{base}/items/space1?visitor=erin")  # the site key reads...
+            page.click("#like")  # ...and records events
+            page.wait_for_function("document.getElementById('status').textContent === 'Liked.'")
+            assert engine.personal.store.seen("erin") == ["space1"]
+            ready(page, f"{base}/experiments")
+            page.fill("#exp-name", "keyed")
+            page.click("#new-experiment button[type=submit]")  # the site key may not
+            page.wait_for_function("document.getElementById('status').textContent !== ''")
+            assert "not write" in page.locator("#status").inner_text()
+            assert engine.experiments.all() == []
+            page.fill("#write-key", "admin-key")
+            page.click("#new-experiment button[type=submit]")
+            page.wait_for_selector(".experiment[data-name=keyed]")
+            assert [e.name for e in engine.experiments.all()] == ["keyed"]
+    finally:
+        engine.close()

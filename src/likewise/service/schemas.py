@@ -43,6 +43,9 @@ class HitOut(BaseModel):
 
 class Hits(BaseModel):
     items: list[HitOut]
+    recommendation_id: str | None = Field(
+        None, description="with user_id: the id the list was logged under, for its events"
+    )
 
 
 class SearchIn(BaseModel):
@@ -52,6 +55,9 @@ class SearchIn(BaseModel):
     n: int = Field(10, ge=1, le=MAX_N)
     where: dict[str, Any] | None = Field(None, description="metadata filter (see README)")
     exclude: list[str] = Field([], description="ids to leave out")
+    user_id: str | None = Field(
+        None, description="who sees the results: log them as a 'search' list, return its id"
+    )
 
 
 class ItemWritten(BaseModel):
@@ -104,6 +110,36 @@ class CtrReport(BaseModel):
     group_by: str
     since: float
     rows: list[CtrRow]
+
+
+class EventVolume(BaseModel):
+    day: str = Field(description="UTC day, YYYY-MM-DD")
+    type: str
+    count: int
+
+
+class Percentiles(BaseModel):
+    count: int
+    p50: float | None
+    p90: float | None
+    p99: float | None
+
+
+class Latency(Percentiles):
+    by_strategy: dict[str, Percentiles]
+
+
+class Coverage(BaseModel):
+    items_shown: int = Field(description="distinct items in at least one list")
+    catalog: int
+    share: float
+
+
+class ActivityReport(BaseModel):
+    since: float
+    events: list[EventVolume]
+    latency_ms: Latency = Field(description="milliseconds to make each tracked list")
+    coverage: Coverage
 
 
 class FastJSON(Response):

@@ -21,7 +21,7 @@ from likewise.events.model import Event
 from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store.base import ProfileUpdate, Vector
 from likewise.tracking.impressions import Impression
-from likewise.tracking.report import RateRow
+from likewise.tracking.report import Activity, RateRow
 
 __all__ = [
     "SCHEMA",
@@ -29,6 +29,7 @@ __all__ = [
     "TABLES",
     "Dialect",
     "Sql",
+    "activity",
     "dump_rows",
     "forget_user",
     "iter_events",
@@ -64,7 +65,7 @@ CREATE INDEX IF NOT EXISTS events_recommendation ON events(recommendation_id)
     WHERE recommendation_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS impressions (
     id TEXT PRIMARY KEY, user_id TEXT NOT NULL, strategy TEXT NOT NULL, items TEXT NOT NULL,
-    context TEXT NOT NULL, at REAL NOT NULL);
+    context TEXT NOT NULL, at REAL NOT NULL, ms REAL);
 CREATE INDEX IF NOT EXISTS impressions_at ON impressions(at);
 CREATE INDEX IF NOT EXISTS impressions_user ON impressions(user_id);
 CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, data BLOB NOT NULL, at REAL NOT NULL);
@@ -73,7 +74,10 @@ CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, data BLOB NOT NULL, at 
 # trend = log2(sum of s * 2 ** (t / HALF_LIFE)), which orders items the same way at any `now`
 # and is updated with one logaddexp2 per event: no rescans, no overflow.
 TREND_HALF_LIFE = 7 * 86_400.0
-MIGRATIONS = {"popularity": {"trend": "REAL NOT NULL DEFAULT -1e300"}}
+MIGRATIONS = {
+    "popularity": {"trend": "REAL NOT NULL DEFAULT -1e300"},
+    "impressions": {"ms": "REAL"},
+}
 
 
 class Sql(Protocol):
@@ -86,7 +90,7 @@ class Sql(Protocol):
 
 @dataclass(frozen=True)
 class Dialect:
-    day: str  # the UTC day of impression `i`, as YYYY-MM-DD
+    day: str  # the UTC day, as YYYY-MM-DD, of the epoch-seconds column put in at {}
     encode: Callable[[Vector | None], Any]  # a vector as the database stores it
     decode: Callable[[Any], Vector | None]
 
@@ -204,10 +208,18 @@ def save_profiles(db: Sql, profiles: Sequence[tuple[ProfileState, Sequence[Snaps
 
 def log_impressions(db: Sql, impressions: Sequence[Impression]) -> None:
     db.executemany(
-        "INSERT INTO impressions(id, user_id, strategy, items, context, at) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+        "INSERT INTO impressions(id, user_id, strategy, items, context, at, ms) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
         [
-            (i.id, i.user_id, i.strategy, json.dumps(list(i.items)), json.dumps(i.context), i.at)
+            (
+                i.id,
+                i.user_id,
+                i.strategy,
+                json.dumps(list(i.items)),
+                json.dumps(i.context),
+                i.at,
+                i.ms,
+            )
             for i in impressions
         ],
     )
@@ -236,7 +248,7 @@ def rate_rows(
     """Per group: lists shown since `since`, how many got a click / a conversion event that
     names them, and the mean dwell of the dwell events that name them."""
     attributed = "SELECT 1 FROM events e WHERE e.recommendation_id = i.id AND e.type IN"
-    day = dialect_of(db).day
+    day = dialect_of(db).day.format("i.at")
     group = {"strategy": "i.strategy", "day": day, "day,strategy": f"{day} || ' ' || i.strategy"}[
         group_by
     ]
@@ -254,6 +266,26 @@ def rate_rows(
         RateRow(g, int(n), int(c), int(v), None if d is None else float(d))
         for g, n, c, v, d in rows
     ]
+
+
+def activity(db: Sql, since: float) -> Activity:
+    """Events per UTC day and type, the latency of each list shown and how many distinct
+    items were shown, all since `since`."""
+    day = dialect_of(db).day.format("ts")
+    events = db.execute(
+        f"SELECT {day} AS d, type, COUNT(*) FROM events WHERE ts >= ? GROUP BY d, type "
+        "ORDER BY d, type",
+        [since],
+    ).fetchall()
+    latency: dict[str, list[float]] = {}
+    shown: set[str] = set()
+    for strategy, ms, items in db.execute(
+        "SELECT strategy, ms, items FROM impressions WHERE at >= ?", [since]
+    ):
+        if ms is not None:
+            latency.setdefault(strategy, []).append(float(ms))
+        shown.update(json.loads(items))
+    return Activity([(d, t, int(n)) for d, t, n in events], latency, len(shown))
 
 
 def _trend(signal: float, at: float) -> float:
@@ -381,7 +413,7 @@ def _some(vector: Vector | None) -> Vector:
     return vector
 
 
-SQLITE = Dialect("strftime('%Y-%m-%d', i.at, 'unixepoch')", _blob, _vector)
+SQLITE = Dialect("strftime('%Y-%m-%d', {}, 'unixepoch')", _blob, _vector)
 
 
 # The activity tables as `likewise copy` moves them: columns in a fixed order, the order rows
@@ -409,7 +441,7 @@ TABLES: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {
     ),
     "profile_history": (("user_id", "at", "vector"), "seq", ("vector",)),
     "popularity": (("item_id", "score", "events", "trend"), "item_id", ()),
-    "impressions": (("id", "user_id", "strategy", "items", "context", "at"), "id", ()),
+    "impressions": (("id", "user_id", "strategy", "items", "context", "at", "ms"), "id", ()),
     "blobs": (("name", "data", "at"), "name", ()),
 }
 

@@ -14,7 +14,7 @@ from likewise.events.model import Event
 from likewise.items.model import Item
 from likewise.profiles.state import ProfileState, Snapshot
 from likewise.tracking.impressions import Impression
-from likewise.tracking.report import RateRow
+from likewise.tracking.report import Activity, RateRow
 
 __all__ = [
     "METRICS",
@@ -184,6 +184,9 @@ class Store(Protocol):
     ) -> list[RateRow]:
         """Impressions since `since` grouped by `strategy` or `day`, with how many were
         clicked and converted (events of those types carrying their id) and mean dwell."""
+
+    def activity(self, since: float) -> Activity:
+        """Events per day and type, list latencies per strategy, distinct items shown."""
 
     # -- moving a whole store (likewise copy) ------------------------------------------------
 

@@ -17,7 +17,7 @@ from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store import activity
 from likewise.store.base import ProfileUpdate
 from likewise.tracking.impressions import Impression
-from likewise.tracking.report import RateRow
+from likewise.tracking.report import Activity, RateRow
 
 __all__ = ["SqliteActivity"]
 
@@ -90,6 +90,10 @@ class SqliteActivity:
     ) -> list[RateRow]:
         with self._rsql:
             return activity.rate_rows(self._rdb, group_by, since, clicks, conversions)
+
+    def activity(self, since: float) -> Activity:
+        with self._rsql:
+            return activity.activity(self._rdb, since)
 
     def export_rows(self, table: str, batch: int = 5_000) -> Iterator[list[tuple[Any, ...]]]:
         pages = activity.dump_rows(self._rdb, table, batch)

@@ -50,7 +50,7 @@ from likewise.store.location import redact
 from likewise.store.pgfilter import candidates, compile_where, filter_columns, number_rows
 from likewise.store.pgschema import MIGRATIONS, WRITE_LOCK, insert_numbers, migrate
 from likewise.tracking.impressions import Impression
-from likewise.tracking.report import RateRow
+from likewise.tracking.report import Activity, RateRow
 
 __all__ = ["MIGRATIONS", "PgConfig", "PostgresStore", "migrate"]
 
@@ -88,7 +88,7 @@ def _decode(value: Any) -> Vector | None:
 
 
 PG = activity.Dialect(
-    "to_char(to_timestamp(i.at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')", _encode, _decode
+    "to_char(to_timestamp({}) AT TIME ZONE 'UTC', 'YYYY-MM-DD')", _encode, _decode
 )
 
 
@@ -544,6 +544,10 @@ class PostgresStore(DerivedReads):
     ) -> list[RateRow]:
         with self._read() as conn:
             return activity.rate_rows(_Sql(conn), group_by, since, clicks, conversions)
+
+    def activity(self, since: float) -> Activity:
+        with self._read() as conn:
+            return activity.activity(_Sql(conn), since)
 
     def export_rows(self, table: str, batch: int = 5_000) -> Iterator[list[tuple[Any, ...]]]:
         with self._read() as conn:

@@ -140,6 +140,39 @@ class ActivityContract:
         store.forget_user("u")
         assert store.popular(n=1, trending=True)[0].score == 0.0
 
+    def test_activity_counts_events_latency_and_items_shown(self, store: Store) -> None:
+        from likewise.tracking import Impression
+
+        self._items(store, ["a", "b", "c"])
+        day1, day2 = 1_700_000_000.0, 1_700_000_000.0 + 86_400
+        batch = [
+            event("u1", "a", timestamp=day1),
+            event("u1", "b", "like", timestamp=day1),
+            event("u2", "a", timestamp=day1 + 1),
+            event("u2", "c", timestamp=day2),
+        ]
+        store.record(batch, [1.0] * 4, counting)
+        store.log_impressions(
+            [
+                Impression("r1", "u1", "ema", ["a", "b"], at=day1, ms=2.0),
+                Impression("r2", "u2", "ema", ["b"], at=day2, ms=4.0),
+                Impression("r3", "u2", "x:a", ["a"], at=day2, ms=9.0),
+                Impression("r4", "u3", "popular", ["a"], at=day2),  # an older list: no timing
+            ]
+        )
+        got = store.activity(0.0)
+        assert got.events == [
+            ("2023-11-14", "click", 2),
+            ("2023-11-14", "like", 1),
+            ("2023-11-15", "click", 1),
+        ]
+        latency = {name: sorted(values) for name, values in got.latency_ms.items()}
+        assert latency == {"ema": [2.0, 4.0], "x:a": [9.0]}
+        assert got.items_shown == 2
+        later = store.activity(day2)
+        assert later.events == [("2023-11-15", "click", 1)] and later.items_shown == 2
+        assert store.activity(day2 + 1).items_shown == 0
+
     def test_profiles_survive_reopening(self, open_store: Opener, store: Store) -> None:
         self._items(store, ["a"])
         store.record([event("u1", "a", event_id="e1")], [1.0], counting)

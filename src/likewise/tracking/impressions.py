@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Impression:
-    """One list shown: its id (the recommendation id), who saw it, what, made how, when."""
+    """One list shown: its id (the recommendation id), who saw it, what, made how, when, and
+    how many milliseconds it took to make."""
 
     id: str
     user_id: str
@@ -30,6 +31,7 @@ class Impression:
     items: Sequence[str]
     context: Mapping[str, Any] = field(default_factory=dict)
     at: float = field(default_factory=time.time)
+    ms: float | None = None
 
 
 class ImpressionLog:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["RateRow", "wilson"]
+import numpy as np
+
+__all__ = ["Activity", "RateRow", "wilson"]
 
 Z95 = 1.959963984540054
 
@@ -50,4 +52,39 @@ class RateRow:
             "ctr_ci95": [ctr_low, ctr_high],
             "conversion_rate": self.conversions / n if n else 0.0,
             "conversion_rate_ci95": [conv_low, conv_high],
+        }
+
+
+PERCENTILES = (50, 90, 99)
+
+
+def _percentiles(values: list[float]) -> dict[str, Any]:
+    found = np.percentile(values, PERCENTILES).tolist() if values else [None] * len(PERCENTILES)
+    return {"count": len(values), **{f"p{q}": v for q, v in zip(PERCENTILES, found, strict=True)}}
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What the service did since a time: events per (UTC day, type), the milliseconds each
+    tracked list took to make (per strategy), and how many distinct items were shown."""
+
+    events: list[tuple[str, str, int]]
+    latency_ms: dict[str, list[float]] = field(default_factory=dict)
+    items_shown: int = 0
+
+    def as_dict(self, catalog: int) -> dict[str, Any]:
+        """Event rows, latency percentiles (overall and per strategy) and catalog coverage:
+        the share of the `catalog` items that appeared in at least one list."""
+        every = [ms for values in self.latency_ms.values() for ms in values]
+        return {
+            "events": [{"day": d, "type": t, "count": n} for d, t, n in self.events],
+            "latency_ms": {
+                **_percentiles(every),
+                "by_strategy": {s: _percentiles(v) for s, v in sorted(self.latency_ms.items())},
+            },
+            "coverage": {
+                "items_shown": self.items_shown,
+                "catalog": catalog,
+                "share": self.items_shown / catalog if catalog else 0.0,
+            },
         }

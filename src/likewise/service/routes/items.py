@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
@@ -12,7 +13,7 @@ from likewise.engine import MAX_N
 from likewise.errors import InvalidInput, NotFound
 from likewise.items.loaders import json_object
 from likewise.service.auth import require_read, require_write
-from likewise.service.deps import engine_of
+from likewise.service.deps import engine_of, since_ms
 from likewise.service.schemas import FastJSON, Hits, IngestOut, ItemWritten
 
 __all__ = ["router"]
@@ -105,9 +106,20 @@ async def similar(
     n: Annotated[int, Query(ge=1, le=MAX_N)] = 10,
     where: Annotated[str | None, WHERE] = None,
     exclude: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+    user_id: Annotated[
+        str | None,
+        Query(description="who sees the list: log it (strategy 'related'), return its id"),
+    ] = None,
 ) -> FastJSON:
-    """The `n` items closest to this one, passing `where`, never itself."""
-    hits = engine_of(request).similar(
-        item_id, n=n, where=json_object(where, "where"), exclude=exclude
-    )
-    return FastJSON({"items": [{"id": h.id, "score": h.score} for h in hits]})
+    """The `n` items closest to this one, passing `where`, never itself; with `user_id`, the
+    list is logged as shown (strategy "related") and carries a `recommendation_id` to send
+    back with the clicks it gets."""
+    engine = engine_of(request)
+    started = time.perf_counter()
+    hits = engine.similar(item_id, n=n, where=json_object(where, "where"), exclude=exclude)
+    found: dict[str, Any] = {"items": [{"id": h.id, "score": h.score} for h in hits]}
+    if user_id is not None:
+        found["recommendation_id"] = engine.track(
+            user_id, "related", [h.id for h in hits], ms=since_ms(started)
+        )
+    return FastJSON(found)

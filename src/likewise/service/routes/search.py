@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
 from likewise.service.auth import require_read
-from likewise.service.deps import engine_of
+from likewise.service.deps import engine_of, since_ms
 from likewise.service.schemas import Hits, SearchIn
 
 __all__ = ["router"]
@@ -17,6 +18,15 @@ router = APIRouter(prefix="/v1", tags=["search"], dependencies=[Depends(require_
 
 @router.post("/search", response_model=Hits)
 def search(request: Request, body: SearchIn) -> dict[str, Any]:
-    """Embed the text with the store's model and return the closest items."""
-    hits = engine_of(request).search(body.text, n=body.n, where=body.where, exclude=body.exclude)
-    return {"items": [{"id": h.id, "score": h.score} for h in hits]}
+    """Embed the text with the store's model and return the closest items; with `user_id`,
+    the results are logged as a list shown (strategy "search") and carry a
+    `recommendation_id` to send back with the clicks they get."""
+    engine = engine_of(request)
+    started = time.perf_counter()
+    hits = engine.search(body.text, n=body.n, where=body.where, exclude=body.exclude)
+    found: dict[str, Any] = {"items": [{"id": h.id, "score": h.score} for h in hits]}
+    if body.user_id is not None:
+        found["recommendation_id"] = engine.track(
+            body.user_id, "search", [h.id for h in hits], ms=since_ms(started)
+        )
+    return found

@@ -119,17 +119,19 @@ async function catalogPage() {
     if (event) event.preventDefault();
     const text = document.getElementById("q").value.trim();
     try {
-      let hits;
+      let list;
       const where = category.value ? { tags: category.value } : null;
       if (text) {
-        hits = (await api("/v1/search", { method: "POST",
-          body: JSON.stringify({ text, n: 20, where }) })).items;
+        list = await api("/v1/search", { method: "POST",
+          body: JSON.stringify({ text, n: 20, where, user_id: visitor() }) });
       } else {
-        const popular = await api("/v1/users/" + encodeURIComponent("catalog-browser") +
-          "/recommendations?n=20&include_seen=true" + (where ? "&where=" + encodeURIComponent(JSON.stringify(where)) : ""));
-        hits = popular.items;
+        // popular items: a user with no events, and a strategy named so that no experiment
+        // takes this list over
+        list = await api("/v1/users/" + encodeURIComponent("catalog-browser") +
+          "/recommendations?n=20&include_seen=true&strategy=mean" + (where ? "&where=" + encodeURIComponent(JSON.stringify(where)) : ""));
       }
-      await fill(results, hits, null, "No items match.");
+      const hits = list.items;
+      await fill(results, hits, list.recommendation_id, "No items match.");
       addCategories(await Promise.all(hits.slice(0, 20).map((h) =>
         api("/v1/items/" + encodeURIComponent(h.id)).catch(() => ({})))));
     } catch (error) { status(error.message); }
@@ -166,57 +168,118 @@ async function itemPage() {
   };
   try {
     await record(id, "view");
-    const related = await api("/v1/items/" + encodeURIComponent(id) + "/similar?n=8");
-    await fill(document.getElementById("related"), related.items, null, "Nothing related yet.");
+    const related = await api("/v1/items/" + encodeURIComponent(id) + "/similar?n=8&user_id=" +
+      encodeURIComponent(visitor()));
+    await fill(document.getElementById("related"), related.items, related.recommendation_id,
+      "Nothing related yet.");
   } catch (error) { status(error.message); }
   await refresh();
 }
 
 function percent(x) { return (100 * x).toFixed(1) + "%"; }
 
-function barChart(canvas, labels, values, lows, highs) {
+const CHART_OPTIONS = { animation: false, responsive: true, maintainAspectRatio: false };
+
+// Bars with their 95% interval drawn as two short ticks.
+function barChart(canvas, label, rows, value, interval) {
   if (!window.Chart) return;
   new Chart(canvas, {
     type: "bar",
-    data: { labels, datasets: [
-      { label: "CTR", data: values },
-      { label: "95% low", data: lows, type: "line", showLine: false, pointStyle: "line", pointRadius: 12 },
-      { label: "95% high", data: highs, type: "line", showLine: false, pointStyle: "line", pointRadius: 12 }] },
-    options: { animation: false, responsive: true, maintainAspectRatio: false,
-      scales: { y: { beginAtZero: true, title: { display: true, text: "CTR" } } } },
+    data: { labels: rows.map((r) => r.group), datasets: [
+      { label, data: rows.map((r) => r[value]) },
+      { label: "95% low", data: rows.map((r) => r[interval][0]), type: "line", showLine: false, pointStyle: "line", pointRadius: 12 },
+      { label: "95% high", data: rows.map((r) => r[interval][1]), type: "line", showLine: false, pointStyle: "line", pointRadius: 12 }] },
+    options: { ...CHART_OPTIONS, scales: { y: { beginAtZero: true, title: { display: true, text: label } } } },
   });
 }
 
+// One line per strategy over days, with its 95% interval as a shaded band.
+function bandChart(canvas, label, rows, value, interval) {
+  if (!window.Chart) return;
+  const days = [...new Set(rows.map((r) => r.group.split(" ")[0]))].sort();
+  const series = {};
+  for (const r of rows) {
+    const [day, ...rest] = r.group.split(" ");
+    (series[rest.join(" ")] ||= {})[day] = r;
+  }
+  const datasets = [];
+  Object.entries(series).forEach(([name, byDay], k) => {
+    const colour = "hsl(" + ((k * 137) % 360) + ", 60%, 45%)";
+    const at = (f) => days.map((d) => (byDay[d] ? f(byDay[d]) : null));
+    datasets.push(
+      { label: name + " 95% low", data: at((r) => r[interval][0]), pointRadius: 0, borderWidth: 0, fill: false },
+      { label: name + " 95% high", data: at((r) => r[interval][1]), pointRadius: 0, borderWidth: 0,
+        fill: "-1", backgroundColor: "hsla(" + ((k * 137) % 360) + ", 60%, 45%, 0.15)" },
+      { label: name, data: at((r) => r[value]), borderColor: colour, backgroundColor: colour });
+  });
+  new Chart(canvas, {
+    type: "line", data: { labels: days, datasets },
+    options: { ...CHART_OPTIONS, plugins: { legend: { labels: { filter: (item) => !item.text.includes("95%") } } },
+      scales: { y: { beginAtZero: true, title: { display: true, text: label } } } },
+  });
+}
+
+function interval(r, value, ci) {
+  return percent(r[value]) + " (" + percent(r[ci][0]) + "–" + percent(r[ci][1]) + ")";
+}
+
+function ms(x) { return x === null ? "–" : x.toFixed(1); }
+
 async function dashboardPage() {
+  const period = document.getElementById("since");
+  period.addEventListener("change", () => showDashboard(period.value));
+  await showDashboard(period.value);
+}
+
+async function showDashboard(period) {
+  // reports since the start of the UTC day `period` days back (everything when empty)
+  const since = period ? "&since=" + String((Math.floor(Date.now() / 86_400_000) - Number(period) + 1) * 86_400) : "";
+  for (const canvas of document.querySelectorAll("canvas")) if (window.Chart) Chart.getChart(canvas)?.destroy();
   try {
-    const report = await api("/v1/reports/ctr?group_by=strategy");
+    const [report, daily, activity, stats] = await Promise.all([
+      api("/v1/reports/ctr?group_by=strategy" + since),
+      api("/v1/reports/ctr?group_by=" + encodeURIComponent("day,strategy") + since),
+      api("/v1/reports/activity?" + since.slice(1)),
+      api("/v1/stats")]);
     const body = document.querySelector("#ctr-table tbody");
     body.replaceChildren(...report.rows.map((r) => el("tr", {},
       el("th", { scope: "row", text: r.group }), el("td", { text: String(r.impressions) }),
-      el("td", { text: String(r.clicks) }),
-      el("td", { text: percent(r.ctr) + " (" + percent(r.ctr_ci95[0]) + "–" + percent(r.ctr_ci95[1]) + ")" }),
-      el("td", { text: String(r.conversions) }))));
-    if (!report.rows.length) body.replaceChildren(el("tr", {}, el("td", { colspan: "5", text: "No lists shown yet." })));
-    barChart(document.getElementById("ctr-chart"), report.rows.map((r) => r.group),
-      report.rows.map((r) => r.ctr), report.rows.map((r) => r.ctr_ci95[0]), report.rows.map((r) => r.ctr_ci95[1]));
-    const days = await api("/v1/reports/ctr?group_by=" + encodeURIComponent("day,strategy"));
-    const byStrategy = {};
-    const allDays = [...new Set(days.rows.map((r) => r.group.split(" ")[0]))].sort();
-    for (const r of days.rows) {
-      const [day, ...rest] = r.group.split(" ");
-      (byStrategy[rest.join(" ")] ||= {})[day] = r.ctr;
-    }
-    if (window.Chart) new Chart(document.getElementById("day-chart"), {
-      type: "line",
-      data: { labels: allDays, datasets: Object.entries(byStrategy).map(([name, values]) =>
-        ({ label: name, data: allDays.map((d) => values[d] ?? null) })) },
-      options: { animation: false, responsive: true, maintainAspectRatio: false },
-    });
-    const stats = await api("/v1/stats");
+      el("td", { text: String(r.clicks) }), el("td", { text: interval(r, "ctr", "ctr_ci95") }),
+      el("td", { text: String(r.conversions) }),
+      el("td", { text: interval(r, "conversion_rate", "conversion_rate_ci95") }))));
+    if (!report.rows.length) body.replaceChildren(el("tr", {}, el("td", { colspan: "6", text: "No lists shown in this period." })));
+    barChart(document.getElementById("ctr-chart"), "CTR", report.rows, "ctr", "ctr_ci95");
+    barChart(document.getElementById("conversion-chart"), "conversion rate", report.rows,
+      "conversion_rate", "conversion_rate_ci95");
+    bandChart(document.getElementById("day-chart"), "CTR", daily.rows, "ctr", "ctr_ci95");
+    bandChart(document.getElementById("day-conversion-chart"), "conversion rate", daily.rows,
+      "conversion_rate", "conversion_rate_ci95");
+    showActivity(activity);
     const ops = document.getElementById("ops");
     const flat = Object.entries(stats).filter(([, v]) => typeof v !== "object");
     ops.replaceChildren(...flat.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: String(v) })]));
   } catch (error) { status(error.message); }
+}
+
+function showActivity(activity) {
+  const { coverage, latency_ms: latency } = activity;
+  document.getElementById("coverage").textContent = "Catalog coverage: " + coverage.items_shown +
+    " of " + coverage.catalog + " items (" + percent(coverage.share) + ") were in at least one list.";
+  const rows = [["all lists", latency], ...Object.entries(latency.by_strategy)];
+  document.querySelector("#latency-table tbody").replaceChildren(...rows.map(([name, p]) => el("tr", {},
+    el("th", { scope: "row", text: name }), el("td", { text: String(p.count) }),
+    el("td", { text: ms(p.p50) }), el("td", { text: ms(p.p90) }), el("td", { text: ms(p.p99) }))));
+  if (!window.Chart) return;
+  const days = [...new Set(activity.events.map((r) => r.day))].sort();
+  const types = [...new Set(activity.events.map((r) => r.type))].sort();
+  const count = {};
+  for (const r of activity.events) count[r.day + " " + r.type] = r.count;
+  new Chart(document.getElementById("events-chart"), {
+    type: "bar",
+    data: { labels: days, datasets: types.map((t) => ({ label: t, data: days.map((d) => count[d + " " + t] || 0) })) },
+    options: { ...CHART_OPTIONS, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true,
+      title: { display: true, text: "events" } } } },
+  });
 }
 
 async function experimentsPage() {
@@ -233,7 +296,7 @@ async function experimentsPage() {
           el("th", { scope: "row", text: v.variant }),
           el("td", { text: v.strategy + (v.diversity != null ? ", diversity " + v.diversity : "") }),
           el("td", { text: String(v.impressions) }), el("td", { text: String(v.clicks) }),
-          el("td", { text: percent(v.ctr) + " (" + percent(v.ctr_ci95[0]) + "–" + percent(v.ctr_ci95[1]) + ")" })))));
+          el("td", { text: interval(v, "ctr", "ctr_ci95") })))));
       const block = el("div", { class: "experiment", "data-name": e.name }, table,
         el("p", { class: "summary", text: report.summary }));
       if (e.running) {
