@@ -10,7 +10,14 @@ items left out, and NDCG@k counts every test item as relevant (ideal DCG over
 item-kNN (its test figure, k = 250, shrink 1.2, in RecBole's ML-1M hyper-parameter log) and
 0.287 for EASE. RecBole's validation pass masks the train items only and counts the
 validation items as relevant; `score_random` reports that figure too for the matrix
-strategies, because our most-popular matches 0.101 there and not on the test split.
+strategies.
+
+RecBole 1.2.1 itself, run on the same packaged data with these settings
+(`bench/recbole_reference.py`), gives item-kNN's published figures exactly (test 0.2389,
+validation 0.1982) but most-popular 0.1170 on test (0.1028 on validation), not the published
+0.101: `RECBOLE_RUN` keeps those figures, and the report compares with both. Our split is
+seeded differently from RecBole's; over eight seeds our most-popular's test NDCG@10 spans
+0.1147-0.1222, so a few per cent either way is the split, not the harness.
 
 The train split is recorded through `Engine.record_many` as `like` events; `popular` ranks by
 the store's popularity and `itemknn` by the model `Engine.train` fits, scored as
@@ -35,6 +42,7 @@ __all__ = [
     "ANCHORS",
     "EASE_NDCG",
     "RANDOM_STRATEGIES",
+    "RECBOLE_RUN",
     "SEQUENTIAL_ANCHORS",
     "RandomSplit",
     "core_filter",
@@ -50,6 +58,8 @@ MATRIX_STRATEGIES = ("popular", "itemknn")
 RANDOM_STRATEGIES = (*MATRIX_STRATEGIES, "mean", "ema", "momentum", "hybrid")
 # RecBole's published NDCG@10 on this protocol, and how close a reproduction must come.
 ANCHORS = {"popular": (0.101, 0.05), "itemknn": (0.239, 0.15)}
+# RecBole 1.2.1 run here on the same data and settings: (test, validation) NDCG@10.
+RECBOLE_RUN = {"popular": (0.1170, 0.1028), "itemknn": (0.2389, 0.1982)}
 # RecBole's best published NDCG@10 among general models on this protocol, beside the hybrid.
 EASE_NDCG = 0.287
 # RecBole's published HR@10 on its ML-1M sequential benchmark (leave-last-out, full ranking).
