@@ -81,13 +81,14 @@ async function react(itemId, type, recommendationId) {
 }
 
 async function fill(list, items, recommendationId, emptyText) {
-  // titles come from the items themselves
+  // titles come from the items themselves; returns them, fetched once
   const detailed = await Promise.all(items.map(async (it) => {
     try { return { ...(await api("/v1/items/" + encodeURIComponent(it.id))), ...it }; }
     catch { return it; }
   }));
   list.replaceChildren(...detailed.map((item) => card(item, recommendationId)));
   if (!detailed.length) list.replaceChildren(el("li", { class: "empty", text: emptyText }));
+  return detailed;
 }
 
 async function forYou(list, strategy, diversity) {
@@ -130,10 +131,7 @@ async function catalogPage() {
         list = await api("/v1/users/" + encodeURIComponent("catalog-browser") +
           "/recommendations?n=20&include_seen=true&strategy=mean" + (where ? "&where=" + encodeURIComponent(JSON.stringify(where)) : ""));
       }
-      const hits = list.items;
-      await fill(results, hits, list.recommendation_id, "No items match.");
-      addCategories(await Promise.all(hits.slice(0, 20).map((h) =>
-        api("/v1/items/" + encodeURIComponent(h.id)).catch(() => ({})))));
+      addCategories(await fill(results, list.items, list.recommendation_id, "No items match."));
     } catch (error) { status(error.message); }
   }
   refresh = async () => {
