@@ -10,7 +10,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from likewise.events.model import Event
 from likewise.profiles.state import ProfileState, Snapshot
@@ -20,6 +20,9 @@ from likewise.tracking.impressions import Impression
 from likewise.tracking.report import Activity, RateRow
 
 __all__ = ["SqliteActivity"]
+
+
+T = TypeVar("T")
 
 
 class SqliteActivity:
@@ -65,13 +68,7 @@ class SqliteActivity:
             return activity.seen(self._rdb, user_id)
 
     def events(self, batch: int = 10_000) -> Iterator[list[tuple[Event, float]]]:
-        pages = activity.iter_events(self._rdb, batch)
-        while True:
-            with self._rsql:
-                page = next(pages, None)
-            if page is None:
-                return
-            yield page
+        return self._pages(activity.iter_events(self._rdb, batch))
 
     def forget_user(self, user_id: str) -> dict[str, int]:
         with self._writer, self._sql, self._transaction() as db:
@@ -96,7 +93,10 @@ class SqliteActivity:
             return activity.activity(self._rdb, since)
 
     def export_rows(self, table: str, batch: int = 5_000) -> Iterator[list[tuple[Any, ...]]]:
-        pages = activity.dump_rows(self._rdb, table, batch)
+        return self._pages(activity.dump_rows(self._rdb, table, batch))
+
+    def _pages(self, pages: Iterator[list[T]]) -> Iterator[list[T]]:
+        """Each page read under the read lock, which is let go while the caller works."""
         while True:
             with self._rsql:
                 page = next(pages, None)
