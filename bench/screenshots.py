@@ -3,8 +3,9 @@
 A real server (uvicorn on loopback, the site on) over 500 MovieLens-1M titles embedded by the
 packaged model and 100 real users' ratings, with two weeks of simulated traffic (lists shown
 by three strategies and an experiment, some clicked and bought) so the dashboard has history;
-Debian's Chromium through Playwright. Prints time
-to first byte and to the load event (median and p99 of 20 loads each) and writes PNGs.
+Debian's Chromium through Playwright. Prints time to first byte and to the load event (median
+and p99 of 20 loads each, and the ratio of the medians to a static file of the same server,
+the baseline) and writes PNGs.
 
     python -P bench/screenshots.py --out docs/screenshots   (-P: bench/http.py is not http)
 """
@@ -72,7 +73,9 @@ def main() -> None:
                     args=["--headless", "--no-sandbox", "--disable-background-networking"],
                 )
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
-                rows = [measure(page, base + path, args.loads) for path in (item, "/dashboard")]
+                # baseline: a static file of the same server, no data behind it
+                paths = ("/static/site.css", item, "/dashboard")
+                rows = [measure(page, base + path, args.loads) for path in paths]
                 shots = {"catalog": "/?visitor=demo", "item": item + "?visitor=demo"}
                 page.goto(base + "/?visitor=demo")
                 page.wait_for_selector("body[data-ready=true]")
@@ -94,10 +97,17 @@ def main() -> None:
             server.should_exit = True
             engine.close()
     print(f"\npage load on loopback, {args.loads} loads each (ms)")
-    print("| page | TTFB median | TTFB p99 | load event median | load event p99 |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for path, ttfb, load in rows:
-        print(f"| {path} | {median(ttfb)} | {p99(ttfb)} | {median(load)} | {p99(load)} |")
+    print(
+        "| page | TTFB median | TTFB p99 | load event median | load event p99 | "
+        "TTFB vs baseline | load vs baseline |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    _, base_ttfb, base_load = rows[0]
+    for k, (path, ttfb, load) in enumerate(rows):
+        print(
+            f"| {path}{' (baseline)' if k == 0 else ''} | {median(ttfb)} | {p99(ttfb)} | "
+            f"{median(load)} | {p99(load)} | {ratio(ttfb, base_ttfb)} | {ratio(load, base_load)} |"
+        )
 
 
 def simulate(engine: Engine, users: list[str], days: int = 14) -> None:
@@ -146,6 +156,10 @@ def measure(page: Any, url: str, loads: int) -> tuple[str, list[float], list[flo
 
 def median(xs: list[float]) -> str:
     return f"{statistics.median(xs):.1f}"
+
+
+def ratio(xs: list[float], baseline: list[float]) -> str:
+    return f"{statistics.median(xs) / max(statistics.median(baseline), 1e-9):.1f}x"
 
 
 def p99(xs: list[float]) -> str:
