@@ -1,25 +1,55 @@
-"""Settings, from arguments or `LIKEWISE_*` environment variables."""
+"""Settings: one small typed config per component, each read from `LIKEWISE_*` variables.
+
+Every knob is declared once, in the component that uses it. :class:`Settings` composes them
+and also takes the knobs flat, so `Settings(alpha=0.3, cache_size=0)` and
+`LIKEWISE_ALPHA=0.3` both reach `settings.profiles.alpha`.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from likewise.errors import ConfigError
 from likewise.events.signals import DEFAULT_WEIGHTS, SignalRules
-from likewise.profiles.state import ProfileConfig
 
-__all__ = ["Settings"]
+__all__ = [
+    "Component",
+    "ProfileConfig",
+    "RankingConfig",
+    "ServiceConfig",
+    "Settings",
+    "StoreConfig",
+    "TrackingConfig",
+]
+
+RECENT_MAX = 50  # positive items a profile remembers (for `mean` and for reasons)
 
 
-class Settings(BaseSettings):
-    """Defaults for :meth:`likewise.Engine.open` and the CLI.
+class Component(BaseSettings):
+    """A component's config: typed, unknown keys refused, each field also read from
+    `LIKEWISE_<FIELD>`. A bad value is a :class:`ConfigError` that names the setting."""
 
-    Every field can be set in the environment: `LIKEWISE_DATA=./shop-data`, `LIKEWISE_MODEL=...`.
-    """
+    model_config = SettingsConfigDict(env_prefix="LIKEWISE_", extra="forbid")
 
-    model_config = SettingsConfigDict(env_prefix="LIKEWISE_", extra="ignore")
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise config_error(exc) from None
+
+
+def config_error(exc: ValidationError) -> ConfigError:
+    """The first problem of a settings validation, naming the setting."""
+    first = exc.errors()[0]
+    name = ".".join(str(p) for p in first["loc"]) or "settings"
+    return ConfigError(f"setting {name}: {first['msg']}")
+
+
+class StoreConfig(Component):
+    """Where the store lives and what a new one is built with."""
 
     data: str = Field("./likewise-data", description="data directory, or postgresql://user@host/db")
     model: str = Field("minilm", description="embedding model for a new store")
@@ -27,12 +57,23 @@ class Settings(BaseSettings):
     template: str = Field("title,body,tags", description="fields embedded, in order")
     batch_size: int = Field(256, ge=1, le=100_000, description="items per durable write")
 
-    strategy: str = Field(
-        "dislike", description="recommend default: dislike/ema/mean/momentum/hybrid"
-    )
+
+class ProfileConfig(Component):
+    """How events move a profile: the signal each event type gives, and the profile math.
+
+    alpha: EMA weight of a new positive item. beta: how far a dislike pushes away.
+    mean_n: items `mean` averages. snapshot_every / snapshot_seconds: a snapshot of the
+    interest vector is kept every that many events, or once that much event time has passed
+    (0 turns the clock off). history: snapshots `momentum` reads.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LIKEWISE_", extra="forbid", frozen=True)
+
     alpha: float = Field(0.2, gt=0, le=1, description="EMA weight of a new positive item")
     beta: float = Field(0.5, ge=0, description="how far a dislike pushes the profile away")
-    mean_n: int = Field(10, ge=1, le=50, description="positive items the mean strategy averages")
+    mean_n: int = Field(
+        10, ge=1, le=RECENT_MAX, description="positive items the mean strategy averages"
+    )
     snapshot_every: int = Field(10, ge=1, description="events between profile snapshots")
     snapshot_seconds: float = Field(0.0, ge=0, description="event time between snapshots (0: off)")
     history: int = Field(10, ge=2, description="snapshots the momentum strategy reads")
@@ -44,6 +85,23 @@ class Settings(BaseSettings):
     rating_like: float = Field(4.0, description="rating at or above this is positive")
     rating_dislike: float = Field(2.0, description="rating at or below this is a dislike")
 
+    def signal_rules(self) -> SignalRules:
+        return SignalRules(self.signals, self.dwell_seconds, self.rating_like, self.rating_dislike)
+
+    def profile_math(self) -> dict[str, float]:
+        """The knobs the profile math reads (for `likewise profile`)."""
+        return self.model_dump(
+            exclude={"signals", "dwell_seconds", "rating_like", "rating_dislike"}
+        )
+
+
+class RankingConfig(Component):
+    """How "for you" lists are made: the default strategy, the hybrid's sources and the
+    shaping of the list (freshness, caps, diversity, exploration, context), and its cache."""
+
+    strategy: str = Field(
+        "dislike", description="recommend default: dislike/ema/mean/momentum/hybrid"
+    )
     hybrid_weights: dict[str, float] = Field(
         default_factory=lambda: {"collaborative": 1.0, "content": 0.5, "popular": 0.0},
         description="weights of the sources the hybrid strategy blends (JSON)",
@@ -83,10 +141,18 @@ class Settings(BaseSettings):
     cache_size: int = Field(10_000, ge=0, description="recommendation lists kept (0: no cache)")
     cache_seconds: float = Field(30.0, ge=0, description="longest a cached list is served")
 
+
+class TrackingConfig(Component):
+    """Which events count as clicks and conversions of a shown list."""
+
     click_types: list[str] = Field(["click"], description="event types that count as a click")
     conversion_types: list[str] = Field(
         ["purchase"], description="event types that count as a conversion"
     )
+
+
+class ServiceConfig(Component):
+    """The HTTP service: where it binds, its keys, the pages, the largest body."""
 
     host: str = Field("127.0.0.1", description="address `likewise serve` binds")
     port: int = Field(8000, ge=0, le=65535, description="port `likewise serve` binds")
@@ -101,15 +167,57 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(10_000_000, ge=1, description="largest request body accepted")
 
-    def profile_config(self) -> ProfileConfig:
-        return ProfileConfig(
-            self.alpha,
-            self.beta,
-            self.mean_n,
-            self.snapshot_every,
-            self.snapshot_seconds,
-            self.history,
-        )
 
-    def signal_rules(self) -> SignalRules:
-        return SignalRules(self.signals, self.dwell_seconds, self.rating_like, self.rating_dislike)
+class Settings(BaseModel):
+    """Defaults for :meth:`likewise.Engine.open`, the CLI and the service, by component.
+
+    Example:
+        >>> Settings(cache_size=0).ranking.cache_size
+        0
+        >>> Settings(ranking=RankingConfig(strategy="hybrid")).ranking.strategy
+        'hybrid'
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    COMPONENTS: ClassVar[dict[str, type[Component]]] = {
+        "store": StoreConfig,
+        "profiles": ProfileConfig,
+        "ranking": RankingConfig,
+        "tracking": TrackingConfig,
+        "service": ServiceConfig,
+    }
+
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    profiles: ProfileConfig = Field(default_factory=ProfileConfig)
+    ranking: RankingConfig = Field(default_factory=RankingConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    service: ServiceConfig = Field(default_factory=ServiceConfig)
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise config_error(exc) from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _route_flat_knobs(cls, values: Any) -> Any:
+        """Give each flat knob (`cache_size=0`) to the component that declares it."""
+        if not isinstance(values, dict):
+            return values
+        out: dict[str, Any] = {}
+        flat: dict[str, dict[str, Any]] = {}
+        for key, value in values.items():
+            owner = _OWNER.get(key)
+            if key in cls.COMPONENTS or owner is None:
+                out[key] = value
+            else:
+                flat.setdefault(owner, {})[key] = value
+        for name, given in flat.items():
+            if name in out:
+                raise ConfigError(f"setting {name}: give it whole or its knobs flat, not both")
+            out[name] = cls.COMPONENTS[name](**given)
+        return out
+
+
+_OWNER = {knob: name for name, kind in Settings.COMPONENTS.items() for knob in kind.model_fields}

@@ -20,6 +20,7 @@ from likewise.personal import Personaliser, Recommendation, RecordReport
 from likewise.ranking import ResultCache
 from likewise.ranking.cache import where_key
 from likewise.recommender import new_id
+from likewise.retrieval import ItemItem
 from likewise.store import Entry, Hit, Store, StoreInfo, metric_of, open_store
 from likewise.tracking import Impression, ImpressionLog, RateRow
 from likewise.tracking.experiments import (
@@ -71,7 +72,7 @@ class Engine:
         self.store = store
         self.embedder = embedder
         self.template = ContentTemplate.parse(info.template)
-        self.batch_size = settings.batch_size
+        self.batch_size = settings.store.batch_size
         self.personal = Personaliser(store, embedder, settings)
         self.settings = settings
         self.impressions = ImpressionLog(store.log_impressions)
@@ -79,7 +80,7 @@ class Engine:
             lambda: store.get_blob(BLOB), lambda data: store.put_blob(BLOB, data)
         )
         self.similar_cache: ResultCache[list[Hit]] = ResultCache(
-            size=settings.cache_size, ttl=settings.cache_seconds
+            size=settings.ranking.cache_size, ttl=settings.ranking.cache_seconds
         )
 
     @classmethod
@@ -99,14 +100,17 @@ class Engine:
         different model is an error (switch with :meth:`reembed`).
         """
         settings = settings or Settings()
-        store = open_store(location or settings.data)
+        store = open_store(location or settings.store.data)
         try:
             info = store.info
             if info is None:
-                embedder = embedder or get_embedder(model or settings.model)
-                tpl = ContentTemplate.parse(template or settings.template)
+                embedder = embedder or get_embedder(model or settings.store.model)
+                tpl = ContentTemplate.parse(template or settings.store.template)
                 info = StoreInfo(
-                    embedder.model_id, embedder.dim, metric_of(metric or settings.metric), str(tpl)
+                    embedder.model_id,
+                    embedder.dim,
+                    metric_of(metric or settings.store.metric),
+                    str(tpl),
                 )
                 store.initialize(info)
             else:
@@ -234,8 +238,18 @@ class Engine:
 
     def record_many(self, events: Iterable[Event | Mapping[str, Any]]) -> RecordReport:
         """Record a batch in one transaction: all valid or nothing stored; idempotent by
-        `event_id`."""
+        `event_id`. A bad event is named by its position (`events[3].type`)."""
         return self.personal.record_many(events)
+
+    def record_event(self, event: Event | Mapping[str, Any]) -> RecordReport:
+        """Record one event given as a record (the fields of :meth:`record`); a bad field is
+        named as it is (`type`)."""
+        return self.personal.record_many([event], prefix="")
+
+    def check_events(self, events: Sequence[Event]) -> list[tuple[int, InvalidInput]]:
+        """Every event that could not be recorded, by position, with why; nothing is written
+        (a file import reports them all before it records any)."""
+        return self.personal.problems(events)
 
     def recommend(
         self,
@@ -332,6 +346,10 @@ class Engine:
         self.personal.cache.touch_all()
         return experiment
 
+    def list_experiments(self) -> list[Experiment]:
+        """Every experiment, running or stopped, oldest first."""
+        return self.experiments.all()
+
     def experiment_report(self, name: str) -> dict[str, Any]:
         """Per variant: lists shown, clicks, CTR (95% interval), conversions; each variant
         against the first by a two-proportion test."""
@@ -368,9 +386,9 @@ class Engine:
         if group_by not in ("strategy", "day", "day,strategy"):
             raise InvalidInput("must be 'strategy', 'day' or 'day,strategy'", field="group_by")
         self.impressions.flush()
-        settings = self.settings
+        tracking = self.settings.tracking
         return self.store.rate_rows(
-            group_by, since, settings.click_types, settings.conversion_types
+            group_by, since, tracking.click_types, tracking.conversion_types
         )
 
     def activity_report(self, *, since: float = 0.0) -> dict[str, Any]:
@@ -461,6 +479,36 @@ class Engine:
         return self.store.search(
             np.asarray(vector, dtype=np.float32), n=n, where=where, exclude=exclude
         )
+
+    def popular(
+        self,
+        *,
+        n: int = 10,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+        trending: bool = False,
+    ) -> list[Hit]:
+        """The `n` items with the most positive signal (by age with `trending`); the newest
+        follow with score 0 when too few items have events. `n` may pass `MAX_N` (a whole
+        catalog's ranking, for evaluation)."""
+        return self.store.popular(n=n, where=where, exclude=exclude, trending=trending)
+
+    def seen(self, user_id: str) -> list[str]:
+        """Every item the user has an event with."""
+        check_user_id(user_id)
+        return self.store.seen(user_id)
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray[Any, Any]]:
+        """The stored vectors of the items among `ids`."""
+        return self.store.vectors(ids)
+
+    def ids(self) -> list[str]:
+        """Every stored item id, sorted."""
+        return self.store.all_ids()
+
+    def collaborative(self) -> ItemItem | None:
+        """The trained item-item model (None before the first :meth:`train`)."""
+        return self.personal.collaborative
 
     def get(self, item_id: str) -> Item:
         """One stored item, or NotFound."""

@@ -14,6 +14,7 @@ __all__ = [
     "LikewiseError",
     "NotFound",
     "StoreError",
+    "StoreUnavailable",
 ]
 
 
@@ -59,3 +60,10 @@ class EmbedderError(LikewiseError):
 
 class StoreError(LikewiseError):
     """The store is unusable: corrupt, locked, or from an incompatible version."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached right now (a lost database, a locked file, a full pool);
+    the same call may succeed later. The service answers 503 with `Retry-After`."""
+
+    retry_after = 1  # seconds a client should wait before trying again

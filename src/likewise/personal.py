@@ -65,28 +65,29 @@ class Personaliser(Recommender):
     def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
         self.store = store
         self.embedder = embedder
-        self.config = settings.profile_config()
-        self.rules = settings.signal_rules()
+        self.config = settings.profiles
+        self.rules = settings.profiles.signal_rules()
+        ranking = settings.ranking
         try:
-            self.strategy = check_strategy(settings.strategy)
+            self.strategy = check_strategy(ranking.strategy)
         except InvalidInput as exc:
             raise ConfigError(f"setting strategy: {exc.reason}") from None
         self.cache: ResultCache[Recommendation] = ResultCache(
-            size=settings.cache_size, ttl=settings.cache_seconds
+            size=ranking.cache_size, ttl=ranking.cache_seconds
         )
-        self.weights = dict(settings.hybrid_weights)
-        self.context_rules = parse_rules(settings.context_rules)
-        self.trending = settings.popular_by == "trending"
-        self.rest_after = settings.rest_after
-        self.fresh_days = settings.fresh_days
-        self.half_life = settings.freshness_half_life_days * 86_400
-        self.freshness_shape = settings.freshness_shape
-        self.category_cap = settings.category_cap
-        self.category_field = settings.category_field
-        self.exploration = settings.exploration
-        self.diversity = settings.diversity
-        self.diversify = dpp if settings.diversity_method == "dpp" else mmr
-        self.rotation = settings.category_rotation
+        self.weights = dict(ranking.hybrid_weights)
+        self.context_rules = parse_rules(ranking.context_rules)
+        self.trending = ranking.popular_by == "trending"
+        self.rest_after = ranking.rest_after
+        self.fresh_days = ranking.fresh_days
+        self.half_life = ranking.freshness_half_life_days * 86_400
+        self.freshness_shape = ranking.freshness_shape
+        self.category_cap = ranking.category_cap
+        self.category_field = ranking.category_field
+        self.exploration = ranking.exploration
+        self.diversity = ranking.diversity
+        self.diversify = dpp if ranking.diversity_method == "dpp" else mmr
+        self.rotation = ranking.category_rotation
         self._collaborative: ItemItem | None = None
 
     # -- events -----------------------------------------------------------------------------
@@ -258,7 +259,7 @@ class Personaliser(Recommender):
             "negatives": state.negatives,
             "updated_at": state.updated_at,
             "strategy": self.strategy if vector is not None else "popular",
-            "settings": asdict(self.config),
+            "settings": self.config.profile_math(),
             "onboarded": state.seed is not None,
             "recent_positives": state.recent[-10:],
             "snapshots_used": len(snapshots),

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from likewise.errors import InvalidInput
+from likewise.filters import parse_date
 from likewise.profiles import STRATEGIES, ProfileConfig, ProfileState, mean, momentum
 from likewise.profiles.strategies import Vector
 from likewise.ranking import ResultCache, blend, cap, decay, rotate
@@ -27,7 +28,6 @@ from likewise.ranking.cache import where_key
 from likewise.ranking.context import ContextRule, with_clock
 from likewise.retrieval import ItemItem
 from likewise.store import Hit, Store
-from likewise.store.filters import parse_date
 
 __all__ = [
     "POOL",

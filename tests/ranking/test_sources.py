@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from likewise import Engine, Settings
-from likewise.store import matches, parse_where
+from likewise.filters import matches, parse_where
 from likewise.testing.contract import filters
 
 ALL_SOURCES = {"content": 0.5, "collaborative": 1.0, "popular": 0.3, "fresh": 0.3}

@@ -152,23 +152,25 @@ def test_with_keys_on_the_pages_use_the_site_key_and_admin_asks_for_the_write_ke
     tmp_path: Path, page: Any
 ) -> None:
     engine = catalog_engine(tmp_path)
-    keys = Settings(site=True, event_keys=["browser-key"], write_keys=["admin-key"])
+    keys = Settings(
+        site=True, event_keys=["browser-key"], write_keys=["admin-key"], site_key="browser-key"
+    )
     try:
-        with serving(engine, keys.model_copy(update={"site_key": "browser-key"})) as base:
+        with serving(engine, keys) as base:
             assert page.request.get(f"{base}/v1/stats").status == 401  # no key, no data
             ready(page, f"{base}/items/space1?visitor=erin")  # the site key reads...
             page.click("#like")  # ...and records events
             page.wait_for_function("document.getElementById('status').textContent === 'Liked.'")
-            assert engine.personal.store.seen("erin") == ["space1"]
+            assert engine.seen("erin") == ["space1"]
             ready(page, f"{base}/experiments")
             page.fill("#exp-name", "keyed")
             page.click("#new-experiment button[type=submit]")  # the site key may not
             page.wait_for_function("document.getElementById('status').textContent !== ''")
             assert "not write" in page.locator("#status").inner_text()
-            assert engine.experiments.all() == []
+            assert engine.list_experiments() == []
             page.fill("#write-key", "admin-key")
             page.click("#new-experiment button[type=submit]")
             page.wait_for_selector(".experiment[data-name=keyed]")
-            assert [e.name for e in engine.experiments.all()] == ["keyed"]
+            assert [e.name for e in engine.list_experiments()] == ["keyed"]
     finally:
         engine.close()

@@ -372,7 +372,7 @@ def _ranking(chosen: dict[str, float]) -> dict[str, Any]:
     """The hybrid's per-request overrides among the chosen values."""
     weights = {k: chosen[k] for k in ("content", "popular") if k in chosen}
     return {
-        "weights": {**Settings().hybrid_weights, **weights} if weights else None,
+        "weights": {**Settings().ranking.hybrid_weights, **weights} if weights else None,
         "diversity": chosen.get("diversity"),
     }
 

@@ -53,7 +53,7 @@ def create(args: argparse.Namespace) -> int:
 
 def list_all(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
-        rows = [e.as_dict() for e in engine.experiments.all()]
+        rows = [e.as_dict() for e in engine.list_experiments()]
 
     def text() -> str:
         if not rows:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from likewise.config import Settings
+from likewise.config import StoreConfig
 from likewise.engine import Engine
 from likewise.errors import LikewiseError
 from likewise.items.loaders import json_object
@@ -30,12 +30,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Options may stand before or after the command; argparse shares the action objects of a
     # parent parser, so defaults are filled here rather than with set_defaults.
-    for name, default in (("data", Settings().data), ("json", False), ("verbose", False)):
+    for name, default in (("json", False), ("verbose", False)):
         if not hasattr(args, name):
             setattr(args, name, default)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     handler: Handler = args.handler
     try:
+        if getattr(args, "data", None) is None:
+            args.data = StoreConfig().data  # LIKEWISE_DATA, checked like every setting
         return handler(args)
     except LikewiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -53,12 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from likewise.cli import commands, demo, evaluate, experiments, personal, serve
 
-    settings = Settings()
+    default = StoreConfig.model_fields["data"].default
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--data",
         default=argparse.SUPPRESS,
-        help=f"data directory or postgresql:// URL (env LIKEWISE_DATA, default {settings.data})",
+        help=f"data directory or postgresql:// URL (env LIKEWISE_DATA, default {default})",
     )
     common.add_argument(
         "--json",

@@ -103,7 +103,7 @@ def record_event(args: argparse.Namespace) -> int:
 def import_events(args: argparse.Namespace) -> int:
     loaded = load_events(args.file)
     with open_engine(args) as engine:
-        bad = engine.personal.problems(loaded.events)
+        bad = engine.check_events(loaded.events)
         errors = loaded.errors + [
             InvalidInput(exc.reason, field=exc.field, line=loaded.lines[i]) for i, exc in bad
         ]

@@ -57,36 +57,37 @@ def serve(args: argparse.Namespace) -> int:
         "site": getattr(args, "site", None),
     }
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    if not (settings.read_keys or settings.write_keys) and not is_loopback(settings.host):
+    service = settings.service
+    if not (service.read_keys or service.write_keys) and not is_loopback(service.host):
         raise ConfigError(
-            f"refusing to serve on {settings.host} without API keys: anyone who can reach it "
+            f"refusing to serve on {service.host} without API keys: anyone who can reach it "
             "could write and delete. Set LIKEWISE_WRITE_KEYS / LIKEWISE_READ_KEYS (JSON lists) "
             "or bind 127.0.0.1"
         )
     if args.workers < 1:
         raise InvalidInput("must be at least 1", field="workers")
     print(
-        f"likewise: serving {redact(settings.data)} on http://{settings.host}:{settings.port} "
+        f"likewise: serving {redact(settings.store.data)} on http://{service.host}:{service.port} "
         f"with {args.workers} worker(s) (docs: /docs"
-        + (", site: /, dashboard: /dashboard)" if settings.site else ")"),
+        + (", site: /, dashboard: /dashboard)" if service.site else ")"),
         file=sys.stderr,
     )
     app: Any = create_app(settings)
     if args.workers > 1:
         # Worker processes build their own app from the environment (uvicorn imports it).
         os.environ.update(
-            LIKEWISE_DATA=settings.data,
-            LIKEWISE_HOST=settings.host,
-            LIKEWISE_PORT=str(settings.port),
-            LIKEWISE_SITE="true" if settings.site else "false",
+            LIKEWISE_DATA=settings.store.data,
+            LIKEWISE_HOST=service.host,
+            LIKEWISE_PORT=str(service.port),
+            LIKEWISE_SITE="true" if service.site else "false",
         )
         app = "likewise.service.app:create_app"
     uvicorn.run(
         app,
         factory=args.workers > 1,
         workers=args.workers,
-        host=settings.host,
-        port=settings.port,
+        host=service.host,
+        port=service.port,
         log_level="warning",
         access_log=False,
     )

@@ -177,7 +177,7 @@ def score_random(
     validation items excluded (`progress` counts those users)."""
     from likewise.evaluation.replay import ALIASES
 
-    items = engine.store.all_ids()
+    items = engine.ids()
     column = {item: j for j, item in enumerate(items)}
     users = [u for u in sorted(split.test) if split.test[u]]
     history = _matrix(users, [split.train[u] for u in users], column)
@@ -257,11 +257,11 @@ def _scores(
 ) -> np.ndarray[Any, np.dtype[np.float64]]:
     if strategy == "popular":
         counts = np.zeros(len(items))
-        for hit in engine.store.popular(n=len(items)):
+        for hit in engine.popular(n=len(items)):
             counts[column[hit.id]] = hit.score
         return np.tile(counts, (history.shape[0], 1))
     if strategy == "itemknn":
-        model = engine.personal.collaborative
+        model = engine.collaborative()
         if model is None:
             raise ValueError("itemknn needs a trained model (Engine.train)")
         order = np.array([column[i] for i in model.items])

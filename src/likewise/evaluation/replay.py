@@ -125,14 +125,14 @@ def evaluate(
     users = sorted(targets)
     popularity = _popularity(engine, len(users))
     catalog = engine.count()
-    outside = [] if among is None else sorted(set(engine.store.all_ids()) - set(among))
+    outside = [] if among is None else sorted(set(engine.ids()) - set(among))
     for strategy in strategies:
         started = time.perf_counter()
         lists: list[list[str]] = []
         for user in users:
             if strategy == "popular":
-                seen = engine.store.seen(user)
-                hits = engine.store.popular(n=longest, exclude=[*seen, *outside])
+                seen = engine.seen(user)
+                hits = engine.popular(n=longest, exclude=[*seen, *outside])
                 ranked = [h.id for h in hits]
             else:
                 name, fixed = ALIASES.get(strategy, (strategy, None))
@@ -174,7 +174,7 @@ def _score(
         hits.append(hit_rate(ranked, targets[user], k))
         gains.append(ndcg(ranked, targets[user], k))
         ranks.append(reciprocal_rank(ranked, targets[user], k))
-        found = engine.store.vectors(ranked)
+        found = engine.vectors(ranked)
         rows = [found[i] for i in ranked if i in found]
         spread.append(intra_list_diversity(np.stack(rows)) if rows else 0.0)
         novel.append(novelty(ranked, popularity))
@@ -197,7 +197,7 @@ def _score(
 def _popularity(engine: Engine, users: int) -> dict[str, float]:
     """Each item's summed positive signal over the number of users: about the share of users
     who liked it (for novelty)."""
-    hits = engine.store.popular(n=max(1, engine.count()))
+    hits = engine.popular(n=max(1, engine.count()))
     return {h.id: min(1.0, h.score / max(users, 1)) for h in hits if h.score > 0}
 
 

@@ -5,44 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from likewise.errors import ConfigError
+from likewise.config import RECENT_MAX, ProfileConfig
 from likewise.profiles.strategies import Vector, dislike, ema
 
 __all__ = ["RECENT_MAX", "STRATEGIES", "ProfileConfig", "ProfileState", "Snapshot", "Step", "apply"]
 
 STRATEGIES = ("dislike", "ema", "mean", "momentum")
-RECENT_MAX = 50  # positive items remembered for `mean` and for reasons
-
-
-@dataclass(frozen=True)
-class ProfileConfig:
-    """How events move a profile.
-
-    alpha: EMA weight of a new positive item. beta: how far a dislike pushes away.
-    mean_n: items `mean` averages. snapshot_every / snapshot_seconds: a snapshot of the
-    interest vector is kept every that many events, or once that much event time has passed
-    (0 turns the clock off). history: snapshots `momentum` reads.
-    """
-
-    alpha: float = 0.2
-    beta: float = 0.5
-    mean_n: int = 10
-    snapshot_every: int = 10
-    snapshot_seconds: float = 0.0
-    history: int = 10
-
-    def __post_init__(self) -> None:
-        checks = {
-            "alpha": 0.0 < self.alpha <= 1.0,
-            "beta": self.beta >= 0.0,
-            "mean_n": 1 <= self.mean_n <= RECENT_MAX,
-            "snapshot_every": self.snapshot_every >= 1,
-            "snapshot_seconds": self.snapshot_seconds >= 0.0,
-            "history": self.history >= 2,
-        }
-        for name, ok in checks.items():
-            if not ok:
-                raise ConfigError(f"profile setting {name}={getattr(self, name)!r} is out of range")
 
 
 @dataclass(frozen=True)

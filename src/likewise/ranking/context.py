@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from likewise.errors import ConfigError, InvalidInput
-from likewise.store.filters import parse_where
+from likewise.filters import parse_where
 
 __all__ = ["ContextRule", "daypart", "parse_rules", "with_clock"]
 

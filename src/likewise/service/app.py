@@ -30,7 +30,7 @@ endpoints, a write key every endpoint. Errors have one shape:
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
-    """The HTTP API. Opens the store of `settings.data` at startup (or serves `engine`, which
+    """The HTTP API. Opens the store of `settings.store.data` at startup (or serves `engine`, which
     the caller then owns and closes)."""
     settings = settings or Settings()
 
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             app.state.engine = engine
             yield
             return
-        app.state.engine = Engine.open(settings.data, settings=settings)
+        app.state.engine = Engine.open(settings.store.data, settings=settings)
         # The loaded store is hundreds of thousands of long-lived objects; keeping them out
         # of the cyclic GC's scans removes its pauses from request latency.
         gc.freeze()
@@ -55,7 +55,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     app = FastAPI(title="likewise", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.engine = engine  # None until the lifespan opens the store
-    app.state.keys = Keys(settings.read_keys, settings.write_keys, settings.event_keys)
+    app.state.keys = Keys(
+        settings.service.read_keys, settings.service.write_keys, settings.service.event_keys
+    )
     app.state.metrics = Metrics()
     errors.install(app)
     app.include_router(ops.open_routes)
@@ -73,10 +75,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         ops.stats_router,
     ):
         app.include_router(router, responses=problems)  # type: ignore[arg-type]
-    if settings.site:
+    if settings.service.site:
         from likewise.service import site
 
         site.install(app, settings)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.service.max_body_bytes)
     return app

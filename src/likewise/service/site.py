@@ -25,7 +25,12 @@ def install(app: FastAPI, settings: Settings) -> None:
     pages = APIRouter(include_in_schema=False)
 
     def page(request: Request, name: str, title: str, **extra: object) -> HTMLResponse:
-        context = {"title": title, "key": settings.site_key, "charts": CHARTS.exists(), **extra}
+        context = {
+            "title": title,
+            "key": settings.service.site_key,
+            "charts": CHARTS.exists(),
+            **extra,
+        }
         return templates.TemplateResponse(request, name, context)
 
     @pages.get("/", response_class=HTMLResponse)

@@ -8,7 +8,6 @@ from likewise.errors import ConfigError
 from likewise.store.ann import AnnConfig
 from likewise.store.base import METRICS, Entry, Hit, Metric, Store, StoreInfo, metric_of
 from likewise.store.embedded import EmbeddedStore
-from likewise.store.filters import matches, parse_where
 
 __all__ = [
     "METRICS",
@@ -19,10 +18,8 @@ __all__ = [
     "Metric",
     "Store",
     "StoreInfo",
-    "matches",
     "metric_of",
     "open_store",
-    "parse_where",
 ]
 
 KNOWN_LOCATIONS = "a directory path (embedded store) or postgresql://user@host/db"

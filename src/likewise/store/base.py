@@ -20,6 +20,7 @@ __all__ = [
     "METRICS",
     "DerivedReads",
     "Entry",
+    "Fetched",
     "Hit",
     "Metric",
     "ProfileUpdate",
@@ -64,6 +65,17 @@ class Hit:
 
     id: str
     score: float
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What ranking needs of one candidate, read in one call: its vector (None if it has
+    none in the space asked), the fields `where` filters see, and its title."""
+
+    id: str
+    vector: Vector | None
+    fields: dict[str, Any]
+    title: str
 
 
 class Store(Protocol):
@@ -116,6 +128,9 @@ class Store(Protocol):
     def matching(self, ids: Sequence[str], where: Mapping[str, Any] | None) -> list[str]:
         """The live items among `ids` that pass `where`, in the order given."""
 
+    def fetch(self, ids: Sequence[str]) -> dict[str, Fetched]:
+        """Vector, filterable fields and title of the live items among `ids` (one read)."""
+
     def put_blob(self, name: str, data: bytes) -> None:
         """Store a named blob durably (a trained model), replacing any older one."""
 
@@ -152,6 +167,9 @@ class Store(Protocol):
 
     def profile(self, user_id: str) -> ProfileState | None:
         """The user's stored profile, None if they have none."""
+
+    def user(self, user_id: str) -> tuple[ProfileState | None, list[str]]:
+        """The user's profile and every item they have an event with (one read)."""
 
     def put_profiles(
         self, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]], *, replace: bool

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from likewise.store.filters import And, Cond, Filter, Not, Or, ValueKey, parse_date, value_key
+from likewise.filters import And, Cond, Filter, Not, Or, ValueKey, parse_date, value_key
 
 __all__ = ["Columns"]
 

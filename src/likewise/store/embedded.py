@@ -22,13 +22,21 @@ from typing import Any
 import numpy as np
 
 from likewise.errors import ConfigError, InvalidInput, StoreError
+from likewise.filters import parse_where
 from likewise.items.model import Item, parse_item
 from likewise.store import activity
 from likewise.store.ann import AnnConfig, VectorIndex
-from likewise.store.base import DerivedReads, Entry, Hit, StoreInfo, Vector, check_query
+from likewise.store.base import (
+    DerivedReads,
+    Entry,
+    Fetched,
+    Hit,
+    StoreInfo,
+    Vector,
+    check_query,
+)
 from likewise.store.columns import Columns
 from likewise.store.embedded_activity import SqliteActivity
-from likewise.store.filters import parse_where
 from likewise.store.locks import RWLock
 
 __all__ = ["EmbeddedStore", "filterable"]
@@ -291,6 +299,15 @@ class EmbeddedStore(SqliteActivity, DerivedReads):
                 return [i for i in ids if i in labels]
             mask = self._columns.mask(node, self._index.size)
             return [i for i in ids if i in labels and mask[labels[i]]]
+
+    def fetch(self, ids: Sequence[str]) -> dict[str, Fetched]:
+        records = {r[0]: json.loads(r[1]) for r in self._by_id(ids, "record")}
+        vectors = self.vectors([i for i in ids if i in records])
+        return {
+            i: Fetched(i, vectors.get(i), filterable(rec), rec.get("title") or "")
+            for i in ids
+            if (rec := records.get(i)) is not None
+        }
 
     def count(self, where: Mapping[str, Any] | None = None) -> int:
         node = parse_where(where)

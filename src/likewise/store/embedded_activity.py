@@ -48,6 +48,10 @@ class SqliteActivity:
         with self._rsql:
             return activity.load_profile(self._rdb, user_id)
 
+    def user(self, user_id: str) -> tuple[ProfileState | None, list[str]]:
+        with self._rsql:
+            return activity.load_profile(self._rdb, user_id), activity.seen(self._rdb, user_id)
+
     def put_profiles(
         self, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]], *, replace: bool
     ) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from likewise.store.filters import (
+from likewise.filters import (
     RANGE_OPS,
     And,
     Cond,

@@ -32,12 +32,14 @@ from psycopg_pool import ConnectionPool
 
 from likewise.errors import InvalidInput, StoreError
 from likewise.events.model import Event
+from likewise.filters import parse_where
 from likewise.items.model import Item, parse_item
 from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store import activity
 from likewise.store.base import (
     DerivedReads,
     Entry,
+    Fetched,
     Hit,
     ProfileUpdate,
     StoreInfo,
@@ -45,7 +47,6 @@ from likewise.store.base import (
     check_query,
 )
 from likewise.store.embedded import filterable
-from likewise.store.filters import parse_where
 from likewise.store.location import redact
 from likewise.store.pgfilter import candidates, compile_where, filter_columns, number_rows
 from likewise.store.pgschema import MIGRATIONS, WRITE_LOCK, insert_numbers, migrate
@@ -351,6 +352,17 @@ class PostgresStore(DerivedReads):
         found = {r[0]: _decode(r[1]) for r in rows}
         return {i: v for i in ids if (v := found.get(i)) is not None}
 
+    def fetch(self, ids: Sequence[str]) -> dict[str, Fetched]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT id, embedding, record FROM items WHERE id = ANY(%s)", (list(ids),)
+            ).fetchall()
+        found = {
+            r[0]: Fetched(r[0], _decode(r[1]), filterable(r[2]), r[2].get("title") or "")
+            for r in rows
+        }
+        return {i: found[i] for i in ids if i in found}
+
     def matching(self, ids: Sequence[str], where: Mapping[str, Any] | None) -> list[str]:
         condition, params = compile_where(parse_where(where))
         with self._read() as conn:
@@ -503,6 +515,11 @@ class PostgresStore(DerivedReads):
     def profile(self, user_id: str) -> ProfileState | None:
         with self._read() as conn:
             return activity.load_profile(_Sql(conn), user_id)
+
+    def user(self, user_id: str) -> tuple[ProfileState | None, list[str]]:
+        with self._read() as conn:
+            sql = _Sql(conn)
+            return activity.load_profile(sql, user_id), activity.seen(sql, user_id)
 
     def put_profiles(
         self, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]], *, replace: bool

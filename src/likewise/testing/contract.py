@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from likewise.errors import InvalidInput, NotFound
+from likewise.filters import matches, parse_where
 from likewise.items.model import Item
 from likewise.store.base import Entry, Store, StoreInfo
-from likewise.store.filters import matches, parse_where
 from likewise.testing.activity import ActivityContract
 
 __all__ = ["StoreContract", "filters", "metadata"]
@@ -119,6 +119,16 @@ class StoreContract(ActivityContract):
         assert item.tags == ("x", "y")
         assert store.hashes(["a"])["a"][0] == "hash-a-"
         assert store.titles(["a", "missing"]) == {"a": "title a"}
+
+    def test_fetch_reads_vector_fields_and_title_at_once(self, store: Store) -> None:
+        store.upsert([entry("a", axis(0), category="news", tags=["x"]), entry("b", axis(1))])
+        store.delete(["b"])
+        got = store.fetch(["b", "a", "missing"])
+        assert list(got) == ["a"]
+        assert got["a"].title == "title a"
+        assert got["a"].fields == {"category": "news", "tags": ["x"]}
+        assert got["a"].vector is not None and np.allclose(got["a"].vector, axis(0))
+        assert store.fetch([]) == {}
 
     def test_search_is_nearest_first(self, store: Store) -> None:
         store.upsert([entry(f"i{k}", axis(0, tilt=k / 10)) for k in range(6)])

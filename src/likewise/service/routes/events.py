@@ -31,10 +31,7 @@ def record(
     and `recommendation_id` (attributes the event to a served list).
     """
     engine = engine_of(request)
-    if isinstance(body, dict):
-        report = engine.personal.record_many([body], prefix="")
-    else:
-        report = engine.personal.record_many(body, prefix="events")
+    report = engine.record_event(body) if isinstance(body, dict) else engine.record_many(body)
     metrics = request.app.state.metrics
     metrics.events.inc(report.accepted)
     metrics.duplicates.inc(report.duplicates)
