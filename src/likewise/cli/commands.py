@@ -9,7 +9,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from likewise.cli.main import emit, open_engine, parse_where
+from likewise.cli.common import emit, open_engine, parse_where
 from likewise.engine import Engine
 from likewise.items import load_items
 from likewise.store import Hit

@@ -8,7 +8,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from likewise.cli.main import open_engine
+from likewise.cli.common import open_engine
 from likewise.errors import InvalidInput
 
 SubParsers = Any  # argparse's _SubParsersAction is private

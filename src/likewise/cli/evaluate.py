@@ -11,7 +11,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from likewise.cli.main import emit
+from likewise.cli.common import emit
 from likewise.config import Settings
 from likewise.engine import Engine
 from likewise.errors import InvalidInput

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from likewise.cli.main import emit, open_engine
+from likewise.cli.common import emit, open_engine
 
 __all__ = ["register"]
 

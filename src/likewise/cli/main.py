@@ -6,18 +6,14 @@ Every `LikewiseError` becomes one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable, Sequence
 
+from likewise.cli import commands, demo, evaluate, experiments, personal, serve
 from likewise.config import StoreConfig
-from likewise.engine import Engine
 from likewise.errors import LikewiseError
-from likewise.items.loaders import json_object
 
 __all__ = ["main"]
 
@@ -53,8 +49,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from likewise.cli import commands, demo, evaluate, experiments, personal, serve
-
     default = StoreConfig.model_fields["data"].default
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -84,24 +78,6 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.register(sub, common)
     experiments.register(sub, common)
     return parser
-
-
-def parse_where(text: str | None) -> dict[str, Any] | None:
-    """`--where` as JSON, or an error naming the option."""
-    return json_object(text, "--where")
-
-
-@contextmanager
-def open_engine(args: argparse.Namespace, **kwargs: Any) -> Iterator[Engine]:
-    engine = Engine.open(args.data, **kwargs)
-    try:
-        yield engine
-    finally:
-        engine.close()
-
-
-def emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else text())
 
 
 if __name__ == "__main__":

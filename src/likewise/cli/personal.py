@@ -10,7 +10,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from likewise.cli.main import emit, open_engine, parse_where
+from likewise.cli.common import emit, open_engine, parse_where
 from likewise.engine import Engine
 from likewise.errors import InvalidInput
 from likewise.events import load_events
