@@ -1,26 +1,36 @@
 """likewise: a self-hosted recommendation engine built on embeddings."""
 
-from likewise.config import Settings
+from likewise.config import (
+    ProfileConfig,
+    RankingConfig,
+    ServiceConfig,
+    Settings,
+    StoreConfig,
+    TrackingConfig,
+)
 from likewise.embedders import Embedder, HashingEmbedder, get_embedder
 from likewise.engine import Engine, IngestReport
 from likewise.errors import (
     ConfigError,
+    Conflict,
     EmbedderError,
     InvalidInput,
     LikewiseError,
     NotFound,
     StoreError,
+    StoreUnavailable,
 )
 from likewise.events import Event, SignalRules
 from likewise.items import ContentTemplate, Item
 from likewise.personal import Recommendation, Recommended, RecordReport
-from likewise.profiles import ProfileConfig, ProfileState
+from likewise.profiles import ProfileState
 from likewise.store import EmbeddedStore, Hit, Store, StoreInfo, open_store
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",
+    "Conflict",
     "ContentTemplate",
     "EmbeddedStore",
     "Embedder",
@@ -36,14 +46,20 @@ __all__ = [
     "NotFound",
     "ProfileConfig",
     "ProfileState",
+    "RankingConfig",
     "Recommendation",
     "Recommended",
     "RecordReport",
+    "ServiceConfig",
     "Settings",
     "SignalRules",
     "Store",
+    "StoreConfig",
     "StoreError",
     "StoreInfo",
+    "StoreUnavailable",
+    "TrackingConfig",
+    "__version__",
     "get_embedder",
     "open_store",
 ]
