@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from likewise.cli.main import main
+from likewise.errors import InvalidInput
+from likewise.evaluation.plan import EvalRequest, Progress, Trial
 from likewise.evaluation.replay import bootstrap, cold_split, temporal_split
+from likewise.evaluation.run import check, run
 
 
 def ev(user: str, item: str, t: float, rating: float) -> dict[str, object]:
@@ -169,3 +174,51 @@ def test_cold_items_protocol_ranks_among_cold_items(capsys: pytest.CaptureFixtur
     assert code == 0 and rows["ema"]["users"] > 5
     assert rows["itemknn"]["hr"] == 0.0  # no events before the cut: collaborative cannot help
     assert rows["ema"]["hr"] > 0.0  # content can
+
+
+@pytest.mark.parametrize(
+    ("request_", "field"),
+    [
+        pytest.param(EvalRequest(strategies=("telepathy",)), "strategies", id="strategy"),
+        pytest.param(EvalRequest(tune_strategy="telepathy"), "tune_strategy", id="tune-strategy"),
+        pytest.param(EvalRequest(users=0), "users", id="users"),
+        pytest.param(EvalRequest(k=(10, 5)), "k", id="k-order"),
+        pytest.param(EvalRequest(k=(0,)), "k", id="k-range"),
+        pytest.param(EvalRequest(tune=(("gamma", (1.0,)),)), "tune", id="unknown-knob"),
+        pytest.param(EvalRequest(tune=(("alpha", (0.0,)),)), "tune", id="alpha-zero"),
+        pytest.param(EvalRequest(tune=(("diversity", (0.3,)),)), "tune_strategy", id="hybrid"),
+    ],
+)
+def test_a_bad_request_names_its_field(request_: EvalRequest, field: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        check(request_)
+    assert caught.value.field == field
+
+
+def test_run_returns_the_results_and_reports_through_callbacks() -> None:
+    opened: list[str] = []
+    heard: list[tuple[Trial, bool]] = []
+
+    @contextmanager
+    def bars(total: int, what: str) -> Iterator[Progress]:
+        opened.append(what)
+        yield lambda done: None
+
+    request = EvalRequest(
+        dataset="movielens-100k",
+        strategies=("popular", "ema"),
+        k=(5, 10),
+        users=20,
+        model="hashing-64",
+        tune=(("alpha", (0.2, 0.6)),),
+    )
+    evaluation = run(request, bars=bars, on_trial=lambda t, chosen: heard.append((t, chosen)))
+    assert opened == ["embed", "replay", "alpha 0.2", "alpha 0.6", "replay", "recommend"]
+    assert [(t.name, t.value) for t, _ in heard] == [("alpha", 0.2), ("alpha", 0.6)]
+    assert [t.value for t, chosen in heard if chosen] == [evaluation.chosen["alpha"]]
+    assert evaluation.tuning == [t for t, _ in heard]
+    rows = [(r["strategy"], r["k"]) for r in evaluation.rows]
+    assert rows == [("popular", 5), ("popular", 10), ("ema", 5), ("ema", 10)]
+    assert evaluation.at(5) == evaluation.results[::2]
+    assert evaluation.markdown.endswith(evaluation.notes) and "alpha=" in evaluation.notes
+    assert evaluation.title.startswith("movielens-100k, temporal leave-last-out, ")
