@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from likewise.errors import StoreError
 from likewise.store import Entry, Store, open_store
-from likewise.store.activity import TABLES
+from likewise.store.sql import TABLES
 
 __all__ = ["CopyReport", "copy_store"]
 

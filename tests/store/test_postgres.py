@@ -211,6 +211,16 @@ def test_copy_in_both_directions_keeps_everything(
         copied.close()
 
 
+# Migration 4 undone: profiles keyed by user alone, as likewise 0.1 left them.
+UNDO_PROFILE_SPACES = """
+ALTER TABLE profiles DROP CONSTRAINT profiles_pkey;
+ALTER TABLE profiles DROP COLUMN space;
+ALTER TABLE profiles ADD PRIMARY KEY (user_id);
+ALTER TABLE profile_history DROP COLUMN space;
+CREATE INDEX profile_history_user ON profile_history (user_id, seq);
+"""
+
+
 def test_an_upgrade_from_version_1_fills_the_range_index(pg_url: str) -> None:
     store = PostgresStore(pg_url)
     store.initialize(StoreInfo("upgrade", 8))
@@ -224,6 +234,7 @@ def test_an_upgrade_from_version_1_fills_the_range_index(pg_url: str) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:  # as likewise 0.1 left it
         conn.execute("DROP TABLE item_numbers")
         conn.execute("ALTER TABLE impressions DROP COLUMN ms")
+        conn.execute(UNDO_PROFILE_SPACES)
         conn.execute("DELETE FROM schema_version WHERE version > 1")
     again = PostgresStore(pg_url)
     try:
