@@ -85,7 +85,7 @@ def main() -> None:
                     page.wait_for_selector("body[data-ready=true]")
                     page.locator("#foryou li.card a").first.click()
                     page.wait_for_selector("body[data-ready=true]")
-                engine.impressions.flush()
+                engine.tracker.impressions.flush()
                 shots.update(dashboard="/dashboard", experiments="/experiments")
                 for name, path in shots.items():
                     page.goto(base + path)
@@ -132,13 +132,13 @@ def simulate(engine: Engine, users: list[str], days: int = 14) -> None:
             ms = (time.perf_counter() - started) * 1000
             at = today - day * DAY + rng.uniform(0, DAY / 2)
             ids = [r.id for r in rec.items]
-            engine.impressions.add(Impression(rec.id, user, strategy, ids, at=at, ms=ms))
+            engine.tracker.impressions.add(Impression(rec.id, user, strategy, ids, at=at, ms=ms))
             react(user, strategy, rec.id, ids, at)
     engine.create_experiment("homepage", ["a:strategy=ema", "b:strategy=hybrid"])
     for user in users:
         rec = engine.recommend(user, n=10)
         react(user, rec.strategy, rec.id, [r.id for r in rec.items], time.time())
-    engine.impressions.flush()
+    engine.tracker.impressions.flush()
 
 
 def measure(page: Any, url: str, loads: int) -> tuple[str, list[float], list[float]]:

@@ -18,8 +18,8 @@ import numpy as np
 from tqdm import tqdm
 
 from likewise.errors import StoreError
-from likewise.store import Entry, Store, open_store
-from likewise.store.activity import TABLES
+from likewise.store import TEXT, Entry, Store, open_store
+from likewise.store.sql import TABLES
 
 __all__ = ["CopyReport", "copy_store"]
 
@@ -53,11 +53,17 @@ def _copy(src: Store, dst: Store, progress: bool) -> CopyReport:
         raise StoreError("the destination is not empty; copy needs a new store")
     dst.initialize(info)
     counts = src.stats()
+    spaces = src.spaces()
+    for space in spaces.values():
+        dst.add_space(space)
     with _bar(progress, counts["items"], "items") as bar:
         for items in src.iter_items(BATCH):
             ids = [i.id for i in items]
             vectors, hashes = src.vectors(ids), src.hashes(ids)
             dst.upsert([Entry(i, hashes[i.id][0], vectors[i.id]) for i in items])
+            for name in spaces.keys() - {TEXT}:  # the vectors of the other spaces
+                if found := src.vectors(ids, space=name):
+                    dst.put_vectors(name, found)
             bar.update(len(items))
     for table in TABLES:
         with _bar(progress, None, table) as bar:
@@ -81,12 +87,18 @@ def _verify(src: Store, dst: Store) -> CopyReport:
                 f"source, {count_b} ({digest_b[:12]}) at the destination"
             )
         report.counts[name], report.checksums[name] = count, digest
+    if dst.spaces() != src.spaces():
+        raise StoreError("copy verification failed: the vector spaces differ")
     for items in src.iter_items(BATCH):
         ids = [i.id for i in items]
-        mine, theirs = src.vectors(ids), dst.vectors(ids)
-        for i in ids:
-            if i not in theirs or not np.allclose(mine[i], theirs[i], atol=1e-6):
-                raise StoreError(f"copy verification failed: the vector of item {i!r} differs")
+        for space in src.spaces():
+            mine, theirs = src.vectors(ids, space=space), dst.vectors(ids, space=space)
+            if mine.keys() != theirs.keys() or any(
+                not np.allclose(mine[i], theirs[i], atol=1e-6) for i in mine
+            ):
+                raise StoreError(
+                    f"copy verification failed: the {space} vectors of items {ids[0]!r}... differ"
+                )
     return report
 
 

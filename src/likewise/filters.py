@@ -26,12 +26,25 @@ from typing import Any
 
 from likewise.errors import InvalidInput
 
-__all__ = ["And", "Cond", "Filter", "Not", "Or", "ValueKey", "matches", "parse_date", "parse_where"]
+__all__ = [
+    "And",
+    "Cond",
+    "Filter",
+    "Not",
+    "Or",
+    "ValueKey",
+    "filterable",
+    "matches",
+    "parse_date",
+    "parse_where",
+]
 
 RANGE_OPS = ("gt", "gte", "lt", "lte")
 SET_OPS = ("in", "nin", "any", "all")
 OPS = ("eq", "ne", *SET_OPS, *RANGE_OPS, "exists")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$")
+
+NOT_FILTERABLE = ("id", "title", "body", "image")  # item fields `where` does not see
 
 # (kind, value): "s" string, "n" number (as float, so 1 == 1.0), "b" boolean
 ValueKey = tuple[str, Any]
@@ -186,3 +199,8 @@ def matches(node: Filter | None, fields: Mapping[str, Any]) -> bool:
             if stamp is not None and compare(op, stamp, bound):
                 return True
     return False
+
+
+def filterable(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of an item record that `where` filters see (metadata and tags)."""
+    return {k: v for k, v in record.items() if k not in NOT_FILTERABLE}

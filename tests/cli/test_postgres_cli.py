@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.cli.conftest import Run
 
-from likewise.store.pgschema import MIGRATIONS
+from likewise.store.postgres import MIGRATIONS
 
 
 def test_commands_run_on_postgresql(pg_url: str, catalog: Path, run: Run) -> None:

@@ -98,9 +98,9 @@ def test_items_shown_often_without_a_click_rest(tmp_path: Path) -> None:
         engine.add_items(MANY)
         engine.record("u1", "i0", "like")
         first = [r.id for r in engine.recommend("u1", n=3).items]
-        engine.impressions.flush()
+        engine.tracker.impressions.flush()
         assert [r.id for r in engine.recommend("u1", n=3).items] == first
-        engine.impressions.flush()
+        engine.tracker.impressions.flush()
         third = [r.id for r in engine.recommend("u1", n=3).items]
         assert set(third).isdisjoint(first)  # shown twice, never clicked: resting
 

@@ -17,7 +17,7 @@ import pytest
 from likewise.errors import ConfigError, StoreError
 from likewise.items import Item
 from likewise.store import EmbeddedStore, Entry, StoreInfo, open_store
-from likewise.store.ann import EF_LADDER, AnnConfig
+from likewise.store.embedded.ann import EF_LADDER, AnnConfig
 from likewise.testing import StoreContract
 from likewise.testing.contract import INFO, axis, entry
 
@@ -67,7 +67,7 @@ def test_calibration_picks_a_beam_that_reaches_the_target(tmp_path: Path) -> Non
     store.upsert([Entry(Item(id=f"v{k}"), "h", data[k]) for k in range(len(data))])
     store.close()  # calibrates on the way out and keeps the width in the snapshot
     again = EmbeddedStore(tmp_path, ann=AnnConfig(ef_search=8))
-    index = again._index
+    index = again._spaces["text"].index
     assert index is not None and index.calibrated_at == 5000
     chosen = index.ef_search
     assert chosen in EF_LADDER

@@ -13,7 +13,7 @@ import pytest
 
 from likewise import Engine, Settings
 from likewise.errors import ConfigError, StoreError
-from likewise.store import EmbeddedStore, Store, StoreInfo, open_store
+from likewise.store import EmbeddedStore, Space, Store, StoreInfo, open_store
 from likewise.store.postgres import MIGRATIONS, PgConfig, PostgresStore, migrate
 from likewise.testing import StoreContract
 from likewise.testing.contract import axis, entry
@@ -73,6 +73,35 @@ def test_exact_search_gives_the_same_ids_and_scores(tmp_path: Path, pg_url: str)
             assert [h.id for h in a] == [h.id for h in b]
             np.testing.assert_allclose([h.score for h in a], [h.score for h in b], atol=1e-5)
             assert embedded.count(where) == postgres.count(where)
+    finally:
+        embedded.close()
+        postgres.close()
+
+
+@pytest.mark.parametrize("metric", ["dot", "cosine", "euclidean"])
+def test_a_second_space_gives_the_same_answers(tmp_path: Path, pg_url: str, metric: str) -> None:
+    embedded, postgres = _both(tmp_path, pg_url)
+    rng = np.random.default_rng(4)
+    space = Space("behaviour", 5, metric)  # type: ignore[arg-type]
+    vectors = {f"i{k}": rng.normal(size=5).astype(np.float32) for k in range(0, 400, 3)}
+    try:
+        for store in (embedded, postgres):
+            store.add_space(space)
+            store.put_vectors("behaviour", vectors)
+        for where in (None, {"bucket": 3}, {"bucket": {"in": [1, 2]}, "price": {"lt": 4}}):
+            query = rng.normal(size=5).astype(np.float32)
+            a = embedded.search(query, n=10, where=where, exclude=["i3"], space="behaviour")
+            b = postgres.search(query, n=10, where=where, exclude=["i3"], space="behaviour")
+            assert len(a) >= 5 and [h.id for h in a] == [h.id for h in b]
+            np.testing.assert_allclose([h.score for h in a], [h.score for h in b], atol=1e-4)
+        ids = ["i0", "i1", "i3"]
+        a_rows, b_rows = (
+            embedded.vectors(ids, space="behaviour"),
+            postgres.vectors(ids, space="behaviour"),
+        )
+        assert a_rows.keys() == b_rows.keys() == {"i0", "i3"}
+        for i in a_rows:
+            np.testing.assert_allclose(a_rows[i], b_rows[i], atol=1e-6)
     finally:
         embedded.close()
         postgres.close()
@@ -192,6 +221,10 @@ def test_copy_in_both_directions_keeps_everything(
         source.record("u1", item, "click", timestamp=1_700_000_000.0 + k)
     source.recommend("u1", n=3)
     source.close()
+    store = open_store(str(tmp_path / "a"))
+    store.add_space(Space("behaviour", 3, "dot"))
+    store.put_vectors("behaviour", {"space1": np.array([1.0, 2.0, 3.0], np.float32)})
+    store.close()
     there, back = new_pg_database(), str(tmp_path / "b")
     for src, dst in ((str(tmp_path / "a"), there), (there, back)):
         report = copy_store(src, dst)
@@ -206,9 +239,20 @@ def test_copy_in_both_directions_keeps_everything(
         assert [r.id for r in original.recommend("u1", n=3).items] == [
             r.id for r in copied.recommend("u1", n=3).items
         ]
+        assert copied.stats()["spaces"]["behaviour"] == {"dim": 3, "metric": "dot", "vectors": 1}
     finally:
         original.close()
         copied.close()
+
+
+# Migration 4 undone: profiles keyed by user alone, as likewise 0.1 left them.
+UNDO_PROFILE_SPACES = """
+ALTER TABLE profiles DROP CONSTRAINT profiles_pkey;
+ALTER TABLE profiles DROP COLUMN space;
+ALTER TABLE profiles ADD PRIMARY KEY (user_id);
+ALTER TABLE profile_history DROP COLUMN space;
+CREATE INDEX profile_history_user ON profile_history (user_id, seq);
+"""
 
 
 def test_an_upgrade_from_version_1_fills_the_range_index(pg_url: str) -> None:
@@ -224,6 +268,7 @@ def test_an_upgrade_from_version_1_fills_the_range_index(pg_url: str) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:  # as likewise 0.1 left it
         conn.execute("DROP TABLE item_numbers")
         conn.execute("ALTER TABLE impressions DROP COLUMN ms")
+        conn.execute(UNDO_PROFILE_SPACES)
         conn.execute("DELETE FROM schema_version WHERE version > 1")
     again = PostgresStore(pg_url)
     try:

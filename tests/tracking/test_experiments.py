@@ -138,7 +138,7 @@ def test_an_experiment_splits_users_tags_lists_and_reports(engine: Engine) -> No
         engine.create_experiment("home", ["a:strategy=ema", "b:strategy=mean"])
     with pytest.raises(InvalidInput) as info:
         engine.stop_experiment("home", promote="c")
-    assert info.value.field == "variant" and engine.experiments.get("home").running
+    assert info.value.field == "variant" and engine.tracker.book.get("home").running
     stopped = engine.stop_experiment("home", promote="b")
     assert not stopped.running and stopped.winner == "b"
     after = engine.recommend("u3", n=3)
@@ -152,5 +152,5 @@ def test_experiments_survive_a_reopen(tmp_path: pytest.TempPathFactory) -> None:
     with Engine.open(folder, model="hashing-64") as engine:
         engine.create_experiment("keep", ["a:strategy=ema", "b:strategy=hybrid"], split="30/70")
     with Engine.open(folder) as engine:
-        kept = engine.experiments.get("keep")
+        kept = engine.tracker.book.get("keep")
         assert kept.running and [v.weight for v in kept.variants] == [30.0, 70.0]

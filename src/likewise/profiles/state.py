@@ -28,6 +28,7 @@ class ProfileState:
     `interest` is the default strategy's vector (EMA of positives, minus disliked items) and
     what snapshots record; `ema` follows positives only; `recent` holds the latest positive
     item ids, newest last. `seed` is the onboarding vector a profile started from, if any.
+    A user has one profile per vector space (`space`): the same math, another space.
     """
 
     user_id: str
@@ -41,11 +42,12 @@ class ProfileState:
     since_snapshot: int = 0
     last_snapshot_at: float | None = None
     updated_at: float | None = None
+    space: str = "text"
 
     @classmethod
-    def seeded(cls, user_id: str, seed: Vector | None) -> ProfileState:
+    def seeded(cls, user_id: str, seed: Vector | None, *, space: str = "text") -> ProfileState:
         """A fresh profile that starts from `seed` (onboarding text or chosen items)."""
-        return cls(user_id, interest=seed, ema=seed, seed=seed)
+        return cls(user_id, interest=seed, ema=seed, seed=seed, space=space)
 
 
 @dataclass(frozen=True)

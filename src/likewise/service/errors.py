@@ -18,6 +18,7 @@ from likewise.errors import (
     LikewiseError,
     NotFound,
     StoreError,
+    StoreUnavailable,
 )
 
 __all__ = ["error_response", "install"]
@@ -31,7 +32,8 @@ STATUS: list[tuple[type[LikewiseError], int, str]] = [
     (NotFound, 404, "not_found"),
     (ConfigError, 409, "config"),
     (EmbedderError, 503, "embedder_unavailable"),
-    (StoreError, 503, "store_unavailable"),
+    (StoreUnavailable, 503, "store_unavailable"),
+    (StoreError, 503, "store_error"),
 ]
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
 CODES |= {405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
@@ -51,6 +53,10 @@ def _likewise(_: Request, exc: Exception) -> JSONResponse:
             message = str(exc)
             if isinstance(exc, InvalidInput):
                 message = exc.reason if exc.line is None else f"line {exc.line}: {exc.reason}"
+            if isinstance(exc, StoreUnavailable):  # the same request may succeed shortly
+                log.warning("store unavailable: %s", exc)
+                retry = str(exc.retry_after)
+                return error_response(status, code, message, field, **{"Retry-After": retry})
             return error_response(status, code, message, field)
     log.error("unexpected likewise error: %s", exc)
     return error_response(500, "internal", "internal error")

@@ -1,21 +1,35 @@
-"""Stores: items, vectors and filtered vector search, chosen by a location string."""
+"""Stores: items, their vectors in named spaces, filtered vector search and the activity
+recorded about them, chosen by a location string."""
 
 from __future__ import annotations
 
 import re
 
 from likewise.errors import ConfigError
-from likewise.store.ann import AnnConfig
-from likewise.store.base import METRICS, Entry, Hit, Metric, Store, StoreInfo, metric_of
-from likewise.store.embedded import EmbeddedStore
+from likewise.store.base import (
+    METRICS,
+    TEXT,
+    Entry,
+    Fetched,
+    Hit,
+    Metric,
+    Space,
+    Store,
+    StoreInfo,
+    metric_of,
+)
+from likewise.store.embedded import AnnConfig, EmbeddedStore
 
 __all__ = [
     "METRICS",
+    "TEXT",
     "AnnConfig",
     "EmbeddedStore",
     "Entry",
+    "Fetched",
     "Hit",
     "Metric",
+    "Space",
     "Store",
     "StoreInfo",
     "metric_of",

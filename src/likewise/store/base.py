@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -24,9 +25,12 @@ __all__ = [
     "Hit",
     "Metric",
     "ProfileUpdate",
+    "Space",
     "Store",
     "StoreInfo",
     "check_query",
+    "check_space",
+    "check_vectors",
     "metric_of",
 ]
 
@@ -40,14 +44,34 @@ ProfileUpdate = Callable[
 ]
 
 
+TEXT = "text"  # the space of the vectors the store's embedder makes from item content
+_SPACE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
 @dataclass(frozen=True)
 class StoreInfo:
-    """What a store was built with: vectors from another model cannot be mixed in."""
+    """What a store was built with: vectors from another model cannot be mixed in. This is
+    the `text` space (the embedder's) and the content template it embeds."""
 
     model_id: str
     dim: int
     metric: Metric = "cosine"
     template: str = "title,body,tags"
+
+    @property
+    def text(self) -> Space:
+        return Space(TEXT, self.dim, self.metric)
+
+
+@dataclass(frozen=True)
+class Space:
+    """A named vector space: items may have one vector in it, of `dim` numbers, compared by
+    `metric`, searched through its own index. `text` holds the embedder's vectors; other
+    spaces hold vectors learned from behaviour, from images, or brought by the team."""
+
+    name: str
+    dim: int
+    metric: Metric = "cosine"
 
 
 @dataclass(frozen=True)
@@ -79,7 +103,8 @@ class Fetched:
 
 
 class Store(Protocol):
-    """Items, their vectors and filtered vector search."""
+    """Items, their vectors in named spaces, filtered vector search, and the activity
+    (events, profiles per user and space, impressions) recorded about them."""
 
     @property
     def info(self) -> StoreInfo | None:
@@ -88,8 +113,18 @@ class Store(Protocol):
     def initialize(self, info: StoreInfo) -> None:
         """Record the model, dimension and metric of a new, empty store."""
 
+    def spaces(self) -> dict[str, Space]:
+        """Every vector space, `text` first."""
+
+    def add_space(self, space: Space) -> None:
+        """Create a space (a no-op if it exists alike; ConfigError if it differs)."""
+
+    def put_vectors(self, space: str, vectors: Mapping[str, Vector]) -> None:
+        """Set stored items' vectors in a space other than `text`, in one durable
+        transaction (InvalidInput, nothing written, if an item is unknown or a vector bad)."""
+
     def upsert(self, entries: Sequence[Entry]) -> None:
-        """Write items and vectors in one durable transaction."""
+        """Write items and their `text` vectors in one durable transaction."""
 
     def delete(self, ids: Sequence[str]) -> int:
         """Remove items; returns how many existed."""
@@ -109,8 +144,8 @@ class Store(Protocol):
     def iter_items(self, batch: int = 1000) -> Iterator[list[Item]]:
         """Every stored item, in batches."""
 
-    def vector(self, id: str) -> Vector:
-        """The stored vector of one item (NotFound if missing)."""
+    def vector(self, id: str, *, space: str = TEXT) -> Vector:
+        """The stored vector of one item in `space` (NotFound if it has none)."""
 
     def search(
         self,
@@ -119,17 +154,20 @@ class Store(Protocol):
         n: int,
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
+        space: str = TEXT,
     ) -> list[Hit]:
-        """The `n` nearest live items passing `where`, minus `exclude`, closest first."""
+        """The `n` nearest live items in `space` passing `where`, minus `exclude`, closest
+        first."""
 
-    def vectors(self, ids: Sequence[str]) -> dict[str, Vector]:
-        """The stored vectors among `ids` (missing ones left out)."""
+    def vectors(self, ids: Sequence[str], *, space: str = TEXT) -> dict[str, Vector]:
+        """The stored vectors in `space` among `ids` (missing ones left out)."""
 
     def matching(self, ids: Sequence[str], where: Mapping[str, Any] | None) -> list[str]:
         """The live items among `ids` that pass `where`, in the order given."""
 
-    def fetch(self, ids: Sequence[str]) -> dict[str, Fetched]:
-        """Vector, filterable fields and title of the live items among `ids` (one read)."""
+    def fetch(self, ids: Sequence[str], *, space: str = TEXT) -> dict[str, Fetched]:
+        """Vector in `space`, filterable fields and title of the live items among `ids`
+        (one read)."""
 
     def put_blob(self, name: str, data: bytes) -> None:
         """Store a named blob durably (a trained model), replacing any older one."""
@@ -158,27 +196,33 @@ class Store(Protocol):
     # -- events and profiles ----------------------------------------------------------------
 
     def record(
-        self, events: Sequence[Event], signals: Sequence[float], update: ProfileUpdate
+        self,
+        events: Sequence[Event],
+        signals: Sequence[float],
+        update: ProfileUpdate,
+        *,
+        spaces: Sequence[str] = (TEXT,),
     ) -> list[bool]:
-        """Append events and update their users' profiles in one durable transaction.
+        """Append events and update their users' profiles in each of `spaces` (`update` is
+        called once per user and space) in one durable transaction.
 
         An event whose `event_id` is already stored is skipped (False in the result).
         """
 
-    def profile(self, user_id: str) -> ProfileState | None:
-        """The user's stored profile, None if they have none."""
+    def profile(self, user_id: str, *, space: str = TEXT) -> ProfileState | None:
+        """The user's stored profile in `space`, None if they have none."""
 
-    def user(self, user_id: str) -> tuple[ProfileState | None, list[str]]:
-        """The user's profile and every item they have an event with (one read)."""
+    def user(self, user_id: str, *, space: str = TEXT) -> tuple[ProfileState | None, list[str]]:
+        """The user's profile in `space` and every item they have an event with (one read)."""
 
     def put_profiles(
         self, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]], *, replace: bool
     ) -> None:
-        """Write profiles and append their snapshots, in one transaction; with `replace` the
-        snapshots these users had are dropped first (a rebuild)."""
+        """Write profiles (each in its `space`) and append their snapshots, in one
+        transaction; with `replace` the snapshots these profiles had are dropped first."""
 
-    def snapshots(self, user_id: str, limit: int) -> list[Snapshot]:
-        """The user's latest `limit` snapshots, oldest first."""
+    def snapshots(self, user_id: str, limit: int, *, space: str = TEXT) -> list[Snapshot]:
+        """The user's latest `limit` snapshots in `space`, oldest first."""
 
     def seen(self, user_id: str) -> list[str]:
         """Every item the user has an event with."""
@@ -187,7 +231,7 @@ class Store(Protocol):
         """The whole event log with each event's signal, in the order it was appended."""
 
     def forget_user(self, user_id: str) -> dict[str, int]:
-        """Delete the user's events, profile, snapshots and impressions (rows per table)."""
+        """Delete the user's events, profiles, snapshots and impressions (rows per table)."""
 
     # -- tracking ---------------------------------------------------------------------------
 
@@ -230,7 +274,7 @@ class DerivedReads:
     def get(self, ids: Sequence[str]) -> list[Item]:
         raise NotImplementedError
 
-    def vectors(self, ids: Sequence[str]) -> dict[str, Vector]:
+    def vectors(self, ids: Sequence[str], *, space: str = TEXT) -> dict[str, Vector]:
         raise NotImplementedError
 
     def iter_items(self, batch: int = 1000) -> Iterator[list[Item]]:
@@ -238,23 +282,52 @@ class DerivedReads:
         for start in range(0, len(ids), batch):
             yield self.get(ids[start : start + batch])
 
-    def vector(self, id: str) -> Vector:
-        found = self.vectors([id])
+    def vector(self, id: str, *, space: str = TEXT) -> Vector:
+        found = self.vectors([id], space=space)
         if id not in found:
-            raise NotFound("item", id)
+            raise NotFound("item" if space == TEXT else f"vector in space {space!r} of item", id)
         return found[id]
 
 
-def check_query(info: StoreInfo, vector: Vector, n: int) -> Vector:
+def check_query(space: Space, vector: Vector, n: int) -> Vector:
     """A search's vector as float32, or InvalidInput naming `n` or `vector`."""
     if n < 1:
         raise InvalidInput("must be at least 1", field="n")
     vector = np.asarray(vector, dtype=np.float32)
-    if vector.shape != (info.dim,) or not np.isfinite(vector).all():
+    if vector.shape != (space.dim,) or not np.isfinite(vector).all():
         raise InvalidInput(
-            f"must be {info.dim} finite numbers, got shape {vector.shape}", field="vector"
+            f"must be {space.dim} finite numbers, got shape {vector.shape}", field="vector"
         )
     return vector
+
+
+def check_space(space: Space) -> Space:
+    """A space a store can create, or ConfigError naming what is wrong."""
+    if not isinstance(space.name, str) or not _SPACE_NAME.match(space.name):
+        raise ConfigError(
+            f"space name {space.name!r}: use 1-32 of a-z, 0-9 and _, starting with a letter"
+        )
+    if isinstance(space.dim, bool) or not isinstance(space.dim, int) or not space.dim >= 1:
+        raise ConfigError(f"space {space.name!r}: dim must be a positive integer")
+    metric_of(space.metric)
+    return space
+
+
+def check_vectors(space: Space, vectors: Mapping[str, Any]) -> dict[str, Vector]:
+    """Vectors for `space` as float32 rows, or InvalidInput naming the item and the reason."""
+    out: dict[str, Vector] = {}
+    for item_id, given in vectors.items():
+        vector = np.asarray(given, dtype=np.float32)
+        if vector.shape != (space.dim,):
+            raise InvalidInput(
+                f"vector of item {item_id!r} has shape {vector.shape}, space "
+                f"{space.name!r} holds {space.dim}-d vectors",
+                field="vector",
+            )
+        if not np.isfinite(vector).all():
+            raise InvalidInput(f"vector of item {item_id!r} is not finite", field="vector")
+        out[item_id] = vector
+    return out
 
 
 def metric_of(name: str) -> Metric:

@@ -12,6 +12,7 @@ import pytest
 from likewise.events.model import Event
 from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store.base import Store
+from likewise.testing.values import axis, entry
 
 __all__ = ["ActivityContract"]
 
@@ -41,8 +42,6 @@ class ActivityContract:
     """Events, profiles, snapshots and popularity: what every store must keep and return."""
 
     def _items(self, store: Store, ids: Sequence[str], **fields: Any) -> None:
-        from likewise.testing.contract import axis, entry
-
         store.upsert([entry(i, axis(k), **fields) for k, i in enumerate(ids)])
 
     def test_record_updates_profiles_and_dedupes(self, store: Store) -> None:

@@ -12,7 +12,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -22,34 +22,12 @@ from hypothesis import strategies as st
 
 from likewise.errors import InvalidInput, NotFound
 from likewise.filters import matches, parse_where
-from likewise.items.model import Item
-from likewise.store.base import Entry, Store, StoreInfo
+from likewise.store.base import Store, StoreInfo
 from likewise.testing.activity import ActivityContract
+from likewise.testing.spaces import SpacesContract
+from likewise.testing.values import DIM, INFO, Opener, axis, entry, unit
 
-__all__ = ["StoreContract", "filters", "metadata"]
-
-DIM = 8
-INFO = StoreInfo("contract-test", DIM)
-Opener = Callable[[], Store]
-
-
-def unit(values: list[float]) -> np.ndarray[Any, np.dtype[np.float32]]:
-    v = np.asarray(values, dtype=np.float32)
-    return v / np.linalg.norm(v)
-
-
-def axis(i: int, tilt: float = 0.0) -> np.ndarray[Any, np.dtype[np.float32]]:
-    """A unit vector near axis `i % DIM`; a larger `tilt` leans it towards the next axis."""
-    v = np.zeros(DIM, dtype=np.float32)
-    v[i % DIM] = 1.0
-    v[(i + 1) % DIM] = tilt
-    return unit(v.tolist())
-
-
-def entry(item_id: str, vector: Any = None, **fields: Any) -> Entry:
-    item = Item.model_validate({"id": item_id, "title": f"title {item_id}", **fields})
-    return Entry(item, f"hash-{item_id}-{fields.get('title', '')}", vector)
-
+__all__ = ["DIM", "INFO", "StoreContract", "axis", "entry", "filters", "metadata", "unit"]
 
 # Small value pools so that generated filters hit generated metadata often.
 _scalars = st.one_of(
@@ -95,7 +73,7 @@ filters = st.recursive(
 )
 
 
-class StoreContract(ActivityContract):
+class StoreContract(ActivityContract, SpacesContract):
     """Behaviour every store must show; subclasses provide `open_store`."""
 
     @pytest.fixture

@@ -37,7 +37,7 @@ class StopIn(BaseModel):
 @reads.get("")
 def list_all(request: Request) -> list[dict[str, Any]]:
     """Every experiment, running or stopped, with its variants and shares."""
-    return [e.as_dict() for e in engine_of(request).experiments.all()]
+    return [e.as_dict() for e in engine_of(request).list_experiments()]
 
 
 @reads.get("/{name}")

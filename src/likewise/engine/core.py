@@ -4,84 +4,58 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Self
-
-import numpy as np
 
 from likewise.config import Settings
 from likewise.embedders.base import Embedder
 from likewise.embedders.registry import get_embedder
-from likewise.errors import ConfigError, InvalidInput, NotFound
+from likewise.engine.catalog import Catalog
+from likewise.engine.checks import IngestReport, check_compatible, check_n
+from likewise.engine.ingest import Progress
+from likewise.engine.tracking import Tracker
+from likewise.errors import InvalidInput
 from likewise.events.model import Event, check_user_id
-from likewise.items.model import ContentTemplate, Item, parse_item
+from likewise.items.model import ContentTemplate
 from likewise.personal import Personaliser, Recommendation, RecordReport
 from likewise.ranking import ResultCache
-from likewise.ranking.cache import where_key
 from likewise.recommender import new_id
 from likewise.retrieval import ItemItem
-from likewise.store import Entry, Hit, Store, StoreInfo, metric_of, open_store
-from likewise.tracking import Impression, ImpressionLog, RateRow
-from likewise.tracking.experiments import (
-    BLOB,
-    Experiment,
-    ExperimentBook,
-    check_name,
-    parse_split,
-    parse_variant,
-)
-from likewise.tracking.experiments import report as experiment_report
+from likewise.store import Hit, Store, StoreInfo, metric_of, open_store
+from likewise.tracking import RateRow
+from likewise.tracking.experiments import Experiment, check_name
 
 __all__ = ["Engine", "IngestReport"]
 
 log = logging.getLogger(__name__)
 
-MAX_N = 10_000
-Progress = Callable[[int], object]
 
-
-@dataclass
-class IngestReport:
-    """What an ingest did; `embedded` counts the items whose text was (re-)embedded."""
-
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-    embedded: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
-
-
-class Engine:
-    """Items in, related items and search out.
+class Engine(Catalog):
+    """Items and events in; related items, search and "for you" lists out; and which lists
+    work, measured. The items, vectors and search half is :class:`Catalog`'s.
 
     Example:
         >>> engine = Engine.open("./data")
         >>> engine.add_items([{"id": "a1", "title": "Moon landing", "category": "news"}])
         >>> engine.similar("a1", n=5, where={"category": "news"})
+        >>> engine.record("u1", "a1", "like")
+        >>> engine.recommend("u1", n=10)
     """
 
     def __init__(self, store: Store, embedder: Embedder, settings: Settings | None = None) -> None:
-        info = store.info
-        if info is None:
-            raise ConfigError("the store is not initialised; use Engine.open")
         settings = settings or Settings()
-        self.store = store
-        self.embedder = embedder
-        self.template = ContentTemplate.parse(info.template)
-        self.batch_size = settings.store.batch_size
+        super().__init__(store, embedder, settings)
         self.personal = Personaliser(store, embedder, settings)
         self.settings = settings
-        self.impressions = ImpressionLog(store.log_impressions)
-        self.experiments = ExperimentBook(
-            lambda: store.get_blob(BLOB), lambda data: store.put_blob(BLOB, data)
-        )
-        self.similar_cache: ResultCache[list[Hit]] = ResultCache(
-            size=settings.ranking.cache_size, ttl=settings.ranking.cache_seconds
-        )
+        self.tracker = Tracker(store, settings.tracking, self._lists_changed)
+
+    def _catalog_changed(self) -> None:
+        self.personal.cache.touch_all()
+        super()._catalog_changed()
+
+    def _embedder_changed(self, embedder: Embedder) -> None:
+        self.personal.embedder = embedder
 
     @classmethod
     def open(
@@ -115,7 +89,7 @@ class Engine:
                 store.initialize(info)
             else:
                 embedder = embedder or get_embedder(model or info.model_id)
-                _check_compatible(info, embedder, metric, template)
+                check_compatible(info, embedder, metric, template)
         except BaseException:
             store.close()
             raise
@@ -127,83 +101,9 @@ class Engine:
 
     # -- writes -----------------------------------------------------------------------------
 
-    def add_items(
-        self,
-        records: Iterable[Item | Mapping[str, Any]],
-        *,
-        delete_missing: bool = False,
-        progress: Progress | None = None,
-    ) -> IngestReport:
-        """Insert or update items by id; only items whose embedded text changed are embedded.
-
-        Every record is validated before anything is written. Writes are durable in batches of
-        `batch_size`: if the process dies, re-running the same call resumes where it stopped.
-        With `delete_missing`, stored items absent from `records` are deleted (a full sync).
-        """
-        items = _validate(records)
-        report = IngestReport()
-        stored = self.store.hashes([item.id for item in items])
-        todo: list[tuple[Item, str, bool]] = []
-        for item in items:
-            content = self.template.content_hash(item)
-            old = stored.get(item.id)
-            if old is None:
-                report.new += 1
-            elif old == (content, item.record_hash()):
-                report.unchanged += 1
-                continue
-            else:
-                report.changed += 1
-            todo.append((item, content, old is None or old[0] != content))
-        if progress and report.unchanged:
-            progress(report.unchanged)
-        for start in range(0, len(todo), self.batch_size):
-            batch = todo[start : start + self.batch_size]
-            texts = [self.template.render(item) for item, _, embed in batch if embed]
-            vectors = iter(self.embedder.embed(texts)) if texts else iter(())
-            entries = [
-                Entry(item, content, next(vectors) if embed else None)
-                for item, content, embed in batch
-            ]
-            self.store.upsert(entries)
-            report.embedded += len(texts)
-            if progress:
-                progress(len(batch))
-        if delete_missing:
-            keep = {item.id for item in items}
-            report.deleted = self.store.delete([i for i in self.store.all_ids() if i not in keep])
-        if report.new or report.changed or report.deleted:
-            self._catalog_changed()
-        return report
-
-    def delete(self, ids: Sequence[str]) -> int:
-        """Delete items by id; returns how many existed."""
-        removed = self.store.delete(ids)
-        self._catalog_changed()
-        return removed
-
-    def reembed(self, embedder: Embedder, *, progress: Progress | None = None) -> int:
-        """Embed every item again with another model and switch the store to it."""
-        entries: list[Entry] = []
-        for items in self.store.iter_items(self.batch_size):
-            vectors = embedder.embed([self.template.render(item) for item in items])
-            entries.extend(
-                Entry(item, self.template.content_hash(item), vector)
-                for item, vector in zip(items, vectors, strict=True)
-            )
-            if progress:
-                progress(len(items))
-        old = self.store.info
-        assert old is not None
-        info = StoreInfo(embedder.model_id, embedder.dim, old.metric, old.template)
-        self.store.replace_all(info, entries)
-        self._catalog_changed()
-        self.embedder = self.personal.embedder = embedder
-        return len(entries)
-
-    def _catalog_changed(self) -> None:
+    def _lists_changed(self) -> None:
+        """Experiments changed how lists are made: cached lists are stale."""
         self.personal.cache.touch_all()
-        self.similar_cache.touch_all()
 
     # -- events and profiles ----------------------------------------------------------------
 
@@ -277,17 +177,13 @@ class Engine:
         to it in :meth:`ctr_report`.
         """
         started = time.perf_counter()
-        _check_n(n)
+        check_n(n)
         check_user_id(user_id)
         variant: str | None = None
         if strategy is None and weights is None and diversity is None:
             # How to recommend is not asked for: a running experiment decides, else the
             # promoted winner of the last one, else the settings.
-            running = self.experiments.running()
-            chosen = self.experiments.default()
-            if running is not None:
-                arm = running.assign(user_id)
-                chosen, variant = arm.settings(), running.tag(arm)
+            chosen, variant = self.tracker.choose(user_id)
             if chosen:
                 strategy = chosen["strategy"]
                 weights, diversity = chosen.get("weights"), chosen.get("diversity")
@@ -308,7 +204,7 @@ class Engine:
             items = [r.id for r in rec.items]
             shown_as = variant or rec.strategy
             ms = (time.perf_counter() - started) * 1000.0
-            self.impressions.add(Impression(rec.id, user_id, shown_as, items, context or {}, ms=ms))
+            self.tracker.log(rec.id, user_id, shown_as, items, context, ms)
         return rec
 
     def track(
@@ -328,9 +224,7 @@ class Engine:
         if isinstance(items, str) or not all(isinstance(i, str) for i in items):
             raise InvalidInput("must be a list of item ids", field="items")
         rec_id = new_id()
-        self.impressions.add(
-            Impression(rec_id, user_id, strategy, list(items), context or {}, ms=ms)
-        )
+        self.tracker.log(rec_id, user_id, strategy, items, context, ms)
         return rec_id
 
     def create_experiment(
@@ -339,76 +233,45 @@ class Engine:
         """Start an A/B experiment: `variants` like `a:strategy=ema` or
         `b:strategy=hybrid,diversity=0.3`, shares like `50/50` (equal if None). Users are
         bucketed by id; one experiment runs at a time."""
-        shares = parse_split(split, len(variants))
-        arms = tuple(parse_variant(v, weight=w) for v, w in zip(variants, shares, strict=True))
-        experiment = Experiment(name=check_name(name, "name"), variants=arms, started=time.time())
-        self.experiments.add(experiment)
-        self.personal.cache.touch_all()
-        return experiment
+        return self.tracker.create(name, variants, split)
 
     def list_experiments(self) -> list[Experiment]:
         """Every experiment, running or stopped, oldest first."""
-        return self.experiments.all()
+        return self.tracker.book.all()
 
     def experiment_report(self, name: str) -> dict[str, Any]:
         """Per variant: lists shown, clicks, CTR (95% interval), conversions; each variant
         against the first by a two-proportion test."""
-        experiment = self.experiments.get(name)
-        rows = self.ctr_report(group_by="strategy", since=experiment.started)
-        prefix = f"{name}:"
-        counts = {
-            r.group[len(prefix) :]: (r.impressions, r.clicks, r.conversions)
-            for r in rows
-            if r.group.startswith(prefix)
-        }
-        return experiment_report(experiment, counts)
+        return self.tracker.report(name)
 
     def stop_experiment(self, name: str, *, promote: str | None = None) -> Experiment:
         """Stop an experiment (lists go back to the default); with `promote`, that variant's
         settings become the default for requests that do not choose a strategy."""
-        experiment = self.experiments.get(name).stop(time.time())
-        default = None
-        if promote is not None:
-            arm = next((v for v in experiment.variants if v.name == promote), None)
-            if arm is None:
-                known = ", ".join(v.name for v in experiment.variants)
-                raise InvalidInput(f"no variant {promote!r}; known: {known}", field="variant")
-            experiment = replace(experiment, winner=promote)
-            default = arm.settings()
-        self.experiments.update(experiment, default)
-        self.personal.cache.touch_all()
-        return experiment
+        return self.tracker.stop(name, promote)
 
     def ctr_report(self, *, group_by: str = "strategy", since: float = 0.0) -> list[RateRow]:
         """Impressions, clicks, CTR, conversions and mean dwell per strategy, per day, or per
         `day,strategy` (groups named "YYYY-MM-DD STRATEGY"). Lists served by an experiment
         count under "EXPERIMENT:VARIANT"."""
-        if group_by not in ("strategy", "day", "day,strategy"):
-            raise InvalidInput("must be 'strategy', 'day' or 'day,strategy'", field="group_by")
-        self.impressions.flush()
-        tracking = self.settings.tracking
-        return self.store.rate_rows(
-            group_by, since, tracking.click_types, tracking.conversion_types
-        )
+        return self.tracker.rates(group_by, since)
 
     def activity_report(self, *, since: float = 0.0) -> dict[str, Any]:
         """Since `since`: events per UTC day and type, percentiles of the milliseconds each
         tracked list took (overall and per strategy or experiment variant), and catalog
         coverage (the share of items shown in at least one list)."""
-        self.impressions.flush()
-        return self.store.activity(since).as_dict(self.count())
+        return self.tracker.activity(since, self.count())
 
     def forget_user(self, user_id: str) -> dict[str, int]:
         """Delete everything stored about a user: events, profile, snapshots, impressions."""
         check_user_id(user_id)
-        self.impressions.flush()
+        self.tracker.impressions.flush()
         deleted = self.store.forget_user(user_id)
         self.personal.cache.touch_all()  # their events were in everyone's popular lists
         return deleted
 
     def profile(self, user_id: str, *, n: int = 5) -> dict[str, Any]:
         """A user's counts, settings and the `n` items nearest their interest vector."""
-        _check_n(n)
+        check_n(n)
         check_user_id(user_id)
         return self.personal.profile(user_id, n=n)
 
@@ -426,59 +289,6 @@ class Engine:
         return self.personal.rebuild(progress=progress)
 
     # -- reads ------------------------------------------------------------------------------
-
-    def similar(
-        self,
-        item_id: str,
-        *,
-        n: int = 10,
-        where: Mapping[str, Any] | None = None,
-        exclude: Sequence[str] = (),
-    ) -> list[Hit]:
-        """The `n` items closest to `item_id` (never itself), passing `where`.
-
-        Answers are kept in a cache of hot results until the catalog changes or
-        `cache_seconds` pass.
-        """
-        _check_n(n)
-        key = (item_id, n, where_key(where), tuple(exclude))
-        hit = self.similar_cache.get("", key)
-        if hit is not None:
-            return list(hit)  # the caller may change its list, not the cached one
-        version = self.similar_cache.version("")
-        vector = self.store.vector(item_id)
-        hits = self.store.search(vector, n=n, where=where, exclude=[item_id, *exclude])
-        self.similar_cache.put("", key, list(hits), version)
-        return hits
-
-    def search(
-        self,
-        text: str,
-        *,
-        n: int = 10,
-        where: Mapping[str, Any] | None = None,
-        exclude: Sequence[str] = (),
-    ) -> list[Hit]:
-        """The `n` items whose content is closest to a free text query."""
-        _check_n(n)
-        if not isinstance(text, str) or not text.strip():
-            raise InvalidInput("must be a non-empty string", field="text")
-        vector = self.embedder.embed([text])[0]
-        return self.store.search(vector, n=n, where=where, exclude=exclude)
-
-    def search_vector(
-        self,
-        vector: Sequence[float] | np.ndarray[Any, Any],
-        *,
-        n: int = 10,
-        where: Mapping[str, Any] | None = None,
-        exclude: Sequence[str] = (),
-    ) -> list[Hit]:
-        """The `n` items closest to a vector of the store's dimension."""
-        _check_n(n)
-        return self.store.search(
-            np.asarray(vector, dtype=np.float32), n=n, where=where, exclude=exclude
-        )
 
     def popular(
         self,
@@ -498,32 +308,9 @@ class Engine:
         check_user_id(user_id)
         return self.store.seen(user_id)
 
-    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray[Any, Any]]:
-        """The stored vectors of the items among `ids`."""
-        return self.store.vectors(ids)
-
-    def ids(self) -> list[str]:
-        """Every stored item id, sorted."""
-        return self.store.all_ids()
-
     def collaborative(self) -> ItemItem | None:
         """The trained item-item model (None before the first :meth:`train`)."""
         return self.personal.collaborative
-
-    def get(self, item_id: str) -> Item:
-        """One stored item, or NotFound."""
-        found = self.store.get([item_id])
-        if not found:
-            raise NotFound("item", item_id)
-        return found[0]
-
-    def get_many(self, ids: Sequence[str]) -> list[Item]:
-        """The stored items among `ids`, in order."""
-        return self.store.get(ids)
-
-    def count(self, where: Mapping[str, Any] | None = None) -> int:
-        """How many items pass `where`."""
-        return self.store.count(where)
 
     def stats(self) -> dict[str, Any]:
         """Counts, model and sizes, and the hits and misses of the caches of hot results."""
@@ -539,7 +326,7 @@ class Engine:
     def close(self) -> None:
         """Write queued impressions, save what makes the next open fast; unusable after."""
         try:
-            self.impressions.close()
+            self.tracker.impressions.close()
         finally:
             self.store.close()
 
@@ -548,38 +335,3 @@ class Engine:
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-
-def _validate(records: Iterable[Item | Mapping[str, Any]]) -> list[Item]:
-    items: list[Item] = []
-    seen: set[str] = set()
-    for position, record in enumerate(records):
-        try:
-            item = parse_item(record)
-        except InvalidInput as exc:
-            field = f"items[{position}]" + (f".{exc.field}" if exc.field else "")
-            raise InvalidInput(exc.reason, field=field) from None
-        if item.id in seen:
-            raise InvalidInput(f"duplicate id {item.id!r}", field=f"items[{position}].id")
-        seen.add(item.id)
-        items.append(item)
-    return items
-
-
-def _check_n(n: int) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_N:
-        raise InvalidInput(f"must be an integer from 1 to {MAX_N}", field="n")
-
-
-def _check_compatible(
-    info: StoreInfo, embedder: Embedder, metric: str | None, template: str | None
-) -> None:
-    if embedder.model_id != info.model_id or embedder.dim != info.dim:
-        raise ConfigError(
-            f"the store holds {info.dim}-d vectors of model {info.model_id!r}, not "
-            f"{embedder.model_id!r}; switch with `likewise reembed --model ...`"
-        )
-    if metric is not None and metric_of(metric) != info.metric:
-        raise ConfigError(f"the store uses metric {info.metric!r}, not {metric!r}")
-    if template is not None and str(ContentTemplate.parse(template)) != info.template:
-        raise ConfigError(f"the store embeds template {info.template!r}, not {template!r}")

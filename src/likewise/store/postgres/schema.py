@@ -10,8 +10,8 @@ from typing import Any
 from psycopg import Connection
 
 from likewise.errors import ConfigError
-from likewise.store.embedded import filterable
-from likewise.store.pgfilter import number_rows
+from likewise.filters import filterable
+from likewise.store.postgres.filter import number_rows
 
 __all__ = ["MIGRATIONS", "WRITE_LOCK", "insert_numbers", "migrate"]
 
@@ -60,7 +60,7 @@ CREATE INDEX impressions_user ON impressions (user_id);
 CREATE TABLE blobs (name TEXT PRIMARY KEY, data BYTEA NOT NULL, at DOUBLE PRECISION NOT NULL);
 """,
     # Ranges on numbers and dates by B-tree, so a selective range filter finds its few items
-    # without reading every row (see `pgfilter.candidates`).
+    # without reading every row (see `filter.candidates`).
     2: """
 CREATE TABLE IF NOT EXISTS item_numbers (
     field TEXT NOT NULL, kind "char" NOT NULL, value DOUBLE PRECISION NOT NULL,
@@ -70,6 +70,17 @@ CREATE INDEX item_numbers_item ON item_numbers (item_id);
 """,
     # How long each list took to make, for the dashboard's latency percentiles.
     3: "ALTER TABLE impressions ADD COLUMN ms DOUBLE PRECISION;",
+    # Profiles and their snapshots per (user, vector space); those stored before are `text`.
+    4: """
+ALTER TABLE profiles ADD COLUMN space TEXT NOT NULL DEFAULT 'text';
+ALTER TABLE profiles DROP CONSTRAINT profiles_pkey;
+ALTER TABLE profiles ADD PRIMARY KEY (user_id, space);
+ALTER TABLE profiles ALTER COLUMN space DROP DEFAULT;
+ALTER TABLE profile_history ADD COLUMN space TEXT NOT NULL DEFAULT 'text';
+ALTER TABLE profile_history ALTER COLUMN space DROP DEFAULT;
+DROP INDEX IF EXISTS profile_history_user;
+CREATE INDEX profile_history_user ON profile_history (user_id, space, seq);
+""",
 }
 
 

@@ -1,0 +1,66 @@
+"""What the Engine checks before it acts: list lengths, item batches, a store's model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from likewise.embedders.base import Embedder
+from likewise.errors import ConfigError, InvalidInput
+from likewise.items.model import ContentTemplate, Item, parse_item
+from likewise.store import StoreInfo, metric_of
+
+__all__ = ["MAX_N", "IngestReport", "check_compatible", "check_n", "validate_items"]
+
+MAX_N = 10_000
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did; `embedded` counts the items whose text was (re-)embedded."""
+
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    embedded: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def validate_items(records: Iterable[Item | Mapping[str, Any]]) -> list[Item]:
+    """Every record as an Item, or InvalidInput naming `items[k].field` (nothing written)."""
+    items: list[Item] = []
+    seen: set[str] = set()
+    for position, record in enumerate(records):
+        try:
+            item = parse_item(record)
+        except InvalidInput as exc:
+            field = f"items[{position}]" + (f".{exc.field}" if exc.field else "")
+            raise InvalidInput(exc.reason, field=field) from None
+        if item.id in seen:
+            raise InvalidInput(f"duplicate id {item.id!r}", field=f"items[{position}].id")
+        seen.add(item.id)
+        items.append(item)
+    return items
+
+
+def check_n(n: int) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_N:
+        raise InvalidInput(f"must be an integer from 1 to {MAX_N}", field="n")
+
+
+def check_compatible(
+    info: StoreInfo, embedder: Embedder, metric: str | None, template: str | None
+) -> None:
+    if embedder.model_id != info.model_id or embedder.dim != info.dim:
+        raise ConfigError(
+            f"the store holds {info.dim}-d vectors of model {info.model_id!r}, not "
+            f"{embedder.model_id!r}; switch with `likewise reembed --model ...`"
+        )
+    if metric is not None and metric_of(metric) != info.metric:
+        raise ConfigError(f"the store uses metric {info.metric!r}, not {metric!r}")
+    if template is not None and str(ContentTemplate.parse(template)) != info.template:
+        raise ConfigError(f"the store embeds template {info.template!r}, not {template!r}")

@@ -1,0 +1,83 @@
+"""Items in: the changes an ingest makes (embedding only what changed), and a full re-embed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from likewise.embedders.base import Embedder
+from likewise.engine.checks import IngestReport
+from likewise.items.model import ContentTemplate, Item
+from likewise.store import Entry, Store, StoreInfo
+
+__all__ = ["Progress", "embed_all", "ingest"]
+
+Progress = Callable[[int], object]
+
+
+def ingest(
+    store: Store,
+    embedder: Embedder,
+    template: ContentTemplate,
+    items: Sequence[Item],
+    *,
+    batch: int,
+    delete_missing: bool,
+    progress: Progress | None,
+) -> IngestReport:
+    """Write the new and changed `items` in durable batches, embedding those whose text
+    changed; with `delete_missing`, delete the stored items absent from `items`."""
+    report = IngestReport()
+    stored = store.hashes([item.id for item in items])
+    todo: list[tuple[Item, str, bool]] = []
+    for item in items:
+        content = template.content_hash(item)
+        old = stored.get(item.id)
+        if old is None:
+            report.new += 1
+        elif old == (content, item.record_hash()):
+            report.unchanged += 1
+            continue
+        else:
+            report.changed += 1
+        todo.append((item, content, old is None or old[0] != content))
+    if progress and report.unchanged:
+        progress(report.unchanged)
+    for start in range(0, len(todo), batch):
+        chunk = todo[start : start + batch]
+        texts = [template.render(item) for item, _, embed in chunk if embed]
+        vectors = iter(embedder.embed(texts)) if texts else iter(())
+        store.upsert(
+            [
+                Entry(item, content, next(vectors) if embed else None)
+                for item, content, embed in chunk
+            ]
+        )
+        report.embedded += len(texts)
+        if progress:
+            progress(len(chunk))
+    if delete_missing:
+        keep = {item.id for item in items}
+        report.deleted = store.delete([i for i in store.all_ids() if i not in keep])
+    return report
+
+
+def embed_all(
+    store: Store,
+    embedder: Embedder,
+    template: ContentTemplate,
+    batch: int,
+    progress: Progress | None,
+) -> tuple[StoreInfo, list[Entry]]:
+    """Every stored item embedded again by `embedder`, and the store info that goes with it."""
+    entries: list[Entry] = []
+    for items in store.iter_items(batch):
+        vectors = embedder.embed([template.render(item) for item in items])
+        entries.extend(
+            Entry(item, template.content_hash(item), vector)
+            for item, vector in zip(items, vectors, strict=True)
+        )
+        if progress:
+            progress(len(items))
+    old = store.info
+    assert old is not None
+    return StoreInfo(embedder.model_id, embedder.dim, old.metric, old.template), entries

@@ -1,0 +1,106 @@
+"""Tracking for the Engine: shown lists, experiments, and the reports on both, over one store."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from likewise.config import TrackingConfig
+from likewise.errors import InvalidInput
+from likewise.store import Store
+from likewise.tracking import Impression, ImpressionLog, RateRow
+from likewise.tracking.experiments import (
+    BLOB,
+    Experiment,
+    ExperimentBook,
+    check_name,
+    parse_split,
+    parse_variant,
+)
+from likewise.tracking.experiments import report as experiment_report
+
+__all__ = ["Tracker"]
+
+GROUPS = ("strategy", "day", "day,strategy")
+
+
+class Tracker:
+    """Impressions written in the background, the experiment book kept in the store, and
+    the CTR and activity reports. `changed` is called when lists must be made again."""
+
+    def __init__(self, store: Store, config: TrackingConfig, changed: Callable[[], None]) -> None:
+        self.store = store
+        self.config = config
+        self.changed = changed
+        self.impressions = ImpressionLog(store.log_impressions)
+        self.book = ExperimentBook(
+            lambda: store.get_blob(BLOB), lambda data: store.put_blob(BLOB, data)
+        )
+
+    def choose(self, user_id: str) -> tuple[dict[str, Any] | None, str | None]:
+        """How to recommend when the request does not say: the running experiment's arm for
+        this user (and its tag), else the promoted winner of the last one, else nothing."""
+        running = self.book.running()
+        if running is not None:
+            arm = running.assign(user_id)
+            return arm.settings(), running.tag(arm)
+        return self.book.default(), None
+
+    def log(
+        self,
+        rec_id: str,
+        user_id: str,
+        strategy: str,
+        items: Sequence[str],
+        context: Mapping[str, Any] | None,
+        ms: float | None,
+    ) -> None:
+        self.impressions.add(
+            Impression(rec_id, user_id, strategy, list(items), context or {}, ms=ms)
+        )
+
+    def create(self, name: str, variants: Sequence[str], split: str | None) -> Experiment:
+        shares = parse_split(split, len(variants))
+        arms = tuple(parse_variant(v, weight=w) for v, w in zip(variants, shares, strict=True))
+        experiment = Experiment(name=check_name(name, "name"), variants=arms, started=time.time())
+        self.book.add(experiment)
+        self.changed()
+        return experiment
+
+    def report(self, name: str) -> dict[str, Any]:
+        experiment = self.book.get(name)
+        rows = self.rates("strategy", experiment.started)
+        prefix = f"{name}:"
+        counts = {
+            r.group[len(prefix) :]: (r.impressions, r.clicks, r.conversions)
+            for r in rows
+            if r.group.startswith(prefix)
+        }
+        return experiment_report(experiment, counts)
+
+    def stop(self, name: str, promote: str | None) -> Experiment:
+        experiment = self.book.get(name).stop(time.time())
+        default = None
+        if promote is not None:
+            arm = next((v for v in experiment.variants if v.name == promote), None)
+            if arm is None:
+                known = ", ".join(v.name for v in experiment.variants)
+                raise InvalidInput(f"no variant {promote!r}; known: {known}", field="variant")
+            experiment = replace(experiment, winner=promote)
+            default = arm.settings()
+        self.book.update(experiment, default)
+        self.changed()
+        return experiment
+
+    def rates(self, group_by: str, since: float) -> list[RateRow]:
+        if group_by not in GROUPS:
+            raise InvalidInput("must be 'strategy', 'day' or 'day,strategy'", field="group_by")
+        self.impressions.flush()
+        config = self.config
+        return self.store.rate_rows(group_by, since, config.click_types, config.conversion_types)
+
+    def activity(self, since: float, items: int) -> dict[str, Any]:
+        self.impressions.flush()
+        return self.store.activity(since).as_dict(items)

@@ -1,0 +1,153 @@
+"""The embedded store's catalog writes: items and their vectors in every space, each function
+inside the caller's transaction."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from likewise.errors import InvalidInput, StoreError
+from likewise.store.base import TEXT, Entry, Hit, StoreInfo, Vector
+from likewise.store.embedded.space import SpaceIndex
+from likewise.store.sql import Dialect, Sql
+from likewise.store.sql.activity import trend_score
+
+__all__ = [
+    "SQLITE",
+    "delete",
+    "info_meta",
+    "popular",
+    "put_vectors",
+    "replace_text",
+    "rows_in",
+    "upsert",
+]
+
+
+def _blob(vector: Vector | None) -> bytes | None:
+    return None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def _vector(blob: bytes | None) -> Vector | None:
+    return None if blob is None else np.frombuffer(blob, dtype=np.float32).copy()
+
+
+SQLITE = Dialect("sqlite", "?", "strftime('%Y-%m-%d', {col}, 'unixepoch')", _blob, _vector)
+
+
+def rows_in(db: sqlite3.Connection, query: str, keys: Sequence[str]) -> list[Any]:
+    return Sql(db, SQLITE, db.executemany).rows_in(query, keys)
+
+
+def upsert(db: sqlite3.Connection, spaces: Sequence[SpaceIndex], entries: Sequence[Entry]) -> None:
+    """Write items; the text space takes each new vector (or keeps the old one), and every
+    space gives the item a new label, so its index sees the new metadata."""
+    labels = {s.space.name: s.next_label(db) for s in spaces}
+    now = time.time()
+    for entry in entries:
+        db.execute(
+            "INSERT INTO items(id, label, content_hash, record_hash, record, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "label = excluded.label, content_hash = excluded.content_hash, "
+            "record_hash = excluded.record_hash, record = excluded.record, "
+            "updated_at = excluded.updated_at",
+            (
+                entry.item.id,
+                labels[TEXT],
+                entry.content_hash,
+                entry.item.record_hash(),
+                json.dumps(entry.item.to_record(), ensure_ascii=False),
+                now,
+            ),
+        )
+        for space in spaces:
+            name = space.space.name
+            blob = space.retire(db, entry.item.id)
+            if name == TEXT and entry.vector is not None:
+                blob = _blob(entry.vector)
+            if blob is None and name == TEXT:
+                raise InvalidInput(
+                    f"item {entry.item.id!r} is new and has no vector", field="vector"
+                )
+            if blob is not None:
+                space.insert(db, labels[name], entry.item.id, blob)
+                labels[name] += 1
+
+
+def put_vectors(db: sqlite3.Connection, space: SpaceIndex, vectors: Mapping[str, Vector]) -> None:
+    """Set stored items' vectors in one space (InvalidInput if an item is unknown)."""
+    known = {r[0] for r in rows_in(db, "SELECT id FROM items WHERE id", list(vectors))}
+    missing = sorted(set(vectors) - known)
+    if missing:
+        raise InvalidInput(f"unknown item {missing[0]!r}", field="vectors")
+    label = space.next_label(db)
+    for item_id, vector in vectors.items():
+        space.retire(db, item_id)
+        space.insert(db, label, item_id, np.asarray(vector, dtype=np.float32).tobytes())
+        label += 1
+
+
+def delete(db: sqlite3.Connection, spaces: Sequence[SpaceIndex], ids: Sequence[str]) -> int:
+    """Remove items and their vectors in every space; returns how many existed."""
+    removed = 0
+    for item_id in dict.fromkeys(ids):
+        for space in spaces:
+            space.retire(db, item_id)
+        removed += db.execute("DELETE FROM items WHERE id = ?", (item_id,)).rowcount
+    return int(removed)
+
+
+def replace_text(db: sqlite3.Connection, entries: Sequence[Entry]) -> None:
+    """Swap every text vector (a new model) for labels 0..n-1; the caller bumps the text
+    space's generation so its index is rebuilt."""
+    stored = {row[0] for row in db.execute("SELECT id FROM items")}
+    given = {e.item.id for e in entries}
+    if stored != given or any(e.vector is None for e in entries):
+        raise StoreError("replace_all needs a new vector for every stored item")
+    db.execute("DELETE FROM vectors")
+    db.execute("DELETE FROM kills")
+    for label, entry in enumerate(entries):
+        db.execute(
+            "INSERT INTO vectors VALUES (?, ?, ?)", (label, entry.item.id, _blob(entry.vector))
+        )
+        db.execute(
+            "UPDATE items SET label = ?, content_hash = ? WHERE id = ?",
+            (-1 - label, entry.content_hash, entry.item.id),
+        )
+    db.execute("UPDATE items SET label = -1 - label")  # two steps: labels are UNIQUE
+
+
+def popular(
+    rdb: sqlite3.Connection, text: SpaceIndex, keep: Any, n: int, *, trending: bool
+) -> list[Hit]:
+    """The `n` items with the most summed signal (decayed by age with `trending`) among the
+    labels `keep` allows, then the newest others with score 0 (`keep` is used up)."""
+    order, now = ("trend", time.time()) if trending else ("score", 0.0)
+    size = text.index.size
+    hits: list[Hit] = []
+    cursor = rdb.execute(
+        f"SELECT p.item_id, p.{order}, i.label FROM popularity p "
+        f"JOIN items i ON i.id = p.item_id ORDER BY p.{order} DESC, p.item_id"
+    )
+    while len(hits) < n and (rows := cursor.fetchmany(64)):
+        for item_id, score, label in rows:
+            if label < size and keep[label]:
+                keep[label] = False
+                hits.append(Hit(item_id, float(trend_score(score, now) if trending else score)))
+    hits = hits[:n]
+    newest = np.flatnonzero(keep)[::-1][: n - len(hits)]
+    return hits + [Hit(text.ids[label], 0.0) for label in newest.tolist()]
+
+
+def info_meta(info: StoreInfo) -> dict[str, str]:
+    return {
+        "model_id": info.model_id,
+        "dim": str(info.dim),
+        "metric": info.metric,
+        "template": info.template,
+    }

@@ -1,0 +1,112 @@
+"""The embedded store's SQLite schema, and the in-place upgrade of a store made by an older
+likewise (one transaction: a crash in the middle leaves the old store as it was)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from likewise.errors import StoreError
+
+__all__ = ["SCHEMA_VERSION", "prepare", "upgrade"]
+
+SCHEMA_VERSION = 2
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    id TEXT PRIMARY KEY, label INTEGER NOT NULL UNIQUE, content_hash TEXT NOT NULL,
+    record_hash TEXT NOT NULL, record TEXT NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT UNIQUE, user_id TEXT NOT NULL,
+    item_id TEXT NOT NULL, type TEXT NOT NULL, value REAL, context TEXT NOT NULL,
+    ts REAL NOT NULL, recommendation_id TEXT, signal REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS events_user ON events(user_id, item_id);
+CREATE INDEX IF NOT EXISTS events_recommendation ON events(recommendation_id)
+    WHERE recommendation_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS popularity (
+    item_id TEXT PRIMARY KEY, score REAL NOT NULL, events INTEGER NOT NULL,
+    trend REAL NOT NULL DEFAULT -1e300);
+CREATE INDEX IF NOT EXISTS popularity_rank ON popularity(score DESC, item_id);
+CREATE TABLE IF NOT EXISTS impressions (
+    id TEXT PRIMARY KEY, user_id TEXT NOT NULL, strategy TEXT NOT NULL, items TEXT NOT NULL,
+    context TEXT NOT NULL, at REAL NOT NULL, ms REAL);
+CREATE INDEX IF NOT EXISTS impressions_at ON impressions(at);
+CREATE INDEX IF NOT EXISTS impressions_user ON impressions(user_id);
+CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, data BLOB NOT NULL, at REAL NOT NULL);
+"""
+# Version 2: profiles and their snapshots are kept per (user, vector space).
+_PROFILES = """
+CREATE TABLE IF NOT EXISTS profiles (
+    user_id TEXT NOT NULL, space TEXT NOT NULL, state TEXT NOT NULL, interest BLOB, ema BLOB,
+    seed BLOB, PRIMARY KEY (user_id, space));
+CREATE TABLE IF NOT EXISTS profile_history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, space TEXT NOT NULL,
+    at REAL NOT NULL, vector BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS profile_history_user ON profile_history(user_id, space, seq);
+"""
+# Columns that stores made by the first releases lack (added in place, before version 2).
+_COLUMNS = {
+    "popularity": {"trend": "REAL NOT NULL DEFAULT -1e300"},
+    "impressions": {"ms": "REAL"},
+}
+
+
+def prepare(db: sqlite3.Connection, where: str) -> None:
+    """Create the tables of a new store, or upgrade a store made by an older likewise."""
+    db.executescript(_SCHEMA)
+    _add_columns(db)
+    if _version(db) is None:
+        db.executescript(_PROFILES)
+        db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    else:
+        upgrade(db, where)
+    db.execute("CREATE INDEX IF NOT EXISTS popularity_trend ON popularity(trend DESC, item_id)")
+
+
+def upgrade(db: sqlite3.Connection, where: str) -> None:
+    """Bring a store made by an older likewise to `SCHEMA_VERSION`, in place."""
+    version = _version(db)
+    if version is None or version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{where}: schema version {version} is newer than this likewise knows "
+            f"({SCHEMA_VERSION}); upgrade likewise"
+        )
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if version < 2:  # profiles keyed by user alone: every one of them is in `text`
+            db.execute("ALTER TABLE profiles RENAME TO profiles_v1")
+            db.execute("ALTER TABLE profile_history RENAME TO profile_history_v1")
+            db.execute("DROP INDEX IF EXISTS profile_history_user")
+            for statement in _PROFILES.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(
+                "INSERT INTO profiles SELECT user_id, 'text', state, interest, ema, seed "
+                "FROM profiles_v1"
+            )
+            db.execute(
+                "INSERT INTO profile_history SELECT seq, user_id, 'text', at, vector "
+                "FROM profile_history_v1"
+            )
+            db.execute("DROP TABLE profiles_v1")
+            db.execute("DROP TABLE profile_history_v1")
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _add_columns(db: sqlite3.Connection) -> None:
+    """Add the columns a store made by the first releases lacks (checked at every open)."""
+    for table, columns in _COLUMNS.items():
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+
+def _version(db: sqlite3.Connection) -> int | None:
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return None if row is None else int(row[0])

@@ -1,0 +1,228 @@
+"""One vector space of the embedded store: its SQLite rows and the in-memory index over them.
+
+Labels are append-only rows of the space's `vectors` table, removals rows of its `kills`
+table, so the index catches up by reading rows past what it holds. The text space keeps the
+tables it always had (`vectors`, `kills`); another space `s` has `vectors_s` and `kills_s`.
+Each space holds the filterable fields of its labels, so a filtered search in any space is
+planned the same way (see `ann.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import sqlite3
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from likewise.errors import StoreError
+from likewise.filters import Filter, filterable
+from likewise.store.base import Space, Vector
+from likewise.store.embedded.ann import AnnConfig, Mask, VectorIndex
+from likewise.store.embedded.columns import Columns
+
+__all__ = ["SpaceIndex", "space_tables"]
+
+log = logging.getLogger(__name__)
+SNAPSHOT_VERSION = 2
+
+
+def space_tables(name: str) -> tuple[str, str]:
+    """The `vectors` and `kills` tables of a space (names are checked to be [a-z0-9_])."""
+    return ("vectors", "kills") if name == "text" else (f"vectors_{name}", f"kills_{name}")
+
+
+def create_tables(db: sqlite3.Connection, name: str) -> None:
+    vectors, kills = space_tables(name)
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {vectors} "
+        "(label INTEGER PRIMARY KEY, item_id TEXT NOT NULL, vector BLOB)"
+    )
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {kills} "
+        "(seq INTEGER PRIMARY KEY AUTOINCREMENT, label INTEGER NOT NULL)"
+    )
+    db.execute(f"CREATE INDEX IF NOT EXISTS {vectors}_item ON {vectors}(item_id)")
+
+
+class SpaceIndex:
+    """The index of one space: labels, live ids, filterable columns (caller holds locks)."""
+
+    def __init__(self, space: Space, ann: AnnConfig) -> None:
+        self.space = space
+        self.vectors_table, self.kills_table = space_tables(space.name)
+        self.ann = ann
+        self._reset(-1)
+
+    def _reset(self, generation: int) -> None:
+        self.generation = generation
+        self.index = VectorIndex(self.space.dim, self.space.metric, self.ann)
+        self.ids: list[str] = []  # label -> item id
+        self.label_of: dict[str, int] = {}  # item id -> live label, as the index holds it
+        self.columns = Columns()
+        self.kill_seq = 0
+        self.dirty = False
+
+    # -- writes (inside the caller's transaction) -------------------------------------------
+
+    def next_label(self, db: sqlite3.Connection) -> int:
+        query = f"SELECT COALESCE(MAX(label), -1) + 1 FROM {self.vectors_table}"
+        return int(db.execute(query).fetchone()[0])
+
+    def retire(self, db: sqlite3.Connection, item_id: str) -> bytes | None:
+        """Kill the item's live label; return its vector blob (None if it had none)."""
+        row = db.execute(
+            f"SELECT label, vector FROM {self.vectors_table} "
+            "WHERE item_id = ? AND vector IS NOT NULL",
+            (item_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        label, blob = row
+        db.execute(f"UPDATE {self.vectors_table} SET vector = NULL WHERE label = ?", (label,))
+        db.execute(f"INSERT INTO {self.kills_table}(label) VALUES (?)", (label,))
+        return bytes(blob)
+
+    def insert(self, db: sqlite3.Connection, label: int, item_id: str, blob: bytes) -> None:
+        db.execute(
+            f"INSERT INTO {self.vectors_table}(label, item_id, vector) VALUES (?, ?, ?)",
+            (label, item_id, blob),
+        )
+
+    # -- catching up ------------------------------------------------------------------------
+
+    def sync(self, rdb: sqlite3.Connection, generation: int) -> None:
+        """Apply rows past what the index holds (caller holds the index's write lock)."""
+        if generation != self.generation:
+            self._reset(generation)
+        index, dim = self.index, self.space.dim
+        cursor = rdb.execute(
+            f"SELECT v.label, v.item_id, v.vector, i.record FROM {self.vectors_table} v "
+            "LEFT JOIN items i ON i.id = v.item_id WHERE v.label >= ? ORDER BY v.label",
+            (index.size,),
+        )
+        while rows := cursor.fetchmany(20_000):
+            if rows[0][0] != index.size or rows[-1][0] != index.size + len(rows) - 1:
+                raise StoreError(f"space {self.space.name!r}: vector labels are not contiguous")
+            vectors = np.zeros((len(rows), dim), dtype=np.float32)
+            alive = np.zeros(len(rows), dtype=bool)
+            for row_no, (label, item_id, blob, record) in enumerate(rows):
+                self.ids.append(item_id)
+                if blob is not None and record is not None:
+                    vectors[row_no] = np.frombuffer(blob, dtype=np.float32)
+                    alive[row_no] = True
+                    self.label_of[item_id] = label
+                    self.columns.add(label, filterable(json.loads(record)))
+            index.add(vectors, alive)
+            self.dirty = True
+        kills = rdb.execute(
+            f"SELECT seq, label FROM {self.kills_table} WHERE seq > ? ORDER BY seq",
+            (self.kill_seq,),
+        ).fetchall()
+        if kills:
+            index.kill([label for _, label in kills if label < index.size])
+            for _, label in kills:
+                if label < index.size and self.label_of.get(self.ids[label]) == label:
+                    del self.label_of[self.ids[label]]
+            self.kill_seq = kills[-1][0]
+            self.dirty = True
+
+    # -- reads (caller holds the index's read lock) -----------------------------------------
+
+    def labels(self, ids: Sequence[str]) -> dict[str, int]:
+        """Live labels of the ids the index holds."""
+        label_of = self.label_of
+        return {i: label_of[i] for i in ids if i in label_of}
+
+    def mask(self, node: Filter) -> Mask:
+        return self.columns.mask(node, self.index.size)
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, Vector]:
+        labels = self.labels(ids)
+        if not labels:
+            return {}
+        rows = self.index.vectors()[list(labels.values())]  # a copy: fancy indexing
+        return dict(zip(labels, rows, strict=True))
+
+    def search(
+        self, vector: Vector, n: int, mask: Mask | None, exclude: Sequence[str]
+    ) -> list[tuple[str, float]]:
+        excluded = list(self.labels(exclude).values())
+        index = self.index
+        extra = 0
+        if excluded and mask is None and len(excluded) <= 100:
+            extra = len(excluded)  # cheaper to drop them from a longer list
+        elif excluded:
+            mask = np.ones(index.size, dtype=bool) if mask is None else mask
+            mask[excluded] = False
+        labels, scores = index.search(vector, n + extra, mask)
+        skip = set(excluded) if extra else set()
+        return [
+            (self.ids[label], float(score))
+            for label, score in zip(labels.tolist(), scores.tolist(), strict=True)
+            if label not in skip
+        ][:n]
+
+    # -- snapshot ---------------------------------------------------------------------------
+
+    def load(self, folder: Path, generation: int) -> None:
+        """Adopt the snapshot in `folder` if it is of this generation (else keep empty)."""
+        if not (folder / "state.pkl").exists() or not (folder / "hnsw.faiss").exists():
+            return
+        try:
+            with (folder / "state.pkl").open("rb") as fh:
+                state = pickle.load(fh)
+            if state["version"] != SNAPSHOT_VERSION or state["generation"] != generation:
+                return
+            space = self.space
+            index = VectorIndex.load(
+                folder / "hnsw.faiss", space.dim, space.metric, state["alive"], self.ann
+            )
+            if index.size != len(state["ids"]) or index.size != len(state["alive"]):
+                log.warning("index snapshot in %s is inconsistent; rebuilding", folder)
+                return
+        except Exception as exc:
+            log.warning("cannot read the index snapshot in %s (%s); rebuilding", folder, exc)
+            return
+        index.ef_search = state["ef_search"]
+        index.calibrated_at = state["calibrated_at"]
+        self.index = index
+        self.ids = state["ids"]
+        self.label_of = {self.ids[label]: label for label in np.flatnonzero(index.alive).tolist()}
+        self.columns = state["columns"]
+        self.kill_seq = state["kill_seq"]
+        self.generation = state["generation"]
+        self.dirty = False
+
+    def calibrate_if_grown(self) -> None:
+        index = self.index
+        if index.size >= 1.25 * index.calibrated_at + 1:
+            index.calibrate()
+            self.dirty = True
+
+    def save(self, folder: Path) -> None:
+        """Write the index so the next open need not rebuild it (atomic; safe to crash in)."""
+        if not self.dirty:
+            return
+        folder.mkdir(exist_ok=True)
+        state: Mapping[str, Any] = {
+            "version": SNAPSHOT_VERSION,
+            "generation": self.generation,
+            "ids": self.ids,
+            "alive": self.index.alive,
+            "columns": self.columns,
+            "kill_seq": self.kill_seq,
+            "ef_search": self.index.ef_search,
+            "calibrated_at": self.index.calibrated_at,
+        }
+        self.index.save(folder / "hnsw.faiss.tmp")
+        with (folder / "state.pkl.tmp").open("wb") as fh:
+            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(folder / "hnsw.faiss.tmp", folder / "hnsw.faiss")
+        os.replace(folder / "state.pkl.tmp", folder / "state.pkl")
+        self.dirty = False

@@ -1,0 +1,399 @@
+"""The embedded store: one data directory, SQLite (WAL) for records and vectors, faiss in memory.
+
+SQLite is the truth and every write is durable when the call returns. Each vector space has an
+in-memory index that is a cache of its rows (`space.py`): at open, or when another process has
+written, it catches up by reading rows past what it holds. Snapshots of the indexes are saved at
+close, so a large store opens without rebuilding. Events, profiles and tracking are the shared
+SQL of `likewise.store.sql`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from likewise.errors import ConfigError, InvalidInput, StoreError
+from likewise.filters import filterable, parse_where
+from likewise.items.model import Item, parse_item
+from likewise.store.base import (
+    TEXT,
+    DerivedReads,
+    Entry,
+    Fetched,
+    Hit,
+    Space,
+    StoreInfo,
+    Vector,
+    check_query,
+    check_space,
+    check_vectors,
+)
+from likewise.store.embedded import catalog, schema
+from likewise.store.embedded.ann import AnnConfig
+from likewise.store.embedded.catalog import SQLITE
+from likewise.store.embedded.errors import translated
+from likewise.store.embedded.locks import RWLock
+from likewise.store.embedded.space import SpaceIndex, create_tables
+from likewise.store.sql import Sql, SqlActivity
+
+__all__ = ["SQLITE", "EmbeddedStore"]
+
+
+T = TypeVar("T")
+
+
+@translated
+class EmbeddedStore(SqlActivity, DerivedReads):
+    """A :class:`~likewise.store.base.Store` in a directory: `likewise.db` plus `index/`."""
+
+    def __init__(self, path: str | Path, *, ann: AnnConfig | None = None) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigError(f"data location {self.path} exists and is not a directory")
+        self._ann = ann or AnnConfig()
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._db = self._connect()
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # Checkpoint every ~64 MB of WAL, not 4 MB: hot pages (profiles) are copied back
+            # once per checkpoint instead of once per batch (measured in bench/events.py).
+            self._db.execute("PRAGMA wal_autocheckpoint=16000")
+            schema.prepare(self._db, str(self.path))
+            create_tables(self._db, TEXT)
+            # Reads go through a second connection: under WAL it reads the last commit while
+            # the writer holds its transaction (and its fsync) open.
+            self._rdb = self._connect()
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
+        self._sql = threading.RLock()  # one connection, one statement at a time
+        self._rsql = threading.RLock()  # the same for the reading connection
+        self._writer = threading.Lock()  # one write transaction + index update at a time
+        self._rw = RWLock()  # searches share the indexes; catching up takes them alone
+        if self._meta("generation") is None:
+            self._set_meta({"generation": "0"})
+        self._info = self._read_info()
+        self._data_version = -1
+        self._spaces: dict[str, SpaceIndex] = {}
+        if self._info is not None:
+            with self._rw.write():
+                self._sync(load=True)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.path / "likewise.db", isolation_level=None, check_same_thread=False, timeout=30
+        )
+        db.execute("PRAGMA synchronous=FULL")  # durable before a write returns
+        return db
+
+    # -- the shared SQL's connections -------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[Sql]:
+        with self._rsql:
+            yield Sql(self._rdb, SQLITE, self._rdb.executemany)
+
+    @contextmanager
+    def _writing(self, *, exclusive: bool = True) -> Iterator[Sql]:
+        with self._writer, self._sql, self._transaction() as db:
+            yield Sql(db, SQLITE, db.executemany)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: all or nothing."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- metadata and spaces ----------------------------------------------------------------
+
+    @property
+    def info(self) -> StoreInfo | None:
+        return self._info
+
+    def initialize(self, info: StoreInfo) -> None:
+        if self._info is not None:
+            raise StoreError(f"{self.path} is already initialised for {self._info.model_id}")
+        self._set_meta(catalog.info_meta(info))
+        self._info = info
+        with self._rw.write():
+            self._sync()
+
+    def spaces(self) -> dict[str, Space]:
+        info = self._require_info()
+        others = json.loads(self._meta("spaces") or "{}")
+        return {TEXT: info.text, **{n: Space(n, s["dim"], s["metric"]) for n, s in others.items()}}
+
+    def add_space(self, space: Space) -> None:
+        check_space(space)
+        with self._writer:
+            known = self.spaces()
+            if space.name in known:
+                if known[space.name] != space:
+                    raise ConfigError(f"space {space.name!r} exists as {known[space.name]}")
+                return
+            others = {n: {"dim": s.dim, "metric": s.metric} for n, s in known.items() if n != TEXT}
+            others[space.name] = {"dim": space.dim, "metric": space.metric}
+            with self._sql, self._transaction() as db:
+                create_tables(db, space.name)
+                self._set_meta({"spaces": json.dumps(others)}, db)
+            with self._rw.write():
+                self._sync()
+
+    def _space(self, name: str) -> SpaceIndex:
+        self._refresh()
+        found = self._spaces.get(name)
+        if found is None:
+            known = ", ".join(self._spaces) or "none"
+            raise InvalidInput(f"unknown space {name!r}; known: {known}", field="space")
+        return found
+
+    def _meta(self, key: str) -> str | None:
+        with self._rsql:
+            row = self._rdb.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, values: Mapping[str, str], db: sqlite3.Connection | None = None) -> None:
+        with self._sql:
+            (db or self._db).executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                list(values.items()),
+            )
+
+    def _read_info(self) -> StoreInfo | None:
+        model = self._meta("model_id")
+        if model is None:
+            return None
+        metric: Any = self._meta("metric") or "cosine"
+        return StoreInfo(
+            model, int(self._meta("dim") or 0), metric, self._meta("template") or "title,body,tags"
+        )
+
+    def _require_info(self) -> StoreInfo:
+        if self._info is None:
+            raise StoreError(f"{self.path} has no items yet (no model recorded)")
+        return self._info
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def upsert(self, entries: Sequence[Entry]) -> None:
+        text = self._require_info().text
+        check_vectors(text, {e.item.id: e.vector for e in entries if e.vector is not None})
+        if entries:
+            self._refresh()
+            self._write(lambda db: catalog.upsert(db, list(self._spaces.values()), entries))
+
+    def put_vectors(self, space: str, vectors: Mapping[str, Vector]) -> None:
+        target = self._space(space)
+        if space == TEXT:
+            raise InvalidInput("text vectors come with their items (upsert)", field="space")
+        rows = check_vectors(target.space, vectors)
+        self._write(lambda db: catalog.put_vectors(db, target, rows))
+
+    def delete(self, ids: Sequence[str]) -> int:
+        self._refresh()
+        return self._write(lambda db: catalog.delete(db, list(self._spaces.values()), ids))
+
+    def replace_all(self, info: StoreInfo, entries: Sequence[Entry]) -> None:
+        def replace(db: sqlite3.Connection) -> None:
+            catalog.replace_text(db, entries)
+            generation = int(self._meta("generation") or 0) + 1
+            self._set_meta({**catalog.info_meta(info), "generation": str(generation)}, db)
+            self._info = info
+
+        self._write(replace)
+
+    def _write(self, change: Callable[[sqlite3.Connection], T]) -> T:
+        """One transaction of catalog changes, then every index catches up."""
+        with self._writer:
+            with self._sql, self._transaction() as db:
+                result = change(db)
+            with self._rw.write():
+                self._sync()
+        return result
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get(self, ids: Sequence[str]) -> list[Item]:
+        found = {r[0]: parse_item(json.loads(r[1])) for r in self._by_id(ids, "record")}
+        return [found[i] for i in ids if i in found]
+
+    def titles(self, ids: Sequence[str]) -> dict[str, str]:
+        return {r[0]: r[1] or "" for r in self._by_id(ids, "json_extract(record, '$.title')")}
+
+    def hashes(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        return {r[0]: (r[1], r[2]) for r in self._by_id(ids, "content_hash, record_hash")}
+
+    def _by_id(self, ids: Sequence[str], columns: str) -> list[Any]:
+        """`id` and `columns` of the stored items among `ids` (any order)."""
+        with self._rsql:
+            return catalog.rows_in(self._rdb, f"SELECT id, {columns} FROM items WHERE id", ids)
+
+    def all_ids(self) -> list[str]:
+        with self._rsql:
+            return [r[0] for r in self._rdb.execute("SELECT id FROM items ORDER BY id")]
+
+    def vectors(self, ids: Sequence[str], *, space: str = TEXT) -> dict[str, Vector]:
+        index = self._space(space)
+        with self._rw.read():
+            return index.vectors(ids)
+
+    def fetch(self, ids: Sequence[str], *, space: str = TEXT) -> dict[str, Fetched]:
+        records = {r[0]: json.loads(r[1]) for r in self._by_id(ids, "record")}
+        vectors = self.vectors([i for i in ids if i in records], space=space)
+        return {
+            i: Fetched(i, vectors.get(i), filterable(rec), rec.get("title") or "")
+            for i in ids
+            if (rec := records.get(i)) is not None
+        }
+
+    def matching(self, ids: Sequence[str], where: Mapping[str, Any] | None) -> list[str]:
+        node = parse_where(where)
+        text = self._space(TEXT)
+        with self._rw.read():
+            labels = text.labels(ids)
+            if node is None:
+                return [i for i in ids if i in labels]
+            mask = text.mask(node)
+            return [i for i in ids if i in labels and mask[labels[i]]]
+
+    def count(self, where: Mapping[str, Any] | None = None) -> int:
+        node = parse_where(where)
+        if self._info is None:
+            return 0
+        text = self._space(TEXT)
+        with self._rw.read():
+            if node is None:
+                return text.index.live_count()
+            return int((text.mask(node) & text.index.alive).sum())
+
+    def search(
+        self,
+        vector: Vector,
+        *,
+        n: int,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+        space: str = TEXT,
+    ) -> list[Hit]:
+        node = parse_where(where)
+        self._require_info()
+        index = self._space(space)
+        vector = check_query(index.space, vector, n)
+        with self._rw.read():
+            mask = None if node is None else index.mask(node)
+            return [Hit(i, s) for i, s in index.search(vector, n, mask, exclude)]
+
+    def popular(
+        self,
+        *,
+        n: int,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+        trending: bool = False,
+    ) -> list[Hit]:
+        if n < 1:
+            raise InvalidInput("must be at least 1", field="n")
+        node = parse_where(where)
+        if self._info is None:
+            return []
+        text = self._space(TEXT)
+        with self._rw.read():
+            keep = text.index.alive.copy()
+            if node is not None:
+                keep &= text.mask(node)
+            keep[list(text.labels(exclude).values())] = False
+            with self._rsql:
+                return catalog.popular(self._rdb, text, keep, n, trending=trending)
+
+    def stats(self) -> dict[str, Any]:
+        self._refresh()
+        info = self._info
+        with self._rsql:
+            items, events, profiles = self._rdb.execute(
+                "SELECT (SELECT COUNT(*) FROM items), (SELECT COUNT(*) FROM events), "
+                "(SELECT COUNT(*) FROM profiles)"
+            ).fetchone()
+        db_bytes = sum(p.stat().st_size for p in self.path.glob("likewise.db*") if p.is_file())
+        text = self._spaces.get(TEXT)
+        return {
+            "location": str(self.path),
+            "backend": "embedded",
+            "schema_version": schema.SCHEMA_VERSION,
+            "items": items,
+            "events": events,
+            "profiles": profiles,
+            "model": info.model_id if info else None,
+            "dim": info.dim if info else None,
+            "metric": info.metric if info else None,
+            "template": info.template if info else None,
+            "spaces": {
+                name: {
+                    "dim": s.space.dim,
+                    "metric": s.space.metric,
+                    "vectors": s.index.live_count(),
+                }
+                for name, s in self._spaces.items()
+            },
+            "index_labels": text.index.size if text else 0,
+            "index_dead_labels": text.index.size - text.index.live_count() if text else 0,
+            "db_bytes": db_bytes,
+        }
+
+    # -- the in-memory indexes --------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        """Catch up with writes that another process committed since we last looked."""
+        with self._rsql:  # the reading connection: a writer's open transaction never blocks it
+            (version,) = self._rdb.execute("PRAGMA data_version").fetchone()
+        if version != self._data_version:
+            if self._info is None:
+                self._info = self._read_info()
+            if self._info is not None:
+                with self._rw.write():
+                    self._sync()
+            self._data_version = version
+
+    def _sync(self, *, load: bool = False) -> None:
+        """Bring every space's index up to the committed rows (caller holds the write lock);
+        with `load`, start from each space's snapshot."""
+        for name, space in self.spaces().items():
+            index = self._spaces.get(name)
+            if index is None or index.space != space:  # new, or a new model (replace_all)
+                index = self._spaces[name] = SpaceIndex(space, self._ann)
+            key = "generation" if name == TEXT else f"generation:{name}"
+            generation = int(self._meta(key) or 0)
+            if load:
+                index.load(self._snapshot_dir(name), generation)
+            with self._rsql:
+                index.sync(self._rdb, generation)
+            if load:
+                index.calibrate_if_grown()
+
+    def _snapshot_dir(self, space: str) -> Path:
+        return self.path / ("index" if space == TEXT else f"index-{space}")
+
+    def save_snapshot(self) -> None:
+        """Write each space's index so the next open need not rebuild it."""
+        with self._rw.write():
+            for space in self._spaces.values():
+                space.calibrate_if_grown()
+        with self._rw.read():
+            for name, space in self._spaces.items():
+                space.save(self._snapshot_dir(name))
+
+    def close(self) -> None:
+        self.save_snapshot()
+        with self._rsql:
+            self._rdb.close()
+        with self._sql:
+            self._db.close()

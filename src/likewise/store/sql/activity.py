@@ -1,0 +1,243 @@
+"""Events, profiles, snapshots and popularity: the SQL both stores run.
+
+Each function works inside the caller's transaction (or read), so an event and the profile
+updates it causes are committed together or not at all. Profiles are kept per (user, space).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from likewise.events.model import Event
+from likewise.profiles.state import ProfileState, Snapshot
+from likewise.store.base import ProfileUpdate, Vector
+from likewise.store.sql.query import Sql
+
+__all__ = [
+    "TREND_HALF_LIFE",
+    "events_page",
+    "forget_user",
+    "load_profiles",
+    "record",
+    "save_profiles",
+    "seen",
+    "snapshots",
+    "trend_score",
+]
+
+# Trending: a signal s at time t counts s * 2 ** ((t - now) / HALF_LIFE) now. The column keeps
+# trend = log2(sum of s * 2 ** (t / HALF_LIFE)), which orders items the same way at any `now`
+# and is updated with one logaddexp2 per event: no rescans, no overflow.
+TREND_HALF_LIFE = 7 * 86_400.0
+
+
+def record(
+    db: Sql,
+    events: Sequence[Event],
+    signals: Sequence[float],
+    update: ProfileUpdate,
+    spaces: Sequence[str],
+) -> list[bool]:
+    """Append the events whose `event_id` is new and update their users' profiles in each
+    of `spaces`."""
+    given = [e.event_id for e in events if e.event_id is not None]
+    known = {row[0] for row in db.rows_in("SELECT event_id FROM events WHERE event_id", given)}
+    accepted: list[bool] = []
+    rows: list[tuple[Any, ...]] = []
+    popularity: dict[str, list[float]] = {}
+    by_user: dict[str, list[tuple[Event, float]]] = {}
+    for event, signal in zip(events, signals, strict=True):
+        if event.event_id is not None:
+            if event.event_id in known:
+                accepted.append(False)
+                continue
+            known.add(event.event_id)
+        accepted.append(True)
+        rows.append(
+            (
+                event.event_id,
+                event.user_id,
+                event.item_id,
+                event.type,
+                event.value,
+                json.dumps(event.context, ensure_ascii=False),
+                event.timestamp,
+                event.recommendation_id,
+                signal,
+            )
+        )
+        by_user.setdefault(event.user_id, []).append((event, signal))
+        if signal > 0:
+            score = popularity.setdefault(event.item_id, [0.0, 0, -1e300])
+            score[0] += signal
+            score[1] += 1
+            score[2] = float(np.logaddexp2(score[2], _trend(signal, event.timestamp)))
+    db.executemany(
+        "INSERT INTO events(event_id, user_id, item_id, type, value, context, ts, "
+        "recommendation_id, signal) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})",
+        rows,
+    )
+    old = dict(db.rows_in("SELECT item_id, trend FROM popularity WHERE item_id", list(popularity)))
+    db.executemany(
+        "INSERT INTO popularity(item_id, score, events, trend) VALUES ({p}, {p}, {p}, {p}) "
+        "ON CONFLICT(item_id) DO UPDATE SET score = popularity.score + excluded.score, "
+        "events = popularity.events + excluded.events, trend = excluded.trend",
+        [
+            (item, score, int(count), float(np.logaddexp2(old.get(item, -1e300), trend)))
+            for item, (score, count, trend) in popularity.items()
+        ],
+    )
+    updated = []
+    for space in spaces:
+        stored = load_profiles(db, list(by_user), space)
+        for user, todo in by_user.items():
+            updated.append(update(stored.get(user) or ProfileState(user, space=space), todo))
+    save_profiles(db, updated)
+    return accepted
+
+
+def load_profiles(db: Sql, user_ids: Sequence[str], space: str) -> dict[str, ProfileState]:
+    """The stored profiles in `space` of the users among `user_ids`."""
+    rows = db.rows_in(
+        "SELECT user_id, state, interest, ema, seed FROM profiles WHERE space = {p} AND user_id",
+        user_ids,
+        before=[space],
+    )
+    vector = db.dialect.decode
+    return {
+        user: ProfileState(
+            user,
+            interest=vector(interest),
+            ema=vector(ema),
+            seed=vector(seed),
+            space=space,
+            **json.loads(st),
+        )
+        for user, st, interest, ema, seed in rows
+    }
+
+
+def save_profiles(db: Sql, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]]) -> None:
+    blob = db.dialect.encode
+    db.executemany(
+        "INSERT INTO profiles(user_id, space, state, interest, ema, seed) "
+        "VALUES ({p}, {p}, {p}, {p}, {p}, {p}) "
+        "ON CONFLICT(user_id, space) DO UPDATE SET state = excluded.state, "
+        "interest = excluded.interest, ema = excluded.ema, seed = excluded.seed",
+        [
+            (
+                state.user_id,
+                state.space,
+                json.dumps(_scalars(state)),
+                blob(state.interest),
+                blob(state.ema),
+                blob(state.seed),
+            )
+            for state, _ in profiles
+        ],
+    )
+    db.executemany(
+        "INSERT INTO profile_history(user_id, space, at, vector) VALUES ({p}, {p}, {p}, {p})",
+        [
+            (state.user_id, state.space, snap.at, blob(snap.vector))
+            for state, taken in profiles
+            for snap in taken
+        ],
+    )
+
+
+def snapshots(db: Sql, user_id: str, limit: int, space: str) -> list[Snapshot]:
+    rows = db.execute(
+        "SELECT at, vector FROM profile_history WHERE user_id = {p} AND space = {p} "
+        "ORDER BY seq DESC LIMIT {p}",
+        (user_id, space, limit),
+    ).fetchall()
+    vector = db.dialect.decode
+    return [Snapshot(at, _some(vector(blob))) for at, blob in rows[::-1]]
+
+
+def seen(db: Sql, user_id: str) -> list[str]:
+    rows = db.execute("SELECT DISTINCT item_id FROM events WHERE user_id = {p}", (user_id,))
+    return [r[0] for r in rows]
+
+
+def events_page(db: Sql, after: int, batch: int) -> tuple[list[tuple[Event, float]], int]:
+    """Up to `batch` events appended after sequence number `after`, and the last one read."""
+    rows = db.execute(
+        "SELECT seq, event_id, user_id, item_id, type, value, context, ts, "
+        "recommendation_id, signal FROM events WHERE seq > {p} ORDER BY seq LIMIT {p}",
+        (after, batch),
+    ).fetchall()
+    return [(_event(row), float(row[9])) for row in rows], (rows[-1][0] if rows else after)
+
+
+def forget_user(db: Sql, user_id: str) -> dict[str, int]:
+    """Delete a user's events, profiles, snapshots and impressions; their share of item
+    popularity goes with them."""
+    gone = db.execute(
+        "SELECT item_id, SUM(signal), COUNT(*) FROM events WHERE user_id = {p} AND signal > 0 "
+        "GROUP BY item_id",
+        (user_id,),
+    ).fetchall()
+    db.executemany(
+        "UPDATE popularity SET score = score - {p}, events = events - {p} WHERE item_id = {p}",
+        [(score, count, item) for item, score, count in gone],
+    )
+    db.execute("DELETE FROM popularity WHERE events <= 0")
+    for item, _, _ in gone:  # a log-sum cannot be subtracted from: sum the rest again
+        rest = db.execute(
+            "SELECT signal, ts FROM events WHERE item_id = {p} AND signal > 0 AND user_id != {p}",
+            (item, user_id),
+        ).fetchall()
+        trend = float(np.logaddexp2.reduce([_trend(s, t) for s, t in rest] or [-1e300]))
+        db.execute("UPDATE popularity SET trend = {p} WHERE item_id = {p}", (trend, item))
+    counts = {}
+    for table in ("events", "profiles", "profile_history", "impressions"):
+        counts[table] = db.execute(
+            f"DELETE FROM {table} WHERE user_id = {{p}}", (user_id,)
+        ).rowcount
+    return counts
+
+
+def trend_score(trend: float, now: float) -> float:
+    """The decayed weight today of the events summed in a `trend` key."""
+    return float(2.0 ** min(trend - now / TREND_HALF_LIFE, 1000.0))
+
+
+def _trend(signal: float, at: float) -> float:
+    return math.log2(signal) + at / TREND_HALF_LIFE
+
+
+def _scalars(state: ProfileState) -> dict[str, Any]:
+    return {
+        "recent": state.recent,
+        "events": state.events,
+        "positives": state.positives,
+        "negatives": state.negatives,
+        "since_snapshot": state.since_snapshot,
+        "last_snapshot_at": state.last_snapshot_at,
+        "updated_at": state.updated_at,
+    }
+
+
+def _event(row: Any) -> Event:
+    return Event.model_construct(
+        event_id=row[1],
+        user_id=row[2],
+        item_id=row[3],
+        type=row[4],
+        value=row[5],
+        context=json.loads(row[6]),
+        timestamp=row[7],
+        recommendation_id=row[8],
+    )
+
+
+def _some(vector: Vector | None) -> Vector:
+    assert vector is not None
+    return vector

@@ -1,0 +1,136 @@
+"""The events, profiles, tracking and blob half of the Store contract, written once.
+
+A backend provides two context managers, `_reading()` (a connection that reads the last
+commit) and `_writing()` (one transaction, holding the store's write lock), each yielding a
+:class:`~likewise.store.sql.query.Sql`; this class runs the shared SQL through them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, TypeVar
+
+from likewise.events.model import Event
+from likewise.profiles.state import ProfileState, Snapshot
+from likewise.store.base import ProfileUpdate
+from likewise.store.sql import activity, reports, transfer
+from likewise.store.sql.query import Sql
+from likewise.tracking.impressions import Impression
+from likewise.tracking.report import Activity, RateRow
+
+__all__ = ["SqlActivity"]
+
+T = TypeVar("T")
+K = TypeVar("K")
+
+
+class SqlActivity:
+    """Events, profiles, snapshots, popularity, impressions, reports, blobs and the copy
+    format, over a backend's `_reading()` and `_writing()`."""
+
+    def _reading(self) -> AbstractContextManager[Sql]:
+        raise NotImplementedError
+
+    def _writing(self, *, exclusive: bool = True) -> AbstractContextManager[Sql]:
+        """One transaction; `exclusive` also takes the lock that serialises the writes which
+        change profiles, popularity or the catalog (impressions and blobs need not wait)."""
+        raise NotImplementedError
+
+    def record(
+        self,
+        events: Sequence[Event],
+        signals: Sequence[float],
+        update: ProfileUpdate,
+        *,
+        spaces: Sequence[str] = ("text",),
+    ) -> list[bool]:
+        if not events:
+            return []
+        with self._writing() as db:
+            return activity.record(db, events, signals, update, spaces)
+
+    def profile(self, user_id: str, *, space: str = "text") -> ProfileState | None:
+        with self._reading() as db:
+            return activity.load_profiles(db, [user_id], space).get(user_id)
+
+    def user(self, user_id: str, *, space: str = "text") -> tuple[ProfileState | None, list[str]]:
+        with self._reading() as db:
+            state = activity.load_profiles(db, [user_id], space).get(user_id)
+            return state, activity.seen(db, user_id)
+
+    def put_profiles(
+        self, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]], *, replace: bool
+    ) -> None:
+        with self._writing() as db:
+            if replace:
+                db.executemany(
+                    "DELETE FROM profile_history WHERE user_id = {p} AND space = {p}",
+                    [(state.user_id, state.space) for state, _ in profiles],
+                )
+            activity.save_profiles(db, profiles)
+
+    def snapshots(self, user_id: str, limit: int, *, space: str = "text") -> list[Snapshot]:
+        with self._reading() as db:
+            return activity.snapshots(db, user_id, limit, space)
+
+    def seen(self, user_id: str) -> list[str]:
+        with self._reading() as db:
+            return activity.seen(db, user_id)
+
+    def events(self, batch: int = 10_000) -> Iterator[list[tuple[Event, float]]]:
+        return self._paged(lambda db, after: activity.events_page(db, after, batch), 0)
+
+    def forget_user(self, user_id: str) -> dict[str, int]:
+        with self._writing() as db:
+            return activity.forget_user(db, user_id)
+
+    def log_impressions(self, impressions: Sequence[Impression]) -> None:
+        with self._writing(exclusive=False) as db:
+            reports.log_impressions(db, impressions)
+
+    def shown(self, user_id: str, last: int = 50) -> dict[str, int]:
+        with self._reading() as db:
+            return reports.shown(db, user_id, last)
+
+    def rate_rows(
+        self, group_by: str, since: float, clicks: Sequence[str], conversions: Sequence[str]
+    ) -> list[RateRow]:
+        with self._reading() as db:
+            return reports.rate_rows(db, group_by, since, clicks, conversions)
+
+    def activity(self, since: float) -> Activity:
+        with self._reading() as db:
+            return reports.activity(db, since)
+
+    def export_rows(self, table: str, batch: int = 5_000) -> Iterator[list[tuple[Any, ...]]]:
+        return self._paged(lambda db, after: transfer.dump_page(db, table, after, batch), None)
+
+    def import_rows(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        with self._writing() as db:
+            transfer.load_rows(db, table, rows)
+
+    def put_blob(self, name: str, data: bytes) -> None:
+        with self._writing(exclusive=False) as db:
+            db.execute(
+                "INSERT INTO blobs(name, data, at) VALUES ({p}, {p}, {p}) ON CONFLICT(name) "
+                "DO UPDATE SET data = excluded.data, at = excluded.at",
+                (name, data, time.time()),
+            )
+
+    def get_blob(self, name: str) -> bytes | None:
+        with self._reading() as db:
+            row = db.execute("SELECT data FROM blobs WHERE name = {p}", (name,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def _paged(self, read: Callable[[Sql, K], tuple[list[T], K]], start: K) -> Iterator[list[T]]:
+        """Pages of `read` from `start`, each in its own read: nothing is held while the
+        caller works on a page."""
+        after = start
+        while True:
+            with self._reading() as db:
+                page, after = read(db, after)
+            if not page:
+                return
+            yield page

@@ -1,0 +1,76 @@
+"""How the shared SQL reaches each driver: one query text, the driver's own placeholders.
+
+Queries are written once with `{p}` where a parameter goes. A :class:`Dialect` renders them for
+its driver (`?` for sqlite3, `%s` for psycopg, whose literal `%` it escapes) once per query text,
+so nothing else in a query is rewritten: jsonb's `?` operator or a `'%'` literal stay as they
+are. The dialect also says how a UTC day is spelled and how a vector is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from likewise.store.base import Vector
+
+__all__ = ["Connection", "Dialect", "Sql", "marks"]
+
+
+class Connection(Protocol):
+    """What the shared SQL needs of a DB-API connection (sqlite3's or psycopg's)."""
+
+    def execute(self, query: Any, params: Any = ..., /) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    placeholder: str  # the driver's parameter marker
+    day: str  # the UTC day, as YYYY-MM-DD, of the epoch-seconds column put in at {col}
+    encode: Callable[[Vector | None], Any]  # a vector as the database stores it
+    decode: Callable[[Any], Vector | None]
+    escape_percent: bool = False  # psycopg reads `%` as the start of a placeholder
+    _rendered: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def render(self, query: str) -> str:
+        """`query` with each `{p}` as this driver's placeholder (cached per text)."""
+        done = self._rendered.get(query)
+        if done is None:
+            text = query.replace("%", "%%") if self.escape_percent else query
+            done = self._rendered[query] = text.replace("{p}", self.placeholder)
+        return done
+
+
+class Sql:
+    """A connection inside one transaction (or a read), speaking its dialect."""
+
+    def __init__(
+        self, conn: Connection, dialect: Dialect, many: Callable[[str, list[Any]], object]
+    ) -> None:
+        self.conn = conn
+        self.dialect = dialect
+        self._many = many
+
+    def execute(self, query: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(self.dialect.render(query), list(params))
+
+    def executemany(self, query: str, rows: Any) -> None:
+        rows = list(rows)
+        if rows:
+            self._many(self.dialect.render(query), rows)
+
+    def rows_in(self, query: str, keys: Sequence[str], before: Sequence[Any] = ()) -> list[Any]:
+        """Rows of `query IN (keys)` (after the parameters `before`), in chunks that stay
+        under SQLite's variable limit."""
+        rows: list[Any] = []
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            query_in = f"{query} IN ({marks(len(chunk))})"
+            rows += self.execute(query_in, [*before, *chunk]).fetchall()
+        return rows
+
+
+def marks(count: int) -> str:
+    """`{p}, {p}, ...` for `count` parameters (NULL for none: `x IN (NULL)` is never true)."""
+    return ", ".join(["{p}"] * count) or "NULL"

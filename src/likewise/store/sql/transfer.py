@@ -1,0 +1,80 @@
+"""The copy format of the activity tables (`likewise copy`): the same rows from either store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from likewise.store.sql.query import Sql, marks
+
+__all__ = ["TABLES", "dump_page", "load_rows"]
+
+# The activity tables as `likewise copy` moves them: columns in a fixed order, the order rows
+# are read in (the log's and the history's append order is kept), and which hold vectors.
+TABLES: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {
+    "events": (
+        (
+            "event_id",
+            "user_id",
+            "item_id",
+            "type",
+            "value",
+            "context",
+            "ts",
+            "recommendation_id",
+            "signal",
+        ),
+        "seq",
+        (),
+    ),
+    "profiles": (
+        ("user_id", "space", "state", "interest", "ema", "seed"),
+        "user_id || ':' || space",
+        ("interest", "ema", "seed"),
+    ),
+    "profile_history": (("user_id", "space", "at", "vector"), "seq", ("vector",)),
+    "popularity": (("item_id", "score", "events", "trend"), "item_id", ()),
+    "impressions": (("id", "user_id", "strategy", "items", "context", "at", "ms"), "id", ()),
+    "blobs": (("name", "data", "at"), "name", ()),
+}
+
+
+def dump_page(db: Sql, table: str, after: Any, batch: int) -> tuple[list[tuple[Any, ...]], Any]:
+    """Up to `batch` rows of an activity table (vectors as numpy arrays) past the key `after`
+    (None: from the start), in `TABLES` order, and the key to read on from (keyset paging: no
+    page is read twice, however large the table)."""
+    columns, order, vectors = TABLES[table]
+    decode = db.dialect.decode
+    at = [columns.index(c) for c in vectors]
+    query = f"SELECT {order} AS k, {', '.join(columns)} FROM {table}"
+    rows = db.execute(
+        f"{query} ORDER BY k LIMIT {{p}}"
+        if after is None
+        else f"{query} WHERE {order} > {{p}} ORDER BY k LIMIT {{p}}",
+        [batch] if after is None else [after, batch],
+    ).fetchall()
+    page = []
+    for row in rows:
+        values = list(row[1:])
+        for k in at:
+            values[k] = decode(values[k])
+        if table == "blobs":
+            values[1] = bytes(values[1])
+        page.append(tuple(values))
+    return page, (rows[-1][0] if rows else after)
+
+
+def load_rows(db: Sql, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Append rows read by :func:`dump_page` (from either store) to the same table."""
+    columns, _, vectors = TABLES[table]
+    encode = db.dialect.encode
+    at = [columns.index(c) for c in vectors]
+    encoded = []
+    for row in rows:
+        values = list(row)
+        for k in at:
+            values[k] = encode(values[k])
+        encoded.append(tuple(values))
+    db.executemany(
+        f"INSERT INTO {table}({', '.join(columns)}) VALUES ({marks(len(columns))})", encoded
+    )
