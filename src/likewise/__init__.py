@@ -24,7 +24,7 @@ from likewise.events import Event, SignalRules
 from likewise.items import ContentTemplate, Item
 from likewise.personal import Recommendation, Recommended, RecordReport
 from likewise.profiles import ProfileState
-from likewise.store import EmbeddedStore, Hit, Store, StoreInfo, open_store
+from likewise.store import EmbeddedStore, Hit, Space, Store, StoreInfo, open_store
 
 __version__ = "0.1.0"
 
@@ -53,6 +53,7 @@ __all__ = [
     "ServiceConfig",
     "Settings",
     "SignalRules",
+    "Space",
     "Store",
     "StoreConfig",
     "StoreError",

@@ -8,10 +8,11 @@ from likewise.embedders import Embedder, HashingEmbedder, get_embedder
 from likewise.embedders.onnx import MiniLMEmbedder
 from likewise.embedders.registry import KNOWN_MODELS
 from likewise.testing import EmbedderContract
+from likewise.testing.embedders import LEXICAL
 
 
 class TestHashingEmbedder(EmbedderContract):
-    semantic = False  # it counts shared words; a kitten is not a cat to it
+    related = LEXICAL  # it counts shared words; a kitten is not a cat to it
 
     @pytest.fixture(params=["hashing-64", "hashing-4096"])
     def embedder(self, request: pytest.FixtureRequest) -> Embedder:

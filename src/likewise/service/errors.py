@@ -10,30 +10,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from likewise.errors import (
-    ConfigError,
-    Conflict,
-    EmbedderError,
-    InvalidInput,
-    LikewiseError,
-    NotFound,
-    StoreError,
-    StoreUnavailable,
-)
+from likewise import errors
 
 __all__ = ["error_response", "install"]
 
 log = logging.getLogger(__name__)
 
-# Most specific first: Conflict is an InvalidInput.
-STATUS: list[tuple[type[LikewiseError], int, str]] = [
-    (Conflict, 409, "conflict"),
-    (InvalidInput, 422, "invalid_input"),
-    (NotFound, 404, "not_found"),
-    (ConfigError, 409, "config"),
-    (EmbedderError, 503, "embedder_unavailable"),
-    (StoreUnavailable, 503, "store_unavailable"),
-    (StoreError, 503, "store_error"),
+# Most specific first: Conflict is an InvalidInput, StoreUnavailable a StoreError.
+STATUS: list[tuple[type[errors.LikewiseError], int, str]] = [
+    (errors.Conflict, 409, "conflict"),
+    (errors.InvalidInput, 422, "invalid_input"),
+    (errors.NotFound, 404, "not_found"),
+    (errors.ConfigError, 409, "config"),
+    (errors.EmbedderError, 503, "embedder_unavailable"),
+    (errors.StoreUnavailable, 503, "store_unavailable"),
+    (errors.StoreError, 503, "store_error"),
 ]
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
 CODES |= {405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
@@ -49,11 +40,11 @@ def error_response(
 def _likewise(_: Request, exc: Exception) -> JSONResponse:
     for kind, status, code in STATUS:
         if isinstance(exc, kind):
-            field = exc.field if isinstance(exc, InvalidInput) else None
+            field = exc.field if isinstance(exc, errors.InvalidInput) else None
             message = str(exc)
-            if isinstance(exc, InvalidInput):
+            if isinstance(exc, errors.InvalidInput):
                 message = exc.reason if exc.line is None else f"line {exc.line}: {exc.reason}"
-            if isinstance(exc, StoreUnavailable):  # the same request may succeed shortly
+            if isinstance(exc, errors.StoreUnavailable):  # the same request may succeed shortly
                 log.warning("store unavailable: %s", exc)
                 retry = str(exc.retry_after)
                 return error_response(status, code, message, field, **{"Retry-After": retry})
@@ -84,7 +75,7 @@ def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(LikewiseError, _likewise)
+    app.add_exception_handler(errors.LikewiseError, _likewise)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(Exception, _unexpected)
