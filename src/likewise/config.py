@@ -81,9 +81,16 @@ class ProfileConfig(Component):
         default_factory=lambda: dict(DEFAULT_WEIGHTS),
         description="signal in [-1, 1] per event type (JSON in the environment)",
     )
-    dwell_seconds: float = Field(30.0, ge=0, description="dwell at least this long is positive")
-    rating_like: float = Field(4.0, description="rating at or above this is positive")
-    rating_dislike: float = Field(2.0, description="rating at or below this is a dislike")
+    # The thresholds' defaults are SignalRules' own (the rules the events module applies).
+    dwell_seconds: float = Field(
+        SignalRules.dwell_seconds, ge=0, description="dwell at least this long is positive"
+    )
+    rating_like: float = Field(
+        SignalRules.rating_like, description="rating at or above this is positive"
+    )
+    rating_dislike: float = Field(
+        SignalRules.rating_dislike, description="rating at or below this is a dislike"
+    )
 
     def signal_rules(self) -> SignalRules:
         return SignalRules(self.signals, self.dwell_seconds, self.rating_like, self.rating_dislike)

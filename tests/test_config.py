@@ -1,0 +1,68 @@
+"""Settings are composed of one typed config per component; each knob is declared once."""
+
+from __future__ import annotations
+
+import pytest
+
+from likewise import ConfigError, ProfileConfig, RankingConfig, Settings
+from likewise.config import Component
+
+
+def test_flat_knobs_reach_the_component_that_declares_them() -> None:
+    settings = Settings(alpha=0.3, cache_size=0, port=9000, click_types=["tap"])
+    assert settings.profiles.alpha == 0.3
+    assert settings.ranking.cache_size == 0
+    assert settings.service.port == 9000
+    assert settings.tracking.click_types == ["tap"]
+    assert settings.store.data == "./likewise-data"  # the rest keep their defaults
+    given = Settings(ranking=RankingConfig(strategy="hybrid"))
+    assert given.ranking.strategy == "hybrid" and given.profiles == ProfileConfig()
+
+
+def test_each_knob_is_declared_by_exactly_one_component() -> None:
+    seen: dict[str, str] = {}
+    for name, kind in Settings.COMPONENTS.items():
+        for knob in kind.model_fields:
+            assert knob not in seen, f"{knob} is declared by {seen[knob]} and {name}"
+            seen[knob] = name
+    assert {"alpha", "cache_size", "data", "host", "click_types"} <= seen.keys()
+
+
+def test_components_read_their_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIKEWISE_ALPHA", "0.7")
+    monkeypatch.setenv("LIKEWISE_HYBRID_WEIGHTS", '{"content": 1}')
+    monkeypatch.setenv("LIKEWISE_WRITE_KEYS", '["k"]')
+    settings = Settings(beta=0.1)  # a flat knob beside one from the environment
+    assert (settings.profiles.alpha, settings.profiles.beta) == (0.7, 0.1)
+    assert settings.ranking.hybrid_weights == {"content": 1.0}
+    assert settings.service.write_keys == ["k"]
+
+
+@pytest.mark.parametrize(
+    ("make", "named"),
+    [
+        pytest.param(lambda: Settings(nonsense=1), "nonsense", id="unknown-flat-knob"),
+        pytest.param(lambda: RankingConfig(alpha=0.5), "alpha", id="knob-of-another-component"),
+        pytest.param(lambda: Settings(alpha=0), "alpha", id="out-of-range"),
+        pytest.param(lambda: Settings(port="eighty"), "port", id="wrong-type"),
+        pytest.param(
+            lambda: Settings(ranking=RankingConfig(), cache_size=0), "ranking", id="whole-and-flat"
+        ),
+    ],
+)
+def test_a_bad_setting_is_a_config_error_that_names_it(make: object, named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        make()  # type: ignore[operator]
+
+
+def test_a_bad_environment_value_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIKEWISE_CACHE_SIZE", "-1")
+    with pytest.raises(ConfigError, match="cache_size"):
+        Settings()
+
+
+def test_every_component_refuses_unknown_keys() -> None:
+    for kind in Settings.COMPONENTS.values():
+        assert issubclass(kind, Component)
+        assert kind.model_config.get("extra") == "forbid"
+        assert kind.model_config.get("env_prefix") == "LIKEWISE_"
