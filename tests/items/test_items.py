@@ -108,3 +108,23 @@ def test_loader_refuses_unknown_formats(tmp_path: Path) -> None:
         load_items(tmp_path / "x.txt")
     with pytest.raises(InvalidInput, match="no such file"):
         load_items(tmp_path / "missing.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        pytest.param({"id": "a\x00b"}, "id", id="id"),
+        pytest.param({"id": "a\tb"}, "id", id="id-tab"),
+        pytest.param({"id": "a", "title": "x\x00"}, "title", id="title"),
+        pytest.param({"id": "a", "tags": ["t\x00"]}, "tags", id="tag"),
+        pytest.param({"id": "a", "category": "x\x00"}, "metadata", id="metadata-value"),
+        pytest.param({"id": "a", "m": {"k\x00": 1}}, "metadata", id="nested-key"),
+    ],
+)
+def test_a_nul_character_is_refused_where_no_database_could_store_it(
+    record: dict[str, object], field: str
+) -> None:
+    with pytest.raises(InvalidInput) as info:
+        parse_item(record)
+    assert info.value.field == field
+    assert parse_item({"id": "a", "body": "two\nlines\tand a tab"}).body.count("\n") == 1

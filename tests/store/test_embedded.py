@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -151,9 +152,9 @@ def test_an_unusable_location_is_a_store_error(tmp_path: Path) -> None:
 
 
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
-    store = EmbeddedStore(tmp_path)
-    store._set_meta({"schema_version": "99"})
-    store.close()
+    EmbeddedStore(tmp_path).close()
+    with sqlite3.connect(tmp_path / "likewise.db") as db:  # as a newer likewise would leave it
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(StoreError, match="schema version 99"):
         EmbeddedStore(tmp_path)
 
@@ -223,3 +224,33 @@ def test_a_store_from_before_list_timings_gains_the_column(tmp_path: Path) -> No
         assert got.latency_ms == {"ema": [3.0]} and got.items_shown == 2
     finally:
         store.close()
+
+
+def test_two_openers_of_a_new_store_cannot_both_initialise_it(tmp_path: Path) -> None:
+    first, second = EmbeddedStore(tmp_path), EmbeddedStore(tmp_path)  # both see it empty
+    try:
+        first.initialize(StoreInfo("four", 4))
+        first.upsert([Entry(Item(id="a"), "h", np.ones(4, dtype=np.float32))])
+        with pytest.raises(StoreError, match="already initialised for four"):
+            second.initialize(StoreInfo("eight", 8))
+        assert second.info == StoreInfo("four", 4)  # it caught up instead
+        assert [h.id for h in second.search(np.ones(4, dtype=np.float32), n=1)] == ["a"]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_reembed_in_another_process_is_seen(tmp_path: Path) -> None:
+    first, second = EmbeddedStore(tmp_path), EmbeddedStore(tmp_path)
+    try:
+        first.initialize(StoreInfo("four", 4))
+        first.upsert([Entry(Item(id="a"), "h", np.ones(4, dtype=np.float32))])
+        assert second.count() == 1
+        first.replace_all(
+            StoreInfo("eight", 8), [Entry(Item(id="a"), "h2", np.ones(8, np.float32))]
+        )
+        assert second.info == StoreInfo("eight", 8)
+        assert [h.id for h in second.search(np.ones(8, dtype=np.float32), n=1)] == ["a"]
+    finally:
+        first.close()
+        second.close()

@@ -24,6 +24,7 @@ __all__ = [
 CONTENT_FIELDS = ("title", "body", "tags")
 DEFAULT_TEMPLATE = ("title", "body", "tags")
 MAX_ID_LENGTH = 512
+NUL = "must not contain the NUL character (\\x00)"  # no database's text type can hold it
 
 
 class Item(BaseModel):
@@ -47,6 +48,15 @@ class Item(BaseModel):
     def _id_not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be blank")
+        if any(c < " " for c in value):
+            raise ValueError("must not contain control characters")
+        return value
+
+    @field_validator("title", "body", "image")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError(NUL)
         return value
 
     @field_validator("tags", mode="before")
@@ -54,6 +64,10 @@ class Item(BaseModel):
     def _tags_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             raise ValueError("must be a list of strings, not a string")
+        if isinstance(value, list | tuple) and any(
+            isinstance(t, str) and "\x00" in t for t in value
+        ):
+            raise ValueError(NUL)
         return value
 
     @model_validator(mode="before")
@@ -81,6 +95,8 @@ class Item(BaseModel):
         for key, val in value.items():
             if not isinstance(key, str) or not key:
                 raise ValueError("keys must be non-empty strings")
+            if "\x00" in key:
+                raise ValueError(f"keys: {NUL}")
             _check_json(val, key)
         return value
 
@@ -99,6 +115,8 @@ class Item(BaseModel):
 
 
 def _check_json(value: Any, path: str) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError(f"{path}: {NUL}")
     if value is None or isinstance(value, str | bool | int):
         return
     if isinstance(value, float):
@@ -113,6 +131,8 @@ def _check_json(value: Any, path: str) -> None:
         for k, v in value.items():
             if not isinstance(k, str):
                 raise ValueError(f"{path}: keys must be strings")
+            if "\x00" in k:
+                raise ValueError(f"{path}: keys {NUL}")
             _check_json(v, f"{path}.{k}")
         return
     raise ValueError(f"{path}: {type(value).__name__} is not a JSON value")

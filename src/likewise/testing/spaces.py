@@ -65,6 +65,30 @@ class SpacesContract:
                 store.add_space(bad)
         assert set(store.spaces()) == {"text", "behaviour"}
 
+    def test_any_valid_name_is_a_space_of_its_own(self, store: Store) -> None:
+        # Names that end like the tables' and indexes' own names must not collide with them.
+        names = ["item", "x", "x_item", "a_hnsw", "c_pkey", "items", "vectors"]
+        for k, name in enumerate(names):
+            store.add_space(Space(name, k + 1))
+        assert list(store.spaces()) == ["text", *names]
+
+    def test_a_store_written_by_another_opener_keeps_every_space(
+        self, open_store: Opener, spaced: Store
+    ) -> None:
+        other = open_store()  # a second process (or server) on the same store
+        try:
+            other.add_space(Space("ant", 2))  # `spaced` has not looked since
+            spaced.add_space(Space("bee", 2))  # ... so it must read the spaces again
+            assert set(other.spaces()) == {"text", "behaviour", "ant", "bee"}
+            other.put_vectors("ant", {"a": _b(1, 0)[:2], "b": _b(0, 1)[:2]})
+            spaced.delete(["a"])  # deletes its vector in the space it did not know of
+            spaced.upsert([entry("b", None, category="z")])
+            got = other.search(_b(1, 0)[:2], n=5, space="ant", where={"category": "z"})
+            assert [h.id for h in got] == ["b"]
+            assert set(other.vectors(["a", "b"], space="ant")) == {"b"}
+        finally:
+            other.close()
+
     def test_spaces_are_searched_apart(self, spaced: Store) -> None:
         hits = spaced.search(_b(0, 1, 0), n=5, space="behaviour")
         assert [h.id for h in hits] == ["b", "a"]  # c has no vector there

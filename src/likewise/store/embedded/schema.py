@@ -51,51 +51,57 @@ _COLUMNS = {
 
 
 def prepare(db: sqlite3.Connection, where: str) -> None:
-    """Create the tables of a new store, or upgrade a store made by an older likewise."""
-    db.executescript(_SCHEMA)
-    _add_columns(db)
-    if _version(db) is None:
-        db.executescript(_PROFILES)
-        db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-    else:
-        upgrade(db, where)
-    db.execute("CREATE INDEX IF NOT EXISTS popularity_trend ON popularity(trend DESC, item_id)")
+    """Create the tables of a new store, or upgrade a store made by an older likewise: one
+    transaction under the write lock, so processes opening the same store at once agree, and
+    a crash in the middle leaves the store as it was."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _statements(_SCHEMA):
+            db.execute(statement)
+        _add_columns(db)
+        version = _version(db)
+        if version is None:
+            for statement in _statements(_PROFILES):
+                db.execute(statement)
+            db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif version != SCHEMA_VERSION:
+            upgrade(db, version, where)
+        db.execute("CREATE INDEX IF NOT EXISTS popularity_trend ON popularity(trend DESC, item_id)")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
-def upgrade(db: sqlite3.Connection, where: str) -> None:
-    """Bring a store made by an older likewise to `SCHEMA_VERSION`, in place."""
-    version = _version(db)
-    if version is None or version == SCHEMA_VERSION:
-        return
+def upgrade(db: sqlite3.Connection, version: int, where: str) -> None:
+    """Bring a store made by an older likewise to `SCHEMA_VERSION` (inside the caller's
+    transaction)."""
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{where}: schema version {version} is newer than this likewise knows "
             f"({SCHEMA_VERSION}); upgrade likewise"
         )
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        if version < 2:  # profiles keyed by user alone: every one of them is in `text`
-            db.execute("ALTER TABLE profiles RENAME TO profiles_v1")
-            db.execute("ALTER TABLE profile_history RENAME TO profile_history_v1")
-            db.execute("DROP INDEX IF EXISTS profile_history_user")
-            for statement in _PROFILES.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute(
-                "INSERT INTO profiles SELECT user_id, 'text', state, interest, ema, seed "
-                "FROM profiles_v1"
-            )
-            db.execute(
-                "INSERT INTO profile_history SELECT seq, user_id, 'text', at, vector "
-                "FROM profile_history_v1"
-            )
-            db.execute("DROP TABLE profiles_v1")
-            db.execute("DROP TABLE profile_history_v1")
-        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
+    if version < 2:  # profiles keyed by user alone: every one of them is in `text`
+        db.execute("ALTER TABLE profiles RENAME TO profiles_v1")
+        db.execute("ALTER TABLE profile_history RENAME TO profile_history_v1")
+        db.execute("DROP INDEX IF EXISTS profile_history_user")
+        for statement in _statements(_PROFILES):
+            db.execute(statement)
+        db.execute(
+            "INSERT INTO profiles SELECT user_id, 'text', state, interest, ema, seed "
+            "FROM profiles_v1"
+        )
+        db.execute(
+            "INSERT INTO profile_history SELECT seq, user_id, 'text', at, vector "
+            "FROM profile_history_v1"
+        )
+        db.execute("DROP TABLE profiles_v1")
+        db.execute("DROP TABLE profile_history_v1")
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+
+def _statements(script: str) -> list[str]:
+    return [s for s in script.split(";") if s.strip()]
 
 
 def _add_columns(db: sqlite3.Connection) -> None:

@@ -47,7 +47,8 @@ def create_tables(db: sqlite3.Connection, name: str) -> None:
         f"CREATE TABLE IF NOT EXISTS {kills} "
         "(seq INTEGER PRIMARY KEY AUTOINCREMENT, label INTEGER NOT NULL)"
     )
-    db.execute(f"CREATE INDEX IF NOT EXISTS {vectors}_item ON {vectors}(item_id)")
+    # Index names start with idx_, which no table's does: no space name can collide.
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_{vectors}_item ON {vectors}(item_id)")
 
 
 class SpaceIndex:
@@ -176,13 +177,16 @@ class SpaceIndex:
             return
         try:
             with (folder / "state.pkl").open("rb") as fh:
-                state = pickle.load(fh)
+                state = _Unpickler(fh).load()
             if state["version"] != SNAPSHOT_VERSION or state["generation"] != generation:
                 return
             space = self.space
             index = VectorIndex.load(
                 folder / "hnsw.faiss", space.dim, space.metric, state["alive"], self.ann
             )
+            if index.index.d != space.dim:  # another model wrote it (a raced initialise)
+                log.warning("index snapshot in %s has another dimension; rebuilding", folder)
+                return
             if index.size != len(state["ids"]) or index.size != len(state["alive"]):
                 log.warning("index snapshot in %s is inconsistent; rebuilding", folder)
                 return
@@ -226,3 +230,13 @@ class SpaceIndex:
         os.replace(folder / "hnsw.faiss.tmp", folder / "hnsw.faiss")
         os.replace(folder / "state.pkl.tmp", folder / "state.pkl")
         self.dirty = False
+
+
+_MOVED = {"likewise.store.columns": "likewise.store.embedded.columns"}
+
+
+class _Unpickler(pickle.Unpickler):
+    """Reads snapshots written before the store's modules moved into `store/embedded/`."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        return super().find_class(_MOVED.get(module, module), name)

@@ -36,8 +36,9 @@ from likewise.store.base import (
 from likewise.store.embedded import catalog, schema
 from likewise.store.embedded.ann import AnnConfig
 from likewise.store.embedded.catalog import SQLITE
-from likewise.store.embedded.errors import translated
+from likewise.store.embedded.errors import sqlite_error, translated
 from likewise.store.embedded.locks import RWLock
+from likewise.store.embedded.meta import info_meta, read_meta, set_meta, spaces_meta
 from likewise.store.embedded.space import SpaceIndex, create_tables
 from likewise.store.sql import Sql, SqlActivity
 
@@ -68,20 +69,22 @@ class EmbeddedStore(SqlActivity, DerivedReads):
             # Reads go through a second connection: under WAL it reads the last commit while
             # the writer holds its transaction (and its fsync) open.
             self._rdb = self._connect()
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
-        self._sql = threading.RLock()  # one connection, one statement at a time
-        self._rsql = threading.RLock()  # the same for the reading connection
-        self._writer = threading.Lock()  # one write transaction + index update at a time
-        self._rw = RWLock()  # searches share the indexes; catching up takes them alone
-        if self._meta("generation") is None:
-            self._set_meta({"generation": "0"})
-        self._info = self._read_info()
-        self._data_version = -1
-        self._spaces: dict[str, SpaceIndex] = {}
-        if self._info is not None:
+            self._sql = threading.RLock()  # one connection, one statement at a time
+            self._rsql = threading.RLock()  # the same for the reading connection
+            self._writer = threading.Lock()  # one write transaction + index update at a time
+            self._rw = RWLock()  # searches share the indexes; catching up takes them alone
+            self._meta = read_meta(self._rdb)
+            self._data_version = -1
+            self._spaces: dict[str, SpaceIndex] = {}
             with self._rw.write():
                 self._sync(load=True)
+        except (OSError, sqlite3.Error) as exc:
+            self._close_connections()
+            kind = type(sqlite_error(exc) or StoreError(""))
+            raise kind(f"cannot open the store at {self.path}: {exc}") from exc
+        except BaseException:
+            self._close_connections()
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(
@@ -117,36 +120,38 @@ class EmbeddedStore(SqlActivity, DerivedReads):
 
     @property
     def info(self) -> StoreInfo | None:
-        return self._info
+        self._refresh()  # another process may have initialised it, or re-embedded
+        return self._meta.info
 
     def initialize(self, info: StoreInfo) -> None:
-        if self._info is not None:
-            raise StoreError(f"{self.path} is already initialised for {self._info.model_id}")
-        self._set_meta(catalog.info_meta(info))
-        self._info = info
-        with self._rw.write():
-            self._sync()
+        def record(db: sqlite3.Connection) -> None:
+            old = read_meta(db).info  # read under the write lock: two processes may race
+            if old is not None:
+                raise StoreError(f"{self.path} is already initialised for {old.model_id}")
+            set_meta(db, info_meta(info))
+
+        self._write(record)
 
     def spaces(self) -> dict[str, Space]:
-        info = self._require_info()
-        others = json.loads(self._meta("spaces") or "{}")
-        return {TEXT: info.text, **{n: Space(n, s["dim"], s["metric"]) for n, s in others.items()}}
+        self._refresh()
+        self._require_info()
+        return dict(self._meta.spaces)
 
     def add_space(self, space: Space) -> None:
         check_space(space)
-        with self._writer:
-            known = self.spaces()
+
+        def add(db: sqlite3.Connection) -> None:
+            known = read_meta(db).spaces  # read under the write lock: two processes may race
+            if not known:
+                raise StoreError(f"{self.path} has no items yet (no model recorded)")
             if space.name in known:
                 if known[space.name] != space:
                     raise ConfigError(f"space {space.name!r} exists as {known[space.name]}")
                 return
-            others = {n: {"dim": s.dim, "metric": s.metric} for n, s in known.items() if n != TEXT}
-            others[space.name] = {"dim": space.dim, "metric": space.metric}
-            with self._sql, self._transaction() as db:
-                create_tables(db, space.name)
-                self._set_meta({"spaces": json.dumps(others)}, db)
-            with self._rw.write():
-                self._sync()
+            create_tables(db, space.name)
+            set_meta(db, spaces_meta({**known, space.name: space}))
+
+        self._write(add)
 
     def _space(self, name: str) -> SpaceIndex:
         self._refresh()
@@ -156,32 +161,11 @@ class EmbeddedStore(SqlActivity, DerivedReads):
             raise InvalidInput(f"unknown space {name!r}; known: {known}", field="space")
         return found
 
-    def _meta(self, key: str) -> str | None:
-        with self._rsql:
-            row = self._rdb.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def _set_meta(self, values: Mapping[str, str], db: sqlite3.Connection | None = None) -> None:
-        with self._sql:
-            (db or self._db).executemany(
-                "INSERT INTO meta(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                list(values.items()),
-            )
-
-    def _read_info(self) -> StoreInfo | None:
-        model = self._meta("model_id")
-        if model is None:
-            return None
-        metric: Any = self._meta("metric") or "cosine"
-        return StoreInfo(
-            model, int(self._meta("dim") or 0), metric, self._meta("template") or "title,body,tags"
-        )
-
     def _require_info(self) -> StoreInfo:
-        if self._info is None:
+        info = self._meta.info
+        if info is None:
             raise StoreError(f"{self.path} has no items yet (no model recorded)")
-        return self._info
+        return info
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -189,8 +173,7 @@ class EmbeddedStore(SqlActivity, DerivedReads):
         text = self._require_info().text
         check_vectors(text, {e.item.id: e.vector for e in entries if e.vector is not None})
         if entries:
-            self._refresh()
-            self._write(lambda db: catalog.upsert(db, list(self._spaces.values()), entries))
+            self._write(lambda db: catalog.upsert(db, self._indexes(db), entries))
 
     def put_vectors(self, space: str, vectors: Mapping[str, Vector]) -> None:
         target = self._space(space)
@@ -200,15 +183,13 @@ class EmbeddedStore(SqlActivity, DerivedReads):
         self._write(lambda db: catalog.put_vectors(db, target, rows))
 
     def delete(self, ids: Sequence[str]) -> int:
-        self._refresh()
-        return self._write(lambda db: catalog.delete(db, list(self._spaces.values()), ids))
+        return self._write(lambda db: catalog.delete(db, self._indexes(db), ids))
 
     def replace_all(self, info: StoreInfo, entries: Sequence[Entry]) -> None:
         def replace(db: sqlite3.Connection) -> None:
             catalog.replace_text(db, entries)
-            generation = int(self._meta("generation") or 0) + 1
-            self._set_meta({**catalog.info_meta(info), "generation": str(generation)}, db)
-            self._info = info
+            generation = read_meta(db).generation(TEXT) + 1
+            set_meta(db, {**info_meta(info), "generation": str(generation)})
 
         self._write(replace)
 
@@ -220,6 +201,17 @@ class EmbeddedStore(SqlActivity, DerivedReads):
             with self._rw.write():
                 self._sync()
         return result
+
+    def _indexes(self, db: sqlite3.Connection) -> list[SpaceIndex]:
+        """An index (for its tables) of every space as the open transaction sees them: a
+        space another process just added is written to as well."""
+        known = self._spaces
+        return [
+            i
+            if (i := known.get(name)) is not None and i.space == space
+            else SpaceIndex(space, self._ann)  # its tables are all a write needs
+            for name, space in read_meta(db).spaces.items()
+        ]
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -268,7 +260,7 @@ class EmbeddedStore(SqlActivity, DerivedReads):
 
     def count(self, where: Mapping[str, Any] | None = None) -> int:
         node = parse_where(where)
-        if self._info is None:
+        if self.info is None:
             return 0
         text = self._space(TEXT)
         with self._rw.read():
@@ -304,7 +296,7 @@ class EmbeddedStore(SqlActivity, DerivedReads):
         if n < 1:
             raise InvalidInput("must be at least 1", field="n")
         node = parse_where(where)
-        if self._info is None:
+        if self.info is None:
             return []
         text = self._space(TEXT)
         with self._rw.read():
@@ -317,7 +309,7 @@ class EmbeddedStore(SqlActivity, DerivedReads):
 
     def stats(self) -> dict[str, Any]:
         self._refresh()
-        info = self._info
+        info = self.info
         with self._rsql:
             items, events, profiles = self._rdb.execute(
                 "SELECT (SELECT COUNT(*) FROM items), (SELECT COUNT(*) FROM events), "
@@ -336,42 +328,41 @@ class EmbeddedStore(SqlActivity, DerivedReads):
             "dim": info.dim if info else None,
             "metric": info.metric if info else None,
             "template": info.template if info else None,
-            "spaces": {
-                name: {
-                    "dim": s.space.dim,
-                    "metric": s.space.metric,
-                    "vectors": s.index.live_count(),
-                }
-                for name, s in self._spaces.items()
-            },
+            "spaces": self._space_stats(),
             "index_labels": text.index.size if text else 0,
             "index_dead_labels": text.index.size - text.index.live_count() if text else 0,
             "db_bytes": db_bytes,
         }
 
+    def _space_stats(self) -> dict[str, dict[str, Any]]:
+        with self._rw.read():
+            return {
+                n: {"dim": i.space.dim, "metric": i.space.metric, "vectors": i.index.live_count()}
+                for n, i in self._spaces.items()
+            }
+
     # -- the in-memory indexes --------------------------------------------------------------
 
     def _refresh(self) -> None:
-        """Catch up with writes that another process committed since we last looked."""
+        """Catch up with writes that another process committed since we last looked (a new
+        model or space included)."""
         with self._rsql:  # the reading connection: a writer's open transaction never blocks it
             (version,) = self._rdb.execute("PRAGMA data_version").fetchone()
         if version != self._data_version:
-            if self._info is None:
-                self._info = self._read_info()
-            if self._info is not None:
-                with self._rw.write():
-                    self._sync()
+            with self._rw.write():
+                self._sync()
             self._data_version = version
 
     def _sync(self, *, load: bool = False) -> None:
-        """Bring every space's index up to the committed rows (caller holds the write lock);
-        with `load`, start from each space's snapshot."""
-        for name, space in self.spaces().items():
+        """Read the metadata, then bring every space's index up to the committed rows (caller
+        holds the write lock); with `load`, start from each space's snapshot."""
+        with self._rsql:
+            self._meta = meta = read_meta(self._rdb)
+        for name, space in meta.spaces.items():
             index = self._spaces.get(name)
             if index is None or index.space != space:  # new, or a new model (replace_all)
                 index = self._spaces[name] = SpaceIndex(space, self._ann)
-            key = "generation" if name == TEXT else f"generation:{name}"
-            generation = int(self._meta(key) or 0)
+            generation = meta.generation(name)
             if load:
                 index.load(self._snapshot_dir(name), generation)
             with self._rsql:
@@ -392,8 +383,13 @@ class EmbeddedStore(SqlActivity, DerivedReads):
                 space.save(self._snapshot_dir(name))
 
     def close(self) -> None:
-        self.save_snapshot()
-        with self._rsql:
-            self._rdb.close()
-        with self._sql:
-            self._db.close()
+        try:
+            self.save_snapshot()
+        finally:
+            self._close_connections()
+
+    def _close_connections(self) -> None:
+        for name in ("_rdb", "_db"):
+            connection = self.__dict__.pop(name, None)
+            if connection is not None:
+                connection.close()

@@ -15,12 +15,20 @@ from psycopg import Connection
 
 from likewise.errors import InvalidInput, StoreError
 from likewise.filters import filterable
-from likewise.store.base import Entry, Space, StoreInfo, Vector
+from likewise.store.base import TEXT, Entry, Space, StoreInfo, Vector
 from likewise.store.postgres.filter import filter_columns, number_rows
 from likewise.store.postgres.schema import insert_numbers
 from likewise.store.postgres.search import OPS, PgConfig
 
-__all__ = ["add_space", "normalised", "put_vectors", "replace_text", "set_info", "upsert"]
+__all__ = [
+    "add_space",
+    "normalised",
+    "put_vectors",
+    "read_meta",
+    "replace_text",
+    "set_info",
+    "upsert",
+]
 
 
 def normalised(space: Space, vectors: Mapping[str, Vector]) -> dict[str, Vector]:
@@ -43,6 +51,17 @@ def _hnsw(
     )
 
 
+def read_meta(conn: Connection[Any]) -> tuple[StoreInfo | None, dict[str, Space]]:
+    """What the store was built with (None before `initialize`) and its spaces, `text` first."""
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    if "model_id" not in meta:
+        return None, {}
+    metric: Any = meta.get("metric", "cosine")
+    info = StoreInfo(meta["model_id"], int(meta["dim"]), metric, meta.get("template", ""))
+    others = json.loads(meta.get("spaces", "{}"))
+    return info, {TEXT: info.text} | {n: Space(n, s["dim"], s["metric"]) for n, s in others.items()}
+
+
 def set_info(conn: Connection[Any], info: StoreInfo, config: PgConfig) -> None:
     """Record `info` and (re)build the text vector column and its index for its dim and metric."""
     conn.execute(
@@ -62,11 +81,13 @@ def add_space(
     conn: Connection[Any], space: Space, others: Mapping[str, Space], config: PgConfig
 ) -> None:
     """Create a space's table and index, and record it among `others` (the spaces besides text)."""
+    # The index and key are named with prefixes no table has: no space name can collide.
     conn.execute(
-        f"CREATE TABLE space_{space.name} (item_id TEXT PRIMARY KEY REFERENCES items (id) "
-        f"ON DELETE CASCADE, embedding vector({int(space.dim)}) NOT NULL)"
+        f"CREATE TABLE space_{space.name} (item_id TEXT REFERENCES items (id) "
+        f"ON DELETE CASCADE, embedding vector({int(space.dim)}) NOT NULL, "
+        f"CONSTRAINT pk_space_{space.name} PRIMARY KEY (item_id))"
     )
-    _hnsw(conn, f"space_{space.name}_hnsw", f"space_{space.name}", "embedding", space, config)
+    _hnsw(conn, f"hnsw_space_{space.name}", f"space_{space.name}", "embedding", space, config)
     known = {
         n: {"dim": s.dim, "metric": s.metric} for n, s in {**others, space.name: space}.items()
     }

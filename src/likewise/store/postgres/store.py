@@ -12,7 +12,6 @@ profiles and tracking are the shared SQL of `likewise.store.sql`.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -24,10 +23,9 @@ import numpy as np
 from pgvector import Vector as PgVector
 from pgvector.psycopg import register_vector
 from psycopg import Connection
-from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
-from likewise.errors import ConfigError, InvalidInput, StoreError, StoreUnavailable
+from likewise.errors import ConfigError, InvalidInput, StoreError
 from likewise.filters import filterable, parse_where
 from likewise.items.model import Item, parse_item
 from likewise.store.base import (
@@ -45,7 +43,7 @@ from likewise.store.base import (
 )
 from likewise.store.location import redact
 from likewise.store.postgres import catalog
-from likewise.store.postgres.errors import translated
+from likewise.store.postgres.errors import postgres_error, translated
 from likewise.store.postgres.filter import compile_where
 from likewise.store.postgres.schema import MIGRATIONS, WRITE_LOCK, migrate
 from likewise.store.postgres.search import PgConfig, Planner, space_source
@@ -55,6 +53,7 @@ from likewise.store.sql.activity import trend_score
 __all__ = ["PG", "PgConfig", "PostgresStore"]
 
 log = logging.getLogger(__name__)
+META_SECONDS = 5.0  # how stale this server's view of the model and spaces may be
 
 
 def _encode(vector: Vector | None) -> Any:
@@ -109,15 +108,17 @@ class PostgresStore(SqlActivity, DerivedReads):
                 configure=self._configure,
                 open=True,
             )
-        except pg_errors.OperationalError as exc:
-            raise StoreUnavailable(
-                f"cannot open the store at {redact(url)}: {_one_line(exc)}"
-            ) from exc
-        except pg_errors.Error as exc:
-            raise StoreError(f"cannot open the store at {redact(url)}: {_one_line(exc)}") from exc
-        self._closed = threading.Event()
-        self._planner = Planner(self.config)
-        self._info = self._read_info()
+            self._closed = threading.Event()
+            self._planner = Planner(self.config)
+            self._refresh_meta()
+        except BaseException as exc:
+            if "_pool" in self.__dict__:
+                self._pool.close()
+            named = postgres_error(exc) if isinstance(exc, Exception) else None
+            if named is None:
+                raise
+            problem = f"cannot open the store at {redact(url)}: {_one_line(exc)}"
+            raise type(named)(problem) from exc
 
     # -- connections ------------------------------------------------------------------------
 
@@ -162,58 +163,53 @@ class PostgresStore(SqlActivity, DerivedReads):
 
     @property
     def info(self) -> StoreInfo | None:
+        if time.monotonic() - self._meta_at > META_SECONDS:  # another server may re-embed
+            self._refresh_meta()
         return self._info
 
-    def _read_info(self) -> StoreInfo | None:
+    def _refresh_meta(self) -> None:
         with self._read() as conn:
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        self._others = {
-            n: Space(n, s["dim"], s["metric"])
-            for n, s in json.loads(meta.get("spaces", "{}")).items()
-        }
-        if "model_id" not in meta:
-            return None
-        metric: Any = meta.get("metric", "cosine")
-        return StoreInfo(meta["model_id"], int(meta["dim"]), metric, meta.get("template", ""))
+            self._info, self._spaces = catalog.read_meta(conn)
+        self._meta_at = time.monotonic()
 
     def initialize(self, info: StoreInfo) -> None:
         with self._write() as conn:
-            if self._info is not None or conn.execute("SELECT 1 FROM meta").fetchone():
+            if conn.execute("SELECT 1 FROM meta WHERE key = 'model_id'").fetchone():
                 raise StoreError(f"{redact(self.url)} is already initialised")
             catalog.set_info(conn, info, self.config)
-        self._info = info
+        self._refresh_meta()
 
     def _require_info(self) -> StoreInfo:
-        if self._info is None:
+        info = self.info
+        if info is None:
             raise StoreError(f"{redact(self.url)} has no items yet (no model recorded)")
-        return self._info
+        return info
 
     def spaces(self) -> dict[str, Space]:
-        info = self._require_info()
-        self._read_info()  # another server may have added one
-        return {TEXT: info.text, **self._others}
+        self._require_info()
+        self._refresh_meta()  # another server may have added one
+        return dict(self._spaces)
 
     def add_space(self, space: Space) -> None:
         check_space(space)
-        known = self.spaces()
-        if space.name in known:
-            if known[space.name] != space:
-                raise ConfigError(f"space {space.name!r} exists as {known[space.name]}")
-            return
+        self._require_info()
         with self._write() as conn:
-            catalog.add_space(conn, space, self._others, self.config)
-        self._read_info()
+            known = catalog.read_meta(conn)[1]  # read under the write lock: servers may race
+            if space.name in known:
+                if known[space.name] != space:
+                    raise ConfigError(f"space {space.name!r} exists as {known[space.name]}")
+                return
+            catalog.add_space(conn, space, known, self.config)
+        self._refresh_meta()
 
     def _space(self, name: str) -> Space:
-        info = self._require_info()
-        if name == TEXT:
-            return info.text
-        if name not in self._others:
-            self._read_info()
-        if name not in self._others:
-            known = ", ".join([TEXT, *self._others])
+        self._require_info()
+        if name not in self._spaces:
+            self._refresh_meta()
+        if name not in self._spaces:
+            known = ", ".join(self._spaces)
             raise InvalidInput(f"unknown space {name!r}; known: {known}", field="space")
-        return self._others[name]
+        return self._spaces[name]
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -241,7 +237,7 @@ class PostgresStore(SqlActivity, DerivedReads):
     def replace_all(self, info: StoreInfo, entries: Sequence[Entry]) -> None:
         with self._write(catalog=True) as conn:
             catalog.replace_text(conn, info, entries, self.config)
-        self._info = info
+        self._refresh_meta()
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -343,7 +339,7 @@ class PostgresStore(SqlActivity, DerivedReads):
         return hits
 
     def stats(self) -> dict[str, Any]:
-        info = self._info
+        info = self.info
         spaces = self.spaces() if info is not None else {}
         with self._read() as conn:
             row = conn.execute(
