@@ -1,0 +1,148 @@
+"""One uncached "for you" list reads the store a few times, each read once: the user, one
+search per source that needs one, and one fetch of every candidate (a real SQLite store
+behind a counting proxy)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import pytest
+
+from likewise import Engine, Recommended, Settings
+from likewise.embedders.registry import get_embedder
+from likewise.store import EmbeddedStore, Store
+
+Run = Callable[..., tuple[Counter[str], list[Recommended]]]
+POPULAR_ON = {"collaborative": 1.0, "content": 0.5, "popular": 0.3}
+WHERE = {"category": {"in": ["a", "b"]}}
+SHAPING = {
+    "freshness_half_life_days": 30,
+    "category_cap": 2,
+    "category_rotation": True,
+    "diversity": 0.3,
+    "context_rules": [{"when": {"device": "m"}, "boost": {"category": "a"}, "weight": 0.5}],
+}
+
+
+class Counting:
+    """A store that counts the calls made through it; every call reaches the real store."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.inner, name)
+        if not callable(value):
+            return value
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return value(*args, **kwargs)
+
+        return counted
+
+
+@pytest.fixture(scope="module")
+def location(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """60 items in three categories, ten users with likes, clicks and views, a trained model."""
+    path = str(tmp_path_factory.mktemp("calls") / "d")
+    now = datetime.now(UTC)
+    topics = ["space", "food", "art"]
+    with Engine.open(path, model="hashing-64", settings=Settings(cache_size=0)) as engine:
+        engine.add_items(
+            [
+                {
+                    "id": f"i{k}",
+                    "title": f"item {k} about {topics[k % 3]}",
+                    "category": "abc"[k % 3],
+                    "published_at": (now - timedelta(days=k)).isoformat(),
+                }
+                for k in range(60)
+            ]
+        )
+        for u in range(10):
+            for j in range(8):
+                engine.record(f"u{u}", f"i{(u * 7 + j * 5) % 60}", ("like", "click", "view")[j % 3])
+        assert engine.train() > 0
+    return path
+
+
+@pytest.fixture
+def counted(location: str) -> Iterator[Run]:
+    engines: list[Engine] = []
+
+    def run(settings: dict[str, Any], **request: Any) -> tuple[Counter[str], list[str]]:
+        store = Counting(EmbeddedStore(location))
+        engine = Engine(cast(Store, store), get_embedder("hashing-64"), Settings(**settings))
+        engines.append(engine)
+        engine.recommend("u1", n=5, track=False, **request)  # loads the trained model
+        store.calls.clear()
+        rec = engine.recommend("u1", n=5, track=False, **request)
+        assert len(rec.items) == 5 and not rec.cached
+        return store.calls, rec.items
+
+    yield run
+    for engine in engines:
+        engine.close()
+
+
+@pytest.mark.parametrize(
+    ("settings", "request_", "expected"),
+    [
+        pytest.param({}, {"strategy": "hybrid"}, {"user", "search", "fetch"}, id="hybrid"),
+        pytest.param(
+            {},
+            {"strategy": "hybrid", "weights": POPULAR_ON},
+            {"user", "search", "popular", "fetch"},
+            id="hybrid-popular-on",
+        ),
+        pytest.param(
+            {}, {"strategy": "hybrid", "where": WHERE}, {"user", "search", "fetch"}, id="where"
+        ),
+        pytest.param(
+            {},
+            {"strategy": "hybrid", "where": WHERE, "weights": POPULAR_ON},
+            {"user", "search", "popular", "fetch"},
+            id="where-popular-on",
+        ),
+        pytest.param(
+            SHAPING,
+            {"strategy": "hybrid", "context": {"device": "m"}},
+            {"user", "search", "fetch"},
+            id="fresh-caps-rotation-diversity-boost",
+        ),
+        pytest.param({}, {"strategy": "dislike"}, {"user", "search", "fetch"}, id="dislike"),
+        pytest.param(
+            {},
+            {"strategy": "dislike", "where": WHERE},
+            {"user", "search", "fetch"},
+            id="dislike-where",
+        ),
+        pytest.param({}, {"strategy": "mean"}, {"user", "vectors", "search", "fetch"}, id="mean"),
+        pytest.param(
+            {}, {"strategy": "momentum"}, {"user", "snapshots", "search", "fetch"}, id="momentum"
+        ),
+    ],
+)
+def test_an_uncached_list_reads_each_thing_once(
+    counted: Run,
+    settings: dict[str, Any],
+    request_: dict[str, Any],
+    expected: set[str],
+) -> None:
+    calls, items = counted({"cache_size": 0, **settings}, **request_)
+    assert any(r.because for r in items)  # reasons were explained from the same fetch
+    assert calls == Counter(expected), calls
+    assert sum(calls.values()) <= 4
+
+
+def test_the_blend_really_asks_popular(
+    counted: Run,
+) -> None:
+    calls, items = counted({"cache_size": 0}, strategy="hybrid", weights={"popular": 1.0})
+    assert {r.reason for r in items} == {"popular"}
+    assert calls == Counter({"user", "search", "popular", "fetch"})
