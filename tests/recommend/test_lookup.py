@@ -42,19 +42,31 @@ def test_the_fetched_fields_filter_as_the_store_does(
     )
     store.delete([ids[k] for k in deleted if k < len(ids)])
     asked = [*reversed(ids), "missing"]
-    lookup = Lookup.read(store, asked)
+    lookup = Lookup.fetch(store, asked)
     assert lookup.matching(asked, where) == store.matching(asked, where)
     assert lookup.vectors(asked).keys() == store.vectors(asked).keys()
-    assert all(lookup.title(i) == t for i, t in store.titles(asked).items())
+    assert lookup.titles(asked) == store.titles(asked)
 
 
 def test_a_lookup_reads_once_and_answers_what_it_was_not_asked_as_missing(
     store: EmbeddedStore,
 ) -> None:
-    store.upsert([entry("a", axis(0), category="news", tags=["x"])])
-    lookup = Lookup.read(store, ["a", "a", "missing"])
-    assert list(lookup.found) == ["a"]
+    store.upsert([entry("a", axis(0), category="news", tags=["x"]), entry("b", axis(1))])
+    lookup = Lookup.fetch(store, ["a", "a", "missing"])
+    assert lookup.found is not None and list(lookup.found) == ["a"]
     assert lookup.field("a", "category") == "news" and lookup.field("a", "tags") == ["x"]
-    assert lookup.field("missing", "category") is None and lookup.title("missing") == ""
+    assert lookup.field("missing", "category") is None and lookup.titles(["missing"]) == {}
     assert lookup.vector("missing") is None and lookup.vector("a") is not None
     assert lookup.matching(["missing", "a"], {"tags": "x"}) == ["a"]
+    assert lookup.titles(["a", "b"]) == {"a": "title a"}  # b was not fetched
+
+
+def test_a_lookup_of_vectors_reads_titles_when_asked_and_has_no_fields(
+    store: EmbeddedStore,
+) -> None:
+    store.upsert([entry("a", axis(0), category="news"), entry("b", axis(1))])
+    lookup = Lookup.vectors_of(store, ["a", "missing"])
+    assert list(lookup.vectors(["missing", "a", "b"])) == ["a"]
+    assert lookup.titles(["b", "missing"]) == {"b": "title b"}
+    with pytest.raises(RuntimeError, match="fetch"):
+        lookup.field("a", "category")

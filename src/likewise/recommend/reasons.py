@@ -22,15 +22,16 @@ def explain(
 ) -> list[Recommended]:
     """Each chosen (id, score): `because you liked <title>`, naming the liked item (of
     `recent`) whose vector is nearest; `matches your interests` with no liked item to name.
-    Every chosen item's vector must be in `lookup`."""
+    Every chosen item's vector must be in `lookup` (and the titles, unless it reads them)."""
     vectors = lookup.vectors([*recent, *(i for i, _ in chosen)])
     liked = [i for i in recent if i in vectors]
     if not liked or not chosen:
         return [Recommended(i, score, "matches your interests") for i, score in chosen]
     sims = np.stack([vectors[i] for i, _ in chosen]) @ np.stack([vectors[j] for j in liked]).T
     because = [liked[int(j)] for j in sims.argmax(axis=1)]
+    titles = lookup.titles(list(set(because)))
     return [
-        Recommended(i, score, f"because you liked {lookup.title(b) or b!r}", b)
+        Recommended(i, score, f"because you liked {titles.get(b) or b!r}", b)
         for (i, score), b in zip(chosen, because, strict=True)
     ]
 
