@@ -26,6 +26,5 @@ class Collaborative:
         model = self.model()
         if model is None:
             return Candidates({})
-        scored = model.scores(query.recent, exclude=query.exclude)
-        best = sorted(scored, key=lambda i: (-scored[i], i))[: 2 * query.n]
-        return Candidates({i: scored[i] for i in best}, keep=query.n)
+        best = model.top(query.recent, 2 * query.n, exclude=query.exclude)
+        return Candidates(best, keep=query.n)
