@@ -38,13 +38,14 @@ class Ranker:
 
     Built from the store, the ranking config, the profile config (the profile strategies'
     math) and the candidate sources. An uncached list reads the user once (profile and seen
-    items), asks each source it needs once, and reads every candidate's vector, fields and
-    title with one `Store.fetch`, which the `where` checks, freshness, caps, rotation,
-    diversity and reasons share.
+    items) and asks each source it needs once. A hybrid list then reads every candidate's
+    vector, fields and title with one `Store.fetch`, which the `where` checks, boosts,
+    freshness, caps, rotation, diversity and reasons share; a profile list, whose search
+    applied `where` already, reads vectors and the titles its reasons name.
 
     Example:
-        >>> ranker = Ranker(store, settings.ranking, settings.profiles,
-        ...                 default_sources(store, settings.ranking, lambda: None))
+        >>> sources = default_sources(store, settings.ranking, lambda: None)
+        >>> ranker = Ranker(store, settings.ranking, settings.profiles, sources)
         >>> ranker.recommend("u1", n=10, strategy="hybrid").items
     """
 
@@ -147,16 +148,24 @@ class Ranker:
             items = [Recommended(i, s, "popular" if s > 0 else "new") for i, s in hits]
             return Recommendation(user_id, "popular", items)
         query = Query(user_id, POOL * n, vector, state.recent, where, skip)
-        if name != "hybrid":
-            offer = self.sources.content(query if boosts else replace(query, n=n))
-            # The search applied `where`: only boosts check fields. Without, vectors and the
-            # titles of the liked items named are the cheapest reads (in memory, embedded).
-            ids = [*offer.scores, *state.recent]
-            lookup = Lookup.fetch(self.store, ids) if boosts else Lookup.vectors_of(self.store, ids)
-            scores = hybrid.boost(dict(offer.scores), boosts, lookup)
-            ranked = sorted(scores, key=lambda i: (-scores[i], i))[:n]
-            chosen = [(i, scores[i]) for i in ranked]
-            return Recommendation(user_id, name, explain(state.recent, chosen, lookup))
+        if name == "hybrid":
+            return Recommendation(user_id, name, self._blend(query, n, boosts, tuning))
+        return Recommendation(user_id, name, self._nearest(query, n, boosts))
+
+    def _nearest(self, query: Query, n: int, boosts: Boosts) -> list[Recommended]:
+        """A profile strategy's list: the content source alone, boosted, explained."""
+        offer = self.sources.content(query if boosts else replace(query, n=n))
+        # The search applied `where`: only boosts check fields. Without, the vectors and the
+        # titles of the liked items named are the cheapest reads (in memory, embedded).
+        ids = [*offer.scores, *query.recent]
+        lookup = Lookup.fetch(self.store, ids) if boosts else Lookup.vectors_of(self.store, ids)
+        scores = hybrid.boost(dict(offer.scores), boosts, lookup)
+        ranked = sorted(scores, key=lambda i: (-scores[i], i))[:n]
+        return explain(query.recent, [(i, scores[i]) for i in ranked], lookup)
+
+    def _blend(self, query: Query, n: int, boosts: Boosts, tuning: Tuning) -> list[Recommended]:
+        """The hybrid list: every weighted source asked once, every candidate (and liked
+        item) fetched once, then blended and shaped from that one read."""
         # Content always answers: its scores take part in choosing each item's reason.
         offers = {
             source: ask(query)
@@ -164,18 +173,17 @@ class Ranker:
             if source == "content" or tuning.weights.get(source)
         }
         candidates = (i for offer in offers.values() for i in offer.scores)
-        lookup = Lookup.fetch(self.store, [*candidates, *state.recent])
-        items = hybrid.rank(
+        lookup = Lookup.fetch(self.store, [*candidates, *query.recent])
+        return hybrid.rank(
             offers,
             lookup,
-            recent=state.recent,
+            recent=query.recent,
             n=n,
-            where=where,
+            where=query.where,
             boosts=boosts,
             tuning=tuning,
             config=self.config,
         )
-        return Recommendation(user_id, name, items)
 
     def _explore(
         self,
