@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from likewise.config import ProfileConfig, RankingConfig
@@ -93,7 +92,7 @@ class Ranker:
             config.hybrid_weights if weights is None else check_weights(weights, known),
             config.diversity if diversity is None else check_diversity(diversity),
         )
-        clocked = with_clock(context or {})
+        clocked = with_clock(context or {}) if self.rules else {}
         active = [r for r in self.rules if r.applies(clocked)]
         for rule in active:
             if rule.filter is not None:
@@ -147,19 +146,21 @@ class Ranker:
             hits = offer.scores.items()
             items = [Recommended(i, s, "popular" if s > 0 else "new") for i, s in hits]
             return Recommendation(user_id, "popular", items)
-        query = Query(user_id, POOL * n, vector, state.recent, where, skip)
         if name == "hybrid":
+            query = Query(user_id, POOL * n, vector, state.recent, where, skip)
             return Recommendation(user_id, name, self._blend(query, n, boosts, tuning))
+        # Boosts reorder the search's hits: then it offers a pool to reorder, as a blend does.
+        query = Query(user_id, POOL * n if boosts else n, vector, state.recent, where, skip)
         return Recommendation(user_id, name, self._nearest(query, n, boosts))
 
     def _nearest(self, query: Query, n: int, boosts: Boosts) -> list[Recommended]:
         """A profile strategy's list: the content source alone, boosted, explained."""
-        offer = self.sources.content(query if boosts else replace(query, n=n))
+        offer = self.sources.content(query)
         # The search applied `where`: only boosts check fields. Without, the vectors and the
         # titles of the liked items named are the cheapest reads (in memory, embedded).
         ids = [*offer.scores, *query.recent]
         lookup = Lookup.fetch(self.store, ids) if boosts else Lookup.vectors_of(self.store, ids)
-        scores = hybrid.boost(dict(offer.scores), boosts, lookup)
+        scores = hybrid.boost(dict(offer.scores), boosts, lookup) if boosts else offer.scores
         ranked = sorted(scores, key=lambda i: (-scores[i], i))[:n]
         return explain(query.recent, [(i, scores[i]) for i in ranked], lookup)
 
