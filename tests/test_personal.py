@@ -327,7 +327,7 @@ def test_hybrid_blends_in_what_similar_users_liked(tmp_path: Path) -> None:
 def test_recommendation_ids_are_distinct_and_differ_in_a_forked_child() -> None:
     import os
 
-    from likewise.recommender import new_id
+    from likewise.recommend import new_id
 
     ids = {new_id() for _ in range(10_000)}
     assert len(ids) == 10_000

@@ -1,7 +1,8 @@
 """Personalisation: events in, profiles updated, "for you" lists out.
 
-The Engine delegates here; this module composes the store, the embedder and the pure profile
-math in `likewise.profiles`, and knows nothing of HTTP or SQL.
+The Engine delegates here; this module composes the store, the embedder, the pure profile
+math in `likewise.profiles` and the ranker of `likewise.recommend`, and knows nothing of HTTP
+or SQL.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from likewise.config import Settings
 from likewise.embedders.base import Embedder
-from likewise.errors import ConfigError, Conflict, InvalidInput
+from likewise.errors import Conflict, InvalidInput
 from likewise.events.model import Event, check_user_id, parse_event
 from likewise.profiles import (
     ProfileState,
@@ -24,14 +25,13 @@ from likewise.profiles import (
     mean,
 )
 from likewise.profiles.strategies import Vector
-from likewise.ranking import ResultCache, dpp, mmr
-from likewise.ranking.context import parse_rules
-from likewise.recommender import (
+from likewise.ranking import ResultCache
+from likewise.recommend import (
     RECOMMENDERS,
+    Ranker,
     Recommendation,
     Recommended,
-    Recommender,
-    check_strategy,
+    default_sources,
 )
 from likewise.retrieval import ItemItem
 from likewise.store import Store
@@ -59,7 +59,7 @@ class RecordReport:
         return asdict(self)
 
 
-class Personaliser(Recommender):
+class Personaliser:
     """Events, profiles and recommendations over one store."""
 
     def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
@@ -67,28 +67,40 @@ class Personaliser(Recommender):
         self.embedder = embedder
         self.config = settings.profiles
         self.rules = settings.profiles.signal_rules()
-        ranking = settings.ranking
-        try:
-            self.strategy = check_strategy(ranking.strategy)
-        except InvalidInput as exc:
-            raise ConfigError(f"setting strategy: {exc.reason}") from None
-        self.cache: ResultCache[Recommendation] = ResultCache(
-            size=ranking.cache_size, ttl=ranking.cache_seconds
-        )
-        self.weights = dict(ranking.hybrid_weights)
-        self.context_rules = parse_rules(ranking.context_rules)
-        self.trending = ranking.popular_by == "trending"
-        self.rest_after = ranking.rest_after
-        self.fresh_days = ranking.fresh_days
-        self.half_life = ranking.freshness_half_life_days * 86_400
-        self.freshness_shape = ranking.freshness_shape
-        self.category_cap = ranking.category_cap
-        self.category_field = ranking.category_field
-        self.exploration = ranking.exploration
-        self.diversity = ranking.diversity
-        self.diversify = dpp if ranking.diversity_method == "dpp" else mmr
-        self.rotation = ranking.category_rotation
+        sources = default_sources(store, settings.ranking, lambda: self.collaborative)
+        self.ranker = Ranker(store, settings.ranking, settings.profiles, sources)
         self._collaborative: ItemItem | None = None
+
+    @property
+    def cache(self) -> ResultCache[Recommendation]:
+        """The cache of hot results (the ranker's): touch it when what lists depend on changes."""
+        return self.ranker.cache
+
+    def recommend(
+        self,
+        user_id: str,
+        *,
+        n: int,
+        strategy: str | None = None,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+        include_seen: bool = False,
+        context: Mapping[str, Any] | None = None,
+        weights: Mapping[str, float] | None = None,
+        diversity: float | None = None,
+    ) -> Recommendation:
+        """A "for you" list: see :meth:`likewise.recommend.Ranker.recommend`."""
+        return self.ranker.recommend(
+            user_id,
+            n=n,
+            strategy=strategy,
+            where=where,
+            exclude=exclude,
+            include_seen=include_seen,
+            context=context,
+            weights=weights,
+            diversity=diversity,
+        )
 
     # -- events -----------------------------------------------------------------------------
 
@@ -249,7 +261,8 @@ class Personaliser(Recommender):
         state = self.store.profile(user_id)
         if state is None:
             return {"user_id": user_id, "events": 0, "strategy": "popular", "nearest": []}
-        vector = self.interest(state, self.strategy)
+        strategy = self.ranker.config.strategy
+        vector = self.ranker.interest(state, strategy)
         nearest = self.store.search(vector, n=n) if vector is not None else []
         snapshots = self.store.snapshots(user_id, self.config.history)
         return {
@@ -258,7 +271,7 @@ class Personaliser(Recommender):
             "positives": state.positives,
             "negatives": state.negatives,
             "updated_at": state.updated_at,
-            "strategy": self.strategy if vector is not None else "popular",
+            "strategy": strategy if vector is not None else "popular",
             "settings": self.config.profile_math(),
             "onboarded": state.seed is not None,
             "recent_positives": state.recent[-10:],

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from likewise import Engine, Settings
 from likewise.retrieval import ItemItem
@@ -99,3 +101,33 @@ def test_a_candidate_scores_by_its_own_nearest_items() -> None:
     got = model.scores(["a"])
     assert got["c"] == pytest.approx(3 / math.sqrt(4 * 3))
     assert got["b"] == pytest.approx(1 / math.sqrt(4 * 1))  # a is among b's k nearest
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    histories=st.lists(
+        st.lists(st.sampled_from([f"i{k}" for k in range(12)]), min_size=1, max_size=6),
+        min_size=1,
+        max_size=15,
+    ),
+    history=st.lists(st.sampled_from([f"i{k}" for k in range(14)]), max_size=5, unique=True),
+    exclude=st.lists(st.sampled_from([f"i{k}" for k in range(14)]), max_size=4),
+    observed=st.lists(st.sampled_from([f"i{k}" for k in range(14)]), max_size=3),
+    n=st.integers(0, 15),
+    k=st.integers(1, 4),
+)
+def test_top_is_the_best_n_of_the_scores_exactly(
+    histories: list[list[str]],
+    history: list[str],
+    exclude: list[str],
+    observed: list[str],
+    n: int,
+    k: int,
+) -> None:
+    model = ItemItem.fit(histories, k=k)
+    for item in observed:  # folded in since the fit: the overlay path
+        model.observe(histories[0], item)
+    scored = model.scores(history, exclude=exclude)
+    best = sorted(scored, key=lambda i: (-scored[i], i))[:n]
+    got = model.top(history, n, exclude=exclude)
+    assert list(got.items()) == [(i, scored[i]) for i in best]  # same floats, same order

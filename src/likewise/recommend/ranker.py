@@ -1,0 +1,204 @@
+"""The Ranker: one "for you" request, from the cache of hot results to the explained list."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from likewise.config import ProfileConfig, RankingConfig
+from likewise.errors import ConfigError, InvalidInput
+from likewise.profiles import ProfileState
+from likewise.profiles.strategies import Vector
+from likewise.ranking import ResultCache
+from likewise.ranking.cache import where_key
+from likewise.ranking.context import parse_rules, with_clock
+from likewise.recommend import hybrid
+from likewise.recommend.hybrid import Boosts
+from likewise.recommend.interest import interest
+from likewise.recommend.lookup import Lookup
+from likewise.recommend.model import (
+    POOL,
+    Recommendation,
+    Recommended,
+    Tuning,
+    check_diversity,
+    check_strategy,
+    check_weights,
+)
+from likewise.recommend.reasons import explain
+from likewise.recommend.sources import Query, Sources
+from likewise.store import Store
+
+__all__ = ["Ranker"]
+
+
+class Ranker:
+    """Makes "for you" lists: a profile strategy's nearest items, or `hybrid`'s blend.
+
+    Built from the store, the ranking config, the profile config (the profile strategies'
+    math) and the candidate sources. An uncached list reads the user once (profile and seen
+    items) and asks each source it needs once. A hybrid list then reads every candidate's
+    vector, fields and title with one `Store.fetch`, which the `where` checks, boosts,
+    freshness, caps, rotation, diversity and reasons share; a profile list, whose search
+    applied `where` already, reads vectors and the titles its reasons name.
+
+    Example:
+        >>> sources = default_sources(store, settings.ranking, lambda: None)
+        >>> ranker = Ranker(store, settings.ranking, settings.profiles, sources)
+        >>> ranker.recommend("u1", n=10, strategy="hybrid").items
+    """
+
+    def __init__(
+        self, store: Store, config: RankingConfig, profiles: ProfileConfig, sources: Sources
+    ) -> None:
+        try:
+            check_strategy(config.strategy)
+        except InvalidInput as exc:
+            raise ConfigError(f"setting strategy: {exc.reason}") from None
+        self.store = store
+        self.config = config
+        self.profiles = profiles
+        self.sources = sources
+        self.rules = parse_rules(config.context_rules)
+        self.cache: ResultCache[Recommendation] = ResultCache(
+            size=config.cache_size, ttl=config.cache_seconds
+        )
+
+    def recommend(
+        self,
+        user_id: str,
+        *,
+        n: int,
+        strategy: str | None = None,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+        include_seen: bool = False,
+        context: Mapping[str, Any] | None = None,
+        weights: Mapping[str, float] | None = None,
+        diversity: float | None = None,
+    ) -> Recommendation:
+        """Nearest items to the user's interest vector, or popular ones without a profile.
+
+        Context rules that apply to `context` (with the clock's `daypart` and `weekday`)
+        filter the list and boost items in personal lists. `weights` and `diversity` replace
+        the settings' `hybrid_weights` and `diversity` for this request. A repeated request is
+        answered from the cache of hot results until the user records an event, the catalog
+        changes, or `cache_seconds` pass.
+        """
+        config = self.config
+        name = config.strategy if strategy is None else check_strategy(strategy)
+        known = self.sources.blend
+        tuning = Tuning(
+            config.hybrid_weights if weights is None else check_weights(weights, known),
+            config.diversity if diversity is None else check_diversity(diversity),
+        )
+        clocked = with_clock(context or {}) if self.rules else {}
+        active = [r for r in self.rules if r.applies(clocked)]
+        for rule in active:
+            if rule.filter is not None:
+                where = {"$and": [where, rule.filter]} if where else rule.filter
+        boosts = [(r.boost, r.weight) for r in active if r.boost is not None and r.weight]
+        key = (
+            user_id,
+            n,
+            name,
+            where_key(where),
+            tuple(exclude),
+            include_seen,
+            where_key({"b": boosts}) if boosts else "",  # no JSON work on the common path
+            "" if weights is None else where_key(tuning.weights),
+            diversity,
+        )
+        # Resting items depends on every list shown, so it bypasses the cache.
+        hit = None if config.rest_after else self.cache.get(user_id, key)
+        if hit is not None:
+            return Recommendation(user_id, hit.strategy, hit.items, cached=True)
+        version = self.cache.version(user_id)
+        if config.rest_after:
+            counts = self.store.shown(user_id)
+            exclude = [*exclude, *(i for i, c in counts.items() if c >= config.rest_after)]
+        state, seen = self.store.user(user_id)
+        seen = [] if include_seen else seen
+        rec = self._rank(user_id, n, name, where, [*exclude, *seen], state, boosts, tuning)
+        if config.exploration and rec.items:
+            rec = self._explore(rec, n, where, exclude, seen)
+        self.cache.put(user_id, key, rec, version)
+        return rec
+
+    def interest(self, state: ProfileState, strategy: str) -> Vector | None:
+        """The vector `strategy` recommends from (None: nothing to go on yet)."""
+        return interest(state, strategy, self.store, self.profiles)
+
+    def _rank(
+        self,
+        user_id: str,
+        n: int,
+        name: str,
+        where: Mapping[str, Any] | None,
+        skip: Sequence[str],
+        state: ProfileState | None,
+        boosts: Boosts,
+        tuning: Tuning,
+    ) -> Recommendation:
+        vector = None if state is None else self.interest(state, name)
+        if vector is None or state is None:
+            offer = self.sources.popular(Query(user_id, n, where=where, exclude=skip))
+            hits = offer.scores.items()
+            items = [Recommended(i, s, "popular" if s > 0 else "new") for i, s in hits]
+            return Recommendation(user_id, "popular", items)
+        if name == "hybrid":
+            query = Query(user_id, POOL * n, vector, state.recent, where, skip)
+            return Recommendation(user_id, name, self._blend(query, n, boosts, tuning))
+        # Boosts reorder the search's hits: then it offers a pool to reorder, as a blend does.
+        query = Query(user_id, POOL * n if boosts else n, vector, state.recent, where, skip)
+        return Recommendation(user_id, name, self._nearest(query, n, boosts))
+
+    def _nearest(self, query: Query, n: int, boosts: Boosts) -> list[Recommended]:
+        """A profile strategy's list: the content source alone, boosted, explained."""
+        offer = self.sources.content(query)
+        # The search applied `where`: only boosts check fields. Without, the vectors and the
+        # titles of the liked items named are the cheapest reads (in memory, embedded).
+        ids = [*offer.scores, *query.recent]
+        lookup = Lookup.fetch(self.store, ids) if boosts else Lookup.vectors_of(self.store, ids)
+        scores = hybrid.boost(dict(offer.scores), boosts, lookup) if boosts else offer.scores
+        ranked = sorted(scores, key=lambda i: (-scores[i], i))[:n]
+        return explain(query.recent, [(i, scores[i]) for i in ranked], lookup)
+
+    def _blend(self, query: Query, n: int, boosts: Boosts, tuning: Tuning) -> list[Recommended]:
+        """The hybrid list: every weighted source asked once, every candidate (and liked
+        item) fetched once, then blended and shaped from that one read."""
+        # Content always answers: its scores take part in choosing each item's reason.
+        offers = {
+            source: ask(query)
+            for source, ask in self.sources.blend.items()
+            if source == "content" or tuning.weights.get(source)
+        }
+        candidates = (i for offer in offers.values() for i in offer.scores)
+        lookup = Lookup.fetch(self.store, [*candidates, *query.recent])
+        return hybrid.rank(
+            offers,
+            lookup,
+            recent=query.recent,
+            n=n,
+            where=query.where,
+            boosts=boosts,
+            tuning=tuning,
+            config=self.config,
+        )
+
+    def _explore(
+        self,
+        rec: Recommendation,
+        n: int,
+        where: Mapping[str, Any] | None,
+        exclude: Sequence[str],
+        seen: Sequence[str],
+    ) -> Recommendation:
+        """Give the last `exploration` share of the slots to popular items the list does not
+        hold, drawn with a seed of (user, day): the same page reloads the same way."""
+        slots = max(1, round(self.config.exploration * n))
+        keep = rec.items[: max(0, len(rec.items) - slots)]
+        skip = [*exclude, *(r.id for r in keep), *seen]
+        picks = self.sources.explore(Query(rec.user_id, slots, where=where, exclude=skip))
+        extra = [Recommended(i, s, "explore") for i, s in picks.scores.items()]
+        return Recommendation(rec.user_id, rec.strategy, [*keep, *extra], rec.id)
