@@ -32,7 +32,7 @@ ABOVE_PURE = (
     "likewise.store",
     "likewise.engine",
     "likewise.personal",
-    "likewise.recommender",
+    "likewise.recommend",
 )
 
 # Layer arrows: a module under the key never imports a module under any of the values.
@@ -41,7 +41,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "likewise.store": (
         "likewise.engine",
         "likewise.personal",
-        "likewise.recommender",
+        "likewise.recommend",
         "likewise.ranking",
         *FACES,
     ),

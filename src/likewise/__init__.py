@@ -22,8 +22,9 @@ from likewise.errors import (
 )
 from likewise.events import Event, SignalRules
 from likewise.items import ContentTemplate, Item
-from likewise.personal import Recommendation, Recommended, RecordReport
+from likewise.personal import RecordReport
 from likewise.profiles import ProfileState
+from likewise.recommend import Recommendation, Recommended
 from likewise.store import EmbeddedStore, Hit, Space, Store, StoreInfo, open_store
 
 __version__ = "0.1.0"

@@ -27,22 +27,14 @@ from likewise.profiles import (
 from likewise.profiles.strategies import Vector
 from likewise.ranking import ResultCache
 from likewise.recommend import (
-    RECOMMENDERS,
     Ranker,
     Recommendation,
-    Recommended,
     default_sources,
 )
 from likewise.retrieval import ItemItem
 from likewise.store import Store
 
-__all__ = [
-    "RECOMMENDERS",
-    "Personaliser",
-    "Recommendation",
-    "Recommended",
-    "RecordReport",
-]
+__all__ = ["Personaliser", "RecordReport"]
 
 Progress = Callable[[int], object]
 COLLABORATIVE = "item-item"  # the store blob of the trained model

@@ -15,7 +15,7 @@ from likewise.engine import Engine
 from likewise.errors import InvalidInput
 from likewise.events import load_events
 from likewise.items.loaders import json_object
-from likewise.personal import RECOMMENDERS
+from likewise.recommend import RECOMMENDERS
 
 SubParsers = Any  # argparse's _SubParsersAction is private
 Handler = Callable[[argparse.Namespace], int]

@@ -18,9 +18,9 @@ from likewise.engine.tracking import Tracker
 from likewise.errors import InvalidInput
 from likewise.events.model import Event, check_user_id
 from likewise.items.model import ContentTemplate
-from likewise.personal import Personaliser, Recommendation, RecordReport
+from likewise.personal import Personaliser, RecordReport
 from likewise.ranking import ResultCache
-from likewise.recommender import new_id
+from likewise.recommend import Recommendation, new_id
 from likewise.retrieval import ItemItem
 from likewise.store import Hit, Store, StoreInfo, metric_of, open_store
 from likewise.tracking import RateRow

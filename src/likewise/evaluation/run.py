@@ -37,7 +37,7 @@ from likewise.evaluation.replay import ALIASES, Result, cold_split, temporal_spl
 from likewise.evaluation.replay import evaluate as score
 from likewise.evaluation.report import markdown_table
 from likewise.evaluation.tuning import OnTrial, Scratch, check_tune, ranking_overrides, tune
-from likewise.recommender import RECOMMENDERS
+from likewise.recommend import RECOMMENDERS
 
 __all__ = ["check", "run"]
 

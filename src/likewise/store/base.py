@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -91,10 +91,10 @@ class Hit:
     score: float
 
 
-@dataclass(frozen=True)
-class Fetched:
+class Fetched(NamedTuple):
     """What ranking needs of one candidate, read in one call: its vector (None if it has
-    none in the space asked), the fields `where` filters see, and its title."""
+    none in the space asked), the fields `where` filters see (read-only: a store may share
+    them between calls), and its title. A tuple: a list fetches a hundred of them."""
 
     id: str
     vector: Vector | None

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from likewise.engine import MAX_N
 from likewise.items.loaders import json_object
 from likewise.items.model import invalid_input
-from likewise.personal import RECOMMENDERS
+from likewise.recommend import RECOMMENDERS
 from likewise.service.auth import require_read, require_write
 from likewise.service.deps import engine_of
 from likewise.service.schemas import FastJSON, RecommendationOut

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from likewise.errors import ConfigError, InvalidInput, StoreError
-from likewise.filters import filterable, parse_where
+from likewise.filters import parse_where
 from likewise.items.model import Item, parse_item
 from likewise.store.base import (
     TEXT,
@@ -36,6 +36,7 @@ from likewise.store.base import (
 from likewise.store.embedded import catalog, schema
 from likewise.store.embedded.ann import AnnConfig
 from likewise.store.embedded.catalog import SQLITE
+from likewise.store.embedded.details import Details
 from likewise.store.embedded.errors import sqlite_error, translated
 from likewise.store.embedded.locks import RWLock
 from likewise.store.embedded.meta import info_meta, read_meta, set_meta, spaces_meta
@@ -76,6 +77,7 @@ class EmbeddedStore(SqlActivity, DerivedReads):
             self._meta = read_meta(self._rdb)
             self._data_version = -1
             self._spaces: dict[str, SpaceIndex] = {}
+            self._details = Details()  # the fields and titles `fetch` parsed, by text label
             with self._rw.write():
                 self._sync(load=True)
         except (OSError, sqlite3.Error) as exc:
@@ -240,13 +242,13 @@ class EmbeddedStore(SqlActivity, DerivedReads):
             return index.vectors(ids)
 
     def fetch(self, ids: Sequence[str], *, space: str = TEXT) -> dict[str, Fetched]:
-        records = {r[0]: json.loads(r[1]) for r in self._by_id(ids, "record")}
-        vectors = self.vectors([i for i in ids if i in records], space=space)
-        return {
-            i: Fetched(i, vectors.get(i), filterable(rec), rec.get("title") or "")
-            for i in ids
-            if (rec := records.get(i)) is not None
-        }
+        index = self._space(space)
+        with self._rw.read():
+            labels = self._spaces[TEXT].labels(ids)
+        found = self._details.of(labels, lambda rest: self._by_id(rest, "label, record"))
+        with self._rw.read():
+            vectors = index.vectors(list(found))
+        return {i: Fetched(i, vectors.get(i), *d[1:]) for i in ids if (d := found.get(i))}
 
     def matching(self, ids: Sequence[str], where: Mapping[str, Any] | None) -> list[str]:
         node = parse_where(where)
