@@ -61,12 +61,12 @@ def test_a_lookup_reads_once_and_answers_what_it_was_not_asked_as_missing(
     assert lookup.titles(["a", "b"]) == {"a": "title a"}  # b was not fetched
 
 
-def test_a_lookup_of_vectors_reads_titles_when_asked_and_has_no_fields(
-    store: EmbeddedStore,
-) -> None:
+def test_a_lookup_reads_details_only_where_asked(store: EmbeddedStore) -> None:
     store.upsert([entry("a", axis(0), category="news"), entry("b", axis(1))])
-    lookup = Lookup.vectors_of(store, ["a", "missing"])
-    assert list(lookup.vectors(["missing", "a", "b"])) == ["a"]
-    assert lookup.titles(["b", "missing"]) == {"b": "title b"}
-    with pytest.raises(RuntimeError, match="fetch"):
+    lookup = Lookup.fetch(store, ["a", "b", "missing"], details=["b"])
+    assert list(lookup.vectors(["missing", "a", "b"])) == ["a", "b"]
+    assert lookup.titles(["a", "b", "missing"]) == {"b": "title b"}
+    assert lookup.field("b", "category") is None
+    with pytest.raises(RuntimeError, match="details"):
         lookup.field("a", "category")
+    assert lookup.matching(["a", "missing"], None) == ["a"]  # liveness needs no fields

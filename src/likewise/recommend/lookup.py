@@ -14,36 +14,26 @@ __all__ = ["Lookup"]
 
 
 class Lookup:
-    """The vectors (and, when fetched, the filterable fields and titles) of a set of items.
+    """The vectors, and where asked for the filterable fields and titles, of a set of items.
 
-    `Lookup.fetch` reads vectors, fields and titles with one `Store.fetch`: `where` checks,
-    boosts, freshness, caps, rotation, diversity and reasons then read from here instead of
-    asking the store again. A list that checks no field (a profile strategy's search already
-    applied `where`) reads vectors only with `Lookup.vectors_of`, far cheaper where the store
-    holds them in memory, and the titles of the few liked items its reasons name afterwards.
+    `Lookup.fetch` reads them with one `Store.fetch`: `where` checks, boosts, freshness, caps,
+    rotation, diversity and reasons then read from here instead of asking the store again. A
+    list whose steps read no field asks for the details of the liked items only (the titles
+    its reasons may name): on the embedded store vectors come from memory, records do not.
     """
 
-    def __init__(
-        self,
-        store: Store,
-        vectors: Mapping[str, Vector],
-        found: Mapping[str, Fetched] | None = None,
-    ) -> None:
-        self.store = store
-        self._vectors = vectors
+    def __init__(self, found: Mapping[str, Fetched]) -> None:
         self.found = found
+        self._vectors = {i: f.vector for i, f in found.items() if f.vector is not None}
 
     @classmethod
-    def fetch(cls, store: Store, ids: Iterable[str]) -> Lookup:
-        """One `Store.fetch` of `ids` (repeats read once); ids it does not hold are left out."""
-        found = store.fetch(list(dict.fromkeys(ids)))
-        vectors = {i: f.vector for i, f in found.items() if f.vector is not None}
-        return cls(store, vectors, found)
-
-    @classmethod
-    def vectors_of(cls, store: Store, ids: Sequence[str]) -> Lookup:
-        """One `Store.vectors` read of `ids`: no fields; titles are read when asked for."""
-        return cls(store, store.vectors(ids))
+    def fetch(
+        cls, store: Store, ids: Iterable[str], details: Iterable[str] | None = None
+    ) -> Lookup:
+        """One `Store.fetch` of `ids` (repeats read once; ids it does not hold are left out):
+        the vectors of all, the fields and titles of `details` (None: of all)."""
+        wanted = None if details is None else set(details)
+        return cls(store.fetch(list(dict.fromkeys(ids)), details=wanted))
 
     def vector(self, item_id: str) -> Vector | None:
         return self._vectors.get(item_id)
@@ -53,29 +43,29 @@ class Lookup:
         return {i: v for i in ids if (v := self._vectors.get(i)) is not None}
 
     def titles(self, ids: Sequence[str]) -> dict[str, str]:
-        """The titles of `ids`: fetched already, or one `Store.titles` read."""
-        if self.found is None:
-            return self.store.titles(ids)
-        return {i: f.title for i in ids if (f := self.found.get(i)) is not None}
+        """The titles among `ids` that were fetched with their details."""
+        return {i: f.title for i in ids if (f := self.found.get(i)) and f.title is not None}
 
     def field(self, item_id: str, name: str) -> Any:
         """A metadata field (or `tags`) of a fetched item, None when it has none."""
-        found = self._fetched().get(item_id)
-        return None if found is None else found.fields.get(name)
+        found = self.found.get(item_id)
+        return None if found is None else _fields(found).get(name)
 
     def matching(self, ids: Sequence[str], where: Mapping[str, Any] | None) -> list[str]:
         """The live items among `ids` that pass `where`, in the order given: what
         `Store.matching` answers (live: stored, with a vector)."""
         node = parse_where(where)
-        fetched = self._fetched()
         out = []
         for item_id in ids:
-            found = fetched.get(item_id)
-            if found is not None and found.vector is not None and matches(node, found.fields):
+            found = self.found.get(item_id)
+            if found is None or found.vector is None:
+                continue
+            if node is None or matches(node, _fields(found)):
                 out.append(item_id)
         return out
 
-    def _fetched(self) -> Mapping[str, Fetched]:
-        if self.found is None:
-            raise RuntimeError("fields were not read: use Lookup.fetch")
-        return self.found
+
+def _fields(found: Fetched) -> dict[str, Any]:
+    if found.fields is None:
+        raise RuntimeError(f"the fields of {found.id!r} were not read: fetch it with details")
+    return found.fields

@@ -156,10 +156,10 @@ class Ranker:
     def _nearest(self, query: Query, n: int, boosts: Boosts) -> list[Recommended]:
         """A profile strategy's list: the content source alone, boosted, explained."""
         offer = self.sources.content(query)
-        # The search applied `where`: only boosts check fields. Without, the vectors and the
-        # titles of the liked items named are the cheapest reads (in memory, embedded).
+        # The search applied `where`: only boosts check fields. Without, the reasons read the
+        # vectors, and the titles of the liked items only.
         ids = [*offer.scores, *query.recent]
-        lookup = Lookup.fetch(self.store, ids) if boosts else Lookup.vectors_of(self.store, ids)
+        lookup = Lookup.fetch(self.store, ids, None if boosts else query.recent)
         scores = hybrid.boost(dict(offer.scores), boosts, lookup) if boosts else offer.scores
         ranked = sorted(scores, key=lambda i: (-scores[i], i))[:n]
         return explain(query.recent, [(i, scores[i]) for i in ranked], lookup)
@@ -173,8 +173,19 @@ class Ranker:
             for source, ask in self.sources.blend.items()
             if source == "content" or tuning.weights.get(source)
         }
-        candidates = (i for offer in offers.values() for i in offer.scores)
-        lookup = Lookup.fetch(self.store, [*candidates, *query.recent])
+        candidates = [i for offer in offers.values() for i in offer.scores]
+        # Every candidate's vector; fields and titles only where a step reads them (else the
+        # titles of the liked items the reasons may name).
+        config = self.config
+        reads_fields = bool(
+            boosts
+            or config.freshness_half_life_days
+            or config.category_cap
+            or config.category_rotation
+            or (query.where and any(o.keep is not None for o in offers.values()))
+        )
+        details = None if reads_fields else query.recent
+        lookup = Lookup.fetch(self.store, [*candidates, *query.recent], details)
         return hybrid.rank(
             offers,
             lookup,

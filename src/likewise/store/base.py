@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, Protocol
 
@@ -93,13 +93,14 @@ class Hit:
 
 class Fetched(NamedTuple):
     """What ranking needs of one candidate, read in one call: its vector (None if it has
-    none in the space asked), the fields `where` filters see (read-only: a store may share
-    them between calls), and its title. A tuple: a list fetches a hundred of them."""
+    none in the space asked), and, when asked for, the fields `where` filters see (read-only:
+    a store may share them between calls) and its title (None when not asked for). A tuple:
+    a list fetches a hundred of them."""
 
     id: str
     vector: Vector | None
-    fields: dict[str, Any]
-    title: str
+    fields: dict[str, Any] | None
+    title: str | None
 
 
 class Store(Protocol):
@@ -165,9 +166,11 @@ class Store(Protocol):
     def matching(self, ids: Sequence[str], where: Mapping[str, Any] | None) -> list[str]:
         """The live items among `ids` that pass `where`, in the order given."""
 
-    def fetch(self, ids: Sequence[str], *, space: str = TEXT) -> dict[str, Fetched]:
-        """Vector in `space`, filterable fields and title of the live items among `ids`
-        (one read)."""
+    def fetch(
+        self, ids: Sequence[str], *, space: str = TEXT, details: Collection[str] | None = None
+    ) -> dict[str, Fetched]:
+        """The live items among `ids`, in one read: each one's vector in `space`, and the
+        filterable fields and title of those in `details` (None: of all)."""
 
     def put_blob(self, name: str, data: bytes) -> None:
         """Store a named blob durably (a trained model), replacing any older one."""

@@ -107,6 +107,11 @@ class StoreContract(ActivityContract, SpacesContract):
         assert got["a"].fields == {"category": "news", "tags": ["x"]}
         assert got["a"].vector is not None and np.allclose(got["a"].vector, axis(0))
         assert store.fetch([]) == {}
+        store.upsert([entry("c", axis(2), category="sport")])
+        some = store.fetch(["a", "c"], details=["c", "missing"])  # details of some only
+        assert (some["a"].fields, some["a"].title) == (None, None)
+        assert (some["c"].fields, some["c"].title) == ({"category": "sport", "tags": []}, "title c")
+        assert some["a"].vector is not None and np.allclose(some["a"].vector, axis(0))
 
     def test_search_is_nearest_first(self, store: Store) -> None:
         store.upsert([entry(f"i{k}", axis(0, tilt=k / 10)) for k in range(6)])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -241,14 +241,18 @@ class EmbeddedStore(SqlActivity, DerivedReads):
         with self._rw.read():
             return index.vectors(ids)
 
-    def fetch(self, ids: Sequence[str], *, space: str = TEXT) -> dict[str, Fetched]:
+    def fetch(
+        self, ids: Sequence[str], *, space: str = TEXT, details: Collection[str] | None = None
+    ) -> dict[str, Fetched]:
         index = self._space(space)
         with self._rw.read():
             labels = self._spaces[TEXT].labels(ids)
-        found = self._details.of(labels, lambda rest: self._by_id(rest, "label, record"))
+        wanted = labels if details is None else {i: labels[i] for i in details if i in labels}
+        found = self._details.of(wanted, lambda rest: self._by_id(rest, "label, record"))
         with self._rw.read():
-            vectors = index.vectors(list(found))
-        return {i: Fetched(i, vectors.get(i), *d[1:]) for i in ids if (d := found.get(i))}
+            vectors = index.vectors(list(labels))
+        none = (None, None, None)
+        return {i: Fetched(i, vectors.get(i), *found.get(i, none)[1:]) for i in ids if i in labels}
 
     def matching(self, ids: Sequence[str], where: Mapping[str, Any] | None) -> list[str]:
         node = parse_where(where)

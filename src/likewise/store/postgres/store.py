@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -265,13 +265,23 @@ class PostgresStore(SqlActivity, DerivedReads):
         found = {r[0]: _decode(r[1]) for r in self._by_id(ids, column, source)}
         return {i: v for i in ids if (v := found.get(i)) is not None}
 
-    def fetch(self, ids: Sequence[str], *, space: str = TEXT) -> dict[str, Fetched]:
+    def fetch(
+        self, ids: Sequence[str], *, space: str = TEXT, details: Collection[str] | None = None
+    ) -> dict[str, Fetched]:
         source, column = space_source(self._space(space).name)
         if space != TEXT:  # every item, with its vector in the space if it has one
             source = source.replace(" JOIN ", " RIGHT JOIN ")
-        rows = self._by_id(ids, f"{column}, record", source)
+        record = "record" if details is None else "CASE WHEN id = ANY(%s) THEN record END"
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT id, {column}, {record} FROM {source} WHERE id = ANY(%s)",
+                [list(ids)] if details is None else [list(details), list(ids)],
+            ).fetchall()
         found = {
-            i: Fetched(i, _decode(v), filterable(rec), rec.get("title") or "") for i, v, rec in rows
+            i: Fetched(i, _decode(v), None, None)
+            if rec is None
+            else Fetched(i, _decode(v), filterable(rec), rec.get("title") or "")
+            for i, v, rec in rows
         }
         return {i: found[i] for i in ids if i in found}
 
