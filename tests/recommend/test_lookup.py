@@ -65,7 +65,7 @@ def test_a_lookup_reads_details_only_where_asked(store: EmbeddedStore) -> None:
     store.upsert([entry("a", axis(0), category="news"), entry("b", axis(1))])
     lookup = Lookup.fetch(store, ["a", "b", "missing"], details=["b"])
     assert list(lookup.vectors(["missing", "a", "b"])) == ["a", "b"]
-    assert lookup.titles(["a", "b", "missing"]) == {"b": "title b"}
+    assert lookup.titles(["a", "b", "missing"]) == {"a": "title a", "b": "title b"}
     assert lookup.field("b", "category") is None
     with pytest.raises(RuntimeError, match="details"):
         lookup.field("a", "category")

@@ -254,3 +254,24 @@ def test_a_reembed_in_another_process_is_seen(tmp_path: Path) -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_a_snapshot_without_titles_reads_them_at_open(tmp_path: Path) -> None:
+    import pickle
+
+    store = EmbeddedStore(tmp_path)
+    store.initialize(INFO)
+    store.upsert([entry("a", axis(0)), entry("b", axis(1))])
+    store.delete(["b"])
+    store.close()
+    state_file = tmp_path / "index" / "state.pkl"
+    state = pickle.loads(state_file.read_bytes())
+    del state["titles"]  # as likewise 0.1 wrote it
+    state_file.write_bytes(pickle.dumps(state))
+    again = EmbeddedStore(tmp_path)
+    try:
+        assert again.titles(["a", "b"]) == {"a": "title a"}
+        assert again.fetch(["a"], details=())["a"].title == "title a"
+        assert [h.id for h in again.search(axis(0), n=1)] == ["a"]  # the snapshot was used
+    finally:
+        again.close()

@@ -14,12 +14,12 @@ __all__ = ["Lookup"]
 
 
 class Lookup:
-    """The vectors, and where asked for the filterable fields and titles, of a set of items.
+    """The vectors and titles, and where asked for the filterable fields, of a set of items.
 
     `Lookup.fetch` reads them with one `Store.fetch`: `where` checks, boosts, freshness, caps,
     rotation, diversity and reasons then read from here instead of asking the store again. A
-    list whose steps read no field asks for the details of the liked items only (the titles
-    its reasons may name): on the embedded store vectors come from memory, records do not.
+    list whose steps read no field asks for none: on the embedded store vectors and titles come
+    from memory, fields from records.
     """
 
     def __init__(self, found: Mapping[str, Fetched]) -> None:
@@ -31,7 +31,7 @@ class Lookup:
         cls, store: Store, ids: Iterable[str], details: Iterable[str] | None = None
     ) -> Lookup:
         """One `Store.fetch` of `ids` (repeats read once; ids it does not hold are left out):
-        the vectors of all, the fields and titles of `details` (None: of all)."""
+        the vectors and titles of all, the fields of `details` (None: of all)."""
         wanted = None if details is None else set(details)
         return cls(store.fetch(list(dict.fromkeys(ids)), details=wanted))
 
@@ -43,8 +43,8 @@ class Lookup:
         return {i: v for i in ids if (v := self._vectors.get(i)) is not None}
 
     def titles(self, ids: Sequence[str]) -> dict[str, str]:
-        """The titles among `ids` that were fetched with their details."""
-        return {i: f.title for i in ids if (f := self.found.get(i)) and f.title is not None}
+        """The titles of the fetched items among `ids`."""
+        return {i: f.title for i in ids if (f := self.found.get(i)) is not None}
 
     def field(self, item_id: str, name: str) -> Any:
         """A metadata field (or `tags`) of a fetched item, None when it has none."""

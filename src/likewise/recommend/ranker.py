@@ -156,10 +156,10 @@ class Ranker:
     def _nearest(self, query: Query, n: int, boosts: Boosts) -> list[Recommended]:
         """A profile strategy's list: the content source alone, boosted, explained."""
         offer = self.sources.content(query)
-        # The search applied `where`: only boosts check fields. Without, the reasons read the
-        # vectors, and the titles of the liked items only.
+        # The search applied `where`: only boosts check fields. Without, the reasons read
+        # vectors and titles only.
         ids = [*offer.scores, *query.recent]
-        lookup = Lookup.fetch(self.store, ids, None if boosts else query.recent)
+        lookup = Lookup.fetch(self.store, ids, None if boosts else ())
         scores = hybrid.boost(dict(offer.scores), boosts, lookup) if boosts else offer.scores
         ranked = sorted(scores, key=lambda i: (-scores[i], i))[:n]
         return explain(query.recent, [(i, scores[i]) for i in ranked], lookup)
@@ -174,8 +174,7 @@ class Ranker:
             if source == "content" or tuning.weights.get(source)
         }
         candidates = [i for offer in offers.values() for i in offer.scores]
-        # Every candidate's vector; fields and titles only where a step reads them (else the
-        # titles of the liked items the reasons may name).
+        # Every candidate's vector and title; their fields only when a step reads them.
         config = self.config
         reads_fields = bool(
             boosts
@@ -184,7 +183,7 @@ class Ranker:
             or config.category_rotation
             or (query.where and any(o.keep is not None for o in offers.values()))
         )
-        details = None if reads_fields else query.recent
+        details = None if reads_fields else ()
         lookup = Lookup.fetch(self.store, [*candidates, *query.recent], details)
         return hybrid.rank(
             offers,

@@ -93,14 +93,14 @@ class Hit:
 
 class Fetched(NamedTuple):
     """What ranking needs of one candidate, read in one call: its vector (None if it has
-    none in the space asked), and, when asked for, the fields `where` filters see (read-only:
-    a store may share them between calls) and its title (None when not asked for). A tuple:
-    a list fetches a hundred of them."""
+    none in the space asked), its title, and, when asked for, the fields `where` filters see
+    (None when not asked for; read-only: a store may share them between calls). A tuple: a
+    list fetches a hundred of them."""
 
     id: str
     vector: Vector | None
     fields: dict[str, Any] | None
-    title: str | None
+    title: str
 
 
 class Store(Protocol):
@@ -169,8 +169,8 @@ class Store(Protocol):
     def fetch(
         self, ids: Sequence[str], *, space: str = TEXT, details: Collection[str] | None = None
     ) -> dict[str, Fetched]:
-        """The live items among `ids`, in one read: each one's vector in `space`, and the
-        filterable fields and title of those in `details` (None: of all)."""
+        """The live items among `ids`, in one read: each one's vector in `space` and title,
+        and the filterable fields of those in `details` (None: of all)."""
 
     def put_blob(self, name: str, data: bytes) -> None:
         """Store a named blob durably (a trained model), replacing any older one."""

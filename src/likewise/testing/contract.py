@@ -109,7 +109,7 @@ class StoreContract(ActivityContract, SpacesContract):
         assert store.fetch([]) == {}
         store.upsert([entry("c", axis(2), category="sport")])
         some = store.fetch(["a", "c"], details=["c", "missing"])  # details of some only
-        assert (some["a"].fields, some["a"].title) == (None, None)
+        assert (some["a"].fields, some["a"].title) == (None, "title a")
         assert (some["c"].fields, some["c"].title) == ({"category": "sport", "tags": []}, "title c")
         assert some["a"].vector is not None and np.allclose(some["a"].vector, axis(0))
 

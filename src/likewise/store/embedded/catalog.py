@@ -19,12 +19,15 @@ from likewise.store.sql.activity import trend_score
 
 __all__ = [
     "SQLITE",
+    "counts",
     "delete",
     "info_meta",
+    "info_stats",
     "popular",
     "put_vectors",
     "replace_text",
     "rows_in",
+    "space_stats",
     "upsert",
 ]
 
@@ -151,3 +154,27 @@ def info_meta(info: StoreInfo) -> dict[str, str]:
         "metric": info.metric,
         "template": info.template,
     }
+
+
+def counts(rdb: sqlite3.Connection) -> dict[str, int]:
+    items, events, profiles = rdb.execute(
+        "SELECT (SELECT COUNT(*) FROM items), (SELECT COUNT(*) FROM events), "
+        "(SELECT COUNT(*) FROM profiles)"
+    ).fetchone()
+    return {"items": items, "events": events, "profiles": profiles}
+
+
+def info_stats(info: StoreInfo | None) -> dict[str, Any]:
+    return {
+        "model": info.model_id if info else None,
+        "dim": info.dim if info else None,
+        "metric": info.metric if info else None,
+        "template": info.template if info else None,
+    }
+
+
+def space_stats(index: SpaceIndex) -> dict[str, Any]:
+    """A space's dimension, metric, live vectors and labels (live and dead)."""
+    space = index.space
+    live, labels = index.index.live_count(), index.index.size
+    return {"dim": space.dim, "metric": space.metric, "vectors": live, "labels": labels}

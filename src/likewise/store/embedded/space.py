@@ -64,6 +64,7 @@ class SpaceIndex:
         self.generation = generation
         self.index = VectorIndex(self.space.dim, self.space.metric, self.ann)
         self.ids: list[str] = []  # label -> item id
+        self.titles: list[str] = []  # label -> the title of that version of the item
         self.label_of: dict[str, int] = {}  # item id -> live label, as the index holds it
         self.columns = Columns()
         self.kill_seq = 0
@@ -101,6 +102,8 @@ class SpaceIndex:
         """Apply rows past what the index holds (caller holds the index's write lock)."""
         if generation != self.generation:
             self._reset(generation)
+        if len(self.titles) != len(self.ids):  # a snapshot written before titles were kept
+            self._read_titles(rdb)
         index, dim = self.index, self.space.dim
         cursor = rdb.execute(
             f"SELECT v.label, v.item_id, v.vector, i.record FROM {self.vectors_table} v "
@@ -118,7 +121,11 @@ class SpaceIndex:
                     vectors[row_no] = np.frombuffer(blob, dtype=np.float32)
                     alive[row_no] = True
                     self.label_of[item_id] = label
-                    self.columns.add(label, filterable(json.loads(record)))
+                    fields = json.loads(record)
+                    self.titles.append(fields.get("title") or "")
+                    self.columns.add(label, filterable(fields))
+                else:
+                    self.titles.append("")
             index.add(vectors, alive)
             self.dirty = True
         kills = rdb.execute(
@@ -132,6 +139,17 @@ class SpaceIndex:
                     del self.label_of[self.ids[label]]
             self.kill_seq = kills[-1][0]
             self.dirty = True
+
+    def _read_titles(self, rdb: sqlite3.Connection) -> None:
+        self.titles = [""] * len(self.ids)
+        rows = rdb.execute(
+            f"SELECT v.label, json_extract(i.record, '$.title') FROM {self.vectors_table} v "
+            "JOIN items i ON i.id = v.item_id WHERE v.vector IS NOT NULL AND v.label < ?",
+            (len(self.ids),),
+        )
+        for label, title in rows:
+            self.titles[label] = title or ""
+        self.dirty = True
 
     # -- reads (caller holds the index's read lock) -----------------------------------------
 
@@ -197,6 +215,7 @@ class SpaceIndex:
         index.calibrated_at = state["calibrated_at"]
         self.index = index
         self.ids = state["ids"]
+        self.titles = state.get("titles") or []  # snapshots of 0.1 have none: read at sync
         self.label_of = {self.ids[label]: label for label in np.flatnonzero(index.alive).tolist()}
         self.columns = state["columns"]
         self.kill_seq = state["kill_seq"]
@@ -218,6 +237,7 @@ class SpaceIndex:
             "version": SNAPSHOT_VERSION,
             "generation": self.generation,
             "ids": self.ids,
+            "titles": self.titles,
             "alive": self.index.alive,
             "columns": self.columns,
             "kill_seq": self.kill_seq,

@@ -222,7 +222,9 @@ class EmbeddedStore(SqlActivity, DerivedReads):
         return [found[i] for i in ids if i in found]
 
     def titles(self, ids: Sequence[str]) -> dict[str, str]:
-        return {r[0]: r[1] or "" for r in self._by_id(ids, "json_extract(record, '$.title')")}
+        text = self._space(TEXT)
+        with self._rw.read():
+            return {i: text.titles[label] for i, label in text.labels(ids).items()}
 
     def hashes(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         return {r[0]: (r[1], r[2]) for r in self._by_id(ids, "content_hash, record_hash")}
@@ -244,15 +246,18 @@ class EmbeddedStore(SqlActivity, DerivedReads):
     def fetch(
         self, ids: Sequence[str], *, space: str = TEXT, details: Collection[str] | None = None
     ) -> dict[str, Fetched]:
-        index = self._space(space)
+        index, text = self._space(space), self._spaces[TEXT]
         with self._rw.read():
-            labels = self._spaces[TEXT].labels(ids)
+            labels = text.labels(ids)
         wanted = labels if details is None else {i: labels[i] for i in details if i in labels}
-        found = self._details.of(wanted, lambda rest: self._by_id(rest, "label, record"))
+        fields = self._details.of(wanted, lambda rest: self._by_id(rest, "label, record"))
         with self._rw.read():
-            vectors = index.vectors(list(labels))
-        none = (None, None, None)
-        return {i: Fetched(i, vectors.get(i), *found.get(i, none)[1:]) for i in ids if i in labels}
+            vectors, titles = index.vectors(list(labels)), text.titles
+            return {
+                i: Fetched(i, vectors.get(i), fields.get(i), titles[labels[i]])
+                for i in ids
+                if i in labels
+            }
 
     def matching(self, ids: Sequence[str], where: Mapping[str, Any] | None) -> list[str]:
         node = parse_where(where)
@@ -314,38 +319,24 @@ class EmbeddedStore(SqlActivity, DerivedReads):
                 return catalog.popular(self._rdb, text, keep, n, trending=trending)
 
     def stats(self) -> dict[str, Any]:
-        self._refresh()
-        info = self.info
+        info = self.info  # caught up with other processes first
         with self._rsql:
-            items, events, profiles = self._rdb.execute(
-                "SELECT (SELECT COUNT(*) FROM items), (SELECT COUNT(*) FROM events), "
-                "(SELECT COUNT(*) FROM profiles)"
-            ).fetchone()
+            counts = catalog.counts(self._rdb)
         db_bytes = sum(p.stat().st_size for p in self.path.glob("likewise.db*") if p.is_file())
-        text = self._spaces.get(TEXT)
+        with self._rw.read():
+            spaces = {n: catalog.space_stats(i) for n, i in self._spaces.items()}
+        text = spaces.get(TEXT, {})
         return {
             "location": str(self.path),
             "backend": "embedded",
             "schema_version": schema.SCHEMA_VERSION,
-            "items": items,
-            "events": events,
-            "profiles": profiles,
-            "model": info.model_id if info else None,
-            "dim": info.dim if info else None,
-            "metric": info.metric if info else None,
-            "template": info.template if info else None,
-            "spaces": self._space_stats(),
-            "index_labels": text.index.size if text else 0,
-            "index_dead_labels": text.index.size - text.index.live_count() if text else 0,
+            **counts,
+            **catalog.info_stats(info),
+            "spaces": {n: {k: v for k, v in s.items() if k != "labels"} for n, s in spaces.items()},
+            "index_labels": text.get("labels", 0),
+            "index_dead_labels": text.get("labels", 0) - text.get("vectors", 0),
             "db_bytes": db_bytes,
         }
-
-    def _space_stats(self) -> dict[str, dict[str, Any]]:
-        with self._rw.read():
-            return {
-                n: {"dim": i.space.dim, "metric": i.space.metric, "vectors": i.index.live_count()}
-                for n, i in self._spaces.items()
-            }
 
     # -- the in-memory indexes --------------------------------------------------------------
 

@@ -274,14 +274,13 @@ class PostgresStore(SqlActivity, DerivedReads):
         record = "record" if details is None else "CASE WHEN id = ANY(%s) THEN record END"
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT id, {column}, {record} FROM {source} WHERE id = ANY(%s)",
+                f"SELECT id, {column}, record ->> 'title', {record} FROM {source} "
+                "WHERE id = ANY(%s)",
                 [list(ids)] if details is None else [list(details), list(ids)],
             ).fetchall()
         found = {
-            i: Fetched(i, _decode(v), None, None)
-            if rec is None
-            else Fetched(i, _decode(v), filterable(rec), rec.get("title") or "")
-            for i, v, rec in rows
+            i: Fetched(i, _decode(v), None if rec is None else filterable(rec), title or "")
+            for i, v, title, rec in rows
         }
         return {i: found[i] for i in ids if i in found}
 
