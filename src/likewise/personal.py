@@ -68,32 +68,6 @@ class Personaliser:
         """The cache of hot results (the ranker's): touch it when what lists depend on changes."""
         return self.ranker.cache
 
-    def recommend(
-        self,
-        user_id: str,
-        *,
-        n: int,
-        strategy: str | None = None,
-        where: Mapping[str, Any] | None = None,
-        exclude: Sequence[str] = (),
-        include_seen: bool = False,
-        context: Mapping[str, Any] | None = None,
-        weights: Mapping[str, float] | None = None,
-        diversity: float | None = None,
-    ) -> Recommendation:
-        """A "for you" list: see :meth:`likewise.recommend.Ranker.recommend`."""
-        return self.ranker.recommend(
-            user_id,
-            n=n,
-            strategy=strategy,
-            where=where,
-            exclude=exclude,
-            include_seen=include_seen,
-            context=context,
-            weights=weights,
-            diversity=diversity,
-        )
-
     # -- events -----------------------------------------------------------------------------
 
     def record_many(

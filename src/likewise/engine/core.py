@@ -187,7 +187,7 @@ class Engine(Catalog):
             if chosen:
                 strategy = chosen["strategy"]
                 weights, diversity = chosen.get("weights"), chosen.get("diversity")
-        rec = self.personal.recommend(
+        rec = self.personal.ranker.recommend(
             user_id,
             n=n,
             strategy=strategy,

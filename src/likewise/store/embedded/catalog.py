@@ -7,6 +7,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,6 @@ __all__ = [
     "SQLITE",
     "counts",
     "delete",
-    "info_meta",
     "info_stats",
     "popular",
     "put_vectors",
@@ -147,15 +147,6 @@ def popular(
     return hits + [Hit(text.ids[label], 0.0) for label in newest.tolist()]
 
 
-def info_meta(info: StoreInfo) -> dict[str, str]:
-    return {
-        "model_id": info.model_id,
-        "dim": str(info.dim),
-        "metric": info.metric,
-        "template": info.template,
-    }
-
-
 def counts(rdb: sqlite3.Connection) -> dict[str, int]:
     items, events, profiles = rdb.execute(
         "SELECT (SELECT COUNT(*) FROM items), (SELECT COUNT(*) FROM events), "
@@ -165,12 +156,9 @@ def counts(rdb: sqlite3.Connection) -> dict[str, int]:
 
 
 def info_stats(info: StoreInfo | None) -> dict[str, Any]:
-    return {
-        "model": info.model_id if info else None,
-        "dim": info.dim if info else None,
-        "metric": info.metric if info else None,
-        "template": info.template if info else None,
-    }
+    """The model, dimension, metric and template of `stats` (all None before `initialize`)."""
+    found = asdict(info) if info else dict.fromkeys(["model_id", "dim", "metric", "template"])
+    return {"model": found.pop("model_id"), **found}
 
 
 def space_stats(index: SpaceIndex) -> dict[str, Any]:
