@@ -68,6 +68,7 @@ ENGINE_INTERNALS = frozenset(
         "embedder",
         "template",
         "settings",
+        "tracker",
     }
 )
 
