@@ -275,3 +275,37 @@ def test_a_snapshot_without_titles_reads_them_at_open(tmp_path: Path) -> None:
         assert [h.id for h in again.search(axis(0), n=1)] == ["a"]  # the snapshot was used
     finally:
         again.close()
+
+
+def test_fetched_fields_follow_a_reembed_that_renumbers_labels(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path)
+    store.initialize(INFO)
+    try:
+        store.upsert([entry("a", axis(0), category="x"), entry("b", axis(1), category="x")])
+        assert store.fetch(["a"])["a"].fields == {"category": "x", "tags": []}  # kept parsed
+        store.upsert([entry("a", None, category="y")])  # a new label for the new metadata
+        store.replace_all(INFO, [entry("a", axis(0)), entry("b", axis(1))])  # a gets label 0
+        assert store.fetch(["a"])["a"].fields == {"category": "y", "tags": []}
+    finally:
+        store.close()
+
+
+def test_an_item_deleted_while_fetched_is_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, other = EmbeddedStore(tmp_path), EmbeddedStore(tmp_path)
+    store.initialize(INFO)
+    try:
+        store.upsert([entry("a", axis(0), category="x"), entry("b", axis(1))])
+        read = store._by_id
+
+        def deleted_in_between(ids: list[str], columns: str) -> list[object]:
+            other.delete(["a"])  # another process, between the index read and the records
+            return read(ids, columns)
+
+        monkeypatch.setattr(store, "_by_id", deleted_in_between)
+        got = store.fetch(["a", "b"])
+        assert list(got) == ["b"] and got["b"].fields is not None
+    finally:
+        store.close()
+        other.close()

@@ -7,6 +7,7 @@ from typing import Any
 
 from likewise.config import ProfileConfig, RankingConfig
 from likewise.errors import ConfigError, InvalidInput
+from likewise.filters import parse_where
 from likewise.profiles import ProfileState
 from likewise.profiles.strategies import Vector
 from likewise.ranking import ResultCache
@@ -181,7 +182,10 @@ class Ranker:
             or config.freshness_half_life_days
             or config.category_cap
             or config.category_rotation
-            or (query.where and any(o.keep is not None for o in offers.values()))
+            or (
+                parse_where(query.where) is not None  # `{}` parses to a filter too
+                and any(o.keep is not None for o in offers.values())
+            )
         )
         details = None if reads_fields else ()
         lookup = Lookup.fetch(self.store, [*candidates, *query.recent], details)

@@ -112,6 +112,10 @@ class StoreContract(ActivityContract, SpacesContract):
         assert (some["a"].fields, some["a"].title) == (None, "title a")
         assert (some["c"].fields, some["c"].title) == ({"category": "sport", "tags": []}, "title c")
         assert some["a"].vector is not None and np.allclose(some["a"].vector, axis(0))
+        assert {i: f.fields for i, f in store.fetch(["c", "a"], details=[]).items()} == {
+            "c": None,
+            "a": None,
+        }
 
     def test_search_is_nearest_first(self, store: Store) -> None:
         store.upsert([entry(f"i{k}", axis(0, tilt=k / 10)) for k in range(6)])

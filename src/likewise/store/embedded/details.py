@@ -18,7 +18,8 @@ Read = Callable[[list[str]], list[tuple[str, int, str]]]  # ids -> (id, label, r
 class Details:
     """Filterable fields by text label, at most `size` of them (then started over)."""
 
-    def __init__(self, size: int = 65_536) -> None:
+    def __init__(self, generation: int = 0, size: int = 65_536) -> None:
+        self.generation = generation  # of the text labels: renumbered labels start over
         self.size = size
         self._known: dict[int, tuple[str, Fields]] = {}
 

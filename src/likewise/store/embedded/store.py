@@ -77,7 +77,7 @@ class EmbeddedStore(SqlActivity, DerivedReads):
             self._meta = read_meta(self._rdb)
             self._data_version = -1
             self._spaces: dict[str, SpaceIndex] = {}
-            self._details = Details()  # the fields and titles `fetch` parsed, by text label
+            self._details = Details()  # the fields `fetch` parsed, by text label
             with self._rw.write():
                 self._sync(load=True)
         except (OSError, sqlite3.Error) as exc:
@@ -253,10 +253,10 @@ class EmbeddedStore(SqlActivity, DerivedReads):
         fields = self._details.of(wanted, lambda rest: self._by_id(rest, "label, record"))
         with self._rw.read():
             vectors, titles = index.vectors(list(labels)), text.titles
-            return {
+            return {  # an item whose fields were asked for and not read was just deleted
                 i: Fetched(i, vectors.get(i), fields.get(i), titles[labels[i]])
                 for i in ids
-                if i in labels
+                if i in labels and (i in fields or i not in wanted)
             }
 
     def matching(self, ids: Sequence[str], where: Mapping[str, Any] | None) -> list[str]:
@@ -355,6 +355,8 @@ class EmbeddedStore(SqlActivity, DerivedReads):
         holds the write lock); with `load`, start from each space's snapshot."""
         with self._rsql:
             self._meta = meta = read_meta(self._rdb)
+        if self._details.generation != meta.generation(TEXT):  # a re-embed renumbered them
+            self._details = Details(meta.generation(TEXT))
         for name, space in meta.spaces.items():
             index = self._spaces.get(name)
             if index is None or index.space != space:  # new, or a new model (replace_all)
