@@ -162,7 +162,10 @@ class SpaceIndex:
         return self.columns.mask(node, self.index.size)
 
     def vectors(self, ids: Sequence[str]) -> dict[str, Vector]:
-        labels = self.labels(ids)
+        return self.rows(self.labels(ids))
+
+    def rows(self, labels: Mapping[str, int]) -> dict[str, Vector]:
+        """The vectors of items by their live labels here (see `labels`)."""
         if not labels:
             return {}
         rows = self.index.vectors()[list(labels.values())]  # a copy: fancy indexing

@@ -252,11 +252,12 @@ class EmbeddedStore(SqlActivity, DerivedReads):
         wanted = labels if details is None else {i: labels[i] for i in details if i in labels}
         fields = self._details.of(wanted, lambda rest: self._by_id(rest, "label, record"))
         with self._rw.read():
-            vectors, titles = index.vectors(list(labels)), text.titles
+            vectors = index.rows(labels if index is text else index.labels(list(labels)))
+            titles = text.titles
             return {  # an item whose fields were asked for and not read was just deleted
-                i: Fetched(i, vectors.get(i), fields.get(i), titles[labels[i]])
-                for i in ids
-                if i in labels and (i in fields or i not in wanted)
+                i: Fetched(i, vectors.get(i), fields.get(i), titles[label])
+                for i, label in labels.items()
+                if i in fields or i not in wanted
             }
 
     def matching(self, ids: Sequence[str], where: Mapping[str, Any] | None) -> list[str]:
