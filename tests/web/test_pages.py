@@ -78,9 +78,13 @@ def test_clicks_on_related_search_and_browse_lists_count_for_those_lists(
     page.locator("#results li.card a").first.click()  # the browse list: popular items
     page.wait_for_selector("body[data-ready=true]")
     ready(page, f"{base}/?visitor=dora")
+    browse = page.locator("#results").get_attribute("data-recommendation-id")
     page.fill("#q", "tomato")
     page.click("#search button[type=submit]")
-    page.wait_for_function("document.querySelector('#results li.card a') !== null")
+    # The browse list's cards are there already: wait for the search list to replace them.
+    page.wait_for_function(
+        "(old) => document.getElementById('results').dataset.recommendationId !== old", arg=browse
+    )
     page.locator("#results li.card a").first.click()
     page.wait_for_url("**/items/**")
     page.wait_for_selector("body[data-ready=true]")

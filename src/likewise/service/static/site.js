@@ -88,6 +88,7 @@ async function fill(list, items, recommendationId, emptyText) {
   }));
   list.replaceChildren(...detailed.map((item) => card(item, recommendationId)));
   if (!detailed.length) list.replaceChildren(el("li", { class: "empty", text: emptyText }));
+  list.dataset.recommendationId = recommendationId || "";  // which list is shown now
   return detailed;
 }
 
