@@ -272,9 +272,10 @@ class EmbeddedStore(SqlActivity, DerivedReads):
 
     def count(self, where: Mapping[str, Any] | None = None) -> int:
         node = parse_where(where)
-        if self.info is None:
+        self._refresh()  # once: `info` and `_space` would each look again
+        if self._meta.info is None:
             return 0
-        text = self._space(TEXT)
+        text = self._spaces[TEXT]
         with self._rw.read():
             if node is None:
                 return text.index.live_count()
@@ -308,9 +309,10 @@ class EmbeddedStore(SqlActivity, DerivedReads):
         if n < 1:
             raise InvalidInput("must be at least 1", field="n")
         node = parse_where(where)
-        if self.info is None:
+        self._refresh()  # once: `info` and `_space` would each look again
+        if self._meta.info is None:
             return []
-        text = self._space(TEXT)
+        text = self._spaces[TEXT]
         with self._rw.read():
             keep = text.index.alive.copy()
             if node is not None:
