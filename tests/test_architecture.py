@@ -32,6 +32,7 @@ ABOVE_PURE = (
     "likewise.store",
     "likewise.engine",
     "likewise.personal",
+    "likewise.training",
     "likewise.recommend",
 )
 
@@ -41,6 +42,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "likewise.store": (
         "likewise.engine",
         "likewise.personal",
+        "likewise.training",
         "likewise.recommend",
         "likewise.ranking",
         *FACES,

@@ -314,7 +314,7 @@ def test_hybrid_blends_in_what_similar_users_liked(tmp_path: Path) -> None:
         eng.record("u1", "space1", "like")
         before = ids(eng, "u1", n=1, strategy="hybrid")
         assert before == ["space2"]  # untrained: content alone
-        assert eng.train() == 2
+        assert eng.train()["items"] == 2
         rec = eng.recommend("u1", n=2, strategy="hybrid")
         assert rec.strategy == "hybrid" and rec.items[0].id == "food3"
         assert rec.items[0].because == "space1"

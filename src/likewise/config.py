@@ -23,6 +23,7 @@ __all__ = [
     "Settings",
     "StoreConfig",
     "TrackingConfig",
+    "TrainingConfig",
 ]
 
 RECENT_MAX = 50  # positive items a profile remembers (for `mean` and for reasons)
@@ -109,9 +110,10 @@ class RankingConfig(Component):
     strategy: str = Field(
         "dislike", description="recommend default: dislike/ema/mean/momentum/hybrid"
     )
-    hybrid_weights: dict[str, float] = Field(
-        default_factory=lambda: {"collaborative": 1.0, "content": 0.5, "popular": 0.0},
-        description="weights of the sources the hybrid strategy blends (JSON)",
+    hybrid_weights: dict[str, float] | None = Field(
+        None,
+        description="weights of the sources the hybrid strategy blends (JSON); unset: the "
+        "weights `train --tune` stored with the model, else collaborative 1, content 0.5",
     )
     diversity: float = Field(
         0.0, ge=0, le=1, description="relevance/variety trade-off of the hybrid (0: off)"
@@ -147,6 +149,33 @@ class RankingConfig(Component):
     )
     cache_size: int = Field(10_000, ge=0, description="recommendation lists kept (0: no cache)")
     cache_seconds: float = Field(30.0, ge=0, description="longest a cached list is served")
+
+
+class TrainingConfig(Component):
+    """What `likewise train` fits from the event log, and how often a server retrains."""
+
+    ease_lambda: float = Field(500.0, gt=0, description="EASE's L2 penalty (collaborative)")
+    sequence_lambda: float = Field(100.0, gt=0, description="next-item ridge's L2 penalty")
+    sequence_decay: float = Field(
+        0.8, gt=0, le=1, description="next-item model: weight of a history item per step of age"
+    )
+    sequence_window: int = Field(20, ge=1, le=50, description="next-item model: items of history")
+    behaviour_rank: int = Field(
+        128, ge=2, le=1024, description="behaviour space: dimensions of input and output halves"
+    )
+    dense_items: int = Field(
+        10_000,
+        ge=2,
+        le=30_000,
+        description="most active items the dense models cover (4 n^2 bytes each); item-kNN "
+        "and the content projection serve the rest",
+    )
+    train_every: float = Field(
+        0.0, ge=0, description="seconds between a server's retrains (0: only `likewise train`)"
+    )
+    reload_seconds: float = Field(
+        5.0, ge=0, description="how often a server checks the store for a newer model"
+    )
 
 
 class TrackingConfig(Component):
@@ -192,6 +221,7 @@ class Settings(BaseModel):
         "ranking": RankingConfig,
         "tracking": TrackingConfig,
         "service": ServiceConfig,
+        "training": TrainingConfig,
     }
 
     store: StoreConfig = Field(default_factory=StoreConfig)
@@ -199,6 +229,7 @@ class Settings(BaseModel):
     ranking: RankingConfig = Field(default_factory=RankingConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     service: ServiceConfig = Field(default_factory=ServiceConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
 
     def __init__(self, **values: Any) -> None:
         try:

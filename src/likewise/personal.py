@@ -7,6 +7,9 @@ or SQL.
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -32,12 +35,13 @@ from likewise.recommend import (
     default_sources,
 )
 from likewise.retrieval import ItemItem
+from likewise.retrieval.models import BEHAVIOUR, BLOBS, Models
 from likewise.store import Store
+from likewise.store.base import TEXT
 
 __all__ = ["Personaliser", "RecordReport"]
 
 Progress = Callable[[int], object]
-COLLABORATIVE = "item-item"  # the store blob of the trained model
 
 
 @dataclass
@@ -58,10 +62,15 @@ class Personaliser:
         self.store = store
         self.embedder = embedder
         self.config = settings.profiles
+        self.training = settings.training
         self.rules = settings.profiles.signal_rules()
-        sources = default_sources(store, settings.ranking, lambda: self.collaborative)
-        self.ranker = Ranker(store, settings.ranking, settings.profiles, sources)
-        self._collaborative: ItemItem | None = None
+        sources = default_sources(store, settings.ranking, lambda: self.models)
+        self.ranker = Ranker(
+            store, settings.ranking, settings.profiles, sources, lambda: self.models
+        )
+        self._models: Models | None = None
+        self._checked = float("-inf")  # when the store's model version was last read
+        self._loading = threading.Lock()
 
     @property
     def cache(self) -> ResultCache[Recommendation]:
@@ -77,11 +86,23 @@ class Personaliser:
         events, signals, vectors = self._prepare(records, prefix)
         pairs: list[tuple[list[str], str]] = []  # (earlier positives, new positive item)
 
+        spaces = (TEXT, BEHAVIOUR) if self._learned() else (TEXT,)
+        by_space = {TEXT: vectors}
+        if BEHAVIOUR in spaces:
+            by_space[BEHAVIOUR] = self.store.vectors(list(vectors), space=BEHAVIOUR)
+
         def update(
             state: ProfileState, todo: Sequence[tuple[Event, float]]
         ) -> tuple[ProfileState, list[Snapshot]]:
-            steps = [Step(e.item_id, vectors[e.item_id], s, e.timestamp) for e, s in todo]
+            found = by_space[state.space]
+            steps = [
+                Step(e.item_id, found[e.item_id], s, e.timestamp)
+                for e, s in todo
+                if e.item_id in found
+            ]
             new, snapshots = apply(state, steps, self.config)
+            if state.space != TEXT:
+                return new, snapshots
             earlier = list(state.recent)
             for event, signal in todo:
                 if signal > 0:
@@ -89,8 +110,9 @@ class Personaliser:
                     earlier.append(event.item_id)
             return new, snapshots
 
-        accepted = self.store.record(events, signals, update)
-        model = self._collaborative  # loaded by a hybrid request; `train` folds in the rest
+        accepted = self.store.record(events, signals, update, spaces=spaces)
+        loaded = self._models  # loaded by a hybrid request; `train` folds in the rest
+        model = loaded.itemknn if loaded is not None else None
         if model is not None:  # committed: fold the new pairs into the collaborative model
             for earlier, item in pairs:
                 model.observe(earlier, item)
@@ -165,62 +187,119 @@ class Personaliser:
         self.store.put_profiles([(state, [])], replace=False)
         self.cache.touch_user(user_id)
 
-    def rebuild(self, *, progress: Progress | None = None) -> int:
+    def rebuild(self, *, progress: Progress | None = None, space: str | None = None) -> int:
         """Recompute every profile by replaying the event log; returns the users rebuilt.
 
         Run it after changing alpha, beta or the signal mapping, or after `reembed`. Events
-        recorded while it runs are overwritten; events on deleted items are skipped.
+        recorded while it runs are overwritten; events on deleted items are skipped. Every
+        space's profiles are rebuilt (`text`, and `behaviour` once trained) unless `space`.
         """
-        states: dict[str, ProfileState] = {}
-        taken: dict[str, list[Snapshot]] = {}
+        spaces = [space] if space else [TEXT, *([BEHAVIOUR] if self._learned() else [])]
+        states: dict[tuple[str, str], ProfileState] = {}
+        taken: dict[tuple[str, str], list[Snapshot]] = {}
         for page in self.store.events():
-            vectors = self.store.vectors(list({e.item_id: None for e, _ in page}))
+            ids = list({e.item_id: None for e, _ in page})
+            found = {name: self.store.vectors(ids, space=name) for name in spaces}
             for event, signal in page:
-                user = event.user_id
-                if user not in states:
-                    old = self.store.profile(user)
-                    states[user] = ProfileState.seeded(user, old.seed if old else None)
-                    taken[user] = []
-                if event.item_id not in vectors:
-                    continue
-                step = Step(event.item_id, vectors[event.item_id], signal, event.timestamp)
-                states[user], snaps = apply(states[user], [step], self.config)
-                taken[user] += snaps
+                for name in spaces:
+                    key = (event.user_id, name)
+                    if key not in states:
+                        old = self.store.profile(event.user_id, space=name)
+                        seed = old.seed if old else None
+                        states[key] = ProfileState.seeded(event.user_id, seed, space=name)
+                        taken[key] = []
+                    vectors = found[name]
+                    if event.item_id not in vectors:
+                        continue
+                    step = Step(event.item_id, vectors[event.item_id], signal, event.timestamp)
+                    states[key], snaps = apply(states[key], [step], self.config)
+                    taken[key] += snaps
             if progress:
                 progress(len(page))
-        self.store.put_profiles([(s, taken[u]) for u, s in states.items()], replace=True)
+        self.store.put_profiles([(s, taken[k]) for k, s in states.items()], replace=True)
         self.cache.touch_all()
-        return len(states)
+        return len({user for user, _ in states})
 
     # -- training ---------------------------------------------------------------------------
 
-    def train(self, *, k: int = 100, progress: Progress | None = None) -> int:
-        """Fit item-item co-occurrence from every user's positive events; returns the items
-        it knows. Run it as events accumulate (`likewise train`); it is kept in the store."""
-        histories: dict[str, list[str]] = {}
-        for page in self.store.events():
-            for event, signal in page:
-                if signal > 0:
-                    history = histories.setdefault(event.user_id, [])
-                    if event.item_id in history:
-                        history.remove(event.item_id)
-                    history.append(event.item_id)
-            if progress:
-                progress(len(page))
-        model = ItemItem.fit(list(histories.values()), k=k)
-        self.store.put_blob(COLLABORATIVE, model.to_bytes())
-        self._collaborative = model
+    def train(self, *, tune: bool = False, progress: Progress | None = None) -> Models:
+        """Fit every model from the positive events (item-kNN; EASE and the next-item model
+        over the `dense_items` most active items), fill the behaviour space and rebuild its
+        profiles; with `tune`, fit the hybrid's weights on each user's validation item first.
+        The bundle is kept in the store under a new version, which every server reloads."""
+        from likewise import training
+
+        data = training.histories(self.store, progress)
+        tuned = training.tune(self.store, data, self.training, self.config.alpha) if tune else None
+        models, layout = training.fit(data, self.training)
+        placed = training.train_behaviour(self.store, models, layout, self.training.behaviour_rank)
+        models.info["behaviour_items"] = placed
+        if tuned is not None:
+            models.weights = tuned.weights
+            models.info["tuning"] = tuned.as_dict()
+        else:  # the weights tuned before stay until the next `--tune`
+            previous = self.models
+            models.weights = dict(previous.weights) if previous is not None else {}
+        training.stamp(models)
+        self._models = models
+        if placed:
+            self.rebuild(space=BEHAVIOUR)
+        for key, blob in models.to_blobs().items():
+            self.store.put_blob(key, blob)
+        self._checked = time.monotonic()
         self.cache.touch_all()
-        return len(model.items)
+        return models
+
+    @property
+    def models(self) -> Models | None:
+        """The trained models (None before the first `train`), reloaded from the store when
+        another process trained a newer version (checked every `reload_seconds`)."""
+        now = time.monotonic()
+        if now - self._checked < self.training.reload_seconds:
+            return self._models
+        with self._loading:
+            if now - self._checked >= self.training.reload_seconds:
+                self._reload()
+                self._checked = now
+        return self._models
+
+    def _reload(self) -> None:
+        meta = self.store.get_blob("model.meta")
+        if self._models is not None and meta is not None:
+            version = json.loads(meta).get("version")
+            if version == self._models.version:
+                return
+        elif self._models is not None:
+            return  # a model this process trained before the store kept any meta
+        blobs = {key: self.store.get_blob(key) for key in BLOBS}
+        loaded = Models.from_blobs(blobs)
+        if loaded is not None:
+            self._models = loaded
+            self.cache.touch_all()
+
+    def place(self, ids: Sequence[str]) -> int:
+        """Give the items among `ids` that have no behaviour vector one from their content
+        (the model's projection): new items can be recommended before the next `train`."""
+        models = self.models
+        if models is None or models.projection is None or not self._learned():
+            return 0
+        have = self.store.vectors(list(ids), space=BEHAVIOUR)
+        text = self.store.vectors([i for i in ids if i not in have])
+        if not text:
+            return 0
+        rows = np.stack(list(text.values())) @ models.projection
+        self.store.put_vectors(BEHAVIOUR, dict(zip(text, rows, strict=True)))
+        return len(text)
+
+    def _learned(self) -> bool:
+        models = self.models
+        return models is not None and bool(models.info.get("behaviour_items"))
 
     @property
     def collaborative(self) -> ItemItem | None:
         """The trained item-item model (None before the first `train`)."""
-        if self._collaborative is None:
-            data = self.store.get_blob(COLLABORATIVE)
-            if data is not None:
-                self._collaborative = ItemItem.from_bytes(data)
-        return self._collaborative
+        models = self.models
+        return None if models is None else models.itemknn
 
     def profile(self, user_id: str, *, n: int = 5) -> dict[str, Any]:
         """What likewise knows of a user: counts, settings and the items nearest their taste."""

@@ -104,10 +104,12 @@ def test_random_protocol_on_movielens_100k(capsys: pytest.CaptureFixture[str]) -
     command = ["eval", "--dataset", "movielens-100k", "--protocol", "random", "--json"]
     code = main([*command, "--model", "hashing-64"])
     rows = {r["strategy"]: r for r in json.loads(capsys.readouterr().out)}
-    assert code == 0 and set(rows) == {"popular", "itemknn", "hybrid"}
+    learned = {"ease", "sequential", "behaviour"}
+    assert code == 0 and set(rows) == {"popular", "itemknn", "hybrid", *learned}
     for r in rows.values():
         assert r["users"] > 900 and 0.0 < r["ndcg"] <= 1.0 and 0.0 < r["recall"] <= r["hr"]
     assert rows["itemknn"]["ndcg"] > rows["popular"]["ndcg"]  # co-occurrence beats popularity
+    assert rows["ease"]["ndcg"] > rows["itemknn"]["ndcg"]  # and EASE beats item-kNN
     assert rows["hybrid"]["ndcg"] > rows["popular"]["ndcg"]
     # The matrix strategies are scored on the validation split too (RecBole's "valid" figure).
     assert 0.0 < rows["popular"]["valid_ndcg"] < 1.0 and "valid_ndcg" not in rows["hybrid"]

@@ -16,7 +16,7 @@ def test_an_empty_where_is_no_filter_for_a_hybrid_list(tmp_path: Path) -> None:
             for k in range(0, 12, 2 if user == "u1" else 1):
                 e.record(user, f"i{k}", "like")
         e.record("me", "i0", "like")
-        assert e.train() > 0
+        assert e.train()["items"] > 0
         plain = e.recommend("me", n=5, strategy="hybrid", track=False)
         empty = e.recommend("me", n=5, strategy="hybrid", where={}, track=False)
         assert [r.id for r in empty.items] == [r.id for r in plain.items]

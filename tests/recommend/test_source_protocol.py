@@ -20,6 +20,7 @@ from likewise.recommend import (
     default_sources,
 )
 from likewise.retrieval import ItemItem
+from likewise.retrieval.models import Models
 
 
 def test_every_public_name_is_exported_once() -> None:
@@ -52,7 +53,8 @@ def test_exploration_draws_from_the_ten_n_most_popular_per_user_and_day() -> Non
 
 def test_collaborative_offers_twice_the_candidates_unfiltered() -> None:
     model = ItemItem.fit([["a", f"b{k}"] for k in range(6)] + [["a", "b0"]], k=10)
-    offer = Collaborative(lambda: model)(Query("u", 2, recent=["a"], exclude=["b5"]))
+    models = Models(itemknn=model)
+    offer = Collaborative(lambda: models)(Query("u", 2, recent=["a"], exclude=["b5"]))
     assert offer.keep == 2 and len(offer.scores) == 4 and "b5" not in offer.scores
     assert next(iter(offer.scores)) == "b0"  # liked together twice: best first
     assert Collaborative(lambda: None)(Query("u", 2, recent=["a"])) == Candidates({})
@@ -93,7 +95,10 @@ def test_a_new_source_is_blended_by_the_name_its_weight_has(tmp_path: Path) -> N
             "u1", n=2, strategy="hybrid", weights={"editorial": 1.0}, where={"category": "a"}
         )
         assert only_a.items == []  # the ranker checked `where` for the editors
-        with pytest.raises(InvalidInput, match="known: content, collaborative, popular, fresh, "):
+        with pytest.raises(
+            InvalidInput,
+            match="known: content, collaborative, ease, sequential, behaviour, popular, fresh, e",
+        ):
             ranker.recommend("u1", n=2, strategy="hybrid", weights={"editors": 1.0})
         with pytest.raises(ValueError, match="content"):
             Sources({"editorial": Editorial(())}, standard.popular, standard.explore)

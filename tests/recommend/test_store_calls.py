@@ -68,7 +68,7 @@ def location(tmp_path_factory: pytest.TempPathFactory) -> str:
         for u in range(10):
             for j in range(8):
                 engine.record(f"u{u}", f"i{(u * 7 + j * 5) % 60}", ("like", "click", "view")[j % 3])
-        assert engine.train() > 0
+        assert engine.train()["items"] > 0
     return path
 
 

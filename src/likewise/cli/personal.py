@@ -61,6 +61,11 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         help='hybrid source weights as JSON, e.g. \'{"collaborative": 1, "content": 0.5}\'',
     )
     p.add_argument("--diversity", type=float, help="hybrid variety, 0 to 1 (default: settings)")
+    p.add_argument(
+        "--space",
+        default="text",
+        help="where a profile strategy searches: text, or behaviour (after train)",
+    )
 
     p = add(sub, "profile", profile, "What likewise knows of a user.")
     p.add_argument("user")
@@ -71,7 +76,12 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--text", help='interests in words, e.g. "space, cooking"')
     p.add_argument("--item", action="append", default=[], metavar="ID", help="repeatable")
 
-    add(sub, "train", train, "Fit the collaborative model the hybrid strategy uses.")
+    p = add(sub, "train", train, "Fit the models the hybrid blends and the behaviour space.")
+    p.add_argument(
+        "--tune",
+        action="store_true",
+        help="fit the hybrid's weights on each user's validation item (kept with the model)",
+    )
 
     profiles = sub.add_parser("profiles", help="Maintain every profile.")
     profiles_sub = profiles.add_subparsers(title="actions", required=True, metavar="ACTION")
@@ -141,6 +151,7 @@ def recommend(args: argparse.Namespace) -> int:
             include_seen=args.include_seen,
             weights=json_object(args.weights, "weights"),
             diversity=args.diversity,
+            space=args.space,
         )
         titles = {i.id: i.title for i in engine.get_many([r.id for r in rec.items])}
     data = rec.as_dict()
@@ -180,8 +191,31 @@ def rebuild(args: argparse.Namespace) -> int:
 
 
 def train(args: argparse.Namespace) -> int:
-    items = _over_the_log(args, "train", lambda engine, bar: engine.train(progress=bar))
-    emit(args, {"items": items}, lambda: f"trained: item-item model over {items} items")
+    info: dict[str, Any] = {}
+
+    def fit(engine: Engine, bar: Callable[[int], object]) -> int:
+        info.update(engine.train(tune=args.tune, progress=bar))
+        return int(info.get("items", 0))
+
+    _over_the_log(args, "train", fit)
+
+    def text() -> str:
+        seconds = ", ".join(f"{k} {v:g} s" for k, v in info.get("seconds", {}).items())
+        weights = ", ".join(f"{k} {v:g}" for k, v in info.get("weights", {}).items() if v)
+        lines = [
+            f"trained {info.get('version', '')}: {info.get('items', 0)} items, "
+            f"{info.get('users', 0)} users ({seconds})",
+            f"dense models over {info.get('dense_items', 0)} items; behaviour space: "
+            f"{info.get('behaviour_items', 0)} items",
+            f"hybrid weights: {weights or '(none)'}",
+        ]
+        tuning = info.get("tuning")
+        if tuning:
+            alone = ", ".join(f"{k} {v:.4f}" for k, v in tuning["alone"].items())
+            lines.append(f"tuned NDCG@10 on validation items: {tuning['ndcg']:.4f} ({alone})")
+        return "\n".join(lines)
+
+    emit(args, info, text)
     return 0
 
 

@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Any
 
+from likewise.cli.retrain import Retrainer
 from likewise.config import Settings
 from likewise.errors import ConfigError, InvalidInput
 from likewise.store.location import redact
@@ -33,6 +34,12 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         default=None,
         help="also serve the demo site and dashboard at / (env LIKEWISE_SITE)",
     )
+    p.add_argument(
+        "--train-every",
+        type=float,
+        help="retrain (`train --tune`, in a child process) every this many seconds; the "
+        "server swaps to the new model when it is stored (env LIKEWISE_TRAIN_EVERY, 0: off)",
+    )
     p.set_defaults(handler=serve)
 
 
@@ -55,6 +62,7 @@ def serve(args: argparse.Namespace) -> int:
         "host": args.host,
         "port": args.port,
         "site": getattr(args, "site", None),
+        "train_every": getattr(args, "train_every", None),
     }
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     service = settings.service
@@ -82,13 +90,19 @@ def serve(args: argparse.Namespace) -> int:
             LIKEWISE_SITE="true" if service.site else "false",
         )
         app = "likewise.service.app:create_app"
-    uvicorn.run(
-        app,
-        factory=args.workers > 1,
-        workers=args.workers,
-        host=service.host,
-        port=service.port,
-        log_level="warning",
-        access_log=False,
-    )
+    every = settings.training.train_every
+    retrainer = Retrainer(settings.store.data, every).start() if every else None
+    try:
+        uvicorn.run(
+            app,
+            factory=args.workers > 1,
+            workers=args.workers,
+            host=service.host,
+            port=service.port,
+            log_level="warning",
+            access_log=False,
+        )
+    finally:
+        if retrainer is not None:
+            retrainer.stop()
     return 0

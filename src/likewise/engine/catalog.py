@@ -13,9 +13,14 @@ from likewise.engine.checks import IngestReport, check_n, validate_items
 from likewise.engine.ingest import Progress, embed_all, ingest
 from likewise.errors import ConfigError, InvalidInput, NotFound
 from likewise.items.model import ContentTemplate, Item
-from likewise.ranking import ResultCache
+from likewise.ranking import ResultCache, weighted
 from likewise.ranking.cache import where_key
+from likewise.recommend.model import POOL
+from likewise.retrieval.models import BEHAVIOUR, behaviour_query
 from likewise.store import TEXT, Hit, Space, Store, metric_of
+
+# How related items blend their content and behaviour neighbours (min-max scaled each).
+RELATED_WEIGHTS = {"behaviour": 1.0, "content": 0.25}
 
 __all__ = ["Catalog"]
 
@@ -50,15 +55,18 @@ class Catalog:
         `batch_size`: if the process dies, re-running the same call resumes where it stopped.
         With `delete_missing`, stored items absent from `records` are deleted (a full sync).
         """
+        items = validate_items(records)
         report = ingest(
             self.store,
             self.embedder,
             self.template,
-            validate_items(records),
+            items,
             batch=self.batch_size,
             delete_missing=delete_missing,
             progress=progress,
         )
+        if report.new or report.changed:
+            self._items_added([i.id for i in items])
         if report.new or report.changed or report.deleted:
             self._catalog_changed()
         return report
@@ -78,6 +86,9 @@ class Catalog:
         self._embedder_changed(embedder)
         return len(entries)
 
+    def _items_added(self, ids: Sequence[str]) -> None:
+        """Items were written (new or changed among `ids`): a subclass may place them."""
+
     def _catalog_changed(self) -> None:
         """Items changed: every cached list may be stale."""
         self.similar_cache.touch_all()
@@ -92,12 +103,14 @@ class Catalog:
         n: int = 10,
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
-        space: str = TEXT,
+        space: str | None = None,
     ) -> list[Hit]:
         """The `n` items closest to `item_id` in `space` (never itself), passing `where`.
 
-        Answers are kept in a cache of hot results until the catalog changes or
-        `cache_seconds` pass.
+        With no `space`: related items. Once `train` has filled the `behaviour` space, its
+        neighbours (what people go on to like after this item) are blended with the content
+        neighbours (`RELATED_WEIGHTS`); before, the content neighbours alone. Answers are kept
+        in a cache of hot results until the catalog changes or `cache_seconds` pass.
         """
         check_n(n)
         key = (item_id, n, where_key(where), tuple(exclude), space)
@@ -105,10 +118,38 @@ class Catalog:
         if hit is not None:
             return list(hit)  # the caller may change its list, not the cached one
         version = self.similar_cache.version("")
-        vector = self.store.vector(item_id, space=space)
-        hits = self.store.search(vector, n=n, where=where, exclude=[item_id, *exclude], space=space)
+        if space is None:
+            hits = self._related(item_id, n, where, [item_id, *exclude])
+        else:
+            vector = self.store.vector(item_id, space=space)
+            skip = [item_id, *exclude]
+            hits = self.store.search(vector, n=n, where=where, exclude=skip, space=space)
         self.similar_cache.put("", key, list(hits), version)
         return hits
+
+    def _related(
+        self, item_id: str, n: int, where: Mapping[str, Any] | None, skip: Sequence[str]
+    ) -> list[Hit]:
+        """Content and behaviour neighbours blended (content alone before a model)."""
+        text = self.store.vector(item_id)
+        learned = (
+            self.store.vectors([item_id], space=BEHAVIOUR).get(item_id)
+            if BEHAVIOUR in self.store.spaces()
+            else None
+        )
+        if learned is None:
+            return self.store.search(text, n=n, where=where, exclude=skip)
+        offers = {
+            "content": self.store.search(text, n=POOL * n, where=where, exclude=skip),
+            "behaviour": self.store.search(
+                behaviour_query(learned), n=POOL * n, where=where, exclude=skip, space=BEHAVIOUR
+            ),
+        }
+        fused = weighted(
+            {k: {h.id: h.score for h in v} for k, v in offers.items()}, RELATED_WEIGHTS
+        )
+        best = sorted(fused, key=lambda i: (-fused[i], i))[:n]
+        return [Hit(i, fused[i]) for i in best]
 
     def search(
         self,

@@ -50,6 +50,9 @@ class Engine(Catalog):
         self.settings = settings
         self.tracker = Tracker(store, settings.tracking, self._lists_changed)
 
+    def _items_added(self, ids: Sequence[str]) -> None:
+        self.personal.place(ids)  # into the behaviour space, from content, until `train`
+
     def _catalog_changed(self) -> None:
         self.personal.cache.touch_all()
         super()._catalog_changed()
@@ -164,6 +167,7 @@ class Engine(Catalog):
         track: bool = True,
         weights: Mapping[str, float] | None = None,
         diversity: float | None = None,
+        space: str = "text",
     ) -> Recommendation:
         """Items for a user: nearest to their interest vector under `strategy` (dislike, ema,
         mean or momentum), or `hybrid`: content, collaborative (after :meth:`train`) and
@@ -171,7 +175,9 @@ class Engine(Catalog):
         varied at `diversity` (default: the setting) by the `diversity_method`.
         Popular items for a user with no profile. Default strategy from settings.
 
-        Items the user already has events with are left out unless `include_seen`. With
+        A profile strategy searches in `space`: `text` (content), or `behaviour` (vectors
+        learned from behaviour by :meth:`train`). Items the user already has events with are
+        left out unless `include_seen`. With
         `track`, the impression (user, items, strategy, `context`, time) is logged under the
         recommendation's id; events that carry that id as `recommendation_id` are attributed
         to it in :meth:`ctr_report`.
@@ -197,6 +203,7 @@ class Engine(Catalog):
             context=context,
             weights=weights,
             diversity=diversity,
+            space=space,
         )
         if variant is not None:
             rec = replace(rec, variant=variant)
@@ -279,10 +286,22 @@ class Engine(Catalog):
         """Start a new user from onboarding text ("space, cooking") and/or chosen items."""
         self.personal.onboard(user_id, text=text, items=items)
 
-    def train(self, *, progress: Progress | None = None) -> int:
-        """Fit the collaborative (item-item) model the `hybrid` strategy uses, from the event
-        log; returns how many items it covers."""
-        return self.personal.train(progress=progress)
+    def train(self, *, tune: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+        """Fit the models the hybrid blends and the `behaviour` space from the event log:
+        item-kNN, EASE and the next-item model, whose item vectors fill `behaviour` (items
+        with no events are placed there from their content). With `tune`, the hybrid's
+        weights are fit on each user's validation item and kept with the model. Returns what
+        was fit (see :meth:`model`)."""
+        self.personal.train(tune=tune, progress=progress)
+        return self.model() or {}
+
+    def model(self) -> dict[str, Any] | None:
+        """What the trained models are (None before :meth:`train`): version, when, items,
+        users, fit seconds, the hybrid's weights in use and the tuning that chose them."""
+        models = self.personal.models
+        if models is None:
+            return None
+        return {**models.info, "weights": self.personal.ranker.weights()}
 
     def rebuild_profiles(self, *, progress: Progress | None = None) -> int:
         """Replay the event log into fresh profiles; returns how many users were rebuilt."""
@@ -318,9 +337,13 @@ class Engine(Catalog):
             "recommend": self.personal.cache,
             "similar": self.similar_cache,
         }
+        model = self.model()
         return {
             **self.store.stats(),
             "cache": {name: {"hits": c.hits, "misses": c.misses} for name, c in caches.items()},
+            "model": None
+            if model is None
+            else {k: model.get(k) for k in ("version", "trained_at", "items", "weights")},
         }
 
     def close(self) -> None:

@@ -37,8 +37,24 @@ Progress = Callable[[int], object]
 Bars = Callable[[int, str], AbstractContextManager[Progress]]
 
 DATASETS = {"movielens-1m": "ml-1m", "movielens-100k": "ml-100k"}
-DEFAULT_STRATEGIES = ("popular", "mean", "ema", "ema+dislike", "momentum", "itemknn", "hybrid")
-RANDOM_DEFAULT = ("popular", "itemknn", "hybrid")
+DEFAULT_STRATEGIES = (
+    "popular",
+    "mean",
+    "ema",
+    "ema+dislike",
+    "momentum",
+    "itemknn",
+    "ease",
+    "sequential",
+    "behaviour",
+    "mean@behaviour",
+    "ema@behaviour",
+    "ema+dislike@behaviour",
+    "momentum@behaviour",
+    "related",
+    "hybrid",
+)
+RANDOM_DEFAULT = ("popular", "itemknn", "ease", "sequential", "behaviour", "hybrid")
 REPLAY_BATCH = 5_000  # events per durable transaction while replaying
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
 
 from likewise.config import Settings
 from likewise.datasets import movielens_items, movielens_ratings
@@ -13,14 +16,17 @@ from likewise.errors import InvalidInput
 from likewise.evaluation.plan import DATASETS, Bars, EvalRequest, Evaluation, no_bars, replay
 from likewise.evaluation.protocols import (
     ANCHORS,
+    EASE_LAMBDA,
     EASE_NDCG,
     MATRIX_STRATEGIES,
     RANDOM_STRATEGIES,
     RECBOLE_RUN,
     core_filter,
+    ndcg_at,
     random_split,
     score_random,
 )
+from likewise.evaluation.report import model_note
 
 __all__ = ["run_random"]
 
@@ -46,19 +52,46 @@ def run_random(request: EvalRequest, *, bars: Bars = no_bars) -> Evaluation:
     ]
     asked = [s for s in strategies if s not in MATRIX_STRATEGIES]
     # popular and itemknn need only the events: a small hashing model keeps the catalog cheap.
-    model = request.model if asked else "hashing-64"
+    embedder = request.model if asked else "hashing-64"
     with (
         tempfile.TemporaryDirectory(prefix="likewise-eval-") as folder,
-        Engine.open(folder, model=model, settings=Settings(cache_size=0)) as engine,
+        Engine.open(folder, model=embedder, settings=Settings(cache_size=0)) as engine,
     ):
         catalog = movielens_items(dataset)
         with bars(len(catalog), "embed") as advance:
             engine.add_items(catalog, progress=advance)
         replay(engine, events, bars)
-        engine.train()
+        model = engine.train(tune="hybrid" in strategies)
         with bars(len(split.test) * len(asked), "recommend") as advance:
             results = score_random(engine, split, list(strategies), k=k, progress=advance)
-    return _evaluation(request, dataset, k, results)
+    evaluation = _evaluation(request, dataset, k, results)
+    spread = ""
+    if "ease" in strategies and request.users is None:
+        spread = seed_note(core_filter(movielens_ratings(dataset)), k)
+    notes = model_note(model) + spread
+    return dataclasses.replace(evaluation, markdown=evaluation.markdown + notes, notes=notes)
+
+
+SEEDS = (2020, 1, 2, 3, 4)  # RecBole's split seed first
+
+
+def seed_note(pairs: list[tuple[str, str]], k: int) -> str:
+    """EASE's NDCG@k on five splits (RecBole's seed first), fit in memory as `train` fits it."""
+    from likewise.retrieval.linear import Ease
+
+    figures = []
+    for seed in SEEDS:
+        split = random_split(pairs, seed=seed)
+        users = [u for u in sorted(split.test) if split.test[u]]
+        ease = Ease.fit([split.train[u] for u in users], lam=EASE_LAMBDA)
+        total = 0.0
+        for user in users:
+            history = [*split.train[user]]
+            top = ease.top(history, k, exclude=split.valid[user])
+            total += ndcg_at(list(top), set(split.test[user]), k)
+        figures.append(total / len(users))
+    each = ", ".join(f"{s}: {f:.4f}" for s, f in zip(SEEDS, figures, strict=True))
+    return f"\n\nEASE NDCG@{k} over five splits (seed {each}): mean {np.mean(figures):.4f}."
 
 
 def _evaluation(

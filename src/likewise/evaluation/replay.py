@@ -21,7 +21,16 @@ from likewise.events.model import parse_event
 from likewise.events.signals import SignalRules
 from likewise.ranking import intra_list_diversity
 
-__all__ = ["ALIASES", "Result", "bootstrap", "cold_split", "evaluate", "temporal_split"]
+__all__ = [
+    "ALIASES",
+    "Result",
+    "bootstrap",
+    "cold_split",
+    "evaluate",
+    "known_strategies",
+    "needs_model",
+    "temporal_split",
+]
 
 Progress = Callable[[int], object]
 
@@ -99,8 +108,32 @@ def _signal(rules: SignalRules, event: Mapping[str, Any]) -> float:
 # Names the evaluation knows besides the engine's strategies: (strategy, source weights).
 ALIASES: dict[str, tuple[str, dict[str, float] | None]] = {
     "ema+dislike": ("dislike", None),  # the EMA of likes minus beta x each dislike
-    "itemknn": ("hybrid", {"collaborative": 1.0}),  # the collaborative source alone
+    "itemknn": ("hybrid", {"collaborative": 1.0}),  # the item-kNN source alone
+    "ease": ("hybrid", {"ease": 1.0}),  # EASE alone
+    "sequential": ("hybrid", {"sequential": 1.0}),  # the next-item model alone
+    "behaviour": ("hybrid", {"behaviour": 1.0}),  # the behaviour space's search alone
 }
+# A profile strategy in the learned space: `ema@behaviour` (also dislike, mean, momentum).
+LEARNED = "@behaviour"
+RELATED = "related"  # the items related to the user's last positive item (Engine.similar)
+MODELS = ("hybrid", "itemknn", "ease", "sequential", "behaviour", RELATED)  # need `train`
+
+
+def known_strategies(engine_strategies: Sequence[str]) -> tuple[str, ...]:
+    """Every name the evaluation scores: the engine's, the aliases, `related`, and each
+    profile strategy in the behaviour space."""
+    profile = [s for s in ("mean", "ema", "ema+dislike", "momentum", "dislike")]
+    return (
+        "popular",
+        *engine_strategies,
+        *ALIASES,
+        RELATED,
+        *(f"{s}{LEARNED}" for s in profile),
+    )
+
+
+def needs_model(strategies: Sequence[str]) -> bool:
+    return any(s in MODELS or s.endswith(LEARNED) for s in strategies)
 
 
 def evaluate(
@@ -134,8 +167,12 @@ def evaluate(
                 seen = engine.seen(user)
                 hits = engine.popular(n=longest, exclude=[*seen, *outside])
                 ranked = [h.id for h in hits]
+            elif strategy == RELATED:
+                ranked = _related(engine, user, longest, outside)
             else:
                 name, fixed = ALIASES.get(strategy, (strategy, None))
+                name, _, space = name.partition("@")
+                name = ALIASES.get(name, (name, None))[0]
                 tuned = name == "hybrid" and fixed is None
                 rec = engine.recommend(
                     user,
@@ -145,6 +182,7 @@ def evaluate(
                     weights=fixed or (weights if tuned else None),
                     diversity=diversity if tuned else None,
                     exclude=outside,
+                    space=space or "text",
                 )
                 ranked = [r.id for r in rec.items]
             lists.append(ranked)
@@ -155,6 +193,15 @@ def evaluate(
             out.append(_score(engine, strategy, at, users, targets, lists, popularity, catalog))
             out[-1] = replace(out[-1], seconds=seconds)
     return out
+
+
+def _related(engine: Engine, user: str, n: int, outside: Sequence[str]) -> list[str]:
+    """The items related to the user's last positive item, minus what they have seen."""
+    recent = engine.profile(user, n=1)["recent_positives"] if n else []
+    if not recent:
+        return []
+    seen = engine.seen(user)
+    return [h.id for h in engine.similar(recent[-1], n=n, exclude=[*seen, *outside])]
 
 
 def _score(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from likewise.evaluation.replay import Result
 
-__all__ = ["markdown_table", "write_report"]
+__all__ = ["markdown_table", "model_note", "write_report"]
 
 
 def markdown_table(results: Sequence[Result], title: str) -> str:
@@ -102,3 +103,24 @@ def write_report(
         encoding="utf-8",
     )
     return index
+
+
+def model_note(model: dict[str, Any] | None) -> str:
+    """The model a report's figures came from: what was fit, how long, the weights used."""
+    if not model:
+        return ""
+    seconds = ", ".join(f"{k} {v:g} s" for k, v in model.get("seconds", {}).items())
+    weights = ", ".join(f"{k} {v:g}" for k, v in model.get("weights", {}).items() if v)
+    note = (
+        f"\n\nModel {model.get('version', '')[:8]}: {model.get('items', 0):,} items "
+        f"({model.get('dense_items', 0):,} in the dense models), {model.get('users', 0):,} "
+        f"users; fit in {seconds}. Hybrid weights: {weights or '(none)'}"
+    )
+    tuning = model.get("tuning")
+    if tuning:
+        alone = ", ".join(f"{k} {v:.4f}" for k, v in tuning["alone"].items())
+        note += (
+            f", fit on each user's validation item (NDCG@10 {tuning['ndcg']:.4f}; "
+            f"each source alone: {alone})"
+        )
+    return note + "."

@@ -33,9 +33,15 @@ from likewise.evaluation.plan import (
 )
 from likewise.evaluation.protocols import SEQUENTIAL_ANCHORS, core_rows, sequential_split
 from likewise.evaluation.random_protocol import run_random
-from likewise.evaluation.replay import ALIASES, Result, cold_split, temporal_split
+from likewise.evaluation.replay import (
+    Result,
+    cold_split,
+    known_strategies,
+    needs_model,
+    temporal_split,
+)
 from likewise.evaluation.replay import evaluate as score
-from likewise.evaluation.report import markdown_table
+from likewise.evaluation.report import markdown_table, model_note
 from likewise.evaluation.tuning import OnTrial, Scratch, check_tune, ranking_overrides, tune
 from likewise.recommend import RECOMMENDERS
 
@@ -68,13 +74,13 @@ def run(
     items, ratings = _load(request)
     split = _split(request, ratings)
     with tempfile.TemporaryDirectory(prefix="likewise-eval-") as folder:
-        chosen, trials, results = _measure(folder, request, items, split, bars, on_trial)
-    return _evaluation(request, split, results, chosen, trials)
+        chosen, trials, results, model = _measure(folder, request, items, split, bars, on_trial)
+    return _evaluation(request, split, results, chosen, trials, model)
 
 
 def check(request: EvalRequest) -> None:
     """The request's values, checked before any data is read."""
-    known = ("popular", *RECOMMENDERS, *ALIASES)
+    known = known_strategies(RECOMMENDERS)
     asked = (("strategies", request.strategy_names()), ("tune_strategy", [request.tune_strategy]))
     for field, names in asked:
         for name in names:
@@ -142,20 +148,22 @@ def _measure(
     split: Split,
     bars: Bars,
     on_trial: OnTrial | None,
-) -> tuple[dict[str, float], list[Trial], list[Result]]:
-    """(chosen values, tuning trials, results): embed, tune if asked, replay, score."""
+) -> tuple[dict[str, float], list[Trial], list[Result], dict[str, Any] | None]:
+    """(chosen values, tuning trials, results, the model trained): embed, tune if asked,
+    replay, train (the hybrid's weights tuned on each user's validation item), score."""
     strategies = request.strategy_names()
     chosen: dict[str, float] = {}
     trials: list[Trial] = []
     history = split.history
+    model = None
     with closing(Scratch(folder, request.model)) as scratch:
         with bars(len(items), "embed") as advance:
             scratch.engine.add_items(items, progress=advance)
         if request.tune:
             chosen, trials, history = tune(scratch, history, request, bars, on_trial)
         replay(scratch.engine, history, bars)
-        if {"hybrid", "itemknn"} & set(strategies):
-            scratch.engine.train()
+        if needs_model(strategies):
+            model = scratch.engine.train(tune="hybrid" in strategies)
         with bars(len(split.targets) * len(strategies), "recommend") as advance:
             results = score(
                 scratch.engine,
@@ -166,7 +174,7 @@ def _measure(
                 among=split.cold,
                 **ranking_overrides(chosen),
             )
-    return chosen, trials, results
+    return chosen, trials, results, model
 
 
 def _evaluation(
@@ -175,6 +183,7 @@ def _evaluation(
     results: list[Result],
     chosen: dict[str, float],
     trials: list[Trial],
+    model: dict[str, Any] | None = None,
 ) -> Evaluation:
     cold = f"cold items ({len(split.cold or ())} first seen in the last 10% of events)"
     setting = SETTINGS.get(request.protocol, cold)
@@ -184,6 +193,7 @@ def _evaluation(
         notes = "\n\nTuned on each user's validation item, then used for the test: " + ", ".join(
             f"{name}={value:g}" for name, value in chosen.items()
         )
+    notes += model_note(model)
     dataset = DATASETS.get(request.dataset, "")
     anchored = request.protocol == "sequential" and dataset == "ml-1m" and 10 in request.k
     if anchored and not request.users:

@@ -16,6 +16,7 @@ from likewise.errors import InvalidInput
 from likewise.evaluation.plan import Bars, EvalRequest, Trial, replay
 from likewise.evaluation.replay import evaluate as score
 from likewise.evaluation.replay import temporal_split
+from likewise.recommend.ranker import DEFAULT_WEIGHTS
 
 __all__ = [
     "PROFILE_KNOBS",
@@ -87,7 +88,9 @@ def ranking_overrides(chosen: Mapping[str, float]) -> dict[str, Any]:
     """The hybrid's per-request overrides among the chosen values."""
     weights = {k: chosen[k] for k in ("content", "popular") if k in chosen}
     return {
-        "weights": {**Settings().ranking.hybrid_weights, **weights} if weights else None,
+        "weights": {**(Settings().ranking.hybrid_weights or DEFAULT_WEIGHTS), **weights}
+        if weights
+        else None,
         "diversity": chosen.get("diversity"),
     }
 

@@ -35,14 +35,14 @@ def ema(state: ProfileState, store: Store, config: ProfileConfig) -> Vector | No
 def mean_of_recent(state: ProfileState, store: Store, config: ProfileConfig) -> Vector | None:
     """The mean of the last `mean_n` positive items (one vector read), else the seed."""
     ids = state.recent[-config.mean_n :]
-    found = store.vectors(ids)
+    found = store.vectors(ids, space=state.space)
     rows = [found[i] for i in ids if i in found]
     return mean(np.stack(rows)) if rows else state.seed
 
 
 def projected(state: ProfileState, store: Store, config: ProfileConfig) -> Vector | None:
     """Where the last `history` snapshots drift to (one read), else the profile's own."""
-    snaps = store.snapshots(state.user_id, config.history)
+    snaps = store.snapshots(state.user_id, config.history, space=state.space)
     ahead = momentum(np.stack([s.vector for s in snaps])) if snaps else None
     return state.interest if ahead is None else ahead
 

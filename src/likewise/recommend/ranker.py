@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from likewise.config import ProfileConfig, RankingConfig
@@ -28,9 +28,14 @@ from likewise.recommend.model import (
 )
 from likewise.recommend.reasons import explain
 from likewise.recommend.sources import Query, Sources
+from likewise.retrieval.models import BEHAVIOUR, Models
 from likewise.store import Store
+from likewise.store.base import TEXT
 
-__all__ = ["Ranker"]
+__all__ = ["DEFAULT_WEIGHTS", "Ranker"]
+
+# The hybrid's weights when neither the settings nor a tuned model give any.
+DEFAULT_WEIGHTS = {"collaborative": 1.0, "content": 0.5}
 
 
 class Ranker:
@@ -50,7 +55,12 @@ class Ranker:
     """
 
     def __init__(
-        self, store: Store, config: RankingConfig, profiles: ProfileConfig, sources: Sources
+        self,
+        store: Store,
+        config: RankingConfig,
+        profiles: ProfileConfig,
+        sources: Sources,
+        models: Callable[[], Models | None] = lambda: None,
     ) -> None:
         try:
             check_strategy(config.strategy)
@@ -60,6 +70,7 @@ class Ranker:
         self.config = config
         self.profiles = profiles
         self.sources = sources
+        self.models = models
         self.rules = parse_rules(config.context_rules)
         self.cache: ResultCache[Recommendation] = ResultCache(
             size=config.cache_size, ttl=config.cache_seconds
@@ -77,8 +88,13 @@ class Ranker:
         context: Mapping[str, Any] | None = None,
         weights: Mapping[str, float] | None = None,
         diversity: float | None = None,
+        space: str = TEXT,
     ) -> Recommendation:
         """Nearest items to the user's interest vector, or popular ones without a profile.
+
+        A profile strategy searches around the user's profile in `space` (`text`, or
+        `behaviour` once a model is trained). The hybrid's weights default to the
+        `hybrid_weights` setting, else those `train --tune` stored with the model.
 
         Context rules that apply to `context` (with the clock's `daypart` and `weekday`)
         filter the list and boost items in personal lists. `weights` and `diversity` replace
@@ -89,8 +105,13 @@ class Ranker:
         config = self.config
         name = config.strategy if strategy is None else check_strategy(strategy)
         known = self.sources.blend
+        if space != TEXT and (space != BEHAVIOUR or not self._learned()):
+            raise InvalidInput(
+                f"unknown space {space!r}: use text, or behaviour once `train` fit a model",
+                field="space",
+            )
         tuning = Tuning(
-            config.hybrid_weights if weights is None else check_weights(weights, known),
+            self.weights() if weights is None else check_weights(weights, known),
             config.diversity if diversity is None else check_diversity(diversity),
         )
         clocked = with_clock(context or {}) if self.rules else {}
@@ -109,6 +130,7 @@ class Ranker:
             where_key({"b": boosts}) if boosts else "",  # no JSON work on the common path
             "" if weights is None else where_key(tuning.weights),
             diversity,
+            space,
         )
         # Resting items depends on every list shown, so it bypasses the cache.
         hit = None if config.rest_after else self.cache.get(user_id, key)
@@ -118,13 +140,26 @@ class Ranker:
         if config.rest_after:
             counts = self.store.shown(user_id)
             exclude = [*exclude, *(i for i, c in counts.items() if c >= config.rest_after)]
-        state, seen = self.store.user(user_id)
+        state, seen = self.store.user(user_id, space=space if name != "hybrid" else TEXT)
         seen = [] if include_seen else seen
         rec = self._rank(user_id, n, name, where, [*exclude, *seen], state, boosts, tuning)
         if config.exploration and rec.items:
             rec = self._explore(rec, n, where, exclude, seen)
         self.cache.put(user_id, key, rec, version)
         return rec
+
+    def weights(self) -> dict[str, float]:
+        """The hybrid's weights: the setting, else the tuned model's, else the defaults."""
+        given = self.config.hybrid_weights
+        if given is not None:
+            return dict(given)
+        models = self.models()
+        return dict((models.weights if models is not None else None) or DEFAULT_WEIGHTS)
+
+    def _learned(self) -> bool:
+        """Whether the trained models filled the behaviour space."""
+        models = self.models()
+        return models is not None and bool(models.info.get("behaviour_items"))
 
     def interest(self, state: ProfileState, strategy: str) -> Vector | None:
         """The vector `strategy` recommends from (None: nothing to go on yet)."""
@@ -148,15 +183,29 @@ class Ranker:
             items = [Recommended(i, s, "popular" if s > 0 else "new") for i, s in hits]
             return Recommendation(user_id, "popular", items)
         if name == "hybrid":
-            query = Query(user_id, POOL * n, vector, state.recent, where, skip)
+            taste = self._taste(user_id) if tuning.weights.get("behaviour") else None
+            query = Query(user_id, POOL * n, vector, state.recent, where, skip, taste)
             return Recommendation(user_id, name, self._blend(query, n, boosts, tuning))
         # Boosts reorder the search's hits: then it offers a pool to reorder, as a blend does.
-        query = Query(user_id, POOL * n if boosts else n, vector, state.recent, where, skip)
+        size = POOL * n if boosts else n
+        if state.space == BEHAVIOUR:
+            query = Query(user_id, size, None, state.recent, where, skip, vector)
+            return Recommendation(user_id, name, self._nearest(query, n, boosts, "behaviour"))
+        query = Query(user_id, size, vector, state.recent, where, skip)
         return Recommendation(user_id, name, self._nearest(query, n, boosts))
 
-    def _nearest(self, query: Query, n: int, boosts: Boosts) -> list[Recommended]:
-        """A profile strategy's list: the content source alone, boosted, explained."""
-        offer = self.sources.content(query)
+    def _taste(self, user_id: str) -> Vector | None:
+        """The user's interest vector in the behaviour space (None before a model)."""
+        if not self._learned():
+            return None
+        state = self.store.profile(user_id, space=BEHAVIOUR)
+        return None if state is None else state.interest
+
+    def _nearest(
+        self, query: Query, n: int, boosts: Boosts, source: str = "content"
+    ) -> list[Recommended]:
+        """A profile strategy's list: one search (content, or behaviour), boosted, explained."""
+        offer = self.sources.blend[source](query)
         # The search applied `where`: only boosts check fields. Without, the reasons read
         # vectors and titles only.
         ids = [*offer.scores, *query.recent]

@@ -46,7 +46,7 @@ class ItemItem:
         rows: list[int] = []
         cols: list[int] = []
         for user, history in enumerate(histories):
-            for item in set(history):
+            for item in dict.fromkeys(history):  # in order: the same model in every process
                 rows.append(user)
                 cols.append(index.setdefault(item, len(index)))
         items = list(index)

@@ -16,7 +16,8 @@ class Query:
     """What a source is asked: `n` candidates for one user, passing `where`, minus `exclude`.
 
     `recent` is the user's positive items, oldest first; `vector` their interest vector
-    (None for a user with nothing to go on).
+    (None for a user with nothing to go on); `taste` their interest vector in the learned
+    `behaviour` space (None before a model is trained).
     """
 
     user_id: str
@@ -25,6 +26,7 @@ class Query:
     recent: Sequence[str] = ()
     where: Mapping[str, Any] | None = None
     exclude: Sequence[str] = ()
+    taste: Vector | None = None
 
 
 @dataclass(frozen=True)

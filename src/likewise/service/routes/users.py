@@ -36,6 +36,7 @@ class RecommendQuery(BaseModel):
     include_seen: bool = False
     weights: str | None = None
     diversity: float | None = Field(None, ge=0, le=1)
+    space: Literal["text", "behaviour"] = "text"
 
 
 def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -62,6 +63,12 @@ RECOMMEND_PARAMS = [
         'hybrid: JSON source weights, e.g. {"collaborative": 1, "content": 0.5}',
     ),
     _param("diversity", {"type": "number", "minimum": 0, "maximum": 1}, "hybrid: variety, 0 to 1"),
+    _param(
+        "space",
+        {"type": "string", "enum": ["text", "behaviour"], "default": "text"},
+        "where a profile strategy searches: content, or vectors learned from behaviour "
+        "(once trained)",
+    ),
 ]
 
 
@@ -86,6 +93,7 @@ async def recommendations(request: Request, user_id: str) -> FastJSON:
         include_seen=query.include_seen,
         weights=json_object(query.weights, "weights"),
         diversity=query.diversity,
+        space=query.space,
     )
     metrics = request.app.state.metrics
     metrics.recommendations.inc()

@@ -1,0 +1,240 @@
+"""`likewise train`: the models of `likewise.retrieval` fit from the event log, the behaviour
+space filled, and (with `tune`) the hybrid's weights fit on each user's validation item.
+
+The Personaliser calls :func:`train` and keeps the bundle it returns; the pure fitting lives in
+`likewise.retrieval`, the weight search in `likewise.recommend.tuning`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from likewise.config import RECENT_MAX, TrainingConfig
+from likewise.recommend.model import POOL, new_id
+from likewise.recommend.tuning import Tuned, fit_weights
+from likewise.retrieval import ItemItem
+from likewise.retrieval.linear import Ease, NextItem, active_items
+from likewise.retrieval.models import (
+    BEHAVIOUR,
+    Models,
+    behaviour_vectors,
+    fit_projection,
+)
+from likewise.store import Store
+from likewise.store.base import TEXT, Space
+
+__all__ = ["Histories", "fit", "histories", "stamp", "train_behaviour", "tune"]
+
+Progress = Callable[[int], object]
+Histories = dict[str, list[str]]  # user -> positive items, oldest first (repeats moved last)
+PUT_BATCH = 5_000
+
+
+def histories(store: Store, progress: Progress | None = None) -> Histories:
+    """Each user's positive items in event-time order (a repeat moves the item last)."""
+    timed: dict[str, list[tuple[float, int, str]]] = {}
+    order = 0
+    for page in store.events():
+        for event, signal in page:
+            if signal > 0:
+                timed.setdefault(event.user_id, []).append((event.timestamp, order, event.item_id))
+                order += 1
+        if progress:
+            progress(len(page))
+    out: Histories = {}
+    for user, rows in timed.items():
+        history: dict[str, None] = {}
+        for _, _, item in sorted(rows):
+            history.pop(item, None)
+            history[item] = None
+        out[user] = list(history)
+    return out
+
+
+def fit(data: Histories, config: TrainingConfig) -> tuple[Models, dict[str, Any]]:
+    """Every model `data` supports, in memory: (bundle, behaviour layout).
+
+    The layout holds the next-item model's input and output vectors (`inputs`, `outputs`)
+    for the behaviour space, or is empty when there is too little to fit."""
+    users = sorted(data)
+    sequences = [data[u] for u in users]
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    itemknn = ItemItem.fit(sequences)
+    seconds["itemknn"] = time.perf_counter() - started
+    models = Models(itemknn=itemknn)
+    layout: dict[str, Any] = {}
+    if len(active_items(sequences, 2)) >= 2 and sum(len(s) > 1 for s in sequences):
+        started = time.perf_counter()
+        models.ease = Ease.fit(
+            sequences, lam=config.ease_lambda, decay=0.9, limit=config.dense_items
+        )
+        seconds["ease"] = time.perf_counter() - started
+        started = time.perf_counter()
+        models.next_item = NextItem.fit(
+            sequences,
+            lam=config.sequence_lambda,
+            decay=config.sequence_decay,
+            window=config.sequence_window,
+            limit=config.dense_items,
+        )
+        inputs, outputs = models.next_item.reduced(sequences, config.behaviour_rank)
+        layout = {"inputs": inputs, "outputs": outputs}
+        seconds["next_item"] = time.perf_counter() - started
+    known = sum(len(s) for s in sequences)
+    models.info = {
+        "users": len(users),
+        "positives": known,
+        "items": len(itemknn.items),
+        "dense_items": len(models.ease.items) if models.ease else 0,
+        "seconds": {k: round(v, 2) for k, v in seconds.items()},
+        "settings": config.model_dump(exclude={"train_every", "reload_seconds"}),
+    }
+    return models, layout
+
+
+def train_behaviour(store: Store, models: Models, layout: Mapping[str, Any], rank: int) -> int:
+    """Fill the behaviour space: the model's items from their learned vectors, every other
+    item from its content vector through a projection fit on those (kept in `models`).
+    Returns how many items got a vector."""
+    if not layout or models.next_item is None:
+        return 0
+    learned = behaviour_vectors(layout["inputs"], layout["outputs"])
+    dim = learned.shape[1]
+    spaces = store.spaces()
+    if BEHAVIOUR in spaces and spaces[BEHAVIOUR].dim != dim:
+        # A space keeps its dimension: pad or cut each half to the one it was made with.
+        learned = _fit_halves(learned, spaces[BEHAVIOUR].dim)
+        dim = spaces[BEHAVIOUR].dim
+    elif BEHAVIOUR not in spaces:
+        store.add_space(Space(BEHAVIOUR, dim, "dot"))
+    items = models.next_item.items
+    text = store.vectors(items, space=TEXT)
+    rows = [j for j, i in enumerate(items) if i in text]
+    vectors: dict[str, Any] = {items[j]: learned[j] for j in range(len(items))}
+    if rows:
+        t = np.stack([text[items[j]] for j in rows])
+        models.projection = fit_projection(t, learned[rows])
+        others = [i for i in store.all_ids() if i not in vectors]
+        for start in range(0, len(others), PUT_BATCH):
+            batch = others[start : start + PUT_BATCH]
+            found = store.vectors(batch, space=TEXT)
+            if found:
+                ids = list(found)
+                projected = np.stack([found[i] for i in ids]) @ models.projection
+                vectors.update(zip(ids, projected, strict=True))
+    ids = list(vectors)
+    for start in range(0, len(ids), PUT_BATCH):
+        store.put_vectors(BEHAVIOUR, {i: vectors[i] for i in ids[start : start + PUT_BATCH]})
+    return len(ids)
+
+
+def _fit_halves(learned: np.ndarray[Any, Any], dim: int) -> np.ndarray[Any, Any]:
+    half, want = learned.shape[1] // 2, dim // 2
+    out = np.zeros((len(learned), dim), np.float32)
+    keep = min(half, want)
+    out[:, :keep] = learned[:, :keep]
+    out[:, want : want + keep] = learned[:, half : half + keep]
+    return out
+
+
+def stamp(models: Models) -> None:
+    """A new version id and the time, in `models.info`."""
+    models.info["version"] = new_id()
+    models.info["trained_at"] = time.time()
+
+
+TUNE_USERS = 3_000  # validation users the weights are fit on (spread over all users)
+SOURCES = ("collaborative", "ease", "sequential", "behaviour", "content", "popular")
+
+
+def tune(
+    store: Store, data: Histories, config: TrainingConfig, alpha: float, *, n: int = 10
+) -> Tuned:
+    """Hybrid weights fit on each user's validation item: every model refit without each
+    user's last positive item, each source asked for that user's candidates as serving asks
+    (`POOL * n`), the weights searched for the blend that ranks the held-out items best."""
+    held: dict[str, str] = {}
+    early: Histories = {}
+    for user, items in data.items():
+        if len(items) >= 3:
+            held[user] = items[-1]
+            early[user] = items[:-1]
+        else:
+            early[user] = items
+    models, layout = fit(early, config)
+    users = sorted(held)
+    users = users[:: max(1, len(users) // TUNE_USERS)][:TUNE_USERS]
+    offers = [_offers(store, models, layout, early, u, POOL * n, alpha) for u in users]
+    sources = [s for s in SOURCES if any(o.get(s) for o in offers)]
+    if not sources:
+        return Tuned({}, 0.0, {})
+    return fit_weights(offers, [held[u] for u in users], sources, n=n)
+
+
+def _offers(
+    store: Store,
+    models: Models,
+    layout: Mapping[str, Any],
+    data: Histories,
+    user: str,
+    n: int,
+    alpha: float,
+) -> dict[str, dict[str, float]]:
+    """What each source would offer `user` with history `data[user]` (no store writes)."""
+    history = data[user]
+    out: dict[str, dict[str, float]] = {}
+    if models.itemknn is not None:
+        out["collaborative"] = models.itemknn.top(history, n)
+    for name, model in (("ease", models.ease), ("sequential", models.next_item)):
+        if model is not None:
+            out[name] = model.top(history, n)
+    if layout and models.next_item is not None:
+        position = models.next_item.position
+        known = [layout["inputs"][position[i]] for i in history if i in position]
+        if known:
+            taste = _ema(np.stack(known) / _norms(np.stack(known)), alpha)
+            scores = layout["outputs"] @ taste
+            out["behaviour"] = _best(models.next_item.items, scores, history, n)
+    text = store.vectors(history[-RECENT_MAX:])
+    rows = [text[i] for i in history[-RECENT_MAX:] if i in text]
+    if rows:
+        hits = store.search(_ema(np.stack(rows), alpha), n=n, exclude=history)
+        out["content"] = {h.id: h.score for h in hits}
+    if models.itemknn is not None and models.itemknn.counts is not None:
+        counts = models.itemknn.counts.astype(np.float64)
+        out["popular"] = _best(models.itemknn.items, counts.copy(), history, n)
+    return out
+
+
+def _norms(rows: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    norms: np.ndarray[Any, Any] = np.linalg.norm(rows, axis=1, keepdims=True)
+    out: np.ndarray[Any, Any] = np.maximum(norms, 1e-12)
+    return out
+
+
+def _ema(rows: np.ndarray[Any, Any], alpha: float) -> np.ndarray[Any, Any]:
+    """The profile math's EMA (normalised at each step) over `rows`, oldest first."""
+    out = rows[0].astype(np.float64)
+    for row in rows[1:]:
+        out = alpha * row + (1 - alpha) * out
+        out /= max(float(np.linalg.norm(out)), 1e-12)
+    unit: np.ndarray[Any, Any] = out / max(float(np.linalg.norm(out)), 1e-12)
+    return unit.astype(np.float32)
+
+
+def _best(
+    items: Sequence[str], scores: np.ndarray[Any, Any], history: Sequence[str], n: int
+) -> dict[str, float]:
+    position = {i: j for j, i in enumerate(items)}
+    skip = [position[i] for i in history if i in position]
+    scores[skip] = -np.inf
+    n = min(n, len(items) - len(skip))
+    if n <= 0:
+        return {}
+    top = np.argpartition(-scores, n - 1)[:n]
+    return {items[j]: float(scores[j]) for j in sorted(top, key=lambda j: -scores[j])}

@@ -1,0 +1,106 @@
+"""`train` end to end on a real SQLite store: the models, the behaviour space and its
+profiles, related items that know behaviour, tuned weights, reloads across processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from likewise import Engine, InvalidInput, Settings
+
+# Ten items in pairs whose words share nothing; people who like one of a pair go on to the
+# other (p0 -> q0, ...). Their titles are closer to other pairs' items than to their partner.
+ITEMS = [{"id": f"p{k}", "title": f"rocket launch number {k}"} for k in range(5)] + [
+    {"id": f"q{k}", "title": f"banana bread recipe {k}"} for k in range(5)
+]
+
+
+def _events(users: int = 40) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    for u in range(users):
+        k = u % 5
+        for step, item in enumerate((f"p{k}", f"q{k}", f"p{(k + 1) % 5}")):
+            out.append(
+                {"user_id": f"u{u}", "item_id": item, "type": "like", "timestamp": 1000 + step}
+            )
+    return out
+
+
+@pytest.fixture
+def trained(tmp_path: Path) -> Engine:
+    engine = Engine.open(str(tmp_path / "d"), model="hashing-64", settings=Settings(cache_size=0))
+    engine.add_items(ITEMS)
+    engine.record_many(_events())
+    return engine
+
+
+def test_train_fits_every_model_and_fills_the_behaviour_space(trained: Engine) -> None:
+    before = trained.similar("p0", n=1)
+    assert before[0].id != "q0"  # words alone do not know that p0 leads to q0
+    info = trained.train()
+    assert info["items"] == 10 and info["dense_items"] == 10 and info["behaviour_items"] == 10
+    assert set(info["seconds"]) == {"itemknn", "ease", "next_item"} and info["version"]
+    assert "behaviour" in trained.spaces()
+    assert trained.similar("p0", n=1)[0].id == "q0"  # related items now know behaviour
+    assert trained.similar("p0", n=1, space="text")[0].id != "q0"  # one space: as before
+    # The behaviour profile follows behaviour: after p1 comes q1.
+    trained.record_many([{"user_id": "new", "item_id": "p1", "type": "like", "timestamp": 5}])
+    for strategy in ("ema", "mean", "dislike"):
+        rec = trained.recommend("new", n=1, strategy=strategy, space="behaviour", track=False)
+        assert [r.id for r in rec.items] == ["q1"], strategy
+    rec = trained.recommend("new", n=1, strategy="hybrid", weights={"sequential": 1}, track=False)
+    assert [r.id for r in rec.items] == ["q1"]
+    trained.close()
+
+
+def test_tuned_weights_are_kept_with_the_model_and_used_by_default(trained: Engine) -> None:
+    info = trained.train(tune=True)
+    tuning = info["tuning"]
+    assert tuning["ndcg"] >= max(tuning["alone"].values())
+    assert info["weights"] == tuning["weights"] and any(info["weights"].values())
+    model = trained.model()
+    assert model is not None and model["weights"] == tuning["weights"]
+    trained.close()
+
+
+def test_a_second_engine_reloads_a_newer_model(tmp_path: Path, trained: Engine) -> None:
+    folder = str(tmp_path / "d")
+    other = Engine.open(folder, settings=Settings(cache_size=0, reload_seconds=0))
+    assert other.model() is None
+    first = trained.train()["version"]
+    assert other.model() is not None and other.model()["version"] == first  # type: ignore[index]
+    second = trained.train()["version"]
+    assert second != first and other.model()["version"] == second  # type: ignore[index]
+    rec = other.recommend("u0", n=3, strategy="ema", space="behaviour", track=False)
+    assert len(rec.items) == 3
+    other.close()
+    trained.close()
+
+
+def test_an_older_model_serves_new_items_and_users(trained: Engine) -> None:
+    trained.train()
+    trained.add_items([{"id": "n1", "title": "rocket launch number 9"}])
+    trained.record_many(
+        [
+            {"user_id": "fresh", "item_id": "n1", "type": "like", "timestamp": 9},
+            {"user_id": "fresh", "item_id": "p2", "type": "like", "timestamp": 10},
+        ]
+    )
+    for strategy in ("hybrid", "ema", "momentum"):
+        assert trained.recommend("fresh", n=5, strategy=strategy, track=False).items
+    assert trained.recommend("nobody", n=3, strategy="hybrid", track=False).items  # popular
+    assert trained.similar("n1", n=3)
+    # placed in the behaviour space from its content, so behaviour lists can offer it
+    assert "n1" in trained.vectors(["n1"], space="behaviour")
+    trained.close()
+
+
+def test_the_behaviour_space_is_refused_before_a_model(trained: Engine) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        trained.recommend("u0", strategy="ema", space="behaviour", track=False)
+    assert caught.value.field == "space"
+    trained.train()
+    with pytest.raises(InvalidInput, match="unknown space 'pictures'"):
+        trained.recommend("u0", strategy="ema", space="pictures", track=False)
+    trained.close()
