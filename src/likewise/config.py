@@ -26,7 +26,8 @@ __all__ = [
     "TrainingConfig",
 ]
 
-RECENT_MAX = 50  # positive items a profile remembers (for `mean` and for reasons)
+RECENT_MAX = 200  # positive items a profile remembers (the models' history, `mean`)
+REASONS_MAX = 50  # of which the latest this many may explain an item ("because you liked")
 
 
 class Component(BaseSettings):
@@ -73,7 +74,7 @@ class ProfileConfig(Component):
     alpha: float = Field(0.2, gt=0, le=1, description="EMA weight of a new positive item")
     beta: float = Field(0.5, ge=0, description="how far a dislike pushes the profile away")
     mean_n: int = Field(
-        10, ge=1, le=RECENT_MAX, description="positive items the mean strategy averages"
+        10, ge=1, le=REASONS_MAX, description="positive items the mean strategy averages"
     )
     snapshot_every: int = Field(10, ge=1, description="events between profile snapshots")
     snapshot_seconds: float = Field(0.0, ge=0, description="event time between snapshots (0: off)")

@@ -231,11 +231,16 @@ class Personaliser:
 
         data = training.histories(self.store, progress)
         tuned = training.tune(self.store, data, self.training, self.config.alpha) if tune else None
-        models, layout = training.fit(data, self.training)
+        config = self.training
+        if tuned is not None and "ease_lambda" in tuned.extra:
+            config = config.model_copy(update={"ease_lambda": tuned.extra["ease_lambda"]})
+        models, layout = training.fit(data, config)
         placed = training.train_behaviour(self.store, models, layout, self.training.behaviour_rank)
         models.info["behaviour_items"] = placed
         if tuned is not None:
             models.weights = tuned.weights
+            if models.ease is not None and "ease_decay" in tuned.extra:
+                models.ease.decay = tuned.extra["ease_decay"]
             models.info["tuning"] = tuned.as_dict()
         else:  # the weights tuned before stay until the next `--tune`
             previous = self.models

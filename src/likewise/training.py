@@ -169,11 +169,40 @@ def tune(
     models, layout = fit(early, config)
     users = sorted(held)
     users = users[:: max(1, len(users) // TUNE_USERS)][:TUNE_USERS]
+    extra: dict[str, float] = {}
+    if models.ease is not None:  # EASE's penalty, and how much older items count
+        sequences = [early[u] for u in sorted(early)]
+        best = (-1.0, config.ease_lambda, 1.0)
+        for lam in EASE_LAMBDAS:
+            ease = Ease.fit(sequences, lam=lam, limit=config.dense_items)
+            for decay in EASE_DECAYS:
+                ease.decay = decay
+                got = sum(_gain(ease.top(early[u][-RECENT_MAX:], n), held[u], n) for u in users)
+                if got > best[0]:
+                    best = (got, lam, decay)
+                    models.ease = ease
+        extra["ease_lambda"], extra["ease_decay"] = best[1], best[2]
+        if models.ease is not None:
+            models.ease.decay = best[2]
     offers = [_offers(store, models, layout, early, u, POOL * n, alpha) for u in users]
     sources = [s for s in SOURCES if any(o.get(s) for o in offers)]
     if not sources:
-        return Tuned({}, 0.0, {})
-    return fit_weights(offers, [held[u] for u in users], sources, n=n)
+        return Tuned({}, 0.0, {}, extra)
+    tuned = fit_weights(offers, [held[u] for u in users], sources, n=n)
+    tuned.extra = extra
+    return tuned
+
+
+EASE_DECAYS = (1.0, 0.95, 0.9, 0.8)  # the EASE history weights `tune` chooses among
+EASE_LAMBDAS = (250.0, 500.0, 1000.0, 2000.0)  # and its penalties
+
+
+def _gain(ranked: Mapping[str, float], target: str, n: int) -> float:
+    """NDCG@n of one held-out item in a ranked list."""
+    for rank, item in enumerate(list(ranked)[:n]):
+        if item == target:
+            return 1.0 / float(np.log2(rank + 2))
+    return 0.0
 
 
 def _offers(
@@ -186,7 +215,7 @@ def _offers(
     alpha: float,
 ) -> dict[str, dict[str, float]]:
     """What each source would offer `user` with history `data[user]` (no store writes)."""
-    history = data[user]
+    history = data[user][-RECENT_MAX:]  # what a profile remembers, as serving sees it
     out: dict[str, dict[str, float]] = {}
     if models.itemknn is not None:
         out["collaborative"] = models.itemknn.top(history, n)
@@ -200,8 +229,8 @@ def _offers(
             taste = _ema(np.stack(known) / _norms(np.stack(known)), alpha)
             scores = layout["outputs"] @ taste
             out["behaviour"] = _best(models.next_item.items, scores, history, n)
-    text = store.vectors(history[-RECENT_MAX:])
-    rows = [text[i] for i in history[-RECENT_MAX:] if i in text]
+    text = store.vectors(history)
+    rows = [text[i] for i in history if i in text]
     if rows:
         hits = store.search(_ema(np.stack(rows), alpha), n=n, exclude=history)
         out["content"] = {h.id: h.score for h in hits}

@@ -53,7 +53,8 @@ def test_the_behaviour_layout_scores_outputs_against_the_input_half() -> None:
     assert np.allclose(stored[:, :2], [[1, 0], [0, 1]])  # unit input halves
     query = behaviour_query(stored[0])
     assert np.allclose(query, [0, 0, 1, 0])
-    assert np.allclose(stored @ query, [0.0, 1.0])  # item 0's input prefers item 1's output
+    # item 0's input prefers item 1's output (scaled to a mean length of 1.5)
+    assert np.allclose(stored @ query, [0.0, 1.5])
     text = np.eye(2, dtype=np.float32)
     projection = fit_projection(text, stored, lam=1e-6)
     assert np.allclose(text @ projection, stored, atol=1e-4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from likewise.config import ProfileConfig, RankingConfig
+from likewise.config import REASONS_MAX, ProfileConfig, RankingConfig
 from likewise.errors import ConfigError, InvalidInput
 from likewise.filters import parse_where
 from likewise.profiles import ProfileState
@@ -208,11 +208,12 @@ class Ranker:
         offer = self.sources.blend[source](query)
         # The search applied `where`: only boosts check fields. Without, the reasons read
         # vectors and titles only.
-        ids = [*offer.scores, *query.recent]
+        liked = query.recent[-REASONS_MAX:]
+        ids = [*offer.scores, *liked]
         lookup = Lookup.fetch(self.store, ids, None if boosts else ())
         scores = hybrid.boost(dict(offer.scores), boosts, lookup) if boosts else offer.scores
         ranked = sorted(scores, key=lambda i: (-scores[i], i))[:n]
-        return explain(query.recent, [(i, scores[i]) for i in ranked], lookup)
+        return explain(liked, [(i, scores[i]) for i in ranked], lookup)
 
     def _blend(self, query: Query, n: int, boosts: Boosts, tuning: Tuning) -> list[Recommended]:
         """The hybrid list: every weighted source asked once, every candidate (and liked
@@ -237,11 +238,12 @@ class Ranker:
             )
         )
         details = None if reads_fields else ()
-        lookup = Lookup.fetch(self.store, [*candidates, *query.recent], details)
+        liked = query.recent[-REASONS_MAX:]
+        lookup = Lookup.fetch(self.store, [*candidates, *liked], details)
         return hybrid.rank(
             offers,
             lookup,
-            recent=query.recent,
+            recent=liked,
             n=n,
             where=query.where,
             boosts=boosts,

@@ -22,13 +22,21 @@ Offers = Mapping[str, Mapping[str, float]]  # source -> {item: score}, for one u
 class Tuned:
     """The weights chosen, their NDCG@n on the held-out items, and each source's alone."""
 
-    def __init__(self, weights: dict[str, float], ndcg: float, alone: dict[str, float]) -> None:
+    def __init__(
+        self,
+        weights: dict[str, float],
+        ndcg: float,
+        alone: dict[str, float],
+        extra: dict[str, float] | None = None,
+    ) -> None:
         self.weights = weights
         self.ndcg = ndcg
         self.alone = alone
+        self.extra = extra or {}  # other choices tuned with the weights (e.g. ease_decay)
 
     def as_dict(self) -> dict[str, object]:
-        return {"weights": self.weights, "ndcg": round(self.ndcg, 4), "alone": self.alone}
+        out = {"weights": self.weights, "ndcg": round(self.ndcg, 4), "alone": self.alone}
+        return {**out, **self.extra}
 
 
 def fit_weights(

