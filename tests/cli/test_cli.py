@@ -108,10 +108,18 @@ def test_console_script_help_lists_every_command() -> None:
 
 @pytest.mark.slow
 def test_demo_prints_related_titles(tmp_path: Path, run: Run) -> None:
-    code, out, _ = run(tmp_path, "demo", "--limit", "300")
+    code, out, _ = run(tmp_path, "demo", "--users", "0", "--limit", "300")
     assert code == 0
-    assert "Related to Toy Story (1995):" in out
+    assert "Related to Toy Story (1995) (content):" in out
     assert out.count("\n  0.") >= 5
+
+
+@pytest.mark.slow
+def test_the_demo_relates_toy_story_to_toy_story_2(tmp_path: Path, run: Run) -> None:
+    code, out, _ = run(tmp_path, "demo")  # every title, 200 users' ratings, trained
+    assert code == 0, out
+    related = out.split("Related to Toy Story (1995) (content and behaviour):\n")[1]
+    assert related.splitlines()[0].endswith("Toy Story 2 (1999)")
 
 
 def test_a_reader_that_leaves_early_is_not_an_error(data: Path) -> None:

@@ -178,3 +178,30 @@ def test_with_keys_on_the_pages_use_the_site_key_and_admin_asks_for_the_write_ke
             assert [e.name for e in engine.list_experiments()] == ["keyed"]
     finally:
         engine.close()
+
+
+def test_the_item_page_relates_what_people_go_on_to_like_once_trained(
+    tmp_path: Path, page: Any
+) -> None:
+    from tests.test_training import ITEMS, _events
+
+    engine = Engine.open(str(tmp_path / "learned"), model="hashing-64")
+    try:
+        engine.add_items(ITEMS)
+        engine.record_many(_events())
+        with serving(engine, Settings(site=True, cache_size=0)) as base:
+            ready(page, f"{base}/items/p0")
+            before = related(page)
+            assert before and before[0] != "q0"  # words alone: another rocket launch
+            engine.train()
+            ready(page, f"{base}/items/p0")
+            assert related(page)[0] == "q0"  # people who like p0 go on to q0
+    finally:
+        engine.close()
+
+
+def related(page: Any) -> list[str]:
+    return [
+        str(x)
+        for x in page.locator("#related li.card").evaluate_all("els => els.map(e => e.dataset.id)")
+    ]

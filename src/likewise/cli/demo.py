@@ -45,16 +45,20 @@ def demo(args: argparse.Namespace) -> int:
         with tqdm(total=len(records), desc="embed", file=sys.stderr, disable=None) as bar:
             report = engine.add_items(records, progress=bar.update)
         print("  ".join(f"{k}: {v}" for k, v in report.as_dict().items()))
-        for title in DEMO_TITLES:
-            if engine.get_many([title]):
-                print(f"\nRelated to {title}:")
-                for hit in engine.similar(title, n=5):
-                    print(f"  {hit.score:.3f}  {hit.id}")
         known = {r["id"] for r in records}
         ratings = [e for e in movielens_ratings("ml-1m", users=args.users) if e["item_id"] in known]
         if ratings:
             _replay(engine, ratings)
-            engine.train()
+            print("\nTraining the models (item-kNN, EASE, next-item, behaviour space) ...")
+            info = engine.train()
+            print(f"  {info['items']:,} items, {info['users']:,} users")
+        for title in DEMO_TITLES:
+            if engine.get_many([title]):
+                what = "content and behaviour" if ratings else "content"
+                print(f"\nRelated to {title} ({what}):")
+                for hit in engine.similar(title, n=5):
+                    print(f"  {hit.score:.3f}  {hit.id}")
+        if ratings:
             user = ratings[0]["user_id"]
             print(f"\nFor user {user} (the first of {args.users} replayed), hybrid strategy:")
             for rec in engine.recommend(user, n=5, strategy="hybrid", track=False).items:

@@ -86,6 +86,10 @@ class Catalog:
         self._embedder_changed(embedder)
         return len(entries)
 
+    def _model_version(self) -> str:
+        """The trained models' version (related items depend on it); none here."""
+        return ""
+
     def _items_added(self, ids: Sequence[str]) -> None:
         """Items were written (new or changed among `ids`): a subclass may place them."""
 
@@ -113,7 +117,7 @@ class Catalog:
         in a cache of hot results until the catalog changes or `cache_seconds` pass.
         """
         check_n(n)
-        key = (item_id, n, where_key(where), tuple(exclude), space)
+        key = (item_id, n, where_key(where), tuple(exclude), space, self._model_version())
         hit = self.similar_cache.get("", key)
         if hit is not None:
             return list(hit)  # the caller may change its list, not the cached one

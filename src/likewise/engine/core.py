@@ -50,6 +50,10 @@ class Engine(Catalog):
         self.settings = settings
         self.tracker = Tracker(store, settings.tracking, self._lists_changed)
 
+    def _model_version(self) -> str:
+        models = self.personal.models
+        return "" if models is None else models.version
+
     def _items_added(self, ids: Sequence[str]) -> None:
         self.personal.place(ids)  # into the behaviour space, from content, until `train`
 
