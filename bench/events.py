@@ -106,6 +106,9 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=20, help="batched events per user")
     parser.add_argument("--single", type=int, default=5_000, help="events one at a time")
     parser.add_argument("--queries", type=int, default=1_000)
+    parser.add_argument(
+        "--dense-items", type=int, default=10_000, help="items the dense models cover (train)"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="likewise-bench-events-"))
     rng = random.Random(5)
@@ -114,10 +117,13 @@ def main() -> None:
         print(f"building {args.items:,} items ...", file=sys.stderr, flush=True)
         build(folder / "data", args.items)
         # No cache of hot results: every recommend below is computed.
-        engine = Engine.open(str(folder / "data"), settings=Settings(cache_size=0))
+        settings = Settings(cache_size=0, dense_items=args.dense_items)
+        engine = Engine.open(str(folder / "data"), settings=settings)
         total = args.users * args.history
-        rows = [event(rng, args.users, args.items, k) for k in range(total + args.single)]
-        batched, single = rows[:total], rows[total:]
+        after = 20_000  # events recorded again once a model exists (two spaces of profiles)
+        rows = [event(rng, args.users, args.items, k) for k in range(total + args.single + after)]
+        batched, single = rows[:total], rows[total : total + args.single]
+        later = rows[total + args.single :]
 
         print(f"recording {total:,} events in batches ...", file=sys.stderr, flush=True)
         start = time.perf_counter()
@@ -150,8 +156,22 @@ def main() -> None:
         cases.append(("new user (popular)", {"user": "nobody"}))
         cases.append(("hybrid", {"strategy": "hybrid"}))
         cases.append(("hybrid, popular weighted", {"strategy": "hybrid", "weights": MIXED}))
-        print("training the collaborative model ...", file=sys.stderr, flush=True)
-        engine.train()
+        cases.append(("hybrid, every model", {"strategy": "hybrid", "weights": LEARNED}))
+        cases.append(("ema, behaviour space", {"strategy": "ema", "space": "behaviour"}))
+        print("training every model ...", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        info = engine.train()
+        results["train"] = {
+            "seconds": time.perf_counter() - started,
+            "items": info["items"],
+            "dense_items": info["dense_items"],
+            "seconds_by_model": info["seconds"],
+        }
+        print(f"recording {after:,} events with a model ...", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        for lo in range(0, after, 1000):
+            engine.record_many(later[lo : lo + 1000])
+        results["events"]["batched_trained_per_s"] = after / (time.perf_counter() - start)
         calls = count_calls(engine.store)
         for name, kw in cases:
             user = kw.pop("user", None)
@@ -173,6 +193,8 @@ def main() -> None:
 
 
 MIXED = {"collaborative": 1.0, "content": 0.5, "popular": 0.3}
+# Every trained source at once (the weights `train --tune` chose on MovieLens-1M, plus content).
+LEARNED = {"collaborative": 0.1, "ease": 0.1, "sequential": 1.0, "behaviour": 0.1, "content": 0.1}
 # The Store methods a recommend may call (the writes of impressions run in the background).
 READS = (
     "profile",
@@ -222,6 +244,17 @@ def report(r: dict[str, Any]) -> None:
     print(
         f"| batches of 1,000 | {e['batched_per_s']:,.0f} | {e['bare_batched_per_s']:,.0f} | "
         f"{e['batched_per_s'] / e['bare_batched_per_s']:.2f} |"
+    )
+    trained = e["batched_trained_per_s"]
+    print(
+        f"| batches of 1,000 after `train` (text + behaviour profiles) | {trained:,.0f} | "
+        f"{e['bare_batched_per_s']:,.0f} | {trained / e['bare_batched_per_s']:.2f} "
+        f"({trained / e['batched_per_s']:.2f}x the untrained rate) |"
+    )
+    t = r["train"]
+    print(
+        f"\ntrain: {t['seconds']:.1f} s ({t['items']:,} items, {t['dense_items']:,} in the dense "
+        f"models; {', '.join(f'{k} {v:g} s' for k, v in t['seconds_by_model'].items())})"
     )
     print("\n## recommend(n=10)")
     print("| strategy | p50 ms | p99 ms | p50 vs bare search | store calls per list |")

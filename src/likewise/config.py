@@ -26,7 +26,7 @@ __all__ = [
     "TrainingConfig",
 ]
 
-RECENT_MAX = 200  # positive items a profile remembers (the models' history, `mean`)
+RECENT_MAX = 500  # positive items a profile remembers (the models' history, `mean`)
 REASONS_MAX = 50  # of which the latest this many may explain an item ("because you liked")
 
 

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from likewise.config import RECENT_MAX
 from likewise.errors import ConfigError
 from likewise.profiles import (
     ProfileConfig,
@@ -188,10 +189,11 @@ def test_snapshots_follow_the_event_count_and_the_clock() -> None:
 def test_recent_is_unique_newest_last_and_bounded() -> None:
     a = normalize([1, 0, 0, 0, 0, 0])
     assert a is not None
-    steps = [Step(f"i{k % 60}", a, 1.0, 0.0) for k in range(70)] + [Step("i65", a, 1.0, 0)]
-    state, _ = apply(ProfileState("u"), steps, ProfileConfig())
-    assert len(state.recent) == 50 and state.recent[-1] == "i65"
-    assert len(set(state.recent)) == 50
+    distinct = RECENT_MAX + 10
+    steps = [Step(f"i{k % distinct}", a, 1.0, 0.0) for k in range(distinct + 10)]
+    state, _ = apply(ProfileState("u"), [*steps, Step("i3", a, 1.0, 0)], ProfileConfig())
+    assert len(state.recent) == RECENT_MAX and state.recent[-1] == "i3"
+    assert len(set(state.recent)) == RECENT_MAX
 
 
 @pytest.mark.parametrize(

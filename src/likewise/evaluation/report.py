@@ -119,8 +119,11 @@ def model_note(model: dict[str, Any] | None) -> str:
     tuning = model.get("tuning")
     if tuning:
         alone = ", ".join(f"{k} {v:.4f}" for k, v in tuning["alone"].items())
+        chosen = ", ".join(
+            f"{k} {v:g}" for k, v in tuning.items() if k not in ("weights", "ndcg", "alone")
+        )
         note += (
             f", fit on each user's validation item (NDCG@10 {tuning['ndcg']:.4f}; "
-            f"each source alone: {alone})"
+            f"each source alone: {alone})" + (f"; also chosen there: {chosen}" if chosen else "")
         )
     return note + "."

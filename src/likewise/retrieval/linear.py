@@ -29,7 +29,8 @@ import scipy.sparse as sp
 
 __all__ = ["MAX_ITEMS", "Ease", "NextItem", "active_items", "history_weights"]
 
-MAX_ITEMS = 12_000  # dense models: 4 n^2 bytes per matrix (576 MB at 12k), O(n^3) to fit
+ALL = 1 << 30  # a window that keeps every item of the history it is given
+MAX_ITEMS = 10_000  # dense models: 4 n^2 bytes per matrix (400 MB at 10k), O(n^3) to fit
 Matrix = npt.NDArray[np.float32]
 
 
@@ -112,7 +113,7 @@ class Ease(_Dense):
     items: list[str]
     matrix: Matrix
     decay: float = 1.0
-    window: int = 50
+    window: int = ALL
     lam: float = 500.0
 
     @classmethod
@@ -122,7 +123,7 @@ class Ease(_Dense):
         *,
         lam: float = 500.0,
         decay: float = 1.0,
-        window: int = 50,
+        window: int = ALL,
         limit: int = MAX_ITEMS,
     ) -> Ease:
         """From each user's positive items (oldest first; repeats count once)."""
