@@ -27,9 +27,17 @@ def _events(users: int = 40) -> list[dict[str, object]]:
     return out
 
 
+@pytest.fixture(params=["embedded", "postgres"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the store lives: a folder, or a fresh PostgreSQL database."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return str(tmp_path / "d")
+
+
 @pytest.fixture
-def trained(tmp_path: Path) -> Engine:
-    engine = Engine.open(str(tmp_path / "d"), model="hashing-64", settings=Settings(cache_size=0))
+def trained(location: str) -> Engine:
+    engine = Engine.open(location, model="hashing-64", settings=Settings(cache_size=0))
     engine.add_items(ITEMS)
     engine.record_many(_events())
     return engine
@@ -64,9 +72,8 @@ def test_tuned_weights_are_kept_with_the_model_and_used_by_default(trained: Engi
     trained.close()
 
 
-def test_a_second_engine_reloads_a_newer_model(tmp_path: Path, trained: Engine) -> None:
-    folder = str(tmp_path / "d")
-    other = Engine.open(folder, settings=Settings(cache_size=0, reload_seconds=0))
+def test_a_second_engine_reloads_a_newer_model(location: str, trained: Engine) -> None:
+    other = Engine.open(location, settings=Settings(cache_size=0, reload_seconds=0))
     assert other.model() is None
     first = trained.train()["version"]
     assert other.model() is not None and other.model()["version"] == first  # type: ignore[index]
