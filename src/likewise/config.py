@@ -167,7 +167,7 @@ class TrainingConfig(Component):
     dense_items: int = Field(
         10_000,
         ge=2,
-        le=30_000,
+        le=15_000,  # 900 MB a matrix: a blob holds at most 1 GB (SQLite, PostgreSQL)
         description="most active items the dense models cover (4 n^2 bytes each); item-kNN "
         "and the content projection serve the rest",
     )

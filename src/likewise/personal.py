@@ -71,6 +71,7 @@ class Personaliser:
         self._models: Models | None = None
         self._checked = float("-inf")  # when the store's model version was last read
         self._loading = threading.Lock()
+        self._loader: threading.Thread | None = None  # reads a newer bundle in the background
 
     @property
     def cache(self) -> ResultCache[Recommendation]:
@@ -246,12 +247,16 @@ class Personaliser:
             previous = self.models
             models.weights = dict(previous.weights) if previous is not None else {}
         training.stamp(models)
-        self._models = models
-        if placed:
-            self.rebuild(space=BEHAVIOUR)
-        for key, blob in models.to_blobs().items():
-            self.store.put_blob(key, blob)
-        self._checked = time.monotonic()
+        with self._loading:  # no reload of the older bundle until this one is stored
+            self._models = models
+            self._checked = float("inf")
+        try:
+            if placed:
+                self.rebuild(space=BEHAVIOUR)
+            for key, blob in models.to_blobs().items():
+                self.store.put_blob(key, blob)
+        finally:
+            self._checked = time.monotonic()
         self.cache.touch_all()
         return models
 
@@ -269,6 +274,8 @@ class Personaliser:
         return self._models
 
     def _reload(self) -> None:
+        """Load a newer bundle: at once when none is loaded, else in a background thread
+        (a large one takes seconds to read), serving the loaded one until it is swapped in."""
         meta = self.store.get_blob("model.meta")
         if self._models is not None and meta is not None:
             version = json.loads(meta).get("version")
@@ -276,11 +283,26 @@ class Personaliser:
                 return
         elif self._models is not None:
             return  # a model this process trained before the store kept any meta
-        blobs = {key: self.store.get_blob(key) for key in BLOBS}
-        loaded = Models.from_blobs(blobs)
-        if loaded is not None:
+        if self._models is None:
+            self._swap(self._read())
+        elif self._loader is None or not self._loader.is_alive():
+            self._loader = threading.Thread(
+                target=lambda: self._swap(self._read(), wait=True), daemon=True
+            )
+            self._loader.start()
+
+    def _read(self) -> Models | None:
+        return Models.from_blobs({key: self.store.get_blob(key) for key in BLOBS})
+
+    def _swap(self, loaded: Models | None, *, wait: bool = False) -> None:
+        if loaded is None:
+            return
+        if wait:
+            with self._loading:
+                self._models = loaded
+        else:
             self._models = loaded
-            self.cache.touch_all()
+        self.cache.touch_all()
 
     def place(self, ids: Sequence[str]) -> int:
         """Give the items among `ids` that have no behaviour vector one from their content
@@ -288,6 +310,9 @@ class Personaliser:
         models = self.models
         if models is None or models.projection is None or not self._learned():
             return 0
+        info = self.store.info
+        if info is None or models.projection.shape[0] != info.dim:
+            return 0  # fit on another embedder's vectors (before `reembed`): next `train`
         have = self.store.vectors(list(ids), space=BEHAVIOUR)
         text = self.store.vectors([i for i in ids if i not in have])
         if not text:

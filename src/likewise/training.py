@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from likewise.config import RECENT_MAX, TrainingConfig
+from likewise.errors import ConfigError
 from likewise.recommend.model import POOL, new_id
 from likewise.recommend.tuning import Tuned, fit_weights
 from likewise.retrieval import ItemItem
@@ -35,12 +36,14 @@ PUT_BATCH = 5_000
 
 
 def histories(store: Store, progress: Progress | None = None) -> Histories:
-    """Each user's positive items in event-time order (a repeat moves the item last)."""
+    """Each user's positive items in event-time order (a repeat moves the item last); events
+    on items deleted since are left out (the log keeps them)."""
+    live = set(store.all_ids())
     timed: dict[str, list[tuple[float, int, str]]] = {}
     order = 0
     for page in store.events():
         for event, signal in page:
-            if signal > 0:
+            if signal > 0 and event.item_id in live:
                 timed.setdefault(event.user_id, []).append((event.timestamp, order, event.item_id))
                 order += 1
         if progress:
@@ -103,16 +106,20 @@ def train_behaviour(store: Store, models: Models, layout: Mapping[str, Any], ran
     Returns how many items got a vector."""
     if not layout or models.next_item is None:
         return 0
-    learned = behaviour_vectors(layout["inputs"], layout["outputs"])
-    dim = learned.shape[1]
     spaces = store.spaces()
-    if BEHAVIOUR in spaces and spaces[BEHAVIOUR].dim != dim:
-        # A space keeps its dimension: pad or cut each half to the one it was made with.
-        learned = _fit_halves(learned, spaces[BEHAVIOUR].dim)
-        dim = spaces[BEHAVIOUR].dim
-    elif BEHAVIOUR not in spaces:
-        store.add_space(Space(BEHAVIOUR, dim, "dot"))
+    space = spaces.get(BEHAVIOUR)
+    if space is None:
+        space = Space(BEHAVIOUR, 2 * rank, "dot")
+        store.add_space(space)
+    elif space.metric != "dot":
+        raise ConfigError(
+            f"space {BEHAVIOUR!r} exists with metric {space.metric}: `train` keeps that space "
+            "(inner product); copy its vectors elsewhere and start a new store"
+        )
     items = models.next_item.items
+    inputs, outputs = _aligned(store, items, layout["inputs"], layout["outputs"], space.dim // 2)
+    # A space keeps the dimension it was made with (2 x rank): each half padded or cut to it.
+    learned = _fit_halves(behaviour_vectors(inputs, outputs), space.dim)
     text = store.vectors(items, space=TEXT)
     rows = [j for j, i in enumerate(items) if i in text]
     vectors: dict[str, Any] = {items[j]: learned[j] for j in range(len(items))}
@@ -131,6 +138,33 @@ def train_behaviour(store: Store, models: Models, layout: Mapping[str, Any], ran
     for start in range(0, len(ids), PUT_BATCH):
         store.put_vectors(BEHAVIOUR, {i: vectors[i] for i in ids[start : start + PUT_BATCH]})
     return len(ids)
+
+
+def _aligned(
+    store: Store,
+    items: Sequence[str],
+    inputs: np.ndarray[Any, Any],
+    outputs: np.ndarray[Any, Any],
+    half: int,
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The new input and output vectors turned to agree with the stored ones.
+
+    A reduction's basis is arbitrary (signs, rotations), and profiles made in the old one are
+    scored against the new vectors until they are rebuilt. An orthogonal `R` changes no
+    prediction (`(U R)(V R)^T = U V^T`); the one that brings the new output vectors closest to
+    the stored ones (orthogonal Procrustes) keeps old profiles meaningful meanwhile."""
+    rank = outputs.shape[1]
+    if rank > half:  # the space is smaller than this rank: keep the strongest directions
+        inputs, outputs, rank = inputs[:, :half], outputs[:, :half], half
+    old = store.vectors(list(items), space=BEHAVIOUR)
+    common = [j for j, i in enumerate(items) if i in old]
+    if len(common) < rank:
+        return inputs, outputs
+    before = np.stack([old[items[j]][half : half + rank] for j in common]).astype(np.float64)
+    now = outputs[common].astype(np.float64)
+    u, _, vt = np.linalg.svd(now.T @ before)
+    turn = (u @ vt).astype(np.float32)
+    return inputs @ turn, outputs @ turn
 
 
 def _fit_halves(learned: np.ndarray[Any, Any], dim: int) -> np.ndarray[Any, Any]:

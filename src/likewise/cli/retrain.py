@@ -26,6 +26,7 @@ class Retrainer:
         self.every = every
         self.runs = 0
         self._stop = threading.Event()
+        self._child: subprocess.Popen[str] | None = None
         self._thread = threading.Thread(target=self._loop, name="likewise-retrain", daemon=True)
 
     def start(self) -> Retrainer:
@@ -33,7 +34,16 @@ class Retrainer:
         return self
 
     def stop(self) -> None:
+        """Stop the schedule; a training under way is ended (it writes nothing half: the
+        model's version is written last, and the next run starts over)."""
         self._stop.set()
+        child = self._child
+        if child is not None and child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
         self._thread.join(timeout=5)
 
     def _loop(self) -> None:
@@ -41,7 +51,14 @@ class Retrainer:
             started = time.monotonic()
             command = [sys.executable, "-m", MODULE, "train", "--tune"]
             env = {**os.environ, "LIKEWISE_DATA": self.data}  # not argv: `ps` shows argv
-            done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+            with subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+            ) as child:
+                self._child = child
+                out, err = child.communicate()
+            if self._stop.is_set():
+                return
+            done = subprocess.CompletedProcess(command, child.returncode, out, err)
             self.runs += 1
             seconds = time.monotonic() - started
             if done.returncode == 0:
