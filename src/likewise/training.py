@@ -86,6 +86,7 @@ def fit(data: Histories, config: TrainingConfig) -> tuple[Models, dict[str, Any]
             limit=config.dense_items,
         )
         inputs, outputs = models.next_item.reduced(sequences, config.behaviour_rank)
+        models.next_item._gram = None  # n^2 doubles: not kept beyond the fit
         layout = {"inputs": inputs, "outputs": outputs}
         seconds["next_item"] = time.perf_counter() - started
     known = sum(len(s) for s in sequences)

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +64,7 @@ def history_weights(
     return cols, weights
 
 
+@dataclass
 class _Dense:
     """An item-by-item matrix over `items`: scores of a weighted history, top-n, bytes."""
 
@@ -71,6 +72,15 @@ class _Dense:
     matrix: Matrix
     decay: float
     window: int
+    lam: float
+
+    def to_bytes(self) -> bytes:
+        return _save(self.items, self.matrix, decay=self.decay, window=self.window, lam=self.lam)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        items, matrix, meta = _load(data)
+        return cls(items, matrix, meta["decay"], int(meta["window"]), meta["lam"])
 
     @property
     def position(self) -> dict[str, int]:
@@ -137,14 +147,6 @@ class Ease(_Dense):
         np.fill_diagonal(b, 0.0)
         return cls(items, b.astype(np.float32), decay, window, lam)
 
-    def to_bytes(self) -> bytes:
-        return _save(self.items, self.matrix, decay=self.decay, window=self.window, lam=self.lam)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> Ease:
-        items, matrix, meta = _load(data)
-        return cls(items, matrix, meta["decay"], int(meta["window"]), meta["lam"])
-
 
 @dataclass
 class NextItem(_Dense):
@@ -156,6 +158,8 @@ class NextItem(_Dense):
     decay: float = 0.8
     window: int = 20
     lam: float = 100.0
+    # H^T H of the fit, kept for `reduced` while this process holds the model (not stored)
+    _gram: npt.NDArray[np.float64] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def fit(
@@ -172,30 +176,29 @@ class NextItem(_Dense):
         position = {item: j for j, item in enumerate(items)}
         h, y = _samples(sequences, position, decay, window)
         gram = (h.T @ h).toarray().astype(np.float64)
-        gram[np.diag_indices_from(gram)] += lam
         target = (h.T @ y).toarray().astype(np.float64)
-        w = _solve(gram, target)
-        return cls(items, w.astype(np.float32), decay, window, lam)
+        regularised = gram.copy()
+        regularised[np.diag_indices_from(regularised)] += lam
+        model = cls(items, _solve(regularised, target), decay, window, lam)
+        model._gram = gram  # for `reduced`, while this process keeps the model
+        return model
 
     def reduced(self, sequences: Sequence[Sequence[str]], rank: int) -> tuple[Matrix, Matrix]:
         """(input vectors U, output vectors V), each (items, rank): the best rank-`rank`
         approximation of the fitted predictions, `h W ~ (h U) V^T`."""
-        h, _ = _samples(sequences, self.position, self.decay, self.window)
+        from scipy.linalg import eigh
+
+        gram = self._gram
+        if gram is None:
+            h, _ = _samples(sequences, self.position, self.decay, self.window)
+            gram = (h.T @ h).toarray().astype(np.float64)
         w = self.matrix.astype(np.float64)
-        gram = (h.T @ h).toarray()
         spread = w.T @ gram @ w
-        rank = max(1, min(rank, len(self.items)))
-        values, vectors = np.linalg.eigh(spread)
-        v = vectors[:, np.argsort(-values)[:rank]]
+        n = len(self.items)
+        rank = max(1, min(rank, n))
+        values, vectors = eigh(spread, subset_by_index=[n - rank, n - 1])  # the largest only
+        v = vectors[:, np.argsort(-values)]
         return (w @ v).astype(np.float32), v.astype(np.float32)
-
-    def to_bytes(self) -> bytes:
-        return _save(self.items, self.matrix, decay=self.decay, window=self.window, lam=self.lam)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> NextItem:
-        items, matrix, meta = _load(data)
-        return cls(items, matrix, meta["decay"], int(meta["window"]), meta["lam"])
 
 
 def _binary(histories: Sequence[Sequence[str]], position: Mapping[str, int]) -> sp.csr_matrix:
