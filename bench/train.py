@@ -28,9 +28,9 @@ from likewise.evaluation.protocols import core_rows, sequential_split
 def child(data: Path, *command: str) -> tuple[float, float, str]:
     """(seconds, peak resident MB, stdout) of `likewise --data DATA COMMAND`."""
     started = time.perf_counter()
+    cli = [sys.executable, "-m", "likewise.cli.main", "--data", str(data), *command]
     done = subprocess.run(
-        ["/usr/bin/time", "-v", sys.executable, "-m", "likewise.cli.main", "--data", str(data)]
-        + list(command),
+        ["/usr/bin/time", "-v", *cli],
         capture_output=True,
         text=True,
         check=True,
