@@ -166,3 +166,19 @@ def test_a_retrain_turns_its_vectors_to_the_stored_basis(trained: Engine) -> Non
     new_in, new_out = _aligned(trained.store, items, inputs @ turn, outputs @ turn, half)
     assert np.allclose(new_out, outputs, atol=1e-4) and np.allclose(new_in, inputs, atol=1e-4)
     trained.close()
+
+
+def test_a_hybrid_of_models_that_know_no_candidate_falls_back_to_content(trained: Engine) -> None:
+    trained.train()
+    trained.add_items([{"id": "n3", "title": "rocket launch number 0"}, {"id": "n4", "title": "x"}])
+    # Only items the models have never seen may be listed: the models offer nothing.
+    known = [i["id"] for i in ITEMS]
+    models = trained.personal.models
+    assert models is not None
+    models.weights = {"ease": 1.0, "sequential": 1.0}  # as a tuning may leave content out
+    rec = trained.recommend("u0", n=2, strategy="hybrid", exclude=known)
+    assert [r.id for r in rec.items][:1] == ["n3"]  # in content order: u0 likes rockets
+    # Weights given with the request are taken as they are: those sources only.
+    only = trained.recommend("u0", n=2, strategy="hybrid", weights={"ease": 1}, exclude=known)
+    assert only.items == []
+    trained.close()

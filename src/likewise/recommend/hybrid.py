@@ -11,13 +11,13 @@ import numpy as np
 
 from likewise.config import RankingConfig
 from likewise.filters import parse_date
-from likewise.ranking import cap, decay, dpp, mmr, rotate, weighted
+from likewise.ranking import cap, decay, dpp, minmax, mmr, rotate, weighted
 from likewise.recommend.lookup import Lookup
 from likewise.recommend.model import POOL, Recommended, Tuning
 from likewise.recommend.reasons import explain, strongest
 from likewise.recommend.sources import Candidates
 
-__all__ = ["Boosts", "age_and_cap", "boost", "rank", "settle"]
+__all__ = ["Boosts", "age_and_cap", "boost", "fill", "rank", "settle"]
 
 Boosts = Sequence[tuple[Mapping[str, Any], float]]  # (where, weight) of each context boost
 
@@ -47,7 +47,10 @@ def rank(
         config: Freshness, caps, rotation and the diversity method.
     """
     sources = {name: settle(offer, lookup, where) for name, offer in offers.items()}
-    fused = boost(weighted(sources, tuning.weights), boosts, lookup)
+    fused = weighted(sources, tuning.weights)
+    if tuning.fill:
+        fill(fused, sources, n)
+    fused = boost(fused, boosts, lookup)
     ranked = sorted(fused, key=lambda i: (-fused[i], i))
     if config.freshness_half_life_days or config.category_cap:
         ranked = age_and_cap(ranked[: POOL * n], fused, lookup, config)
@@ -64,6 +67,19 @@ def rank(
         ranked = rotate(top, {i: _text(lookup.field(i, config.category_field)) for i in top})
     explained = explain(recent, [(i, fused[i]) for i in ranked[:n]], lookup)
     return strongest(explained, sources, tuning.weights)
+
+
+def fill(
+    fused: dict[str, float], sources: Mapping[str, dict[str, float]], n: int
+) -> dict[str, float]:
+    """A list the weighted sources leave short of `n` is filled from the content source (in
+    place), below every blended item and in content order: the trained models know no item
+    without events, and tuned weights may give content none. (Weights a request or the
+    settings give are taken as they are: those sources only.)"""
+    if len(fused) < n and "content" in sources:
+        for item, score in minmax(sources["content"]).items():
+            fused.setdefault(item, score - 1.0)
+    return fused
 
 
 def settle(offer: Candidates, lookup: Lookup, where: Mapping[str, Any] | None) -> dict[str, float]:

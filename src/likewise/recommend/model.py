@@ -69,6 +69,7 @@ class Tuning:
 
     weights: Mapping[str, float]
     diversity: float
+    fill: bool = False  # fill a short list from content (the tuned or default weights)
 
 
 def check_weights(weights: Mapping[str, float], known: Collection[str]) -> dict[str, float]:

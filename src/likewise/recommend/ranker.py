@@ -113,6 +113,7 @@ class Ranker:
         tuning = Tuning(
             self.weights() if weights is None else check_weights(weights, known),
             config.diversity if diversity is None else check_diversity(diversity),
+            fill=weights is None and config.hybrid_weights is None,
         )
         clocked = with_clock(context or {}) if self.rules else {}
         active = [r for r in self.rules if r.applies(clocked)]
