@@ -183,7 +183,7 @@ def stamp(models: Models) -> None:
     models.info["trained_at"] = time.time()
 
 
-TUNE_USERS = 3_000  # validation users the weights are fit on (spread over all users)
+TUNE_USERS = 10_000  # validation users the weights are fit on (spread over all users)
 SOURCES = ("collaborative", "ease", "sequential", "behaviour", "content", "popular")
 
 

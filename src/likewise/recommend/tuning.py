@@ -15,7 +15,7 @@ from likewise.ranking import minmax
 
 __all__ = ["GRID", "Tuned", "fit_weights"]
 
-GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
+GRID = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0)
 Offers = Mapping[str, Mapping[str, float]]  # source -> {item: score}, for one user
 
 
