@@ -34,7 +34,7 @@ def test_a_server_retrains_on_a_schedule_and_swaps_models(tmp_path: Path) -> Non
             answered = 0
             deadline = time.monotonic() + 90
             while len(versions) < 2 and time.monotonic() < deadline:
-                model = http.get("/v1/stats").json()["model"]
+                model = http.get("/v1/stats").json()["trained"]
                 if model is not None:
                     versions.add(model["version"])
                 got = http.get("/v1/users/u0/recommendations", params={"n": 3})

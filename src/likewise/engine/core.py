@@ -345,7 +345,7 @@ class Engine(Catalog):
         return {
             **self.store.stats(),
             "cache": {name: {"hits": c.hits, "misses": c.misses} for name, c in caches.items()},
-            "model": None
+            "trained": None
             if model is None
             else {k: model.get(k) for k in ("version", "trained_at", "items", "weights")},
         }
