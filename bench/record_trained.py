@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from likewise import Engine, Settings
 from events import build, event
+from likewise import Engine, Settings
 
 
 def main() -> None:
