@@ -87,7 +87,7 @@ class Personaliser:
         events, signals, vectors = self._prepare(records, prefix)
         pairs: list[tuple[list[str], str]] = []  # (earlier positives, new positive item)
 
-        spaces = (TEXT, BEHAVIOUR) if self._learned() else (TEXT,)
+        spaces = (TEXT, BEHAVIOUR) if self.learned() else (TEXT,)
         by_space = {TEXT: vectors}
         if BEHAVIOUR in spaces:
             by_space[BEHAVIOUR] = self.store.vectors(list(vectors), space=BEHAVIOUR)
@@ -195,7 +195,7 @@ class Personaliser:
         recorded while it runs are overwritten; events on deleted items are skipped. Every
         space's profiles are rebuilt (`text`, and `behaviour` once trained) unless `space`.
         """
-        spaces = [space] if space else [TEXT, *([BEHAVIOUR] if self._learned() else [])]
+        spaces = [space] if space else [TEXT, *([BEHAVIOUR] if self.learned() else [])]
         states: dict[tuple[str, str], ProfileState] = {}
         taken: dict[tuple[str, str], list[Snapshot]] = {}
         for page in self.store.events():
@@ -308,7 +308,7 @@ class Personaliser:
         """Give the items among `ids` that have no behaviour vector one from their content
         (the model's projection): new items can be recommended before the next `train`."""
         models = self.models
-        if models is None or models.projection is None or not self._learned():
+        if models is None or models.projection is None or not self.learned():
             return 0
         info = self.store.info
         if info is None or models.projection.shape[0] != info.dim:
@@ -321,9 +321,10 @@ class Personaliser:
         self.store.put_vectors(BEHAVIOUR, dict(zip(text, rows, strict=True)))
         return len(text)
 
-    def _learned(self) -> bool:
+    def learned(self) -> bool:
+        """Whether the trained models filled the behaviour space."""
         models = self.models
-        return models is not None and bool(models.info.get("behaviour_items"))
+        return models is not None and models.learned
 
     @property
     def collaborative(self) -> ItemItem | None:

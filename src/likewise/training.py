@@ -15,13 +15,15 @@ import numpy as np
 
 from likewise.config import RECENT_MAX, TrainingConfig
 from likewise.errors import ConfigError
+from likewise.profiles.strategies import ema
 from likewise.recommend.model import POOL, new_id
 from likewise.recommend.tuning import Tuned, fit_weights
 from likewise.retrieval import ItemItem
-from likewise.retrieval.linear import Ease, NextItem, active_items
+from likewise.retrieval.linear import Ease, NextItem, active_items, best
 from likewise.retrieval.models import (
     BEHAVIOUR,
     Models,
+    behaviour_query,
     behaviour_vectors,
     fit_projection,
 )
@@ -207,18 +209,22 @@ def tune(
     extra: dict[str, float] = {}
     if models.ease is not None:  # EASE's penalty, and how much older items count
         sequences = [early[u] for u in sorted(early)]
-        best = (-1.0, config.ease_lambda, 1.0)
+        fitted = models.ease
+        chosen = (-1.0, fitted, fitted.decay)
         for lam in EASE_LAMBDAS:
-            ease = Ease.fit(sequences, lam=lam, limit=config.dense_items)
+            ease = (
+                fitted
+                if lam == fitted.lam
+                else Ease.fit(sequences, lam=lam, limit=config.dense_items)
+            )
             for decay in EASE_DECAYS:
                 ease.decay = decay
                 got = sum(_gain(ease.top(early[u][-RECENT_MAX:], n), held[u], n) for u in users)
-                if got > best[0]:
-                    best = (got, lam, decay)
-                    models.ease = ease
-        extra["ease_lambda"], extra["ease_decay"] = best[1], best[2]
-        if models.ease is not None:
-            models.ease.decay = best[2]
+                if got > chosen[0]:
+                    chosen = (got, ease, decay)
+        models.ease = chosen[1]
+        models.ease.decay = chosen[2]
+        extra["ease_lambda"], extra["ease_decay"] = models.ease.lam, chosen[2]
     offers = [_offers(store, models, layout, early, u, POOL * n, alpha) for u in users]
     sources = [s for s in SOURCES if any(o.get(s) for o in offers)]
     if not sources:
@@ -257,48 +263,29 @@ def _offers(
     for name, model in (("ease", models.ease), ("sequential", models.next_item)):
         if model is not None:
             out[name] = model.top(history, n)
-    if layout and models.next_item is not None:
+    if layout and models.next_item is not None:  # as serving: the profile math, the query
         position = models.next_item.position
-        known = [layout["inputs"][position[i]] for i in history if i in position]
+        stored = behaviour_vectors(layout["inputs"], layout["outputs"])
+        known = [stored[position[i]] for i in history if i in position]
         if known:
-            taste = _ema(np.stack(known) / _norms(np.stack(known)), alpha)
-            scores = layout["outputs"] @ taste
-            out["behaviour"] = _best(models.next_item.items, scores, history, n)
+            query = behaviour_query(_ema(known, alpha))
+            scores = (stored @ query).astype(np.float64)
+            out["behaviour"] = best(models.next_item.items, scores, history, n, position)
     text = store.vectors(history)
     rows = [text[i] for i in history if i in text]
     if rows:
-        hits = store.search(_ema(np.stack(rows), alpha), n=n, exclude=history)
+        hits = store.search(_ema(rows, alpha), n=n, exclude=history)
         out["content"] = {h.id: h.score for h in hits}
     if models.itemknn is not None and models.itemknn.counts is not None:
         counts = models.itemknn.counts.astype(np.float64)
-        out["popular"] = _best(models.itemknn.items, counts.copy(), history, n)
+        out["popular"] = best(models.itemknn.items, counts, history, n)
     return out
 
 
-def _norms(rows: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    norms: np.ndarray[Any, Any] = np.linalg.norm(rows, axis=1, keepdims=True)
-    out: np.ndarray[Any, Any] = np.maximum(norms, 1e-12)
+def _ema(rows: Sequence[np.ndarray[Any, Any]], alpha: float) -> np.ndarray[Any, Any]:
+    """The profile math's EMA (`likewise.profiles`) over `rows`, oldest first."""
+    out = None
+    for row in rows:
+        out = ema(out, row, alpha)
+    assert out is not None  # at least one row
     return out
-
-
-def _ema(rows: np.ndarray[Any, Any], alpha: float) -> np.ndarray[Any, Any]:
-    """The profile math's EMA (normalised at each step) over `rows`, oldest first."""
-    out = rows[0].astype(np.float64)
-    for row in rows[1:]:
-        out = alpha * row + (1 - alpha) * out
-        out /= max(float(np.linalg.norm(out)), 1e-12)
-    unit: np.ndarray[Any, Any] = out / max(float(np.linalg.norm(out)), 1e-12)
-    return unit.astype(np.float32)
-
-
-def _best(
-    items: Sequence[str], scores: np.ndarray[Any, Any], history: Sequence[str], n: int
-) -> dict[str, float]:
-    position = {i: j for j, i in enumerate(items)}
-    skip = [position[i] for i in history if i in position]
-    scores[skip] = -np.inf
-    n = min(n, len(items) - len(skip))
-    if n <= 0:
-        return {}
-    top = np.argpartition(-scores, n - 1)[:n]
-    return {items[j]: float(scores[j]) for j in sorted(top, key=lambda j: -scores[j])}

@@ -86,6 +86,10 @@ class Catalog:
         self._embedder_changed(embedder)
         return len(entries)
 
+    def _learned(self) -> bool:
+        """Whether trained models filled the behaviour space; none here."""
+        return False
+
     def _model_version(self) -> str:
         """The trained models' version (related items depend on it); none here."""
         return ""
@@ -137,9 +141,7 @@ class Catalog:
         """Content and behaviour neighbours blended (content alone before a model)."""
         text = self.store.vector(item_id)
         learned = (
-            self.store.vectors([item_id], space=BEHAVIOUR).get(item_id)
-            if BEHAVIOUR in self.store.spaces()
-            else None
+            self.store.vectors([item_id], space=BEHAVIOUR).get(item_id) if self._learned() else None
         )
         if learned is None:
             return self.store.search(text, n=n, where=where, exclude=skip)

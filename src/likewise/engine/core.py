@@ -50,6 +50,9 @@ class Engine(Catalog):
         self.settings = settings
         self.tracker = Tracker(store, settings.tracking, self._lists_changed)
 
+    def _learned(self) -> bool:
+        return self.personal.learned()
+
     def _model_version(self) -> str:
         models = self.personal.models
         return "" if models is None else models.version

@@ -160,7 +160,7 @@ class Ranker:
     def _learned(self) -> bool:
         """Whether the trained models filled the behaviour space."""
         models = self.models()
-        return models is not None and bool(models.info.get("behaviour_items"))
+        return models is not None and models.learned
 
     def interest(self, state: ProfileState, strategy: str) -> Vector | None:
         """The vector `strategy` recommends from (None: nothing to go on yet)."""

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-__all__ = ["MAX_ITEMS", "Ease", "NextItem", "active_items", "history_weights"]
+__all__ = ["MAX_ITEMS", "Ease", "NextItem", "active_items", "best", "history_weights"]
 
 ALL = 1 << 30  # a window that keeps every item of the history it is given
 MAX_ITEMS = 10_000  # dense models: 4 n^2 bytes per matrix (400 MB at 10k), O(n^3) to fit
@@ -42,6 +42,27 @@ def active_items(histories: Iterable[Sequence[str]], limit: int = MAX_ITEMS) -> 
             counts[item] = counts.get(item, 0) + 1
     ranked = sorted(counts, key=lambda i: -counts[i])  # stable: first appearance breaks ties
     return ranked[:limit]
+
+
+def best(
+    items: Sequence[str],
+    scores: npt.NDArray[np.float64],
+    skip: Iterable[str],
+    n: int,
+    position: Mapping[str, int] | None = None,
+) -> dict[str, float]:
+    """The `n` best of `items` by `scores` (one per item), best first (ties by id), minus
+    `skip`. `scores` is changed in place; `position` maps an item to its index (built when
+    not given)."""
+    position = position if position is not None else {i: j for j, i in enumerate(items)}
+    hidden = list({position[i] for i in skip if i in position})
+    scores[hidden] = -np.inf
+    n = min(n, len(scores) - len(hidden))
+    if n <= 0:
+        return {}
+    top = np.argpartition(-scores, n - 1)[:n]
+    ranked = sorted((-float(scores[j]), items[j]) for j in top)
+    return {item: -negative for negative, item in ranked}
 
 
 def history_weights(
@@ -103,17 +124,9 @@ class _Dense:
         """The `n` best items for `history`, best first (ties by id), minus `exclude` and
         the history itself."""
         scores = self.vector(history)
-        if scores is None or n <= 0:
+        if scores is None:
             return {}
-        position = self.position
-        skip = [position[i] for i in {*exclude, *history} if i in position]
-        scores[skip] = -np.inf
-        n = min(n, len(scores) - len(skip))
-        if n <= 0:
-            return {}
-        best = np.argpartition(-scores, n - 1)[:n]
-        ranked = sorted((-float(scores[j]), self.items[j]) for j in best)
-        return {item: -negative for negative, item in ranked}
+        return best(self.items, scores, [*exclude, *history], n, self.position)
 
 
 @dataclass

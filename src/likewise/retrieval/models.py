@@ -80,6 +80,11 @@ class Models:
     def version(self) -> str:
         return str(self.info.get("version", ""))
 
+    @property
+    def learned(self) -> bool:
+        """Whether this training filled the behaviour space."""
+        return bool(self.info.get("behaviour_items"))
+
     def to_blobs(self) -> dict[str, bytes]:
         """The store blobs this bundle is kept in, by key, in the order to write them."""
         blobs = dict.fromkeys(BLOBS[1:], b"")

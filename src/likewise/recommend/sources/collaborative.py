@@ -15,8 +15,8 @@ __all__ = ["Behaviour", "Collaborative", "Learned"]
 
 @dataclass(frozen=True)
 class Learned:
-    """A dense model's scores of `query.recent` (nothing before it is trained): `which` is
-    `ease` or `next_item`.
+    """A trained model's scores of `query.recent` (nothing before it is trained): `which` is
+    `itemknn`, `ease` or `next_item`, each with the same `top(history, n, exclude=)`.
 
     The model knows no metadata, so it offers its best `2 n` unfiltered and leaves the
     `where` check to the ranker (`keep=n`). It reads no store: `models` returns the bundle
@@ -35,18 +35,10 @@ class Learned:
 
 
 @dataclass(frozen=True)
-class Collaborative:
-    """Item-kNN scores of `query.recent` (nothing before the model is trained); unfiltered,
-    like :class:`Learned`."""
+class Collaborative(Learned):
+    """Item-kNN scores of `query.recent`: the `collaborative` source."""
 
-    models: Callable[[], Models | None]
-
-    def __call__(self, query: Query) -> Candidates:
-        models = self.models()
-        if models is None or models.itemknn is None:
-            return Candidates({})
-        best = models.itemknn.top(query.recent, 2 * query.n, exclude=query.exclude)
-        return Candidates(best, keep=query.n)
+    which: str = "itemknn"
 
 
 @dataclass(frozen=True)
