@@ -171,6 +171,15 @@ class TrainingConfig(Component):
         description="most active items the dense models cover (4 n^2 bytes each); item-kNN "
         "and the content projection serve the rest",
     )
+    neural_epochs: int = Field(
+        0,
+        ge=0,
+        description="passes of the neural next-item model (SASRec; needs likewise[neural]); "
+        "0: not trained",
+    )
+    neural_seconds: float = Field(
+        900.0, gt=0, description="the neural model's training stops after this many seconds"
+    )
     train_every: float = Field(
         0.0, ge=0, description="seconds between a server's retrains (0: only `likewise train`)"
     )

@@ -223,19 +223,31 @@ class Personaliser:
 
     # -- training ---------------------------------------------------------------------------
 
-    def train(self, *, tune: bool = False, progress: Progress | None = None) -> Models:
+    def train(
+        self,
+        *,
+        tune: bool = False,
+        neural_epochs: int | None = None,
+        progress: Progress | None = None,
+    ) -> Models:
         """Fit every model from the positive events (item-kNN; EASE and the next-item model
         over the `dense_items` most active items), fill the behaviour space and rebuild its
         profiles; with `tune`, fit the hybrid's weights on each user's validation item first.
+        `neural_epochs` overrides the setting of that name (the neural model's passes).
         The bundle is kept in the store under a new version, which every server reloads."""
         from likewise import training
 
         data = training.histories(self.store, progress)
-        tuned = training.tune(self.store, data, self.training, self.config.alpha) if tune else None
         config = self.training
+        if neural_epochs is not None:
+            config = config.model_copy(update={"neural_epochs": neural_epochs})
+        training.check(config)  # before minutes of work: the neural extra is installed
+        tuned, neural = (
+            training.tune(self.store, data, config, self.config.alpha) if tune else (None, None)
+        )
         if tuned is not None and "ease_lambda" in tuned.extra:
             config = config.model_copy(update={"ease_lambda": tuned.extra["ease_lambda"]})
-        models, layout = training.fit(data, config)
+        models, layout = training.fit(data, config, neural=neural)
         placed = training.train_behaviour(self.store, models, layout, self.training.behaviour_rank)
         models.info["behaviour_items"] = placed
         if tuned is not None:

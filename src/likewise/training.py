@@ -27,10 +27,14 @@ from likewise.retrieval.models import (
     behaviour_vectors,
     fit_projection,
 )
+from likewise.retrieval.neural import NeuralNext
+from likewise.retrieval.neural_fit import EXTRA as NEURAL_EXTRA
+from likewise.retrieval.neural_fit import available as neural_available
+from likewise.retrieval.neural_fit import fit_neural
 from likewise.store import Store
 from likewise.store.base import TEXT, Space
 
-__all__ = ["Histories", "fit", "histories", "stamp", "train_behaviour", "tune"]
+__all__ = ["Histories", "check", "fit", "histories", "stamp", "train_behaviour", "tune"]
 
 Progress = Callable[[int], object]
 Histories = dict[str, list[str]]  # user -> positive items, oldest first (repeats moved last)
@@ -60,8 +64,17 @@ def histories(store: Store, progress: Progress | None = None) -> Histories:
     return out
 
 
-def fit(data: Histories, config: TrainingConfig) -> tuple[Models, dict[str, Any]]:
-    """Every model `data` supports, in memory: (bundle, behaviour layout).
+def check(config: TrainingConfig) -> None:
+    """A :class:`ConfigError` when `config` asks for what this install cannot train."""
+    if config.neural_epochs and not neural_available():
+        raise ConfigError(f"neural_epochs: the neural model needs torch; {NEURAL_EXTRA}")
+
+
+def fit(
+    data: Histories, config: TrainingConfig, *, neural: NeuralNext | None = None
+) -> tuple[Models, dict[str, Any]]:
+    """Every model `data` supports, in memory: (bundle, behaviour layout). The neural model
+    is trained when `config.neural_epochs` asks, unless one is given (`tune` trained it).
 
     The layout holds the next-item model's input and output vectors (`inputs`, `outputs`)
     for the behaviour space, or is empty when there is too little to fit."""
@@ -91,6 +104,16 @@ def fit(data: Histories, config: TrainingConfig) -> tuple[Models, dict[str, Any]
         models.next_item._gram = None  # n^2 doubles: not kept beyond the fit
         layout = {"inputs": inputs, "outputs": outputs}
         seconds["next_item"] = time.perf_counter() - started
+    if neural is None and config.neural_epochs:
+        neural = fit_neural(
+            sequences,
+            epochs=config.neural_epochs,
+            seconds=config.neural_seconds,
+            limit=config.dense_items,
+        )
+    if neural is not None:
+        seconds["neural"] = neural.info["seconds"]
+    models.neural = neural
     known = sum(len(s) for s in sequences)
     models.info = {
         "users": len(users),
@@ -98,6 +121,7 @@ def fit(data: Histories, config: TrainingConfig) -> tuple[Models, dict[str, Any]
         "items": len(itemknn.items),
         "dense_items": len(models.ease.items) if models.ease else 0,
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
+        "neural": neural.info if neural is not None else None,
         "settings": config.model_dump(exclude={"train_every", "reload_seconds"}),
     }
     return models, layout
@@ -186,15 +210,19 @@ def stamp(models: Models) -> None:
 
 
 TUNE_USERS = 10_000  # validation users the weights are fit on (spread over all users)
-SOURCES = ("collaborative", "ease", "sequential", "behaviour", "content", "popular")
+SOURCES = ("collaborative", "ease", "sequential", "neural", "behaviour", "content", "popular")
 
 
 def tune(
     store: Store, data: Histories, config: TrainingConfig, alpha: float, *, n: int = 10
-) -> Tuned:
+) -> tuple[Tuned, NeuralNext | None]:
     """Hybrid weights fit on each user's validation item: every model refit without each
     user's last positive item, each source asked for that user's candidates as serving asks
-    (`POOL * n`), the weights searched for the blend that ranks the held-out items best."""
+    (`POOL * n`), the weights searched for the blend that ranks the held-out items best.
+
+    Also returns the neural model trained here (None unless asked): it is trained once, on
+    the histories without their last item, and serves the full histories (the closed-form
+    models are refit; the neural one would take as long again)."""
     held: dict[str, str] = {}
     early: Histories = {}
     for user, items in data.items():
@@ -228,10 +256,10 @@ def tune(
     offers = [_offers(store, models, layout, early, u, POOL * n, alpha) for u in users]
     sources = [s for s in SOURCES if any(o.get(s) for o in offers)]
     if not sources:
-        return Tuned({}, 0.0, {}, extra)
+        return Tuned({}, 0.0, {}, extra), models.neural
     tuned = fit_weights(offers, [held[u] for u in users], sources, n=n)
     tuned.extra = extra
-    return tuned
+    return tuned, models.neural
 
 
 EASE_DECAYS = (1.0, 0.95, 0.9, 0.8)  # the EASE history weights `tune` chooses among
@@ -260,7 +288,8 @@ def _offers(
     out: dict[str, dict[str, float]] = {}
     if models.itemknn is not None:
         out["collaborative"] = models.itemknn.top(history, n)
-    for name, model in (("ease", models.ease), ("sequential", models.next_item)):
+    learned = (("ease", models.ease), ("sequential", models.next_item), ("neural", models.neural))
+    for name, model in learned:
         if model is not None:
             out[name] = model.top(history, n)
     if layout and models.next_item is not None:  # as serving: the profile math, the query

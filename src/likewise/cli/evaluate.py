@@ -67,6 +67,13 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--tune-alpha", help="shorthand for --tune alpha=V1,V2")
     p.add_argument("--tune-strategy", default="ema", help="the strategy tuning scores (ema)")
+    p.add_argument(
+        "--neural-epochs",
+        type=int,
+        metavar="N",
+        help="also train the neural next-item model (SASRec; needs likewise[neural]) for N "
+        "passes and score it as `neural` (default: the neural_epochs setting, 0)",
+    )
     p.set_defaults(handler=evaluate)
 
 
@@ -105,6 +112,7 @@ def _request(args: argparse.Namespace) -> EvalRequest:
         model=args.model,
         tune=tuple(tune),
         tune_strategy=args.tune_strategy,
+        neural_epochs=args.neural_epochs,
     )
 
 
@@ -132,6 +140,8 @@ def _command(args: argparse.Namespace, request: EvalRequest) -> str:
         command += f" --tune {name}={','.join(f'{v:g}' for v in values)}"
     if request.tune:
         command += f" --tune-strategy {args.tune_strategy}"
+    if request.neural_epochs is not None:
+        command += f" --neural-epochs {request.neural_epochs}"
     return command
 
 

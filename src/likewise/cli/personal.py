@@ -82,6 +82,13 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="fit the hybrid's weights on each user's validation item (kept with the model)",
     )
+    p.add_argument(
+        "--neural-epochs",
+        type=int,
+        metavar="N",
+        help="also train the neural next-item model (SASRec; needs likewise[neural]) for N "
+        "passes (default: the neural_epochs setting, 0: not trained)",
+    )
 
     profiles = sub.add_parser("profiles", help="Maintain every profile.")
     profiles_sub = profiles.add_subparsers(title="actions", required=True, metavar="ACTION")
@@ -194,7 +201,7 @@ def train(args: argparse.Namespace) -> int:
     info: dict[str, Any] = {}
 
     def fit(engine: Engine, bar: Callable[[int], object]) -> int:
-        info.update(engine.train(tune=args.tune, progress=bar))
+        info.update(engine.train(tune=args.tune, neural_epochs=args.neural_epochs, progress=bar))
         return int(info.get("items", 0))
 
     _over_the_log(args, "train", fit)

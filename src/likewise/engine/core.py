@@ -293,13 +293,22 @@ class Engine(Catalog):
         """Start a new user from onboarding text ("space, cooking") and/or chosen items."""
         self.personal.onboard(user_id, text=text, items=items)
 
-    def train(self, *, tune: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+    def train(
+        self,
+        *,
+        tune: bool = False,
+        neural_epochs: int | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
         """Fit the models the hybrid blends and the `behaviour` space from the event log:
         item-kNN, EASE and the next-item model, whose item vectors fill `behaviour` (items
         with no events are placed there from their content). With `tune`, the hybrid's
-        weights are fit on each user's validation item and kept with the model. Returns what
-        was fit (see :meth:`model`)."""
-        self.personal.train(tune=tune, progress=progress)
+        weights are fit on each user's validation item and kept with the model. With
+        `neural_epochs` (or the setting), the neural next-item model (SASRec, the
+        `likewise[neural]` extra) is trained too. Returns what was fit (see :meth:`model`)."""
+        if neural_epochs is not None and neural_epochs < 0:
+            raise InvalidInput("must be 0 or more", field="neural_epochs")
+        self.personal.train(tune=tune, neural_epochs=neural_epochs, progress=progress)
         return self.model() or {}
 
     def model(self) -> dict[str, Any] | None:

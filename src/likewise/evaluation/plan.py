@@ -74,6 +74,8 @@ class EvalRequest:
     cold-items protocols only). strategies: None for the protocol's default set. k: list
     lengths, ascending. users: only the first N users. tune: (parameter, values) tried one
     parameter at a time on each user's second-to-last like, scored by `tune_strategy`.
+    neural_epochs: train the neural model (`likewise[neural]`) for this many passes (None:
+    the setting); the default strategies then include `neural`.
     """
 
     dataset: str = "movielens-1m"
@@ -84,12 +86,18 @@ class EvalRequest:
     model: str = "minilm"
     tune: tuple[tuple[str, tuple[float, ...]], ...] = ()
     tune_strategy: str = "ema"
+    neural_epochs: int | None = None
 
     def strategy_names(self) -> tuple[str, ...]:
-        """The strategies asked for, or the protocol's default set."""
+        """The strategies asked for, or the protocol's default set (with `neural` when the
+        neural model is trained)."""
         if self.strategies is not None:
             return self.strategies
-        return RANDOM_DEFAULT if self.protocol == "random" else DEFAULT_STRATEGIES
+        names: tuple[str, ...] = RANDOM_DEFAULT if self.protocol == "random" else DEFAULT_STRATEGIES
+        if self.neural_epochs:
+            at = names.index("sequential") + 1
+            names = (*names[:at], "neural", *names[at:])
+        return names
 
 
 @dataclass(frozen=True)

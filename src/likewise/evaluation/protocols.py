@@ -61,6 +61,7 @@ RANDOM_STRATEGIES = (
     "ema",
     "momentum",
     "sequential",
+    "neural",
     "behaviour",
     "ema@behaviour",
     "hybrid",

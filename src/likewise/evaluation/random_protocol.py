@@ -61,7 +61,7 @@ def run_random(request: EvalRequest, *, bars: Bars = no_bars) -> Evaluation:
         with bars(len(catalog), "embed") as advance:
             engine.add_items(catalog, progress=advance)
         replay(engine, events, bars)
-        model = engine.train(tune="hybrid" in strategies)
+        model = engine.train(tune="hybrid" in strategies, neural_epochs=request.neural_epochs)
         with bars(len(split.test) * len(asked), "recommend") as advance:
             results = score_random(engine, split, list(strategies), k=k, progress=advance)
     evaluation = _evaluation(request, dataset, k, results)

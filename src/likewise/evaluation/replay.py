@@ -111,12 +111,13 @@ ALIASES: dict[str, tuple[str, dict[str, float] | None]] = {
     "itemknn": ("hybrid", {"collaborative": 1.0}),  # the item-kNN source alone
     "ease": ("hybrid", {"ease": 1.0}),  # EASE alone
     "sequential": ("hybrid", {"sequential": 1.0}),  # the next-item model alone
+    "neural": ("hybrid", {"neural": 1.0}),  # the neural next-item model (likewise[neural])
     "behaviour": ("hybrid", {"behaviour": 1.0}),  # the behaviour space's search alone
 }
 # A profile strategy in the learned space: `ema@behaviour` (also dislike, mean, momentum).
 LEARNED = "@behaviour"
 RELATED = "related"  # the items related to the user's last positive item (Engine.similar)
-MODELS = ("hybrid", "itemknn", "ease", "sequential", "behaviour", RELATED)  # need `train`
+MODELS = ("hybrid", "itemknn", "ease", "sequential", "neural", "behaviour", RELATED)  # need `train`
 
 
 def known_strategies(engine_strategies: Sequence[str]) -> tuple[str, ...]:

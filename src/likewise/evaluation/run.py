@@ -163,7 +163,9 @@ def _measure(
             chosen, trials, history = tune(scratch, history, request, bars, on_trial)
         replay(scratch.engine, history, bars)
         if needs_model(strategies):
-            model = scratch.engine.train(tune="hybrid" in strategies)
+            model = scratch.engine.train(
+                tune="hybrid" in strategies, neural_epochs=request.neural_epochs
+            )
         with bars(len(split.targets) * len(strategies), "recommend") as advance:
             results = score(
                 scratch.engine,

@@ -22,13 +22,21 @@ import numpy.typing as npt
 
 from likewise.retrieval.collaborative import ItemItem
 from likewise.retrieval.linear import Ease, NextItem
+from likewise.retrieval.neural import NeuralNext
 
 __all__ = ["BEHAVIOUR", "BLOBS", "Models", "behaviour_query", "behaviour_vectors", "fit_projection"]
 
 BEHAVIOUR = "behaviour"  # the learned space's name
 OUTPUT_LENGTH = 1.5  # mean length of the output halves (the input halves have length 1)
 Matrix = npt.NDArray[np.float32]
-BLOBS = ("model.meta", "item-item", "model.ease", "model.next-item", "model.projection")
+BLOBS = (
+    "model.meta",
+    "item-item",
+    "model.ease",
+    "model.next-item",
+    "model.projection",
+    "model.neural",
+)
 
 
 def behaviour_vectors(inputs: Matrix, outputs: Matrix) -> Matrix:
@@ -73,6 +81,7 @@ class Models:
     ease: Ease | None = None
     next_item: NextItem | None = None
     projection: Matrix | None = None
+    neural: NeuralNext | None = None  # the `likewise[neural]` extra's SASRec, served by ONNX
     weights: dict[str, float] = field(default_factory=dict)  # tuned hybrid weights
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -98,6 +107,8 @@ class Models:
             buffer = io.BytesIO()
             np.save(buffer, self.projection)
             blobs["model.projection"] = buffer.getvalue()
+        if self.neural is not None:
+            blobs["model.neural"] = self.neural.to_bytes()
         # the version last: a server that sees it changed finds every part written
         blobs["model.meta"] = json.dumps({"weights": self.weights, **self.info}).encode()
         return blobs
@@ -113,12 +124,13 @@ class Models:
         info: dict[str, Any] = json.loads(meta) if meta else {}
         weights = {str(k): float(v) for k, v in (info.pop("weights", None) or {}).items()}
         # An empty blob is a model the last training did not fit (a store keeps no deletes).
-        ease, nxt, proj = (blobs.get(k) for k in BLOBS[2:])
+        ease, nxt, proj, neural = (blobs.get(k) for k in BLOBS[2:])
         return cls(
             itemknn=ItemItem.from_bytes(knn) if knn else None,
             ease=Ease.from_bytes(ease) if ease else None,
             next_item=NextItem.from_bytes(nxt) if nxt else None,
             projection=np.load(io.BytesIO(proj)) if proj else None,
+            neural=NeuralNext.from_bytes(neural) if neural else None,
             weights=weights,
             info=info,
         )

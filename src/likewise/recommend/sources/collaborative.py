@@ -1,4 +1,4 @@
-"""The sources of the trained models: item-kNN, EASE, the next-item model (all in memory)
+"""The sources of the trained models: item-kNN, EASE, the next-item model, the neural one
 and the behaviour space's vector search."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ __all__ = ["Behaviour", "Collaborative", "Learned"]
 @dataclass(frozen=True)
 class Learned:
     """A trained model's scores of `query.recent` (nothing before it is trained): `which` is
-    `itemknn`, `ease` or `next_item`, each with the same `top(history, n, exclude=)`.
+    `itemknn`, `ease`, `next_item` or `neural`, each with the same `top(history, n, exclude=)`.
 
     The model knows no metadata, so it offers its best `2 n` unfiltered and leaves the
     `where` check to the ranker (`keep=n`). It reads no store: `models` returns the bundle

@@ -21,8 +21,8 @@ def default_sources(
     store: Store, config: RankingConfig, models: Callable[[], Models | None]
 ) -> Sources:
     """For the blend (weights name them so): content, the trained models (collaborative:
-    item-kNN, ease, sequential: the next-item model, behaviour: the learned space's search),
-    popular and fresh; popular for new users, exploration drawn from popular.
+    item-kNN, ease, sequential: the next-item model, neural: SASRec, behaviour: the learned
+    space's search), popular and fresh; popular for new users, exploration drawn from popular.
 
     Args:
         store: Where the items, their vectors and the events are.
@@ -36,6 +36,7 @@ def default_sources(
             "collaborative": Collaborative(models),
             "ease": Learned(models, "ease"),
             "sequential": Learned(models, "next_item"),
+            "neural": Learned(models, "neural"),
             "behaviour": Behaviour(store),
             "popular": Popular(store, trending=trending, new=False),
             "fresh": Fresh(store, days=config.fresh_days),
