@@ -87,6 +87,7 @@ def test_onboard_and_rebuild(data: Path, run: Run) -> None:
         pytest.param(["recommend", "u1", "-n", "0"], "field 'n'", id="n"),
         pytest.param(["onboard", "u1"], "field 'text'", id="onboard-empty"),
         pytest.param(["events", "import", "nope.csv"], "no such file", id="file"),
+        pytest.param(["train", "--neural-epochs", "-1"], "field 'neural_epochs'", id="epochs"),
     ],
 )
 def test_errors_are_one_line_and_exit_2(
@@ -102,3 +103,21 @@ def test_errors_are_one_line_and_exit_2(
 def test_serve_refuses_an_open_api_off_loopback(data: Path, run: Run) -> None:
     code, _, err = run(data, "serve", "--host", "0.0.0.0")
     assert code == 2 and "refusing to serve on 0.0.0.0 without API keys" in err
+
+
+def test_train_with_the_neural_model(tmp_path: Path, data: Path, run: Run) -> None:
+    """`train --neural-epochs N` trains the neural model too, says so, and it serves."""
+    rows = ["user_id,item_id,type,timestamp"]
+    for u in range(12):
+        rows += [f"u{u},a1,like,1", f"u{u},a2,like,2", f"u{u},a3,like,3"]
+    events = tmp_path / "events.csv"
+    events.write_text("\n".join(rows) + "\n")
+    assert run(data, "events", "import", str(events))[0] == 0
+    code, out, _ = run(data, "train", "--neural-epochs", "3")
+    assert code == 0 and "neural model: 3 epochs in" in out
+    code, out, _ = run(data, "stats", "--json")
+    assert json.loads(out)["trained"]["neural"]["epochs"] == 3
+    run(data, "event", "new", "a1", "like")
+    weights = '{"neural": 1}'
+    code, out, _ = run(data, "recommend", "new", "--strategy", "hybrid", "--weights", weights)
+    assert code == 0 and "a2" in out and "a3" in out

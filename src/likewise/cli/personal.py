@@ -216,6 +216,13 @@ def train(args: argparse.Namespace) -> int:
             f"{info.get('behaviour_items', 0)} items",
             f"hybrid weights: {weights or '(none)'}",
         ]
+        neural = info.get("neural")
+        if neural:
+            lines.insert(
+                2,
+                f"neural model: {neural['epochs']} epochs in {neural['seconds']:g} s, "
+                f"loss {neural['loss']:g} ({neural['users']} users, {neural['dim']}-d)",
+            )
         tuning = info.get("tuning")
         if tuning:
             alone = ", ".join(f"{k} {v:.4f}" for k, v in tuning["alone"].items())

@@ -359,7 +359,7 @@ class Engine(Catalog):
             "cache": {name: {"hits": c.hits, "misses": c.misses} for name, c in caches.items()},
             "trained": None
             if model is None
-            else {k: model.get(k) for k in ("version", "trained_at", "items", "weights")},
+            else {k: model.get(k) for k in ("version", "trained_at", "items", "weights", "neural")},
         }
 
     def close(self) -> None:
