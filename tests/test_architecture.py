@@ -314,3 +314,21 @@ def test_faces_use_only_the_engine_public_api() -> None:
         for v in violations(path.read_text())
     ]
     assert not found, "engine internals read by a face:\n  " + "\n  ".join(found)
+
+
+def test_only_the_neural_trainer_imports_torch() -> None:
+    """torch (the `likewise[neural]` extra) is needed to train the neural model, never to
+    serve it: one module imports it, and onnx's exporter packages with it."""
+    extra = {"torch", "onnx", "onnxscript"}
+    found = set()
+    for module, path in sources().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            if any(name.split(".")[0] in extra for name in names):
+                found.add(module)
+    assert found == {"likewise.retrieval.neural_fit"}
