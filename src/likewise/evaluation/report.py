@@ -114,8 +114,15 @@ def model_note(model: dict[str, Any] | None) -> str:
     note = (
         f"\n\nModel {model.get('version', '')[:8]}: {model.get('items', 0):,} items "
         f"({model.get('dense_items', 0):,} in the dense models), {model.get('users', 0):,} "
-        f"users; fit in {seconds}. Hybrid weights: {weights or '(none)'}"
+        f"users; fit in {seconds}."
     )
+    neural = model.get("neural")
+    if neural:
+        note += (
+            f" Neural model: {neural['epochs']} epochs in {neural['seconds']:g} s "
+            f"(final loss {neural['loss']:g}, {neural['dim']}-d)."
+        )
+    note += f" Hybrid weights: {weights or '(none)'}"
     tuning = model.get("tuning")
     if tuning:
         alone = ", ".join(f"{k} {v:.4f}" for k, v in tuning["alone"].items())

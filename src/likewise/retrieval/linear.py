@@ -116,7 +116,10 @@ class _Dense:
         cols, weights = history_weights(history, self.position, self.decay, self.window)
         if not cols:
             return None
-        return np.asarray(weights, np.float64) @ self.matrix[cols].astype(np.float64)
+        # float32 rows as stored (a float64 copy of 500 rows of 10,000 is 40 MB), summed in
+        # float32 and widened after: `best` ranks float64 scores
+        rows = np.take(self.matrix, cols, axis=0)
+        return (np.asarray(weights, np.float32) @ rows).astype(np.float64)
 
     def top(
         self, history: Sequence[str], n: int, *, exclude: Iterable[str] = ()
