@@ -6,11 +6,12 @@ text vectors, not the model), the sequential protocol's history replayed into it
 The baseline is the same child process doing `likewise stats` on the same store (opening it:
 what any command costs before it fits anything).
 
-    python bench/train.py
+    python bench/train.py [--neural-epochs 60]   # also the neural model (likewise[neural])
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import shutil
@@ -41,6 +42,14 @@ def child(data: Path, *command: str) -> tuple[float, float, str]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--neural-epochs",
+        type=int,
+        default=0,
+        help="also time `train --tune --neural-epochs N` (needs likewise[neural])",
+    )
+    args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="likewise-bench-train-"))
     try:
         data = folder / "data"
@@ -53,6 +62,11 @@ def main() -> None:
         rows = {"open the store (baseline: `stats`)": child(data, "stats")}
         rows["train"] = child(data, "--json", "train")
         rows["train --tune"] = child(data, "--json", "train", "--tune")
+        if args.neural_epochs:  # the likewise[neural] extra's SASRec, trained once in --tune
+            neural = ("--neural-epochs", str(args.neural_epochs))
+            rows[f"train --tune {' '.join(neural)}"] = child(
+                data, "--json", "train", "--tune", *neural
+            )
         base = rows["open the store (baseline: `stats`)"]
         print("\n## likewise train, MovieLens-1M (RecBole sequential history, 2 cores)")
         print("| command | seconds | peak MB | seconds over the baseline | MB over it |")
@@ -62,7 +76,7 @@ def main() -> None:
                 f"| {name} | {seconds:.1f} | {peak:,.0f} | {seconds - base[0]:+.1f} | "
                 f"{peak - base[1]:+,.0f} |"
             )
-        for name in ("train", "train --tune"):
+        for name in list(rows)[1:]:
             info = json.loads(rows[name][2])
             fits = ", ".join(f"{k} {v:g} s" for k, v in info["seconds"].items())
             print(f"\n{name}: {fits}; weights {info['weights']}")
