@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.test_training import ITEMS, _events
@@ -13,7 +14,7 @@ from likewise import ConfigError, Engine, InvalidInput, Settings
 from likewise import training as training_module
 from likewise.retrieval import neural_fit
 
-if not neural_fit.available():  # pragma: no cover - the dev install has the extra
+if neural_fit.missing():  # pragma: no cover - the dev install has the extra
     if os.environ.get("CI") == "true":
         pytest.fail("torch and onnx are missing: make test installs likewise[neural]")
     pytest.skip("needs likewise[neural] (torch, onnx)", allow_module_level=True)
@@ -34,7 +35,8 @@ def engine(location: str) -> Engine:
 
 
 def _opened(location: str) -> Engine:
-    opened = Engine.open(location, model="hashing-64", settings=Settings(cache_size=0))
+    settings = Settings(cache_size=0, neural_threads=1)  # tiny: one core is faster
+    opened = Engine.open(location, model="hashing-64", settings=settings)
     opened.add_items(ITEMS)
     opened.record_many(_events())
     return opened
@@ -60,14 +62,32 @@ def test_the_neural_model_is_trained_kept_and_served(location: str, engine: Engi
         assert _next_for(other, "p3") == ["q3"]
     finally:
         other.close()
-    # A train without the neural model drops it: what serves is what the settings ask for.
+    # A train without the neural model drops it, in the store too: what serves is what the
+    # settings ask for.
     assert engine.train()["neural"] is None
     engine.close()
+    other = Engine.open(location, settings=Settings(cache_size=0))
+    try:
+        model = other.model()
+        assert model is not None and model["neural"] is None
+        assert _next_for(other, "p4") != ["q4"]  # no neural source: content fills the list
+    finally:
+        other.close()
 
 
-def test_tuning_trains_it_once_and_weighs_it(tmp_path: Path) -> None:
+def test_tuning_trains_it_once_and_weighs_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = _opened(str(tmp_path / "d"))
+    calls: list[int] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["epochs"])
+        return neural_fit.fit_neural(*args, **kwargs)
+
+    monkeypatch.setattr(training_module, "fit_neural", counted)
     info = engine.train(tune=True, neural_epochs=EPOCHS)
+    assert calls == [EPOCHS]
     tuning = info["tuning"]
     assert "neural" in tuning["alone"] and tuning["alone"]["neural"] > 0
     assert info["neural"]["epochs"] == EPOCHS
@@ -78,8 +98,8 @@ def test_without_the_extra_train_names_it_and_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = _opened(str(tmp_path / "d"))
-    monkeypatch.setattr(training_module, "neural_available", lambda: False)
-    with pytest.raises(ConfigError, match=r"neural_epochs.*likewise\[neural\]"):
+    monkeypatch.setattr(neural_fit, "missing", lambda: "torch (OSError: broken)")
+    with pytest.raises(ConfigError, match=r"neural_epochs: .*torch.*likewise\[neural\]"):
         engine.train(neural_epochs=3)
     assert engine.model() is None
     with pytest.raises(InvalidInput, match="neural_epochs"):

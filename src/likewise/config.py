@@ -168,8 +168,8 @@ class TrainingConfig(Component):
         10_000,
         ge=2,
         le=15_000,  # 900 MB a matrix: a blob holds at most 1 GB (SQLite, PostgreSQL)
-        description="most active items the dense models cover (4 n^2 bytes each); item-kNN "
-        "and the content projection serve the rest",
+        description="most active items the dense models and the neural one cover (4 n^2 "
+        "bytes each); item-kNN and the content projection serve the rest",
     )
     neural_epochs: int = Field(
         0,
@@ -179,6 +179,9 @@ class TrainingConfig(Component):
     )
     neural_seconds: float = Field(
         900.0, gt=0, description="the neural model's training stops after this many seconds"
+    )
+    neural_threads: int = Field(
+        0, ge=0, description="cores the neural model trains on (0: torch's default, every core)"
     )
     train_every: float = Field(
         0.0, ge=0, description="seconds between a server's retrains (0: only `likewise train`)"

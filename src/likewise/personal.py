@@ -237,11 +237,11 @@ class Personaliser:
         The bundle is kept in the store under a new version, which every server reloads."""
         from likewise import training
 
-        data = training.histories(self.store, progress)
         config = self.training
         if neural_epochs is not None:
             config = config.model_copy(update={"neural_epochs": neural_epochs})
         training.check(config)  # before minutes of work: the neural extra is installed
+        data = training.histories(self.store, progress)
         tuned, neural = (
             training.tune(self.store, data, config, self.config.alpha) if tune else (None, None)
         )

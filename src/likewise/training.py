@@ -28,9 +28,7 @@ from likewise.retrieval.models import (
     fit_projection,
 )
 from likewise.retrieval.neural import NeuralNext
-from likewise.retrieval.neural_fit import EXTRA as NEURAL_EXTRA
-from likewise.retrieval.neural_fit import available as neural_available
-from likewise.retrieval.neural_fit import fit_neural
+from likewise.retrieval.neural_fit import fit_neural, require
 from likewise.store import Store
 from likewise.store.base import TEXT, Space
 
@@ -66,8 +64,8 @@ def histories(store: Store, progress: Progress | None = None) -> Histories:
 
 def check(config: TrainingConfig) -> None:
     """A :class:`ConfigError` when `config` asks for what this install cannot train."""
-    if config.neural_epochs and not neural_available():
-        raise ConfigError(f"neural_epochs: the neural model needs torch; {NEURAL_EXTRA}")
+    if config.neural_epochs:
+        require("neural_epochs")
 
 
 def fit(
@@ -110,6 +108,7 @@ def fit(
             epochs=config.neural_epochs,
             seconds=config.neural_seconds,
             limit=config.dense_items,
+            threads=config.neural_threads,
         )
     if neural is not None:
         seconds["neural"] = neural.info["seconds"]
@@ -121,10 +120,17 @@ def fit(
         "items": len(itemknn.items),
         "dense_items": len(models.ease.items) if models.ease else 0,
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
-        "neural": neural.info if neural is not None else None,
+        "neural": neural.info if neural is not None else _no_neural(config),
         "settings": config.model_dump(exclude={"train_every", "reload_seconds"}),
     }
     return models, layout
+
+
+def _no_neural(config: TrainingConfig) -> dict[str, Any] | None:
+    """What `info` says of a neural model that was asked for and could not be fit."""
+    if not config.neural_epochs:
+        return None
+    return {"epochs": 0, "skipped": "fewer than 2 items, or no history of 2 known items"}
 
 
 def train_behaviour(store: Store, models: Models, layout: Mapping[str, Any], rank: int) -> int:

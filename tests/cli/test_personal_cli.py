@@ -105,8 +105,11 @@ def test_serve_refuses_an_open_api_off_loopback(data: Path, run: Run) -> None:
     assert code == 2 and "refusing to serve on 0.0.0.0 without API keys" in err
 
 
-def test_train_with_the_neural_model(tmp_path: Path, data: Path, run: Run) -> None:
+def test_train_with_the_neural_model(
+    tmp_path: Path, data: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`train --neural-epochs N` trains the neural model too, says so, and it serves."""
+    monkeypatch.setenv("LIKEWISE_NEURAL_THREADS", "1")
     rows = ["user_id,item_id,type,timestamp"]
     for u in range(12):
         rows += [f"u{u},a1,like,1", f"u{u},a2,like,2", f"u{u},a3,like,3"]

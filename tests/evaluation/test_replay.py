@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from likewise.cli.main import main
-from likewise.errors import InvalidInput
+from likewise.errors import ConfigError, InvalidInput
+from likewise.evaluation import run as evaluation_run
 from likewise.evaluation.plan import EvalRequest, Progress, Trial
 from likewise.evaluation.replay import bootstrap, cold_split, temporal_split
 from likewise.evaluation.run import check, run
+from likewise.retrieval import neural_fit
 
 
 def ev(user: str, item: str, t: float, rating: float) -> dict[str, object]:
@@ -195,6 +197,35 @@ def test_a_bad_request_names_its_field(request_: EvalRequest, field: str) -> Non
     with pytest.raises(InvalidInput) as caught:
         check(request_)
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("request_", "field"),
+    [
+        pytest.param(EvalRequest(neural_epochs=-1), "neural_epochs", id="negative"),
+        pytest.param(EvalRequest(strategies=("neural",)), "strategies", id="not-trained"),
+        pytest.param(
+            EvalRequest(protocol="random", strategies=("neural",), neural_epochs=0),
+            "strategies",
+            id="random",
+        ),
+    ],
+)
+def test_a_bad_neural_request_is_refused_before_any_data_is_read(
+    request_: EvalRequest, field: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LIKEWISE_NEURAL_EPOCHS", raising=False)
+    monkeypatch.setattr(evaluation_run, "_load", None)  # reading data would fail loudly
+    with pytest.raises(InvalidInput) as caught:
+        run(request_)
+    assert caught.value.field == field
+
+
+def test_without_the_extra_eval_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(neural_fit, "missing", lambda: "torch (ImportError: nope)")
+    monkeypatch.setattr(evaluation_run, "_load", None)
+    with pytest.raises(ConfigError, match=r"neural_epochs: .*torch.*likewise\[neural\]"):
+        run(EvalRequest(neural_epochs=3))
 
 
 def test_run_returns_the_results_and_reports_through_callbacks() -> None:

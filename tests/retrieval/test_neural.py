@@ -14,7 +14,7 @@ from likewise.retrieval import neural_fit
 from likewise.retrieval.neural import NeuralNext
 from likewise.retrieval.neural_fit import fit_neural
 
-if not neural_fit.available():  # pragma: no cover - the dev install has the extra
+if neural_fit.missing():  # pragma: no cover - the dev install has the extra
     if os.environ.get("CI") == "true":
         pytest.fail("torch and onnx are missing: make test installs likewise[neural]")
     pytest.skip("needs likewise[neural] (torch, onnx)", allow_module_level=True)
@@ -34,7 +34,7 @@ def _walks(users: int = 120, seed: int = 0) -> list[list[str]]:
 
 @pytest.fixture(scope="module")
 def model() -> NeuralNext:
-    fitted = fit_neural(_walks(), epochs=150, seconds=300, limit=100, dim=16, length=8)
+    fitted = fit_neural(_walks(), epochs=150, seconds=300, limit=100, dim=16, length=8, threads=1)
     assert fitted is not None
     return fitted
 
@@ -84,11 +84,11 @@ def test_too_little_to_learn_gives_no_model() -> None:
 
 
 def test_the_time_limit_stops_training() -> None:
-    fitted = fit_neural(_walks(), epochs=10_000, seconds=0.5, limit=100, dim=8, length=8)
+    fitted = fit_neural(_walks(), epochs=10_000, seconds=0.5, limit=100, dim=8, length=8, threads=1)
     assert fitted is not None and 1 <= fitted.info["epochs"] < 10_000
 
 
 def test_without_torch_training_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(neural_fit, "available", lambda: False)
-    with pytest.raises(ConfigError, match=r"likewise\[neural\]"):
+    monkeypatch.setattr(neural_fit, "missing", lambda: "onnxscript (ImportError: gone)")
+    with pytest.raises(ConfigError, match=r"needs onnxscript .*likewise\[neural\]"):
         fit_neural(_walks(), epochs=1, seconds=10, limit=10)

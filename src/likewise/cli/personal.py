@@ -16,6 +16,7 @@ from likewise.errors import InvalidInput
 from likewise.events import load_events
 from likewise.items.loaders import json_object
 from likewise.recommend import RECOMMENDERS
+from likewise.retrieval.neural import describe
 
 SubParsers = Any  # argparse's _SubParsersAction is private
 Handler = Callable[[argparse.Namespace], int]
@@ -218,11 +219,7 @@ def train(args: argparse.Namespace) -> int:
         ]
         neural = info.get("neural")
         if neural:
-            lines.insert(
-                2,
-                f"neural model: {neural['epochs']} epochs in {neural['seconds']:g} s, "
-                f"loss {neural['loss']:g} ({neural['users']} users, {neural['dim']}-d)",
-            )
+            lines.insert(2, f"neural model: {describe(neural)}")
         tuning = info.get("tuning")
         if tuning:
             alone = ", ".join(f"{k} {v:.4f}" for k, v in tuning["alone"].items())

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from likewise.evaluation.replay import Result
+from likewise.retrieval.neural import describe
 
 __all__ = ["markdown_table", "model_note", "write_report"]
 
@@ -118,10 +119,7 @@ def model_note(model: dict[str, Any] | None) -> str:
     )
     neural = model.get("neural")
     if neural:
-        note += (
-            f" Neural model: {neural['epochs']} epochs in {neural['seconds']:g} s "
-            f"(final loss {neural['loss']:g}, {neural['dim']}-d)."
-        )
+        note += f" Neural model: {describe(neural)}."
     note += f" Hybrid weights: {weights or '(none)'}"
     tuning = model.get("tuning")
     if tuning:

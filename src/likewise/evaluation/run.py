@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from likewise.config import Settings
 from likewise.datasets import movielens_items, movielens_ratings
 from likewise.errors import InvalidInput
 from likewise.evaluation.plan import (
@@ -44,6 +45,7 @@ from likewise.evaluation.replay import evaluate as score
 from likewise.evaluation.report import markdown_table, model_note
 from likewise.evaluation.tuning import OnTrial, Scratch, check_tune, ranking_overrides, tune
 from likewise.recommend import RECOMMENDERS
+from likewise.retrieval.neural_fit import require
 
 __all__ = ["check", "run"]
 
@@ -68,6 +70,7 @@ def run(
 ) -> Evaluation:
     """Measure every strategy of `request`; `bars` shows progress, `on_trial` hears each
     tuning trial (with whether its value was chosen) as soon as its parameter is tuned."""
+    check_neural(request)
     if request.protocol == "random":
         return run_random(request, bars=bars)
     check(request)
@@ -92,6 +95,21 @@ def check(request: EvalRequest) -> None:
     if request.users is not None and request.users < 1:
         raise InvalidInput("must be a positive number", field="users")
     check_tune(request)
+
+
+def check_neural(request: EvalRequest) -> None:
+    """The neural model's epochs (the option, else the setting), checked before any data is
+    read: not negative, the extra installed when asked for, asked for when scored."""
+    epochs = request.neural_epochs
+    if epochs is None:
+        epochs = Settings().training.neural_epochs
+    elif epochs < 0:
+        raise InvalidInput("must be 0 or more", field="neural_epochs")
+    if epochs:
+        require("neural_epochs")
+    elif "neural" in request.strategy_names():
+        message = "`neural` is scored only when the neural model is trained (--neural-epochs N)"
+        raise InvalidInput(message, field="strategies")
 
 
 def _load(request: EvalRequest) -> tuple[list[Any], Sequence[Mapping[str, Any]]]:

@@ -14,6 +14,7 @@ import json
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Self
 
 import numpy as np
@@ -21,7 +22,7 @@ import numpy.typing as npt
 
 from likewise.retrieval.linear import best
 
-__all__ = ["NeuralNext"]
+__all__ = ["NeuralNext", "describe"]
 
 Matrix = npt.NDArray[np.float32]
 BATCH = 512  # histories per ONNX run when scoring many
@@ -37,16 +38,14 @@ class NeuralNext:
     outputs: Matrix
     length: int
     info: dict[str, Any] = field(default_factory=dict)
-    _session: Any = field(default=None, repr=False, compare=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _session: Any = field(default=None, init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
 
-    @property
+    @cached_property
     def position(self) -> dict[str, int]:
-        cached: dict[str, int] | None = getattr(self, "_pos", None)
-        if cached is None:
-            cached = {item: j for j, item in enumerate(self.items)}
-            self._pos = cached
-        return cached
+        return {item: j for j, item in enumerate(self.items)}
 
     def encode(self, history: Sequence[str]) -> npt.NDArray[np.int64] | None:
         """The graph's input row for `history` (oldest first): the last `length` known items
@@ -116,3 +115,14 @@ def _session(graph: bytes) -> Any:
     options.intra_op_num_threads = 1  # one request on one core; a server runs many at once
     options.inter_op_num_threads = 1
     return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+
+def describe(info: dict[str, Any]) -> str:
+    """A line on a trained model's `info` (or on why none was trained)."""
+    if "skipped" in info:
+        return f"not trained ({info['skipped']})"
+    loss = "n/a" if info.get("loss") is None else f"{info['loss']:g}"
+    return (
+        f"{info['epochs']} epochs in {info['seconds']:g} s, final loss {loss} "
+        f"({info['users']} users, {info['dim']}-d)"
+    )

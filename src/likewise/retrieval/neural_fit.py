@@ -26,21 +26,30 @@ from likewise.errors import ConfigError
 from likewise.retrieval.linear import active_items
 from likewise.retrieval.neural import NeuralNext
 
-__all__ = ["available", "fit_neural"]
+__all__ = ["fit_neural", "missing", "require"]
 
 BLOCKS, BATCH, DROPOUT = 2, 128, 0.2
-EXTRA = "pip install 'likewise[neural]' (torch 2.13 CPU, onnx, onnxscript)"
+EXTRA = "pip install 'likewise[neural]'"
 
 
-def available() -> bool:
-    """Whether torch, onnx and onnxscript can be imported (the `likewise[neural]` extra)."""
-    try:
-        import onnx  # noqa: F401
-        import onnxscript  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def missing() -> str | None:
+    """What of the `likewise[neural]` extra (torch, onnx, onnxscript) cannot be imported,
+    with the reason; None when all can."""
+    import importlib
+
+    for name in ("torch", "onnx", "onnxscript"):
+        try:
+            importlib.import_module(name)
+        except (ImportError, OSError) as exc:  # OSError: a library of a broken install
+            return f"{name} ({type(exc).__name__}: {exc})"
+    return None
+
+
+def require(field: str = "neural_epochs") -> None:
+    """A :class:`ConfigError` naming `field` and what is missing, unless the extra imports."""
+    gone = missing()
+    if gone is not None:
+        raise ConfigError(f"{field}: the neural model needs {gone}; {EXTRA}")
 
 
 def fit_neural(
@@ -53,12 +62,13 @@ def fit_neural(
     length: int = 50,
     rate: float = 2e-3,
     seed: int = 0,
+    threads: int = 0,
 ) -> NeuralNext | None:
     """Train on `sequences` (positive items, oldest first) for `epochs` passes over the
-    users, or until `seconds` have passed, over the `limit` most active items; None when
-    fewer than two items or no history of two known items."""
-    if not available():
-        raise ConfigError(f"neural_epochs: the neural model needs torch; {EXTRA}")
+    users, or until `seconds` have passed (checked after each batch), over the `limit` most
+    active items, on `threads` cores (0: torch's default, every core); None when fewer than
+    two items or no history of two known items."""
+    require()
     import torch
 
     items = active_items(sequences, limit)
@@ -69,15 +79,49 @@ def fit_neural(
         return None
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = _network(len(items) + 1, dim, length)
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        net = _network(len(items) + 1, dim, length)
+        done, loss, spent = _train(net, rows, epochs, seconds, length, rate, rng)
+        net.eval()
+        graph = _export(net, length)
+    finally:
+        torch.set_num_threads(before)
+    info = {
+        "epochs": done,
+        "seconds": round(spent, 1),
+        "loss": loss,
+        "dim": dim,
+        "users": len(rows),
+    }
+    outputs = net.emb.weight.detach().numpy()[1:].astype(np.float32)
+    return NeuralNext(list(items), graph, outputs, length, info)
+
+
+def _train(
+    net: Any,
+    rows: Sequence[np.ndarray[Any, Any]],
+    epochs: int,
+    seconds: float,
+    length: int,
+    rate: float,
+    rng: np.random.Generator,
+) -> tuple[int, float | None, float]:
+    """(epochs done, the last full epoch's mean loss, seconds): Adam on the full softmax."""
+    import torch
+
     optimiser = torch.optim.Adam(net.parameters(), lr=rate)
-    started, done, loss = time.perf_counter(), 0, float("nan")
+    started, done, loss = time.perf_counter(), 0, None
     bar = tqdm(total=epochs, desc="neural", unit=" epochs", file=sys.stderr, disable=None)
     with bar:
-        while done < epochs and time.perf_counter() - started < seconds:
+        while done < epochs:
             order = rng.permutation(len(rows))
             total = 0.0
             for start in range(0, len(rows), BATCH):
+                if time.perf_counter() - started >= seconds:
+                    return done, loss, time.perf_counter() - started
                 x, y = _batch([rows[u] for u in order[start : start + BATCH]], length, rng)
                 logits = net(torch.from_numpy(x)) @ net.emb.weight.T
                 step = torch.nn.functional.cross_entropy(
@@ -90,19 +134,10 @@ def fit_neural(
                 optimiser.step()
                 total += step.item()
             done += 1
-            loss = total / math.ceil(len(rows) / BATCH)
+            loss = round(total / math.ceil(len(rows) / BATCH), 4)
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}")
-    net.eval()
-    info = {
-        "epochs": done,
-        "seconds": round(time.perf_counter() - started, 1),
-        "loss": round(loss, 4),
-        "dim": dim,
-        "users": len(rows),
-    }
-    outputs = net.emb.weight.detach().numpy()[1:].astype(np.float32)
-    return NeuralNext(list(items), _export(net, length), outputs, length, info)
+    return done, loss, time.perf_counter() - started
 
 
 def _batch(
