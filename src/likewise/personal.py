@@ -35,6 +35,7 @@ from likewise.recommend import (
     default_sources,
 )
 from likewise.retrieval import ItemItem
+from likewise.retrieval.collaborative import OBSERVE_WINDOW
 from likewise.retrieval.models import BEHAVIOUR, BLOBS, Models
 from likewise.store import Store
 from likewise.store.base import TEXT
@@ -104,10 +105,10 @@ class Personaliser:
             new, snapshots = apply(state, steps, self.config)
             if state.space != TEXT:
                 return new, snapshots
-            earlier = list(state.recent)
+            earlier = state.recent[-OBSERVE_WINDOW:]  # all that `observe` reads of it
             for event, signal in todo:
                 if signal > 0:
-                    pairs.append((list(earlier), event.item_id))
+                    pairs.append((earlier[-OBSERVE_WINDOW:], event.item_id))
                     earlier.append(event.item_id)
             return new, snapshots
 
