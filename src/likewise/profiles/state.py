@@ -107,14 +107,14 @@ def apply(
             state.negatives += 1
             if state.interest is not None:
                 state.interest = dislike(state.interest, step.vector, config.beta * -step.signal)
-        if state.interest is not None and _snapshot_due(state, step.at, config):
+        if state.interest is not None and snapshot_due(state, step.at, config):
             snapshots.append(Snapshot(step.at, state.interest.copy()))
             state.since_snapshot = 0
             state.last_snapshot_at = step.at
     return state, snapshots
 
 
-def _snapshot_due(state: ProfileState, at: float, config: ProfileConfig) -> bool:
+def snapshot_due(state: ProfileState, at: float, config: ProfileConfig) -> bool:
     if state.since_snapshot >= config.snapshot_every:
         return True
     last = state.last_snapshot_at

@@ -16,7 +16,7 @@ import orjson
 
 from likewise.events.model import Event
 from likewise.profiles.state import ProfileState, Snapshot
-from likewise.store.base import ProfileUpdate, Vector
+from likewise.store.base import ProfileUpdate, ProfileUpdates, Vector
 from likewise.store.sql.query import Sql
 
 __all__ = [
@@ -41,7 +41,7 @@ def record(
     db: Sql,
     events: Sequence[Event],
     signals: Sequence[float],
-    update: ProfileUpdate,
+    update: ProfileUpdate | ProfileUpdates,
     spaces: Sequence[str],
 ) -> list[bool]:
     """Append the events whose `event_id` is new and update their users' profiles in each
@@ -93,11 +93,17 @@ def record(
             for item, (score, count, trend) in popularity.items()
         ],
     )
-    updated = []
+    updated: list[tuple[ProfileState, list[Snapshot]]] = []
     for space in spaces:
         stored = load_profiles(db, list(by_user), space)
-        for user, todo in by_user.items():
-            updated.append(update(stored.get(user) or ProfileState(user, space=space), todo))
+        todo = [
+            (stored.get(user) or ProfileState(user, space=space), mine)
+            for user, mine in by_user.items()
+        ]
+        if isinstance(update, ProfileUpdates):
+            updated += update.many(todo)
+        else:
+            updated += [update(state, mine) for state, mine in todo]
     save_profiles(db, updated)
     return accepted
 
