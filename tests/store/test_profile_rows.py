@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from likewise.profiles import ProfileState
-from likewise.store import EmbeddedStore
+from likewise.events.model import Event
+from likewise.profiles import ProfileState, Snapshot
+from likewise.store import EmbeddedStore, Space
+from likewise.store.base import ProfileUpdates
 from likewise.testing.contract import INFO, axis, entry
 
 
@@ -83,4 +86,36 @@ def test_rows_written_by_json_dumps_read_the_same(
     got = store.profile("u2")
     assert got is not None and got.recent == ["a", "é"] and got.events == 2
     assert got.updated_at == updated_at or (np.isnan(updated_at) and np.isnan(got.updated_at))  # type: ignore[arg-type]
+    store.close()
+
+
+def test_a_batched_update_gets_every_user_of_a_space_in_one_call(store: EmbeddedStore) -> None:
+    store.add_space(Space("behaviour", 4))
+    calls: list[tuple[str, list[tuple[str, int]]]] = []
+
+    def many(
+        batch: Sequence[tuple[ProfileState, Sequence[tuple[Event, float]]]],
+    ) -> list[tuple[ProfileState, list[Snapshot]]]:
+        calls.append((batch[0][0].space, [(s.user_id, len(todo)) for s, todo in batch]))
+        for state, todo in batch:
+            state.events += len(todo)
+        return [(state, []) for state, _ in batch]
+
+    events = [
+        Event.model_validate({"user_id": u, "item_id": "a", "type": "click"})
+        for u in ("u1", "u2", "u1")
+    ]
+    store.record(events, [1.0, 1.0, 1.0], ProfileUpdates(many), spaces=("text", "behaviour"))
+    assert calls == [("text", [("u1", 2), ("u2", 1)]), ("behaviour", [("u1", 2), ("u2", 1)])]
+    got = store.profile("u1", space="behaviour")
+    assert got is not None and got.events == 2
+
+    def broken(
+        batch: Sequence[tuple[ProfileState, Sequence[tuple[Event, float]]]],
+    ) -> list[tuple[ProfileState, list[Snapshot]]]:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        store.record(events[:1], [1.0], ProfileUpdates(broken))
+    assert store.stats()["events"] == 3  # the same transaction: nothing of it was kept
     store.close()
