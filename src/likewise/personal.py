@@ -27,6 +27,7 @@ from likewise.profiles import (
     apply,
     mean,
 )
+from likewise.profiles.batch import apply_many
 from likewise.profiles.strategies import Vector
 from likewise.ranking import ResultCache
 from likewise.recommend import (
@@ -35,9 +36,10 @@ from likewise.recommend import (
     default_sources,
 )
 from likewise.retrieval import ItemItem
+from likewise.retrieval.collaborative import OBSERVE_WINDOW
 from likewise.retrieval.models import BEHAVIOUR, BLOBS, Models
 from likewise.store import Store
-from likewise.store.base import TEXT
+from likewise.store.base import TEXT, ProfileUpdates
 
 __all__ = ["Personaliser", "RecordReport"]
 
@@ -93,25 +95,31 @@ class Personaliser:
             by_space[BEHAVIOUR] = self.store.vectors(list(vectors), space=BEHAVIOUR)
 
         def update(
-            state: ProfileState, todo: Sequence[tuple[Event, float]]
-        ) -> tuple[ProfileState, list[Snapshot]]:
-            found = by_space[state.space]
-            steps = [
-                Step(e.item_id, found[e.item_id], s, e.timestamp)
-                for e, s in todo
-                if e.item_id in found
-            ]
-            new, snapshots = apply(state, steps, self.config)
-            if state.space != TEXT:
-                return new, snapshots
-            earlier = list(state.recent)
-            for event, signal in todo:
-                if signal > 0:
-                    pairs.append((list(earlier), event.item_id))
-                    earlier.append(event.item_id)
-            return new, snapshots
+            batch: Sequence[tuple[ProfileState, Sequence[tuple[Event, float]]]],
+        ) -> list[tuple[ProfileState, list[Snapshot]]]:
+            """Every user of one space: the profile math over all of them at once."""
+            steps = []
+            for state, todo in batch:
+                found = by_space[state.space]
+                steps.append(
+                    [
+                        Step(e.item_id, found[e.item_id], s, e.timestamp)
+                        for e, s in todo
+                        if e.item_id in found
+                    ]
+                )
+                if state.space == TEXT:
+                    earlier = state.recent[-OBSERVE_WINDOW:]  # all that `observe` reads of it
+                    for event, signal in todo:
+                        if signal > 0:
+                            pairs.append((earlier[-OBSERVE_WINDOW:], event.item_id))
+                            earlier.append(event.item_id)
+            return apply_many(
+                [(state, mine) for (state, _), mine in zip(batch, steps, strict=True)],
+                self.config,
+            )
 
-        accepted = self.store.record(events, signals, update, spaces=spaces)
+        accepted = self.store.record(events, signals, ProfileUpdates(update), spaces=spaces)
         loaded = self._models  # loaded by a hybrid request; `train` folds in the rest
         model = loaded.itemknn if loaded is not None else None
         if model is not None:  # committed: fold the new pairs into the collaborative model

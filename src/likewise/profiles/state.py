@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from likewise.config import RECENT_MAX, ProfileConfig
 from likewise.profiles.strategies import Vector, dislike, ema
@@ -49,6 +49,24 @@ class ProfileState:
         """A fresh profile that starts from `seed` (onboarding text or chosen items)."""
         return cls(user_id, interest=seed, ema=seed, seed=seed, space=space)
 
+    def copy(self) -> ProfileState:
+        """A copy with its own `recent` list (vectors are shared: the math never changes one
+        in place). Spelled out, not `dataclasses.replace`: it runs for every user in a batch."""
+        return ProfileState(
+            self.user_id,
+            self.interest,
+            self.ema,
+            self.seed,
+            list(self.recent),
+            self.events,
+            self.positives,
+            self.negatives,
+            self.since_snapshot,
+            self.last_snapshot_at,
+            self.updated_at,
+            self.space,
+        )
+
 
 @dataclass(frozen=True)
 class Step:
@@ -69,7 +87,8 @@ def apply(
     `interest`; a negative one is a dislike step with weight `beta * |s|` on `interest`
     (a dislike before any positive has nothing to turn away from and only counts).
     """
-    state = replace(state, recent=list(state.recent))
+    state = state.copy()
+    recent = state.recent
     snapshots: list[Snapshot] = []
     for step in steps:
         state.events += 1
@@ -79,21 +98,23 @@ def apply(
             state.positives += 1
             state.ema = ema(state.ema, step.vector, config.alpha * step.signal)
             state.interest = ema(state.interest, step.vector, config.alpha * step.signal)
-            if step.item_id in state.recent:
-                state.recent.remove(step.item_id)
-            state.recent = [*state.recent, step.item_id][-RECENT_MAX:]
+            if step.item_id in recent:
+                recent.remove(step.item_id)
+            recent.append(step.item_id)  # the copy's own list: changed in place, not rebuilt
+            if len(recent) > RECENT_MAX:
+                del recent[: len(recent) - RECENT_MAX]
         elif step.signal < 0:
             state.negatives += 1
             if state.interest is not None:
                 state.interest = dislike(state.interest, step.vector, config.beta * -step.signal)
-        if state.interest is not None and _snapshot_due(state, step.at, config):
+        if state.interest is not None and snapshot_due(state, step.at, config):
             snapshots.append(Snapshot(step.at, state.interest.copy()))
             state.since_snapshot = 0
             state.last_snapshot_at = step.at
     return state, snapshots
 
 
-def _snapshot_due(state: ProfileState, at: float, config: ProfileConfig) -> bool:
+def snapshot_due(state: ProfileState, at: float, config: ProfileConfig) -> bool:
     if state.since_snapshot >= config.snapshot_every:
         return True
     last = state.last_snapshot_at

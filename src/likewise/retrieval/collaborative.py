@@ -24,7 +24,9 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-__all__ = ["ItemItem"]
+__all__ = ["OBSERVE_WINDOW", "ItemItem"]
+
+OBSERVE_WINDOW = 50  # the latest positive items a new one is paired with by `observe`
 
 
 @dataclass
@@ -150,14 +152,21 @@ class ItemItem:
             self._rev = cached
         return cached
 
-    def observe(self, history: Sequence[str], item: str, *, window: int = 50) -> None:
+    def observe(self, history: Sequence[str], item: str, *, window: int = OBSERVE_WINDOW) -> None:
         """Fold in one new positive event: `item`, after the user's positive `history`
         (oldest first; the last `window` count)."""
         self.added[item] = self.added.get(item, 0.0) + 1.0
-        for other in set(history[-window:]) - {item}:
-            for a, b in ((item, other), (other, item)):
-                row = self.extra.setdefault(a, {})
-                row[b] = row.get(b, 0.0) + 1.0
+        others = set(history[-window:]) - {item}
+        if not others:
+            return
+        extra = self.extra
+        mine = extra.setdefault(item, {})  # looked up once, not once per pair
+        for other in others:
+            mine[other] = mine.get(other, 0.0) + 1.0
+            row = extra.get(other)
+            if row is None:
+                row = extra[other] = {}
+            row[item] = row.get(item, 0.0) + 1.0
 
     def _count(self, item: str) -> float:
         i = self._position.get(item)

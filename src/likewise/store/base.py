@@ -25,6 +25,7 @@ __all__ = [
     "Hit",
     "Metric",
     "ProfileUpdate",
+    "ProfileUpdates",
     "Space",
     "Store",
     "StoreInfo",
@@ -42,6 +43,18 @@ Vector = npt.NDArray[np.float32]
 ProfileUpdate = Callable[
     [ProfileState, Sequence[tuple[Event, float]]], tuple[ProfileState, list[Snapshot]]
 ]
+
+
+@dataclass(frozen=True)
+class ProfileUpdates:
+    """A `ProfileUpdate` for every user of one space in one call (`many`, given each stored
+    or fresh profile with its events, returns their new profiles and snapshots in order), so
+    the math can run over all of them at once. `record` takes it where it takes an update."""
+
+    many: Callable[
+        [Sequence[tuple[ProfileState, Sequence[tuple[Event, float]]]]],
+        list[tuple[ProfileState, list[Snapshot]]],
+    ]
 
 
 TEXT = "text"  # the space of the vectors the store's embedder makes from item content
@@ -202,12 +215,13 @@ class Store(Protocol):
         self,
         events: Sequence[Event],
         signals: Sequence[float],
-        update: ProfileUpdate,
+        update: ProfileUpdate | ProfileUpdates,
         *,
         spaces: Sequence[str] = (TEXT,),
     ) -> list[bool]:
         """Append events and update their users' profiles in each of `spaces` (`update` is
-        called once per user and space) in one durable transaction.
+        called once per user and space, a `ProfileUpdates` once per space) in one durable
+        transaction.
 
         An event whose `event_id` is already stored is skipped (False in the result).
         """

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import orjson
 
 from likewise.events.model import Event
 from likewise.profiles.state import ProfileState, Snapshot
-from likewise.store.base import ProfileUpdate, Vector
+from likewise.store.base import ProfileUpdate, ProfileUpdates, Vector
 from likewise.store.sql.query import Sql
 
 __all__ = [
@@ -40,7 +41,7 @@ def record(
     db: Sql,
     events: Sequence[Event],
     signals: Sequence[float],
-    update: ProfileUpdate,
+    update: ProfileUpdate | ProfileUpdates,
     spaces: Sequence[str],
 ) -> list[bool]:
     """Append the events whose `event_id` is new and update their users' profiles in each
@@ -65,7 +66,7 @@ def record(
                 event.item_id,
                 event.type,
                 event.value,
-                json.dumps(event.context, ensure_ascii=False),
+                _context(event.context),
                 event.timestamp,
                 event.recommendation_id,
                 signal,
@@ -92,11 +93,17 @@ def record(
             for item, (score, count, trend) in popularity.items()
         ],
     )
-    updated = []
+    updated: list[tuple[ProfileState, list[Snapshot]]] = []
     for space in spaces:
         stored = load_profiles(db, list(by_user), space)
-        for user, todo in by_user.items():
-            updated.append(update(stored.get(user) or ProfileState(user, space=space), todo))
+        todo = [
+            (stored.get(user) or ProfileState(user, space=space), mine)
+            for user, mine in by_user.items()
+        ]
+        if isinstance(update, ProfileUpdates):
+            updated += update.many(todo)
+        else:
+            updated += [update(state, mine) for state, mine in todo]
     save_profiles(db, updated)
     return accepted
 
@@ -116,7 +123,7 @@ def load_profiles(db: Sql, user_ids: Sequence[str], space: str) -> dict[str, Pro
             ema=vector(ema),
             seed=vector(seed),
             space=space,
-            **json.loads(st),
+            **_decode_state(st),
         )
         for user, st, interest, ema, seed in rows
     }
@@ -133,7 +140,7 @@ def save_profiles(db: Sql, profiles: Sequence[tuple[ProfileState, Sequence[Snaps
             (
                 state.user_id,
                 state.space,
-                json.dumps(_scalars(state)),
+                _encode_state(_scalars(state)),
                 blob(state.interest),
                 blob(state.ema),
                 blob(state.seed),
@@ -223,6 +230,27 @@ def _scalars(state: ProfileState) -> dict[str, Any]:
         "last_snapshot_at": state.last_snapshot_at,
         "updated_at": state.updated_at,
     }
+
+
+def _context(context: dict[str, Any]) -> str:
+    return json.dumps(context, ensure_ascii=False) if context else "{}"
+
+
+def _encode_state(scalars: dict[str, Any]) -> str:
+    """A profile's scalars as JSON text: orjson on the hot path (several times faster than
+    `json` for these small rows), `json` for a value orjson refuses (a numpy scalar)."""
+    try:
+        return orjson.dumps(scalars).decode()
+    except TypeError:
+        return json.dumps(scalars)
+
+
+def _decode_state(text: str) -> dict[str, Any]:
+    try:
+        decoded: dict[str, Any] = orjson.loads(text)
+    except orjson.JSONDecodeError:  # NaN or Infinity, which `json` writes and orjson refuses
+        decoded = json.loads(text)
+    return decoded
 
 
 def _event(row: Any) -> Event:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from likewise.events.model import Event
 from likewise.profiles.state import ProfileState, Snapshot
-from likewise.store.base import ProfileUpdate
+from likewise.store.base import ProfileUpdate, ProfileUpdates
 from likewise.store.sql import activity, reports, transfer
 from likewise.store.sql.query import Sql
 from likewise.tracking.impressions import Impression
@@ -42,7 +42,7 @@ class SqlActivity:
         self,
         events: Sequence[Event],
         signals: Sequence[float],
-        update: ProfileUpdate,
+        update: ProfileUpdate | ProfileUpdates,
         *,
         spaces: Sequence[str] = ("text",),
     ) -> list[bool]:
