@@ -80,3 +80,11 @@ def new_pg_database(pg_server: str) -> Iterator[Callable[[], str]]:
 def pg_url(new_pg_database: Callable[[], str]) -> str:
     """A fresh, empty database on the test server."""
     return new_pg_database()
+
+
+@pytest.fixture(params=["embedded", "postgres"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a store lives, once of each kind: a folder, or a fresh PostgreSQL database."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return str(tmp_path / "d")

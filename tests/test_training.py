@@ -28,14 +28,6 @@ def _events(users: int = 40) -> list[dict[str, object]]:
     return out
 
 
-@pytest.fixture(params=["embedded", "postgres"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Where the store lives: a folder, or a fresh PostgreSQL database."""
-    if request.param == "postgres":
-        return str(request.getfixturevalue("pg_url"))
-    return str(tmp_path / "d")
-
-
 @pytest.fixture
 def trained(location: str) -> Engine:
     engine = Engine.open(location, model="hashing-64", settings=Settings(cache_size=0))

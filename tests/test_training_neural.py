@@ -22,13 +22,6 @@ if neural_fit.missing():  # pragma: no cover - the dev install has the extra
 EPOCHS = 80
 
 
-@pytest.fixture(params=["embedded", "postgres"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        return str(request.getfixturevalue("pg_url"))
-    return str(tmp_path / "d")
-
-
 @pytest.fixture
 def engine(location: str) -> Engine:
     return _opened(location)

@@ -97,7 +97,8 @@ def test_a_new_source_is_blended_by_the_name_its_weight_has(tmp_path: Path) -> N
         assert only_a.items == []  # the ranker checked `where` for the editors
         with pytest.raises(
             InvalidInput,
-            match="known: content, collaborative, ease, sequential, neural, behaviour, popular, fresh, e",
+            match="known: content, collaborative, ease, sequential, neural, behaviour, popular, "
+            "fresh, e",
         ):
             ranker.recommend("u1", n=2, strategy="hybrid", weights={"editors": 1.0})
         with pytest.raises(ValueError, match="content"):
