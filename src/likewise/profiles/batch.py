@@ -16,9 +16,9 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from likewise.config import RECENT_MAX, ProfileConfig
-from likewise.profiles.state import ProfileState, Snapshot, Step, snapshot_due
-from likewise.profiles.strategies import EPSILON, Vector, dislike, ema
+from likewise.config import ProfileConfig
+from likewise.profiles.state import ProfileState, Snapshot, Step, count, snap
+from likewise.profiles.strategies import EPSILON, Vector, ema
 
 __all__ = ["apply_many"]
 
@@ -36,25 +36,9 @@ def apply_many(
         live = [(i, steps[k]) for i, (_, steps) in enumerate(batch) if k < len(steps)]
         positive: list[tuple[ProfileState, Step, float]] = []
         for i, step in live:
-            state = states[i]
-            state.events += 1
-            state.since_snapshot += 1
-            state.updated_at = step.at
-            if step.signal > 0:
-                state.positives += 1
-                positive.append((state, step, config.alpha * step.signal))
-                recent = state.recent
-                if step.item_id in recent:
-                    recent.remove(step.item_id)
-                recent.append(step.item_id)
-                if len(recent) > RECENT_MAX:
-                    del recent[: len(recent) - RECENT_MAX]
-            elif step.signal < 0:
-                state.negatives += 1
-                if state.interest is not None:
-                    state.interest = dislike(
-                        state.interest, step.vector, config.beta * -step.signal
-                    )
+            weight = count(states[i], step, config)
+            if weight:
+                positive.append((states[i], step, weight))
         if positive:
             items = [step.vector for _, step, _ in positive]
             weights = [weight for _, _, weight in positive]
@@ -63,11 +47,7 @@ def apply_many(
             for (state, _, _), new_ema, new_interest in zip(positive, emas, interests, strict=True):
                 state.ema, state.interest = new_ema, new_interest
         for i, step in live:
-            state = states[i]
-            if state.interest is not None and snapshot_due(state, step.at, config):
-                taken[i].append(Snapshot(step.at, state.interest.copy()))
-                state.since_snapshot = 0
-                state.last_snapshot_at = step.at
+            snap(states[i], step.at, config, taken[i])
     return list(zip(states, taken, strict=True))
 
 

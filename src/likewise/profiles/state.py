@@ -88,33 +88,48 @@ def apply(
     (a dislike before any positive has nothing to turn away from and only counts).
     """
     state = state.copy()
-    recent = state.recent
     snapshots: list[Snapshot] = []
     for step in steps:
-        state.events += 1
-        state.since_snapshot += 1
-        state.updated_at = step.at
-        if step.signal > 0:
-            state.positives += 1
-            state.ema = ema(state.ema, step.vector, config.alpha * step.signal)
-            state.interest = ema(state.interest, step.vector, config.alpha * step.signal)
-            if step.item_id in recent:
-                recent.remove(step.item_id)
-            recent.append(step.item_id)  # the copy's own list: changed in place, not rebuilt
-            if len(recent) > RECENT_MAX:
-                del recent[: len(recent) - RECENT_MAX]
-        elif step.signal < 0:
-            state.negatives += 1
-            if state.interest is not None:
-                state.interest = dislike(state.interest, step.vector, config.beta * -step.signal)
-        if state.interest is not None and snapshot_due(state, step.at, config):
-            snapshots.append(Snapshot(step.at, state.interest.copy()))
-            state.since_snapshot = 0
-            state.last_snapshot_at = step.at
+        weight = count(state, step, config)
+        if weight:
+            state.ema = ema(state.ema, step.vector, weight)
+            state.interest = ema(state.interest, step.vector, weight)
+        snap(state, step.at, config, snapshots)
     return state, snapshots
 
 
-def snapshot_due(state: ProfileState, at: float, config: ProfileConfig) -> bool:
+def count(state: ProfileState, step: Step, config: ProfileConfig) -> float:
+    """What a step does to `state` (a copy of its own) besides a positive's EMA: the
+    counters, `recent` (changed in place), a dislike. Returns the EMA weight `alpha * s` of a
+    positive step, else 0 (`apply` and `batch.apply_many` share this)."""
+    state.events += 1
+    state.since_snapshot += 1
+    state.updated_at = step.at
+    if step.signal > 0:
+        state.positives += 1
+        recent = state.recent
+        if step.item_id in recent:
+            recent.remove(step.item_id)
+        recent.append(step.item_id)
+        if len(recent) > RECENT_MAX:
+            del recent[: len(recent) - RECENT_MAX]
+        return config.alpha * step.signal
+    if step.signal < 0:
+        state.negatives += 1
+        if state.interest is not None:
+            state.interest = dislike(state.interest, step.vector, config.beta * -step.signal)
+    return 0.0
+
+
+def snap(state: ProfileState, at: float, config: ProfileConfig, into: list[Snapshot]) -> None:
+    """Take a snapshot of `interest` into `into` if one is due at `at`."""
+    if state.interest is not None and _snapshot_due(state, at, config):
+        into.append(Snapshot(at, state.interest.copy()))
+        state.since_snapshot = 0
+        state.last_snapshot_at = at
+
+
+def _snapshot_due(state: ProfileState, at: float, config: ProfileConfig) -> bool:
     if state.since_snapshot >= config.snapshot_every:
         return True
     last = state.last_snapshot_at
