@@ -19,15 +19,31 @@ __all__ = [
 
 
 class LikewiseError(Exception):
-    """Base class of every error likewise raises on purpose."""
+    """Base class of every error likewise raises on purpose. `code` is its machine-readable
+    name; :meth:`as_dict` is the one error shape of HTTP, the CLI's `--json` and clients."""
+
+    code = "error"
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+    def as_dict(self) -> dict[str, dict[str, str | None]]:
+        """`{"error": {"code", "message", "field"}}`: the same everywhere."""
+        field = getattr(self, "field", None)
+        return {"error": {"code": self.code, "message": self.message, "field": field}}
 
 
 class ConfigError(LikewiseError):
     """A setting, a location or a model choice that cannot work."""
 
+    code = "config"
+
 
 class NotFound(LikewiseError):
     """An item (or other record) that does not exist."""
+
+    code = "not_found"
 
     def __init__(self, kind: str, key: str) -> None:
         super().__init__(f"{kind} {key!r} not found")
@@ -37,6 +53,8 @@ class NotFound(LikewiseError):
 
 class InvalidInput(LikewiseError):
     """Input that fails validation; `field` names what is wrong, `line` where (files)."""
+
+    code = "invalid_input"
 
     def __init__(self, message: str, *, field: str | None = None, line: int | None = None) -> None:
         where = []
@@ -49,21 +67,33 @@ class InvalidInput(LikewiseError):
         self.field = field
         self.line = line
 
+    @property
+    def message(self) -> str:
+        """The reason, after the line when there is one (the field travels beside it)."""
+        return self.reason if self.line is None else f"line {self.line}: {self.reason}"
+
 
 class Conflict(InvalidInput):
     """Valid input that clashes with what is stored (e.g. onboarding a user with a history)."""
+
+    code = "conflict"
 
 
 class EmbedderError(LikewiseError):
     """The embedding model could not be loaded or run."""
 
+    code = "embedder_unavailable"
+
 
 class StoreError(LikewiseError):
     """The store is unusable: corrupt, locked, or from an incompatible version."""
+
+    code = "store_error"
 
 
 class StoreUnavailable(StoreError):
     """The store cannot be reached right now (a lost database, a locked file, a full pool);
     the same call may succeed later. The service answers 503 with `Retry-After`."""
 
+    code = "store_unavailable"
     retry_after = 1  # seconds a client should wait before trying again

@@ -45,8 +45,15 @@ def test_bad_lines_ingest_nothing_unless_skipped(tmp_path: Path, run: Run) -> No
 def test_similar_search_show_delete(data: Path, run: Run) -> None:
     code, out, _ = run(data, "similar", "a1", "--json", "-n", "1")
     assert code == 0
-    (hit,) = json.loads(out)
-    assert hit["id"] == "a2" and hit["title"] == "Moon rocket delayed"
+    (hit,) = json.loads(out)["items"]  # the shape HTTP answers with
+    assert set(hit) == {"id", "score"} and hit["id"] == "a2"
+    code, out, _ = run(data, "similar", "a1", "-n", "1")
+    assert code == 0 and out.split()[1:] == ["a2", "Moon", "rocket", "delayed"]
+    code, out, err = run(data, "similar", "nope", "--json")
+    assert code == 2 and out == ""
+    assert json.loads(err) == {
+        "error": {"code": "not_found", "message": "item 'nope' not found", "field": None}
+    }
     code, out, _ = run(data, "similar", "a1", "--where", '{"category": "recipes"}')
     assert code == 0 and "a3" in out and "a2" not in out
     code, out, _ = run(data, "search", "tomato pasta", "-n", "1")

@@ -17,7 +17,7 @@ def test_commands_run_on_postgresql(pg_url: str, catalog: Path, run: Run) -> Non
     code, out, _ = run(pg_url, "--json", "ingest", str(catalog))
     assert json.loads(out)["unchanged"] == 3  # hashes stored in PostgreSQL: nothing re-embedded
     code, out, _ = run(pg_url, "--json", "similar", "a1", "-n", "1")
-    assert code == 0 and json.loads(out)[0]["id"] == "a2"
+    assert code == 0 and json.loads(out)["items"][0]["id"] == "a2"
     code, out, _ = run(pg_url, "--json", "stats")
     assert json.loads(out)["backend"] == "postgres" and json.loads(out)["items"] == 3
     code, out, _ = run(pg_url, "migrate")

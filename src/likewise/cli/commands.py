@@ -103,20 +103,21 @@ def ingest(args: argparse.Namespace) -> int:
 
 
 def _hits(args: argparse.Namespace, engine: Engine, hits: list[Hit]) -> None:
-    titles = {item.id: item.title for item in engine.get_many([h.id for h in hits])}
-    rows = [{"id": h.id, "score": round(h.score, 4), "title": titles.get(h.id, "")} for h in hits]
+    """Hits as HTTP returns them (`{"items": [{"id", "score"}]}`), or a table with titles."""
 
     def table() -> str:
-        if not rows:
+        if not hits:
             return "(no items)"
-        width = max(len(str(r["id"])) for r in rows)
+        titles = {item.id: item.title for item in engine.get_many([h.id for h in hits])}
+        width = max(len(h.id) for h in hits)
         lines = []
-        for r in rows:
-            title = r["title"] if r["title"] != r["id"] else ""
-            lines.append(f"{r['score']:7.4f}  {r['id']:<{width}}  {title}".rstrip())
+        for h in hits:
+            title = titles.get(h.id, "")
+            title = title if title != h.id else ""
+            lines.append(f"{h.score:7.4f}  {h.id:<{width}}  {title}".rstrip())
         return "\n".join(lines)
 
-    emit(args, rows, table)
+    emit(args, {"items": [h.as_dict() for h in hits]}, table)
 
 
 def similar(args: argparse.Namespace) -> int:

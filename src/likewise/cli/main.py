@@ -1,11 +1,13 @@
 """`likewise ...`: the command line over the Engine. The only module that prints.
 
-Every `LikewiseError` becomes one line on stderr and exit code 2.
+Every `LikewiseError` becomes one line on stderr and exit code 2: `error: ...`, or with `--json`
+the error object HTTP answers with (`{"error": {"code", "message", "field"}}`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -36,7 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.data = StoreConfig().data  # LIKEWISE_DATA, checked like every setting
         return handler(args)
     except LikewiseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        line = json.dumps(exc.as_dict(), ensure_ascii=False) if args.json else f"error: {exc}"
+        print(line, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: every batch written before this point is kept", file=sys.stderr)

@@ -9,7 +9,7 @@ import numpy as np
 
 from likewise.config import Settings
 from likewise.embedders.base import Embedder
-from likewise.engine.checks import IngestReport, check_n, validate_items
+from likewise.engine.checks import IngestReport, check_n, check_score, validate_items
 from likewise.engine.ingest import Progress, embed_all, ingest
 from likewise.errors import ConfigError, InvalidInput, NotFound
 from likewise.items.model import ContentTemplate, Item
@@ -21,6 +21,13 @@ from likewise.store import TEXT, Hit, Space, Store, metric_of
 
 # How related items blend their content and behaviour neighbours (min-max scaled each).
 RELATED_WEIGHTS = {"behaviour": 1.0, "content": 0.25}
+# The neighbours `similar` may be asked for, and the space each searches (None: the blend).
+SOURCES: dict[str, str | None] = {
+    "related": None,
+    "content": TEXT,
+    "behaviour": BEHAVIOUR,
+    "collaborative": "collaborative",
+}
 
 __all__ = ["Catalog"]
 
@@ -112,28 +119,64 @@ class Catalog:
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
         space: str | None = None,
+        source: str | None = None,
+        min_score: float | None = None,
     ) -> list[Hit]:
-        """The `n` items closest to `item_id` in `space` (never itself), passing `where`.
+        """The `n` items closest to `item_id` (never itself), passing `where`.
 
-        With no `space`: related items. Once `train` has filled the `behaviour` space, its
-        neighbours (what people go on to like after this item) are blended with the content
-        neighbours (`RELATED_WEIGHTS`); before, the content neighbours alone. Answers are kept
-        in a cache of hot results until the catalog changes or `cache_seconds` pass.
+        `source` chooses the neighbours: `related` (the default) blends, once `train` has
+        filled the `behaviour` space, its neighbours (what people go on to like after this
+        item) with the content neighbours (`RELATED_WEIGHTS`), and is the content
+        neighbours alone before; `content` and `behaviour` are one space's neighbours;
+        `collaborative` the trained item-kNN model's (people who liked this also liked).
+        `space` names any vector space instead (e.g. one of your own). Hits scored below
+        `min_score` are left out: a short list rather than weak matches. Answers are kept in
+        a cache of hot results until the catalog changes or `cache_seconds` pass.
         """
         check_n(n)
-        key = (item_id, n, where_key(where), tuple(exclude), space, self._model_version())
+        check_score(min_score)
+        if source is not None and space is not None:
+            raise InvalidInput("give a source or a space, not both", field="space")
+        if source is not None and source not in SOURCES:
+            known = ", ".join(SOURCES)
+            raise InvalidInput(f"unknown {source!r}; known: {known}", field="source")
+        chosen = SOURCES.get(source or "", space)
+        key = (item_id, n, where_key(where), tuple(exclude), chosen, self._model_version())
         hit = self.similar_cache.get("", key)
-        if hit is not None:
-            return list(hit)  # the caller may change its list, not the cached one
-        version = self.similar_cache.version("")
-        if space is None:
-            hits = self._related(item_id, n, where, [item_id, *exclude])
-        else:
-            vector = self.store.vector(item_id, space=space)
+        if hit is None:
+            version = self.similar_cache.version("")
             skip = [item_id, *exclude]
-            hits = self.store.search(vector, n=n, where=where, exclude=skip, space=space)
-        self.similar_cache.put("", key, list(hits), version)
-        return hits
+            if chosen is None:
+                hit = self._related(item_id, n, where, skip)
+            elif chosen == "collaborative":
+                hit = self._collaborative(item_id, n, where, skip)
+            else:
+                if chosen == BEHAVIOUR and not self._learned():
+                    raise InvalidInput("no behaviour model yet: run `train` first", field="source")
+                vector = self.store.vector(item_id, space=chosen)
+                hit = self.store.search(vector, n=n, where=where, exclude=skip, space=chosen)
+            self.similar_cache.put("", key, list(hit), version)
+        # A copy: the caller may change its list, not the cached one.
+        return [h for h in hit if min_score is None or h.score >= min_score]
+
+    def _collaborative(
+        self, item_id: str, n: int, where: Mapping[str, Any] | None, skip: Sequence[str]
+    ) -> list[Hit]:
+        """The item-kNN model's neighbours that are stored and pass `where`."""
+        self.get(item_id)  # NotFound as the other sources
+        scores = self._neighbours(item_id, skip)
+        ranked = sorted(scores, key=lambda i: (-scores[i], i))
+        keep: list[str] = []
+        for start in range(0, len(ranked), 4 * n):  # the model knows no metadata
+            keep += self.store.matching(ranked[start : start + 4 * n], where)
+            if len(keep) >= n:
+                break
+        return [Hit(i, scores[i]) for i in keep[:n]]
+
+    def _neighbours(self, item_id: str, skip: Sequence[str]) -> dict[str, float]:
+        """The trained item-kNN scores of the items near `item_id`; a subclass that holds a
+        model answers (InvalidInput naming `source` before one)."""
+        raise InvalidInput("no collaborative model yet: run `train` first", field="source")
 
     def _related(
         self, item_id: str, n: int, where: Mapping[str, Any] | None, skip: Sequence[str]
@@ -164,13 +207,17 @@ class Catalog:
         n: int = 10,
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
+        min_score: float | None = None,
     ) -> list[Hit]:
-        """The `n` items whose content is closest to a free text query."""
+        """The `n` items whose content is closest to a free text query; those scored below
+        `min_score` are left out."""
         check_n(n)
+        check_score(min_score)
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput("must be a non-empty string", field="text")
         vector = self.embedder.embed([text])[0]
-        return self.store.search(vector, n=n, where=where, exclude=exclude)
+        hits = self.store.search(vector, n=n, where=where, exclude=exclude)
+        return [h for h in hits if min_score is None or h.score >= min_score]
 
     def search_vector(
         self,
@@ -180,12 +227,15 @@ class Catalog:
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
         space: str = TEXT,
+        min_score: float | None = None,
     ) -> list[Hit]:
-        """The `n` items closest to a vector of `space`'s dimension."""
+        """The `n` items closest to a vector of `space`'s dimension (those scored below
+        `min_score` left out)."""
         check_n(n)
-        return self.store.search(
-            np.asarray(vector, dtype=np.float32), n=n, where=where, exclude=exclude, space=space
-        )
+        check_score(min_score)
+        query = np.asarray(vector, dtype=np.float32)
+        hits = self.store.search(query, n=n, where=where, exclude=exclude, space=space)
+        return [h for h in hits if min_score is None or h.score >= min_score]
 
     def spaces(self) -> dict[str, Space]:
         """Every vector space of the store: `text` (the embedder's) and any added."""

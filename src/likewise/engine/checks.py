@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -11,7 +12,15 @@ from likewise.errors import ConfigError, InvalidInput
 from likewise.items.model import ContentTemplate, Item, parse_item
 from likewise.store import StoreInfo, metric_of
 
-__all__ = ["MAX_N", "IngestReport", "check_compatible", "check_n", "validate_items"]
+__all__ = [
+    "MAX_N",
+    "IngestReport",
+    "check_compatible",
+    "check_n",
+    "check_page",
+    "check_score",
+    "validate_items",
+]
 
 MAX_N = 10_000
 
@@ -50,6 +59,24 @@ def validate_items(records: Iterable[Item | Mapping[str, Any]]) -> list[Item]:
 def check_n(n: int) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_N:
         raise InvalidInput(f"must be an integer from 1 to {MAX_N}", field="n")
+
+
+def check_page(n: int, offset: int) -> None:
+    """`offset` is a count of items to skip, and the page ends within `MAX_N`."""
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidInput("must be an integer >= 0", field="offset")
+    if n + offset > MAX_N:
+        raise InvalidInput(f"n + offset must be at most {MAX_N}", field="offset")
+
+
+def check_score(min_score: float | None) -> None:
+    """A finite number, or None (no threshold)."""
+    if min_score is None:
+        return
+    if isinstance(min_score, bool) or not isinstance(min_score, int | float):
+        raise InvalidInput("must be a number", field="min_score")
+    if not math.isfinite(min_score):
+        raise InvalidInput("must be finite", field="min_score")
 
 
 def check_compatible(

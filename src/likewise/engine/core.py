@@ -12,8 +12,15 @@ from likewise.config import Settings
 from likewise.embedders.base import Embedder
 from likewise.embedders.registry import get_embedder
 from likewise.engine.catalog import Catalog
-from likewise.engine.checks import IngestReport, check_compatible, check_n
+from likewise.engine.checks import (
+    IngestReport,
+    check_compatible,
+    check_n,
+    check_page,
+    check_score,
+)
 from likewise.engine.ingest import Progress
+from likewise.engine.measures import Measures
 from likewise.engine.tracking import Tracker
 from likewise.errors import InvalidInput
 from likewise.events.model import Event, check_user_id
@@ -23,15 +30,14 @@ from likewise.ranking import ResultCache
 from likewise.recommend import Recommendation, new_id
 from likewise.retrieval import ItemItem
 from likewise.store import Hit, Store, StoreInfo, metric_of, open_store
-from likewise.tracking import RateRow
-from likewise.tracking.experiments import Experiment, check_name
+from likewise.tracking.experiments import check_name
 
 __all__ = ["Engine", "IngestReport"]
 
 log = logging.getLogger(__name__)
 
 
-class Engine(Catalog):
+class Engine(Measures, Catalog):
     """Items and events in; related items, search and "for you" lists out; and which lists
     work, measured. The items, vectors and search half is :class:`Catalog`'s.
 
@@ -56,6 +62,12 @@ class Engine(Catalog):
     def _model_version(self) -> str:
         models = self.personal.models
         return "" if models is None else models.version
+
+    def _neighbours(self, item_id: str, skip: Sequence[str]) -> dict[str, float]:
+        model = self.personal.collaborative
+        if model is None:
+            return super()._neighbours(item_id, skip)
+        return model.scores([item_id], exclude=skip)
 
     def _items_added(self, ids: Sequence[str]) -> None:
         self.personal.place(ids)  # into the behaviour space, from content, until `train`
@@ -175,6 +187,8 @@ class Engine(Catalog):
         weights: Mapping[str, float] | None = None,
         diversity: float | None = None,
         space: str = "text",
+        offset: int = 0,
+        min_score: float | None = None,
     ) -> Recommendation:
         """Items for a user: nearest to their interest vector under `strategy` (dislike, ema,
         mean or momentum), or `hybrid`: content, collaborative (after :meth:`train`) and
@@ -188,10 +202,17 @@ class Engine(Catalog):
         `track`, the impression (user, items, strategy, `context`, time) is logged under the
         recommendation's id; events that carry that id as `recommendation_id` are attributed
         to it in :meth:`ctr_report`.
+
+        `offset` skips that many better items (the next page: positions go on from there);
+        `min_score` leaves out items scored below it, so a list may come back short rather
+        than padded with weak matches (scores are the strategy's: similarities for a profile
+        strategy, the blend's for `hybrid`). `strategy="popular"` ranks by popularity alone.
         """
         started = time.perf_counter()
         check_n(n)
         check_user_id(user_id)
+        check_page(n, offset)
+        check_score(min_score)
         variant: str | None = None
         if strategy is None and weights is None and diversity is None:
             # How to recommend is not asked for: a running experiment decides, else the
@@ -202,7 +223,7 @@ class Engine(Catalog):
                 weights, diversity = chosen.get("weights"), chosen.get("diversity")
         rec = self.personal.ranker.recommend(
             user_id,
-            n=n,
+            n=n + offset,
             strategy=strategy,
             where=where,
             exclude=exclude,
@@ -212,8 +233,9 @@ class Engine(Catalog):
             diversity=diversity,
             space=space,
         )
-        if variant is not None:
-            rec = replace(rec, variant=variant)
+        if variant is not None or offset or min_score is not None:
+            kept = [r for r in rec.items[offset:] if min_score is None or r.score >= min_score]
+            rec = replace(rec, items=kept, variant=variant, offset=offset)
         if track:
             items = [r.id for r in rec.items]
             shown_as = variant or rec.strategy
@@ -240,40 +262,6 @@ class Engine(Catalog):
         rec_id = new_id()
         self.tracker.log(rec_id, user_id, strategy, items, context, ms)
         return rec_id
-
-    def create_experiment(
-        self, name: str, variants: Sequence[str], *, split: str | None = None
-    ) -> Experiment:
-        """Start an A/B experiment: `variants` like `a:strategy=ema` or
-        `b:strategy=hybrid,diversity=0.3`, shares like `50/50` (equal if None). Users are
-        bucketed by id; one experiment runs at a time."""
-        return self.tracker.create(name, variants, split)
-
-    def list_experiments(self) -> list[Experiment]:
-        """Every experiment, running or stopped, oldest first."""
-        return self.tracker.book.all()
-
-    def experiment_report(self, name: str) -> dict[str, Any]:
-        """Per variant: lists shown, clicks, CTR (95% interval), conversions; each variant
-        against the first by a two-proportion test."""
-        return self.tracker.report(name)
-
-    def stop_experiment(self, name: str, *, promote: str | None = None) -> Experiment:
-        """Stop an experiment (lists go back to the default); with `promote`, that variant's
-        settings become the default for requests that do not choose a strategy."""
-        return self.tracker.stop(name, promote)
-
-    def ctr_report(self, *, group_by: str = "strategy", since: float = 0.0) -> list[RateRow]:
-        """Impressions, clicks, CTR, conversions and mean dwell per strategy, per day, or per
-        `day,strategy` (groups named "YYYY-MM-DD STRATEGY"). Lists served by an experiment
-        count under "EXPERIMENT:VARIANT"."""
-        return self.tracker.rates(group_by, since)
-
-    def activity_report(self, *, since: float = 0.0) -> dict[str, Any]:
-        """Since `since`: events per UTC day and type, percentiles of the milliseconds each
-        tracked list took (overall and per strategy or experiment variant), and catalog
-        coverage (the share of items shown in at least one list)."""
-        return self.tracker.activity(since, self.count())
 
     def forget_user(self, user_id: str) -> dict[str, int]:
         """Delete everything stored about a user: events, profile, snapshots, impressions."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Collection, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from likewise.errors import InvalidInput
@@ -23,7 +23,9 @@ __all__ = [
     "new_id",
 ]
 
-RECOMMENDERS = (*STRATEGIES, "hybrid")  # profile strategies, and the blend of sources
+# The profile strategies, the blend of sources, and the most popular items (what a user with
+# nothing to go on gets, which a response names so).
+RECOMMENDERS = (*STRATEGIES, "hybrid", "popular")
 POOL = 3  # candidates per slot each source offers the blend (and MMR)
 
 
@@ -59,8 +61,29 @@ class Recommendation:
     cached: bool = False  # served from the cache of hot results (a new id all the same)
     variant: str | None = None  # EXPERIMENT:VARIANT when an experiment chose how to recommend
 
+    offset: int = 0  # the list starts after this many better items (paging)
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The one shape of a recommendation, in HTTP, the CLI's `--json` and clients: the
+        id to send back with events as `recommendation_id`, and each item's 1-based
+        `position` in the whole ranking (after `offset`)."""
+        return {
+            "recommendation_id": self.id,
+            "user_id": self.user_id,
+            "strategy": self.strategy,
+            "variant": self.variant,
+            "cached": self.cached,
+            "items": [
+                {
+                    "id": r.id,
+                    "score": r.score,
+                    "position": k,
+                    "reason": r.reason,
+                    "because": r.because,
+                }
+                for k, r in enumerate(self.items, start=self.offset + 1)
+            ],
+        }
 
 
 @dataclass(frozen=True)

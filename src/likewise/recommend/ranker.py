@@ -177,7 +177,7 @@ class Ranker:
         boosts: Boosts,
         tuning: Tuning,
     ) -> Recommendation:
-        vector = None if state is None else self.interest(state, name)
+        vector = None if state is None or name == "popular" else self.interest(state, name)
         if vector is None or state is None:
             offer = self.sources.popular(Query(user_id, n, where=where, exclude=skip))
             hits = offer.scores.items()

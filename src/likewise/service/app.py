@@ -7,13 +7,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from likewise import __version__
 from likewise.config import Settings
 from likewise.engine import Engine
 from likewise.service import errors
 from likewise.service.auth import Keys
+from likewise.service.deps import known_query
 from likewise.service.middleware import BodyLimit, Metrics, RequestMetrics
 from likewise.service.routes import events, experiments, items, ops, reports, search, users
 from likewise.service.schemas import ErrorOut
@@ -53,7 +54,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             app.state.engine.close()
             app.state.engine = engine  # None until the lifespan opens the store
 
-    app = FastAPI(title="likewise", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="likewise",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(known_query)],
+    )
     app.state.engine = engine  # None until the lifespan opens the store
     app.state.keys = Keys(
         settings.service.read_keys, settings.service.write_keys, settings.service.event_keys

@@ -16,15 +16,16 @@ __all__ = ["error_response", "install"]
 
 log = logging.getLogger(__name__)
 
-# Most specific first: Conflict is an InvalidInput, StoreUnavailable a StoreError.
-STATUS: list[tuple[type[errors.LikewiseError], int, str]] = [
-    (errors.Conflict, 409, "conflict"),
-    (errors.InvalidInput, 422, "invalid_input"),
-    (errors.NotFound, 404, "not_found"),
-    (errors.ConfigError, 409, "config"),
-    (errors.EmbedderError, 503, "embedder_unavailable"),
-    (errors.StoreUnavailable, 503, "store_unavailable"),
-    (errors.StoreError, 503, "store_error"),
+# Most specific first: Conflict is an InvalidInput, StoreUnavailable a StoreError. The code
+# and body are the error's own (`LikewiseError.as_dict`).
+STATUS: list[tuple[type[errors.LikewiseError], int]] = [
+    (errors.Conflict, 409),
+    (errors.InvalidInput, 422),
+    (errors.NotFound, 404),
+    (errors.ConfigError, 409),
+    (errors.EmbedderError, 503),
+    (errors.StoreUnavailable, 503),
+    (errors.StoreError, 503),
 ]
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
 CODES |= {405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
@@ -38,17 +39,14 @@ def error_response(
 
 
 def _likewise(_: Request, exc: Exception) -> JSONResponse:
-    for kind, status, code in STATUS:
+    assert isinstance(exc, errors.LikewiseError)
+    for kind, status in STATUS:
         if isinstance(exc, kind):
-            field = exc.field if isinstance(exc, errors.InvalidInput) else None
-            message = str(exc)
-            if isinstance(exc, errors.InvalidInput):
-                message = exc.reason if exc.line is None else f"line {exc.line}: {exc.reason}"
+            headers = None
             if isinstance(exc, errors.StoreUnavailable):  # the same request may succeed shortly
                 log.warning("store unavailable: %s", exc)
-                retry = str(exc.retry_after)
-                return error_response(status, code, message, field, **{"Retry-After": retry})
-            return error_response(status, code, message, field)
+                headers = {"Retry-After": str(exc.retry_after)}
+            return JSONResponse(exc.as_dict(), status_code=status, headers=headers)
     log.error("unexpected likewise error: %s", exc)
     return error_response(500, "internal", "internal error")
 

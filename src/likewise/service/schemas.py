@@ -55,6 +55,9 @@ class SearchIn(BaseModel):
     n: int = Field(10, ge=1, le=MAX_N)
     where: dict[str, Any] | None = Field(None, description="metadata filter (see README)")
     exclude: list[str] = Field([], description="ids to leave out")
+    min_score: float | None = Field(
+        None, allow_inf_nan=False, description="leave out hits scored below this"
+    )
     user_id: str | None = Field(
         None, description="who sees the results: log them as a 'search' list, return its id"
     )
@@ -91,6 +94,7 @@ class RecommendationOut(BaseModel):
     user_id: str
     strategy: str
     variant: str | None = Field(None, description="EXPERIMENT:VARIANT when an experiment chose")
+    cached: bool = Field(description="served from the cache of hot results (a new id all the same)")
     items: list[RecommendedOut]
 
 

@@ -103,6 +103,10 @@ class Hit:
     id: str
     score: float
 
+    def as_dict(self) -> dict[str, Any]:
+        """`{"id", "score"}`: a hit's shape in HTTP, the CLI's `--json` and clients."""
+        return {"id": self.id, "score": self.score}
+
 
 class Fetched(NamedTuple):
     """What ranking needs of one candidate, read in one call: its vector (None if it has

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -110,14 +110,33 @@ async def similar(
         str | None,
         Query(description="who sees the list: log it (strategy 'related'), return its id"),
     ] = None,
+    source: Annotated[
+        Literal["related", "content", "behaviour", "collaborative"],
+        Query(
+            description="related: content and behaviour neighbours blended (content alone "
+            "before `train`); content or behaviour: one space's neighbours; collaborative: "
+            "the trained item-kNN model's"
+        ),
+    ] = "related",
+    min_score: Annotated[
+        float | None,
+        Query(allow_inf_nan=False, description="leave out items scored below this"),
+    ] = None,
 ) -> FastJSON:
     """The `n` items closest to this one, passing `where`, never itself; with `user_id`, the
     list is logged as shown (strategy "related") and carries a `recommendation_id` to send
     back with the clicks it gets."""
     engine = engine_of(request)
     started = time.perf_counter()
-    hits = engine.similar(item_id, n=n, where=json_object(where, "where"), exclude=exclude)
-    found: dict[str, Any] = {"items": [{"id": h.id, "score": h.score} for h in hits]}
+    hits = engine.similar(
+        item_id,
+        n=n,
+        where=json_object(where, "where"),
+        exclude=exclude,
+        source=source,
+        min_score=min_score,
+    )
+    found: dict[str, Any] = {"items": [h.as_dict() for h in hits]}
     if user_id is not None:
         found["recommendation_id"] = engine.track(
             user_id, "related", [h.id for h in hits], ms=since_ms(started)

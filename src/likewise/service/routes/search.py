@@ -23,8 +23,10 @@ def search(request: Request, body: SearchIn) -> dict[str, Any]:
     `recommendation_id` to send back with the clicks they get."""
     engine = engine_of(request)
     started = time.perf_counter()
-    hits = engine.search(body.text, n=body.n, where=body.where, exclude=body.exclude)
-    found: dict[str, Any] = {"items": [{"id": h.id, "score": h.score} for h in hits]}
+    hits = engine.search(
+        body.text, n=body.n, where=body.where, exclude=body.exclude, min_score=body.min_score
+    )
+    found: dict[str, Any] = {"items": [h.as_dict() for h in hits]}
     if body.user_id is not None:
         found["recommendation_id"] = engine.track(
             body.user_id, "search", [h.id for h in hits], ms=since_ms(started)

@@ -20,14 +20,14 @@ __all__ = ["reads", "writes"]
 reads = APIRouter(prefix="/v1/users", tags=["users"], dependencies=[Depends(require_read)])
 writes = APIRouter(prefix="/v1/users", tags=["users"], dependencies=[Depends(require_write)])
 
-Strategy = Literal["dislike", "ema", "mean", "momentum", "hybrid"]
+Strategy = Literal["dislike", "ema", "mean", "momentum", "hybrid", "popular"]
 
 
 class RecommendQuery(BaseModel):
     """The query of /recommendations, validated in one step (the hot path skips FastAPI's
     per-parameter machinery; the same parameters are documented in the OpenAPI below)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")  # `known_query` names an unknown one first
 
     n: int = Field(10, ge=1, le=MAX_N)
     strategy: Strategy | None = None
@@ -37,6 +37,9 @@ class RecommendQuery(BaseModel):
     weights: str | None = None
     diversity: float | None = Field(None, ge=0, le=1)
     space: Literal["text", "behaviour"] = "text"
+    exclude: list[str] = []
+    offset: int = Field(0, ge=0, le=MAX_N)
+    min_score: float | None = Field(None, allow_inf_nan=False)
 
 
 def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -69,6 +72,21 @@ RECOMMEND_PARAMS = [
         "where a profile strategy searches: content, or vectors learned from behaviour "
         "(once trained)",
     ),
+    _param(
+        "exclude",
+        {"type": "array", "items": {"type": "string"}},
+        "item ids to leave out; repeat the parameter for each",
+    ),
+    _param(
+        "offset",
+        {"type": "integer", "minimum": 0, "maximum": MAX_N, "default": 0},
+        "skip this many better items: the next page (positions go on from there)",
+    ),
+    _param(
+        "min_score",
+        {"type": "number"},
+        "leave out items scored below this: a short list rather than weak matches",
+    ),
 ]
 
 
@@ -80,8 +98,9 @@ RECOMMEND_PARAMS = [
 async def recommendations(request: Request, user_id: str) -> FastJSON:
     """Items for this user; popular ones for a user with no profile. The response's
     `recommendation_id` ties later clicks and conversions (events) to this list."""
+    params = request.query_params
     try:
-        query = RecommendQuery.model_validate(request.query_params)
+        query = RecommendQuery.model_validate({**params, "exclude": params.getlist("exclude")})
     except ValidationError as exc:
         raise invalid_input(exc) from None
     rec = engine_of(request).recommend(
@@ -94,29 +113,15 @@ async def recommendations(request: Request, user_id: str) -> FastJSON:
         weights=json_object(query.weights, "weights"),
         diversity=query.diversity,
         space=query.space,
+        exclude=query.exclude,
+        offset=query.offset,
+        min_score=query.min_score,
     )
     metrics = request.app.state.metrics
     metrics.recommendations.inc()
     if rec.cached:
         metrics.cache_hits.inc()
-    return FastJSON(
-        {
-            "recommendation_id": rec.id,
-            "user_id": user_id,
-            "strategy": rec.strategy,
-            "variant": rec.variant,
-            "items": [
-                {
-                    "id": r.id,
-                    "score": r.score,
-                    "position": k,
-                    "reason": r.reason,
-                    "because": r.because,
-                }
-                for k, r in enumerate(rec.items, start=1)
-            ],
-        }
-    )
+    return FastJSON(rec.as_dict())
 
 
 @reads.get("/{user_id}/profile")
