@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from likewise.errors import ConfigError
+from likewise.events.policy import UnknownItems
 from likewise.events.signals import DEFAULT_WEIGHTS, SignalRules
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "TrainingConfig",
 ]
 
+_SIGNAL_KNOBS = ("dwell_seconds", "rating_like", "rating_dislike", "rating_min", "rating_max")
 RECENT_MAX = 500  # positive items a profile remembers (the models' history, `mean`)
 REASONS_MAX = 50  # of which the latest this many may explain an item ("because you liked")
 
@@ -61,7 +63,8 @@ class StoreConfig(Component):
 
 
 class ProfileConfig(Component):
-    """How events move a profile: the signal each event type gives, and the profile math.
+    """How events move a profile: the signal each event type gives, and the profile math;
+    and what recording does with an event on an unknown item (`unknown_items`).
 
     alpha: EMA weight of a new positive item. beta: how far a dislike pushes away.
     mean_n: items `mean` averages. snapshot_every / snapshot_seconds: a snapshot of the
@@ -93,15 +96,34 @@ class ProfileConfig(Component):
     rating_dislike: float = Field(
         SignalRules.rating_dislike, description="rating at or below this is a dislike"
     )
+    rating_min: float = Field(
+        SignalRules.rating_min, description="lowest rating value accepted (0.5: MovieLens)"
+    )
+    rating_max: float = Field(SignalRules.rating_max, description="highest rating value accepted")
+    unknown_items: UnknownItems = Field(
+        "reject",
+        description="an event on an item not in the store: reject its batch, create the item "
+        "(just its id) or skip the event",
+    )
+
+    @model_validator(mode="after")
+    def _rules(self) -> ProfileConfig:
+        self.signal_rules()  # a ConfigError naming the knob: the scale and its thresholds
+        return self
 
     def signal_rules(self) -> SignalRules:
-        return SignalRules(self.signals, self.dwell_seconds, self.rating_like, self.rating_dislike)
+        return SignalRules(
+            self.signals,
+            self.dwell_seconds,
+            self.rating_like,
+            self.rating_dislike,
+            self.rating_min,
+            self.rating_max,
+        )
 
     def profile_math(self) -> dict[str, float]:
         """The knobs the profile math reads (for `likewise profile`)."""
-        return self.model_dump(
-            exclude={"signals", "dwell_seconds", "rating_like", "rating_dislike"}
-        )
+        return self.model_dump(exclude={"signals", "unknown_items", *_SIGNAL_KNOBS})
 
 
 class RankingConfig(Component):

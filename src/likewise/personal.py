@@ -20,6 +20,9 @@ from likewise.config import Settings
 from likewise.embedders.base import Embedder
 from likewise.errors import Conflict, InvalidInput
 from likewise.events.model import Event, check_user_id, parse_event
+from likewise.events.policy import Sorted, UnknownItems, check_unknown_items, sort
+from likewise.events.policy import problems as policy_problems
+from likewise.items.model import ContentTemplate, Item
 from likewise.profiles import (
     ProfileState,
     Snapshot,
@@ -38,7 +41,7 @@ from likewise.recommend import (
 from likewise.retrieval import ItemItem
 from likewise.retrieval.collaborative import OBSERVE_WINDOW
 from likewise.retrieval.models import BEHAVIOUR, BLOBS, Models
-from likewise.store import Store
+from likewise.store import Entry, Store
 from likewise.store.base import TEXT, ProfileUpdates
 
 __all__ = ["Personaliser", "RecordReport"]
@@ -48,10 +51,14 @@ Progress = Callable[[int], object]
 
 @dataclass
 class RecordReport:
-    """`accepted` events were appended; `duplicates` had an `event_id` already stored."""
+    """`accepted` events were appended; `duplicates` had an `event_id` already stored;
+    `skipped` were on unknown items (policy `skip`); `created` items were made from events
+    (policy `create`)."""
 
     accepted: int = 0
     duplicates: int = 0
+    skipped: int = 0
+    created: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -83,10 +90,18 @@ class Personaliser:
     # -- events -----------------------------------------------------------------------------
 
     def record_many(
-        self, records: Iterable[Event | Mapping[str, Any]], *, prefix: str = "events"
+        self,
+        records: Iterable[Event | Mapping[str, Any]],
+        *,
+        prefix: str = "events",
+        unknown_items: str | None = None,
     ) -> RecordReport:
-        """Validate every event first (nothing is stored if one is bad), then append them."""
-        events, signals, vectors = self._prepare(records, prefix)
+        """Validate every event first (nothing is stored if one is bad), then append them.
+        An event on an unknown item follows `unknown_items` (default: the setting): `reject`
+        it as invalid, `skip` it, or `create` the item first (see :meth:`_create`)."""
+        policy = check_unknown_items(unknown_items or self.config.unknown_items)
+        plan, vectors = self._prepare(records, prefix, policy)
+        events = plan.events
         pairs: list[tuple[list[str], str]] = []  # (earlier positives, new positive item)
 
         spaces = (TEXT, BEHAVIOUR) if self.learned() else (TEXT,)
@@ -119,49 +134,53 @@ class Personaliser:
                 self.config,
             )
 
-        accepted = self.store.record(events, signals, ProfileUpdates(update), spaces=spaces)
+        self._create(plan.create)  # committed before the events that name them
+        accepted = self.store.record(events, plan.signals, ProfileUpdates(update), spaces=spaces)
         loaded = self._models  # loaded by a hybrid request; `train` folds in the rest
         model = loaded.itemknn if loaded is not None else None
         if model is not None:  # committed: fold the new pairs into the collaborative model
             for earlier, item in pairs:
                 model.observe(earlier, item)
         self.cache.touch_user(*{e.user_id for e, new in zip(events, accepted, strict=True) if new})
-        return RecordReport(sum(accepted), len(accepted) - sum(accepted))
+        new = sum(accepted)
+        return RecordReport(new, len(accepted) - new, len(plan.skipped), len(plan.create))
 
-    def problems(self, events: Sequence[Event]) -> list[tuple[int, InvalidInput]]:
+    def problems(
+        self, events: Sequence[Event], *, unknown_items: str | None = None
+    ) -> list[tuple[int, InvalidInput]]:
         """Every event that could not be recorded, by position (a file import reports all)."""
-        found = self.store.vectors(list({e.item_id: None for e in events}))
-        out: list[tuple[int, InvalidInput]] = []
-        for position, event in enumerate(events):
-            try:
-                self._check(event, found)
-            except InvalidInput as exc:
-                out.append((position, exc))
-        return out
-
-    def _check(self, event: Event, vectors: Mapping[str, Vector]) -> float:
-        signal = self.rules.signal(event)
-        if event.item_id not in vectors:
-            raise InvalidInput(f"unknown item {event.item_id!r}", field="item_id")
-        return signal
+        policy = check_unknown_items(unknown_items or self.config.unknown_items)
+        return list(policy_problems(events, self._known(events), self.rules, policy))
 
     def _prepare(
-        self, records: Iterable[Event | Mapping[str, Any]], prefix: str
-    ) -> tuple[list[Event], list[float], dict[str, Vector]]:
+        self, records: Iterable[Event | Mapping[str, Any]], prefix: str, policy: UnknownItems
+    ) -> tuple[Sorted, dict[str, Vector]]:
         events: list[Event] = []
         for position, record in enumerate(records):
             try:
                 events.append(parse_event(record))
             except InvalidInput as exc:
                 raise InvalidInput(exc.reason, field=_field(prefix, position, exc.field)) from None
-        vectors = self.store.vectors(list({e.item_id: None for e in events}))
-        signals: list[float] = []
-        for position, event in enumerate(events):
-            try:
-                signals.append(self._check(event, vectors))
-            except InvalidInput as exc:
-                raise InvalidInput(exc.reason, field=_field(prefix, position, exc.field)) from None
-        return events, signals, vectors
+        vectors = self._known(events)
+        for position, bad in policy_problems(events, vectors, self.rules, policy):
+            raise InvalidInput(bad.reason, field=_field(prefix, position, bad.field))
+        return sort(events, vectors, self.rules, policy), vectors
+
+    def _known(self, events: Sequence[Event]) -> dict[str, Vector]:  # text vectors: items
+        return self.store.vectors(list({e.item_id: None for e in events}))
+
+    def _create(self, ids: Sequence[str]) -> None:
+        """Create items with just their id, committed before the events that name them (a
+        crash between leaves items without events; a re-run records the events). Each one's
+        text vector embeds its id, not the empty text, so they do not crowd content search
+        as one shared vector; see the README ("Events on unknown items")."""
+        info = self.store.info
+        if not ids or info is None:
+            return
+        hashed = ContentTemplate.parse(info.template).content_hash
+        items = [Item(id=item_id) for item_id in ids]
+        vectors = self.embedder.embed(list(ids))
+        self.store.upsert([Entry(i, hashed(i), v) for i, v in zip(items, vectors, strict=True)])
 
     def onboard(self, user_id: str, *, text: str | None = None, items: Sequence[str] = ()) -> None:
         """Start a new user's profile from onboarding text and/or chosen items."""

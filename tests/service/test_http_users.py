@@ -11,7 +11,7 @@ def test_events_then_recommendations(client: TestClient, engine: Engine) -> None
     cold = client.get("/v1/users/u1/recommendations", params={"n": 2}).json()
     assert cold["strategy"] == "popular" and [i["position"] for i in cold["items"]] == [1, 2]
     one = client.post("/v1/events", json={"user_id": "u1", "item_id": "space1", "type": "like"})
-    assert one.json() == {"accepted": 1, "duplicates": 0}
+    assert one.json() == {"accepted": 1, "duplicates": 0, "skipped": 0, "created": 0}
     rec = client.get("/v1/users/u1/recommendations", params={"n": 1}).json()
     assert rec["strategy"] == "dislike"
     assert rec["items"][0] | {"score": 0} == {
@@ -41,7 +41,12 @@ def test_event_batches_are_all_or_nothing_and_idempotent(
     assert engine.stats()["events"] == 0
     ok = client.post("/v1/events", json=batch[:1])
     again = client.post("/v1/events", json=batch[0])
-    assert ok.json()["accepted"] == 1 and again.json() == {"accepted": 0, "duplicates": 1}
+    assert ok.json()["accepted"] == 1 and again.json() == {
+        "accepted": 0,
+        "duplicates": 1,
+        "skipped": 0,
+        "created": 0,
+    }
     rating = client.post(
         "/v1/events", json={"user_id": "u1", "item_id": "food1", "type": "rating", "value": 9}
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ from tqdm import tqdm
 from likewise.cli.common import emit, open_engine, parse_where
 from likewise.engine import Engine
 from likewise.errors import InvalidInput
-from likewise.events import load_events
+from likewise.events import UNKNOWN_ITEMS, load_events
 from likewise.items.loaders import json_object
 from likewise.recommend import RECOMMENDERS
 from likewise.retrieval.neural import describe
@@ -35,7 +36,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("user")
     p.add_argument("item")
     p.add_argument("type", help="view, click, like, dislike, purchase, skip, rating, dwell, ...")
-    p.add_argument("--value", type=float, help="rating (1-5) or dwell seconds")
+    p.add_argument("--value", type=float, help="rating (1-5 by default) or dwell seconds")
     p.add_argument("--event-id", help="a resend with the same id is a no-op")
     p.add_argument("--context", help='JSON, e.g. \'{"device": "mobile"}\'')
     p.add_argument("--timestamp", help="seconds since the epoch or ISO-8601 (default now)")
@@ -48,6 +49,12 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         "--skip-invalid",
         action="store_true",
         help="record the valid events and report each bad line (default: record nothing)",
+    )
+    p.add_argument(
+        "--unknown-items",
+        choices=UNKNOWN_ITEMS,
+        help="an event on an item not in the store: reject the file, create the item (just "
+        "its id) or skip the event (default: LIKEWISE_UNKNOWN_ITEMS, else reject)",
     )
 
     p = add(sub, "recommend", recommend, "Items for a user (popular ones for a new user).")
@@ -120,8 +127,9 @@ def record_event(args: argparse.Namespace) -> int:
 
 def import_events(args: argparse.Namespace) -> int:
     loaded = load_events(args.file)
+    policy = args.unknown_items
     with open_engine(args) as engine:
-        bad = engine.check_events(loaded.events)
+        bad = engine.check_events(loaded.events, unknown_items=policy)
         errors = loaded.errors + [
             InvalidInput(exc.reason, field=exc.field, line=loaded.lines[i]) for i, exc in bad
         ]
@@ -137,13 +145,19 @@ def import_events(args: argparse.Namespace) -> int:
             print(f"skipped: {args.file}: {err}", file=sys.stderr)
         skip = {i for i, _ in bad}
         events = [e for i, e in enumerate(loaded.events) if i not in skip]
-        accepted = duplicates = 0
+        total = Counter[str]()
         with tqdm(total=len(events), desc="events", file=sys.stderr, disable=None) as bar:
             for start in range(0, len(events), BATCH):
-                report = engine.record_many(events[start : start + BATCH])
-                accepted, duplicates = accepted + report.accepted, duplicates + report.duplicates
-                bar.update(report.accepted + report.duplicates)
-    data = {"recorded": accepted, "duplicates": duplicates, "skipped": len(errors)}
+                report = engine.record_many(events[start : start + BATCH], unknown_items=policy)
+                total.update(report.as_dict())
+                bar.update(report.accepted + report.duplicates + report.skipped)
+    # skipped: the bad lines left out (--skip-invalid) and the events on unknown items (skip)
+    data = {
+        "recorded": total["accepted"],
+        "duplicates": total["duplicates"],
+        "skipped": len(errors) + total["skipped"],
+        "created": total["created"],
+    }
     emit(args, data, lambda: "  ".join(f"{k}: {v}" for k, v in data.items()))
     return 0
 

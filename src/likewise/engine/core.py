@@ -142,10 +142,12 @@ class Engine(Measures, Catalog):
         recommendation_id: str | None = None,
     ) -> bool:
         """Record one event durably and update the user's profile; False if `event_id` was
-        already recorded (a resend is a no-op).
+        already recorded (a resend is a no-op) or the item is unknown and the `unknown_items`
+        setting is `skip`.
 
-        Types: view, click, like, dislike, purchase, skip, rating (value 1-5), dwell (value:
-        seconds), and any type added to the `signals` setting.
+        Types: view, click, like, dislike, purchase, skip, rating (value from `rating_min` to
+        `rating_max`, 1-5 by default), dwell (value: seconds), and any type added to the
+        `signals` setting.
         """
         record: dict[str, Any] = {"user_id": user_id, "item_id": item_id, "type": type}
         extra = {
@@ -156,22 +158,37 @@ class Engine(Measures, Catalog):
             "recommendation_id": recommendation_id,
         }
         record.update({k: v for k, v in extra.items() if v is not None})
-        return self.personal.record_many([record], prefix="").accepted == 1
+        return self.record_event(record).accepted == 1
 
-    def record_many(self, events: Iterable[Event | Mapping[str, Any]]) -> RecordReport:
+    def record_many(
+        self, events: Iterable[Event | Mapping[str, Any]], *, unknown_items: str | None = None
+    ) -> RecordReport:
         """Record a batch in one transaction: all valid or nothing stored; idempotent by
-        `event_id`. A bad event is named by its position (`events[3].type`)."""
-        return self.personal.record_many(events)
+        `event_id`. A bad event is named by its position (`events[3].type`). An event on an
+        item the store lacks follows `unknown_items` (default: the setting): `reject` (the
+        batch is invalid), `create` (the item, with just its id, is written first) or `skip`
+        (left out, counted in `skipped`)."""
+        return self._recorded(self.personal.record_many(events, unknown_items=unknown_items))
 
-    def record_event(self, event: Event | Mapping[str, Any]) -> RecordReport:
+    def record_event(
+        self, event: Event | Mapping[str, Any], *, unknown_items: str | None = None
+    ) -> RecordReport:
         """Record one event given as a record (the fields of :meth:`record`); a bad field is
-        named as it is (`type`)."""
-        return self.personal.record_many([event], prefix="")
+        named as it is (`type`). `unknown_items` as in :meth:`record_many`."""
+        report = self.personal.record_many([event], prefix="", unknown_items=unknown_items)
+        return self._recorded(report)
 
-    def check_events(self, events: Sequence[Event]) -> list[tuple[int, InvalidInput]]:
+    def _recorded(self, report: RecordReport) -> RecordReport:
+        if report.created:
+            self._catalog_changed()  # new items: cached similar and popular lists are stale
+        return report
+
+    def check_events(
+        self, events: Sequence[Event], *, unknown_items: str | None = None
+    ) -> list[tuple[int, InvalidInput]]:
         """Every event that could not be recorded, by position, with why; nothing is written
         (a file import reports them all before it records any)."""
-        return self.personal.problems(events)
+        return self.personal.problems(events, unknown_items=unknown_items)
 
     def recommend(
         self,

@@ -29,14 +29,17 @@ class SignalRules:
     """Per-type signal mapping.
 
     Types in `weights` map to a constant. `dwell` (value: seconds) is +1 at `dwell_seconds`
-    or more, else neutral; `rating` (value: 1-5) is +1 at `rating_like` or above, -1 (a
-    dislike) at `rating_dislike` or below, else neutral.
+    or more, else neutral; `rating` (value: from `rating_min` to `rating_max`, 1 to 5 by
+    default) is +1 at `rating_like` or above, -1 (a dislike) at `rating_dislike` or below,
+    else neutral.
     """
 
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     dwell_seconds: float = 30.0
     rating_like: float = 4.0
     rating_dislike: float = 2.0
+    rating_min: float = 1.0
+    rating_max: float = 5.0
 
     def __post_init__(self) -> None:
         for name, weight in self.weights.items():
@@ -44,8 +47,19 @@ class SignalRules:
                 raise ConfigError(f"signal weights: {name!r} is valued; set its thresholds")
             if not -1.0 <= weight <= 1.0:
                 raise ConfigError(f"signal weights: {name!r} must be within [-1, 1]")
+        low, high = self.rating_min, self.rating_max
+        if low >= high:
+            raise ConfigError(f"setting rating_min: must be below rating_max ({high:g})")
         if self.rating_dislike >= self.rating_like:
-            raise ConfigError("rating_dislike must be below rating_like")
+            raise ConfigError(
+                f"setting rating_dislike: must be below rating_like ({self.rating_like:g})"
+            )
+        for name in ("rating_dislike", "rating_like"):
+            if not low <= getattr(self, name) <= high:
+                raise ConfigError(
+                    f"setting {name}: must be within the rating scale, rating_min to "
+                    f"rating_max ({low:g} to {high:g})"
+                )
 
     @property
     def types(self) -> list[str]:
@@ -57,7 +71,7 @@ class SignalRules:
             seconds = self._value(event, 0.0, None)
             return 1.0 if seconds >= self.dwell_seconds else 0.0
         if event.type == "rating":
-            stars = self._value(event, 1.0, 5.0)
+            stars = self._value(event, self.rating_min, self.rating_max)
             if stars >= self.rating_like:
                 return 1.0
             return -1.0 if stars <= self.rating_dislike else 0.0

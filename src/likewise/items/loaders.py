@@ -94,6 +94,9 @@ def _csv_rows(
             if None in row:
                 yield line, InvalidInput("more cells than header columns", line=line)
                 continue
+            if None in row.values():  # a short row: DictReader fills the rest with None
+                yield line, InvalidInput("fewer cells than header columns", line=line)
+                continue
             yield line, convert(row)
 
 

@@ -79,6 +79,8 @@ class IngestOut(BaseModel):
 class EventsAccepted(BaseModel):
     accepted: int
     duplicates: int = Field(description="events whose event_id was already recorded")
+    skipped: int = Field(description="events on unknown items left out (unknown_items=skip)")
+    created: int = Field(description="items created by events (unknown_items=create)")
 
 
 class RecommendedOut(BaseModel):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 
+from likewise.events import UnknownItems
 from likewise.service.auth import require_events
 from likewise.service.deps import engine_of
 from likewise.service.schemas import EventsAccepted
@@ -23,15 +24,27 @@ def record(
     body: Annotated[
         dict[str, Any] | list[dict[str, Any]], Body(examples=[EVENT_EXAMPLE, [EVENT_EXAMPLE]])
     ],
+    unknown_items: Annotated[
+        UnknownItems | None,
+        Query(
+            description="an event on an item not in the store: reject the request, create "
+            "the item (just its id) or skip the event (counted in `skipped`); default: the "
+            "unknown_items setting"
+        ),
+    ] = None,
 ) -> dict[str, int]:
     """Record an event (an object) or a batch (an array), durably, all or nothing.
 
     Fields: `user_id`, `item_id`, `type` (view, click, like, dislike, purchase, skip, rating,
     dwell, ...), optional `value`, `context`, `timestamp`, `event_id` (a resend is a no-op)
-    and `recommendation_id` (attributes the event to a served list).
+    and `recommendation_id` (attributes the event to a served list). A bad field is named
+    as `value` (an object) or `events[3].value` (an array).
     """
     engine = engine_of(request)
-    report = engine.record_event(body) if isinstance(body, dict) else engine.record_many(body)
+    if isinstance(body, dict):
+        report = engine.record_event(body, unknown_items=unknown_items)
+    else:
+        report = engine.record_many(body, unknown_items=unknown_items)
     metrics = request.app.state.metrics
     metrics.events.inc(report.accepted)
     metrics.duplicates.inc(report.duplicates)
