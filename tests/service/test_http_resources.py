@@ -93,3 +93,89 @@ def test_search_min_score(client: TestClient) -> None:
     bar = hits[1]["score"]
     short = client.post("/v1/search", json={"text": "tomato pasta", "n": 4, "min_score": bar})
     assert [h["id"] for h in short.json()["items"]] == [h["id"] for h in hits[:2]]
+
+
+def test_the_catalog_in_pages(client: TestClient) -> None:
+    first = client.get("/v1/items", params={"limit": 3}).json()
+    assert [i["id"] for i in first["items"]] == ["food1", "food2", "space1"]
+    assert first["items"][0]["category"] == "recipes"  # each item as GET /v1/items/{id} gives
+    rest = client.get("/v1/items", params={"limit": 3, "cursor": first["next_cursor"]}).json()
+    assert [i["id"] for i in rest["items"]] == ["space2"] and rest["next_cursor"] is None
+    news = client.get("/v1/items", params={"limit": 1, "where": '{"category": "news"}'}).json()
+    assert [i["id"] for i in news["items"]] == ["space1"]
+    more = client.get(
+        "/v1/items", params={"limit": 1, "where": '{"category": "news"}', "cursor": "space1"}
+    ).json()
+    assert [i["id"] for i in more["items"]] == ["space2"]
+    bad = client.get("/v1/items", params={"limit": 0})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "limit"
+
+
+def test_popular_and_latest_with_filters(client: TestClient, engine: Engine) -> None:
+    client.post("/v1/events", json=LIKES)
+    popular = client.get("/v1/popular", params={"n": 2}).json()["items"]
+    assert [h["id"] for h in popular] == ["space1", "space2"] and popular[0]["score"] == 2.0
+    recipes = client.get("/v1/popular", params={"where": '{"category": "recipes"}'}).json()
+    assert [h["id"] for h in recipes["items"]] == ["food1", "food2"]
+    engine.add_items([{"id": "space3", "title": "Mars rover", "category": "news"}])
+    latest = client.get("/v1/latest", params={"n": 2}).json()["items"]
+    assert [h["id"] for h in latest] == ["space3", "food2"]
+    news = client.get(
+        "/v1/latest", params=[("where", '{"category": "news"}'), ("exclude", "space3")]
+    )
+    assert [h["id"] for h in news.json()["items"]] == ["space2", "space1"]
+
+
+def test_reading_and_deleting_a_users_events(client: TestClient, engine: Engine) -> None:
+    client.post("/v1/events", json=LIKES)
+    page = client.get("/v1/users/u2/events", params={"limit": 2}).json()
+    assert [e["item_id"] for e in page["events"]] == ["food1", "space2"]
+    assert page["events"][0]["type"] == "like" and page["next_cursor"]
+    older = client.get("/v1/users/u2/events", params={"cursor": page["next_cursor"]}).json()
+    assert [e["item_id"] for e in older["events"]] == ["space1"] and older["next_cursor"] is None
+    shown = client.get("/v1/users/u2/recommendations").json()
+    gone = client.delete("/v1/users/u2/events").json()
+    assert gone["deleted"]["events"] == 3
+    assert client.get("/v1/users/u2/events").json() == {"events": [], "next_cursor": None}
+    assert client.get("/v1/users/u2/profile").json()["events"] == 0
+    assert engine.seen("u2") == []
+    engine.close()  # writes the impressions
+    assert shown["recommendation_id"]
+
+
+def test_recommend_from_given_items_for_no_stored_user(client: TestClient, engine: Engine) -> None:
+    body = client.post("/v1/recommend", json={"positive": ["space1"], "n": 2}).json()
+    assert body["user_id"] is None and body["strategy"] == "average_vector"
+    assert [i["id"] for i in body["items"]][:1] == ["space2"]  # never a given item
+    assert body["items"][0]["because"] == "space1"
+    away = client.post(
+        "/v1/recommend",
+        json={"positive": ["space1"], "negative": ["space2"], "strategy": "best_score", "n": 3},
+    ).json()["items"]
+    assert "space2" not in [i["id"] for i in away] and away[0]["score"] >= away[-1]["score"]
+    vector = engine.vectors(["food1"])["food1"].tolist()
+    near = client.post(
+        "/v1/recommend",
+        json={"positive": [vector], "exclude": ["food1"], "n": 1, "user_id": "s-1"},
+    ).json()
+    assert [i["id"] for i in near["items"]] == ["food2"] and near["user_id"] == "s-1"
+    news = client.post(
+        "/v1/recommend", json={"positive": ["food1"], "where": {"category": "news"}}
+    ).json()
+    assert {i["id"] for i in news["items"]} == {"space1", "space2"}
+    client.post("/v1/events", json=LIKES)
+    engine.train()
+    blend = client.post("/v1/recommend", json={"positive": ["space1"], "strategy": "hybrid"})
+    assert blend.json()["strategy"] == "hybrid" and blend.json()["items"]
+    for payload, field in (
+        ({"positive": []}, "positive"),
+        ({"positive": ["nope"]}, "positive[0]"),
+        ({"positive": ["space1"], "negative": ["space2", [1.0, 2.0]]}, "negative[1]"),
+        ({"positive": [["x"] * 64]}, "positive[0]"),
+        ({"positive": ["space1", 3]}, "positive[1]"),
+        ({"positive": ["space1"], "strategy": "mean"}, "strategy"),
+        ({"positive": ["space1"], "nope": 1}, "nope"),
+    ):
+        bad = client.post("/v1/recommend", json=payload)
+        assert bad.status_code == 422, payload
+        assert bad.json()["error"]["field"] == field, (payload, bad.json())

@@ -11,6 +11,7 @@ from likewise.config import Settings
 from likewise.embedders.base import Embedder
 from likewise.engine.checks import IngestReport, check_n, check_score, validate_items
 from likewise.engine.ingest import Progress, embed_all, ingest
+from likewise.engine.pages import ItemPage, check_limit
 from likewise.errors import ConfigError, InvalidInput, NotFound
 from likewise.items.model import ContentTemplate, Item
 from likewise.ranking import ResultCache, weighted
@@ -275,6 +276,46 @@ class Catalog:
     def get_many(self, ids: Sequence[str]) -> list[Item]:
         """The stored items among `ids`, in order."""
         return self.store.get(ids)
+
+    def list_items(
+        self,
+        *,
+        cursor: str | None = None,
+        limit: int = 100,
+        where: Mapping[str, Any] | None = None,
+    ) -> ItemPage:
+        """A page of the catalog in id order, passing `where`: up to `limit` items after
+        `cursor` (the `next_cursor` of the page before; None: from the start). The page's
+        `next_cursor` is None once the catalog is read to its end."""
+        check_limit(limit)
+        if cursor is not None and not isinstance(cursor, str):
+            raise InvalidInput("must be the next_cursor of a page", field="cursor")
+        after, chunk = cursor or "", max(limit, 256)
+        found: list[str] = []
+        while True:
+            ids = self.store.item_ids(after=after, limit=chunk)
+            passing = ids if where is None else self.store.matching(ids, where)
+            room = limit - len(found)
+            found += passing[:room]
+            if len(passing) > room:  # full, with more to come in this chunk
+                return ItemPage(self.store.get(found), found[-1])
+            if len(ids) < chunk:  # the end of the catalog
+                return ItemPage(self.store.get(found), None)
+            after = ids[-1]
+            if len(found) == limit:
+                return ItemPage(self.store.get(found), after)
+
+    def latest(
+        self,
+        *,
+        n: int = 10,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+    ) -> list[Hit]:
+        """The `n` items written last (added, or changed), newest first, passing `where`
+        (score 0: they are ranked by when, not by how well)."""
+        check_n(n)
+        return self.store.popular(n=n, where=where, exclude=exclude, newest=True)
 
     def count(self, where: Mapping[str, Any] | None = None) -> int:
         """How many items pass `where`."""

@@ -21,6 +21,7 @@ from likewise.engine.checks import (
 )
 from likewise.engine.ingest import Progress
 from likewise.engine.measures import Measures
+from likewise.engine.sessions import Sessions
 from likewise.engine.tracking import Tracker
 from likewise.errors import InvalidInput
 from likewise.events.model import Event, check_user_id
@@ -37,7 +38,7 @@ __all__ = ["Engine", "IngestReport"]
 log = logging.getLogger(__name__)
 
 
-class Engine(Measures, Catalog):
+class Engine(Sessions, Measures, Catalog):
     """Items and events in; related items, search and "for you" lists out; and which lists
     work, measured. The items, vectors and search half is :class:`Catalog`'s.
 

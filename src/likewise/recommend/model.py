@@ -69,7 +69,7 @@ class Recommendation:
         `position` in the whole ranking (after `offset`)."""
         return {
             "recommendation_id": self.id,
-            "user_id": self.user_id,
+            "user_id": self.user_id or None,  # None: a session's list, for no stored user
             "strategy": self.strategy,
             "variant": self.variant,
             "cached": self.cached,

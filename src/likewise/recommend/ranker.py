@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from likewise.config import REASONS_MAX, ProfileConfig, RankingConfig
 from likewise.errors import ConfigError, InvalidInput
 from likewise.filters import parse_where
@@ -27,6 +29,7 @@ from likewise.recommend.model import (
     check_weights,
 )
 from likewise.recommend.reasons import explain
+from likewise.recommend.session import Examples, best_scores
 from likewise.recommend.sources import Query, Sources
 from likewise.retrieval.models import BEHAVIOUR, Models
 from likewise.store import Store
@@ -148,6 +151,49 @@ class Ranker:
             rec = self._explore(rec, n, where, exclude, seen)
         self.cache.put(user_id, key, rec, version)
         return rec
+
+    def from_examples(
+        self,
+        examples: Examples,
+        *,
+        n: int,
+        strategy: str,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+        user_id: str = "",
+    ) -> Recommendation:
+        """A list for no stored user, from the items or vectors a session gave (see
+        `recommend.session`): the same sources, filters, blend and reasons as a user's."""
+        skip = [*exclude, *examples.given]
+        if strategy == "best_score":
+            return Recommendation(user_id, strategy, self._best(examples, n, where, skip))
+        vector = examples.average(self.profiles.beta)
+        if strategy == "hybrid":
+            learned = self._learned() and examples.liked
+            found = self.store.vectors(examples.liked, space=BEHAVIOUR) if learned else {}
+            taste = np.mean(list(found.values()), axis=0) if found else None
+            query = Query(user_id, POOL * n, vector, examples.liked, where, skip, taste)
+            fill = self.config.hybrid_weights is None
+            tuning = Tuning(self.weights(), self.config.diversity, fill=fill)
+            return Recommendation(user_id, strategy, self._blend(query, n, [], tuning))
+        query = Query(user_id, n, vector, examples.liked, where, skip)
+        return Recommendation(user_id, strategy, self._nearest(query, n, []))
+
+    def _best(
+        self, examples: Examples, n: int, where: Mapping[str, Any] | None, skip: Sequence[str]
+    ) -> list[Recommended]:
+        """`best_score`: the neighbours of every positive, scored by `best_scores`."""
+        pool: dict[str, None] = {}
+        for vector in examples.positive:
+            pool.update(
+                dict.fromkeys(
+                    h.id for h in self.store.search(vector, n=POOL * n, where=where, exclude=skip)
+                )
+            )
+        lookup = Lookup.fetch(self.store, [*pool, *examples.liked[-REASONS_MAX:]], ())
+        scores = best_scores(lookup.vectors(pool), examples)
+        ranked = sorted(scores, key=lambda i: (-scores[i], i))[:n]
+        return explain(examples.liked[-REASONS_MAX:], [(i, scores[i]) for i in ranked], lookup)
 
     def weights(self) -> dict[str, float]:
         """The hybrid's weights: the setting, else the tuned model's, else the defaults."""

@@ -16,7 +16,16 @@ from likewise.service import errors
 from likewise.service.auth import Keys
 from likewise.service.deps import known_query
 from likewise.service.middleware import BodyLimit, Metrics, RequestMetrics
-from likewise.service.routes import events, experiments, items, ops, reports, search, users
+from likewise.service.routes import (
+    events,
+    experiments,
+    items,
+    lists,
+    ops,
+    reports,
+    search,
+    users,
+)
 from likewise.service.schemas import ErrorOut
 
 __all__ = ["create_app"]
@@ -73,6 +82,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for router in (
         users.reads,
         items.router,
+        lists.router,
         search.router,
         events.router,
         users.writes,

@@ -93,7 +93,7 @@ class RecommendedOut(BaseModel):
 
 class RecommendationOut(BaseModel):
     recommendation_id: str = Field(description="send it back with events as recommendation_id")
-    user_id: str
+    user_id: str | None = Field(description="null for a session's list (POST /v1/recommend)")
     strategy: str
     variant: str | None = Field(None, description="EXPERIMENT:VARIANT when an experiment chose")
     cached: bool = Field(description="served from the cache of hot results (a new id all the same)")

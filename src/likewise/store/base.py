@@ -156,6 +156,9 @@ class Store(Protocol):
     def hashes(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """(content hash, record hash) of the stored items among `ids`."""
 
+    def item_ids(self, *, after: str = "", limit: int) -> list[str]:
+        """Up to `limit` item ids after `after`, in Python's string order (a page)."""
+
     def all_ids(self) -> list[str]:
         """Every stored item id."""
 
@@ -208,10 +211,12 @@ class Store(Protocol):
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
         trending: bool = False,
+        newest: bool = False,
     ) -> list[Hit]:
         """The `n` live items with the highest summed positive signal passing `where`, minus
         `exclude`; when too few items have events, the newest others follow with score 0.
-        `trending` weighs each event by its age instead (halved every 7 days)."""
+        `trending` weighs each event by its age instead (halved every 7 days); `newest`
+        gives the newest written alone (score 0)."""
 
     # -- events and profiles ----------------------------------------------------------------
 
@@ -251,8 +256,15 @@ class Store(Protocol):
     def events(self, batch: int = 10_000) -> Iterator[list[tuple[Event, float]]]:
         """The whole event log with each event's signal, in the order it was appended."""
 
-    def forget_user(self, user_id: str) -> dict[str, int]:
-        """Delete the user's events, profiles, snapshots and impressions (rows per table)."""
+    def forget_user(self, user_id: str, *, keep_impressions: bool = False) -> dict[str, int]:
+        """Delete the user's events, profiles, snapshots and (unless `keep_impressions`)
+        impressions; returns the rows deleted per table."""
+
+    def user_events(
+        self, user_id: str, *, limit: int, before: int | None = None
+    ) -> list[tuple[int, Event]]:
+        """The user's last `limit` events (before sequence number `before`), newest first,
+        each with its sequence number."""
 
     # -- tracking ---------------------------------------------------------------------------
 

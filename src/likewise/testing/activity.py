@@ -128,6 +128,42 @@ class ActivityContract:
         store.delete(["e"])
         assert store.popular(n=1)[0].id == "b"
 
+    def test_newest_lists_the_last_written_alone(self, store: Store) -> None:
+        self._items(store, ["a", "b"], category="x")
+        self._items(store, ["c"], category="y")
+        store.record([event("u", "a")], [1.0], counting)
+        assert [h.id for h in store.popular(n=2, newest=True)] == ["c", "b"]
+        got = store.popular(n=3, newest=True, where={"category": "x"}, exclude=["b"])
+        assert [(h.id, h.score) for h in got] == [("a", 0.0)]
+        self._items(store, ["a"], category="x")  # written again: the newest now
+        assert store.popular(n=1, newest=True)[0].id == "a"
+
+    def test_item_ids_page_in_string_order(self, store: Store) -> None:
+        ids = ["b", "a", "B", "é", "a1", "z"]
+        self._items(store, ids)
+        assert store.item_ids(limit=10) == sorted(ids)
+        assert store.item_ids(after="a", limit=2) == ["a1", "b"]
+        assert store.item_ids(after="z", limit=5) == ["é"]
+        assert store.item_ids(after="é", limit=5) == []
+
+    def test_a_users_events_page_newest_first(self, store: Store) -> None:
+        self._items(store, ["a", "b", "c"])
+        mine = [event("u1", i, event_id=f"e{i}") for i in ("a", "b", "c")]
+        store.record([mine[0], event("u2", "a"), *mine[1:]], [1.0] * 4, counting)
+        first = store.user_events("u1", limit=2)
+        assert [e for _, e in first] == [mine[2], mine[1]]
+        rest = store.user_events("u1", limit=2, before=first[-1][0])
+        assert [e for _, e in rest] == [mine[0]]
+        assert store.user_events("nobody", limit=5) == []
+        from likewise.tracking import Impression
+
+        store.log_impressions([Impression("r1", "u1", "ema", ["a"])])
+        deleted = store.forget_user("u1", keep_impressions=True)
+        assert deleted["events"] == 3 and "impressions" not in deleted
+        assert store.user_events("u1", limit=5) == [] and store.profile("u1") is None
+        assert store.shown("u1") == {"a": 1}
+        assert [h.id for h in store.popular(n=1)] == ["a"]  # u2's like is kept
+
     def test_trending_weighs_recent_events_more(self, store: Store) -> None:
         self._items(store, ["old", "new", "none"])
         day = 86_400.0

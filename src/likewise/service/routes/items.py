@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from likewise.engine import MAX_N
+from likewise.engine.pages import MAX_PAGE
 from likewise.errors import InvalidInput, NotFound
 from likewise.items.loaders import json_object
 from likewise.service.auth import require_read, require_write
@@ -65,6 +66,23 @@ def _records(request: Request, body: bytes) -> list[Any]:
     if not isinstance(value, list):
         raise InvalidInput("must be a JSON array of items (or NDJSON)", field="body")
     return value
+
+
+@router.get("")
+async def list_items(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: Annotated[
+        str | None, Query(description="the next_cursor of the page before (opaque)")
+    ] = None,
+    where: Annotated[str | None, WHERE] = None,
+) -> FastJSON:
+    """The catalog in pages, in id order, passing `where`: each item as stored, and the
+    `next_cursor` that reads the next page (null once the catalog is read to its end)."""
+    page = engine_of(request).list_items(
+        cursor=cursor, limit=limit, where=json_object(where, "where")
+    )
+    return FastJSON(page.as_dict())
 
 
 @router.put(

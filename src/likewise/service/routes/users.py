@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from likewise.engine import MAX_N
+from likewise.engine.pages import MAX_PAGE
 from likewise.items.loaders import json_object
 from likewise.items.model import invalid_input
 from likewise.recommend import RECOMMENDERS
@@ -130,6 +131,27 @@ async def profile(
 ) -> dict[str, Any]:
     """Counts, settings and the items nearest the user's interest vector."""
     return engine_of(request).profile(user_id, n=n)
+
+
+@reads.get("/{user_id}/events")
+async def user_events(
+    request: Request,
+    user_id: str,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: Annotated[
+        str | None, Query(description="the next_cursor of the page before: older events")
+    ] = None,
+) -> dict[str, Any]:
+    """A user's events, newest first, as recorded; `next_cursor` reads older ones (null:
+    no more)."""
+    return engine_of(request).user_events(user_id, limit=limit, cursor=cursor).as_dict()
+
+
+@writes.delete("/{user_id}/events")
+def delete_user_events(request: Request, user_id: str) -> dict[str, Any]:
+    """Delete a user's events and what was learned from them (profile, snapshots, their
+    share of popularity); the lists they were shown stay in the reports."""
+    return {"user_id": user_id, "deleted": engine_of(request).delete_user_events(user_id)}
 
 
 @writes.post("/{user_id}/onboarding", status_code=204)

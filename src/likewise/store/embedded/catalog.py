@@ -126,10 +126,11 @@ def replace_text(db: sqlite3.Connection, entries: Sequence[Entry]) -> None:
 
 
 def popular(
-    rdb: sqlite3.Connection, text: SpaceIndex, keep: Any, n: int, *, trending: bool
+    rdb: sqlite3.Connection, text: SpaceIndex, keep: Any, n: int, trending: bool, newest: bool
 ) -> list[Hit]:
     """The `n` items with the most summed signal (decayed by age with `trending`) among the
-    labels `keep` allows, then the newest others with score 0 (`keep` is used up)."""
+    labels `keep` allows, then the newest others with score 0 (`keep` is used up); with
+    `newest`, the newest alone (a label is given at each write)."""
     order, now = ("trend", time.time()) if trending else ("score", 0.0)
     size = text.index.size
     hits: list[Hit] = []
@@ -137,14 +138,14 @@ def popular(
         f"SELECT p.item_id, p.{order}, i.label FROM popularity p "
         f"JOIN items i ON i.id = p.item_id ORDER BY p.{order} DESC, p.item_id"
     )
-    while len(hits) < n and (rows := cursor.fetchmany(64)):
+    while not newest and len(hits) < n and (rows := cursor.fetchmany(64)):
         for item_id, score, label in rows:
             if label < size and keep[label]:
                 keep[label] = False
                 hits.append(Hit(item_id, float(trend_score(score, now) if trending else score)))
     hits = hits[:n]
-    newest = np.flatnonzero(keep)[::-1][: n - len(hits)]
-    return hits + [Hit(text.ids[label], 0.0) for label in newest.tolist()]
+    latest = np.flatnonzero(keep)[::-1][: n - len(hits)]
+    return hits + [Hit(text.ids[label], 0.0) for label in latest.tolist()]
 
 
 def counts(rdb: sqlite3.Connection) -> dict[str, int]:

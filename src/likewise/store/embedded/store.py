@@ -305,6 +305,7 @@ class EmbeddedStore(SqlActivity, DerivedReads):
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
         trending: bool = False,
+        newest: bool = False,
     ) -> list[Hit]:
         if n < 1:
             raise InvalidInput("must be at least 1", field="n")
@@ -319,7 +320,7 @@ class EmbeddedStore(SqlActivity, DerivedReads):
                 keep &= text.mask(node)
             keep[list(text.labels(exclude).values())] = False
             with self._rsql:
-                return catalog.popular(self._rdb, text, keep, n, trending=trending)
+                return catalog.popular(self._rdb, text, keep, n, trending, newest)
 
     def stats(self) -> dict[str, Any]:
         info = self.info  # caught up with other processes first

@@ -324,6 +324,7 @@ class PostgresStore(SqlActivity, DerivedReads):
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
         trending: bool = False,
+        newest: bool = False,
     ) -> list[Hit]:
         if n < 1:
             raise InvalidInput("must be at least 1", field="n")
@@ -334,17 +335,17 @@ class PostgresStore(SqlActivity, DerivedReads):
                 f"SELECT p.item_id, p.{order} FROM popularity p JOIN items ON id = p.item_id "
                 f"WHERE {condition} AND id <> ALL(%s) ORDER BY p.{order} DESC, p.item_id "
                 'COLLATE "C" LIMIT %s',
-                [*params, list(exclude), n],
+                [*params, list(exclude), 0 if newest else n],
             ).fetchall()
             hits = [Hit(i, trend_score(s, now) if trending else float(s)) for i, s in rows]
             if len(hits) < n:
                 taken = [*exclude, *(h.id for h in hits)]
-                newest = conn.execute(
+                latest = conn.execute(
                     f"SELECT id FROM items WHERE {condition} AND id <> ALL(%s) "
                     "ORDER BY seq DESC LIMIT %s",
                     [*params, taken, n - len(hits)],
                 ).fetchall()
-                hits += [Hit(r[0], 0.0) for r in newest]
+                hits += [Hit(r[0], 0.0) for r in latest]
         return hits
 
     def stats(self) -> dict[str, Any]:

@@ -183,9 +183,33 @@ def events_page(db: Sql, after: int, batch: int) -> tuple[list[tuple[Event, floa
     return [(_event(row), float(row[9])) for row in rows], (rows[-1][0] if rows else after)
 
 
-def forget_user(db: Sql, user_id: str) -> dict[str, int]:
-    """Delete a user's events, profiles, snapshots and impressions; their share of item
-    popularity goes with them."""
+def user_events(db: Sql, user_id: str, before: int, limit: int) -> list[tuple[int, Event]]:
+    """A user's last `limit` events appended before sequence number `before`, newest first,
+    each with its sequence number (the cursor of the next page)."""
+    rows = db.execute(
+        "SELECT seq, event_id, user_id, item_id, type, value, context, ts, recommendation_id "
+        "FROM events WHERE user_id = {p} AND seq < {p} ORDER BY seq DESC LIMIT {p}",
+        (user_id, before, limit),
+    ).fetchall()
+    return [(int(row[0]), _event(row)) for row in rows]
+
+
+def item_ids(db: Sql, after: str, limit: int) -> list[str]:
+    """Up to `limit` item ids after `after` in byte order (Python's string order)."""
+    collate = ' COLLATE "C"' if db.dialect.name == "postgres" else ""
+    rows = db.execute(
+        f"SELECT id FROM items WHERE id{collate} > {{p}} ORDER BY id{collate} LIMIT {{p}}",
+        (after, limit),
+    )
+    return [r[0] for r in rows]
+
+
+FORGET = ("events", "profiles", "profile_history", "impressions")
+
+
+def forget_user(db: Sql, user_id: str, tables: Sequence[str] = FORGET) -> dict[str, int]:
+    """Delete a user's rows of `tables` (by default their events, profiles, snapshots and
+    impressions); the share of item popularity of the events goes with them."""
     gone = db.execute(
         "SELECT item_id, SUM(signal), COUNT(*) FROM events WHERE user_id = {p} AND signal > 0 "
         "GROUP BY item_id",
@@ -204,7 +228,7 @@ def forget_user(db: Sql, user_id: str) -> dict[str, int]:
         trend = float(np.logaddexp2.reduce([_trend(s, t) for s, t in rest] or [-1e300]))
         db.execute("UPDATE popularity SET trend = {p} WHERE item_id = {p}", (trend, item))
     counts = {}
-    for table in ("events", "profiles", "profile_history", "impressions"):
+    for table in tables:
         counts[table] = db.execute(
             f"DELETE FROM {table} WHERE user_id = {{p}}", (user_id,)
         ).rowcount

@@ -82,9 +82,20 @@ class SqlActivity:
     def events(self, batch: int = 10_000) -> Iterator[list[tuple[Event, float]]]:
         return self._paged(lambda db, after: activity.events_page(db, after, batch), 0)
 
-    def forget_user(self, user_id: str) -> dict[str, int]:
+    def forget_user(self, user_id: str, *, keep_impressions: bool = False) -> dict[str, int]:
+        tables = activity.FORGET[:3] if keep_impressions else activity.FORGET
         with self._writing() as db:
-            return activity.forget_user(db, user_id)
+            return activity.forget_user(db, user_id, tables)
+
+    def user_events(
+        self, user_id: str, *, limit: int, before: int | None = None
+    ) -> list[tuple[int, Event]]:
+        with self._reading() as db:
+            return activity.user_events(db, user_id, 2**62 if before is None else before, limit)
+
+    def item_ids(self, *, after: str = "", limit: int) -> list[str]:
+        with self._reading() as db:
+            return activity.item_ids(db, after, limit)
 
     def log_impressions(self, impressions: Sequence[Impression]) -> None:
         with self._writing(exclusive=False) as db:

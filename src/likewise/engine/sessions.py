@@ -1,0 +1,147 @@
+"""The Engine's reads and deletes of one user's history, and lists for no stored user."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from likewise.config import Settings
+from likewise.engine.checks import check_n, check_score
+from likewise.engine.pages import EventPage, check_limit
+from likewise.engine.tracking import Tracker
+from likewise.errors import InvalidInput
+from likewise.events.model import check_user_id
+from likewise.personal import Personaliser
+from likewise.recommend import Recommendation
+from likewise.recommend.session import MAX_EXAMPLES, SESSION_STRATEGIES, Examples
+from likewise.store import Store
+
+__all__ = ["Example", "Sessions"]
+
+Example = str | Sequence[float]  # an item id, or a vector of the text space
+
+
+class Sessions:
+    """Mixed into the Engine, which owns the store, the personaliser and the tracker."""
+
+    store: Store
+    personal: Personaliser
+    tracker: Tracker
+    settings: Settings
+
+    def user_events(
+        self, user_id: str, *, limit: int = 100, cursor: str | None = None
+    ) -> EventPage:
+        """A user's events, newest first, as recorded: up to `limit`, older than `cursor`
+        (the `next_cursor` of the page before)."""
+        check_user_id(user_id)
+        check_limit(limit)
+        before = None
+        if cursor is not None:
+            if not isinstance(cursor, str) or not cursor.isdigit():
+                raise InvalidInput("must be the next_cursor of a page", field="cursor")
+            before = int(cursor)
+        rows = self.store.user_events(user_id, limit=limit, before=before)
+        more = len(rows) == limit and rows[-1][0] > 1
+        return EventPage([e for _, e in rows], str(rows[-1][0]) if more else None)
+
+    def delete_user_events(self, user_id: str) -> dict[str, int]:
+        """Delete a user's events and what was learned from them (profiles, snapshots, their
+        share of popularity); the lists they were shown stay in the reports (unlike
+        :meth:`forget_user`). Rows deleted per table."""
+        check_user_id(user_id)
+        deleted = self.store.forget_user(user_id, keep_impressions=True)
+        self.personal.cache.touch_all()  # their events were in everyone's popular lists
+        return deleted
+
+    def recommend_from(
+        self,
+        positive: Sequence[Example],
+        negative: Sequence[Example] = (),
+        *,
+        n: int = 10,
+        strategy: str = "average_vector",
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+        min_score: float | None = None,
+        user_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> Recommendation:
+        """Items for no stored user, from what a session gave: item ids or text-space vectors
+        to move towards (`positive`) and away from (`negative`). `strategy`: `average_vector`
+        (near the positives' mean minus `beta` times the negatives'), `best_score` (each
+        candidate by its nearest positive, sunk when a negative is nearer) or `hybrid` (the
+        trained blend, with the positive ids as the history). The given ids are left out.
+
+        With `user_id` (e.g. a session id), the list is logged as an impression under the
+        strategy, and its id attributes later events as :meth:`recommend`'s does.
+        """
+        started = time.perf_counter()
+        check_n(n)
+        check_score(min_score)
+        if strategy not in SESSION_STRATEGIES:
+            known = ", ".join(SESSION_STRATEGIES)
+            raise InvalidInput(f"unknown {strategy!r}; known: {known}", field="strategy")
+        if user_id is not None:
+            check_user_id(user_id)
+        examples = self._examples(positive, negative)
+        rec = self.personal.ranker.from_examples(
+            examples, n=n, strategy=strategy, where=where, exclude=exclude, user_id=user_id or ""
+        )
+        if min_score is not None:
+            kept = [r for r in rec.items if r.score >= min_score]
+            rec = Recommendation(rec.user_id, rec.strategy, kept, rec.id)
+        if user_id is not None:
+            ms = (time.perf_counter() - started) * 1000.0
+            self.tracker.log(rec.id, user_id, strategy, [r.id for r in rec.items], context, ms)
+        return rec
+
+    def _examples(self, positive: Sequence[Example], negative: Sequence[Example]) -> Examples:
+        """The vectors of the ids and the checked vectors given, each error naming its place
+        (`positive[2]`)."""
+        given: dict[str, list[Any]] = {"positive": [], "negative": []}
+        for field, entries in (("positive", positive), ("negative", negative)):
+            if isinstance(entries, str) or not isinstance(entries, Sequence):
+                raise InvalidInput("must be a list of item ids or vectors", field=field)
+            given[field] = list(entries)
+        if not given["positive"]:
+            raise InvalidInput("give at least one item id or vector", field="positive")
+        if len(given["positive"]) + len(given["negative"]) > MAX_EXAMPLES:
+            raise InvalidInput(f"at most {MAX_EXAMPLES} in all", field="positive")
+        ids = [e for entries in given.values() for e in entries if isinstance(e, str)]
+        stored = self.store.vectors(ids)
+        info = self.store.info
+        dim = 0 if info is None else info.dim
+        vectors: dict[str, list[Any]] = {"positive": [], "negative": []}
+        for field, entries in given.items():
+            for k, entry in enumerate(entries):
+                place = f"{field}[{k}]"
+                if isinstance(entry, str):
+                    if entry not in stored:
+                        raise InvalidInput(f"no stored item {entry!r}", field=place)
+                    vectors[field].append(stored[entry])
+                else:
+                    vectors[field].append(_vector(entry, dim, place))
+        liked = [e for e in given["positive"] if isinstance(e, str)]
+        return Examples(vectors["positive"], vectors["negative"], liked, ids)
+
+
+def _vector(entry: object, dim: int, place: str) -> np.ndarray[Any, Any]:
+    """A given vector: `dim` finite numbers, not all zero."""
+    if not isinstance(entry, Sequence) or isinstance(entry, str):
+        raise InvalidInput("must be an item id or a list of numbers", field=place)
+    if len(entry) != dim:
+        raise InvalidInput(
+            f"must have {dim} numbers (the text space's), not {len(entry)}", field=place
+        )
+    numbers = [x for x in entry if isinstance(x, int | float) and not isinstance(x, bool)]
+    if len(numbers) != dim or not all(math.isfinite(x) for x in numbers):
+        raise InvalidInput("must be finite numbers", field=place)
+    vector = np.asarray(numbers, dtype=np.float32)
+    if not np.any(vector):
+        raise InvalidInput("must not be all zeros", field=place)
+    return vector

@@ -1,0 +1,52 @@
+"""Engine.recommend_from, user_events and list_items on both backends."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from likewise import Engine
+from likewise.errors import InvalidInput
+
+CATALOG = [
+    {"id": f"i{k}", "title": f"{topic} story {k}", "category": topic}
+    for k, topic in enumerate(["space", "space", "food", "food", "space"])
+]
+
+
+@pytest.fixture
+def engine(location: str) -> Engine:
+    eng = Engine.open(location, model="hashing-64")
+    eng.add_items(CATALOG)
+    return eng
+
+
+def test_vectors_given_are_checked_and_ids_left_out(engine: Engine) -> None:
+    with engine:
+        for bad in ([math.inf] * 64, [math.nan] * 64, [0.0] * 64, [1.0] * 3, [True] * 64):
+            with pytest.raises(InvalidInput) as caught:
+                engine.recommend_from(["i0", bad])
+            assert caught.value.field == "positive[1]"
+        rec = engine.recommend_from(["i0"], ["i2"], n=10, strategy="best_score")
+        assert {"i0", "i2"}.isdisjoint(r.id for r in rec.items) and len(rec.items) == 3
+        rec = engine.recommend_from(["i0"], n=2, min_score=2.0)
+        assert rec.items == []
+
+
+def test_pages_of_items_and_events(engine: Engine) -> None:
+    with engine:
+        page = engine.list_items(limit=2, where={"category": "space"})
+        assert [i.id for i in page.items] == ["i0", "i1"]
+        last = engine.list_items(limit=2, where={"category": "space"}, cursor=page.next_cursor)
+        assert [i.id for i in last.items] == ["i4"] and last.next_cursor is None
+        engine.record_many([{"user_id": "u", "item_id": f"i{k}", "type": "view"} for k in range(3)])
+        events = engine.user_events("u", limit=2)
+        assert [e.item_id for e in events.events] == ["i2", "i1"]
+        older = engine.user_events("u", limit=2, cursor=events.next_cursor)
+        assert [e.item_id for e in older.events] == ["i0"]
+        with pytest.raises(InvalidInput) as caught:
+            engine.user_events("u", cursor="abc")
+        assert caught.value.field == "cursor"
+        assert engine.delete_user_events("u")["events"] == 3
+        assert engine.user_events("u").events == []
