@@ -12,11 +12,10 @@ from fastapi import FastAPI
 from likewise import __version__
 from likewise.config import Settings
 from likewise.engine import Engine
-from likewise.service import errors
+from likewise.service import errors, openapi
 from likewise.service.auth import Keys
 from likewise.service.middleware import BodyLimit, Metrics, RequestMetrics
 from likewise.service.routes import events, experiments, items, ops, reports, search, users
-from likewise.service.schemas import ErrorOut
 
 __all__ = ["create_app"]
 
@@ -53,7 +52,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             app.state.engine.close()
             app.state.engine = engine  # None until the lifespan opens the store
 
-    app = FastAPI(title="likewise", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="likewise",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
+    )
     app.state.engine = engine  # None until the lifespan opens the store
     app.state.keys = Keys(
         settings.service.read_keys, settings.service.write_keys, settings.service.event_keys
@@ -61,7 +66,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.metrics = Metrics()
     errors.install(app)
     app.include_router(ops.open_routes)
-    problems = {status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 413, 422)}
     # Routes are matched in order: the hottest paths ("for you", similar items) come first.
     for router in (
         users.reads,
@@ -74,7 +78,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         experiments.writes,
         ops.stats_router,
     ):
-        app.include_router(router, responses=problems)  # type: ignore[arg-type]
+        app.include_router(router)
+    openapi.install(app, settings.profiles.signal_rules().types)
     if settings.service.site:
         from likewise.service import site
 
