@@ -298,3 +298,12 @@ def test_every_request_body_has_examples_that_fit_its_schema_and_the_server_take
                     headers={**auth(WRITE), "Content-Type": media},
                 )
                 assert response.status_code < 300, (name, value, response.text)
+
+
+def test_a_405_lists_every_method_of_the_path(client: TestClient) -> None:
+    response = client.post("/v1/items/a1")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET, PUT"
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert client.put("/v1/experiments").headers["allow"] == "GET, POST"
+    assert client.delete("/healthz").headers["allow"] == "GET"

@@ -14,7 +14,7 @@ from likewise.config import Settings
 from likewise.engine import Engine
 from likewise.service import errors, openapi
 from likewise.service.auth import Keys
-from likewise.service.middleware import BodyLimit, Metrics, RequestMetrics
+from likewise.service.middleware import AllowedMethods, BodyLimit, Metrics, RequestMetrics
 from likewise.service.routes import events, experiments, items, ops, reports, search, users
 
 __all__ = ["create_app"]
@@ -86,4 +86,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         site.install(app, settings)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(BodyLimit, limit=settings.service.max_body_bytes)
+    app.add_middleware(AllowedMethods, routes=app.router.routes)
     return app
