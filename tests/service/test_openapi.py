@@ -14,13 +14,14 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
 from tests.service.conftest import WRITE, auth
 
-from likewise import Settings
+from likewise import Engine, Settings
 from likewise.errors import InvalidInput
 from likewise.events.model import parse_event
 from likewise.filters import OPS, parse_where
 from likewise.items.model import parse_item
 from likewise.service import create_app
 from likewise.service.auth import require_read, require_write
+from likewise.service.docs import FILES
 from likewise.service.openapi import SUMMARIES, install, operation_id
 from likewise.service.openapi_types import SOURCES
 
@@ -307,3 +308,18 @@ def test_a_405_lists_every_method_of_the_path(client: TestClient) -> None:
     assert response.json()["error"]["code"] == "method_not_allowed"
     assert client.put("/v1/experiments").headers["allow"] == "GET, POST"
     assert client.delete("/healthz").headers["allow"] == "GET"
+
+
+@pytest.mark.parametrize("site", [False, True])
+def test_the_docs_pages_and_their_assets_are_served_from_the_package(
+    engine: Engine, site: bool
+) -> None:
+    with TestClient(create_app(Settings(site=site), engine=engine)) as client:
+        page = client.get("/docs").text
+        assert 'src="/static/vendor/swagger-ui-bundle.js"' in page and "https://" not in page
+        redoc = client.get("/redoc")
+        assert 'src="/static/vendor/redoc.standalone.js"' in redoc.text
+        assert "https://" not in redoc.text
+        for name in FILES.values():
+            assert client.get(f"/static/vendor/{name}").status_code == 200, name
+        assert client.get("/static/site.css").status_code == (200 if site else 404)

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from likewise import __version__
 from likewise.config import Settings
 from likewise.engine import Engine
-from likewise.service import errors, openapi
+from likewise.service import docs, errors, openapi
 from likewise.service.auth import Keys
 from likewise.service.middleware import AllowedMethods, BodyLimit, Metrics, RequestMetrics
 from likewise.service.routes import events, experiments, items, ops, reports, search, users
@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=openapi.operation_id,
+        docs_url=None,  # served from the package (docs.py), not a CDN
+        redoc_url=None,
     )
     app.state.engine = engine  # None until the lifespan opens the store
     app.state.keys = Keys(
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     ):
         app.include_router(router)
     openapi.install(app, settings.profiles.signal_rules().types)
+    docs.install(app)
     if settings.service.site:
         from likewise.service import site
 
