@@ -19,7 +19,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from likewise.service.auth import RANK, Role, require_events, require_read, require_write
-from likewise.service.openapi_types import REF, ref, schemas
+from likewise.service.openapi_types import REF, SINCE, an_id, ref, schemas
 from likewise.service.schemas import ErrorOut
 
 __all__ = ["OPERATION_IDS", "SUMMARIES", "install", "operation_id", "role_of"]
@@ -197,6 +197,8 @@ def finish(document: dict[str, Any], app: FastAPI, event_types: Sequence[str]) -
     search = types.get("SearchIn", {}).get("properties", {})
     if "where" in search:
         search["where"] = {"anyOf": [ref("Where"), {"type": "null"}], "default": None}
+    if "user_id" in search:
+        search["user_id"] = {"anyOf": [an_id("who sees the results"), {"type": "null"}]}
     components["securitySchemes"] = {
         "bearer": {
             "type": "http",
@@ -225,6 +227,10 @@ def _operation(op: dict[str, Any], route: RouteContext) -> None:
     for parameter in op.get("parameters", []):
         if parameter["in"] == "query" and parameter["name"] in JSON_PARAMETERS:
             _json_parameter(parameter)
+        elif parameter["name"] in ("user_id", "item_id"):  # ids are not blank, no controls
+            parameter["schema"] = an_id(parameter.get("description", parameter["name"]))
+        elif parameter["name"] == "since":
+            parameter["schema"] = SINCE
     body = op.get("requestBody", {}).get("content", {})
     if name in BODIES:
         body["application/json"]["schema"] = BODIES[name]
@@ -293,6 +299,8 @@ def _rename_bodies(document: dict[str, Any]) -> None:
         new = old.removeprefix("Body_")
         new = new[:1].upper() + new[1:] + "Body"
         types[new] = {**types.pop(old), "title": new}
+        if "items" in types[new].get("properties", {}):  # onboarding's chosen items are ids
+            types[new]["properties"]["items"]["items"] = an_id("a stored item")
         _replace_ref(document, REF + old, REF + new)
 
 

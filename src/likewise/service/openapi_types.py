@@ -15,7 +15,7 @@ from typing import Any
 from likewise.filters import RANGE_OPS, SET_OPS
 from likewise.items.model import MAX_ID_LENGTH
 
-__all__ = ["SOURCES", "schemas"]
+__all__ = ["SINCE", "SOURCES", "an_id", "ref", "schemas"]
 
 REF = "#/components/schemas/"
 # The sources the hybrid blends (recommend/sources/defaults.py), which `weights` may name.
@@ -53,6 +53,10 @@ def nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "type": [schema["type"], "null"]}
 
 
+SINCE = {
+    "anyOf": [{"type": "number"}, {"type": "string", "format": "date-time"}],
+    "description": "epoch seconds or ISO-8601 (default: everything)",
+}
 SCALAR = {"type": ["string", "number", "boolean"]}
 BOUND = {
     "anyOf": [
