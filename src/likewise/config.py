@@ -8,8 +8,16 @@ and also takes the knobs flat, so `Settings(alpha=0.3, cache_size=0)` and
 from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from likewise.errors import ConfigError
@@ -223,7 +231,7 @@ class TrackingConfig(Component):
 
 
 class ServiceConfig(Component):
-    """The HTTP service: where it binds, its keys, the pages, the largest body."""
+    """The HTTP service: where it binds, its keys, the pages, the largest body, CORS."""
 
     host: str = Field("127.0.0.1", description="address `likewise serve` binds")
     port: int = Field(8000, ge=0, le=65535, description="port `likewise serve` binds")
@@ -237,6 +245,38 @@ class ServiceConfig(Component):
         "", description="the key the pages send: a read or event key (a write key is asked for)"
     )
     max_body_bytes: int = Field(10_000_000, ge=1, description="largest request body accepted")
+    cors_origins: list[str] = Field(
+        [],
+        description="origins whose pages may call the API from a browser (CORS), e.g. "
+        '["https://shop.example.com"] (JSON list; "*" for any; none: CORS off)',
+    )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin != "*" and not _is_origin(origin):
+                raise ConfigError(
+                    f"setting cors_origins: {origin!r} is not an origin; give "
+                    "scheme://host[:port] with no path, e.g. https://shop.example.com"
+                )
+        return origins
+
+
+def _is_origin(text: str) -> bool:
+    """`scheme://host[:port]`, as a browser sends it in `Origin`: lower case, no path."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and text == f"{parts.scheme}://{parts.netloc}"
+        and "@" not in parts.netloc
+        and text == text.strip().lower()  # as browsers send it: CORS compares exactly
+    )
 
 
 class Settings(BaseModel):

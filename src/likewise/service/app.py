@@ -8,14 +8,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from likewise import __version__
 from likewise.config import Settings
 from likewise.engine import Engine
-from likewise.service import errors
+from likewise.service import docs, errors, openapi
 from likewise.service.auth import Keys
 from likewise.service.deps import known_query
-from likewise.service.middleware import BodyLimit, Metrics, RequestMetrics
+from likewise.service.middleware import AllowedMethods, BodyLimit, Metrics, RequestMetrics
 from likewise.service.routes import (
     events,
     experiments,
@@ -26,7 +27,6 @@ from likewise.service.routes import (
     search,
     users,
 )
-from likewise.service.schemas import ErrorOut
 
 __all__ = ["create_app"]
 
@@ -68,7 +68,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        dependencies=[Depends(known_query)],
+        generate_unique_id_function=openapi.operation_id,
+        docs_url=None,  # served from the package (docs.py), not a CDN
+        redoc_url=None,
     )
     app.state.engine = engine  # None until the lifespan opens the store
     app.state.keys = Keys(
@@ -77,7 +79,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.metrics = Metrics()
     errors.install(app)
     app.include_router(ops.open_routes)
-    problems = {status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 413, 422)}
     # Routes are matched in order: the hottest paths ("for you", similar items) come first.
     for router in (
         users.reads,
@@ -91,11 +92,23 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         experiments.writes,
         ops.stats_router,
     ):
-        app.include_router(router, responses=problems)  # type: ignore[arg-type]
+        app.include_router(router, dependencies=[Depends(known_query)])  # the pages take any
+    openapi.install(app, settings.profiles.signal_rules().types)
+    docs.install(app)
     if settings.service.site:
         from likewise.service import site
 
         site.install(app, settings)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(BodyLimit, limit=settings.service.max_body_bytes)
+    app.add_middleware(AllowedMethods, routes=app.router.routes)
+    if settings.service.cors_origins:  # outermost: a preflight is answered before the rest
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.service.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Retry-After"],
+            max_age=600,
+        )
     return app

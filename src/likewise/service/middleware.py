@@ -1,4 +1,5 @@
-"""ASGI middleware: a request body size limit and Prometheus request metrics.
+"""ASGI middleware: a request body size limit, Prometheus request metrics, and the `Allow`
+header of a 405.
 
 Plain ASGI (not BaseHTTPMiddleware) so that neither adds a task or a copy per request.
 """
@@ -6,14 +7,17 @@ Plain ASGI (not BaseHTTPMiddleware) so that neither adds a task or a copy per re
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
+from fastapi.routing import iter_route_contexts
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from likewise.service.errors import error_response
 
-__all__ = ["BodyLimit", "Metrics", "RequestMetrics"]
+__all__ = ["AllowedMethods", "BodyLimit", "Metrics", "RequestMetrics"]
 
 
 class TooLarge(Exception):
@@ -122,3 +126,34 @@ class RequestMetrics:
             name = getattr(route, "path", "unmatched")
             self.metrics.requests.labels(name, scope["method"], str(status)).inc()
             self.metrics.latency.labels(name).observe(time.perf_counter() - start)
+
+
+class AllowedMethods:
+    """A 405's `Allow` lists every method of the path. FastAPI makes one route per method, and
+    Starlette answers with the methods of the first route whose path matched."""
+
+    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
+        self.app = app
+        self.routes = routes  # the router's live list: routes added later count
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                allow = ", ".join(self.allowed(scope)).encode("latin-1")
+                message = {**message, "headers": [*headers, (b"allow", allow)]}
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+    def allowed(self, scope: Scope) -> list[str]:
+        """The methods of every route whose path matches the request's."""
+        methods: set[str] = set()
+        for route in iter_route_contexts(self.routes):  # included routers' routes too
+            if route.methods and route.matches(scope)[0] is not Match.NONE:
+                methods |= route.methods
+        return sorted(methods)

@@ -75,15 +75,7 @@ Examples = Annotated[
 class RecommendFrom(BaseModel):
     """What a session gave, and how to make its list."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"positive": ["a1", "a7"], "negative": ["a3"], "n": 5},
-                {"positive": ["a1"], "strategy": "best_score", "where": {"category": "news"}},
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid")  # examples: service/openapi.py
 
     positive: Examples = Field(
         min_length=1, description="item ids, or vectors of the text space, to move towards"

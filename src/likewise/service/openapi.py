@@ -1,0 +1,321 @@
+"""The OpenAPI document, made fit for a client generator.
+
+FastAPI writes the document from the routes; :func:`install` post-processes it once per app:
+stable camelCase operation ids, written summaries, the bearer scheme and the role each
+operation needs (read from its dependencies), typed `where`/`weights`/`context` query
+parameters (URL-encoded JSON), typed event and item bodies with examples, and the error
+responses each operation can really return.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+
+from likewise.service.auth import RANK, Role, require_events, require_read, require_write
+from likewise.service.openapi_types import REF, SINCE, an_id, ref, schemas
+from likewise.service.schemas import ErrorOut
+
+__all__ = ["OPERATION_IDS", "SUMMARIES", "install", "operation_id", "role_of"]
+
+# By route function name. A route not named here gets the camelCase of its function's name.
+OPERATION_IDS = {
+    "recommendations": "recommendForUser",
+    "recommend_from": "recommendFromItems",
+    "profile": "userProfile",
+    "onboard": "onboardUser",
+    "forget": "forgetUser",
+    "user_events": "listUserEvents",
+    "delete_user_events": "deleteUserEvents",
+    "similar": "similarItems",
+    "search": "searchItems",
+    "list_items": "listItems",
+    "popular_items": "popularItems",
+    "latest_items": "latestItems",
+    "put_item": "putItem",
+    "get_item": "getItem",
+    "delete_item": "deleteItem",
+    "write_batch": "writeItems",
+    "record": "recordEvents",
+    "ctr": "ctrReport",
+    "activity": "activityReport",
+    "list_all": "listExperiments",
+    "report": "experimentReport",
+    "create": "createExperiment",
+    "stop": "stopExperiment",
+    "healthz": "health",
+    "readyz": "readiness",
+    "metrics": "metrics",
+    "stats": "storeStats",
+}
+SUMMARIES = {
+    "recommendations": 'Recommend items for a user ("for you")',
+    "recommend_from": "Recommend items from a set of items",
+    "profile": "What is known of a user",
+    "onboard": "Start a new user from text or chosen items",
+    "forget": "Forget a user and everything recorded about them",
+    "user_events": "List a user's events",
+    "delete_user_events": "Delete a user's events",
+    "similar": "Items related to an item",
+    "search": "Search items by free text",
+    "list_items": "List items",
+    "popular_items": "Popular items",
+    "latest_items": "Latest items",
+    "put_item": "Create or replace an item",
+    "get_item": "Get an item",
+    "delete_item": "Delete an item",
+    "write_batch": "Create or replace many items",
+    "record": "Record events",
+    "ctr": "Click-through and conversion rates",
+    "activity": "Event volume, list latency and catalog coverage",
+    "list_all": "List experiments",
+    "report": "An experiment's results",
+    "create": "Start an experiment",
+    "stop": "Stop an experiment",
+    "healthz": "Liveness",
+    "readyz": "Readiness: the store is open",
+    "metrics": "Prometheus metrics",
+    "stats": "Store counts and the trained model",
+}
+ITEM = {"id": "a1", "title": "Rocket reaches the moon", "tags": ["space"], "category": "news"}
+EVENT = {"user_id": "u1", "item_id": "a1", "type": "click", "recommendation_id": "5f0c..."}
+# Request body examples by route function name: media type -> example name -> value.
+EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
+    "record": {
+        "application/json": {
+            "one": EVENT,
+            "batch": [EVENT, {"user_id": "u1", "item_id": "a2", "type": "rating", "value": 4}],
+        }
+    },
+    "put_item": {"application/json": {"item": {k: v for k, v in ITEM.items() if k != "id"}}},
+    "write_batch": {
+        "application/json": {"items": [ITEM, {"id": "a2", "title": "Tomato soup"}]},
+        "application/x-ndjson": {"lines": json.dumps(ITEM) + "\n" + '{"id": "a2"}\n'},
+    },
+    "search": {
+        "application/json": {
+            "search": {"text": "moon landing", "n": 5, "where": {"category": "news"}},
+        }
+    },
+    "onboard": {
+        "application/json": {"text": {"text": "space, cooking"}, "items": {"items": ["a1"]}}
+    },
+    "create": {
+        "application/json": {
+            "ab": {"name": "homepage", "variants": ["a:strategy=ema", "b:strategy=hybrid"]}
+        }
+    },
+    "stop": {"application/json": {"stop": {}, "promote": {"promote": "b"}}},
+    "recommend_from": {
+        "application/json": {
+            "session": {"positive": ["a1"], "negative": ["a2"], "n": 5},
+            "best": {"positive": ["a1"], "strategy": "best_score", "where": {"category": "news"}},
+        }
+    },
+}
+# Request bodies the routes take as free JSON, typed here.
+BODIES: dict[str, dict[str, Any]] = {
+    "record": {"oneOf": [ref("Event"), {"type": "array", "items": ref("Event")}]},
+    "put_item": ref("ItemFields"),
+    "write_batch": {"type": "array", "items": ref("Item")},
+}
+RESPONSES = {"get_item": ref("Item")}  # 200 bodies the routes declare as free JSON
+JSON_PARAMETERS = {
+    "where": ("Where", "The metadata filter", {"category": "news"}),
+    "weights": ("Weights", "The hybrid's source weights", {"collaborative": 1, "content": 0.5}),
+    "context": ("Context", "The request's context", {"device": "mobile"}),
+}
+MUST_EXIST = ("item_id", "name")  # path ids of things that can be missing (a user cannot)
+CONFLICTS = ("onboard", "create")  # Conflict: a user with a history, a running experiment
+ROLES: dict[Callable[..., Any], Role] = {
+    require_read: "read",
+    require_events: "events",
+    require_write: "write",
+}
+NEEDS = {
+    "read": "Needs an API key (any role) when keys are configured.",
+    "events": "Needs an events or a write key when keys are configured.",
+    "write": "Needs a write key when keys are configured.",
+}
+ERRORS = {
+    400: "The body is not valid JSON.",
+    401: "No API key, or an unknown one (when keys are configured).",
+    403: "The key's role does not allow this operation.",
+    404: "Not found.",
+    409: "Conflicts with what is stored.",
+    413: "The body is larger than the `max_body_bytes` setting.",
+    422: "Invalid input; `field` names the part at fault.",
+    503: "The store is unavailable; the same request may succeed after `Retry-After` seconds.",
+}
+
+
+def camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def operation_id(route: APIRoute) -> str:
+    """FastAPI's `generate_unique_id_function`: the route's stable operation id."""
+    return OPERATION_IDS.get(route.name) or camel(route.name)
+
+
+def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
+    for sub in dependant.dependencies:
+        yield sub
+        yield from _dependencies(sub)
+
+
+def role_of(route: APIRoute | RouteContext) -> Role | None:
+    """The strongest role the route's dependencies (its router's included) require."""
+    found = [ROLES[d.call] for d in _dependencies(route.dependant) if d.call in ROLES]
+    return max(found, key=RANK.__getitem__, default=None)
+
+
+def install(app: FastAPI, event_types: Sequence[str]) -> None:
+    """Serve the post-processed document at `app.openapi_url`; `event_types` are the types
+    the server's signal settings know."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            finish(document, app, event_types)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def finish(document: dict[str, Any], app: FastAPI, event_types: Sequence[str]) -> None:
+    components = document.setdefault("components", {})
+    types = components.setdefault("schemas", {})
+    types.update(schemas(event_types))
+    error = ErrorOut.model_json_schema(ref_template=REF + "{model}")
+    types.update(error.pop("$defs"), ErrorOut=error)
+    for name in ("HTTPValidationError", "ValidationError"):
+        types.pop(name, None)
+    search = types.get("SearchIn", {}).get("properties", {})
+    if "where" in search:
+        search["where"] = {"anyOf": [ref("Where"), {"type": "null"}], "default": None}
+    if "user_id" in search:
+        search["user_id"] = {"anyOf": [an_id("who sees the results"), {"type": "null"}]}
+    components["securitySchemes"] = {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "`Authorization: Bearer KEY`: a read, events or write key "
+            "(settings `read_keys`, `event_keys`, `write_keys`).",
+        }
+    }
+    # FastAPI keeps an included router whole; its contexts are the routes as included (with
+    # the router's prefix and dependencies).
+    for route in iter_route_contexts(app.routes):
+        if isinstance(route.original_route, APIRoute) and route.include_in_schema:
+            for method in route.methods or ():
+                _operation(document["paths"][route.path_format][method.lower()], route)
+    _rename_bodies(document)
+
+
+def _operation(op: dict[str, Any], route: RouteContext) -> None:
+    name = route.name or ""
+    op["summary"] = SUMMARIES.get(name, op.get("summary", ""))
+    role = role_of(route)
+    if role is not None:
+        op["security"] = [{"bearer": []}]
+        op["x-likewise-role"] = role
+        op["description"] = f"{op.get('description', '').rstrip()}\n\n{NEEDS[role]}".lstrip()
+    for parameter in op.get("parameters", []):
+        if parameter["in"] == "query" and parameter["name"] in JSON_PARAMETERS:
+            _json_parameter(parameter)
+        elif parameter["name"] in ("user_id", "item_id"):  # ids are not blank, no controls
+            parameter["schema"] = an_id(parameter.get("description", parameter["name"]))
+        elif parameter["name"] == "since":
+            parameter["schema"] = SINCE
+    body = op.get("requestBody", {}).get("content", {})
+    if name in BODIES:
+        body["application/json"]["schema"] = BODIES[name]
+    for media, examples in EXAMPLES.get(name, {}).items():
+        body[media].pop("example", None)
+        body[media]["examples"] = {k: {"value": v} for k, v in examples.items()}
+    if name in RESPONSES:
+        op["responses"]["200"]["content"]["application/json"]["schema"] = RESPONSES[name]
+    responses = {k: v for k, v in op["responses"].items() if not "400" <= k < "600"}
+    for status in errors(op, route, role):
+        responses[str(status)] = _error(status)
+    op["responses"] = responses
+
+
+def _json_parameter(parameter: dict[str, Any]) -> None:
+    schema, what, example = JSON_PARAMETERS[parameter["name"]]
+    encoded = quote(json.dumps(example, separators=(",", ":")), safe="")
+    parameter.pop("schema", None)
+    parameter["content"] = {"application/json": {"schema": ref(schema)}}
+    parameter["description"] = (
+        f"{what} as URL-encoded JSON (see the `{schema}` schema), e.g. "
+        f"`{parameter['name']}={encoded}` for `{json.dumps(example)}`."
+    )
+
+
+def errors(op: dict[str, Any], route: RouteContext, role: Role | None) -> list[int]:
+    """The error statuses the operation can answer."""
+    path = [p["name"] for p in op.get("parameters", []) if p["in"] == "path"]
+    has_body = "requestBody" in op
+    found = []
+    if route.body_field is not None:  # FastAPI parses the JSON body
+        found.append(400)
+    if role is not None:
+        found += [401, 403] if RANK[role] > RANK["read"] else [401]
+    if any(p in MUST_EXIST for p in path) and "PUT" not in (route.methods or ()):
+        found.append(404)
+    if (route.name or "") in CONFLICTS:
+        found.append(409)
+    if has_body:
+        found.append(413)
+    if has_body or op.get("parameters"):
+        found.append(422)
+    if (route.path or "").startswith("/v1/") or route.name in ("readyz", "metrics"):
+        found.append(503)
+    return found
+
+
+def _error(status: int) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": ERRORS[status],
+        "content": {"application/json": {"schema": ref("ErrorOut")}},
+    }
+    if status == 401:
+        response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+    if status == 503:
+        retry = {"schema": {"type": "integer"}, "description": "seconds"}
+        response["headers"] = {"Retry-After": retry}
+    return response
+
+
+def _rename_bodies(document: dict[str, Any]) -> None:
+    """FastAPI names an embedded body `Body_<operationId>`; a generator makes a class of it,
+    so `OnboardUserBody` reads better."""
+    types = document["components"]["schemas"]
+    for old in [n for n in types if n.startswith("Body_")]:
+        new = old.removeprefix("Body_")
+        new = new[:1].upper() + new[1:] + "Body"
+        types[new] = {**types.pop(old), "title": new}
+        if "items" in types[new].get("properties", {}):  # onboarding's chosen items are ids
+            types[new]["properties"]["items"]["items"] = an_id("a stored item")
+        _replace_ref(document, REF + old, REF + new)
+
+
+def _replace_ref(node: Any, old: str, new: str) -> None:
+    if isinstance(node, dict):
+        if node.get("$ref") == old:
+            node["$ref"] = new
+        for value in node.values():
+            _replace_ref(value, old, new)
+    elif isinstance(node, list):
+        for value in node:
+            _replace_ref(value, old, new)

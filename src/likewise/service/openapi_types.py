@@ -1,0 +1,212 @@
+"""The JSON Schemas of the API's free-form JSON: `Where` (the filter grammar of `filters.py`),
+`Weights`, `Context`, `Event` (`events/model.py`) and `Item` (`items/model.py`).
+
+The routes take these as plain dicts (they are validated by the library, which names the field
+at fault); these schemas tell a client, a client generator or a property-based test what is
+accepted. Keep them in step with the modules they describe: `tests/service/test_openapi.py`
+sends the examples through the real validators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from likewise.filters import RANGE_OPS, SET_OPS
+from likewise.items.model import MAX_ID_LENGTH
+
+__all__ = ["SINCE", "SOURCES", "an_id", "ref", "schemas"]
+
+REF = "#/components/schemas/"
+# The sources the hybrid blends (recommend/sources/defaults.py), which `weights` may name.
+SOURCES = (
+    "content",
+    "collaborative",
+    "ease",
+    "sequential",
+    "neural",
+    "behaviour",
+    "popular",
+    "fresh",
+)
+
+NO_NUL = "^[^\\u0000]*$"  # no database's text type can hold the NUL character
+# An id: not blank, no control characters.
+ID_PATTERN = "^[^\\u0000-\\u001f]*[^\\s\\u0000-\\u001f][^\\u0000-\\u001f]*$"
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": REF + name}
+
+
+def an_id(description: str) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_ID_LENGTH,
+        "pattern": ID_PATTERN,
+        "description": description,
+    }
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+SINCE = {
+    "anyOf": [{"type": "number"}, {"type": "string", "format": "date-time"}],
+    "description": "epoch seconds or ISO-8601 (default: everything)",
+}
+SCALAR = {"type": ["string", "number", "boolean"]}
+BOUND = {
+    "anyOf": [
+        {"type": "number"},
+        {"type": "string", "format": "date"},
+        {"type": "string", "format": "date-time"},
+    ],
+    "description": "a number, or an ISO date or time (naive is UTC)",
+}
+OPERATORS = {
+    "type": "object",
+    "description": "conditions on one field, all of which must hold",
+    "minProperties": 1,
+    "additionalProperties": False,
+    "properties": {
+        **{op: SCALAR for op in ("eq", "ne")},
+        **{op: {"type": "array", "minItems": 1, "items": SCALAR} for op in SET_OPS},
+        **{op: BOUND for op in RANGE_OPS},
+        "exists": {"type": "boolean"},
+    },
+}
+
+WHERE = {
+    "type": "object",
+    "description": "A metadata filter: every key must match. A key is a metadata field (or "
+    "`tags`) whose value is a string, number or boolean (equality; on a list field: contains) "
+    "or an object of operators (`eq`, `ne`, `in`, `nin`, `any`, `all`, `gt`, `gte`, `lt`, "
+    "`lte`, `exists`); or one of `$and`, `$or` (non-empty lists of filters) and `$not` (a "
+    "filter). A missing field matches only `ne`, `nin` and `exists: false`.",
+    "properties": {
+        "$and": {"type": "array", "minItems": 1, "items": ref("Where")},
+        "$or": {"type": "array", "minItems": 1, "items": ref("Where")},
+        "$not": ref("Where"),
+    },
+    "propertyNames": {"minLength": 1, "pattern": "^([^$]|\\$(and|or|not)$)"},
+    "additionalProperties": {"anyOf": [SCALAR, OPERATORS]},
+    "examples": [
+        {"category": "news", "published_at": {"gte": "2026-01-01"}},
+        {"$or": [{"tags": {"any": ["space", "kids"]}}, {"price": {"lt": 10}}]},
+    ],
+}
+WEIGHTS = {
+    "type": "object",
+    "description": "The hybrid's weight of each source (a number >= 0) for this request.",
+    "propertyNames": {"enum": list(SOURCES)},
+    "additionalProperties": {"type": "number", "minimum": 0},
+    "examples": [{"collaborative": 1, "content": 0.5}],
+}
+CONTEXT = {
+    "type": "object",
+    "description": "Free JSON about the request (device, locale, page, ...), kept with the "
+    "impression or event; context rules match it, with `daypart` and `weekday` from the "
+    "clock unless given.",
+    "examples": [{"device": "mobile", "locale": "en"}],
+}
+# Metadata: any JSON whose strings (keys and values) hold no NUL. Nested values are left free
+# here; the server refuses NUL at any depth, naming the key.
+METADATA_VALUE = {
+    "anyOf": [
+        {"type": "string", "pattern": NO_NUL},
+        {"type": ["number", "boolean", "null", "array", "object"]},
+    ]
+}
+TEXT = {"type": "string", "pattern": NO_NUL}
+CONTENT = {
+    "title": {**TEXT, "description": "embedded (with body and tags, by the store's template)"},
+    "body": TEXT,
+    "tags": {"type": "array", "items": TEXT},
+    "image": {"type": ["string", "null"], "pattern": NO_NUL, "description": "an image URL"},
+    "metadata": {
+        "type": "object",
+        "description": "metadata given nested; the same as top-level keys, which it must not "
+        "repeat",
+        "propertyNames": {"minLength": 1, "pattern": NO_NUL},
+        "additionalProperties": METADATA_VALUE,
+    },
+}
+ITEM_DESCRIPTION = (
+    "An item: its id, the content fields, and metadata at the top level (any other key, e.g. "
+    "`category`, `published_at`, `price`), which filters see."
+)
+
+
+def item(*, with_id: bool) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "description": ITEM_DESCRIPTION,
+        "properties": {"id": an_id("the caller's id")} if with_id else {},
+        "propertyNames": {"minLength": 1, "pattern": NO_NUL},
+        "additionalProperties": METADATA_VALUE,
+        "examples": [{"title": "Rocket reaches the moon", "tags": ["space"], "category": "news"}],
+    }
+    schema["properties"].update(CONTENT)
+    if with_id:
+        schema["required"] = ["id"]
+        schema["examples"] = [{"id": "a1", **schema["examples"][0]}]
+    else:
+        schema["description"] += " The id is the path's."
+        schema["not"] = {"required": ["id"]}
+    return schema
+
+
+def event(types: Sequence[str]) -> dict[str, Any]:
+    """The Event, with the event types the server's signal settings know."""
+    valued = [
+        ("dwell", {"type": "number", "minimum": 0}),
+        ("rating", {"type": "number", "minimum": 1, "maximum": 5}),
+    ]
+    return {
+        "type": "object",
+        "description": "One thing a user did to an item. A resend with the same `event_id` "
+        "is a no-op; `recommendation_id` attributes it to a list that was served.",
+        "additionalProperties": False,
+        "required": ["user_id", "item_id", "type"],
+        "properties": {
+            "user_id": an_id("who"),
+            "item_id": an_id("a stored item"),
+            "type": {"type": "string", "enum": sorted(types)},
+            "value": {
+                "type": ["number", "null"],
+                "description": "dwell: seconds (>= 0); rating: stars (1 to 5)",
+            },
+            "context": ref("Context"),
+            "timestamp": {
+                "anyOf": [{"type": "number"}, {"type": "string", "format": "date-time"}],
+                "description": "seconds since the epoch, or ISO-8601 (naive is UTC); default: now",
+            },
+            "event_id": nullable(an_id("a resend with a known event_id is a no-op")),
+            "recommendation_id": nullable(an_id("the list this event came from")),
+        },
+        "allOf": [
+            {
+                "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                "then": {"required": ["value"], "properties": {"value": value}},
+            }
+            for name, value in valued
+        ],
+        "examples": [
+            {"user_id": "u1", "item_id": "a1", "type": "click", "recommendation_id": "5f0c..."}
+        ],
+    }
+
+
+def schemas(event_types: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The components this module defines, by name."""
+    return {
+        "Where": WHERE,
+        "Weights": WEIGHTS,
+        "Context": CONTEXT,
+        "Event": event(event_types),
+        "Item": item(with_id=True),
+        "ItemFields": item(with_id=False),
+    }

@@ -1,0 +1,332 @@
+"""The OpenAPI document: stable ids, roles, typed JSON, examples the server accepts, and the
+errors each operation documents; the `Allow` header of a 405."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import quote
+
+import jsonschema_rs
+import pytest
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.testclient import TestClient
+from tests.service.conftest import WRITE, auth
+
+from likewise import Engine, Settings
+from likewise.errors import InvalidInput
+from likewise.events.model import parse_event
+from likewise.filters import OPS, parse_where
+from likewise.items.model import parse_item
+from likewise.service import create_app
+from likewise.service.auth import require_read, require_write
+from likewise.service.docs import FILES
+from likewise.service.openapi import SUMMARIES, install, operation_id
+from likewise.service.openapi_types import SOURCES
+
+IDS = {
+    ("get", "/v1/users/{user_id}/recommendations"): "recommendForUser",
+    ("get", "/v1/users/{user_id}/profile"): "userProfile",
+    ("post", "/v1/users/{user_id}/onboarding"): "onboardUser",
+    ("delete", "/v1/users/{user_id}"): "forgetUser",
+    ("get", "/v1/items/{item_id}/similar"): "similarItems",
+    ("post", "/v1/search"): "searchItems",
+    ("put", "/v1/items/{item_id}"): "putItem",
+    ("get", "/v1/items/{item_id}"): "getItem",
+    ("delete", "/v1/items/{item_id}"): "deleteItem",
+    ("post", "/v1/items:batch"): "writeItems",
+    ("post", "/v1/events"): "recordEvents",
+    ("get", "/v1/reports/ctr"): "ctrReport",
+    ("get", "/v1/reports/activity"): "activityReport",
+    ("get", "/v1/experiments"): "listExperiments",
+    ("post", "/v1/experiments"): "createExperiment",
+    ("get", "/v1/experiments/{name}"): "experimentReport",
+    ("post", "/v1/experiments/{name}/stop"): "stopExperiment",
+    ("get", "/v1/stats"): "storeStats",
+    ("get", "/v1/items"): "listItems",
+    ("get", "/v1/users/{user_id}/events"): "listUserEvents",
+    ("delete", "/v1/users/{user_id}/events"): "deleteUserEvents",
+    ("get", "/v1/popular"): "popularItems",
+    ("get", "/v1/latest"): "latestItems",
+    ("post", "/v1/recommend"): "recommendFromItems",
+    ("get", "/healthz"): "health",
+    ("get", "/readyz"): "readiness",
+    ("get", "/metrics"): "metrics",
+}
+WRITES = {"onboardUser", "forgetUser", "putItem", "deleteItem", "writeItems", "deleteUserEvents"}
+WRITES |= {"createExperiment", "stopExperiment"}
+OPEN = {"health", "readiness", "metrics"}
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    return create_app(Settings()).openapi()
+
+
+def operations(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {op["operationId"]: op for ops in document["paths"].values() for op in ops.values()}
+
+
+def schema_of(document: dict[str, Any], schema: dict[str, Any]) -> Any:
+    """A validator of `schema`, whose `$ref`s point into the document's components; formats
+    (dates) are checked, as a client generator's types and schemathesis's data honour them."""
+    return jsonschema_rs.Draft202012Validator(
+        {**schema, "components": document["components"]}, validate_formats=True
+    )
+
+
+def test_every_operation_has_its_stable_camel_case_id(document: dict[str, Any]) -> None:
+    found = {
+        (m, p): op["operationId"] for p, ops in document["paths"].items() for m, op in ops.items()
+    }
+    assert found == IDS
+    assert len(set(found.values())) == len(found)
+    assert all(re.fullmatch(r"[a-z]+([A-Z][a-z]*)*", i) for i in found.values())
+
+
+def test_a_route_not_in_the_table_gets_its_function_name_in_camel_case() -> None:
+    app = FastAPI(generate_unique_id_function=operation_id)
+    router = APIRouter(prefix="/v1", dependencies=[Depends(require_read)])
+
+    @router.post("/things/{thing_id}/archive", dependencies=[Depends(require_write)])
+    def archive_old_things(thing_id: str) -> None: ...
+
+    app.include_router(router)
+    install(app, ["click"])
+    op = app.openapi()["paths"]["/v1/things/{thing_id}/archive"]["post"]
+    assert op["operationId"] == "archiveOldThings"
+    assert op["x-likewise-role"] == "write"  # the route's own dependency beats its router's
+
+
+def test_secured_operations_name_the_bearer_scheme_and_their_role(
+    document: dict[str, Any],
+) -> None:
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    for name, op in operations(document).items():
+        if name in OPEN:
+            assert "security" not in op and "x-likewise-role" not in op, name
+            continue
+        role = "write" if name in WRITES else "events" if name == "recordEvents" else "read"
+        assert op["security"] == [{"bearer": []}], name
+        assert op["x-likewise-role"] == role, name
+        assert {"read": "any role", "events": "an events", "write": "a write"}[role] in op[
+            "description"
+        ]
+
+
+def test_summaries_are_written_not_made_from_function_names(document: dict[str, Any]) -> None:
+    assert {op["summary"] for op in operations(document).values()} <= set(SUMMARIES.values())
+
+
+def test_errors_are_the_ones_each_operation_can_answer(document: dict[str, Any]) -> None:
+    for name, op in operations(document).items():
+        codes = {int(c) for c in op["responses"] if c >= "400"}
+        has_body = "requestBody" in op
+        path = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+        assert (413 in codes) == has_body, name
+        assert (404 in codes) == (bool(path & {"item_id", "name"}) and name != "putItem"), name
+        assert (401 in codes) == (name not in OPEN), name
+        assert (403 in codes) == (name in WRITES | {"recordEvents"}), name
+        assert (422 in codes) == (has_body or bool(op.get("parameters"))), name
+        assert (503 in codes) == (name not in ("health",)), name
+        assert (409 in codes) == (name in ("onboardUser", "createExperiment")), name
+        for code in codes:
+            body = op["responses"][str(code)]["content"]["application/json"]["schema"]
+            assert body == {"$ref": "#/components/schemas/ErrorOut"}
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+@pytest.mark.parametrize("name", ["recommendForUser", "similarItems"])
+def test_json_query_parameters_are_typed_url_encoded_json(
+    document: dict[str, Any], name: str
+) -> None:
+    params = {p["name"]: p for p in operations(document)[name]["parameters"]}
+    expected = {"where": "Where", "weights": "Weights", "context": "Context"}
+    for param, schema in expected.items():
+        if name == "similarItems" and param != "where":
+            continue
+        assert "schema" not in params[param]
+        content = params[param]["content"]["application/json"]["schema"]
+        assert content == {"$ref": f"#/components/schemas/{schema}"}
+        assert "URL-encoded JSON" in params[param]["description"]
+
+
+def test_the_url_encoded_example_of_a_parameter_is_one_the_server_takes(
+    client: TestClient, document: dict[str, Any]
+) -> None:
+    params = operations(document)["recommendForUser"]["parameters"]
+    for p in params:
+        if "content" in p:
+            given = re.search(r"`(\w+=[^`]+)`", p["description"])
+            assert given is not None
+            response = client.get(f"/v1/users/u1/recommendations?{given.group(1)}")
+            assert response.status_code == 200, response.text
+
+
+WHERE_CASES = [
+    ({"category": "news"}, True),
+    ({"tags": {"any": ["space"]}, "price": {"lt": 10, "gte": 1.5}}, True),
+    ({"published_at": {"gte": "2026-01-01"}, "on": True}, True),
+    ({"$or": [{"a": 1}, {"$not": {"b": {"exists": False}}}]}, True),
+    ({"$and": [{"a": {"nin": ["x", 2, False]}}]}, True),
+    ({"a": {"ne": "x", "eq": "y", "in": [1], "all": ["z"], "gt": 0, "lte": 9}}, True),
+    ({"a": None}, False),
+    ({"a": [1, 2]}, False),
+    ({"a": {}}, False),
+    ({"a": {"in": []}}, False),
+    ({"a": {"like": "x"}}, False),
+    ({"a": {"gt": "soon"}}, False),
+    ({"a": {"exists": 1}}, False),
+    ({"$xor": [{"a": 1}]}, False),
+    ({"$or": []}, False),
+    ({"": 1}, False),
+]
+
+
+@pytest.mark.parametrize(("where", "valid"), WHERE_CASES)
+def test_the_where_schema_accepts_what_the_filter_parser_accepts(
+    document: dict[str, Any], where: dict[str, Any], valid: bool
+) -> None:
+    schema = schema_of(document, {"$ref": "#/components/schemas/Where"})
+    try:
+        parse_where(where)
+        parsed = True
+    except InvalidInput:
+        parsed = False
+    assert parsed is valid
+    assert schema.is_valid(where) is valid
+
+
+def test_the_where_schema_names_every_operator(document: dict[str, Any]) -> None:
+    where = document["components"]["schemas"]["Where"]
+    assert set(where["additionalProperties"]["anyOf"][1]["properties"]) == set(OPS)
+
+
+EVENT = {"user_id": "u1", "item_id": "a1", "type": "click"}
+EVENT_CASES = [
+    (EVENT, True),
+    ({**EVENT, "timestamp": "2026-01-02T03:04:05Z", "context": {"device": "tv"}}, True),
+    ({**EVENT, "type": "rating", "value": 4}, True),
+    ({**EVENT, "type": "dwell", "value": 31.5, "event_id": "e1"}, True),
+    ({**EVENT, "type": "rating", "value": 6}, False),
+    ({**EVENT, "type": "rating"}, False),
+    ({**EVENT, "type": "teleport"}, False),
+    ({**EVENT, "user_id": " "}, False),
+    ({**EVENT, "item_id": "a\n1"}, False),
+    ({**EVENT, "colour": "red"}, False),
+    ({"user_id": "u1", "type": "click"}, False),
+]
+
+
+@pytest.mark.parametrize(("event", "valid"), EVENT_CASES)
+def test_the_event_schema_accepts_what_the_server_accepts(
+    document: dict[str, Any], event: dict[str, Any], valid: bool
+) -> None:
+    rules = Settings().profiles.signal_rules()
+    try:
+        rules.signal(parse_event(event))
+        parsed = True
+    except InvalidInput:
+        parsed = False
+    assert parsed is valid
+    assert schema_of(document, {"$ref": "#/components/schemas/Event"}).is_valid(event) is valid
+
+
+ITEM_CASES = [
+    ({"id": "a1"}, True),
+    ({"id": "a1", "title": "T", "tags": ["x"], "category": "news", "price": 3.5}, True),
+    ({"id": "a1", "metadata": {"brand": "acme"}, "image": None}, True),
+    ({"id": ""}, False),
+    ({"id": "a1", "title": "nul\x00"}, False),
+    ({"id": "a1", "tags": "space"}, False),
+    ({"id": "a1", "metadata": []}, False),
+    ({"title": "no id"}, False),
+]
+
+
+@pytest.mark.parametrize(("item", "valid"), ITEM_CASES)
+def test_the_item_schema_accepts_what_the_server_accepts(
+    document: dict[str, Any], item: dict[str, Any], valid: bool
+) -> None:
+    try:
+        parse_item(item)
+        parsed = True
+    except InvalidInput:
+        parsed = False
+    assert parsed is valid
+    assert schema_of(document, {"$ref": "#/components/schemas/Item"}).is_valid(item) is valid
+
+
+def test_weights_name_the_hybrids_sources(client: TestClient) -> None:
+    weights = quote(json.dumps(dict.fromkeys(SOURCES, 1)))
+    response = client.get(f"/v1/users/u1/recommendations?strategy=hybrid&weights={weights}")
+    assert response.status_code == 200, response.text
+    unknown = quote(json.dumps({"magic": 1}))
+    response = client.get(f"/v1/users/u1/recommendations?strategy=hybrid&weights={unknown}")
+    assert response.status_code == 422
+
+
+# In an order that makes each example valid: items first, then what refers to them.
+BODY_ORDER = [
+    ("putItem", "/v1/items/a1"),
+    ("writeItems", "/v1/items:batch"),
+    ("searchItems", "/v1/search"),
+    ("recordEvents", "/v1/events"),
+    ("recommendFromItems", "/v1/recommend"),
+    ("onboardUser", "/v1/users/{new}/onboarding"),
+    ("createExperiment", "/v1/experiments"),
+    ("stopExperiment", "/v1/experiments/homepage/stop"),
+]
+
+
+def test_every_request_body_has_examples_that_fit_its_schema_and_the_server_takes(
+    secured: TestClient,
+) -> None:
+    document = secured.get("/openapi.json").json()
+    ops = operations(document)
+    with_body = {name for name, op in ops.items() if "requestBody" in op}
+    assert with_body == {name for name, _ in BODY_ORDER}
+    for k, (name, path) in enumerate(BODY_ORDER):
+        content = ops[name]["requestBody"]["content"]
+        method = next(
+            m for ops_ in document["paths"].values() for m, o in ops_.items() if o is ops[name]
+        )
+        for media, spec in content.items():
+            assert spec["examples"], (name, media)
+            for j, example in enumerate(spec["examples"].values()):
+                value = example["value"]
+                if media == "application/json":
+                    assert schema_of(document, spec["schema"]).is_valid(value), (name, value)
+                body = value if isinstance(value, str) else json.dumps(value)
+                response = secured.request(
+                    method,
+                    path.format(new=f"new{k}{j}"),
+                    content=body.encode(),
+                    headers={**auth(WRITE), "Content-Type": media},
+                )
+                assert response.status_code < 300, (name, value, response.text)
+
+
+def test_a_405_lists_every_method_of_the_path(client: TestClient) -> None:
+    response = client.post("/v1/items/a1")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET, PUT"
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert client.put("/v1/experiments").headers["allow"] == "GET, POST"
+    assert client.delete("/healthz").headers["allow"] == "GET"
+
+
+@pytest.mark.parametrize("site", [False, True])
+def test_the_docs_pages_and_their_assets_are_served_from_the_package(
+    engine: Engine, site: bool
+) -> None:
+    with TestClient(create_app(Settings(site=site), engine=engine)) as client:
+        page = client.get("/docs").text
+        assert 'src="/static/vendor/swagger-ui-bundle.js"' in page and "https://" not in page
+        redoc = client.get("/redoc")
+        assert 'src="/static/vendor/redoc.standalone.js"' in redoc.text
+        assert "https://" not in redoc.text
+        for name in FILES.values():
+            assert client.get(f"/static/vendor/{name}").status_code == 200, name
+        assert client.get("/static/site.css").status_code == (200 if site else 404)
