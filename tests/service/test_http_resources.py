@@ -179,3 +179,15 @@ def test_recommend_from_given_items_for_no_stored_user(client: TestClient, engin
         bad = client.post("/v1/recommend", json=payload)
         assert bad.status_code == 422, payload
         assert bad.json()["error"]["field"] == field, (payload, bad.json())
+
+
+def test_a_list_of_ones_own_is_tracked(client: TestClient, engine: Engine) -> None:
+    shown = {"user_id": "u1", "strategy": "editors-picks", "items": ["food1", "space1"]}
+    rec_id = client.post("/v1/impressions", json=shown).json()["recommendation_id"]
+    click = {"user_id": "u1", "item_id": "food1", "type": "click", "recommendation_id": rec_id}
+    client.post("/v1/events", json=click)
+    engine.tracker.impressions.flush()
+    (row,) = [r for r in engine.ctr_report() if r.group == "editors-picks"]
+    assert (row.impressions, row.clicks) == (1, 1)
+    bad = client.post("/v1/impressions", json={**shown, "strategy": "Bad Name"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "strategy"

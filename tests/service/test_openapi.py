@@ -50,12 +50,14 @@ IDS = {
     ("get", "/v1/popular"): "popularItems",
     ("get", "/v1/latest"): "latestItems",
     ("post", "/v1/recommend"): "recommendFromItems",
+    ("post", "/v1/impressions"): "trackList",
     ("get", "/healthz"): "health",
     ("get", "/readyz"): "readiness",
     ("get", "/metrics"): "metrics",
 }
 WRITES = {"onboardUser", "forgetUser", "putItem", "deleteItem", "writeItems", "deleteUserEvents"}
 WRITES |= {"createExperiment", "stopExperiment"}
+EVENTS = {"recordEvents", "trackList"}  # what a page's key may do besides reading
 OPEN = {"health", "readiness", "metrics"}
 
 
@@ -107,7 +109,7 @@ def test_secured_operations_name_the_bearer_scheme_and_their_role(
         if name in OPEN:
             assert "security" not in op and "x-likewise-role" not in op, name
             continue
-        role = "write" if name in WRITES else "events" if name == "recordEvents" else "read"
+        role = "write" if name in WRITES else "events" if name in EVENTS else "read"
         assert op["security"] == [{"bearer": []}], name
         assert op["x-likewise-role"] == role, name
         assert {"read": "any role", "events": "an events", "write": "a write"}[role] in op[
@@ -127,7 +129,7 @@ def test_errors_are_the_ones_each_operation_can_answer(document: dict[str, Any])
         assert (413 in codes) == has_body, name
         assert (404 in codes) == (bool(path & {"item_id", "name"}) and name != "putItem"), name
         assert (401 in codes) == (name not in OPEN), name
-        assert (403 in codes) == (name in WRITES | {"recordEvents"}), name
+        assert (403 in codes) == (name in WRITES | EVENTS), name
         assert (422 in codes) == (has_body or bool(op.get("parameters"))), name
         assert (503 in codes) == (name not in ("health",)), name
         assert (409 in codes) == (name in ("onboardUser", "createExperiment")), name
@@ -274,6 +276,7 @@ BODY_ORDER = [
     ("searchItems", "/v1/search"),
     ("recordEvents", "/v1/events"),
     ("recommendFromItems", "/v1/recommend"),
+    ("trackList", "/v1/impressions"),
     ("onboardUser", "/v1/users/{new}/onboarding"),
     ("createExperiment", "/v1/experiments"),
     ("stopExperiment", "/v1/experiments/homepage/stop"),

@@ -43,6 +43,7 @@ OPERATION_IDS = {
     "delete_item": "deleteItem",
     "write_batch": "writeItems",
     "record": "recordEvents",
+    "track_list": "trackList",
     "ctr": "ctrReport",
     "activity": "activityReport",
     "list_all": "listExperiments",
@@ -57,6 +58,7 @@ OPERATION_IDS = {
 SUMMARIES = {
     "recommendations": 'Recommend items for a user ("for you")',
     "recommend_from": "Recommend items from a set of items",
+    "track_list": "Log a list shown",
     "profile": "What is known of a user",
     "onboard": "Start a new user from text or chosen items",
     "forget": "Forget a user and everything recorded about them",
@@ -112,6 +114,11 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
         }
     },
     "stop": {"application/json": {"stop": {}, "promote": {"promote": "b"}}},
+    "track_list": {
+        "application/json": {
+            "shelf": {"user_id": "u1", "strategy": "editors-picks", "items": ["a1", "a2"]}
+        }
+    },
     "recommend_from": {
         "application/json": {
             "session": {"positive": ["a1"], "negative": ["a2"], "n": 5},

@@ -1,10 +1,12 @@
-"""/v1/events: record one event or a batch; profiles are updated in the same transaction."""
+"""/v1/events: record one event or a batch; profiles are updated in the same transaction.
+/v1/impressions: log a list shown that likewise did not make."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from likewise.events import UnknownItems
 from likewise.service.auth import require_events
@@ -49,3 +51,29 @@ def record(
     metrics.events.inc(report.accepted)
     metrics.duplicates.inc(report.duplicates)
     return report.as_dict()
+
+
+class ListShown(BaseModel):
+    """A list shown to a user that likewise did not make (or made without a user)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(min_length=1, max_length=512)
+    strategy: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$", description="the name it is reported under"
+    )
+    items: list[str] = Field(description="the item ids shown, in order")
+    context: dict[str, Any] | None = Field(None, description="kept with the impression")
+
+
+class Tracked(BaseModel):
+    recommendation_id: str = Field(description="send it back with the events the list leads to")
+
+
+@router.post("/impressions", response_model=Tracked)
+def track_list(request: Request, body: ListShown) -> dict[str, str]:
+    """Log a list shown to a user that /recommendations did not make (your own list, a
+    shelf, an email) as an impression under `strategy`; its `recommendation_id` attributes
+    the clicks and conversions it leads to, in the reports and experiments."""
+    rec_id = engine_of(request).track(body.user_id, body.strategy, body.items, context=body.context)
+    return {"recommendation_id": rec_id}
