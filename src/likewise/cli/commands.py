@@ -9,10 +9,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from likewise.cli.common import emit, open_engine, parse_where
-from likewise.engine import Engine
+from likewise.cli.common import emit, open_engine, parse_where, show_hits
+from likewise.engine.catalog import SOURCES
 from likewise.items import load_items
-from likewise.store import Hit
 
 SubParsers = Any  # argparse's _SubParsersAction is private
 
@@ -52,12 +51,27 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
             metavar="ID",
             help="leave this id out (repeatable)",
         )
+        p.add_argument("--min-score", type=float, help="leave out hits scored below this")
+        if name == "similar":
+            p.add_argument(
+                "--source",
+                choices=SOURCES,
+                help="related (default: content and behaviour blended), content, behaviour "
+                "or collaborative (the last two after train)",
+            )
 
     item = sub.add_parser("item", help="Show or delete items.")
     item_sub = item.add_subparsers(title="actions", required=True, metavar="ACTION")
     p = item_sub.add_parser("show", parents=[common], help="Show one item.")
     p.add_argument("id")
     p.set_defaults(handler=item_show)
+    p = item_sub.add_parser(
+        "list", parents=[common], help="List items in id order, a page at a time."
+    )
+    p.add_argument("--limit", type=int, default=100, help="items per page (default 100)")
+    p.add_argument("--cursor", help="the next_cursor a page printed: the page after it")
+    p.add_argument("--where", help="metadata filter as JSON")
+    p.set_defaults(handler=item_list)
     p = item_sub.add_parser("delete", parents=[common], help="Delete items by id.")
     p.add_argument("ids", nargs="+", metavar="ID")
     p.set_defaults(handler=item_delete)
@@ -102,35 +116,31 @@ def ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _hits(args: argparse.Namespace, engine: Engine, hits: list[Hit]) -> None:
-    """Hits as HTTP returns them (`{"items": [{"id", "score"}]}`), or a table with titles."""
-
-    def table() -> str:
-        if not hits:
-            return "(no items)"
-        titles = {item.id: item.title for item in engine.get_many([h.id for h in hits])}
-        width = max(len(h.id) for h in hits)
-        lines = []
-        for h in hits:
-            title = titles.get(h.id, "")
-            title = title if title != h.id else ""
-            lines.append(f"{h.score:7.4f}  {h.id:<{width}}  {title}".rstrip())
-        return "\n".join(lines)
-
-    emit(args, {"items": [h.as_dict() for h in hits]}, table)
-
-
 def similar(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         where = parse_where(args.where)
-        _hits(args, engine, engine.similar(args.query, n=args.n, where=where, exclude=args.exclude))
+        show_hits(
+            args,
+            engine,
+            engine.similar(
+                args.query,
+                n=args.n,
+                where=where,
+                exclude=args.exclude,
+                source=args.source,
+                min_score=args.min_score,
+            ),
+        )
     return 0
 
 
 def search(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         where = parse_where(args.where)
-        _hits(args, engine, engine.search(args.query, n=args.n, where=where, exclude=args.exclude))
+        hits = engine.search(
+            args.query, n=args.n, where=where, exclude=args.exclude, min_score=args.min_score
+        )
+        show_hits(args, engine, hits)
     return 0
 
 
@@ -138,6 +148,23 @@ def item_show(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         record = engine.get(args.id).to_record()
     emit(args, record, lambda: "\n".join(f"{k}: {v}" for k, v in record.items()))
+    return 0
+
+
+def item_list(args: argparse.Namespace) -> int:
+    with open_engine(args) as engine:
+        page = engine.list_items(
+            cursor=args.cursor, limit=args.limit, where=parse_where(args.where)
+        )
+    data = page.as_dict()
+
+    def table() -> str:
+        lines = [f"{i.id}  {i.title}".rstrip() for i in page.items] or ["(no items)"]
+        if page.next_cursor is not None:
+            lines.append(f"next page: --cursor {page.next_cursor}")
+        return "\n".join(lines)
+
+    emit(args, data, table)
     return 0
 
 

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from likewise.cli import commands, demo, evaluate, experiments, personal, serve
+from likewise.cli import commands, demo, evaluate, experiments, lists, personal, serve
 from likewise.config import StoreConfig
 from likewise.errors import LikewiseError
 
@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     commands.register(sub, common)
     personal.register(sub, common)
+    lists.register(sub, common)
     serve.register(sub, common)
     demo.register(sub, common)
     evaluate.register(sub, common)

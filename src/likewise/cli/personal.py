@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from tqdm import tqdm
 
-from likewise.cli.common import emit, open_engine, parse_where
+from likewise.cli.common import emit, open_engine, parse_where, show_recommendation
 from likewise.engine import Engine
 from likewise.errors import InvalidInput
 from likewise.events import UNKNOWN_ITEMS, load_events
@@ -41,7 +42,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--context", help='JSON, e.g. \'{"device": "mobile"}\'')
     p.add_argument("--timestamp", help="seconds since the epoch or ISO-8601 (default now)")
 
-    events = sub.add_parser("events", help="Import event logs.")
+    events = sub.add_parser("events", help="Import, list or delete events.")
     events_sub = events.add_subparsers(title="actions", required=True, metavar="ACTION")
     p = add(events_sub, "import", import_events, "Record the events of a .jsonl or .csv file.")
     p.add_argument("file", help="columns user_id, item_id, type, value, timestamp, event_id")
@@ -57,6 +58,18 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         "its id) or skip the event (default: LIKEWISE_UNKNOWN_ITEMS, else reject)",
     )
 
+    p = add(events_sub, "list", list_events, "A user's events, newest first, a page at a time.")
+    p.add_argument("user")
+    p.add_argument("--limit", type=int, default=100, help="events per page (default 100)")
+    p.add_argument("--cursor", help="the cursor a page printed: older events")
+    p = add(
+        events_sub,
+        "delete",
+        delete_events,
+        "Delete a user's events and their profile (the lists they saw stay in the reports).",
+    )
+    p.add_argument("user")
+
     p = add(sub, "recommend", recommend, "Items for a user (popular ones for a new user).")
     p.add_argument("user")
     p.add_argument("-n", type=int, default=10, help="how many (default 10)")
@@ -64,6 +77,8 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--where", help='metadata filter as JSON, e.g. \'{"category": "news"}\'')
     p.add_argument("--exclude", action="append", default=[], metavar="ID", help="repeatable")
     p.add_argument("--include-seen", action="store_true", help="keep items the user has seen")
+    p.add_argument("--offset", type=int, default=0, help="skip this many better items (paging)")
+    p.add_argument("--min-score", type=float, help="leave out items scored below this")
     p.add_argument(
         "--weights",
         help='hybrid source weights as JSON, e.g. \'{"collaborative": 1, "content": 0.5}\'',
@@ -174,21 +189,36 @@ def recommend(args: argparse.Namespace) -> int:
             weights=json_object(args.weights, "weights"),
             diversity=args.diversity,
             space=args.space,
+            offset=args.offset,
+            min_score=args.min_score,
         )
-        titles = {i.id: i.title for i in engine.get_many([r.id for r in rec.items])}
-    data = rec.as_dict()
+        show_recommendation(args, engine, rec)
+    return 0
+
+
+def list_events(args: argparse.Namespace) -> int:
+    with open_engine(args) as engine:
+        page = engine.user_events(args.user, limit=args.limit, cursor=args.cursor)
+    data = page.as_dict()
 
     def table() -> str:
-        if not rec.items:
-            return "(no items)"
-        lines = [f"strategy: {rec.strategy}"]
-        for r in rec.items:
-            title = titles.get(r.id, "")
-            label = r.id if title in ("", r.id) else f"{r.id}  {title}"
-            lines.append(f"{r.score:7.4f}  {label}  ({r.reason})")
+        lines = [
+            f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(e.timestamp))}  {e.type:<8}  "
+            f"{e.item_id}" + ("" if e.value is None else f"  {e.value:g}")
+            for e in page.events
+        ] or ["(no events)"]
+        if page.next_cursor is not None:
+            lines.append(f"older: --cursor {page.next_cursor}")
         return "\n".join(lines)
 
     emit(args, data, table)
+    return 0
+
+
+def delete_events(args: argparse.Namespace) -> int:
+    with open_engine(args) as engine:
+        deleted = engine.delete_user_events(args.user)
+    emit(args, {"user_id": args.user, "deleted": deleted}, lambda: f"deleted: {deleted}")
     return 0
 
 
