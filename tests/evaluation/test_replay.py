@@ -150,6 +150,16 @@ def test_eval_on_a_teams_own_files(capsys: pytest.CaptureFixture[str], tmp_path:
     rows = json.loads(capsys.readouterr().out)
     assert code == 0 and [r["strategy"] for r in rows] == ["popular", "itemknn", "hybrid"]
     assert all(r["users"] == 12 for r in rows)
+    code = main([*command, "--strategies", "ema,itemknn", "--tune-min-score", "0.25"])
+    rows = json.loads(capsys.readouterr().out)
+    for row in rows:  # a quarter of the hits may go: the weakest, and no more
+        if row["hr"] > 0:
+            assert row["min_score"] is not None and 0.75 <= row["hits_kept"] <= 1.0
+            assert 0.0 <= row["slots_cut"] <= 1.0
+    code = main([*command[:-1], "--strategies", "ema", "--tune-min-score", "0.25"])
+    assert code == 0 and "min_score that keeps 75% of the hits" in capsys.readouterr().out
+    assert main([*command, "--tune-min-score", "1"]) == 2
+    assert "--tune-min-score" in capsys.readouterr().err
     assert main(["eval", "--dataset", "nothing-like-this"]) == 2
     assert "--dataset" in capsys.readouterr().err
     assert main(["eval", "--dataset", own, "--protocol", "random"]) == 2
@@ -186,6 +196,7 @@ def test_cold_items_protocol_ranks_among_cold_items(capsys: pytest.CaptureFixtur
         pytest.param(EvalRequest(strategies=("telepathy",)), "strategies", id="strategy"),
         pytest.param(EvalRequest(tune_strategy="telepathy"), "tune_strategy", id="tune-strategy"),
         pytest.param(EvalRequest(users=0), "users", id="users"),
+        pytest.param(EvalRequest(tune_min_score=-0.1), "tune_min_score", id="min-score-loss"),
         pytest.param(EvalRequest(k=(10, 5)), "k", id="k-order"),
         pytest.param(EvalRequest(k=(0,)), "k", id="k-range"),
         pytest.param(EvalRequest(tune=(("gamma", (1.0,)),)), "tune", id="unknown-knob"),

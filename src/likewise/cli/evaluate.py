@@ -68,6 +68,13 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--tune-alpha", help="shorthand for --tune alpha=V1,V2")
     p.add_argument("--tune-strategy", default="ema", help="the strategy tuning scores (ema)")
     p.add_argument(
+        "--tune-min-score",
+        type=float,
+        metavar="LOSS",
+        help="report each strategy's min_score that loses at most this share of its hits, "
+        "e.g. 0.05 (temporal, sequential and cold-items protocols)",
+    )
+    p.add_argument(
         "--neural-epochs",
         type=int,
         metavar="N",
@@ -113,6 +120,7 @@ def _request(args: argparse.Namespace) -> EvalRequest:
         tune=tuple(tune),
         tune_strategy=args.tune_strategy,
         neural_epochs=args.neural_epochs,
+        tune_min_score=args.tune_min_score,
     )
 
 
@@ -142,6 +150,8 @@ def _command(args: argparse.Namespace, request: EvalRequest) -> str:
         command += f" --tune-strategy {args.tune_strategy}"
     if request.neural_epochs is not None:
         command += f" --neural-epochs {request.neural_epochs}"
+    if request.tune_min_score is not None:
+        command += f" --tune-min-score {request.tune_min_score:g}"
     return command
 
 

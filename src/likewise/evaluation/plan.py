@@ -75,7 +75,9 @@ class EvalRequest:
     lengths, ascending. users: only the first N users. tune: (parameter, values) tried one
     parameter at a time on each user's second-to-last like, scored by `tune_strategy`.
     neural_epochs: train the neural model (`likewise[neural]`) for this many passes (None:
-    the setting); the default strategies then include `neural`.
+    the setting); the default strategies then include `neural`. tune_min_score: a share of
+    hits (e.g. 0.05): report each strategy's `min_score` that loses at most that share of
+    its hits at k (replay protocols).
     """
 
     dataset: str = "movielens-1m"
@@ -87,6 +89,7 @@ class EvalRequest:
     tune: tuple[tuple[str, tuple[float, ...]], ...] = ()
     tune_strategy: str = "ema"
     neural_epochs: int | None = None
+    tune_min_score: float | None = None
 
     def strategy_names(self) -> tuple[str, ...]:
         """The strategies asked for, or the protocol's default set (with `neural` when the

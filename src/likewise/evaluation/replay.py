@@ -17,9 +17,11 @@ import numpy as np
 
 from likewise.engine import Engine
 from likewise.evaluation.metrics import coverage, hit_rate, ndcg, novelty, reciprocal_rank
+from likewise.evaluation.threshold import threshold
 from likewise.events.model import parse_event
 from likewise.events.signals import SignalRules
 from likewise.ranking import intra_list_diversity
+from likewise.store import Hit
 
 __all__ = [
     "ALIASES",
@@ -51,6 +53,9 @@ class Result:
     diversity: float  # intra-list diversity: mean pairwise cosine distance, item vectors
     novelty: float
     seconds: float
+    min_score: float | None = None  # with `min_score_loss`: see evaluation/threshold.py
+    slots_cut: float | None = None
+    hits_kept: float | None = None
 
 
 def temporal_split(
@@ -147,12 +152,14 @@ def evaluate(
     among: Collection[str] | None = None,
     weights: Mapping[str, float] | None = None,
     diversity: float | None = None,
+    min_score_loss: float | None = None,
 ) -> list[Result]:
     """Ask for max(`k`) items per user and strategy (untracked) and score the target at each
     k (results by strategy, then k); `popular` is the store's popular list without the user's
     seen items, `itemknn` and `ema+dislike` are as in `ALIASES`. With `among`, lists are
     ranked within those items only (the cold-items protocol). `weights` and `diversity`
-    tune `hybrid` (as per-request overrides)."""
+    tune `hybrid` (as per-request overrides). With `min_score_loss`, each result carries the
+    `min_score` that keeps all but that share of its hits (`threshold`)."""
     ks = sorted({k} if isinstance(k, int) else set(k))
     longest = ks[-1]
     out = []
@@ -163,13 +170,13 @@ def evaluate(
     for strategy in strategies:
         started = time.perf_counter()
         lists: list[list[str]] = []
+        scores: list[list[float]] = []
         for user in users:
             if strategy == "popular":
                 seen = engine.seen(user)
                 hits = engine.popular(n=longest, exclude=[*seen, *outside])
-                ranked = [h.id for h in hits]
             elif strategy == RELATED:
-                ranked = _related(engine, user, longest, outside)
+                hits = _related(engine, user, longest, outside)
             else:
                 name, fixed = ALIASES.get(strategy, (strategy, None))
                 name, _, space = name.partition("@")
@@ -185,24 +192,28 @@ def evaluate(
                     exclude=outside,
                     space=space or "text",
                 )
-                ranked = [r.id for r in rec.items]
-            lists.append(ranked)
+                hits = [Hit(r.id, r.score) for r in rec.items]
+            lists.append([h.id for h in hits])
+            scores.append([h.score for h in hits])
             if progress:
                 progress(1)
         seconds = time.perf_counter() - started
         for at in ks:
             out.append(_score(engine, strategy, at, users, targets, lists, popularity, catalog))
-            out[-1] = replace(out[-1], seconds=seconds)
+            cut = {}
+            if min_score_loss is not None:
+                cut = threshold(users, targets, lists, scores, at, min_score_loss)
+            out[-1] = replace(out[-1], seconds=seconds, **cut)
     return out
 
 
-def _related(engine: Engine, user: str, n: int, outside: Sequence[str]) -> list[str]:
+def _related(engine: Engine, user: str, n: int, outside: Sequence[str]) -> list[Hit]:
     """The items related to the user's last positive item, minus what they have seen."""
     recent = engine.profile(user, n=1)["recent_positives"] if n else []
     if not recent:
         return []
     seen = engine.seen(user)
-    return [h.id for h in engine.similar(recent[-1], n=n, exclude=[*seen, *outside])]
+    return engine.similar(recent[-1], n=n, exclude=[*seen, *outside])
 
 
 def _score(

@@ -9,7 +9,7 @@ from typing import Any
 from likewise.evaluation.replay import Result
 from likewise.retrieval.neural import describe
 
-__all__ = ["markdown_table", "model_note", "write_report"]
+__all__ = ["markdown_table", "model_note", "threshold_note", "write_report"]
 
 
 def markdown_table(results: Sequence[Result], title: str) -> str:
@@ -132,3 +132,24 @@ def model_note(model: dict[str, Any] | None) -> str:
             f"each source alone: {alone})" + (f"; also chosen there: {chosen}" if chosen else "")
         )
     return note + "."
+
+
+def threshold_note(results: Sequence[Result], loss: float | None) -> str:
+    """The `min_score` each strategy would serve with to keep all but `loss` of its hits."""
+    if loss is None:
+        return ""
+    lines = [
+        f"\n\nmin_score that keeps {1 - loss:.0%} of the hits (`--tune-min-score {loss:g}`):",
+        "",
+        "| strategy | k | min_score | list slots cut | HR after |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        if r.min_score is None or r.slots_cut is None or r.hits_kept is None:
+            lines.append(f"| {r.strategy} | {r.k} | (no hits) | | |")
+            continue
+        after = r.hr * r.hits_kept
+        lines.append(
+            f"| {r.strategy} | {r.k} | {r.min_score:.4f} | {r.slots_cut:.1%} | {after:.4f} |"
+        )
+    return "\n".join(lines)

@@ -42,7 +42,8 @@ from likewise.evaluation.replay import (
     temporal_split,
 )
 from likewise.evaluation.replay import evaluate as score
-from likewise.evaluation.report import markdown_table, model_note
+from likewise.evaluation.report import markdown_table, model_note, threshold_note
+from likewise.evaluation.threshold import check_loss
 from likewise.evaluation.tuning import OnTrial, Scratch, check_tune, ranking_overrides, tune
 from likewise.recommend import RECOMMENDERS
 from likewise.retrieval.neural_fit import require
@@ -95,6 +96,7 @@ def check(request: EvalRequest) -> None:
     if request.users is not None and request.users < 1:
         raise InvalidInput("must be a positive number", field="users")
     check_tune(request)
+    check_loss(request.tune_min_score)
 
 
 def check_neural(request: EvalRequest) -> None:
@@ -192,6 +194,7 @@ def _measure(
                 k=request.k,
                 progress=advance,
                 among=split.cold,
+                min_score_loss=request.tune_min_score,
                 **ranking_overrides(chosen),
             )
     return chosen, trials, results, model
@@ -213,7 +216,7 @@ def _evaluation(
         notes = "\n\nTuned on each user's validation item, then used for the test: " + ", ".join(
             f"{name}={value:g}" for name, value in chosen.items()
         )
-    notes += model_note(model)
+    notes += model_note(model) + threshold_note(results, request.tune_min_score)
     dataset = DATASETS.get(request.dataset, "")
     anchored = request.protocol == "sequential" and dataset == "ml-1m" and 10 in request.k
     if anchored and not request.users:
