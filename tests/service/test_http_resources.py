@@ -191,3 +191,20 @@ def test_a_list_of_ones_own_is_tracked(client: TestClient, engine: Engine) -> No
     assert (row.impressions, row.clicks) == (1, 1)
     bad = client.post("/v1/impressions", json={**shown, "strategy": "Bad Name"})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "strategy"
+
+
+def test_metadata_beyond_64_bits_lists_like_it_reads(client: TestClient) -> None:
+    client.put("/v1/items/big", json={"title": "big", "serial": 2**70})
+    one = client.get("/v1/items/big").json()
+    (listed,) = [i for i in client.get("/v1/items").json()["items"] if i["id"] == "big"]
+    assert listed == one and listed["serial"] == 2**70
+
+
+def test_a_made_up_recommendation_id_is_refused_not_ignored(client: TestClient) -> None:
+    event = {"user_id": "u1", "item_id": "space1", "type": "click", "recommendation_id": "abc"}
+    bad = client.post("/v1/events", json=event)
+    assert bad.status_code == 422
+    assert bad.json()["error"]["field"] == "recommendation_id"
+    issued = client.get("/v1/users/u1/recommendations").json()["recommendation_id"]
+    ok = client.post("/v1/events", json={**event, "recommendation_id": issued})
+    assert ok.status_code == 200 and ok.json()["accepted"] == 1

@@ -14,10 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from likewise.errors import InvalidInput
 from likewise.items.model import MAX_ID_LENGTH, validate_record
 
-__all__ = ["Event", "check_user_id", "parse_event", "to_epoch"]
+__all__ = ["RECOMMENDATION_ID", "Event", "check_user_id", "parse_event", "to_epoch"]
 
 
 _CONTROL = re.compile(r"[\x00-\x1f]")
+# What `recommend`, `track` and the tracked reads return (`new_id`): a made-up id would be
+# stored and attribute nothing, so it is refused instead.
+RECOMMENDATION_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def _check_id(value: str) -> str:
@@ -56,6 +59,15 @@ class Event(BaseModel):
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
             raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("recommendation_id", mode="after")
+    @classmethod
+    def _issued(cls, value: str | None) -> str | None:
+        if value is not None and not RECOMMENDATION_ID.fullmatch(value):
+            raise ValueError(
+                "must be a recommendation_id likewise returned with a list (32 hex digits)"
+            )
         return value
 
     @field_validator("timestamp", mode="before")

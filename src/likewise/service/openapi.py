@@ -86,7 +86,12 @@ SUMMARIES = {
     "stats": "Store counts and the trained model",
 }
 ITEM = {"id": "a1", "title": "Rocket reaches the moon", "tags": ["space"], "category": "news"}
-EVENT = {"user_id": "u1", "item_id": "a1", "type": "click", "recommendation_id": "5f0c..."}
+EVENT = {
+    "user_id": "u1",
+    "item_id": "a1",
+    "type": "click",
+    "recommendation_id": "5f0c3e0a9b7d4c2e8f1a6b3d9c0e7f21",
+}
 # Request body examples by route function name: media type -> example name -> value.
 EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
     "record": {

@@ -185,7 +185,12 @@ def event(types: Sequence[str]) -> dict[str, Any]:
                 "description": "seconds since the epoch, or ISO-8601 (naive is UTC); default: now",
             },
             "event_id": nullable(an_id("a resend with a known event_id is a no-op")),
-            "recommendation_id": nullable(an_id("the list this event came from")),
+            "recommendation_id": {
+                "type": ["string", "null"],
+                "pattern": "^[0-9a-f]{32}$",
+                "description": "the recommendation_id of the list this event came from, as "
+                "likewise returned it (32 hex digits)",
+            },
         },
         "allOf": [
             {
@@ -195,7 +200,12 @@ def event(types: Sequence[str]) -> dict[str, Any]:
             for name, value in valued
         ],
         "examples": [
-            {"user_id": "u1", "item_id": "a1", "type": "click", "recommendation_id": "5f0c..."}
+            {
+                "user_id": "u1",
+                "item_id": "a1",
+                "type": "click",
+                "recommendation_id": "5f0c3e0a9b7d4c2e8f1a6b3d9c0e7f21",
+            }
         ],
     }
 

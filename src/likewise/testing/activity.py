@@ -102,7 +102,7 @@ class ActivityContract:
     def test_the_log_replays_in_order(self, store: Store) -> None:
         self._items(store, ["a", "b"])
         batch = [
-            event("u1", "a", value=3.5, context={"device": "tv"}, recommendation_id="r1"),
+            event("u1", "a", value=3.5, context={"device": "tv"}, recommendation_id="0" * 32),
             event("u2", "b", "view"),
             event("u1", "b", "skip"),
         ]

@@ -76,13 +76,13 @@ async def list_items(
         str | None, Query(description="the next_cursor of the page before (opaque)")
     ] = None,
     where: Annotated[str | None, WHERE] = None,
-) -> FastJSON:
+) -> dict[str, Any]:
     """The catalog in pages, in id order, passing `where`: each item as stored, and the
     `next_cursor` that reads the next page (null once the catalog is read to its end)."""
     page = engine_of(request).list_items(
         cursor=cursor, limit=limit, where=json_object(where, "where")
     )
-    return FastJSON(page.as_dict())
+    return page.as_dict()  # not orjson: metadata may hold integers beyond 64 bits
 
 
 @router.put(
