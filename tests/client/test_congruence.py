@@ -267,3 +267,20 @@ def test_keys_the_server_refuses_raise_unauthorized(server: Server) -> None:
         assert weak.value.status == 403
     with Client(server.url, api_key="wrong") as wrong, pytest.raises(Unauthorized, match="unknown"):
         wrong.stats()
+
+
+ODD_IDS = ["a b", "é", "..", ".", "?x", "#y", "%2F", "50%", "x+y", "u:1"]
+
+
+def test_odd_ids_travel_in_paths(both: Both) -> None:
+    items = [{"id": i, "title": f"odd item {k} rocket"} for k, i in enumerate(ODD_IDS)]
+    both("add_items", lambda t: t.add_items(items))
+    for i in ODD_IDS:
+        both(f"get {i}", lambda t, i=i: t.get(i))
+        both(f"similar {i}", lambda t, i=i: t.similar(i, n=3))
+        both(f"record {i}", lambda t, i=i: t.record(i, i, "like", event_id=f"e{i}"))
+        both(f"user_events {i}", lambda t, i=i: t.user_events(i))
+        both(f"profile {i}", lambda t, i=i: t.profile(i, n=2))
+    both("delete", lambda t: t.delete(ODD_IDS[:3]))
+    both("forget", lambda t: t.forget_user(ODD_IDS[-1]))
+    assert both.client.count() == len(ODD_IDS) - 3

@@ -42,6 +42,8 @@ def segment(value: str, field: str) -> str:
         raise InvalidInput("must be a non-empty string", field=field)
     if "/" in value:
         raise InvalidInput("the HTTP API takes no '/' in an id in a path", field=field)
+    if value.strip(".") == "":  # `.` and `..` would be read as steps in the path
+        return "%2E" * len(value)
     return quote(value, safe="")
 
 
