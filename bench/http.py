@@ -8,7 +8,14 @@ cost before likewise does any work. The client shares the 2 cores with the serve
 drawn from 5,000 ids, so repeated questions meet the cache of hot results; run it again with
 `LIKEWISE_CACHE_SIZE=0` to see every request computed.
 
-    python bench/http.py [--items 100000] [--users 10000] [--seconds 15]
+With `--client`, a second table: the same server called sequentially from this process, each
+endpoint through `likewise.Client` and through a bare `httpx.Client` in turn (the same
+question to each, which goes first alternating, as the second may meet a cached answer),
+with the median and p99 of each and the client's overhead per call (the difference of the
+medians: what turning JSON into the Engine's types and checking the answer costs).
+Target: at most 0.2 ms per call.
+
+    python bench/http.py [--items 100000] [--users 10000] [--seconds 15] [--client]
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ import httpx
 import numpy as np
 
 from events import build, event
-from likewise import Engine
+from likewise import Client, Engine
 
 CONNECTIONS = 16
 
@@ -104,6 +111,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--history", type=int, default=10, help="events per user")
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--client", action="store_true", help="also time likewise.Client against bare httpx"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="likewise-bench-http-"))
     data = folder / "data"
@@ -155,6 +165,8 @@ def main() -> None:
             before = cache_hits(port)
             results[name] = asyncio.run(load(port, paths, args.seconds))
             results[name]["cache_hits"] = cache_hits(port) - before
+        if args.client:
+            calls = sequential(port, items, users, args.seconds)
     finally:
         if server is not None:
             server.terminate()
@@ -164,6 +176,9 @@ def main() -> None:
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "http.json").write_text(json.dumps(results, indent=2))
+    if args.client:
+        report_client(calls)
+        (out / "http_client.json").write_text(json.dumps(calls, indent=2))
 
 
 def report(args: Any, results: dict[str, dict[str, float]]) -> None:
@@ -181,6 +196,100 @@ def report(args: Any, results: dict[str, dict[str, float]]) -> None:
             f"{r['errors']} | {hits} | {r['rps'] / base:.2f} |"
         )
     print("\nTargets: recommend >= 800 req/s, p99 <= 25 ms, >= 0.4x the trivial endpoint.")
+
+
+Call = Any  # (item id, user id, k) -> anything
+
+
+def sequential(
+    port: int, items: list[str], users: list[str], seconds: float
+) -> dict[str, dict[str, float]]:
+    """Per endpoint, for `seconds`: one call through the client, then one through bare
+    httpx, and again; the latencies of each (ms), after a warm-up of both."""
+    base = f"http://127.0.0.1:{port}"
+    with Client(base, timeout=30) as client, httpx.Client(base_url=base, timeout=30) as raw:
+
+        def get(path: str, **params: Any) -> Any:
+            answer = raw.get(path, params=params)
+            answer.raise_for_status()
+            return answer.json()
+
+        def post(path: str, body: Any) -> Any:
+            answer = raw.post(path, json=body)
+            answer.raise_for_status()
+            return answer.json()
+
+        click = {"type": "click", "timestamp": 1_800_000_000}
+        cases: dict[str, tuple[Call, Call]] = {
+            "GET /v1/items/{id}/similar": (
+                lambda i, u, k: client.similar(i, n=10),
+                lambda i, u, k: get(f"/v1/items/{i}/similar", n=10),
+            ),
+            "GET /v1/users/{id}/recommendations": (
+                lambda i, u, k: client.recommend(u, n=10),
+                lambda i, u, k: get(f"/v1/users/{u}/recommendations", n=10),
+            ),
+            "GET /v1/popular": (
+                lambda i, u, k: client.popular(n=10),
+                lambda i, u, k: get("/v1/popular", n=10),
+            ),
+            "GET /v1/items/{id}": (
+                lambda i, u, k: client.get(i),
+                lambda i, u, k: get(f"/v1/items/{i}"),
+            ),
+            "POST /v1/search": (
+                lambda i, u, k: client.search(f"item {k}", n=10),
+                lambda i, u, k: post("/v1/search", {"text": f"item {k}", "n": 10}),
+            ),
+            "POST /v1/events": (
+                lambda i, u, k: client.record(
+                    u, i, "click", timestamp=1_800_000_000, event_id=f"c{k}"
+                ),
+                lambda i, u, k: post(
+                    "/v1/events", {"user_id": u, "item_id": i, **click, "event_id": f"r{k}"}
+                ),
+            ),
+        }
+        out: dict[str, dict[str, float]] = {}
+        for name, (through_client, through_httpx) in cases.items():
+            print(f"calling {name} for {seconds:.0f} s ...", file=sys.stderr, flush=True)
+            times: dict[str, list[float]] = {"client": [], "httpx": []}
+            for k in range(-50, 0):  # a warm-up of both, not timed
+                through_client(items[k], users[k], k)
+                through_httpx(items[k], users[k], k)
+            stop = time.perf_counter() + seconds
+            k = 0
+            while time.perf_counter() < stop:
+                item, user = items[k % len(items)], users[k % len(users)]
+                pair = [("client", through_client), ("httpx", through_httpx)]
+                for mode, call in pair if k % 2 else pair[::-1]:  # the second meets a warm cache
+                    start = time.perf_counter()
+                    call(item, user, k)
+                    times[mode].append((time.perf_counter() - start) * 1000)
+                k += 1
+            out[name] = {
+                f"{mode}_{q}": float(np.percentile(ms, p))
+                for mode, ms in times.items()
+                for q, p in (("p50_ms", 50), ("p99_ms", 99))
+            }
+            out[name]["calls"] = len(times["client"])
+    return out
+
+
+def report_client(calls: dict[str, dict[str, float]]) -> None:
+    print("\n## likewise.Client against bare httpx: sequential calls, one process, same server")
+    print(
+        "| endpoint | calls each | httpx p50 ms | httpx p99 ms | Client p50 ms | Client p99 ms "
+        "| overhead per call (p50) ms |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in calls.items():
+        overhead = r["client_p50_ms"] - r["httpx_p50_ms"]
+        print(
+            f"| {name} | {r['calls']:,.0f} | {r['httpx_p50_ms']:.3f} | {r['httpx_p99_ms']:.3f} | "
+            f"{r['client_p50_ms']:.3f} | {r['client_p99_ms']:.3f} | {overhead:+.3f} |"
+        )
+    print("\nTarget: the client's overhead is at most 0.2 ms per call.")
 
 
 if __name__ == "__main__":

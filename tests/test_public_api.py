@@ -38,3 +38,11 @@ def test_the_errors_and_component_configs_are_exported() -> None:
     homes = {"Conflict": errors, "StoreUnavailable": errors, **dict.fromkeys(configs, config)}
     for name, home in homes.items():
         assert name in likewise.__all__ and getattr(likewise, name) is getattr(home, name)
+
+
+def test_the_client_and_its_auth_error_are_exported() -> None:
+    from likewise import client, errors
+
+    assert likewise.Client is client.Client and likewise.Unauthorized is errors.Unauthorized
+    assert issubclass(likewise.Unauthorized, likewise.LikewiseError)
+    assert likewise.Unauthorized.code == "unauthorized"

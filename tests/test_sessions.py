@@ -30,6 +30,8 @@ def test_vectors_given_are_checked_and_ids_left_out(engine: Engine) -> None:
             assert caught.value.field == "positive[1]"
         rec = engine.recommend_from(["i0"], ["i2"], n=10, strategy="best_score")
         assert {"i0", "i2"}.isdisjoint(r.id for r in rec.items) and len(rec.items) == 3
+        array = engine.vectors(["i1"])["i1"]  # numpy, as Engine.vectors gives it
+        assert engine.recommend_from([array], n=1).items[0].id == "i1"
         rec = engine.recommend_from(["i0"], n=2, min_score=2.0)
         assert rec.items == []
 

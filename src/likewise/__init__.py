@@ -1,5 +1,6 @@
 """likewise: a self-hosted recommendation engine built on embeddings."""
 
+from likewise.client import Client
 from likewise.config import (
     ProfileConfig,
     RankingConfig,
@@ -19,6 +20,7 @@ from likewise.errors import (
     NotFound,
     StoreError,
     StoreUnavailable,
+    Unauthorized,
 )
 from likewise.events import Event, SignalRules
 from likewise.items import ContentTemplate, Item
@@ -30,6 +32,7 @@ from likewise.store import EmbeddedStore, Hit, Space, Store, StoreInfo, open_sto
 __version__ = "0.1.0"
 
 __all__ = [
+    "Client",
     "ConfigError",
     "Conflict",
     "ContentTemplate",
@@ -61,6 +64,7 @@ __all__ = [
     "StoreInfo",
     "StoreUnavailable",
     "TrackingConfig",
+    "Unauthorized",
     "__version__",
     "get_embedder",
     "open_store",

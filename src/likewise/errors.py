@@ -15,6 +15,7 @@ __all__ = [
     "NotFound",
     "StoreError",
     "StoreUnavailable",
+    "Unauthorized",
 ]
 
 
@@ -97,3 +98,14 @@ class StoreUnavailable(StoreError):
 
     code = "store_unavailable"
     retry_after = 1  # seconds a client should wait before trying again
+
+
+class Unauthorized(LikewiseError):
+    """The server refused the request's API key: none sent, unknown (HTTP 401), or one whose
+    role may not do this (403). Raised by :class:`likewise.Client`; `status` is the HTTP one."""
+
+    code = "unauthorized"
+
+    def __init__(self, message: str, *, status: int = 401) -> None:
+        super().__init__(message)
+        self.status = status

@@ -131,7 +131,10 @@ class Sessions:
 
 
 def _vector(entry: object, dim: int, place: str) -> np.ndarray[Any, Any]:
-    """A given vector: `dim` finite numbers, not all zero."""
+    """A given vector (a list of numbers or a 1-d numpy array): `dim` finite numbers, not
+    all zero."""
+    if isinstance(entry, np.ndarray) and entry.ndim == 1 and entry.dtype.kind in "fiu":
+        entry = entry.tolist()
     if not isinstance(entry, Sequence) or isinstance(entry, str):
         raise InvalidInput("must be an item id or a list of numbers", field=place)
     if len(entry) != dim:

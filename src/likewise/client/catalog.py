@@ -1,0 +1,167 @@
+"""The items half of :class:`likewise.Client`, as :class:`likewise.engine.catalog.Catalog`
+is the Engine's: the catalog, related items, search, and the lists for no one in particular.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from likewise.client.wire import hits, query, segment, unsupported
+from likewise.engine.checks import IngestReport
+from likewise.engine.pages import ItemPage
+from likewise.errors import NotFound
+from likewise.items.model import Item, parse_item
+from likewise.store.base import Hit
+
+if TYPE_CHECKING:
+    from likewise.client.http import Transport
+
+__all__ = ["CatalogCalls"]
+
+# `similar(space=...)`: the route takes the neighbours' source, which names these spaces.
+SPACE_SOURCES = {"text": "content", "behaviour": "behaviour"}
+
+
+def _record(item: Item | Mapping[str, Any]) -> Any:
+    return item.to_record() if isinstance(item, Item) else item
+
+
+class CatalogCalls:
+    """Items in, related items and search out, over HTTP. Mixed into the Client, which
+    owns `transport`."""
+
+    transport: Transport
+
+    def add_items(
+        self,
+        records: Iterable[Item | Mapping[str, Any]],
+        *,
+        delete_missing: bool = False,
+        progress: Callable[[int], object] | None = None,
+    ) -> IngestReport:
+        """As :meth:`Engine.add_items`, in one request (`POST /v1/items:batch`): every record
+        is validated by the server before any is written. `progress` is called once, with
+        the count, when the server answers. `delete_missing` has no HTTP equivalent and is
+        refused. Repeated on a lost connection (an upsert by id: a resend reports its items
+        `unchanged`)."""
+        if delete_missing:
+            raise unsupported("delete_missing", "the HTTP API does not sync a whole catalog")
+        batch = [_record(r) for r in records]
+        body = self.transport.call("POST", "/v1/items:batch", body=batch, idempotent=True)
+        if progress is not None:
+            progress(len(batch))
+        return IngestReport(**{k: int(body[k]) for k in IngestReport().as_dict()})
+
+    def get(self, item_id: str) -> Item:
+        """One stored item, or NotFound (`GET /v1/items/{id}`)."""
+        path = f"/v1/items/{segment(item_id, 'item_id')}"
+        return parse_item(self.transport.call("GET", path, idempotent=True))
+
+    def get_many(self, ids: Sequence[str]) -> list[Item]:
+        """The stored items among `ids`, in order. The HTTP API reads one item per request:
+        this makes one GET per id on the pooled connection."""
+        found = []
+        for item_id in ids:
+            try:
+                found.append(self.get(item_id))
+            except NotFound:
+                continue
+        return found
+
+    def delete(self, ids: Sequence[str]) -> int:
+        """Delete items by id; returns how many existed. One `DELETE /v1/items/{id}` per id
+        (the HTTP API deletes one item per request)."""
+        removed = 0
+        for item_id in ids:
+            path = f"/v1/items/{segment(item_id, 'item_id')}"
+            try:
+                self.transport.call("DELETE", path, idempotent=True)
+            except NotFound:
+                continue
+            removed += 1
+        return removed
+
+    def similar(
+        self,
+        item_id: str,
+        *,
+        n: int = 10,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+        space: str | None = None,
+        source: str | None = None,
+        min_score: float | None = None,
+    ) -> list[Hit]:
+        """As :meth:`Engine.similar` (`GET /v1/items/{id}/similar`). `space` may be `text` or
+        `behaviour`, which the route reaches as the `content` and `behaviour` sources; any
+        other space is refused (the HTTP API searches no space of your own)."""
+        if space is not None:
+            if source is not None:
+                raise unsupported("space", "give a source or a space, not both")
+            if space not in SPACE_SOURCES:
+                raise unsupported("space", f"the HTTP API searches no space {space!r}")
+            source = SPACE_SOURCES[space]
+        params = query(where=where, exclude=exclude, n=n, source=source, min_score=min_score)
+        path = f"/v1/items/{segment(item_id, 'item_id')}/similar"
+        return hits(self.transport.call("GET", path, params=params, idempotent=True))
+
+    def search(
+        self,
+        text: str,
+        *,
+        n: int = 10,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+        min_score: float | None = None,
+    ) -> list[Hit]:
+        """As :meth:`Engine.search` (`POST /v1/search`)."""
+        body: dict[str, Any] = {"text": text, "n": n, "exclude": list(exclude)}
+        if where is not None:
+            body["where"] = where
+        if min_score is not None:
+            body["min_score"] = min_score
+        return hits(self.transport.call("POST", "/v1/search", body=body, idempotent=True))
+
+    def list_items(
+        self,
+        *,
+        cursor: str | None = None,
+        limit: int = 100,
+        where: Mapping[str, Any] | None = None,
+    ) -> ItemPage:
+        """As :meth:`Engine.list_items` (`GET /v1/items`)."""
+        params = query(where=where, limit=limit, cursor=cursor)
+        body = self.transport.call("GET", "/v1/items", params=params, idempotent=True)
+        return ItemPage([parse_item(r) for r in body["items"]], body["next_cursor"])
+
+    def popular(
+        self,
+        *,
+        n: int = 10,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+        trending: bool = False,
+    ) -> list[Hit]:
+        """As :meth:`Engine.popular` (`GET /v1/popular`)."""
+        params = query(where=where, exclude=exclude, n=n, trending=trending or None)
+        return hits(self.transport.call("GET", "/v1/popular", params=params, idempotent=True))
+
+    def latest(
+        self,
+        *,
+        n: int = 10,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+    ) -> list[Hit]:
+        """As :meth:`Engine.latest` (`GET /v1/latest`)."""
+        params = query(where=where, exclude=exclude, n=n)
+        return hits(self.transport.call("GET", "/v1/latest", params=params, idempotent=True))
+
+    def count(self, where: Mapping[str, Any] | None = None) -> int:
+        """How many items are stored (`items` of `GET /v1/stats`). The HTTP API counts the
+        whole catalog only: a `where` is refused."""
+        if where is not None:
+            raise unsupported("where", "the HTTP API counts the whole catalog only")
+        body = self.transport.call("GET", "/v1/stats", idempotent=True)
+        return int(body["items"])
