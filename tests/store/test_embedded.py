@@ -139,6 +139,8 @@ def test_readers_run_while_one_thread_writes(tmp_path: Path) -> None:
 def test_unknown_location_schemes_are_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"unknown location scheme 'ftp'.*directory path"):
         open_store("ftp://x")
+    with pytest.raises(ConfigError, match=r"likewise.Client\(url"):
+        open_store("http://127.0.0.1:8000")
 
 
 def test_an_unusable_location_is_a_store_error(tmp_path: Path) -> None:

@@ -59,4 +59,9 @@ def open_store(location: str) -> Store:
                 "missing): pip install 'likewise[postgres]'"
             ) from None
         return PostgresStore(location)
+    if name in ("http", "https"):
+        raise ConfigError(
+            f"{name}:// is a likewise server, not a store: call it with "
+            "likewise.Client(url, api_key=...), which has the Engine's methods"
+        )
     raise ConfigError(f"unknown location scheme {name!r}; use {KNOWN_LOCATIONS}")
