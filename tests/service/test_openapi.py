@@ -127,12 +127,15 @@ def test_errors_are_the_ones_each_operation_can_answer(document: dict[str, Any])
         has_body = "requestBody" in op
         path = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
         assert (413 in codes) == has_body, name
-        assert (404 in codes) == (bool(path & {"item_id", "name"}) and name != "putItem"), name
+        refers = name in ("recordEvents", "onboardUser", "recommendFromItems")
+        found = bool(path & {"item_id", "name"}) and name != "putItem"
+        assert (404 in codes) == (found or refers), name
         assert (401 in codes) == (name not in OPEN), name
         assert (403 in codes) == (name in WRITES | EVENTS), name
         assert (422 in codes) == (has_body or bool(op.get("parameters"))), name
         assert (503 in codes) == (name not in ("health",)), name
-        assert (409 in codes) == (name in ("onboardUser", "createExperiment")), name
+        conflicts = ("onboardUser", "createExperiment", "recommendForUser", "similarItems")
+        assert (409 in codes) == (name in conflicts), name
         for code in codes:
             body = op["responses"][str(code)]["content"]["application/json"]["schema"]
             assert body == {"$ref": "#/components/schemas/ErrorOut"}

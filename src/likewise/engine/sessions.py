@@ -13,7 +13,7 @@ from likewise.config import Settings
 from likewise.engine.checks import check_n, check_score
 from likewise.engine.pages import EventPage, check_limit
 from likewise.engine.tracking import Tracker
-from likewise.errors import InvalidInput
+from likewise.errors import InvalidInput, NotFound
 from likewise.events.model import check_user_id
 from likewise.personal import Personaliser
 from likewise.recommend import Recommendation
@@ -122,7 +122,7 @@ class Sessions:
                 place = f"{field}[{k}]"
                 if isinstance(entry, str):
                     if entry not in stored:
-                        raise InvalidInput(f"no stored item {entry!r}", field=place)
+                        raise NotFound("item", entry, field=place)
                     vectors[field].append(stored[entry])
                 else:
                     vectors[field].append(_vector(entry, dim, place))

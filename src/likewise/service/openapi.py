@@ -139,7 +139,10 @@ JSON_PARAMETERS = {
     "context": ("Context", "The request's context", {"device": "mobile"}),
 }
 MUST_EXIST = ("item_id", "name")  # path ids of things that can be missing (a user cannot)
-CONFLICTS = ("onboard", "create")  # Conflict: a user with a history, a running experiment
+REFER = ("record", "onboard", "recommend_from")  # bodies naming items that may be missing: 404
+# 409: valid, but the state cannot serve it: a user with a history, a running experiment, the
+# behaviour space or a learned source before `train`.
+CONFLICTS = ("onboard", "create", "recommendations", "similar")
 ROLES: dict[Callable[..., Any], Role] = {
     require_read: "read",
     require_events: "events",
@@ -154,8 +157,9 @@ ERRORS = {
     400: "The body is not valid JSON.",
     401: "No API key, or an unknown one (when keys are configured).",
     403: "The key's role does not allow this operation.",
-    404: "Not found.",
-    409: "Conflicts with what is stored.",
+    404: "Not found: the path's item or experiment, or an item the body names (`field` says "
+    "where).",
+    409: "Valid, but the stored state cannot serve it (e.g. no trained model yet).",
     413: "The body is larger than the `max_body_bytes` setting.",
     422: "Invalid input; `field` names the part at fault.",
     503: "The store is unavailable; the same request may succeed after `Retry-After` seconds.",
@@ -278,7 +282,9 @@ def errors(op: dict[str, Any], route: RouteContext, role: Role | None) -> list[i
         found.append(400)
     if role is not None:
         found += [401, 403] if RANK[role] > RANK["read"] else [401]
-    if any(p in MUST_EXIST for p in path) and "PUT" not in (route.methods or ()):
+    if (route.name or "") in REFER or (
+        any(p in MUST_EXIST for p in path) and "PUT" not in (route.methods or ())
+    ):
         found.append(404)
     if (route.name or "") in CONFLICTS:
         found.append(409)
