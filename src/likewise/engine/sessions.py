@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -130,6 +129,9 @@ class Sessions:
         return Examples(vectors["positive"], vectors["negative"], liked, ids)
 
 
+F32_MAX = float(np.finfo(np.float32).max)
+
+
 def _vector(entry: object, dim: int, place: str) -> np.ndarray[Any, Any]:
     """A given vector: `dim` finite numbers, not all zero."""
     if not isinstance(entry, Sequence) or isinstance(entry, str):
@@ -139,7 +141,8 @@ def _vector(entry: object, dim: int, place: str) -> np.ndarray[Any, Any]:
             f"must have {dim} numbers (the text space's), not {len(entry)}", field=place
         )
     numbers = [x for x in entry if isinstance(x, int | float) and not isinstance(x, bool)]
-    if len(numbers) != dim or not all(math.isfinite(x) for x in numbers):
+    # Compared, not converted: a JSON integer may be too large for a float (OverflowError).
+    if len(numbers) != dim or not all(-F32_MAX <= x <= F32_MAX for x in numbers):
         raise InvalidInput("must be finite numbers", field=place)
     vector = np.asarray(numbers, dtype=np.float32)
     if not np.any(vector):
