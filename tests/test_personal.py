@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from likewise import ConfigError, Engine, InvalidInput, Settings
+from likewise import ConfigError, Engine, InvalidInput, NotFound, Settings
 from likewise.embedders.base import Embedder, Vectors
 
 NEWS = [
@@ -103,15 +103,15 @@ def test_every_strategy_answers_with_filters(news: Engine) -> None:
 def test_bad_events_store_nothing(news: Engine) -> None:
     good = {"user_id": "u1", "item_id": "space1", "type": "click"}
     batch = [good, {**good, "item_id": "nope"}]
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(NotFound, match="item 'nope' not found") as missing:
         news.record_many(batch)
-    assert caught.value.field == "events[1].item_id"
+    assert missing.value.field == "events[1].item_id"
     with pytest.raises(InvalidInput) as caught:
         news.record_many([good, {**good, "type": "rating", "value": 7}])
     assert caught.value.field == "events[1].value"
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(NotFound) as missing:
         news.record("u1", "nope", "click")
-    assert caught.value.field == "item_id"
+    assert missing.value.field == "item_id"
     assert news.stats()["events"] == 0 and news.profile("u1")["events"] == 0
 
 
@@ -142,6 +142,9 @@ def test_onboarding_text_starts_a_new_user(news: Engine) -> None:
     with pytest.raises(InvalidInput) as caught:
         news.onboard("u4")
     assert caught.value.field == "text"
+    with pytest.raises(NotFound, match="item 'gone' not found") as missing:
+        news.onboard("u4", items=["food1", "gone"])
+    assert missing.value.field == "items[1]" and news.profile("u4")["events"] == 0
 
 
 def _random_log(engine: Engine, rng: random.Random, users: int, events: int) -> None:

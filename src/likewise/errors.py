@@ -42,14 +42,22 @@ class ConfigError(LikewiseError):
 
 
 class NotFound(LikewiseError):
-    """An item (or other record) that does not exist."""
+    """An item (or other record) that does not exist; `field` names where a request referred
+    to it (`events[3].item_id`, `positive[0]`), when one did."""
 
     code = "not_found"
 
-    def __init__(self, kind: str, key: str) -> None:
-        super().__init__(f"{kind} {key!r} not found")
+    def __init__(self, kind: str, key: str, *, field: str | None = None) -> None:
+        self.reason = f"{kind} {key!r} not found"
+        super().__init__(f"field {field!r}: {self.reason}" if field else self.reason)
         self.kind = kind
         self.key = key
+        self.field = field
+
+    @property
+    def message(self) -> str:
+        """The reason alone (the field travels beside it)."""
+        return self.reason
 
 
 class InvalidInput(LikewiseError):

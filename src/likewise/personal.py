@@ -18,9 +18,9 @@ import numpy as np
 
 from likewise.config import Settings
 from likewise.embedders.base import Embedder
-from likewise.errors import Conflict, InvalidInput
+from likewise.errors import Conflict, InvalidInput, NotFound
 from likewise.events.model import Event, check_user_id, parse_event
-from likewise.events.policy import Sorted, UnknownItems, check_unknown_items, sort
+from likewise.events.policy import Sorted, UnknownItems, check, check_unknown_items, sort
 from likewise.events.policy import problems as policy_problems
 from likewise.items.model import ContentTemplate, Item
 from likewise.profiles import (
@@ -162,8 +162,7 @@ class Personaliser:
             except InvalidInput as exc:
                 raise InvalidInput(exc.reason, field=_field(prefix, position, exc.field)) from None
         vectors = self._known(events)
-        for position, bad in policy_problems(events, vectors, self.rules, policy):
-            raise InvalidInput(bad.reason, field=_field(prefix, position, bad.field))
+        check(events, vectors, self.rules, policy, lambda k, name: _field(prefix, k, name))
         return sort(events, vectors, self.rules, policy), vectors
 
     def _known(self, events: Sequence[Event]) -> dict[str, Vector]:  # text vectors: items
@@ -191,9 +190,9 @@ class Personaliser:
                 raise InvalidInput("must be a non-empty string", field="text")
             parts.append(self.embedder.embed([text])[0])
         found = self.store.vectors(items)
-        for item_id in items:
+        for k, item_id in enumerate(items):
             if item_id not in found:
-                raise InvalidInput(f"unknown item {item_id!r}", field="items")
+                raise NotFound("item", item_id, field=f"items[{k}]")
             parts.append(found[item_id])
         seed = mean(np.stack(parts)) if parts else None
         if seed is None:

@@ -79,7 +79,7 @@ def test_onboard_and_rebuild(data: Path, run: Run) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(["event", "u1", "zz", "click"], "field 'item_id': unknown item", id="item"),
+        pytest.param(["event", "u1", "zz", "click"], "field 'item_id': item 'zz' not", id="item"),
         pytest.param(["event", "u1", "a1", "poke"], "field 'type': unknown event type", id="type"),
         pytest.param(["event", "u1", "a1", "rating"], "field 'value'", id="rating-value"),
         pytest.param(["event", " ", "a1", "click"], "field 'user_id'", id="user"),

@@ -11,7 +11,7 @@ import pytest
 
 from likewise import Engine, Settings
 from likewise.config import ProfileConfig
-from likewise.errors import ConfigError, InvalidInput
+from likewise.errors import ConfigError, InvalidInput, NotFound
 from likewise.events import Event, SignalRules
 
 ITEMS = [
@@ -105,10 +105,10 @@ def test_unknown_items_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_reject_is_the_default_and_stores_nothing(engine: Engine) -> None:
-    with pytest.raises(InvalidInput, match="unknown item 'zz'") as caught:
+    with pytest.raises(NotFound, match="item 'zz' not found") as caught:
         engine.record_many(events("a1", "zz"))
     assert caught.value.field == "events[1].item_id"
-    with pytest.raises(InvalidInput) as single:
+    with pytest.raises(NotFound) as single:
         engine.record_event(events("zz")[0])
     assert single.value.field == "item_id"
     assert engine.stats()["events"] == 0 and engine.ids() == ["a1", "a2"]
@@ -132,7 +132,7 @@ def test_the_call_overrides_the_setting(location: str) -> None:
     with Engine.open(location, model="hashing-64", settings=settings) as engine:
         engine.add_items(ITEMS)
         assert engine.record_many(events("zz")).skipped == 1
-        with pytest.raises(InvalidInput, match="unknown item"):
+        with pytest.raises(NotFound, match="item 'zz' not found"):
             engine.record_many(events("zz"), unknown_items="reject")
         assert engine.record("u1", "yy", "like") is False  # skipped, as the setting says
         with pytest.raises(InvalidInput, match="must be one of reject, create, skip") as caught:

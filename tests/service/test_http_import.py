@@ -17,8 +17,12 @@ def event(item: str, **extra: object) -> dict[str, object]:
 def test_unknown_items_per_request(client: TestClient, engine: Engine) -> None:
     batch = [event("space1", event_id="e1"), event("zz", event_id="e2")]
     rejected = client.post("/v1/events", json=batch)
-    assert rejected.status_code == 422
-    assert rejected.json()["error"]["field"] == "events[1].item_id"
+    assert rejected.status_code == 404
+    assert rejected.json()["error"] == {
+        "code": "not_found",
+        "message": "item 'zz' not found",
+        "field": "events[1].item_id",
+    }
     skipped = client.post("/v1/events", params={"unknown_items": "skip"}, json=batch)
     assert skipped.json() == {"accepted": 1, "duplicates": 0, "skipped": 1, "created": 0}
     created = client.post("/v1/events", params={"unknown_items": "create"}, json=batch)

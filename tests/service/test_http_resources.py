@@ -71,8 +71,9 @@ def test_exclude_offset_and_min_score_on_recommendations(client: TestClient) -> 
 
 def test_related_items_by_source(client: TestClient, engine: Engine) -> None:
     url = "/v1/items/space1/similar"
-    before = client.get(url, params={"source": "collaborative"})
-    assert before.status_code == 422 and before.json()["error"]["field"] == "source"
+    for source in ("collaborative", "behaviour"):  # valid, not servable before `train`
+        before = client.get(url, params={"source": source})
+        assert before.status_code == 409 and before.json()["error"]["field"] == "source"
     client.post("/v1/events", json=LIKES)
     engine.train()
     collab = client.get(url, params={"source": "collaborative"}).json()["items"]
@@ -169,7 +170,6 @@ def test_recommend_from_given_items_for_no_stored_user(client: TestClient, engin
     assert blend.json()["strategy"] == "hybrid" and blend.json()["items"]
     for payload, field in (
         ({"positive": []}, "positive"),
-        ({"positive": ["nope"]}, "positive[0]"),
         ({"positive": ["space1"], "negative": ["space2", [1.0, 2.0]]}, "negative[1]"),
         ({"positive": [["x"] * 64]}, "positive[0]"),
         ({"positive": ["space1", 3]}, "positive[1]"),
@@ -179,6 +179,13 @@ def test_recommend_from_given_items_for_no_stored_user(client: TestClient, engin
         bad = client.post("/v1/recommend", json=payload)
         assert bad.status_code == 422, payload
         assert bad.json()["error"]["field"] == field, (payload, bad.json())
+    for payload, field in (
+        ({"positive": ["nope"]}, "positive[0]"),
+        ({"positive": ["space1"], "negative": ["space2", "gone"]}, "negative[1]"),
+    ):
+        missing = client.post("/v1/recommend", json=payload)
+        assert missing.status_code == 404, payload
+        assert missing.json()["error"]["field"] == field, (payload, missing.json())
 
 
 def test_a_list_of_ones_own_is_tracked(client: TestClient, engine: Engine) -> None:

@@ -29,7 +29,7 @@ def test_a_server_retrains_on_a_schedule_and_swaps_models(tmp_path: Path) -> Non
     try:
         with httpx.Client(base_url=base, timeout=30) as http:
             before = http.get("/v1/users/u0/recommendations", params={"space": "behaviour"})
-            assert before.status_code == 422 and before.json()["error"]["field"] == "space"
+            assert before.status_code == 409 and before.json()["error"]["field"] == "space"
             versions: set[str] = set()
             answered = 0
             deadline = time.monotonic() + 90

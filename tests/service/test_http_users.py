@@ -37,7 +37,7 @@ def test_event_batches_are_all_or_nothing_and_idempotent(
         {"user_id": "u1", "item_id": "nope", "type": "click"},
     ]
     bad = client.post("/v1/events", json=batch)
-    assert bad.status_code == 422 and bad.json()["error"]["field"] == "events[1].item_id"
+    assert bad.status_code == 404 and bad.json()["error"]["field"] == "events[1].item_id"
     assert engine.stats()["events"] == 0
     ok = client.post("/v1/events", json=batch[:1])
     again = client.post("/v1/events", json=batch[0])
@@ -74,6 +74,12 @@ def test_onboarding_and_forgetting(client: TestClient, engine: Engine) -> None:
     client.post("/v1/events", json={"user_id": "u1", "item_id": "food1", "type": "like"})
     clash = client.post("/v1/users/u1/onboarding", json={"text": "space"})
     assert clash.status_code == 409 and clash.json()["error"]["field"] == "user_id"
+    missing = client.post("/v1/users/u2/onboarding", json={"items": ["food1", "gone"]})
+    assert missing.status_code == 404 and missing.json()["error"] == {
+        "code": "not_found",
+        "message": "item 'gone' not found",
+        "field": "items[1]",
+    }
     client.get("/v1/users/u1/recommendations")
     gone = client.delete("/v1/users/u1").json()
     assert gone["deleted"]["events"] == 1 and gone["deleted"]["impressions"] == 1

@@ -127,12 +127,15 @@ def test_errors_are_the_ones_each_operation_can_answer(document: dict[str, Any])
         has_body = "requestBody" in op
         path = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
         assert (413 in codes) == has_body, name
-        assert (404 in codes) == (bool(path & {"item_id", "name"}) and name != "putItem"), name
+        refers = name in ("recordEvents", "onboardUser", "recommendFromItems")
+        found = bool(path & {"item_id", "name"}) and name != "putItem"
+        assert (404 in codes) == (found or refers), name
         assert (401 in codes) == (name not in OPEN), name
         assert (403 in codes) == (name in WRITES | EVENTS), name
         assert (422 in codes) == (has_body or bool(op.get("parameters"))), name
         assert (503 in codes) == (name not in ("health",)), name
-        assert (409 in codes) == (name in ("onboardUser", "createExperiment")), name
+        conflicts = ("onboardUser", "createExperiment", "recommendForUser", "similarItems")
+        assert (409 in codes) == (name in conflicts), name
         for code in codes:
             body = op["responses"][str(code)]["content"]["application/json"]["schema"]
             assert body == {"$ref": "#/components/schemas/ErrorOut"}
@@ -244,6 +247,8 @@ ITEM_CASES = [
     ({"id": "a1", "tags": "space"}, False),
     ({"id": "a1", "metadata": []}, False),
     ({"title": "no id"}, False),
+    ({"id": "a1", "metadata": {"k": {"deep": ["nul\x00"]}}}, False),
+    ({"id": "a1", "brand": "x", "metadata": {"brand": "y"}}, False),
 ]
 
 
@@ -333,3 +338,45 @@ def test_the_docs_pages_and_their_assets_are_served_from_the_package(
         for name in FILES.values():
             assert client.get(f"/static/vendor/{name}").status_code == 200, name
         assert client.get("/static/site.css").status_code == (200 if site else 404)
+
+
+EXPERIMENT = {"name": "home", "variants": ["a:strategy=ema", "b:strategy=hybrid,diversity=0.3"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        (EXPERIMENT, True),
+        ({**EXPERIMENT, "split": "90/10"}, True),
+        ({**EXPERIMENT, "split": None}, True),
+        ({**EXPERIMENT, "split": ""}, False),
+        ({**EXPERIMENT, "split": "50/50/1"}, False),
+        ({**EXPERIMENT, "split": "0/100"}, False),
+        ({**EXPERIMENT, "name": "Home"}, False),
+        ({**EXPERIMENT, "variants": ["a:strategy=ema", "b:strategy=telepathy"]}, False),
+    ],
+)
+def test_the_experiment_schema_accepts_what_the_parsers_accept(
+    client: TestClient, body: dict[str, Any], valid: bool
+) -> None:
+    document = client.get("/openapi.json").json()
+    schema = schema_of(document, {"$ref": "#/components/schemas/ExperimentIn"})
+    assert schema.is_valid(body) is valid
+    response = client.post("/v1/experiments", json=body)
+    assert (response.status_code == 201) is valid, response.text
+
+
+def test_a_session_vector_has_the_text_spaces_dimension(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    schema = schema_of(document, {"$ref": "#/components/schemas/Example"})
+    assert schema.is_valid("space1") and schema.is_valid([0.5] * 64)
+    assert not schema.is_valid([0.5] * 63) and not schema.is_valid([0.0] * 64)
+    assert not schema.is_valid(" ")
+
+
+def test_a_page_past_the_end_of_the_list_is_served_short(client: TestClient) -> None:
+    url = "/v1/users/u1/recommendations"
+    assert client.get(url, params={"offset": 9_999, "n": 10}).status_code == 200
+    assert client.get(url, params={"offset": 10_000}).status_code == 422
+    bad = client.get("/v1/users/u1/events", params={"cursor": ""})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "cursor"

@@ -100,8 +100,6 @@ def _not_found(message: str, field: str | None) -> NotFound:
     if found:
         with contextlib.suppress(ValueError, SyntaxError):
             kind, key = found["kind"], str(ast.literal_eval(found["key"]))
-    error = NotFound(kind, key)
+    error = NotFound(kind, key, field=field)
     error.args = (message,)  # the server's words, whatever their form
-    if field is not None:
-        error.field = field  # type: ignore[attr-defined]  # as_dict reads it
     return error

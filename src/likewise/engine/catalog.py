@@ -12,7 +12,7 @@ from likewise.embedders.base import Embedder
 from likewise.engine.checks import IngestReport, check_n, check_score, validate_items
 from likewise.engine.ingest import Progress, embed_all, ingest
 from likewise.engine.pages import ItemPage, check_limit
-from likewise.errors import ConfigError, InvalidInput, NotFound
+from likewise.errors import ConfigError, Conflict, InvalidInput, NotFound
 from likewise.items.model import ContentTemplate, Item
 from likewise.ranking import ResultCache, weighted
 from likewise.ranking.cache import where_key
@@ -153,7 +153,7 @@ class Catalog:
                 hit = self._collaborative(item_id, n, where, skip)
             else:
                 if chosen == BEHAVIOUR and not self._learned():
-                    raise InvalidInput("no behaviour model yet: run `train` first", field="source")
+                    raise Conflict("no behaviour model yet: run `train` first", field="source")
                 vector = self.store.vector(item_id, space=chosen)
                 hit = self.store.search(vector, n=n, where=where, exclude=skip, space=chosen)
             self.similar_cache.put("", key, list(hit), version)
@@ -176,8 +176,8 @@ class Catalog:
 
     def _neighbours(self, item_id: str, skip: Sequence[str]) -> dict[str, float]:
         """The trained item-kNN scores of the items near `item_id`; a subclass that holds a
-        model answers (InvalidInput naming `source` before one)."""
-        raise InvalidInput("no collaborative model yet: run `train` first", field="source")
+        model answers (Conflict naming `source` before one)."""
+        raise Conflict("no collaborative model yet: run `train` first", field="source")
 
     def _related(
         self, item_id: str, n: int, where: Mapping[str, Any] | None, skip: Sequence[str]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -13,7 +12,7 @@ from likewise.config import Settings
 from likewise.engine.checks import check_n, check_score
 from likewise.engine.pages import EventPage, check_limit
 from likewise.engine.tracking import Tracker
-from likewise.errors import InvalidInput
+from likewise.errors import InvalidInput, NotFound
 from likewise.events.model import check_user_id
 from likewise.personal import Personaliser
 from likewise.recommend import Recommendation
@@ -122,12 +121,15 @@ class Sessions:
                 place = f"{field}[{k}]"
                 if isinstance(entry, str):
                     if entry not in stored:
-                        raise InvalidInput(f"no stored item {entry!r}", field=place)
+                        raise NotFound("item", entry, field=place)
                     vectors[field].append(stored[entry])
                 else:
                     vectors[field].append(_vector(entry, dim, place))
         liked = [e for e in given["positive"] if isinstance(e, str)]
         return Examples(vectors["positive"], vectors["negative"], liked, ids)
+
+
+F32_MAX = float(np.finfo(np.float32).max)
 
 
 def _vector(entry: object, dim: int, place: str) -> np.ndarray[Any, Any]:
@@ -142,7 +144,8 @@ def _vector(entry: object, dim: int, place: str) -> np.ndarray[Any, Any]:
             f"must have {dim} numbers (the text space's), not {len(entry)}", field=place
         )
     numbers = [x for x in entry if isinstance(x, int | float) and not isinstance(x, bool)]
-    if len(numbers) != dim or not all(math.isfinite(x) for x in numbers):
+    # Compared, not converted: a JSON integer may be too large for a float (OverflowError).
+    if len(numbers) != dim or not all(-F32_MAX <= x <= F32_MAX for x in numbers):
         raise InvalidInput("must be finite numbers", field=place)
     vector = np.asarray(numbers, dtype=np.float32)
     if not np.any(vector):

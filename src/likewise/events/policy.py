@@ -1,21 +1,30 @@
 """What recording does with an event on an item the store does not have.
 
-`reject` (the default): the event is invalid (`unknown item`), so its batch stores nothing.
+`reject` (the default): the event is refused, so its batch stores nothing: `NotFound` naming
+its place when recorded (:func:`check`), a problem of its line when imported (:func:`problems`).
 `create`: the item is created with just its id, as Gorse does; later content fills it.
 `skip`: the event is left out and counted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, cast, get_args
 
-from likewise.errors import InvalidInput
+from likewise.errors import InvalidInput, NotFound
 from likewise.events.model import Event
 from likewise.events.signals import SignalRules
 
-__all__ = ["UNKNOWN_ITEMS", "Sorted", "UnknownItems", "check_unknown_items", "problems", "sort"]
+__all__ = [
+    "UNKNOWN_ITEMS",
+    "Sorted",
+    "UnknownItems",
+    "check",
+    "check_unknown_items",
+    "problems",
+    "sort",
+]
 
 UnknownItems = Literal["reject", "create", "skip"]
 UNKNOWN_ITEMS: tuple[str, ...] = get_args(UnknownItems)
@@ -53,6 +62,26 @@ def problems(
             continue
         if policy == "reject" and event.item_id not in known:
             yield position, InvalidInput(f"unknown item {event.item_id!r}", field="item_id")
+
+
+def check(
+    events: Sequence[Event],
+    known: Container[str],
+    rules: SignalRules,
+    policy: UnknownItems,
+    place: Callable[[int, str | None], str],
+) -> None:
+    """Raise for a batch that cannot be recorded under `policy`: InvalidInput for its first
+    invalid event, else NotFound for its first event on an unknown item (`reject`): the
+    request is well formed, the item is missing. `place` names a position's field."""
+    for position, event in enumerate(events):
+        try:
+            rules.signal(event)
+        except InvalidInput as exc:
+            raise InvalidInput(exc.reason, field=place(position, exc.field)) from None
+    for position, event in enumerate(events):
+        if policy == "reject" and event.item_id not in known:
+            raise NotFound("item", event.item_id, field=place(position, "item_id"))
 
 
 def sort(

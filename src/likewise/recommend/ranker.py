@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from likewise.config import REASONS_MAX, ProfileConfig, RankingConfig
-from likewise.errors import ConfigError, InvalidInput
+from likewise.errors import ConfigError, Conflict, InvalidInput
 from likewise.filters import parse_where
 from likewise.profiles import ProfileState
 from likewise.profiles.strategies import Vector
@@ -108,11 +108,10 @@ class Ranker:
         config = self.config
         name = config.strategy if strategy is None else check_strategy(strategy)
         known = self.sources.blend
-        if space != TEXT and (space != BEHAVIOUR or not self._learned()):
-            raise InvalidInput(
-                f"unknown space {space!r}: use text, or behaviour once `train` fit a model",
-                field="space",
-            )
+        if space not in (TEXT, BEHAVIOUR):
+            raise InvalidInput(f"unknown space {space!r}: use text or behaviour", field="space")
+        if space == BEHAVIOUR and not self._learned():  # valid, but not servable yet: 409
+            raise Conflict("no behaviour model yet: run `train` first", field="space")
         tuning = Tuning(
             self.weights() if weights is None else check_weights(weights, known),
             config.diversity if diversity is None else check_diversity(diversity),

@@ -19,7 +19,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from likewise.service.auth import RANK, Role, require_events, require_read, require_write
-from likewise.service.openapi_types import REF, SINCE, an_id, ref, schemas
+from likewise.service.openapi_types import REF, SINCE, an_id, example, ref, schemas
 from likewise.service.schemas import ErrorOut
 
 __all__ = ["OPERATION_IDS", "SUMMARIES", "install", "operation_id", "role_of"]
@@ -137,6 +137,17 @@ BODIES: dict[str, dict[str, Any]] = {
     "put_item": ref("ItemFields"),
     "write_batch": {"type": "array", "items": ref("Item")},
 }
+# NDJSON bodies: the lines as an array (a generator's array is sent one element per line).
+NDJSON = {"write_batch": {"type": "array", "items": ref("Item")}}
+# Free JSON fields of body models, typed: model -> field -> schema.
+FIELDS: dict[str, dict[str, Any]] = {
+    "SearchIn": {"where": ref("Where")},
+    "RecommendFrom": {"where": ref("Where"), "context": ref("Context")},
+}
+# POST /v1/recommend takes at most MAX_EXAMPLES (100) ids or vectors in all; the document
+# gives each list its own share of them, as a schema cannot bound a sum.
+EXAMPLE_SHARES = {"positive": (1, 80), "negative": (0, 20)}
+NEEDS_BODY = ("onboard",)  # every field is optional, but one of them must be given
 RESPONSES = {"get_item": ref("Item")}  # 200 bodies the routes declare as free JSON
 JSON_PARAMETERS = {
     "where": ("Where", "The metadata filter", {"category": "news"}),
@@ -144,7 +155,10 @@ JSON_PARAMETERS = {
     "context": ("Context", "The request's context", {"device": "mobile"}),
 }
 MUST_EXIST = ("item_id", "name")  # path ids of things that can be missing (a user cannot)
-CONFLICTS = ("onboard", "create")  # Conflict: a user with a history, a running experiment
+REFER = ("record", "onboard", "recommend_from")  # bodies naming items that may be missing: 404
+# 409: valid, but the state cannot serve it: a user with a history, a running experiment, the
+# behaviour space or a learned source before `train`.
+CONFLICTS = ("onboard", "create", "recommendations", "similar")
 ROLES: dict[Callable[..., Any], Role] = {
     require_read: "read",
     require_events: "events",
@@ -159,8 +173,9 @@ ERRORS = {
     400: "The body is not valid JSON.",
     401: "No API key, or an unknown one (when keys are configured).",
     403: "The key's role does not allow this operation.",
-    404: "Not found.",
-    409: "Conflicts with what is stored.",
+    404: "Not found: the path's item or experiment, or an item the body names (`field` says "
+    "where).",
+    409: "Valid, but the stored state cannot serve it (e.g. no trained model yet).",
     413: "The body is larger than the `max_body_bytes` setting.",
     422: "Invalid input; `field` names the part at fault.",
     503: "The store is unavailable; the same request may succeed after `Retry-After` seconds.",
@@ -212,11 +227,17 @@ def finish(document: dict[str, Any], app: FastAPI, event_types: Sequence[str]) -
     types.update(error.pop("$defs"), ErrorOut=error)
     for name in ("HTTPValidationError", "ValidationError"):
         types.pop(name, None)
-    search = types.get("SearchIn", {}).get("properties", {})
-    if "where" in search:
-        search["where"] = {"anyOf": [ref("Where"), {"type": "null"}], "default": None}
-    if "user_id" in search:
-        search["user_id"] = {"anyOf": [an_id("who sees the results"), {"type": "null"}]}
+    for model, fields in FIELDS.items():
+        properties = types.get(model, {}).get("properties", {})
+        for name, schema in fields.items():
+            if name in properties:
+                properties[name] = {"anyOf": [schema, {"type": "null"}], "default": None}
+    session = types.get("RecommendFrom", {}).get("properties", {})
+    for name, (least, most) in EXAMPLE_SHARES.items():
+        if name in session:
+            session[name].update(minItems=least, maxItems=most)
+    engine = getattr(app.state, "engine", None)  # the text space's dimension, once open
+    types["Example"] = example(None if engine is None else engine.spaces()["text"].dim)
     components["securitySchemes"] = {
         "bearer": {
             "type": "http",
@@ -252,6 +273,10 @@ def _operation(op: dict[str, Any], route: RouteContext) -> None:
     body = op.get("requestBody", {}).get("content", {})
     if name in BODIES:
         body["application/json"]["schema"] = BODIES[name]
+    if name in NEEDS_BODY:
+        op["requestBody"]["required"] = True
+    if name in NDJSON:
+        body["application/x-ndjson"]["schema"] = NDJSON[name]
     for media, examples in EXAMPLES.get(name, {}).items():
         body[media].pop("example", None)
         body[media]["examples"] = {k: {"value": v} for k, v in examples.items()}
@@ -283,7 +308,9 @@ def errors(op: dict[str, Any], route: RouteContext, role: Role | None) -> list[i
         found.append(400)
     if role is not None:
         found += [401, 403] if RANK[role] > RANK["read"] else [401]
-    if any(p in MUST_EXIST for p in path) and "PUT" not in (route.methods or ()):
+    if (route.name or "") in REFER or (
+        any(p in MUST_EXIST for p in path) and "PUT" not in (route.methods or ())
+    ):
         found.append(404)
     if (route.name or "") in CONFLICTS:
         found.append(409)
@@ -319,6 +346,10 @@ def _rename_bodies(document: dict[str, Any]) -> None:
         types[new] = {**types.pop(old), "title": new}
         if "items" in types[new].get("properties", {}):  # onboarding's chosen items are ids
             types[new]["properties"]["items"]["items"] = an_id("a stored item")
+            types[new]["anyOf"] = [  # text, or at least one item
+                {"required": ["text"], "properties": {"text": {"type": "string"}}},
+                {"required": ["items"], "properties": {"items": {"minItems": 1}}},
+            ]
         _replace_ref(document, REF + old, REF + new)
 
 

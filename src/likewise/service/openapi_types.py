@@ -15,7 +15,7 @@ from typing import Any
 from likewise.filters import RANGE_OPS, SET_OPS
 from likewise.items.model import MAX_ID_LENGTH
 
-__all__ = ["SINCE", "SOURCES", "an_id", "ref", "schemas"]
+__all__ = ["ID_PATTERN", "SINCE", "SOURCES", "an_id", "example", "ref", "schemas"]
 
 REF = "#/components/schemas/"
 # The sources the hybrid blends (recommend/sources/defaults.py), which `weights` may name.
@@ -112,14 +112,22 @@ CONTEXT = {
     "clock unless given.",
     "examples": [{"device": "mobile", "locale": "en"}],
 }
-# Metadata: any JSON whose strings (keys and values) hold no NUL. Nested values are left free
-# here; the server refuses NUL at any depth, naming the key.
-METADATA_VALUE = {
+# Metadata: any JSON whose strings (keys and values) hold no NUL, at any depth (the server
+# refuses NUL anywhere, naming the key).
+JSON_VALUE = {
+    "description": "any JSON value whose strings (keys and values) hold no NUL",
     "anyOf": [
         {"type": "string", "pattern": NO_NUL},
-        {"type": ["number", "boolean", "null", "array", "object"]},
-    ]
+        {"type": ["number", "boolean", "null"]},
+        {"type": "array", "items": ref("JsonValue")},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": NO_NUL},
+            "additionalProperties": ref("JsonValue"),
+        },
+    ],
 }
+METADATA_VALUE = ref("JsonValue")
 TEXT = {"type": "string", "pattern": NO_NUL}
 CONTENT = {
     "title": {**TEXT, "description": "embedded (with body and tags, by the store's template)"},
@@ -136,7 +144,8 @@ CONTENT = {
 }
 ITEM_DESCRIPTION = (
     "An item: its id, the content fields, and metadata at the top level (any other key, e.g. "
-    "`category`, `published_at`, `price`), which filters see."
+    "`category`, `published_at`, `price`), which filters see; or metadata nested in "
+    "`metadata`, with no other keys beside the content fields."
 )
 
 
@@ -150,6 +159,12 @@ def item(*, with_id: bool) -> dict[str, Any]:
         "examples": [{"title": "Rocket reaches the moon", "tags": ["space"], "category": "news"}],
     }
     schema["properties"].update(CONTENT)
+    # Metadata nested or at the top level, not both (a key given twice is refused).
+    known: dict[str, Any] = {name: {} for name in schema["properties"]}
+    schema["anyOf"] = [
+        {"not": {"required": ["metadata"]}},
+        {"properties": known, "additionalProperties": False},
+    ]
     if with_id:
         schema["required"] = ["id"]
         schema["examples"] = [{"id": "a1", **schema["examples"][0]}]
@@ -157,6 +172,21 @@ def item(*, with_id: bool) -> dict[str, Any]:
         schema["description"] += " The id is the path's."
         schema["not"] = {"required": ["id"]}
     return schema
+
+
+def example(dim: int | None) -> dict[str, Any]:
+    """An entry of POST /v1/recommend's `positive` or `negative`: a stored item's id, or a
+    vector of the text space (`dim` numbers, when the store is open; not all zero). The
+    bounds keep a vector's squares finite in float32."""
+    vector: dict[str, Any] = {
+        "type": "array",
+        "description": "a vector of the text space",
+        "items": {"type": "number", "minimum": -1e6, "maximum": 1e6},
+        "contains": {"anyOf": [{"minimum": 1e-6}, {"maximum": -1e-6}]},
+    }
+    if dim is not None:
+        vector["minItems"] = vector["maxItems"] = dim
+    return {"anyOf": [an_id("a stored item's id"), vector]}
 
 
 def event(types: Sequence[str]) -> dict[str, Any]:
@@ -217,6 +247,7 @@ def schemas(event_types: Sequence[str]) -> dict[str, dict[str, Any]]:
         "Weights": WEIGHTS,
         "Context": CONTEXT,
         "Event": event(event_types),
+        "JsonValue": JSON_VALUE,
         "Item": item(with_id=True),
         "ItemFields": item(with_id=False),
     }

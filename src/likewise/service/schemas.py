@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from likewise.engine import MAX_N
+from likewise.items.model import MAX_ID_LENGTH
+from likewise.service.openapi_types import ID_PATTERN
 
 __all__ = [
+    "AnId",
     "CtrReport",
     "CtrRow",
     "ErrorOut",
@@ -24,6 +27,10 @@ __all__ = [
     "RecommendedOut",
     "SearchIn",
 ]
+
+
+# A user or item id as the library checks it: 1-512 characters, not blank, no control ones.
+AnId = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN)]
 
 
 class ErrorBody(BaseModel):
@@ -58,7 +65,7 @@ class SearchIn(BaseModel):
     min_score: float | None = Field(
         None, allow_inf_nan=False, description="leave out hits scored below this"
     )
-    user_id: str | None = Field(
+    user_id: AnId | None = Field(
         None, description="who sees the results: log them as a 'search' list, return its id"
     )
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from likewise.events import UnknownItems
 from likewise.service.auth import require_events
 from likewise.service.deps import engine_of
-from likewise.service.schemas import EventsAccepted
+from likewise.service.schemas import AnId, EventsAccepted
 
 __all__ = ["router"]
 
@@ -58,7 +58,7 @@ class ListShown(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    user_id: str = Field(min_length=1, max_length=512)
+    user_id: AnId
     strategy: str = Field(
         pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$", description="the name it is reported under"
     )

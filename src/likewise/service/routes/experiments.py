@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from likewise.errors import NotFound
 from likewise.service.auth import require_read, require_write
 from likewise.service.deps import engine_of
+from likewise.tracking.experiments import NAME, STRATEGIES
 
 __all__ = ["reads", "writes"]
 
@@ -20,14 +22,48 @@ writes = APIRouter(
 )
 
 
+MAX_VARIANTS = 10
+# What `parse_variant` and `parse_split` accept, as patterns a client (or a generator) can
+# follow. `weights=` is accepted too but left out: a JSON object is no regular language.
+NAME_PART = NAME.pattern.strip("^$")
+DIVERSITY = r"(0(\.[0-9]{1,3})?|1(\.0{1,3})?)"
+VARIANT = f"^{NAME_PART}:strategy=({'|'.join(STRATEGIES)})(,diversity={DIVERSITY})?$"
+SHARE = r"[1-9][0-9]{0,5}(\.[0-9]{1,3})?"
+
+
+def _one_share_per_variant(schema: dict[str, Any]) -> None:
+    """`split` has as many shares as there are variants (a rule across two fields)."""
+    schema["anyOf"] = [
+        {
+            "properties": {
+                "variants": {"minItems": k, "maxItems": k},
+                "split": {"pattern": f"^{SHARE}(/{SHARE}){{{k - 1}}}$"},
+            }
+        }
+        for k in range(2, MAX_VARIANTS + 1)
+    ]
+
+
 class ExperimentIn(BaseModel):
-    name: str = Field(description="1-40 lowercase letters, digits, '-' or '_'")
-    variants: list[str] = Field(
+    model_config = ConfigDict(json_schema_extra=_one_share_per_variant)
+
+    # The patterns document what the parsers (tracking/experiments.py) check, and accept.
+    name: str = Field(
+        json_schema_extra={"pattern": NAME.pattern},
+        description="1-40 lowercase letters, digits, '-' or '_'",
+    )
+    variants: list[Annotated[str, Field(json_schema_extra={"pattern": VARIANT})]] = Field(
         min_length=2,
-        description="e.g. a:strategy=ema, b:strategy=hybrid,diversity=0.3",
+        max_length=MAX_VARIANTS,
+        description="NAME:strategy=S[,diversity=D][,weights=JSON], names all different, "
+        "e.g. a:strategy=ema, b:strategy=hybrid,diversity=0.3",
         examples=[["a:strategy=ema", "b:strategy=hybrid,diversity=0.3"]],
     )
-    split: str | None = Field(None, description="shares, e.g. 50/50 (default: equal)")
+    split: str | None = Field(
+        None,
+        json_schema_extra={"pattern": f"^{SHARE}(/{SHARE})+$"},
+        description="shares above 0, one per variant, e.g. 50/50 (default: equal)",
+    )
 
 
 class StopIn(BaseModel):
@@ -59,4 +95,8 @@ def create(request: Request, body: ExperimentIn) -> dict[str, Any]:
 def stop(request: Request, name: str, body: StopIn | None = None) -> dict[str, Any]:
     """Stop an experiment; with `promote`, that variant's settings become the default."""
     promote = body.promote if body else None
-    return engine_of(request).stop_experiment(name, promote=promote).as_dict()
+    engine = engine_of(request)
+    found = [e for e in engine.list_experiments() if e.name == name]
+    if promote is not None and found and promote not in [v.name for v in found[0].variants]:
+        raise NotFound("variant", promote, field="promote")  # as a missing experiment is
+    return engine.stop_experiment(name, promote=promote).as_dict()

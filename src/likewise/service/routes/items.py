@@ -24,6 +24,9 @@ router = APIRouter(prefix="/v1/items", tags=["items"], dependencies=[Depends(req
 WHERE = Query(description='metadata filter as JSON, e.g. {"category": "news"}')
 BATCH_BODY = {
     "required": True,
+    "description": "A JSON array of items with different ids, or NDJSON: one item (a JSON "
+    "object) per line. The "
+    "NDJSON body's schema describes its lines as an array, one element per line.",
     "content": {
         "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
         "application/x-ndjson": {"schema": {"type": "string"}},

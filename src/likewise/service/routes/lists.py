@@ -11,7 +11,8 @@ from likewise.engine import MAX_N
 from likewise.items.loaders import json_object
 from likewise.service.auth import require_read
 from likewise.service.deps import engine_of
-from likewise.service.schemas import FastJSON, Hits, RecommendationOut
+from likewise.service.openapi_types import ref
+from likewise.service.schemas import AnId, FastJSON, Hits, RecommendationOut
 
 __all__ = ["router"]
 
@@ -51,25 +52,9 @@ async def latest_items(
     return FastJSON({"items": [h.as_dict() for h in hits]})
 
 
-# Checked by the Engine, whose errors name the place (`positive[2]`); documented as typed.
-Examples = Annotated[
-    list[Any],
-    WithJsonSchema(
-        {
-            "type": "array",
-            "items": {
-                "anyOf": [
-                    {"type": "string", "description": "an item id"},
-                    {
-                        "type": "array",
-                        "items": {"type": "number"},
-                        "description": "a vector of the text space",
-                    },
-                ]
-            },
-        }
-    ),
-]
+# Checked by the Engine, whose errors name the place (`positive[2]`); documented as typed
+# (the `Example` schema, service/openapi_types.py, with the text space's dimension).
+Examples = Annotated[list[Any], WithJsonSchema({"type": "array", "items": ref("Example")})]
 
 
 class RecommendFrom(BaseModel):
@@ -86,7 +71,7 @@ class RecommendFrom(BaseModel):
     where: dict[str, Any] | None = Field(None, description="metadata filter (see README)")
     exclude: list[str] = Field([], description="item ids to leave out")
     min_score: float | None = Field(None, allow_inf_nan=False)
-    user_id: str | None = Field(
+    user_id: AnId | None = Field(
         None, description="who sees the list (e.g. a session id): log it, return its id"
     )
     context: dict[str, Any] | None = Field(None, description="kept with the impression")

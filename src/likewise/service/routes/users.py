@@ -39,7 +39,7 @@ class RecommendQuery(BaseModel):
     diversity: float | None = Field(None, ge=0, le=1)
     space: Literal["text", "behaviour"] = "text"
     exclude: list[str] = []
-    offset: int = Field(0, ge=0, le=MAX_N)
+    offset: int = Field(0, ge=0, le=MAX_N - 1)
     min_score: float | None = Field(None, allow_inf_nan=False)
 
 
@@ -80,12 +80,13 @@ RECOMMEND_PARAMS = [
     ),
     _param(
         "offset",
-        {"type": "integer", "minimum": 0, "maximum": MAX_N, "default": 0},
-        "skip this many better items: the next page (positions go on from there)",
+        {"type": "integer", "minimum": 0, "maximum": MAX_N - 1, "default": 0},
+        f"skip this many better items: the next page (positions go on from there); a list "
+        f"ends at position {MAX_N}, so a page that would pass it is served short",
     ),
     _param(
         "min_score",
-        {"type": "number"},
+        {"type": "number"},  # JSON has no NaN or infinity; the query refuses them
         "leave out items scored below this: a short list rather than weak matches",
     ),
 ]
@@ -106,7 +107,7 @@ async def recommendations(request: Request, user_id: str) -> FastJSON:
         raise invalid_input(exc) from None
     rec = engine_of(request).recommend(
         user_id,
-        n=query.n,
+        n=min(query.n, MAX_N - query.offset),  # the list ends at MAX_N: a page past it is short
         strategy=query.strategy,
         where=json_object(query.where, "where"),
         context=json_object(query.context, "context"),
@@ -139,7 +140,11 @@ async def user_events(
     user_id: str,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     cursor: Annotated[
-        str | None, Query(description="the next_cursor of the page before: older events")
+        str | None,
+        Query(
+            pattern="^[0-9]{1,18}$",
+            description="the next_cursor of the page before: older events",
+        ),
     ] = None,
 ) -> dict[str, Any]:
     """A user's events, newest first, as recorded; `next_cursor` reads older ones (null:
@@ -158,7 +163,10 @@ def delete_user_events(request: Request, user_id: str) -> dict[str, Any]:
 def onboard(
     request: Request,
     user_id: str,
-    text: Annotated[str | None, Body(embed=True, description="interests in words")] = None,
+    text: Annotated[
+        str | None,
+        Body(embed=True, description="interests in words", json_schema_extra={"pattern": r"\S"}),
+    ] = None,
     items: Annotated[list[str], Body(embed=True, description="chosen item ids")] = [],  # noqa: B006
 ) -> None:
     """Start a new user from onboarding text and/or chosen items (409 if they have a history)."""
