@@ -215,3 +215,13 @@ def test_a_made_up_recommendation_id_is_refused_not_ignored(client: TestClient) 
     issued = client.get("/v1/users/u1/recommendations").json()["recommendation_id"]
     ok = client.post("/v1/events", json={**event, "recommendation_id": issued})
     assert ok.status_code == 200 and ok.json()["accepted"] == 1
+
+
+def test_a_time_the_reports_cannot_place_is_refused(client: TestClient) -> None:
+    for moment in (1e20, -1e15, "9999-12-31T23:59:59-01:00"):
+        event = {"user_id": "u1", "item_id": "space1", "type": "click", "timestamp": moment}
+        bad = client.post("/v1/events", json=event)
+        assert bad.status_code == 422 and bad.json()["error"]["field"] == "timestamp", moment
+    old = {"user_id": "u1", "item_id": "space1", "type": "click", "timestamp": "0001-01-01"}
+    assert client.post("/v1/events", json=old).status_code == 200
+    assert client.get("/v1/reports/activity").status_code == 200

@@ -21,6 +21,8 @@ _CONTROL = re.compile(r"[\x00-\x1f]")
 # What `recommend`, `track` and the tracked reads return (`new_id`): a made-up id would be
 # stored and attribute nothing, so it is refused instead.
 RECOMMENDATION_ID = re.compile(r"[0-9a-f]{32}")
+FIRST_MOMENT = -62_135_596_800.0  # 0001-01-01T00:00:00Z: events fall within years 1-9999
+LAST_MOMENT = 253_402_300_800.0  # 10000-01-01T00:00:00Z
 
 
 def _check_id(value: str) -> str:
@@ -59,6 +61,14 @@ class Event(BaseModel):
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
             raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("timestamp", mode="after")
+    @classmethod
+    def _in_calendar(cls, value: float) -> float:
+        # The reports group by UTC day: a time outside years 1 to 9999 has none.
+        if not FIRST_MOMENT <= value < LAST_MOMENT:
+            raise ValueError("must be a time within years 1 to 9999 (seconds since the epoch)")
         return value
 
     @field_validator("recommendation_id", mode="after")

@@ -211,8 +211,16 @@ def event(types: Sequence[str]) -> dict[str, Any]:
             },
             "context": ref("Context"),
             "timestamp": {
-                "anyOf": [{"type": "number"}, {"type": "string", "format": "date-time"}],
-                "description": "seconds since the epoch, or ISO-8601 (naive is UTC); default: now",
+                "anyOf": [
+                    {"type": "number", "minimum": 0, "maximum": 253_402_300_799},
+                    {
+                        "type": "string",
+                        "format": "date-time",
+                        "pattern": "^(19[7-9][0-9]|[2-8][0-9]{3})-",
+                    },
+                ],
+                "description": "seconds since the epoch, or ISO-8601 (naive is UTC); default: "
+                "now. The server takes any time within years 1 to 9999.",
             },
             "event_id": nullable(an_id("a resend with a known event_id is a no-op")),
             "recommendation_id": {
