@@ -225,3 +225,19 @@ def test_a_time_the_reports_cannot_place_is_refused(client: TestClient) -> None:
     old = {"user_id": "u1", "item_id": "space1", "type": "click", "timestamp": "0001-01-01"}
     assert client.post("/v1/events", json=old).status_code == 200
     assert client.get("/v1/reports/activity").status_code == 200
+
+
+def test_parameters_that_would_change_nothing_are_refused(client: TestClient) -> None:
+    client.post("/v1/events", json=LIKES)
+    url = "/v1/users/u1/recommendations"
+    for params, field in (
+        ({"strategy": "ema", "weights": '{"content": 1}'}, "weights"),
+        ({"strategy": "dislike", "diversity": "0.5"}, "diversity"),
+        ({"strategy": "popular", "space": "behaviour"}, "space"),
+        ({"strategy": "hybrid", "weights": '{"content": 0}'}, "weights"),
+    ):
+        bad = client.get(url, params=params)
+        assert bad.status_code == 422, params
+        assert bad.json()["error"]["field"] == field, bad.json()
+    blend = client.get(url, params={"diversity": "0.5"}).json()  # asks for the hybrid
+    assert blend["strategy"] == "hybrid"

@@ -85,6 +85,7 @@ def test_variants_and_splits_parse_or_name_the_field() -> None:
         "A!:strategy=ema",
         "a:strategy=ema,colour=red",
         "a:diversity=0.2",
+        "a:strategy=ema,diversity=0.2",  # diversity would change nothing but the hybrid
     ):
         with pytest.raises(InvalidInput) as info:
             parse_variant(bad)
@@ -114,7 +115,7 @@ def test_an_experiment_splits_users_tags_lists_and_reports(engine: Engine) -> No
     for u in users:
         engine.record(u, "i0", "like")
     experiment = engine.create_experiment(
-        "home", ["a:strategy=ema", "b:strategy=mean,diversity=0.2"], split="50/50"
+        "home", ["a:strategy=ema", "b:strategy=mean"], split="50/50"
     )
     assert experiment.running and [v.name for v in experiment.variants] == ["a", "b"]
     seen: Counter[str] = Counter()

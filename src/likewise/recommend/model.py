@@ -114,6 +114,8 @@ def check_weights(weights: Mapping[str, float], known: Collection[str]) -> dict[
         if value == float("inf"):
             raise InvalidInput(f"{name}: must be finite", field=f"weights.{name}")
         out[name] = float(value)
+    if not any(out.values()):
+        raise InvalidInput("give at least one source a weight above 0", field="weights")
     return out
 
 

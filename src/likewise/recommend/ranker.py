@@ -107,6 +107,16 @@ class Ranker:
         """
         config = self.config
         name = config.strategy if strategy is None else check_strategy(strategy)
+        tuned = weights is not None or diversity is not None
+        if tuned and strategy is None:
+            name = "hybrid"  # blend weights or a diversity ask for the blend
+        for given, field in ((weights, "weights"), (diversity, "diversity")):
+            if given is not None and name != "hybrid":
+                raise InvalidInput(f"applies to strategy=hybrid only, not {name}", field=field)
+        if space != TEXT and name in ("hybrid", "popular"):
+            raise InvalidInput(
+                f"a space applies to the profile strategies, not {name}", field="space"
+            )
         known = self.sources.blend
         if space not in (TEXT, BEHAVIOUR):
             raise InvalidInput(f"unknown space {space!r}: use text or behaviour", field="space")

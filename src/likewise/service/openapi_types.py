@@ -100,9 +100,12 @@ WHERE = {
 }
 WEIGHTS = {
     "type": "object",
-    "description": "The hybrid's weight of each source (a number >= 0) for this request.",
+    "description": "The hybrid's weight of each source (a number >= 0, at least one above 0) "
+    "for this request.",
     "propertyNames": {"enum": list(SOURCES)},
     "additionalProperties": {"type": "number", "minimum": 0},
+    "minProperties": 1,
+    "not": {"additionalProperties": {"maximum": 0}},
     "examples": [{"collaborative": 1, "content": 0.5}],
 }
 CONTEXT = {

@@ -178,6 +178,8 @@ class ActivityContract:
         assert trending[1].score == pytest.approx(3 * 2 ** (-30 / 7), rel=1e-3)
         store.forget_user("u")
         assert store.popular(n=1, trending=True)[0].score == 0.0
+        store.record([event("v", "none", timestamp=now + 3_000 * day)], [1.0], counting)
+        assert store.popular(n=1, trending=True)[0].score == pytest.approx(1.0, rel=1e-3)
 
     def test_activity_counts_events_latency_and_items_shown(self, store: Store) -> None:
         from likewise.tracking import Impression

@@ -188,6 +188,9 @@ def parse_variant(text: str, *, weight: float = 1.0) -> Variant:
             )
     if "strategy" not in settings:
         raise InvalidInput("each variant needs strategy=...", field=field_name)
+    tuned = [k for k in ("diversity", "weights") if k in settings]
+    if tuned and settings["strategy"] != "hybrid":
+        raise InvalidInput(f"{tuned[0]} applies to strategy=hybrid only", field=field_name)
     return Variant(name=name.strip(), weight=weight, **settings)
 
 

@@ -27,7 +27,8 @@ MAX_VARIANTS = 10
 # follow. `weights=` is accepted too but left out: a JSON object is no regular language.
 NAME_PART = NAME.pattern.strip("^$")
 DIVERSITY = r"(0(\.[0-9]{1,3})?|1(\.0{1,3})?)"
-VARIANT = f"^{NAME_PART}:strategy=({'|'.join(STRATEGIES)})(,diversity={DIVERSITY})?$"
+PLAIN = "|".join(s for s in STRATEGIES if s != "hybrid")  # diversity tunes the hybrid only
+VARIANT = f"^{NAME_PART}:strategy=(({PLAIN})|hybrid(,diversity={DIVERSITY})?)$"
 SHARE = r"[1-9][0-9]{0,5}(\.[0-9]{1,3})?"
 
 

@@ -64,14 +64,19 @@ RECOMMEND_PARAMS = [
     _param(
         "weights",
         {"type": "string"},
-        'hybrid: JSON source weights, e.g. {"collaborative": 1, "content": 0.5}',
+        'hybrid: JSON source weights, e.g. {"collaborative": 1, "content": 0.5}; only with '
+        "strategy=hybrid or none (it then asks for the hybrid), else 422",
     ),
-    _param("diversity", {"type": "number", "minimum": 0, "maximum": 1}, "hybrid: variety, 0 to 1"),
+    _param(
+        "diversity",
+        {"type": "number", "minimum": 0, "maximum": 1},
+        "hybrid: variety, 0 to 1; only with strategy=hybrid or none, else 422",
+    ),
     _param(
         "space",
         {"type": "string", "enum": ["text", "behaviour"], "default": "text"},
         "where a profile strategy searches: content, or vectors learned from behaviour "
-        "(once trained)",
+        "(once trained; 409 before); not with strategy=hybrid or popular (422)",
     ),
     _param(
         "exclude",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -241,7 +242,9 @@ def trend_score(trend: float, now: float) -> float:
 
 
 def _trend(signal: float, at: float) -> float:
-    return math.log2(signal) + at / TREND_HALF_LIFE
+    """An event's trend key; one dated in the future counts as of now (else one event from
+    year 9999 would top the trending list for ever)."""
+    return math.log2(signal) + min(at, time.time()) / TREND_HALF_LIFE
 
 
 def _scalars(state: ProfileState) -> dict[str, Any]:

@@ -91,4 +91,6 @@ def activity(db: Sql, since: float) -> Activity:
         if ms is not None:
             latency.setdefault(strategy, []).append(float(ms))
         items_shown.update(json.loads(items))
-    return Activity([(d, t, int(n)) for d, t, n in events], latency, len(items_shown))
+    # A day the database cannot name (an event stored before times were bounded) is left out.
+    rows = [(d, t, int(n)) for d, t, n in events if d is not None]
+    return Activity(rows, latency, len(items_shown))
