@@ -141,3 +141,25 @@ def test_a_reader_that_leaves_early_is_not_an_error(data: Path) -> None:
         err = proc.stderr.read().decode()
         assert proc.wait() == 0, err
     assert "Traceback" not in err
+
+
+def test_every_command_has_working_help(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from likewise.cli.main import build_parser
+
+    def commands(parser: argparse.ArgumentParser, path: list[str]) -> list[list[str]]:
+        found = [path]
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    found += commands(sub, [*path, name])
+        return found
+
+    every = commands(build_parser(), [])
+    assert ["experiment", "report"] in every and ["events", "list"] in every
+    for path in every:
+        with pytest.raises(SystemExit) as done:
+            build_parser().parse_args([*path, "--help"])
+        assert done.value.code == 0, path
+    capsys.readouterr()

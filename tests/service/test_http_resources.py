@@ -21,6 +21,11 @@ def test_an_unknown_query_parameter_is_named_not_ignored(client: TestClient) -> 
         error = bad.json()["error"]
         assert error["field"] == "exlude" and "this operation takes" in error["message"]
     assert client.get("/v1/items/space1/similar", params={"n": 1}).status_code == 200
+    twice = client.get("/v1/items/space1/similar", params=[("n", "1"), ("n", "2")])
+    assert twice.status_code == 422 and twice.json()["error"]["field"] == "n"
+    many = [("exclude", "space2"), ("exclude", "food1")]
+    assert client.get("/v1/items/space1/similar", params=many).status_code == 200
+    assert client.get("/v1/users/u1/recommendations", params=many).status_code == 200
 
 
 def test_recommendations_have_the_shape_python_gives(client: TestClient, engine: Engine) -> None:

@@ -35,7 +35,8 @@ def emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:
 
 
 def show_hits(args: argparse.Namespace, engine: Engine, hits: list[Hit]) -> None:
-    """Hits as HTTP returns them (`{"items": [{"id", "score"}]}`), or a table with titles."""
+    """Hits as HTTP returns them (`{"items": [{"id", "score"}], "recommendation_id": null}`:
+    a command logs no list), or a table with titles."""
 
     def table() -> str:
         if not hits:
@@ -49,7 +50,7 @@ def show_hits(args: argparse.Namespace, engine: Engine, hits: list[Hit]) -> None
             lines.append(f"{h.score:7.4f}  {h.id:<{width}}  {title}".rstrip())
         return "\n".join(lines)
 
-    emit(args, {"items": [h.as_dict() for h in hits]}, table)
+    emit(args, {"items": [h.as_dict() for h in hits], "recommendation_id": None}, table)
 
 
 def show_recommendation(args: argparse.Namespace, engine: Engine, rec: Recommendation) -> None:

@@ -16,7 +16,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     actions = top.add_subparsers(title="actions", required=True, metavar="ACTION")
 
     def add(name: str, fn: Callable[[argparse.Namespace], int], help: str) -> Any:
-        parser = actions.add_parser(name, parents=[common], help=help, description=help)
+        # argparse %-formats help (not descriptions): "95%" would crash `--help`
+        parser = actions.add_parser(
+            name, parents=[common], help=help.replace("%", "%%"), description=help
+        )
         parser.set_defaults(handler=fn)
         return parser
 

@@ -125,18 +125,19 @@ def record_event(args: argparse.Namespace) -> int:
             context = json.loads(args.context)
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"not valid JSON: {exc.msg}", field="--context") from None
+    given = {
+        "value": args.value,
+        "context": context,
+        "timestamp": args.timestamp,
+        "event_id": args.event_id,
+    }
+    event = {"user_id": args.user, "item_id": args.item, "type": args.type}
+    event |= {k: v for k, v in given.items() if v is not None}
     with open_engine(args) as engine:
-        new = engine.record(
-            args.user,
-            args.item,
-            args.type,
-            value=args.value,
-            context=context,
-            timestamp=args.timestamp,
-            event_id=args.event_id,
-        )
-    data = {"recorded": new}
-    emit(args, data, lambda: "recorded" if new else "already recorded (same event id)")
+        report = engine.record_event(event)
+    new = report.accepted == 1
+    text = "recorded" if new else "already recorded (same event id)"
+    emit(args, report.as_dict(), lambda: text)  # --json: what POST /v1/events answers
     return 0
 
 
@@ -168,7 +169,7 @@ def import_events(args: argparse.Namespace) -> int:
                 bar.update(report.accepted + report.duplicates + report.skipped)
     # skipped: the bad lines left out (--skip-invalid) and the events on unknown items (skip)
     data = {
-        "recorded": total["accepted"],
+        "accepted": total["accepted"],
         "duplicates": total["duplicates"],
         "skipped": len(errors) + total["skipped"],
         "created": total["created"],

@@ -93,7 +93,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         ops.stats_router,
     ):
         app.include_router(router, dependencies=[Depends(known_query)])  # the pages take any
-    openapi.install(app, settings.profiles.signal_rules().types)
+    rules = settings.profiles.signal_rules()
+    openapi.install(app, rules.types, (rules.rating_min, rules.rating_max))
     docs.install(app)
     if settings.service.site:
         from likewise.service import site

@@ -4,7 +4,8 @@ query parameter is one the operation takes."""
 from __future__ import annotations
 
 import time
-from typing import Any
+import typing
+from typing import Any, NamedTuple
 
 from fastapi import Request
 
@@ -24,35 +25,55 @@ def since_ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000.0
 
 
-def _takes(route: Any) -> frozenset[str]:
+class Takes(NamedTuple):
+    """The query parameters of an operation, and those of them that take a list (repeated)."""
+
+    names: frozenset[str]
+    lists: frozenset[str]
+
+
+def _takes(route: Any) -> Takes:
     """The query parameters `route` declares: its own and its dependencies', and those it
     documents by hand (`openapi_extra`, for the routes that parse their query in one step)."""
     names: set[str] = set()
+    lists: set[str] = set()
     stack = [getattr(route, "dependant", None)]
     while stack:
         dependant = stack.pop()
         if dependant is None:
             continue
-        names.update(field.alias for field in dependant.query_params)
+        for field in dependant.query_params:
+            names.add(field.alias)
+            annotation = field.field_info.annotation
+            if list in (typing.get_origin(annotation), annotation):
+                lists.add(field.alias)
         stack.extend(dependant.dependencies)
     extra = getattr(route, "openapi_extra", None) or {}
-    names.update(p["name"] for p in extra.get("parameters", ()) if p.get("in") == "query")
-    return frozenset(names)
+    for param in extra.get("parameters", ()):
+        if param.get("in") == "query":
+            names.add(param["name"])
+            if param.get("schema", {}).get("type") == "array":
+                lists.add(param["name"])
+    return Takes(frozenset(names), frozenset(lists))
 
 
 async def known_query(request: Request) -> None:
     """Dependency: a query parameter the operation does not take is a 422 naming it, not a
-    silent no-op (a misspelt `exlude=` would otherwise change nothing without a word)."""
+    silent no-op (a misspelt `exlude=` would otherwise change nothing without a word); so is
+    one given twice that takes one value (the last would win without a word)."""
     route = request.scope.get("route")
     if route is None or not request.scope.get("query_string"):
         return
-    takes: frozenset[str] | None = getattr(route, "_likewise_takes", None)
+    takes: Takes | None = getattr(route, "_likewise_takes", None)
     if takes is None:  # kept on the route: computed once per operation
         takes = _takes(route)
         route._likewise_takes = takes
-    for name in request.query_params:
-        if name not in takes:
-            listed = ", ".join(sorted(takes)) or "none"
+    params = request.query_params
+    for name in params:
+        if name not in takes.names:
+            listed = ", ".join(sorted(takes.names)) or "none"
             raise InvalidInput(
                 f"unknown query parameter; this operation takes: {listed}", field=name
             )
+        if name not in takes.lists and len(params.getlist(name)) > 1:
+            raise InvalidInput("given more than once; it takes one value", field=name)

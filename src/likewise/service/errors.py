@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -51,14 +52,23 @@ def _likewise(_: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal", "internal error")
 
 
+_UNION_MEMBER = re.compile(r"[\[\]]|^(str|int|float|bool|dict|list)$")
+
+
 def _validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    # pydantic names the member of a union it tried (`dict[str,any]`): no field of the request
+    loc = [
+        str(p)
+        for p in first.get("loc", ())
+        if p not in ("body", "query", "path") and not _UNION_MEMBER.search(str(p))
+    ]
     message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
     if first.get("type") == "json_invalid":
         return error_response(400, "bad_json", f"the body is not valid JSON: {message}")
-    return error_response(422, "invalid_input", message, ".".join(loc) or None)
+    whole = "body" if tuple(first.get("loc", ()))[:1] == ("body",) else None
+    return error_response(422, "invalid_input", message, ".".join(loc) or whole)
 
 
 def _http(_: Request, exc: Exception) -> JSONResponse:

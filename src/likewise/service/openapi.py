@@ -204,25 +204,32 @@ def role_of(route: APIRoute | RouteContext) -> Role | None:
     return max(found, key=RANK.__getitem__, default=None)
 
 
-def install(app: FastAPI, event_types: Sequence[str]) -> None:
+def install(
+    app: FastAPI, event_types: Sequence[str], rating: tuple[float, float] = (1.0, 5.0)
+) -> None:
     """Serve the post-processed document at `app.openapi_url`; `event_types` are the types
-    the server's signal settings know."""
+    the server's signal settings know, `rating` their rating scale (min, max)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = generate()
-            finish(document, app, event_types)
+            finish(document, app, event_types, rating)
             app.openapi_schema = document
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def finish(document: dict[str, Any], app: FastAPI, event_types: Sequence[str]) -> None:
+def finish(
+    document: dict[str, Any],
+    app: FastAPI,
+    event_types: Sequence[str],
+    rating: tuple[float, float] = (1.0, 5.0),
+) -> None:
     components = document.setdefault("components", {})
     types = components.setdefault("schemas", {})
-    types.update(schemas(event_types))
+    types.update(schemas(event_types, rating))
     error = ErrorOut.model_json_schema(ref_template=REF + "{model}")
     types.update(error.pop("$defs"), ErrorOut=error)
     for name in ("HTTPValidationError", "ValidationError"):

@@ -192,11 +192,12 @@ def example(dim: int | None) -> dict[str, Any]:
     return {"anyOf": [an_id("a stored item's id"), vector]}
 
 
-def event(types: Sequence[str]) -> dict[str, Any]:
-    """The Event, with the event types the server's signal settings know."""
+def event(types: Sequence[str], rating: tuple[float, float] = (1.0, 5.0)) -> dict[str, Any]:
+    """The Event, with the event types and the rating scale of the server's settings."""
+    low, high = rating
     valued = [
         ("dwell", {"type": "number", "minimum": 0}),
-        ("rating", {"type": "number", "minimum": 1, "maximum": 5}),
+        ("rating", {"type": "number", "minimum": low, "maximum": high}),
     ]
     return {
         "type": "object",
@@ -210,7 +211,7 @@ def event(types: Sequence[str]) -> dict[str, Any]:
             "type": {"type": "string", "enum": sorted(types)},
             "value": {
                 "type": ["number", "null"],
-                "description": "dwell: seconds (>= 0); rating: stars (1 to 5)",
+                "description": f"dwell: seconds (>= 0); rating: stars ({low:g} to {high:g})",
             },
             "context": ref("Context"),
             "timestamp": {
@@ -251,13 +252,15 @@ def event(types: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def schemas(event_types: Sequence[str]) -> dict[str, dict[str, Any]]:
+def schemas(
+    event_types: Sequence[str], rating: tuple[float, float] = (1.0, 5.0)
+) -> dict[str, dict[str, Any]]:
     """The components this module defines, by name."""
     return {
         "Where": WHERE,
         "Weights": WEIGHTS,
         "Context": CONTEXT,
-        "Event": event(event_types),
+        "Event": event(event_types, rating),
         "JsonValue": JSON_VALUE,
         "Item": item(with_id=True),
         "ItemFields": item(with_id=False),

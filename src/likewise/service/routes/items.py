@@ -157,7 +157,7 @@ async def similar(
         source=source,
         min_score=min_score,
     )
-    found: dict[str, Any] = {"items": [h.as_dict() for h in hits]}
+    found: dict[str, Any] = {"items": [h.as_dict() for h in hits], "recommendation_id": None}
     if user_id is not None:
         found["recommendation_id"] = engine.track(
             user_id, "related", [h.id for h in hits], ms=since_ms(started)

@@ -37,7 +37,7 @@ async def popular_items(
     hits = engine_of(request).popular(
         n=n, where=json_object(where, "where"), exclude=exclude, trending=trending
     )
-    return FastJSON({"items": [h.as_dict() for h in hits]})
+    return FastJSON({"items": [h.as_dict() for h in hits], "recommendation_id": None})
 
 
 @router.get("/latest", response_model=Hits)
@@ -49,7 +49,7 @@ async def latest_items(
 ) -> FastJSON:
     """The items written last (added or changed), newest first, passing `where` (score 0)."""
     hits = engine_of(request).latest(n=n, where=json_object(where, "where"), exclude=exclude)
-    return FastJSON({"items": [h.as_dict() for h in hits]})
+    return FastJSON({"items": [h.as_dict() for h in hits], "recommendation_id": None})
 
 
 # Checked by the Engine, whose errors name the place (`positive[2]`); documented as typed

@@ -26,7 +26,7 @@ def search(request: Request, body: SearchIn) -> dict[str, Any]:
     hits = engine.search(
         body.text, n=body.n, where=body.where, exclude=body.exclude, min_score=body.min_score
     )
-    found: dict[str, Any] = {"items": [h.as_dict() for h in hits]}
+    found: dict[str, Any] = {"items": [h.as_dict() for h in hits], "recommendation_id": None}
     if body.user_id is not None:
         found["recommendation_id"] = engine.track(
             body.user_id, "search", [h.id for h in hits], ms=since_ms(started)
