@@ -221,7 +221,9 @@ class Engine(Sessions, Measures, Catalog):
         recommendation's id; events that carry that id as `recommendation_id` are attributed
         to it in :meth:`ctr_report`.
 
-        `offset` skips that many better items (the next page: positions go on from there);
+        `offset` skips that many better items (the next page: positions go on from there;
+        exact for the profile strategies and popular, while `hybrid` scales each source over
+        the candidates of the length asked, so its pages may overlap: page it with `exclude`);
         `min_score` leaves out items scored below it, so a list may come back short rather
         than padded with weak matches (scores are the strategy's: similarities for a profile
         strategy, the blend's for `hybrid`). `strategy="popular"` ranks by popularity alone.

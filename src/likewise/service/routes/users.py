@@ -87,7 +87,10 @@ RECOMMEND_PARAMS = [
         "offset",
         {"type": "integer", "minimum": 0, "maximum": MAX_N - 1, "default": 0},
         f"skip this many better items: the next page (positions go on from there); a list "
-        f"ends at position {MAX_N}, so a page that would pass it is served short",
+        f"ends at position {MAX_N}, so a page that would pass it is served short. Exact for "
+        "the profile strategies and popular; the hybrid scales each source over the "
+        "candidates of the length asked, so its pages may overlap: page a hybrid list with "
+        "`exclude` of the ids shown",
     ),
     _param(
         "min_score",
