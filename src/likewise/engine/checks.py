@@ -62,11 +62,10 @@ def check_n(n: int) -> None:
 
 
 def check_page(n: int, offset: int) -> None:
-    """`offset` is a count of items to skip, and the page ends within `MAX_N`."""
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise InvalidInput("must be an integer >= 0", field="offset")
-    if n + offset > MAX_N:
-        raise InvalidInput(f"n + offset must be at most {MAX_N}", field="offset")
+    """`offset` is a count of items to skip within a list of at most `MAX_N` (a page that
+    would pass its end is served short)."""
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset < MAX_N:
+        raise InvalidInput(f"must be an integer from 0 to {MAX_N - 1}", field="offset")
 
 
 def check_score(min_score: float | None) -> None:

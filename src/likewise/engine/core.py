@@ -13,6 +13,7 @@ from likewise.embedders.base import Embedder
 from likewise.embedders.registry import get_embedder
 from likewise.engine.catalog import Catalog
 from likewise.engine.checks import (
+    MAX_N,
     IngestReport,
     check_compatible,
     check_n,
@@ -243,7 +244,7 @@ class Engine(Sessions, Measures, Catalog):
                 weights, diversity = chosen.get("weights"), chosen.get("diversity")
         rec = self.personal.ranker.recommend(
             user_id,
-            n=n + offset,
+            n=min(n + offset, MAX_N),  # a page past the list's end is short
             strategy=strategy,
             where=where,
             exclude=exclude,

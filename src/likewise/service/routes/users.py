@@ -115,7 +115,7 @@ async def recommendations(request: Request, user_id: str) -> FastJSON:
         raise invalid_input(exc) from None
     rec = engine_of(request).recommend(
         user_id,
-        n=min(query.n, MAX_N - query.offset),  # the list ends at MAX_N: a page past it is short
+        n=query.n,
         strategy=query.strategy,
         where=json_object(query.where, "where"),
         context=json_object(query.context, "context"),
