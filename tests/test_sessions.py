@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +53,24 @@ def test_pages_of_items_and_events(engine: Engine) -> None:
         assert caught.value.field == "cursor"
         assert engine.delete_user_events("u")["events"] == 3
         assert engine.user_events("u").events == []
+
+
+def test_pages_with_exploration_skip_no_ranked_item(tmp_path: Path) -> None:
+    from likewise import Settings
+
+    words = [" ".join(f"w{(k * 7 + j * 3) % 31}" for j in range(3)) for k in range(40)]
+    items = [{"id": f"i{k:02d}", "title": f"space {words[k]}"} for k in range(40)]
+    with Engine.open(
+        str(tmp_path / "d"), model="hashing-64", settings=Settings(exploration=0.4)
+    ) as engine:
+        engine.add_items(items)
+        engine.record("u", "i00", "like")
+        for k in range(20, 40):  # popular items for the exploration slots
+            engine.record(f"p{k}", f"i{k}", "like")
+        first = engine.recommend("u", n=5, strategy="mean", track=False)
+        second = engine.recommend("u", n=5, offset=5, strategy="mean", track=False)
+        ranked = [r.id for r in first.items if r.reason != "explore"]
+        ranked += [r.id for r in second.items]
+        assert len(ranked) == 8 and len(set(ranked)) == 8  # 3 + 5: none repeated
+        assert "explore" in {r.reason for r in first.items}
+        assert [i["position"] for i in second.as_dict()["items"]] == [6, 7, 8, 9, 10]

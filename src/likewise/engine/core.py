@@ -244,7 +244,8 @@ class Engine(Sessions, Measures, Catalog):
                 weights, diversity = chosen.get("weights"), chosen.get("diversity")
         rec = self.personal.ranker.recommend(
             user_id,
-            n=min(n + offset, MAX_N),  # a page past the list's end is short
+            n=min(n, MAX_N - offset),  # a page past the list's end is short
+            offset=offset,
             strategy=strategy,
             where=where,
             exclude=exclude,
@@ -254,9 +255,9 @@ class Engine(Sessions, Measures, Catalog):
             diversity=diversity,
             space=space,
         )
-        if variant is not None or offset or min_score is not None:
-            kept = [r for r in rec.items[offset:] if min_score is None or r.score >= min_score]
-            rec = replace(rec, items=kept, variant=variant, offset=offset)
+        if variant is not None or min_score is not None:
+            kept = [r for r in rec.items if min_score is None or r.score >= min_score]
+            rec = replace(rec, items=kept, variant=variant)
         if track:
             items = [r.id for r in rec.items]
             shown_as = variant or rec.strategy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -92,8 +93,10 @@ class Ranker:
         weights: Mapping[str, float] | None = None,
         diversity: float | None = None,
         space: str = TEXT,
+        offset: int = 0,
     ) -> Recommendation:
         """Nearest items to the user's interest vector, or popular ones without a profile.
+        The page of `n` after the first `offset` of the ranking (`Recommendation.offset`).
 
         A profile strategy searches around the user's profile in `space` (`text`, or
         `behaviour` once a model is trained). The hybrid's weights default to the
@@ -136,6 +139,7 @@ class Ranker:
         key = (
             user_id,
             n,
+            offset,
             name,
             where_key(where),
             tuple(exclude),
@@ -148,16 +152,22 @@ class Ranker:
         # Resting items depends on every list shown, so it bypasses the cache.
         hit = None if config.rest_after else self.cache.get(user_id, key)
         if hit is not None:
-            return Recommendation(user_id, hit.strategy, hit.items, cached=True)
+            return Recommendation(user_id, hit.strategy, hit.items, cached=True, offset=offset)
         version = self.cache.version(user_id)
         if config.rest_after:
             counts = self.store.shown(user_id)
             exclude = [*exclude, *(i for i, c in counts.items() if c >= config.rest_after)]
         state, seen = self.store.user(user_id, space=space if name != "hybrid" else TEXT)
         seen = [] if include_seen else seen
-        rec = self._rank(user_id, n, name, where, [*exclude, *seen], state, boosts, tuning)
-        if config.exploration and rec.items:
-            rec = self._explore(rec, n, where, exclude, seen)
+        skip = [*exclude, *seen]
+        rec = self._rank(user_id, n + offset, name, where, skip, state, boosts, tuning)
+        # Exploration takes the last slots of the first page; later pages go on from the
+        # ranked items it displaced (for pages of the same `n`), so none is skipped.
+        slots = max(1, round(config.exploration * n)) if config.exploration else 0
+        start = max(0, offset - slots) if offset else 0
+        rec = replace(rec, items=rec.items[start : start + n], offset=offset)
+        if slots and not offset and rec.items:
+            rec = self._explore(rec, n, slots, where, exclude, seen)
         self.cache.put(user_id, key, rec, version)
         return rec
 
@@ -311,14 +321,15 @@ class Ranker:
         self,
         rec: Recommendation,
         n: int,
+        slots: int,
         where: Mapping[str, Any] | None,
         exclude: Sequence[str],
         seen: Sequence[str],
     ) -> Recommendation:
-        """Give the last `exploration` share of the slots to popular items the list does not
-        hold, drawn with a seed of (user, day): the same page reloads the same way."""
-        slots = max(1, round(self.config.exploration * n))
-        keep = rec.items[: max(0, len(rec.items) - slots)]
+        """Give the last `slots` of the `n` to popular items the list does not hold, drawn
+        with a seed of (user, day): the same page reloads the same way. A list shorter than
+        `n` keeps its items and fills the slots after them."""
+        keep = rec.items[: n - slots]
         skip = [*exclude, *(r.id for r in keep), *seen]
         picks = self.sources.explore(Query(rec.user_id, slots, where=where, exclude=skip))
         extra = [Recommended(i, s, "explore") for i, s in picks.scores.items()]
