@@ -74,3 +74,37 @@ def test_pages_with_exploration_skip_no_ranked_item(tmp_path: Path) -> None:
         assert len(ranked) == 8 and len(set(ranked)) == 8  # 3 + 5: none repeated
         assert "explore" in {r.reason for r in first.items}
         assert [i["position"] for i in second.as_dict()["items"]] == [6, 7, 8, 9, 10]
+
+
+def test_best_score_sinks_whatever_the_signs_of_the_cosines() -> None:
+    import numpy as np
+
+    from likewise.recommend.session import Examples, best_scores
+
+    pos, neg = np.array([1.0, 0.0], "f4"), np.array([0.0, 1.0], "f4")
+    near_neg = np.array([-0.2, -0.1], "f4")  # both cosines negative, the negative's nearer
+    clean = np.array([-0.3, -0.9], "f4")  # nearer the positive, though far from both
+    scores = best_scores({"n": near_neg, "c": clean}, Examples([pos], [neg], [], []))
+    assert scores["c"] > 0 > scores["n"]
+
+
+def test_odd_cursors_and_spaces_are_named(engine: Engine) -> None:
+    with engine:
+        for cursor in ("²", "9" * 25):
+            with pytest.raises(InvalidInput) as caught:
+                engine.user_events("u", cursor=cursor)
+            assert caught.value.field == "cursor"
+        with pytest.raises(InvalidInput) as caught:
+            engine.list_items(cursor="a\x00b")
+        assert caught.value.field == "cursor"
+        with pytest.raises(InvalidInput) as caught:
+            engine.similar("i0", space="collaborative")
+        assert caught.value.field == "space"
+        engine.create_experiment("home", ["a:strategy=ema", "b:strategy=hybrid"])
+        engine.record("u", "i0", "like")
+        # naming a space picks a profile strategy: the experiment does not decide
+        assert engine.recommend("u", space="text", n=2).variant is not None
+        from likewise.errors import Conflict
+
+        with pytest.raises(Conflict):  # no behaviour model yet, whatever the bucket
+            engine.recommend("u", space="behaviour", n=2)

@@ -137,9 +137,9 @@ def test_an_experiment_splits_users_tags_lists_and_reports(engine: Engine) -> No
         engine.create_experiment("other", ["a:strategy=ema", "b:strategy=mean"])
     with pytest.raises(Conflict):
         engine.create_experiment("home", ["a:strategy=ema", "b:strategy=mean"])
-    with pytest.raises(InvalidInput) as info:
+    with pytest.raises(NotFound) as missing:
         engine.stop_experiment("home", promote="c")
-    assert info.value.field == "variant" and engine.tracker.book.get("home").running
+    assert missing.value.field == "promote" and engine.tracker.book.get("home").running
     stopped = engine.stop_experiment("home", promote="b")
     assert not stopped.running and stopped.winner == "b"
     after = engine.recommend("u3", n=3)
@@ -155,3 +155,10 @@ def test_experiments_survive_a_reopen(tmp_path: pytest.TempPathFactory) -> None:
     with Engine.open(folder) as engine:
         kept = engine.tracker.book.get("keep")
         assert kept.running and [v.weight for v in kept.variants] == [30.0, 70.0]
+
+
+def test_experiments_know_every_strategy_the_ranker_does() -> None:
+    from likewise.recommend import RECOMMENDERS
+    from likewise.tracking.experiments import STRATEGIES
+
+    assert set(STRATEGIES) == set(RECOMMENDERS)

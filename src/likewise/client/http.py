@@ -8,7 +8,8 @@ What is retried, at most `retries` more times:
 - a connection that could not be made (`ConnectError`, `ConnectTimeout`, `PoolTimeout`), for
   every request: nothing was sent.
 - any other transport failure (a read timeout, a dropped connection), only for a request
-  that is safe to repeat (`idempotent`): a GET, PUT or DELETE, an upsert of items by id, an
+  that is safe to repeat (`idempotent`): a GET (not a recommendation: each logs an
+  impression), PUT or DELETE, an upsert of items by id, an
   event batch whose every event carries an `event_id`, a search that logs nothing.
 
 After the last try, an error response raises what its body names (`errors.py`), and a

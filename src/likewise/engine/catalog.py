@@ -141,6 +141,8 @@ class Catalog:
         if source is not None and source not in SOURCES:
             known = ", ".join(SOURCES)
             raise InvalidInput(f"unknown {source!r}; known: {known}", field="source")
+        if space == "collaborative":  # a source, not a space
+            raise InvalidInput("unknown space 'collaborative': use source=", field="space")
         chosen = SOURCES.get(source or "", space)
         key = (item_id, n, where_key(where), tuple(exclude), chosen, self._model_version())
         hit = self.similar_cache.get("", key)
@@ -288,7 +290,9 @@ class Catalog:
         `cursor` (the `next_cursor` of the page before; None: from the start). The page's
         `next_cursor` is None once the catalog is read to its end."""
         check_limit(limit)
-        if cursor is not None and not isinstance(cursor, str):
+        if cursor is not None and (
+            not isinstance(cursor, str) or any(c < " " for c in cursor) or len(cursor) > 1024
+        ):  # an item id: no control characters (a NUL would fail in the database)
             raise InvalidInput("must be the next_cursor of a page", field="cursor")
         after, chunk = cursor or "", max(limit, 256)
         found: list[str] = []

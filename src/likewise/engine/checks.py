@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -61,7 +62,7 @@ def check_n(n: int) -> None:
         raise InvalidInput(f"must be an integer from 1 to {MAX_N}", field="n")
 
 
-def check_page(n: int, offset: int) -> None:
+def check_page(offset: int) -> None:
     """`offset` is a count of items to skip within a list of at most `MAX_N` (a page that
     would pass its end is served short)."""
     if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset < MAX_N:
@@ -72,7 +73,7 @@ def check_score(min_score: float | None) -> None:
     """A finite number, or None (no threshold)."""
     if min_score is None:
         return
-    if isinstance(min_score, bool) or not isinstance(min_score, int | float):
+    if isinstance(min_score, bool) or not isinstance(min_score, numbers.Real):
         raise InvalidInput("must be a number", field="min_score")
     if not math.isfinite(min_score):
         raise InvalidInput("must be finite", field="min_score")

@@ -232,10 +232,10 @@ class Engine(Sessions, Measures, Catalog):
         started = time.perf_counter()
         check_n(n)
         check_user_id(user_id)
-        check_page(n, offset)
+        check_page(offset)
         check_score(min_score)
         variant: str | None = None
-        if strategy is None and weights is None and diversity is None:
+        if strategy is None and weights is None and diversity is None and space == "text":
             # How to recommend is not asked for: a running experiment decides, else the
             # promoted winner of the last one, else the settings.
             chosen, variant = self.tracker.choose(user_id)

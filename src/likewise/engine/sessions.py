@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from likewise.config import Settings
 from likewise.engine.checks import check_n, check_score
 from likewise.engine.pages import EventPage, check_limit
 from likewise.engine.tracking import Tracker
@@ -30,7 +29,6 @@ class Sessions:
     store: Store
     personal: Personaliser
     tracker: Tracker
-    settings: Settings
 
     def user_events(
         self, user_id: str, *, limit: int = 100, cursor: str | None = None
@@ -41,7 +39,8 @@ class Sessions:
         check_limit(limit)
         before = None
         if cursor is not None:
-            if not isinstance(cursor, str) or not cursor.isdigit():
+            ok = isinstance(cursor, str) and cursor.isascii() and cursor.isdigit()
+            if not ok or len(cursor) > 18:
                 raise InvalidInput("must be the next_cursor of a page", field="cursor")
             before = int(cursor)
         rows = self.store.user_events(user_id, limit=limit, before=before)
@@ -49,9 +48,9 @@ class Sessions:
         return EventPage([e for _, e in rows], str(rows[-1][0]) if more else None)
 
     def delete_user_events(self, user_id: str) -> dict[str, int]:
-        """Delete a user's events and what was learned from them (profiles, snapshots, their
-        share of popularity); the lists they were shown stay in the reports (unlike
-        :meth:`forget_user`). Rows deleted per table."""
+        """Delete a user's events and the profiles, snapshots and share of popularity made
+        from them; the lists they were shown stay in the reports (unlike :meth:`forget_user`).
+        The trained models forget them at the next :meth:`train`. Rows deleted per table."""
         check_user_id(user_id)
         deleted = self.store.forget_user(user_id, keep_impressions=True)
         self.personal.cache.touch_all()  # their events were in everyone's popular lists
@@ -76,8 +75,10 @@ class Sessions:
         candidate by its nearest positive, sunk when a negative is nearer) or `hybrid` (the
         trained blend, with the positive ids as the history). The given ids are left out.
 
-        With `user_id` (e.g. a session id), the list is logged as an impression under the
-        strategy, and its id attributes later events as :meth:`recommend`'s does.
+        The context rules that apply to `context` filter and boost the list as they do a
+        user's. With `user_id` (e.g. a session id), the list is logged as an impression under
+        the strategy (with `context`), and its id attributes later events as
+        :meth:`recommend`'s does.
         """
         started = time.perf_counter()
         check_n(n)
@@ -89,7 +90,13 @@ class Sessions:
             check_user_id(user_id)
         examples = self._examples(positive, negative)
         rec = self.personal.ranker.from_examples(
-            examples, n=n, strategy=strategy, where=where, exclude=exclude, user_id=user_id or ""
+            examples,
+            n=n,
+            strategy=strategy,
+            where=where,
+            exclude=exclude,
+            user_id=user_id or "",
+            context=context,
         )
         if min_score is not None:
             kept = [r for r in rec.items if r.score >= min_score]

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from likewise.config import TrackingConfig
-from likewise.errors import InvalidInput
+from likewise.errors import InvalidInput, NotFound
 from likewise.store import Store
 from likewise.tracking import Impression, ImpressionLog, RateRow
 from likewise.tracking.experiments import (
@@ -85,9 +85,8 @@ class Tracker:
         default = None
         if promote is not None:
             arm = next((v for v in experiment.variants if v.name == promote), None)
-            if arm is None:
-                known = ", ".join(v.name for v in experiment.variants)
-                raise InvalidInput(f"no variant {promote!r}; known: {known}", field="variant")
+            if arm is None:  # as a missing experiment is: nothing is stopped
+                raise NotFound("variant", promote, field="promote")
             experiment = replace(experiment, winner=promote)
             default = arm.settings()
         self.book.update(experiment, default)

@@ -139,7 +139,8 @@ def threshold_note(results: Sequence[Result], loss: float | None) -> str:
     if loss is None:
         return ""
     lines = [
-        f"\n\nmin_score that keeps {1 - loss:.0%} of the hits (`--tune-min-score {loss:g}`):",
+        f"\n\nmin_score that keeps {1 - loss:.0%} of the hits (`--tune-min-score {loss:g}`), "
+        "read off these same held-out items (in sample: the HR after is optimistic):",
         "",
         "| strategy | k | min_score | list slots cut | HR after |",
         "| --- | ---: | ---: | ---: | ---: |",

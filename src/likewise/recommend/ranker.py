@@ -130,12 +130,7 @@ class Ranker:
             config.diversity if diversity is None else check_diversity(diversity),
             fill=weights is None and config.hybrid_weights is None,
         )
-        clocked = with_clock(context or {}) if self.rules else {}
-        active = [r for r in self.rules if r.applies(clocked)]
-        for rule in active:
-            if rule.filter is not None:
-                where = {"$and": [where, rule.filter]} if where else rule.filter
-        boosts = [(r.boost, r.weight) for r in active if r.boost is not None and r.weight]
+        where, boosts = self._rules(context, where)
         key = (
             user_id,
             n,
@@ -171,6 +166,19 @@ class Ranker:
         self.cache.put(user_id, key, rec, version)
         return rec
 
+    def _rules(
+        self, context: Mapping[str, Any] | None, where: Mapping[str, Any] | None
+    ) -> tuple[Mapping[str, Any] | None, Boosts]:
+        """`where` with the filters of the context rules that apply to `context` (with the
+        clock's `daypart` and `weekday`), and their boosts."""
+        clocked = with_clock(context or {}) if self.rules else {}
+        active = [r for r in self.rules if r.applies(clocked)]
+        for rule in active:
+            if rule.filter is not None:
+                where = {"$and": [where, rule.filter]} if where else rule.filter
+        boosts = [(r.boost, r.weight) for r in active if r.boost is not None and r.weight]
+        return where, boosts
+
     def from_examples(
         self,
         examples: Examples,
@@ -180,10 +188,13 @@ class Ranker:
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
         user_id: str = "",
+        context: Mapping[str, Any] | None = None,
     ) -> Recommendation:
         """A list for no stored user, from the items or vectors a session gave (see
-        `recommend.session`): the same sources, filters, blend and reasons as a user's."""
+        `recommend.session`): the same sources, context rules, filters, blend and reasons as
+        a user's (`best_score` ranks by its own scores: the rules' boosts do not apply)."""
         skip = [*exclude, *examples.given]
+        where, boosts = self._rules(context, where)
         if strategy == "best_score":
             return Recommendation(user_id, strategy, self._best(examples, n, where, skip))
         vector = examples.average(self.profiles.beta)
@@ -194,9 +205,9 @@ class Ranker:
             query = Query(user_id, POOL * n, vector, examples.liked, where, skip, taste)
             fill = self.config.hybrid_weights is None
             tuning = Tuning(self.weights(), self.config.diversity, fill=fill)
-            return Recommendation(user_id, strategy, self._blend(query, n, [], tuning))
-        query = Query(user_id, n, vector, examples.liked, where, skip)
-        return Recommendation(user_id, strategy, self._nearest(query, n, []))
+            return Recommendation(user_id, strategy, self._blend(query, n, boosts, tuning))
+        query = Query(user_id, POOL * n if boosts else n, vector, examples.liked, where, skip)
+        return Recommendation(user_id, strategy, self._nearest(query, n, boosts))
 
     def _best(
         self, examples: Examples, n: int, where: Mapping[str, Any] | None, skip: Sequence[str]

@@ -44,16 +44,18 @@ class Examples:
 
 
 def best_scores(candidates: Mapping[str, Vector], examples: Examples) -> dict[str, float]:
-    """Each candidate's cosine to its nearest positive, or minus its cosine to its nearest
-    negative when that one is nearer (Qdrant's `best_score`): a candidate close to anything
-    disliked sinks below every candidate that is not."""
+    """Qdrant's `best_score`: each candidate's similarity to its nearest positive, or minus
+    its similarity to its nearest negative when that one is nearer. Similarities are cosines
+    mapped onto [0, 1] (`(1 + cos) / 2`) first, so a candidate nearer a negative scores at
+    most 0 and sinks below every candidate that is not, whatever the signs of the cosines."""
     if not candidates:
         return {}
     ids = list(candidates)
     matrix = np.stack([_unit(candidates[i]) for i in ids])
-    best = (matrix @ np.stack([_unit(v) for v in examples.positive]).T).max(axis=1)
+    best = (1.0 + (matrix @ np.stack([_unit(v) for v in examples.positive]).T).max(axis=1)) / 2
     if len(examples.negative):
-        worst = (matrix @ np.stack([_unit(v) for v in examples.negative]).T).max(axis=1)
+        near = (matrix @ np.stack([_unit(v) for v in examples.negative]).T).max(axis=1)
+        worst = (1.0 + near) / 2
         best = np.where(best >= worst, best, -worst)
     return {i: float(s) for i, s in zip(ids, best.tolist(), strict=True)}
 

@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-STRATEGIES = ("dislike", "ema", "mean", "momentum", "hybrid")
+STRATEGIES = ("dislike", "ema", "mean", "momentum", "hybrid", "popular")  # RECOMMENDERS
 SIGNIFICANCE = 0.05
 
 

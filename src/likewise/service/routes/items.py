@@ -72,7 +72,7 @@ def _records(request: Request, body: bytes) -> list[Any]:
 
 
 @router.get("")
-async def list_items(
+def list_items(  # a selective `where` may read many chunks: off the event loop
     request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     cursor: Annotated[

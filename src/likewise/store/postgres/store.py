@@ -331,12 +331,16 @@ class PostgresStore(SqlActivity, DerivedReads):
         condition, params = compile_where(parse_where(where))
         order, now = ("trend", time.time()) if trending else ("score", 0.0)
         with self._read() as conn:
-            rows = conn.execute(
-                f"SELECT p.item_id, p.{order} FROM popularity p JOIN items ON id = p.item_id "
-                f"WHERE {condition} AND id <> ALL(%s) ORDER BY p.{order} DESC, p.item_id "
-                'COLLATE "C" LIMIT %s',
-                [*params, list(exclude), 0 if newest else n],
-            ).fetchall()
+            rows = (
+                []
+                if newest
+                else conn.execute(
+                    f"SELECT p.item_id, p.{order} FROM popularity p JOIN items ON id = p.item_id "
+                    f"WHERE {condition} AND id <> ALL(%s) ORDER BY p.{order} DESC, p.item_id "
+                    'COLLATE "C" LIMIT %s',
+                    [*params, list(exclude), n],
+                ).fetchall()
+            )
             hits = [Hit(i, trend_score(s, now) if trending else float(s)) for i, s in rows]
             if len(hits) < n:
                 taken = [*exclude, *(h.id for h in hits)]
