@@ -195,8 +195,8 @@ class Personaliser:
                 raise NotFound("item", item_id, field=f"items[{k}]")
             parts.append(found[item_id])
         seed = mean(np.stack(parts)) if parts else None
-        if seed is None:
-            raise InvalidInput("give onboarding text or at least one item", field="text")
+        if seed is None:  # nothing given, or a text with no word the model can place
+            raise InvalidInput("give onboarding words or at least one item", field="text")
         old = self.store.profile(user_id)
         if old is not None and old.positives:
             raise Conflict(

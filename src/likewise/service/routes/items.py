@@ -76,7 +76,12 @@ def list_items(  # a selective `where` may read many chunks: off the event loop
     request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     cursor: Annotated[
-        str | None, Query(description="the next_cursor of the page before (opaque)")
+        str | None,
+        Query(
+            description="the next_cursor of the page before (opaque)",
+            pattern=r"^[^\x00-\x1f]*$",
+            max_length=1024,
+        ),
     ] = None,
     where: Annotated[str | None, WHERE] = None,
 ) -> dict[str, Any]:

@@ -173,7 +173,11 @@ def onboard(
     user_id: str,
     text: Annotated[
         str | None,
-        Body(embed=True, description="interests in words", json_schema_extra={"pattern": r"\S"}),
+        Body(
+            embed=True,
+            description="interests in words (at least one letter or digit)",
+            json_schema_extra={"pattern": r"\w"},
+        ),
     ] = None,
     items: Annotated[list[str], Body(embed=True, description="chosen item ids")] = [],  # noqa: B006
 ) -> None:
