@@ -13,7 +13,7 @@ from likewise.engine.checks import IngestReport, check_n, check_score, validate_
 from likewise.engine.ingest import Progress, embed_all, ingest
 from likewise.engine.pages import ItemPage, check_limit
 from likewise.errors import ConfigError, Conflict, InvalidInput, NotFound
-from likewise.items.model import ContentTemplate, Item
+from likewise.items.model import ContentTemplate, Item, check_json
 from likewise.ranking import ResultCache, weighted
 from likewise.ranking.cache import where_key
 from likewise.recommend.model import POOL
@@ -218,6 +218,7 @@ class Catalog:
         check_score(min_score)
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput("must be a non-empty string", field="text")
+        check_json(text, "text")
         vector = self.embedder.embed([text])[0]
         hits = self.store.search(vector, n=n, where=where, exclude=exclude)
         return [h for h in hits if min_score is None or h.score >= min_score]

@@ -26,7 +26,7 @@ from likewise.engine.sessions import Sessions
 from likewise.engine.tracking import Tracker
 from likewise.errors import InvalidInput
 from likewise.events.model import Event, check_user_id
-from likewise.items.model import ContentTemplate
+from likewise.items.model import ContentTemplate, check_json
 from likewise.personal import Personaliser, RecordReport
 from likewise.ranking import ResultCache
 from likewise.recommend import Recommendation, new_id
@@ -233,6 +233,7 @@ class Engine(Sessions, Measures, Catalog):
         check_n(n)
         check_user_id(user_id)
         check_page(offset)
+        check_json(context, "context")
         check_score(min_score)
         variant: str | None = None
         if strategy is None and weights is None and diversity is None and space == "text":
@@ -279,6 +280,7 @@ class Engine(Sessions, Measures, Catalog):
         recommendation id to send back with the events it leads to."""
         check_user_id(user_id)
         check_name(strategy, "strategy")
+        check_json(context, "context")
         if isinstance(items, str) or not all(isinstance(i, str) for i in items):
             raise InvalidInput("must be a list of item ids", field="items")
         rec_id = new_id()
@@ -301,6 +303,7 @@ class Engine(Sessions, Measures, Catalog):
 
     def onboard(self, user_id: str, *, text: str | None = None, items: Sequence[str] = ()) -> None:
         """Start a new user from onboarding text ("space, cooking") and/or chosen items."""
+        check_json(text, "text")
         self.personal.onboard(user_id, text=text, items=items)
 
     def train(

@@ -13,6 +13,7 @@ from likewise.engine.pages import EventPage, check_limit
 from likewise.engine.tracking import Tracker
 from likewise.errors import InvalidInput, NotFound
 from likewise.events.model import check_user_id
+from likewise.items.model import check_json
 from likewise.personal import Personaliser
 from likewise.recommend import Recommendation
 from likewise.recommend.session import MAX_EXAMPLES, SESSION_STRATEGIES, Examples
@@ -88,6 +89,8 @@ class Sessions:
             raise InvalidInput(f"unknown {strategy!r}; known: {known}", field="strategy")
         if user_id is not None:
             check_user_id(user_id)
+        check_json(context, "context")
+        check_json(where, "where")
         examples = self._examples(positive, negative)
         rec = self.personal.ranker.from_examples(
             examples,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from likewise.errors import InvalidInput
-from likewise.items.model import Item, parse_item
+from likewise.items.model import MAX_DEPTH, Item, check_json, parse_item
 
 __all__ = ["LoadResult", "csv_value", "json_object", "load_items", "read_rows"]
 
@@ -131,6 +131,9 @@ def json_object(text: str | None, field: str) -> dict[str, Any] | None:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"not valid JSON: {exc.msg}", field=field) from None
+    except RecursionError:
+        raise InvalidInput(f"nested more than {MAX_DEPTH} deep", field=field) from None
     if not isinstance(value, dict):
         raise InvalidInput("must be a JSON object", field=field)
+    check_json(value, field)
     return value

@@ -14,8 +14,10 @@ from likewise.errors import InvalidInput
 __all__ = [
     "CONTENT_FIELDS",
     "DEFAULT_TEMPLATE",
+    "MAX_DEPTH",
     "ContentTemplate",
     "Item",
+    "check_json",
     "invalid_input",
     "parse_item",
     "validate_record",
@@ -24,6 +26,7 @@ __all__ = [
 CONTENT_FIELDS = ("title", "body", "tags")
 DEFAULT_TEMPLATE = ("title", "body", "tags")
 MAX_ID_LENGTH = 512
+MAX_DEPTH = 32  # how deep JSON (metadata, context, filters) may nest
 NUL = "must not contain the NUL character (\\x00)"  # no database's text type can hold it
 
 
@@ -157,10 +160,38 @@ def validate_record(model: type[M], data: Any, *, line: int | None = None) -> M:
     if not isinstance(data, Mapping):
         noun = model.__name__.lower()
         raise InvalidInput(f"an {noun} must be an object, not {type(data).__name__}", line=line)
+    check_json(data, line=line)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise invalid_input(exc, line=line) from None
+
+
+def check_json(
+    value: Any, field: str | None = None, *, line: int | None = None, depth: int = 0
+) -> None:
+    """JSON that can be stored and hashed: no string (key or value) with a lone UTF-16
+    surrogate (JSON's `\\ud800` escapes allow them; UTF-8 does not), nested at most
+    `MAX_DEPTH` deep. InvalidInput names the place (`metadata.a[2]`)."""
+    if depth > MAX_DEPTH:
+        raise InvalidInput(f"nested more than {MAX_DEPTH} deep", field=field, line=line)
+    if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidInput(
+                    "is not valid Unicode (a lone surrogate)", field=field, line=line
+                ) from None
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            name = str(key).encode("utf-8", "backslashreplace").decode("utf-8")
+            place = f"{field}.{name}" if field else name
+            check_json(key, place, line=line, depth=depth + 1)
+            check_json(item, place, line=line, depth=depth + 1)
+    elif isinstance(value, list | tuple):
+        for k, item in enumerate(value):
+            check_json(item, f"{field or ''}[{k}]", line=line, depth=depth + 1)
 
 
 def invalid_input(exc: ValidationError, *, line: int | None = None) -> InvalidInput:

@@ -74,7 +74,8 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
 def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = CODES.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail), **(exc.headers or {}))
+    field = "body" if exc.status_code == 400 else None  # FastAPI could not parse the body
+    return error_response(exc.status_code, code, str(exc.detail), field, **(exc.headers or {}))
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -82,8 +83,14 @@ def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal", "internal error")
 
 
+def _too_deep(_: Request, exc: Exception) -> JSONResponse:
+    """JSON nested past what the parser recurses through (a body FastAPI parsed)."""
+    return error_response(400, "bad_json", "the body is nested too deep", "body")
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.LikewiseError, _likewise)
+    app.add_exception_handler(RecursionError, _too_deep)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(Exception, _unexpected)

@@ -13,6 +13,7 @@ from likewise.engine import MAX_N
 from likewise.engine.pages import MAX_PAGE
 from likewise.errors import InvalidInput, NotFound
 from likewise.items.loaders import json_object
+from likewise.items.model import MAX_DEPTH
 from likewise.service.auth import require_read, require_write
 from likewise.service.deps import engine_of, since_ms
 from likewise.service.schemas import FastJSON, Hits, IngestOut, ItemWritten
@@ -61,11 +62,15 @@ def _records(request: Request, body: bytes) -> list[Any]:
                     records.append(json.loads(row))
                 except json.JSONDecodeError as exc:
                     raise InvalidInput(f"not valid JSON: {exc.msg}", line=line) from None
+                except RecursionError:
+                    raise InvalidInput(f"nested more than {MAX_DEPTH} deep", line=line) from None
         return records
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"the body is not valid JSON: {exc.msg}", field="body") from None
+    except RecursionError:
+        raise InvalidInput(f"nested more than {MAX_DEPTH} deep", field="body") from None
     if not isinstance(value, list):
         raise InvalidInput("must be a JSON array of items (or NDJSON)", field="body")
     return value
@@ -105,7 +110,11 @@ def put_item(
     """Create or replace one item; its text is embedded again only if it changed."""
     if item.get("id", item_id) != item_id:
         raise InvalidInput("does not match the id in the path", field="id")
-    report = engine_of(request).add_items([{**item, "id": item_id}])
+    try:
+        report = engine_of(request).add_items([{**item, "id": item_id}])
+    except InvalidInput as exc:  # one item: name its field, not `items[0].field`
+        field = (exc.field or "").removeprefix("items[0]").lstrip(".") or None
+        raise InvalidInput(exc.reason, field=field) from None
     status = "created" if report.new else "updated" if report.changed else "unchanged"
     response.status_code = 201 if report.new else 200
     return {"id": item_id, "status": status}

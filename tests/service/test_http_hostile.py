@@ -1,0 +1,86 @@
+"""Issue 18's hostile inputs, each reproduced over HTTP first: lone surrogates and deep
+nesting are a 4xx naming the field, never a 500, and store nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from likewise import Engine
+
+LONE = "t\ud800"  # JSON may escape it ("\\ud800"); UTF-8 cannot hold it
+J = {"Content-Type": "application/json"}
+
+
+def body(value: object) -> bytes:
+    return json.dumps(value).encode()  # ensure_ascii: the surrogate travels as an escape
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload", "field"),
+    [
+        ("PUT", "/v1/items/s1", {"title": LONE}, "title"),
+        ("PUT", "/v1/items/s1", {"tags": ["ok", LONE]}, "tags[1]"),
+        ("PUT", "/v1/items/s1", {"colour": LONE}, "colour"),
+        ("PUT", "/v1/items/s1", {"meta": {LONE: 1}}, "meta.t\\ud800"),
+        ("POST", "/v1/items:batch", [{"id": "s2", "title": LONE}], "items[0].title"),
+        (
+            "POST",
+            "/v1/events",
+            {"user_id": "u1", "item_id": "space1", "type": "click", "context": {"x": LONE}},
+            "context.x",
+        ),
+        ("POST", "/v1/users/u9/onboarding", {"text": LONE}, "text"),
+        ("POST", "/v1/search", {"text": LONE}, "text"),
+        ("POST", "/v1/recommend", {"positive": ["space1"], "context": {"a": LONE}}, "context.a"),
+    ],
+)
+def test_a_lone_surrogate_is_named_not_a_500(
+    client: TestClient, engine: Engine, method: str, path: str, payload: object, field: str
+) -> None:
+    before = engine.stats()
+    response = client.request(method, path, content=body(payload), headers=J)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == field
+    after = engine.stats()
+    assert (after["items"], after["events"]) == (before["items"], before["events"])
+
+
+def test_ndjson_with_a_lone_surrogate_names_its_line(client: TestClient) -> None:
+    lines = body({"id": "ok"}) + b"\n" + body({"id": "s3", "body": LONE}) + b"\n"
+    response = client.post(
+        "/v1/items:batch", content=lines, headers={"Content-Type": "application/x-ndjson"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "items[1].body"
+
+
+def deep(levels: int) -> str:
+    return '{"a": ' * levels + "1" + "}" * levels
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("POST", "/v1/items:batch", {"content": "[" + deep(1000) + "]", "headers": J}),
+        (
+            "POST",
+            "/v1/items:batch",
+            {"content": deep(1000), "headers": {"Content-Type": "application/x-ndjson"}},
+        ),
+        ("GET", "/v1/items/space1/similar", {"params": {"where": deep(1000)}}),
+        ("GET", "/v1/users/u1/recommendations", {"params": {"context": deep(1000)}}),
+        ("GET", "/v1/users/u1/recommendations", {"params": {"weights": deep(1000)}}),
+        ("POST", "/v1/events", {"content": deep(1000), "headers": J}),
+        ("PUT", "/v1/items/d1", {"content": deep(40), "headers": J}),
+    ],
+)
+def test_deep_nesting_is_a_4xx_not_a_500(
+    client: TestClient, method: str, path: str, kwargs: dict[str, object]
+) -> None:
+    response = client.request(method, path, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code in (400, 422), response.text
+    error = response.json()["error"]
+    assert error["field"] or error["message"].startswith("line 1")

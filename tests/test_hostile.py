@@ -1,0 +1,45 @@
+"""Issue 18's hostile inputs at the Python API, on both backends: named, nothing stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from likewise import Engine
+from likewise.errors import InvalidInput
+from likewise.items.loaders import json_object
+
+LONE = "t\ud800"
+
+
+@pytest.fixture
+def engine(location: str) -> Engine:
+    eng = Engine.open(location, model="hashing-64")
+    eng.add_items([{"id": "a1", "title": "Moon"}])
+    return eng
+
+
+def test_lone_surrogates_are_named_and_store_nothing(engine: Engine) -> None:
+    with engine:
+        cases = [
+            (lambda: engine.add_items([{"id": "s", "title": LONE}]), "items[0].title"),
+            (lambda: engine.add_items([{"id": LONE}]), "items[0].id"),
+            (lambda: engine.record("u", "a1", "click", context={"k": LONE}), "context.k"),
+            (lambda: engine.search(LONE), "text"),
+            (lambda: engine.onboard("u2", text=LONE), "text"),
+            (lambda: engine.track("u", "mine", ["a1"], context={"x": [LONE]}), "context.x[0]"),
+        ]
+        for call, field in cases:
+            with pytest.raises(InvalidInput) as caught:
+                call()
+            assert caught.value.field == field
+        stats = engine.stats()
+        assert (stats["items"], stats["events"]) == (1, 0)
+
+
+def test_nesting_is_bounded() -> None:
+    for levels, field in ((1000, "where"), (40, "where")):
+        text = '{"a": ' * levels + "1" + "}" * levels
+        with pytest.raises(InvalidInput) as caught:
+            json_object(text, "where")
+        assert caught.value.field is not None and caught.value.field.startswith(field)
+    assert json_object('{"a": {"b": 1}}', "where") == {"a": {"b": 1}}
