@@ -66,3 +66,29 @@ def test_every_component_refuses_unknown_keys() -> None:
         assert issubclass(kind, Component)
         assert kind.model_config.get("extra") == "forbid"
         assert kind.model_config.get("env_prefix") == "LIKEWISE_"
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        ({"write_keys": [""]}, "write_keys"),  # it was dropped: an open server
+        ({"read_keys": ["  "]}, "read_keys"),
+        ({"event_keys": ["ok", "\t"]}, "event_keys"),
+        ({"write_keys": ["w"], "site_key": "w"}, "site_key"),  # published in every page
+        ({"read_keys": ["r"], "event_keys": ["e"], "site_key": "r"}, "site_key"),
+        ({"event_keys": ["e"], "site_key": "other"}, "site_key"),
+    ],
+)
+def test_keys_that_would_open_or_publish_the_api_are_refused(
+    given: dict[str, object], named: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"setting {named}"):
+        Settings(**given)  # type: ignore[arg-type]
+    assert Settings(event_keys=["e"], write_keys=["w"], site_key="e").service.site_key == "e"
+
+
+def test_serve_refuses_an_empty_key_before_it_binds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from likewise.cli.main import main
+
+    monkeypatch.setenv("LIKEWISE_WRITE_KEYS", '[""]')
+    assert main(["serve", "--host", "0.0.0.0", "--port", "1"]) == 2

@@ -7,7 +7,7 @@ and also takes the knobs flat, so `Settings(alpha=0.3, cache_size=0)` and
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -242,7 +243,9 @@ class ServiceConfig(Component):
     )
     site: bool = Field(False, description="serve the demo site and dashboard at / (pages)")
     site_key: str = Field(
-        "", description="the key the pages send: a read or event key (a write key is asked for)"
+        "",
+        description="the key the pages send and publish: one of event_keys (a read or write "
+        "key is refused; the admin page asks for a write key)",
     )
     max_body_bytes: int = Field(10_000_000, ge=1, description="largest request body accepted")
     cors_origins: list[str] = Field(
@@ -250,6 +253,31 @@ class ServiceConfig(Component):
         description="origins whose pages may call the API from a browser (CORS), e.g. "
         '["https://shop.example.com"] (JSON list; "*" for any; none: CORS off)',
     )
+
+    @field_validator("read_keys", "write_keys", "event_keys")
+    @classmethod
+    def _keys(cls, keys: list[str], info: ValidationInfo) -> list[str]:
+        if any(not key.strip() for key in keys):  # it was dropped, leaving the API open
+            raise ConfigError(
+                f"setting {info.field_name}: an empty or blank key is refused (it would let "
+                "anyone in); give keys of at least one visible character"
+            )
+        return keys
+
+    @model_validator(mode="after")
+    def _site_key(self) -> Self:
+        """The pages publish their key: only an events key may be that."""
+        key = self.site_key
+        if key and (key in self.write_keys or key in self.read_keys):
+            role = "a write key" if key in self.write_keys else "a read key"
+            raise ConfigError(
+                f"setting site_key: it is {role}, and every page would publish it; give an "
+                "events key (event_keys), which may only read and record events"
+            )
+        keyed = self.read_keys or self.write_keys or self.event_keys
+        if key and keyed and key not in self.event_keys:
+            raise ConfigError("setting site_key: it must be one of event_keys")
+        return self
 
     @field_validator("cors_origins")
     @classmethod
