@@ -84,3 +84,32 @@ def test_deep_nesting_is_a_4xx_not_a_500(
     assert response.status_code in (400, 422), response.text
     error = response.json()["error"]
     assert error["field"] or error["message"].startswith("line 1")
+
+
+def test_since_must_be_a_time(client: TestClient) -> None:
+    for since in ("nan", "inf", "-inf"):
+        response = client.get("/v1/reports/activity", params={"since": since})
+        assert response.status_code == 422 and response.json()["error"]["field"] == "since"
+
+
+def test_a_chunked_body_over_the_limit_is_a_413(client: TestClient) -> None:
+    def chunks() -> object:
+        text = '{"text": "' + "x" * 60_000 + '"}'  # the app's limit here is 50,000 bytes
+        for start in range(0, len(text), 8_192):
+            yield text[start : start + 8_192].encode()
+
+    response = client.post("/v1/search", content=chunks(), headers=J)  # no Content-Length
+    assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
+
+
+def test_a_long_search_text_is_cut_before_the_model(engine: Engine) -> None:
+    seen: list[int] = []
+    embed_batch = engine.embedder.embed_batch
+
+    def spy(texts: list[str]) -> object:
+        seen.extend(len(t) for t in texts)
+        return embed_batch(texts)
+
+    engine.embedder.embed_batch = spy  # type: ignore[method-assign]
+    hits = engine.search("moon " * 400_000, n=1)  # 2 MB
+    assert hits and seen == [engine.embedder.max_chars]

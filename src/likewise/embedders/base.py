@@ -31,6 +31,10 @@ class Embedder(ABC):
     model_id: str
     dim: int
     batch_size: int = 32
+    # Each text is cut to this many characters before the model sees it: far past what a
+    # 256-token model reads, and a 10 MB search text no longer costs a gigabyte to tokenize.
+    # A model with a longer context sets more.
+    max_chars: int = 8_192
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str]) -> Vectors:
@@ -40,7 +44,7 @@ class Embedder(ABC):
         """Embed any number of texts, in batches, normalised."""
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), self.batch_size):
-            batch = texts[start : start + self.batch_size]
+            batch = [text[: self.max_chars] for text in texts[start : start + self.batch_size]]
             vectors = np.asarray(self.embed_batch(batch), dtype=np.float32)
             if vectors.shape != (len(batch), self.dim):
                 raise EmbedderError(

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi.routing import iter_route_contexts
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,8 +21,12 @@ from likewise.service.errors import error_response
 __all__ = ["AllowedMethods", "BodyLimit", "Metrics", "RequestMetrics"]
 
 
-class TooLarge(Exception):
-    pass
+class TooLarge(HTTPException):
+    """A body over the limit, found as it streams in. An HTTPException, so that a route that
+    parses its body (FastAPI turns other errors there into a 400) answers 413 too."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is over {limit:,} bytes")
 
 
 class BodyLimit:
@@ -46,7 +51,7 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise TooLarge
+                raise TooLarge(self.limit)
             return message
 
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -47,6 +48,9 @@ def _since(since: str | None) -> float:
     if since is None:
         return 0.0
     try:
-        return to_epoch(since)
+        start = to_epoch(since)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="since") from None
+    if not math.isfinite(start):  # `nan` and `inf` parse as numbers
+        raise InvalidInput("must be a time: epoch seconds or ISO-8601", field="since")
+    return start
