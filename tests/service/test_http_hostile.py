@@ -4,6 +4,7 @@ nesting are a 4xx naming the field, never a 500, and store nothing."""
 from __future__ import annotations
 
 import json
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -113,3 +114,16 @@ def test_a_long_search_text_is_cut_before_the_model(engine: Engine) -> None:
     engine.embedder.embed_batch = spy  # type: ignore[method-assign]
     hits = engine.search("moon " * 400_000, n=1)  # 2 MB
     assert hits and seen == [engine.embedder.max_chars]
+
+
+@pytest.mark.parametrize(
+    "given", ["a%C2%85b", "%EF%BB%BFa", "a%E2%80%A8b", "a%C2%ADb", "a%E2%80%8Bb"]
+)
+def test_invisible_and_control_characters_are_refused_in_ids(
+    client: TestClient, engine: Engine, given: str
+) -> None:
+    response = client.put(f"/v1/items/{given}", json={"title": "x"})
+    assert response.status_code == 422 and response.json()["error"]["field"] == "id"
+    event = {"user_id": unquote(given), "item_id": "space1", "type": "view"}
+    assert client.post("/v1/events", json=event).status_code == 422
+    assert engine.count() == 4

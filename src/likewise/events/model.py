@@ -12,12 +12,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from likewise.errors import InvalidInput
-from likewise.items.model import MAX_ID_LENGTH, validate_record
+from likewise.items.model import MAX_ID_LENGTH, check_id, validate_record
 
 __all__ = ["RECOMMENDATION_ID", "Event", "check_user_id", "parse_event", "to_epoch"]
 
 
-_CONTROL = re.compile(r"[\x00-\x1f]")
 # What `recommend`, `track` and the tracked reads return (`new_id`): a made-up id would be
 # stored and attribute nothing, so it is refused instead.
 RECOMMENDATION_ID = re.compile(r"[0-9a-f]{32}")
@@ -26,11 +25,7 @@ LAST_MOMENT = 253_402_300_800.0  # 10000-01-01T00:00:00Z
 
 
 def _check_id(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
-    return value
+    return check_id(value)
 
 
 class Event(BaseModel):

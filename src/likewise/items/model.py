@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ __all__ = [
     "MAX_DEPTH",
     "ContentTemplate",
     "Item",
+    "check_id",
     "check_json",
     "invalid_input",
     "parse_item",
@@ -26,6 +28,19 @@ __all__ = [
 CONTENT_FIELDS = ("title", "body", "tags")
 DEFAULT_TEMPLATE = ("title", "body", "tags")
 MAX_ID_LENGTH = 512
+# Characters an id may not hold: controls (C0, DEL, C1), invisible format characters (soft
+# hyphen, zero-width, bidi marks, BOM) and line separators: an id is seen, typed and sent.
+ID_FORBIDDEN = "\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
+_FORBIDDEN = re.compile(f"[{ID_FORBIDDEN}]")
+
+
+def check_id(value: str) -> str:
+    """An id as written (ValueError: blank, or holds a character `ID_FORBIDDEN` names)."""
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if _FORBIDDEN.search(value):
+        raise ValueError("must not contain control, invisible or line-separator characters")
+    return value
 MAX_DEPTH = 32  # how deep JSON (metadata, context, filters) may nest
 NUL = "must not contain the NUL character (\\x00)"  # no database's text type can hold it
 
@@ -49,11 +64,7 @@ class Item(BaseModel):
     @field_validator("id")
     @classmethod
     def _id_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        if any(c < " " for c in value):
-            raise ValueError("must not contain control characters")
-        return value
+        return check_id(value)
 
     @field_validator("title", "body", "image")
     @classmethod
