@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from likewise import Engine
@@ -43,3 +45,18 @@ def test_nesting_is_bounded() -> None:
             json_object(text, "where")
         assert caught.value.field is not None and caught.value.field.startswith(field)
     assert json_object('{"a": {"b": 1}}', "where") == {"a": {"b": 1}}
+
+
+def test_a_forgotten_user_leaves_no_trace_in_any_file(tmp_path: Path) -> None:
+    who = "zq-user-7f3a@example.com"
+    data = tmp_path / "data"
+    with Engine.open(str(data), model="hashing-64") as engine:
+        engine.add_items([{"id": f"i{k}", "title": f"moon {k}"} for k in range(5)])
+        for k in range(3):
+            engine.record(who, f"i{k}", "like", context={"email": who})
+        engine.recommend(who, n=2)  # an impression, written in the background
+        engine.forget_user(who)
+        found = [p.name for p in data.rglob("*") if p.is_file() and who.encode() in p.read_bytes()]
+        assert found == []  # not in the database, not in its write-ahead log
+    found = [p.name for p in data.rglob("*") if p.is_file() and who.encode() in p.read_bytes()]
+    assert found == []

@@ -40,7 +40,14 @@ def _vector(blob: bytes | None) -> Vector | None:
     return None if blob is None else np.frombuffer(blob, dtype=np.float32).copy()
 
 
-SQLITE = Dialect("sqlite", "?", "strftime('%Y-%m-%d', {col}, 'unixepoch')", _blob, _vector)
+SQLITE = Dialect(
+    "sqlite",
+    "?",
+    "strftime('%Y-%m-%d', {col}, 'unixepoch')",
+    _blob,
+    _vector,
+    checkpoint="PRAGMA wal_checkpoint(TRUNCATE)",
+)
 
 
 def rows_in(db: sqlite3.Connection, query: str, keys: Sequence[str]) -> list[Any]:

@@ -93,6 +93,7 @@ class EmbeddedStore(SqlActivity, DerivedReads):
             self.path / "likewise.db", isolation_level=None, check_same_thread=False, timeout=30
         )
         db.execute("PRAGMA synchronous=FULL")  # durable before a write returns
+        db.execute("PRAGMA secure_delete=ON")  # a forgotten user's rows are zeroed, not freed
         return db
 
     # -- the shared SQL's connections -------------------------------------------------------

@@ -85,7 +85,11 @@ class SqlActivity:
     def forget_user(self, user_id: str, *, keep_impressions: bool = False) -> dict[str, int]:
         tables = activity.FORGET[:3] if keep_impressions else activity.FORGET
         with self._writing() as db:
-            return activity.forget_user(db, user_id, tables)
+            deleted = activity.forget_user(db, user_id, tables)
+        with self._reading() as db:  # no copy of the rows left in a log either
+            if db.dialect.checkpoint:
+                db.execute(db.dialect.checkpoint).fetchall()
+        return deleted
 
     def user_events(
         self, user_id: str, *, limit: int, before: int | None = None

@@ -31,6 +31,9 @@ class Dialect:
     encode: Callable[[Vector | None], Any]  # a vector as the database stores it
     decode: Callable[[Any], Vector | None]
     escape_percent: bool = False  # psycopg reads `%` as the start of a placeholder
+    # SQL that moves the write-ahead log into the database file and empties it (SQLite: its
+    # WAL keeps copies of deleted rows until then); "" when the database needs none.
+    checkpoint: str = ""
     _rendered: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def render(self, query: str) -> str:
