@@ -41,6 +41,8 @@ def check_id(value: str) -> str:
     if _FORBIDDEN.search(value):
         raise ValueError("must not contain control, invisible or line-separator characters")
     return value
+
+
 MAX_DEPTH = 32  # how deep JSON (metadata, context, filters) may nest
 NUL = "must not contain the NUL character (\\x00)"  # no database's text type can hold it
 

@@ -33,8 +33,7 @@ SOURCES = (
 NO_NUL = "^[^\\u0000]*$"  # no database's text type can hold the NUL character
 # An id: not blank, no control characters.
 _NOT = (  # the characters items/model.py's ID_FORBIDDEN names, as JSON Schema escapes
-    "\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u200b-\\u200f\\u2028-\\u202e"
-    "\\u2060-\\u206f\\ufeff"
+    "\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff"
 )
 ID_PATTERN = f"^[^{_NOT}]*[^\\s{_NOT}][^{_NOT}]*$"
 
