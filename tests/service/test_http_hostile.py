@@ -127,3 +127,25 @@ def test_invisible_and_control_characters_are_refused_in_ids(
     event = {"user_id": unquote(given), "item_id": "space1", "type": "view"}
     assert client.post("/v1/events", json=event).status_code == 422
     assert engine.count() == 4
+
+
+def test_an_events_key_reads_the_catalog_and_lists_but_no_users_history(
+    engine: Engine,
+) -> None:
+    """The key the pages publish (issue 18: decide and test its reach)."""
+    from likewise import Settings
+    from likewise.service import create_app
+
+    settings = Settings(event_keys=["page"], read_keys=["team"], write_keys=["admin"])
+    with TestClient(create_app(settings, engine=engine)) as c:
+        page, team = {"Authorization": "Bearer page"}, {"Authorization": "Bearer team"}
+        event = {"user_id": "u1", "item_id": "space1", "type": "click"}
+        assert c.post("/v1/events", json=event, headers=page).status_code == 200
+        for path in ("/v1/users/u1/recommendations", "/v1/items/space1/similar", "/v1/popular"):
+            assert c.get(path, headers=page).status_code == 200, path
+        for path in ("/v1/users/u1/events", "/v1/users/u1/profile"):
+            refused = c.get(path, headers=page)
+            assert refused.status_code == 403, path
+            assert "events key" in refused.json()["error"]["message"]
+            assert c.get(path, headers=team).status_code == 200, path
+        assert c.delete("/v1/users/u1/events", headers=page).status_code == 403

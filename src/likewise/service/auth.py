@@ -1,5 +1,5 @@
 """API keys: `Authorization: Bearer KEY`; a read role, an events role (read, and record events:
-the key a web page may carry) and a write role (everything).
+the key a web page may carry, except a user's history) and a write role (everything).
 
 Keys are compared in constant time against every configured key, and never logged. With no
 keys configured the API is open, which `likewise serve` allows on loopback only.
@@ -14,10 +14,12 @@ from typing import Literal
 from fastapi import Request
 from starlette.exceptions import HTTPException
 
-__all__ = ["Keys", "Role", "require_events", "require_read", "require_write"]
+__all__ = ["Keys", "Role", "require_events", "require_private", "require_read", "require_write"]
 
-Role = Literal["read", "events", "write"]
-RANK = {"read": 0, "events": 1, "write": 2}
+Role = Literal["read", "events", "private", "write"]
+# `private`: a user's own history (profile, events) may be read with a read or a write key,
+# not with an events key, which the pages publish.
+RANK = {"read": 0, "events": 1, "private": 1, "write": 2}
 
 
 class Keys:
@@ -61,7 +63,13 @@ class Keys:
             granted = self.role_of(token.strip())
             if granted is None:
                 raise HTTPException(401, "unknown API key", {"WWW-Authenticate": "Bearer"})
-            if RANK[granted] < RANK[role]:
+            if role == "private" and granted == "events":
+                raise HTTPException(
+                    403,
+                    "an events key (the one pages publish) may not read a user's history: "
+                    "use a read or a write key",
+                )
+            if role != "private" and RANK[granted] < RANK[role]:
                 allowed = {"read": "read", "events": "read and record events"}[granted]
                 raise HTTPException(403, f"this key may {allowed}, not {role}")
 
@@ -85,3 +93,9 @@ async def require_events(request: Request) -> None:
     """Dependency: the request's key may record events (an events or a write key)."""
     keys: Keys = request.app.state.keys
     keys.require("events")(request)
+
+
+async def require_private(request: Request) -> None:
+    """Dependency: the request's key may read a user's history (a read or a write key)."""
+    keys: Keys = request.app.state.keys
+    keys.require("private")(request)

@@ -18,7 +18,14 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
-from likewise.service.auth import RANK, Role, require_events, require_read, require_write
+from likewise.service.auth import (
+    RANK,
+    Role,
+    require_events,
+    require_private,
+    require_read,
+    require_write,
+)
 from likewise.service.openapi_types import REF, SINCE, an_id, example, ref, schemas
 from likewise.service.schemas import ErrorOut
 
@@ -162,11 +169,14 @@ CONFLICTS = ("onboard", "create", "recommendations", "similar")
 ROLES: dict[Callable[..., Any], Role] = {
     require_read: "read",
     require_events: "events",
+    require_private: "private",
     require_write: "write",
 }
 NEEDS = {
     "read": "Needs an API key (any role) when keys are configured.",
     "events": "Needs an events or a write key when keys are configured.",
+    "private": "Needs a read or a write key when keys are configured: a user's history is "
+    "not for an events key, which pages publish.",
     "write": "Needs a write key when keys are configured.",
 }
 ERRORS = {

@@ -12,7 +12,7 @@ from likewise.engine.pages import MAX_PAGE
 from likewise.items.loaders import json_object
 from likewise.items.model import invalid_input
 from likewise.recommend import RECOMMENDERS
-from likewise.service.auth import require_read, require_write
+from likewise.service.auth import require_private, require_read, require_write
 from likewise.service.deps import engine_of
 from likewise.service.schemas import FastJSON, RecommendationOut
 
@@ -134,7 +134,7 @@ async def recommendations(request: Request, user_id: str) -> FastJSON:
     return FastJSON(rec.as_dict())
 
 
-@reads.get("/{user_id}/profile")
+@reads.get("/{user_id}/profile", dependencies=[Depends(require_private)])
 async def profile(
     request: Request, user_id: str, n: Annotated[int, Query(ge=1, le=MAX_N)] = 5
 ) -> dict[str, Any]:
@@ -142,7 +142,7 @@ async def profile(
     return engine_of(request).profile(user_id, n=n)
 
 
-@reads.get("/{user_id}/events")
+@reads.get("/{user_id}/events", dependencies=[Depends(require_private)])
 async def user_events(
     request: Request,
     user_id: str,
