@@ -83,5 +83,10 @@ def test_onboarding_and_forgetting(client: TestClient, engine: Engine) -> None:
     client.get("/v1/users/u1/recommendations")
     gone = client.delete("/v1/users/u1").json()
     assert gone["deleted"]["events"] == 1 and gone["deleted"]["impressions"] == 1
+    assert gone["models"] is None  # nothing trained: nothing holds them
     assert client.get("/v1/users/u1/profile").json()["events"] == 0
     assert engine.store.popular(n=1)[0].score == 0.0  # their like no longer counts
+    client.post("/v1/events", json={"user_id": "u2", "item_id": "space1", "type": "like"})
+    client.post("/v1/events", json={"user_id": "u2", "item_id": "space2", "type": "like"})
+    engine.train()
+    assert "next train" in client.delete("/v1/users/u2").json()["models"]

@@ -288,7 +288,8 @@ class Engine(Sessions, Measures, Catalog):
         return rec_id
 
     def forget_user(self, user_id: str) -> dict[str, int]:
-        """Delete everything stored about a user: events, profile, snapshots, impressions."""
+        """Delete everything stored about a user: events, profile, snapshots, impressions (the
+        trained models keep their co-occurrences until the next :meth:`train`)."""
         check_user_id(user_id)
         self.tracker.impressions.flush()
         deleted = self.store.forget_user(user_id)

@@ -187,5 +187,12 @@ def onboard(
 
 @writes.delete("/{user_id}")
 def forget(request: Request, user_id: str) -> dict[str, Any]:
-    """Forget a user: their events, profile, snapshots and impressions are deleted."""
-    return {"user_id": user_id, "deleted": engine_of(request).forget_user(user_id)}
+    """Forget a user: their events, profile, snapshots and impressions are deleted. The
+    trained models keep what they learned from them until the next `train`; `models` says
+    so when a model is trained."""
+    engine = engine_of(request)
+    deleted = engine.forget_user(user_id)
+    models = None
+    if engine.model() is not None:
+        models = "the trained models keep this user's co-occurrences until the next train"
+    return {"user_id": user_id, "deleted": deleted, "models": models}
