@@ -38,6 +38,23 @@ def test_lone_surrogates_are_named_and_store_nothing(engine: Engine) -> None:
         assert (stats["items"], stats["events"]) == (1, 0)
 
 
+def test_a_filter_with_a_lone_surrogate_is_named(engine: Engine) -> None:
+    with engine:
+        for where, field in (
+            ({"category": LONE}, "where.category"),
+            ({LONE: 1}, "where.t\\ud800"),
+            ({"tags": {"any": ["ok", LONE]}}, "where.tags.any"),
+        ):
+            for call in (
+                lambda w=where: engine.search("moon", where=w),
+                lambda w=where: engine.similar("a1", where=w),
+                lambda w=where: engine.recommend_from(["a1"], where=w),
+            ):
+                with pytest.raises(InvalidInput) as caught:
+                    call()
+                assert caught.value.field == field
+
+
 def test_nesting_is_bounded() -> None:
     for levels, field in ((1000, "where"), (40, "where")):
         text = '{"a": ' * levels + "1" + "}" * levels

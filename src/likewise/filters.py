@@ -107,7 +107,8 @@ def parse_where(where: Mapping[str, Any] | None, *, path: str = "where") -> Filt
         raise InvalidInput("must be an object", field=path)
     parts: list[Filter] = []
     for key, cond in where.items():
-        sub = f"{path}.{key}"
+        sub = f"{path}.{_shown(key)}"
+        _unicode(key, sub)
         if key in ("$and", "$or"):
             if not isinstance(cond, list) or not cond:
                 raise InvalidInput("must be a non-empty list of filters", field=sub)
@@ -130,7 +131,23 @@ def parse_where(where: Mapping[str, Any] | None, *, path: str = "where") -> Filt
     return parts[0] if len(parts) == 1 else And(tuple(parts))
 
 
+def _shown(text: str) -> str:
+    """`text` as an error may name it (a lone surrogate escaped)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _unicode(value: Any, path: str) -> None:
+    """A string a database can store: no lone UTF-16 surrogate (JSON's escapes allow one)."""
+    for text in value if isinstance(value, list) else [value]:
+        if isinstance(text, str) and not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidInput("is not valid Unicode (a lone surrogate)", field=path) from None
+
+
 def _parse_op(field: str, op: str, arg: Any, path: str) -> Cond:
+    _unicode(arg, path)
     if op in ("eq", "ne"):
         key = value_key(arg)
         if key is None:

@@ -90,7 +90,6 @@ class Sessions:
         if user_id is not None:
             check_user_id(user_id)
         check_json(context, "context")
-        check_json(where, "where")
         examples = self._examples(positive, negative)
         rec = self.personal.ranker.from_examples(
             examples,
