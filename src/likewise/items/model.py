@@ -15,6 +15,7 @@ from likewise.errors import InvalidInput
 __all__ = [
     "CONTENT_FIELDS",
     "DEFAULT_TEMPLATE",
+    "ID_FORBIDDEN",
     "MAX_DEPTH",
     "ContentTemplate",
     "Item",

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from likewise.filters import RANGE_OPS, SET_OPS
-from likewise.items.model import MAX_ID_LENGTH
+from likewise.items.model import ID_FORBIDDEN, MAX_ID_LENGTH
 
 __all__ = ["ID_PATTERN", "SINCE", "SOURCES", "an_id", "example", "ref", "schemas"]
 
@@ -31,10 +31,9 @@ SOURCES = (
 )
 
 NO_NUL = "^[^\\u0000]*$"  # no database's text type can hold the NUL character
-# An id: not blank, no control characters.
-_NOT = (  # the characters items/model.py's ID_FORBIDDEN names, as JSON Schema escapes
-    "\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff"
-)
+# An id: not blank, and none of the characters the server refuses (`ID_FORBIDDEN`), written
+# as JSON Schema escapes.
+_NOT = "".join(c if c == "-" else f"\\u{ord(c):04x}" for c in ID_FORBIDDEN)
 ID_PATTERN = f"^[^{_NOT}]*[^\\s{_NOT}][^{_NOT}]*$"
 
 
