@@ -20,7 +20,7 @@ from likewise.config import Settings
 from likewise.embedders.base import Embedder
 from likewise.errors import Conflict, InvalidInput, NotFound
 from likewise.events.model import Event, check_user_id, parse_event
-from likewise.events.policy import Sorted, UnknownItems, check, check_unknown_items, sort
+from likewise.events.policy import Sorted, UnknownItems, check_unknown_items, sort
 from likewise.events.policy import problems as policy_problems
 from likewise.items.model import ContentTemplate, Item
 from likewise.profiles import (
@@ -162,8 +162,8 @@ class Personaliser:
             except InvalidInput as exc:
                 raise InvalidInput(exc.reason, field=_field(prefix, position, exc.field)) from None
         vectors = self._known(events)
-        check(events, vectors, self.rules, policy, lambda k, name: _field(prefix, k, name))
-        return sort(events, vectors, self.rules, policy), vectors
+        plan = sort(events, vectors, self.rules, policy, lambda k, f: _field(prefix, k, f))
+        return plan, vectors
 
     def _known(self, events: Sequence[Event]) -> dict[str, Vector]:  # text vectors: items
         return self.store.vectors(list({e.item_id: None for e in events}))

@@ -1,7 +1,7 @@
 """What recording does with an event on an item the store does not have.
 
 `reject` (the default): the event is refused, so its batch stores nothing: `NotFound` naming
-its place when recorded (:func:`check`), a problem of its line when imported (:func:`problems`).
+its place when recorded (:func:`sort`), a problem of its line when imported (:func:`problems`).
 `create`: the item is created with just its id, as Gorse does; later content fills it.
 `skip`: the event is left out and counted.
 """
@@ -20,7 +20,6 @@ __all__ = [
     "UNKNOWN_ITEMS",
     "Sorted",
     "UnknownItems",
-    "check",
     "check_unknown_items",
     "problems",
     "sort",
@@ -64,34 +63,29 @@ def problems(
             yield position, InvalidInput(f"unknown item {event.item_id!r}", field="item_id")
 
 
-def check(
+def sort(
     events: Sequence[Event],
     known: Container[str],
     rules: SignalRules,
     policy: UnknownItems,
     place: Callable[[int, str | None], str],
-) -> None:
-    """Raise for a batch that cannot be recorded under `policy`: InvalidInput for its first
-    invalid event, else NotFound for its first event on an unknown item (`reject`): the
-    request is well formed, the item is missing. `place` names a position's field."""
+) -> Sorted:
+    """The batch sorted by `policy`, each event's signal read once. A batch that cannot be
+    recorded raises: InvalidInput for its first invalid event, else NotFound for its first
+    event on an unknown item (`reject`: the request is well formed, the item is missing).
+    `place` names a position's field."""
+    signals: list[float] = []
     for position, event in enumerate(events):
         try:
-            rules.signal(event)
+            signals.append(rules.signal(event))
         except InvalidInput as exc:
             raise InvalidInput(exc.reason, field=place(position, exc.field)) from None
-    for position, event in enumerate(events):
-        if policy == "reject" and event.item_id not in known:
-            raise NotFound("item", event.item_id, field=place(position, "item_id"))
-
-
-def sort(
-    events: Sequence[Event], known: Container[str], rules: SignalRules, policy: UnknownItems
-) -> Sorted:
-    """A batch that has no :func:`problems` under `policy`, sorted by it."""
     out = Sorted()
     created: set[str] = set()
-    for position, event in enumerate(events):
+    for position, (event, signal) in enumerate(zip(events, signals, strict=True)):
         if event.item_id not in known:
+            if policy == "reject":
+                raise NotFound("item", event.item_id, field=place(position, "item_id"))
             if policy == "skip":
                 out.skipped.append(position)
                 continue
@@ -99,5 +93,5 @@ def sort(
                 created.add(event.item_id)
                 out.create.append(event.item_id)
         out.events.append(event)
-        out.signals.append(rules.signal(event))
+        out.signals.append(signal)
     return out
