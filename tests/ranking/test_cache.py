@@ -32,6 +32,28 @@ def test_a_value_computed_across_a_write_is_never_served() -> None:
     assert cache.get("u1", "k") is None
 
 
+def test_a_changed_stamp_drops_what_was_computed_before_it() -> None:
+    """The stamp is another process's forget: a value computed before it is never served
+    after it, even one computed before and stored after."""
+    stamp = [0]
+    reads: list[int] = []
+
+    def read() -> int:
+        reads.append(stamp[0])
+        return stamp[0]
+
+    cache: ResultCache[str] = ResultCache(stamp=read)
+    cache.put("u1", "k", "v", cache.version("u1"))
+    assert cache.get("u1", "k") == "v"
+    assert cache.get("u1", "missing") is None and len(reads) == 2  # a miss reads no stamp
+    stamp[0] = 1  # forgotten elsewhere
+    assert cache.get("u1", "k") is None
+    version = cache.version("u1")
+    stamp[0] = 2  # forgotten again while the value was computed
+    cache.put("u1", "k", "stale", version)
+    assert cache.get("u1", "k") is None
+
+
 def test_ttl_and_size_bound_the_cache() -> None:
     cache: ResultCache[int] = ResultCache(size=2, ttl=0.05)
     for k in range(3):

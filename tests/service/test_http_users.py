@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
+from pathlib import Path
 
-from likewise import Engine
+from fastapi.testclient import TestClient
+from tests.service.conftest import CATALOG
+
+from likewise import Engine, Settings
+from likewise.service import create_app
 
 
 def test_events_then_recommendations(client: TestClient, engine: Engine) -> None:
@@ -89,4 +93,16 @@ def test_onboarding_and_forgetting(client: TestClient, engine: Engine) -> None:
     client.post("/v1/events", json={"user_id": "u2", "item_id": "space1", "type": "like"})
     client.post("/v1/events", json={"user_id": "u2", "item_id": "space2", "type": "like"})
     engine.train()
-    assert "next train" in client.delete("/v1/users/u2").json()["models"]
+    note = client.delete("/v1/users/u2").json()["models"]
+    assert "until the next `likewise train` (none is scheduled" in note
+
+
+def test_forget_says_when_a_scheduled_train_drops_the_user(tmp_path: Path) -> None:
+    settings = Settings(train_every=600)
+    with Engine.open(str(tmp_path / "data"), model="hashing-64", settings=settings) as engine:
+        engine.add_items(CATALOG)
+        engine.record("u1", "space1", "like")
+        engine.train()
+        with TestClient(create_app(settings, engine=engine)) as client:
+            note = client.delete("/v1/users/u1").json()["models"]
+    assert note.endswith("until the next scheduled train (this server retrains every 600 s)")

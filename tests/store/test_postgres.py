@@ -270,6 +270,7 @@ def test_an_upgrade_from_version_1_fills_the_range_index(pg_url: str) -> None:
         conn.execute("ALTER TABLE impressions DROP COLUMN ms")
         conn.execute(UNDO_PROFILE_SPACES)
         conn.execute("DROP INDEX items_id_c")
+        conn.execute("DROP TABLE forgotten")
         conn.execute("DELETE FROM schema_version WHERE version > 1")
     again = PostgresStore(pg_url)
     try:

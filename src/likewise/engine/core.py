@@ -288,8 +288,9 @@ class Engine(Sessions, Measures, Catalog):
         return rec_id
 
     def forget_user(self, user_id: str) -> dict[str, int]:
-        """Delete everything stored about a user: events, profile, snapshots, impressions (the
-        trained models keep their co-occurrences until the next :meth:`train`)."""
+        """Delete everything stored about a user: events, profile, snapshots, impressions, in
+        every process on the store (see :meth:`Store.forget_user`; the trained models keep
+        their co-occurrences until the next :meth:`train`)."""
         check_user_id(user_id)
         self.tracker.impressions.flush()
         deleted = self.store.forget_user(user_id)

@@ -2,7 +2,9 @@
 
 An entry is valid while its user's version and the catalog's version are what they were when
 it was stored, and for at most `ttl` seconds (which bounds how stale a list can get from writes
-this process does not see: another process's events, popularity moving). Thread-safe, LRU.
+this process does not see: another process's events, popularity moving). A `stamp`, when
+given, is read before a hit is served: when it has changed since the last read (another
+process forgot a user), every entry goes. Thread-safe, LRU.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Generic, TypeVar
 
 __all__ = ["ResultCache", "where_key"]
 
 V = TypeVar("V")
+# What a value was computed from: its user's version, the catalog's, the stamp's.
+Version = tuple[int, int, Hashable]
 
 
 def where_key(where: Mapping[str, Any] | None) -> str:
@@ -27,12 +31,19 @@ def where_key(where: Mapping[str, Any] | None) -> str:
 class ResultCache(Generic[V]):
     """`get`/`put` by key, scoped to a user; `touch_user` and `touch_all` invalidate."""
 
-    def __init__(self, *, size: int = 10_000, ttl: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        size: int = 10_000,
+        ttl: float = 30.0,
+        stamp: Callable[[], Hashable] | None = None,
+    ) -> None:
         self.size = size
         self.ttl = ttl
+        self.stamp = stamp
         self.hits = 0
         self.misses = 0
-        self._entries: OrderedDict[Hashable, tuple[float, int, int, V]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[float, Version, V]] = OrderedDict()
         self._users: dict[str, int] = {}
         self._catalog = 0
         self._lock = threading.Lock()
@@ -44,12 +55,15 @@ class ResultCache(Generic[V]):
     def get(self, user: str, key: Hashable) -> V | None:
         if not self.enabled:
             return None
+        # Only a hit pays for reading the stamp.
+        stamp = self.stamp() if self.stamp is not None and key in self._entries else None
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
-                stored, user_version, catalog, value = entry
+                stored, version, value = entry
                 fresh = time.monotonic() - stored < self.ttl
-                if fresh and user_version == self._users.get(user, 0) and catalog == self._catalog:
+                now = (self._users.get(user, 0), self._catalog, stamp)
+                if fresh and version == now:
                     self._entries.move_to_end(key)
                     self.hits += 1
                     return value
@@ -57,16 +71,17 @@ class ResultCache(Generic[V]):
             self.misses += 1
             return None
 
-    def version(self, user: str) -> tuple[int, int]:
+    def version(self, user: str) -> Version:
         """Read before computing a value, pass to `put`: a write in between makes it stale."""
+        stamp = self.stamp() if self.stamp is not None and self.enabled else None
         with self._lock:
-            return self._users.get(user, 0), self._catalog
+            return self._users.get(user, 0), self._catalog, stamp
 
-    def put(self, user: str, key: Hashable, value: V, version: tuple[int, int]) -> None:
+    def put(self, user: str, key: Hashable, value: V, version: Version) -> None:
         if not self.enabled:
             return
         with self._lock:
-            self._entries[key] = (time.monotonic(), version[0], version[1], value)
+            self._entries[key] = (time.monotonic(), version, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)

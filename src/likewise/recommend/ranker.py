@@ -77,7 +77,7 @@ class Ranker:
         self.models = models
         self.rules = parse_rules(config.context_rules)
         self.cache: ResultCache[Recommendation] = ResultCache(
-            size=config.cache_size, ttl=config.cache_seconds
+            size=config.cache_size, ttl=config.cache_seconds, stamp=store.forgotten_mark
         )
 
     def recommend(

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from likewise.engine import MAX_N
+from likewise.engine import MAX_N, Engine
 from likewise.engine.pages import MAX_PAGE
 from likewise.items.loaders import json_object
 from likewise.items.model import invalid_input
@@ -187,12 +187,22 @@ def onboard(
 
 @writes.delete("/{user_id}")
 def forget(request: Request, user_id: str) -> dict[str, Any]:
-    """Forget a user: their events, profile, snapshots and impressions are deleted. The
-    trained models keep what they learned from them until the next `train`; `models` says
-    so when a model is trained."""
+    """Forget a user: their events, profile, snapshots and impressions are deleted, in every
+    server process on the store (none writes an impression of theirs made before, none
+    answers from a cached list). The trained models keep what they learned from them until
+    the next `train`; `models` says when that is, when a model is trained."""
     engine = engine_of(request)
     deleted = engine.forget_user(user_id)
-    models = None
-    if engine.model() is not None:
-        models = "the trained models keep this user's co-occurrences until the next train"
-    return {"user_id": user_id, "deleted": deleted, "models": models}
+    return {"user_id": user_id, "deleted": deleted, "models": _models_note(engine)}
+
+
+def _models_note(engine: Engine) -> str | None:
+    if engine.model() is None:
+        return None
+    every = engine.settings.training.train_every
+    when = (
+        f"the next scheduled train (this server retrains every {every:g} s)"
+        if every
+        else "the next `likewise train` (none is scheduled: LIKEWISE_TRAIN_EVERY is 0)"
+    )
+    return f"the trained models keep this user's co-occurrences until {when}"

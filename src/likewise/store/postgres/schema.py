@@ -83,6 +83,9 @@ CREATE INDEX profile_history_user ON profile_history (user_id, space, seq);
 """,
     # The catalog in pages, in byte order (`Store.item_ids`): an index scan, not a sort.
     5: 'CREATE INDEX items_id_c ON items (id COLLATE "C");',
+    # Tombstones of forgotten users (a digest of the id, kept an hour): another server's
+    # queued impressions of them are not written after the forget.
+    6: "CREATE TABLE forgotten (user_key TEXT PRIMARY KEY, at DOUBLE PRECISION NOT NULL);",
 }
 
 

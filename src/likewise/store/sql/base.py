@@ -86,6 +86,8 @@ class SqlActivity:
         tables = activity.FORGET[:3] if keep_impressions else activity.FORGET
         with self._writing() as db:
             deleted = activity.forget_user(db, user_id, tables)
+            if not keep_impressions:
+                reports.tombstone(db, user_id)
         with self._reading() as db:  # no copy of the rows left in a log either
             if db.dialect.checkpoint:
                 db.execute(db.dialect.checkpoint).fetchall()
@@ -102,8 +104,12 @@ class SqlActivity:
             return activity.item_ids(db, after, limit)
 
     def log_impressions(self, impressions: Sequence[Impression]) -> None:
-        with self._writing(exclusive=False) as db:
+        with self._writing() as db:  # the write lock orders it with a forget in another process
             reports.log_impressions(db, impressions)
+
+    def forgotten_mark(self) -> tuple[int, float]:
+        with self._reading() as db:
+            return reports.forgotten_mark(db)
 
     def shown(self, user_id: str, last: int = 50) -> dict[str, int]:
         with self._reading() as db:
