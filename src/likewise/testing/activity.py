@@ -164,6 +164,28 @@ class ActivityContract:
         assert store.shown("u1") == {"a": 1}
         assert [h.id for h in store.popular(n=1)] == ["a"]  # u2's like is kept
 
+    def test_a_forgotten_users_earlier_impressions_are_not_logged_after(self, store: Store) -> None:
+        """Another process's queue may hold a list made before the forget: it is dropped;
+        one made after is kept, and the forget mark moves so every cache drops theirs."""
+        from likewise.tracking import Impression
+
+        mark = store.forgotten_mark()
+        before = time.time() - 1
+        store.log_impressions([Impression("r0", "u1", "ema", ["a"], at=before - 1)])
+        assert store.forget_user("u1")["impressions"] == 1
+        assert store.forgotten_mark() != mark
+        store.forget_user("u2", keep_impressions=True)  # deleting events is not forgetting
+        mark = store.forgotten_mark()
+        store.log_impressions(
+            [
+                Impression("r1", "u1", "ema", ["a"], at=before),
+                Impression("r2", "u2", "ema", ["b"], at=before),
+                Impression("r3", "u1", "ema", ["c"], at=time.time() + 1),
+            ]
+        )
+        assert store.shown("u1") == {"c": 1} and store.shown("u2") == {"b": 1}
+        assert store.forgotten_mark() == mark
+
     def test_trending_weighs_recent_events_more(self, store: Store) -> None:
         self._items(store, ["old", "new", "none"])
         day = 86_400.0
