@@ -21,7 +21,7 @@ from likewise.errors import StoreError
 from likewise.store import TEXT, Entry, Store, open_store
 from likewise.store.sql import TABLES
 
-__all__ = ["CopyReport", "copy_store"]
+__all__ = ["CopyReport", "copy_between", "copy_store"]
 
 BATCH = 1_000
 
@@ -43,6 +43,12 @@ def copy_store(source: str, destination: str, *, progress: bool = False) -> Copy
             dst.close()
     finally:
         src.close()
+
+
+def copy_between(src: Store, dst: Store, *, progress: bool = False) -> CopyReport:
+    """Copy everything in the open store `src` into the empty open store `dst`, then verify
+    it; for callers that open the stores themselves (`likewise backup` reads one snapshot)."""
+    return _copy(src, dst, progress)
 
 
 def _copy(src: Store, dst: Store, progress: bool) -> CopyReport:

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from likewise.cli import commands, demo, evaluate, experiments, lists, personal, serve
+from likewise.cli import backup, commands, demo, evaluate, experiments, lists, personal, serve
 from likewise.config import StoreConfig
 from likewise.errors import LikewiseError
 
@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(sub, common)
     evaluate.register(sub, common)
     experiments.register(sub, common)
+    backup.register(sub, common)
     return parser
 
 
