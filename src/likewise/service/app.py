@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         settings.service.read_keys, settings.service.write_keys, settings.service.event_keys
     )
     app.state.metrics = Metrics()
+    app.state.train_every = settings.training.train_every  # a forget says when models drop
     errors.install(app)
     app.include_router(ops.open_routes)
     # Routes are matched in order: the hottest paths ("for you", similar items) come first.

@@ -193,13 +193,13 @@ def forget(request: Request, user_id: str) -> dict[str, Any]:
     the next `train`; `models` says when that is, when a model is trained."""
     engine = engine_of(request)
     deleted = engine.forget_user(user_id)
-    return {"user_id": user_id, "deleted": deleted, "models": _models_note(engine)}
+    every: float = request.app.state.train_every
+    return {"user_id": user_id, "deleted": deleted, "models": _models_note(engine, every)}
 
 
-def _models_note(engine: Engine) -> str | None:
+def _models_note(engine: Engine, every: float) -> str | None:
     if engine.model() is None:
         return None
-    every = engine.settings.training.train_every
     when = (
         f"the next scheduled train (this server retrains every {every:g} s)"
         if every
