@@ -350,7 +350,7 @@ def report(args: Any, led: Ledger, restarts: list[dict[str, float]], r: dict[str
     head = f"{args.minutes:g} min, kill -9 every {args.kill_every:g} s, {args.items:,} items"
     where = "PostgreSQL" if args.data else "embedded"
     print(f"\n## Soak: {head} ({args.model}), {args.users} users, {args.threads} threads, {where}")
-    events = [r["events_acked"], r["events_acked_stored"], r["events_lost"]]
+    events: list[Any] = [r["events_acked"], r["events_acked_stored"], r["events_lost"]]
     events += [f"{r[f'events_{k}']:,} ({r[f'events_{k}_stored']})" for k in ("unknown", "refused")]
     items = [r["items_acked"], r["items_acked"] - r["items_lost"], r["items_lost"], "-", "-"]
     head = "writes | acknowledged | stored | lost | unknown (stored) | refused (stored)"
