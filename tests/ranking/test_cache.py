@@ -32,26 +32,17 @@ def test_a_value_computed_across_a_write_is_never_served() -> None:
     assert cache.get("u1", "k") is None
 
 
-def test_a_changed_stamp_drops_what_was_computed_before_it() -> None:
-    """The stamp is another process's forget: a value computed before it is never served
-    after it, even one computed before and stored after."""
-    stamp = [0]
-    reads: list[int] = []
-
-    def read() -> int:
-        reads.append(stamp[0])
-        return stamp[0]
-
-    cache: ResultCache[str] = ResultCache(stamp=read)
-    cache.put("u1", "k", "v", cache.version("u1"))
-    assert cache.get("u1", "k") == "v"
-    assert cache.get("u1", "missing") is None and len(reads) == 2  # a miss reads no stamp
-    stamp[0] = 1  # forgotten elsewhere
-    assert cache.get("u1", "k") is None
-    version = cache.version("u1")
-    stamp[0] = 2  # forgotten again while the value was computed
-    cache.put("u1", "k", "stale", version)
-    assert cache.get("u1", "k") is None
+def test_a_value_is_served_only_at_the_stamp_it_was_computed_at() -> None:
+    """The stamp is the store's forget mark, read when a request begins: a value computed
+    before another process's forget is never served after it, even one computed before and
+    stored after."""
+    cache: ResultCache[str] = ResultCache()
+    cache.put("u1", "k", "v", cache.version("u1", stamp=0))
+    assert cache.get("u1", "k", stamp=0) == "v"
+    assert cache.get("u1", "k", stamp=1) is None  # forgotten elsewhere since
+    version = cache.version("u1", stamp=1)  # begun at 1 ...
+    cache.put("u1", "k", "stale", version)  # ... and stored after a forget raised it to 2
+    assert cache.get("u1", "k", stamp=2) is None
 
 
 def test_ttl_and_size_bound_the_cache() -> None:

@@ -88,6 +88,8 @@ def serve(args: argparse.Namespace) -> int:
             LIKEWISE_HOST=service.host,
             LIKEWISE_PORT=str(service.port),
             LIKEWISE_SITE="true" if service.site else "false",
+            # They start no retrainer (this process does), but a forget names its schedule.
+            LIKEWISE_TRAIN_EVERY=str(settings.training.train_every),
         )
         app = "likewise.service.app:create_app"
     every = settings.training.train_every

@@ -243,6 +243,7 @@ class Engine(Sessions, Measures, Catalog):
             if chosen:
                 strategy = chosen["strategy"]
                 weights, diversity = chosen.get("weights"), chosen.get("diversity")
+        mark = self.store.forget_mark()  # before the user is read: see Store.forget_user
         rec = self.personal.ranker.recommend(
             user_id,
             n=min(n, MAX_N - offset),  # a page past the list's end is short
@@ -255,6 +256,7 @@ class Engine(Sessions, Measures, Catalog):
             weights=weights,
             diversity=diversity,
             space=space,
+            mark=mark,
         )
         if variant is not None or min_score is not None:
             kept = [r for r in rec.items if min_score is None or r.score >= min_score]
@@ -263,7 +265,7 @@ class Engine(Sessions, Measures, Catalog):
             items = [r.id for r in rec.items]
             shown_as = variant or rec.strategy
             ms = (time.perf_counter() - started) * 1000.0
-            self.tracker.log(rec.id, user_id, shown_as, items, context, ms)
+            self.tracker.log(rec.id, user_id, shown_as, items, context, ms, mark)
         return rec
 
     def track(
@@ -284,7 +286,7 @@ class Engine(Sessions, Measures, Catalog):
         if isinstance(items, str) or not all(isinstance(i, str) for i in items):
             raise InvalidInput("must be a list of item ids", field="items")
         rec_id = new_id()
-        self.tracker.log(rec_id, user_id, strategy, items, context, ms)
+        self.tracker.log(rec_id, user_id, strategy, items, context, ms, None)
         return rec_id
 
     def forget_user(self, user_id: str) -> dict[str, int]:

@@ -90,6 +90,7 @@ class Sessions:
         if user_id is not None:
             check_user_id(user_id)
         check_json(context, "context")
+        mark = None if user_id is None else self.store.forget_mark()
         examples = self._examples(positive, negative)
         rec = self.personal.ranker.from_examples(
             examples,
@@ -105,7 +106,8 @@ class Sessions:
             rec = Recommendation(rec.user_id, rec.strategy, kept, rec.id)
         if user_id is not None:
             ms = (time.perf_counter() - started) * 1000.0
-            self.tracker.log(rec.id, user_id, strategy, [r.id for r in rec.items], context, ms)
+            items = [r.id for r in rec.items]
+            self.tracker.log(rec.id, user_id, strategy, items, context, ms, mark)
         return rec
 
     def _examples(self, positive: Sequence[Example], negative: Sequence[Example]) -> Examples:

@@ -56,9 +56,13 @@ class Tracker:
         items: Sequence[str],
         context: Mapping[str, Any] | None,
         ms: float | None,
+        mark: int | None,
     ) -> None:
+        """Queue the impression of a list begun at the store's forget `mark` (None: now)."""
+        if mark is None:
+            mark = self.store.forget_mark()
         self.impressions.add(
-            Impression(rec_id, user_id, strategy, list(items), context or {}, ms=ms)
+            Impression(rec_id, user_id, strategy, list(items), context or {}, ms=ms, mark=mark)
         )
 
     def create(self, name: str, variants: Sequence[str], split: str | None) -> Experiment:

@@ -2,9 +2,9 @@
 
 An entry is valid while its user's version and the catalog's version are what they were when
 it was stored, and for at most `ttl` seconds (which bounds how stale a list can get from writes
-this process does not see: another process's events, popularity moving). A `stamp`, when
-given, is read before a hit is served: when it has changed since the last read (another
-process forgot a user), every entry goes. Thread-safe, LRU.
+this process does not see: another process's events, popularity moving). A caller may also
+give a `stamp` read before the value was computed and again before it is served (the store's
+forget mark): a value computed at another stamp is never served. Thread-safe, LRU.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any, Generic, TypeVar
 
 __all__ = ["ResultCache", "where_key"]
@@ -31,16 +31,9 @@ def where_key(where: Mapping[str, Any] | None) -> str:
 class ResultCache(Generic[V]):
     """`get`/`put` by key, scoped to a user; `touch_user` and `touch_all` invalidate."""
 
-    def __init__(
-        self,
-        *,
-        size: int = 10_000,
-        ttl: float = 30.0,
-        stamp: Callable[[], Hashable] | None = None,
-    ) -> None:
+    def __init__(self, *, size: int = 10_000, ttl: float = 30.0) -> None:
         self.size = size
         self.ttl = ttl
-        self.stamp = stamp
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[Hashable, tuple[float, Version, V]] = OrderedDict()
@@ -52,11 +45,9 @@ class ResultCache(Generic[V]):
     def enabled(self) -> bool:
         return self.size > 0 and self.ttl > 0
 
-    def get(self, user: str, key: Hashable) -> V | None:
+    def get(self, user: str, key: Hashable, *, stamp: Hashable = None) -> V | None:
         if not self.enabled:
             return None
-        # Only a hit pays for reading the stamp.
-        stamp = self.stamp() if self.stamp is not None and key in self._entries else None
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
@@ -71,9 +62,8 @@ class ResultCache(Generic[V]):
             self.misses += 1
             return None
 
-    def version(self, user: str) -> Version:
+    def version(self, user: str, *, stamp: Hashable = None) -> Version:
         """Read before computing a value, pass to `put`: a write in between makes it stale."""
-        stamp = self.stamp() if self.stamp is not None and self.enabled else None
         with self._lock:
             return self._users.get(user, 0), self._catalog, stamp
 

@@ -77,7 +77,7 @@ class Ranker:
         self.models = models
         self.rules = parse_rules(config.context_rules)
         self.cache: ResultCache[Recommendation] = ResultCache(
-            size=config.cache_size, ttl=config.cache_seconds, stamp=store.forgotten_mark
+            size=config.cache_size, ttl=config.cache_seconds
         )
 
     def recommend(
@@ -94,6 +94,7 @@ class Ranker:
         diversity: float | None = None,
         space: str = TEXT,
         offset: int = 0,
+        mark: int | None = None,
     ) -> Recommendation:
         """Nearest items to the user's interest vector, or popular ones without a profile.
         The page of `n` after the first `offset` of the ranking (`Recommendation.offset`).
@@ -106,7 +107,8 @@ class Ranker:
         filter the list and boost items in personal lists. `weights` and `diversity` replace
         the settings' `hybrid_weights` and `diversity` for this request. A repeated request is
         answered from the cache of hot results until the user records an event, the catalog
-        changes, or `cache_seconds` pass.
+        changes, any process forgets a user (the store's forget `mark`, read when the request
+        began: read here when not given), or `cache_seconds` pass.
         """
         config = self.config
         name = config.strategy if strategy is None else check_strategy(strategy)
@@ -145,10 +147,12 @@ class Ranker:
             space,
         )
         # Resting items depends on every list shown, so it bypasses the cache.
-        hit = None if config.rest_after else self.cache.get(user_id, key)
+        if mark is None and self.cache.enabled:
+            mark = self.store.forget_mark()
+        hit = None if config.rest_after else self.cache.get(user_id, key, stamp=mark)
         if hit is not None:
             return Recommendation(user_id, hit.strategy, hit.items, cached=True, offset=offset)
-        version = self.cache.version(user_id)
+        version = self.cache.version(user_id, stamp=mark)
         if config.rest_after:
             counts = self.store.shown(user_id)
             exclude = [*exclude, *(i for i, c in counts.items() if c >= config.rest_after)]

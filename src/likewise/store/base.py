@@ -259,12 +259,13 @@ class Store(Protocol):
     def forget_user(self, user_id: str, *, keep_impressions: bool = False) -> dict[str, int]:
         """Delete the user's events, profiles, snapshots and (unless `keep_impressions`)
         impressions; returns the rows deleted per table. Forgetting (not `keep_impressions`)
-        also leaves a tombstone (a digest of the id, for an hour): an impression made for
-        the user before it, and logged after it by another process, is not stored."""
+        also raises the forget mark and leaves a tombstone (a digest of the id, for an
+        hour): an impression of the user begun at an earlier mark is not stored, whichever
+        process logs it and whenever."""
 
-    def forgotten_mark(self) -> tuple[int, float]:
-        """A value that changes whenever any process forgets a user (their cached lists are
-        then stale in every process)."""
+    def forget_mark(self) -> int:
+        """How many forgets the store has seen: read it when a list is begun, give it to the
+        list's impression (`Impression.mark`) and to the cache of hot results."""
 
     def user_events(
         self, user_id: str, *, limit: int, before: int | None = None

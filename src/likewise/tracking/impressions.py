@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Impression:
-    """One list shown: its id (the recommendation id), who saw it, what, made how, when, and
-    how many milliseconds it took to make."""
+    """One list shown: its id (the recommendation id), who saw it, what, made how, when, how
+    many milliseconds it took to make, and the store's forget mark when it was begun (it is
+    not stored if its user was forgotten since; None: stored whatever was forgotten)."""
 
     id: str
     user_id: str
@@ -32,6 +33,7 @@ class Impression:
     context: Mapping[str, Any] = field(default_factory=dict)
     at: float = field(default_factory=time.time)
     ms: float | None = None
+    mark: int | None = None
 
 
 class ImpressionLog:

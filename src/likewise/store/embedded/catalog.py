@@ -47,6 +47,8 @@ SQLITE = Dialect(
     _blob,
     _vector,
     checkpoint="PRAGMA wal_checkpoint(TRUNCATE)",
+    wait_briefly="PRAGMA busy_timeout = 200",
+    wait_again="PRAGMA busy_timeout = 30000",  # the connections' `timeout=30`
 )
 
 

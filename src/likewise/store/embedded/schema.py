@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS impressions (
 CREATE INDEX IF NOT EXISTS impressions_at ON impressions(at);
 CREATE INDEX IF NOT EXISTS impressions_user ON impressions(user_id);
 CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, data BLOB NOT NULL, at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS forgotten (user_key TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS forgotten (
+    user_key TEXT PRIMARY KEY, seq INTEGER NOT NULL, at REAL NOT NULL);
 """
 # Version 2: profiles and their snapshots are kept per (user, vector space).
 _PROFILES = """

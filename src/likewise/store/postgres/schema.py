@@ -13,11 +13,12 @@ from likewise.errors import ConfigError
 from likewise.filters import filterable
 from likewise.store.postgres.filter import number_rows
 
-__all__ = ["MIGRATIONS", "WRITE_LOCK", "insert_numbers", "migrate"]
+__all__ = ["FORGET_LOCK", "MIGRATIONS", "WRITE_LOCK", "insert_numbers", "migrate"]
 
 log = logging.getLogger(__name__)
 
 WRITE_LOCK = 0x6C696B65  # "like": the advisory lock every write transaction holds
+FORGET_LOCK = 0x666F7267  # "forg": a forget holds it alone, impression writes shared
 # Numbered migrations: each runs once, in order, in one transaction, recorded in
 # `schema_version`, then its data step (BACKFILLS) if it has one. Never edit one that has
 # shipped; add the next.
@@ -83,9 +84,10 @@ CREATE INDEX profile_history_user ON profile_history (user_id, space, seq);
 """,
     # The catalog in pages, in byte order (`Store.item_ids`): an index scan, not a sort.
     5: 'CREATE INDEX items_id_c ON items (id COLLATE "C");',
-    # Tombstones of forgotten users (a digest of the id, kept an hour): another server's
-    # queued impressions of them are not written after the forget.
-    6: "CREATE TABLE forgotten (user_key TEXT PRIMARY KEY, at DOUBLE PRECISION NOT NULL);",
+    # Tombstones of forgotten users (a digest of the id and the forget mark, kept an hour):
+    # another server's impressions of them begun before the forget are not written after it.
+    6: "CREATE TABLE forgotten (user_key TEXT PRIMARY KEY, seq BIGINT NOT NULL, "
+    "at DOUBLE PRECISION NOT NULL);",
 }
 
 

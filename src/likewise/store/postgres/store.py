@@ -45,7 +45,7 @@ from likewise.store.location import redact
 from likewise.store.postgres import catalog
 from likewise.store.postgres.errors import postgres_error, translated
 from likewise.store.postgres.filter import compile_where
-from likewise.store.postgres.schema import MIGRATIONS, WRITE_LOCK, migrate
+from likewise.store.postgres.schema import FORGET_LOCK, MIGRATIONS, WRITE_LOCK, migrate
 from likewise.store.postgres.search import PgConfig, Planner, space_source
 from likewise.store.sql import Dialect, Sql, SqlActivity
 from likewise.store.sql.activity import trend_score
@@ -74,6 +74,8 @@ PG = Dialect(
     _encode,
     _decode,
     escape_percent=True,
+    forget_lock=f"SELECT pg_advisory_xact_lock({FORGET_LOCK})",
+    forget_lock_shared=f"SELECT pg_advisory_xact_lock_shared({FORGET_LOCK})",
 )
 
 

@@ -7,6 +7,8 @@ commit) and `_writing()` (one transaction, holding the store's write lock), each
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -15,12 +17,14 @@ from typing import Any, TypeVar
 from likewise.events.model import Event
 from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store.base import ProfileUpdate, ProfileUpdates
-from likewise.store.sql import activity, reports, transfer
+from likewise.store.sql import activity, forget, reports, transfer
 from likewise.store.sql.query import Sql
 from likewise.tracking.impressions import Impression
 from likewise.tracking.report import Activity, RateRow
 
 __all__ = ["SqlActivity"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -85,13 +89,37 @@ class SqlActivity:
     def forget_user(self, user_id: str, *, keep_impressions: bool = False) -> dict[str, int]:
         tables = activity.FORGET[:3] if keep_impressions else activity.FORGET
         with self._writing() as db:
+            if not keep_impressions and db.dialect.forget_lock:
+                db.execute(db.dialect.forget_lock)  # waits for impression writes under way
             deleted = activity.forget_user(db, user_id, tables)
             if not keep_impressions:
-                reports.tombstone(db, user_id)
-        with self._reading() as db:  # no copy of the rows left in a log either
-            if db.dialect.checkpoint:
-                db.execute(db.dialect.checkpoint).fetchall()
+                forget.tombstone(db, user_id)
+        self._clear_log()
         return deleted
+
+    def _clear_log(self, attempt: int = 0) -> None:
+        """Empty the write-ahead log, which keeps copies of deleted rows (SQLite). A reader
+        on an older snapshot (a backup under way) keeps it from being emptied: then it is
+        tried again every second in the background, for up to an hour, without holding up
+        the forget or this process's reads meanwhile."""
+        try:
+            with self._reading() as db:
+                if not db.dialect.checkpoint:
+                    return
+                db.execute(db.dialect.wait_briefly)
+                try:
+                    busy = db.execute(db.dialect.checkpoint).fetchone()[0] == 1
+                finally:
+                    db.execute(db.dialect.wait_again)
+        except Exception as exc:  # closed meanwhile, or unreachable: nothing left to do here
+            log.debug("checkpoint after a forget stopped: %s", exc)
+            return
+        if busy and attempt < 3600:
+            retry = threading.Timer(1.0, self._clear_log, (attempt + 1,))
+            retry.daemon = True
+            retry.start()
+        elif busy:
+            log.warning("the write-ahead log could not be emptied after a forget for an hour")
 
     def user_events(
         self, user_id: str, *, limit: int, before: int | None = None
@@ -104,12 +132,14 @@ class SqlActivity:
             return activity.item_ids(db, after, limit)
 
     def log_impressions(self, impressions: Sequence[Impression]) -> None:
-        with self._writing() as db:  # the write lock orders it with a forget in another process
+        with self._writing(exclusive=False) as db:
+            if db.dialect.forget_lock_shared:  # a forget under way finishes first
+                db.execute(db.dialect.forget_lock_shared)
             reports.log_impressions(db, impressions)
 
-    def forgotten_mark(self) -> tuple[int, float]:
+    def forget_mark(self) -> int:
         with self._reading() as db:
-            return reports.forgotten_mark(db)
+            return forget.forget_mark(db)
 
     def shown(self, user_id: str, last: int = 50) -> dict[str, int]:
         with self._reading() as db:

@@ -32,8 +32,17 @@ class Dialect:
     decode: Callable[[Any], Vector | None]
     escape_percent: bool = False  # psycopg reads `%` as the start of a placeholder
     # SQL that moves the write-ahead log into the database file and empties it (SQLite: its
-    # WAL keeps copies of deleted rows until then); "" when the database needs none.
+    # WAL keeps copies of deleted rows until then); "" when the database needs none. Its row
+    # starts with 1 when a reader kept it from finishing. `wait_briefly` and `wait_again`
+    # bound how long it waits for readers, then restore the usual wait.
     checkpoint: str = ""
+    wait_briefly: str = ""
+    wait_again: str = ""
+    # The lock a forget holds while it deletes the user's impressions and leaves their
+    # tombstone, and the shared one each impression write holds (see `store.sql.forget`);
+    # "" where writes are serialised anyway (SQLite).
+    forget_lock: str = ""
+    forget_lock_shared: str = ""
     _rendered: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def render(self, query: str) -> str:

@@ -2,61 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import time
 from collections.abc import Sequence
 
+from likewise.store.sql.forget import NO_MARK, user_key
 from likewise.store.sql.query import Sql, marks
 from likewise.tracking.impressions import Impression
 from likewise.tracking.report import Activity, RateRow
 
-__all__ = [
-    "FORGET_HORIZON",
-    "activity",
-    "forgotten_mark",
-    "log_impressions",
-    "rate_rows",
-    "shown",
-    "tombstone",
-]
-
-# How long a forgotten user's tombstone is kept: longer than any worker holds an impression
-# in its queue (a fraction of a second, or the time its database was unreachable).
-FORGET_HORIZON = 3600.0
-
-
-def user_key(user_id: str) -> str:
-    """What a tombstone keeps of a forgotten user: a digest, never the id itself."""
-    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()
-
-
-def tombstone(db: Sql, user_id: str) -> None:
-    """Mark the user forgotten now, so an impression of theirs that another worker made
-    before the forget and writes after it is dropped (see :func:`log_impressions`)."""
-    now = time.time()
-    db.execute("DELETE FROM forgotten WHERE at < {p}", (now - FORGET_HORIZON,))
-    db.execute(
-        "INSERT INTO forgotten(user_key, at) VALUES ({p}, {p}) "
-        "ON CONFLICT(user_key) DO UPDATE SET at = excluded.at",
-        (user_key(user_id), now),
-    )
-
-
-def forgotten_mark(db: Sql) -> tuple[int, float]:
-    """Changes when a user is forgotten by any process: their cached lists must go."""
-    row = db.execute("SELECT COUNT(*), COALESCE(MAX(at), 0) FROM forgotten").fetchone()
-    return int(row[0]), float(row[1])
+__all__ = ["activity", "log_impressions", "rate_rows", "shown"]
 
 
 def log_impressions(db: Sql, impressions: Sequence[Impression]) -> None:
-    """Store shown lists, except those made for a user before they were forgotten (a second
-    worker may write its queue after the forget; the caller holds the write lock, so the
-    forget and this check cannot interleave)."""
+    """Store shown lists, except those begun before their user was forgotten (another
+    process may write its queue, or finish a list, after the forget; the caller holds the
+    lock that orders this with a forget, see `store.sql.forget`)."""
     db.executemany(
         "INSERT INTO impressions(id, user_id, strategy, items, context, at, ms) "
         "SELECT {p}, {p}, {p}, {p}, {p}, {p}, {p} WHERE NOT EXISTS (SELECT 1 FROM forgotten "
-        "WHERE user_key = {p} AND at >= {p}) ON CONFLICT(id) DO NOTHING",
+        "WHERE user_key = {p} AND seq > {p}) ON CONFLICT(id) DO NOTHING",
         [
             (
                 i.id,
@@ -67,7 +31,7 @@ def log_impressions(db: Sql, impressions: Sequence[Impression]) -> None:
                 i.at,
                 i.ms,
                 user_key(i.user_id),
-                i.at,
+                NO_MARK if i.mark is None else i.mark,
             )
             for i in impressions
         ],
