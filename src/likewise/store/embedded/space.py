@@ -270,11 +270,12 @@ class SpaceIndex:
             for path in partial:
                 with contextlib.suppress(OSError):
                     path.unlink(missing_ok=True)
+            why = str(exc).splitlines()[-1].rsplit("failed: ", 1)[-1]  # faiss says where first
             log.warning(
                 "cannot save the index snapshot in %s (%s); the next open reads the "
                 "records instead",
                 folder,
-                exc,
+                why,
             )
             return
         self.dirty = False
