@@ -33,7 +33,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("source") / "data"
     with Engine.open(str(data), model="hashing-64") as engine:
         engine.add_items(
-            [{"id": f"i{k}", "title": f"item {k} of {k % 50}"} for k in range(N_ITEMS)]
+            [{"id": f"i{k}", "title": f"item {k} of group {k % 50}"} for k in range(N_ITEMS)]
         )
         engine.record_many(
             [
