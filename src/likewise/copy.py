@@ -4,12 +4,20 @@ Items go through the Store API with their stored vectors (nothing is embedded ag
 profiles, snapshots, popularity, impressions and trained models go table by table in their
 order. Afterwards both sides are read back: row counts and an order-free checksum of every
 table must agree, and every vector must match within float rounding.
+
+A copy marks its destination before writing anything (the blob `likewise.copy`: unfinished,
+then verified), so a copy that was stopped part way (kill -9, a lost database, a full disk) is
+refused by name the next time, with what to do, instead of passing for a store. The source is
+only read.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,9 +29,15 @@ from likewise.errors import StoreError
 from likewise.store import TEXT, Entry, Store, open_store
 from likewise.store.sql import TABLES
 
-__all__ = ["CopyReport", "copy_between", "copy_store"]
+__all__ = ["MARK", "CopyReport", "copy_between", "copy_store"]
 
+log = logging.getLogger(__name__)
 BATCH = 1_000
+MARK = "likewise.copy"  # the blob that says how far a copy into this store got
+UNFINISHED = (
+    "the destination holds a copy that did not finish (it stopped before it was verified): "
+    "delete it (the folder, or drop and create the database again) and run copy again"
+)
 
 
 @dataclass
@@ -55,13 +69,14 @@ def _copy(src: Store, dst: Store, progress: bool) -> CopyReport:
     info = src.info
     if info is None:
         raise StoreError("the source store is empty (no model recorded): nothing to copy")
-    if dst.info is not None or dst.stats()["events"]:
-        raise StoreError("the destination is not empty; copy needs a new store")
+    _check_destination(dst)
+    _mark(dst, "unfinished")  # before anything else: whatever follows may be cut short
     dst.initialize(info)
     counts = src.stats()
     spaces = src.spaces()
     for space in spaces.values():
         dst.add_space(space)
+    log.info("copying %d items", counts["items"])
     with _bar(progress, counts["items"], "items") as bar:
         for items in src.iter_items(BATCH):
             ids = [i.id for i in items]
@@ -72,19 +87,45 @@ def _copy(src: Store, dst: Store, progress: bool) -> CopyReport:
                     dst.put_vectors(name, found)
             bar.update(len(items))
     for table in TABLES:
+        log.info("copying %s", table)
         with _bar(progress, None, table) as bar:
             for page in src.export_rows(table):
+                if table == "blobs":  # the source's own mark (a copy itself) stays there
+                    page = [row for row in page if row[0] != MARK]
                 dst.import_rows(table, page)
                 bar.update(len(page))
+    log.info("verifying")
     report = _verify(src, dst)
+    _mark(dst, "verified")
+    log.info("copied and verified")
     return report
+
+
+def _check_destination(dst: Store) -> None:
+    mark = dst.get_blob(MARK)
+    if mark is not None and _state(mark) != "verified":
+        raise StoreError(UNFINISHED)
+    if dst.info is not None or dst.stats()["events"]:
+        raise StoreError("the destination is not empty; copy needs a new store")
+
+
+def _mark(dst: Store, state: str) -> None:
+    dst.put_blob(MARK, json.dumps({"state": state, "at": time.time()}).encode())
+
+
+def _state(mark: bytes) -> str | None:
+    try:
+        found = json.loads(mark)
+    except ValueError:
+        return None
+    return found.get("state") if isinstance(found, dict) else None
 
 
 def _verify(src: Store, dst: Store) -> CopyReport:
     report = CopyReport()
     for name, (a, b) in {
         "items": (_item_rows(src), _item_rows(dst)),
-        **{t: (_pages(src.export_rows(t)), _pages(dst.export_rows(t))) for t in TABLES},
+        **{t: (_rows(src, t), _rows(dst, t)) for t in TABLES},
     }.items():
         (count, digest), (count_b, digest_b) = _checksum(a), _checksum(b)
         if (count, digest) != (count_b, digest_b):
@@ -114,9 +155,10 @@ def _item_rows(store: Store) -> Iterator[tuple[Any, ...]]:
         yield from ((i.id, *hashes[i.id]) for i in items)
 
 
-def _pages(pages: Iterable[list[tuple[Any, ...]]]) -> Iterator[tuple[Any, ...]]:
-    for page in pages:
-        yield from page
+def _rows(store: Store, table: str) -> Iterator[tuple[Any, ...]]:
+    """The rows a copy moves (every row of the table but a copy's mark)."""
+    for page in store.export_rows(table):
+        yield from (row for row in page if table != "blobs" or row[0] != MARK)
 
 
 def _checksum(rows: Iterable[tuple[Any, ...]]) -> tuple[int, str]:

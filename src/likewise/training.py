@@ -7,6 +7,7 @@ The Personaliser calls :func:`train` and keeps the bundle it returns; the pure f
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -34,6 +35,7 @@ from likewise.store.base import TEXT, Space
 
 __all__ = ["Histories", "check", "fit", "histories", "stamp", "train_behaviour", "tune"]
 
+log = logging.getLogger(__name__)
 Progress = Callable[[int], object]
 Histories = dict[str, list[str]]  # user -> positive items, oldest first (repeats moved last)
 PUT_BATCH = 5_000
@@ -78,6 +80,7 @@ def fit(
     for the behaviour space, or is empty when there is too little to fit."""
     users = sorted(data)
     sequences = [data[u] for u in users]
+    log.info("fitting the models on %d users' histories", len(users))
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     itemknn = ItemItem.fit(sequences)
@@ -114,6 +117,7 @@ def fit(
         seconds["neural"] = neural.info["seconds"]
     models.neural = neural
     known = sum(len(s) for s in sequences)
+    log.info("fitted in %s", ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
     models.info = {
         "users": len(users),
         "positives": known,
@@ -150,6 +154,7 @@ def train_behaviour(store: Store, models: Models, layout: Mapping[str, Any], ran
             "(inner product); copy its vectors elsewhere and start a new store"
         )
     items = models.next_item.items
+    log.info("placing the items in the %s space", BEHAVIOUR)
     inputs, outputs = _aligned(store, items, layout["inputs"], layout["outputs"], space.dim // 2)
     # A space keeps the dimension it was made with (2 x rank): each half padded or cut to it.
     learned = _fit_halves(behaviour_vectors(inputs, outputs), space.dim)

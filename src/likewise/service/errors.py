@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 
 # Most specific first: Conflict is an InvalidInput, StoreUnavailable a StoreError. The code
 # and body are the error's own (`LikewiseError.as_dict`).
+# A full disk under the store is a StoreUnavailable too (`store.boundary.StoreFull`, code
+# `store_full`): 503 with `Retry-After: 30`, not 507. Its write was rolled back whole, so the
+# same request succeeds once space is freed, and 503 + Retry-After is what clients (ours
+# included) and proxies already read as "not done, try again later"; the code names the cause.
 STATUS: list[tuple[type[errors.LikewiseError], int]] = [
     (errors.Conflict, 409),
     (errors.InvalidInput, 422),

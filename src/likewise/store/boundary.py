@@ -1,6 +1,7 @@
 """Errors are translated at the store boundary: a driver's exception (sqlite3, psycopg, a pool
 timeout) leaves a store as a named `likewise` error, so the service can answer 503 with
-`Retry-After` and the CLI print one line, whatever the backend."""
+`Retry-After` and the CLI print one line, whatever the backend. A full disk is its own case
+(:class:`StoreFull`): the write was rolled back, and it succeeds once space is freed."""
 
 from __future__ import annotations
 
@@ -9,12 +10,22 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from likewise.errors import LikewiseError
+from likewise.errors import LikewiseError, StoreUnavailable
 
-__all__ = ["Translate", "translating"]
+__all__ = ["StoreFull", "Translate", "translating"]
 
 C = TypeVar("C", bound=type)
 Translate = Callable[[BaseException], LikewiseError | None]  # None: not a driver error
+
+
+class StoreFull(StoreUnavailable):
+    """The disk under the store is full. Nothing of the write was kept (its transaction was
+    rolled back), so the same call succeeds once space is freed: it is unavailable, not
+    broken, and the service answers 503 with this code. Freeing space takes a person, not a
+    second, hence the longer `Retry-After`."""
+
+    code = "store_full"
+    retry_after = 30
 
 
 def translating(translate: Translate) -> Callable[[C], C]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 
 from likewise.errors import LikewiseError, StoreError, StoreUnavailable
-from likewise.store.boundary import translating
+from likewise.store.boundary import StoreFull, translating
 
 __all__ = ["sqlite_error", "translated"]
 
@@ -13,8 +14,11 @@ _BUSY = ("locked", "busy", "unable to open", "disk i/o", "readonly")
 
 
 def sqlite_error(exc: BaseException) -> LikewiseError | None:
-    """A locked or unreachable database file is unavailable (try again later); a closed
-    store, a corrupt file or any other database error is a store error."""
+    """A locked or unreachable database file is unavailable (try again later), and so is a
+    full disk (SQLITE_FULL, ENOSPC); a closed store, a corrupt file or any other database
+    error is a store error."""
+    if isinstance(exc, sqlite3.OperationalError | OSError) and _full(exc):
+        return StoreFull(f"the disk under the store is full ({exc}): free space and try again")
     if isinstance(exc, sqlite3.OperationalError):
         text = str(exc).lower()
         if any(word in text for word in _BUSY):
@@ -27,6 +31,13 @@ def sqlite_error(exc: BaseException) -> LikewiseError | None:
     if isinstance(exc, OSError):
         return StoreUnavailable(f"the store's files are unavailable: {exc}")
     return None
+
+
+def _full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc)
 
 
 translated = translating(sqlite_error)

@@ -9,6 +9,9 @@ planned the same way (see `ann.py`).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
 import json
 import logging
 import os
@@ -193,26 +196,29 @@ class SpaceIndex:
     # -- snapshot ---------------------------------------------------------------------------
 
     def load(self, folder: Path, generation: int) -> None:
-        """Adopt the snapshot in `folder` if it is of this generation (else keep empty)."""
-        if not (folder / "state.pkl").exists() or not (folder / "hnsw.faiss").exists():
+        """Adopt the snapshot in `folder` if it is of this generation (else keep empty: `sync`
+        rebuilds the index from the rows). A snapshot that cannot be trusted (a file missing,
+        truncated or overwritten, or the pair not written together) is logged as a warning."""
+        graph, state_file = folder / GRAPH, folder / STATE
+        found = [p.name for p in (graph, state_file) if p.exists()]
+        if len(found) < 2:
+            if found:
+                log.warning("index snapshot in %s has %s alone; %s", folder, found[0], REBUILD)
             return
         try:
-            with (folder / "state.pkl").open("rb") as fh:
-                state = _Unpickler(fh).load()
+            state = _read_state(state_file, graph)
             if state["version"] != SNAPSHOT_VERSION or state["generation"] != generation:
-                return
+                return  # an older format, or re-embedded since: rebuilt, as expected
             space = self.space
-            index = VectorIndex.load(
-                folder / "hnsw.faiss", space.dim, space.metric, state["alive"], self.ann
-            )
+            index = VectorIndex.load(graph, space.dim, space.metric, state["alive"], self.ann)
             if index.index.d != space.dim:  # another model wrote it (a raced initialise)
-                log.warning("index snapshot in %s has another dimension; rebuilding", folder)
+                log.warning("index snapshot in %s has another dimension; %s", folder, REBUILD)
                 return
             if index.size != len(state["ids"]) or index.size != len(state["alive"]):
-                log.warning("index snapshot in %s is inconsistent; rebuilding", folder)
+                log.warning("index snapshot in %s is inconsistent; %s", folder, REBUILD)
                 return
         except Exception as exc:
-            log.warning("cannot read the index snapshot in %s (%s); rebuilding", folder, exc)
+            log.warning("cannot read the index snapshot in %s (%s); %s", folder, exc, REBUILD)
             return
         index.ef_search = state["ef_search"]
         index.calibrated_at = state["calibrated_at"]
@@ -232,10 +238,13 @@ class SpaceIndex:
             self.dirty = True
 
     def save(self, folder: Path) -> None:
-        """Write the index so the next open need not rebuild it (atomic; safe to crash in)."""
+        """Write the index so the next open need not rebuild it (atomic; safe to crash in).
+
+        The snapshot is a cache of the rows, so failing to write it (a full disk) is a
+        warning, not an error: the files written so far are removed, the previous snapshot
+        stays, and the next open catches up from it or rebuilds from the rows."""
         if not self.dirty:
             return
-        folder.mkdir(exist_ok=True)
         state: Mapping[str, Any] = {
             "version": SNAPSHOT_VERSION,
             "generation": self.generation,
@@ -247,12 +256,55 @@ class SpaceIndex:
             "ef_search": self.index.ef_search,
             "calibrated_at": self.index.calibrated_at,
         }
-        self.index.save(folder / "hnsw.faiss.tmp")
-        with (folder / "state.pkl.tmp").open("wb") as fh:
-            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(folder / "hnsw.faiss.tmp", folder / "hnsw.faiss")
-        os.replace(folder / "state.pkl.tmp", folder / "state.pkl")
+        partial = [folder / f"{GRAPH}.tmp", folder / f"{STATE}.tmp"]
+        try:
+            folder.mkdir(exist_ok=True)
+            self.index.save(partial[0])
+            payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+            sealed = {"digest": _digest(payload, partial[0]), "payload": payload}
+            with partial[1].open("wb") as fh:
+                pickle.dump(sealed, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(partial[0], folder / GRAPH)
+            os.replace(partial[1], folder / STATE)
+        except (OSError, RuntimeError) as exc:  # faiss reports a failed write as RuntimeError
+            for path in partial:
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
+            why = str(exc).splitlines()[-1].rsplit("failed: ", 1)[-1]  # faiss says where first
+            log.warning(
+                "cannot save the index snapshot in %s (%s); the next open reads the "
+                "records instead",
+                folder,
+                why,
+            )
+            return
         self.dirty = False
+
+
+GRAPH, STATE = "hnsw.faiss", "state.pkl"
+REBUILD = "rebuilding it from the records"
+
+
+def _digest(payload: bytes, graph: Path) -> str:
+    """One digest over the state and the graph file: a damaged file, or a pair that was not
+    written together (a crash between the two renames), does not match it."""
+    digest = hashlib.blake2b(payload, digest_size=32)
+    with graph.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read_state(state_file: Path, graph: Path) -> dict[str, Any]:
+    """The state saved beside `graph`, once its digest is checked (snapshots written before
+    digests were kept are the state itself)."""
+    with state_file.open("rb") as fh:
+        sealed = _Unpickler(fh).load()
+    if "payload" not in sealed:
+        return dict(sealed)
+    if sealed["digest"] != _digest(sealed["payload"], graph):
+        raise StoreError("its files do not match the digest saved with them")
+    return dict(_Unpickler(io.BytesIO(sealed["payload"])).load())
 
 
 _MOVED = {"likewise.store.columns": "likewise.store.embedded.columns"}

@@ -36,6 +36,7 @@ from likewise.store.base import (
 from likewise.store.embedded import catalog, schema
 from likewise.store.embedded.ann import AnnConfig
 from likewise.store.embedded.catalog import SQLITE
+from likewise.store.embedded.connection import connect, transaction
 from likewise.store.embedded.details import Details
 from likewise.store.embedded.errors import sqlite_error, translated
 from likewise.store.embedded.locks import RWLock
@@ -60,7 +61,7 @@ class EmbeddedStore(SqlActivity, DerivedReads):
         self._ann = ann or AnnConfig()
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            self._db = self._connect()
+            self._db = connect(self.path)
             self._db.execute("PRAGMA journal_mode=WAL")
             # Checkpoint every ~64 MB of WAL, not 4 MB: hot pages (profiles) are copied back
             # once per checkpoint instead of once per batch (measured in bench/events.py).
@@ -69,7 +70,7 @@ class EmbeddedStore(SqlActivity, DerivedReads):
             create_tables(self._db, TEXT)
             # Reads go through a second connection: under WAL it reads the last commit while
             # the writer holds its transaction (and its fsync) open.
-            self._rdb = self._connect()
+            self._rdb = connect(self.path)
             self._sql = threading.RLock()  # one connection, one statement at a time
             self._rsql = threading.RLock()  # the same for the reading connection
             self._writer = threading.Lock()  # one write transaction + index update at a time
@@ -88,14 +89,6 @@ class EmbeddedStore(SqlActivity, DerivedReads):
             self._close_connections()
             raise
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(
-            self.path / "likewise.db", isolation_level=None, check_same_thread=False, timeout=30
-        )
-        db.execute("PRAGMA synchronous=FULL")  # durable before a write returns
-        db.execute("PRAGMA secure_delete=ON")  # a forgotten user's rows are zeroed, not freed
-        return db
-
     # -- the shared SQL's connections -------------------------------------------------------
 
     @contextmanager
@@ -105,19 +98,8 @@ class EmbeddedStore(SqlActivity, DerivedReads):
 
     @contextmanager
     def _writing(self, *, exclusive: bool = True) -> Iterator[Sql]:
-        with self._writer, self._sql, self._transaction() as db:
+        with self._writer, self._sql, transaction(self._db) as db:
             yield Sql(db, SQLITE, db.executemany)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: all or nothing."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
     # -- metadata and spaces ----------------------------------------------------------------
 
@@ -199,7 +181,7 @@ class EmbeddedStore(SqlActivity, DerivedReads):
     def _write(self, change: Callable[[sqlite3.Connection], T]) -> T:
         """One transaction of catalog changes, then every index catches up."""
         with self._writer:
-            with self._sql, self._transaction() as db:
+            with self._sql, transaction(self._db) as db:
                 result = change(db)
             with self._rw.write():
                 self._sync()

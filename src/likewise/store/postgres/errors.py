@@ -6,14 +6,17 @@ from psycopg import errors as pg_errors
 from psycopg_pool import PoolClosed, PoolTimeout
 
 from likewise.errors import LikewiseError, StoreError, StoreUnavailable
-from likewise.store.boundary import translating
+from likewise.store.boundary import StoreFull, translating
 
 __all__ = ["postgres_error", "translated"]
 
 
 def postgres_error(exc: BaseException) -> LikewiseError | None:
     """A lost server, a refused connection, a full pool or a cancelled statement is
-    unavailable (try again later); any other database error is a store error."""
+    unavailable (try again later), and so is a full disk on the server (SQLSTATE 53100: the
+    transaction was rolled back); any other database error is a store error."""
+    if isinstance(exc, pg_errors.DiskFull):
+        return StoreFull(f"the database's disk is full ({_first_line(exc)}): free space")
     if isinstance(exc, PoolTimeout):
         return StoreUnavailable(f"no database connection came free in time: {exc}")
     if isinstance(exc, PoolClosed):

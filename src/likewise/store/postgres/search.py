@@ -26,11 +26,13 @@ class PgConfig:
     """Pool and HNSW settings. `ef_search` is the beam width of unfiltered and filtered HNSW
     queries; a filter that leaves at most `exact_below` rows is ranked exactly instead (how
     many a filter leaves is counted once per `plan_seconds`). A request waits at most
-    `pool_timeout` seconds for a connection before the store is reported unavailable."""
+    `pool_timeout` seconds for a connection before the store is reported unavailable, and at
+    most `retry_timeout` while the database is known to be down (see `pool.py`)."""
 
     pool_min: int = 1
     pool_max: int = 8
     pool_timeout: float = 5.0
+    retry_timeout: float = 0.5
     m: int = 16
     ef_construction: int = 64
     ef_search: int = 200

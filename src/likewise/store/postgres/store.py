@@ -23,7 +23,6 @@ import numpy as np
 from pgvector import Vector as PgVector
 from pgvector.psycopg import register_vector
 from psycopg import Connection
-from psycopg_pool import ConnectionPool
 
 from likewise.errors import ConfigError, InvalidInput, StoreError
 from likewise.filters import filterable, parse_where
@@ -45,6 +44,7 @@ from likewise.store.location import redact
 from likewise.store.postgres import catalog
 from likewise.store.postgres.errors import postgres_error, translated
 from likewise.store.postgres.filter import compile_where
+from likewise.store.postgres.pool import Connections
 from likewise.store.postgres.schema import FORGET_LOCK, MIGRATIONS, WRITE_LOCK, migrate
 from likewise.store.postgres.search import PgConfig, Planner, space_source
 from likewise.store.sql import Dialect, Sql, SqlActivity
@@ -101,15 +101,7 @@ class PostgresStore(SqlActivity, DerivedReads):
         try:
             with Connection.connect(url, autocommit=True, connect_timeout=10) as conn:
                 migrate(conn)
-            self._pool: ConnectionPool[Any] = ConnectionPool(
-                url,
-                min_size=self.config.pool_min,
-                max_size=self.config.pool_max,
-                timeout=self.config.pool_timeout,
-                kwargs={"autocommit": True},
-                configure=self._configure,
-                open=True,
-            )
+            self._pool = Connections(url, self.config, self._configure)
             self._closed = threading.Event()
             self._planner = Planner(self.config)
             self._refresh_meta()
