@@ -343,3 +343,27 @@ def test_recommendation_ids_are_distinct_and_differ_in_a_forked_child() -> None:
     os.waitpid(pid, 0)
     child = os.read(read, 64).decode()
     assert child != new_id() and len(child) == 32
+
+
+def test_an_item_with_a_zero_vector_counts_but_moves_no_profile(tmp_path: Path) -> None:
+    """The hashing model maps "item 35" to nothing (a zero vector), as a team's own vectors
+    may: events on it are recorded and counted, one at a time and in a batch, over HTTP
+    too, and the profile keeps its direction (it was a 500: "the item vector is zero")."""
+    from fastapi.testclient import TestClient
+
+    from likewise.service import create_app
+
+    with Engine.open(str(tmp_path / "data"), model="hashing-64") as engine:
+        engine.add_items([{"id": "z", "title": "item 35"}, {"id": "a", "title": "space rocket"}])
+        assert not np.any(engine.vectors(["z"])["z"])
+        engine.record("u1", "z", "like")
+        assert engine.profile("u1")["events"] == 1
+        engine.record_many([{"user_id": "u2", "item_id": i, "type": "like"} for i in "za"])
+        engine.record("u1", "a", "like")
+        engine.record("u1", "z", "like")
+        near = engine.profile("u1")["nearest"]
+        assert near and near[0]["id"] == "a"  # the zero vector moved nothing
+        with TestClient(create_app(Settings(), engine=engine)) as client:
+            event = {"user_id": "u3", "item_id": "z", "type": "like"}
+            assert client.post("/v1/events", json=event).status_code == 200
+            assert client.get("/v1/users/u3/recommendations").status_code == 200

@@ -19,6 +19,7 @@ from likewise.errors import (
     LikewiseError,
     NotFound,
     StoreError,
+    StoreFull,
     StoreUnavailable,
     Unauthorized,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "Store",
     "StoreConfig",
     "StoreError",
+    "StoreFull",
     "StoreInfo",
     "StoreUnavailable",
     "TrackingConfig",

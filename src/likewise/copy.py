@@ -14,10 +14,8 @@ only read.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import sys
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,17 +25,13 @@ from tqdm import tqdm
 
 from likewise.errors import StoreError
 from likewise.store import TEXT, Entry, Store, open_store
+from likewise.store.copy_mark import MARK, UNFINISHED, check_finished, mark
 from likewise.store.sql import TABLES
 
-__all__ = ["MARK", "CopyReport", "copy_between", "copy_store"]
+__all__ = ["MARK", "UNFINISHED", "CopyReport", "copy_between", "copy_store"]
 
 log = logging.getLogger(__name__)
 BATCH = 1_000
-MARK = "likewise.copy"  # the blob that says how far a copy into this store got
-UNFINISHED = (
-    "the destination holds a copy that did not finish (it stopped before it was verified): "
-    "delete it (the folder, or drop and create the database again) and run copy again"
-)
 
 
 @dataclass
@@ -70,7 +64,7 @@ def _copy(src: Store, dst: Store, progress: bool) -> CopyReport:
     if info is None:
         raise StoreError("the source store is empty (no model recorded): nothing to copy")
     _check_destination(dst)
-    _mark(dst, "unfinished")  # before anything else: whatever follows may be cut short
+    mark(dst, "unfinished")  # before anything else: whatever follows may be cut short
     dst.initialize(info)
     counts = src.stats()
     spaces = src.spaces()
@@ -96,29 +90,15 @@ def _copy(src: Store, dst: Store, progress: bool) -> CopyReport:
                 bar.update(len(page))
     log.info("verifying")
     report = _verify(src, dst)
-    _mark(dst, "verified")
+    mark(dst, "verified")
     log.info("copied and verified")
     return report
 
 
 def _check_destination(dst: Store) -> None:
-    mark = dst.get_blob(MARK)
-    if mark is not None and _state(mark) != "verified":
-        raise StoreError(UNFINISHED)
+    check_finished(dst)
     if dst.info is not None or dst.stats()["events"]:
         raise StoreError("the destination is not empty; copy needs a new store")
-
-
-def _mark(dst: Store, state: str) -> None:
-    dst.put_blob(MARK, json.dumps({"state": state, "at": time.time()}).encode())
-
-
-def _state(mark: bytes) -> str | None:
-    try:
-        found = json.loads(mark)
-    except ValueError:
-        return None
-    return found.get("state") if isinstance(found, dict) else None
 
 
 def _verify(src: Store, dst: Store) -> CopyReport:

@@ -14,6 +14,7 @@ __all__ = [
     "LikewiseError",
     "NotFound",
     "StoreError",
+    "StoreFull",
     "StoreUnavailable",
     "Unauthorized",
 ]
@@ -106,6 +107,16 @@ class StoreUnavailable(StoreError):
 
     code = "store_unavailable"
     retry_after = 1  # seconds a client should wait before trying again
+
+
+class StoreFull(StoreUnavailable):
+    """The disk under the store is full. Nothing of the write was kept (its transaction was
+    rolled back), so the same call succeeds once space is freed: it is unavailable, not
+    broken, and the service answers 503 with this code. Freeing space takes a person, not a
+    second, hence the longer `Retry-After`."""
+
+    code = "store_full"
+    retry_after = 30
 
 
 class Unauthorized(LikewiseError):

@@ -291,8 +291,7 @@ class Personaliser:
         try:
             if placed:
                 self.rebuild(space=BEHAVIOUR)
-            for key, blob in models.to_blobs().items():
-                self.store.put_blob(key, blob)
+            self.store.put_blobs(models.to_blobs())  # all or none
         finally:
             self._checked = time.monotonic()
         self.cache.touch_all()

@@ -23,6 +23,7 @@ from likewise import (
     InvalidInput,
     LikewiseError,
     NotFound,
+    StoreFull,
     StoreUnavailable,
     Unauthorized,
 )
@@ -55,6 +56,7 @@ def error(code: str, message: str, field: str | None = None) -> dict[str, Any]:
             409, error("config", "the store holds 64-d vectors"), ConfigError, id="config"
         ),
         pytest.param(503, error("store_unavailable", "locked"), StoreUnavailable, id="503"),
+        pytest.param(503, error("store_full", "disk is full"), StoreFull, id="full"),
         pytest.param(503, error("embedder_unavailable", "no model"), EmbedderError, id="embedder"),
         # A case another release answers with another status: the code decides.
         pytest.param(404, error("invalid_input", "no stored item", "positive[0]"), InvalidInput),

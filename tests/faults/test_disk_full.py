@@ -25,9 +25,8 @@ from fastapi.testclient import TestClient
 from tests.faults.conftest import SmallDisk
 
 from likewise import Engine, Settings
-from likewise.errors import StoreUnavailable
+from likewise.errors import StoreFull, StoreUnavailable
 from likewise.service import create_app
-from likewise.store.boundary import StoreFull
 from likewise.store.embedded.errors import sqlite_error
 from likewise.store.postgres.errors import postgres_error
 

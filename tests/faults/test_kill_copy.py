@@ -130,3 +130,17 @@ def test_kill_9_during_copy(
         assert engine.model() is not None
         assert engine.count() == N_ITEMS
         assert engine.similar("i1", n=3)
+
+
+def test_a_store_whose_copy_never_finished_is_refused_when_opened(tmp_path: Path) -> None:
+    """`likewise serve` or any Engine on it would pass a partial copy for a store."""
+    from likewise.errors import StoreError
+    from likewise.store.copy_mark import mark
+
+    with Engine.open(str(tmp_path / "half"), model="hashing-64") as engine:
+        engine.add_items([{"id": "a", "title": "one item of many"}])
+    store = open_store(str(tmp_path / "half"))
+    mark(store, "unfinished")
+    store.close()
+    with pytest.raises(StoreError, match="did not finish"):
+        Engine.open(str(tmp_path / "half"))

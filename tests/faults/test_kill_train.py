@@ -124,23 +124,24 @@ def test_kill_9_while_fitting_keeps_the_previous_model(data: Path) -> None:
     assert all(_bundle(data)[name] != bundle[name] for name in ("model.meta", "item-item"))
 
 
-# Writes the bundle with a store whose put_blob kills the process after `after` blobs.
+# Writes the bundle with SQL that kills the process once `argv[2]` of its blobs are written
+# (inside the bundle's transaction, not yet committed).
 _DIES_WRITING = textwrap.dedent(
     """
     import os, signal, sys
     from likewise import Engine
-    from likewise.store.embedded import EmbeddedStore
+    from likewise.store.sql.query import Sql
 
-    written = []
-    put_blob = EmbeddedStore.put_blob
+    executemany = Sql.executemany
 
-    def dying(self, name, data):
-        put_blob(self, name, data)
-        written.append(name)
-        if len(written) == int(sys.argv[2]):
-            os.kill(os.getpid(), signal.SIGKILL)
+    def dying(self, query, rows):
+        if "INSERT INTO blobs" not in query:
+            return executemany(self, query, rows)
+        rows = list(rows)
+        executemany(self, query, rows[: int(sys.argv[2])])
+        os.kill(os.getpid(), signal.SIGKILL)
 
-    EmbeddedStore.put_blob = dying
+    Sql.executemany = dying
     with Engine.open(sys.argv[1]) as engine:
         engine.train()
     """
@@ -148,11 +149,6 @@ _DIES_WRITING = textwrap.dedent(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="Personaliser.train writes the bundle one blob per transaction (personal.py): "
-    "a kill between two leaves the new item-kNN beside the old meta",
-)
 def test_kill_9_while_writing_the_bundle_keeps_the_previous_model(data: Path) -> None:
     _train(data)
     first, bundle = _version(data), _bundle(data)

@@ -21,6 +21,7 @@ from likewise.errors import (
     LikewiseError,
     NotFound,
     StoreError,
+    StoreFull,
     StoreUnavailable,
     Unauthorized,
 )
@@ -36,6 +37,7 @@ BY_CODE: dict[str, type[LikewiseError]] = {
         InvalidInput,
         NotFound,
         StoreError,
+        StoreFull,
         StoreUnavailable,
         Unauthorized,
     )

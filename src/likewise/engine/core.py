@@ -32,6 +32,7 @@ from likewise.ranking import ResultCache
 from likewise.recommend import Recommendation, new_id
 from likewise.retrieval import ItemItem
 from likewise.store import Hit, Store, StoreInfo, metric_of, open_store
+from likewise.store.copy_mark import check_finished
 from likewise.tracking.experiments import check_name
 
 __all__ = ["Engine", "IngestReport"]
@@ -112,6 +113,7 @@ class Engine(Sessions, Measures, Catalog):
                 )
                 store.initialize(info)
             else:
+                check_finished(store)  # not a copy cut short
                 embedder = embedder or get_embedder(model or info.model_id)
                 check_compatible(info, embedder, metric, template)
         except BaseException:

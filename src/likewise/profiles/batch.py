@@ -53,7 +53,7 @@ def apply_many(
 
 def _ema_rows(
     olds: Sequence[Vector | None], items: Sequence[Vector], alphas: Sequence[float]
-) -> list[Vector]:
+) -> list[Vector | None]:
     """`[ema(old, item, alpha) ...]`: the rows with a float32 `old` and item as matrices."""
     out: list[Vector | None] = [None] * len(olds)
     rows = [

@@ -26,20 +26,18 @@ def normalize(vector: npt.ArrayLike) -> Vector | None:
     return (out / norm).astype(np.float32)
 
 
-def ema(old: Vector | None, item: Vector, alpha: float) -> Vector:
+def ema(old: Vector | None, item: Vector, alpha: float) -> Vector | None:
     """`normalize(alpha * item + (1 - alpha) * old)`; the item itself when there is no old.
 
     alpha = 1 gives the last item; a smaller alpha remembers more of the past. Should the two
-    cancel out exactly, the newest item wins.
+    cancel out exactly, the newest item wins. An item with no direction (a zero vector: a
+    text the model maps to nothing, or one brought so) leaves `old` as it was, None too.
     """
     if old is not None:
         mixed = normalize(alpha * item.astype(np.float64) + (1.0 - alpha) * old)
         if mixed is not None:
             return mixed
-    unit = normalize(item)
-    if unit is None:
-        raise ValueError("the item vector is zero")
-    return unit
+    return normalize(item)
 
 
 def dislike(old: Vector, item: Vector, beta: float) -> Vector:

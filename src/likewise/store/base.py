@@ -195,6 +195,10 @@ class Store(Protocol):
     def put_blob(self, name: str, data: bytes) -> None:
         """Store a named blob durably (a trained model), replacing any older one."""
 
+    def put_blobs(self, blobs: Mapping[str, bytes]) -> None:
+        """Store named blobs durably in one transaction: all of them or none (a model's
+        bundle: a crash never leaves half of a new one beside the old)."""
+
     def get_blob(self, name: str) -> bytes | None:
         """A named blob, or None."""
 

@@ -10,22 +10,12 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from likewise.errors import LikewiseError, StoreUnavailable
+from likewise.errors import LikewiseError
 
-__all__ = ["StoreFull", "Translate", "translating"]
+__all__ = ["Translate", "translating"]
 
 C = TypeVar("C", bound=type)
 Translate = Callable[[BaseException], LikewiseError | None]  # None: not a driver error
-
-
-class StoreFull(StoreUnavailable):
-    """The disk under the store is full. Nothing of the write was kept (its transaction was
-    rolled back), so the same call succeeds once space is freed: it is unavailable, not
-    broken, and the service answers 503 with this code. Freeing space takes a person, not a
-    second, hence the longer `Retry-After`."""
-
-    code = "store_full"
-    retry_after = 30
 
 
 def translating(translate: Translate) -> Callable[[C], C]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import errno
 import sqlite3
 
-from likewise.errors import LikewiseError, StoreError, StoreUnavailable
-from likewise.store.boundary import StoreFull, translating
+from likewise.errors import LikewiseError, StoreError, StoreFull, StoreUnavailable
+from likewise.store.boundary import translating
 
 __all__ = ["sqlite_error", "translated"]
 

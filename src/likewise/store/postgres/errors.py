@@ -5,8 +5,8 @@ from __future__ import annotations
 from psycopg import errors as pg_errors
 from psycopg_pool import PoolClosed, PoolTimeout
 
-from likewise.errors import LikewiseError, StoreError, StoreUnavailable
-from likewise.store.boundary import StoreFull, translating
+from likewise.errors import LikewiseError, StoreError, StoreFull, StoreUnavailable
+from likewise.store.boundary import translating
 
 __all__ = ["postgres_error", "translated"]
 

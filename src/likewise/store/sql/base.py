@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
@@ -163,11 +163,15 @@ class SqlActivity:
             transfer.load_rows(db, table, rows)
 
     def put_blob(self, name: str, data: bytes) -> None:
+        self.put_blobs({name: data})
+
+    def put_blobs(self, blobs: Mapping[str, bytes]) -> None:
+        now = time.time()
         with self._writing(exclusive=False) as db:
-            db.execute(
+            db.executemany(
                 "INSERT INTO blobs(name, data, at) VALUES ({p}, {p}, {p}) ON CONFLICT(name) "
                 "DO UPDATE SET data = excluded.data, at = excluded.at",
-                (name, data, time.time()),
+                [(name, data, now) for name, data in blobs.items()],
             )
 
     def get_blob(self, name: str) -> bytes | None:
