@@ -27,9 +27,11 @@ __all__ = [
     "check_file",
     "counts",
     "no_bars",
+    "reason",
     "sha256",
     "stage",
     "version_of_likewise",
+    "why",
 ]
 
 FORMAT = 1  # the manifest's format; a backup of a newer one is refused, not guessed at
@@ -162,3 +164,14 @@ def check_counts(manifest: Manifest, found: dict[str, int], where: str) -> None:
         raise StoreError(
             f"{where} holds {found} where the manifest says {want}: nothing was restored"
         )
+
+
+def reason(exc: OSError) -> str:
+    """The OS's reason and the file(s) it names, in one line: `No space left on device (path)`."""
+    files = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+    return f"{why(exc)} ({files})" if files else why(exc)
+
+
+def why(exc: OSError) -> str:
+    """The OS's reason alone, for a message that names the file itself."""
+    return exc.strerror or str(exc)
