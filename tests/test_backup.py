@@ -364,7 +364,7 @@ def test_a_bad_destination_is_named(
         assert "field 'destination': " in err and str(dest) in err and says in err
     with pytest.raises(InvalidInput, match="no likewise store at") as nothing:
         backup_store(str(tmp_path / "nowhere"), tmp_path / "bk2")
-    assert nothing.value.field == "source" and not (tmp_path / "nowhere").exists()
+    assert nothing.value.field == "data" and not (tmp_path / "nowhere").exists()
     assert not (tmp_path / "bk2").exists() and leftovers(tmp_path) == []
     (tmp_path / "empty").mkdir()  # an empty folder is a fine destination
     assert backup_store(data, tmp_path / "empty").counts["events"] == 20

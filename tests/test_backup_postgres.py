@@ -4,6 +4,8 @@ source did; an occupied database is replaced only with force, in one transaction
 
 from __future__ import annotations
 
+import logging
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,10 +19,12 @@ from tests.test_backup import (
     check_restored,
     event_ids,
     fill,
+    leftovers,
     rows,
     streaming,
     tamper_counts,
 )
+from tests.test_backup_presence import killed
 
 from likewise import Engine
 from likewise.backup import backup_store, restore_store
@@ -74,7 +78,7 @@ def test_postgres_round_trip_into_postgres_and_embedded(
         engine.record("x1", "space0", "click")
     with pytest.raises(InvalidInput, match="not empty") as refused:
         restore_store(tmp_path / "bk", other)
-    assert refused.value.field == "target"
+    assert refused.value.field == "data"
     wrong = tamper_counts(tmp_path / "bk", tmp_path / "wrong")
     with pytest.raises(StoreError, match="where the manifest says"):
         restore_store(wrong, other, force=True)
@@ -91,3 +95,22 @@ def open_spaces(location: str) -> set[str]:
         return set(store.spaces())
     finally:
         store.close()
+
+
+def test_a_postgres_restore_killed_while_staging_leaves_nothing_in_tmp(
+    tmp_path: Path, new_pg_database: Callable[[], str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The backup is checked into a work folder beside it, not into $TMPDIR: one left by a
+    restore killed part way is found and removed by the next restore from that backup."""
+    fill(str(tmp_path / "data"), events=20, train=False)
+    backup_store(str(tmp_path / "data"), tmp_path / "bk")
+    url = new_pg_database()
+    temp = set(Path(tempfile.gettempdir()).glob("likewise-restore-*"))
+    killed("copying", "restore", tmp_path / "bk", url)
+    assert [n.split("-")[0] for n in leftovers(tmp_path)] == [".bk.restore"]
+    assert set(Path(tempfile.gettempdir()).glob("likewise-restore-*")) == temp
+    assert event_ids(url) == set()
+    with caplog.at_level(logging.WARNING):
+        restore_store(tmp_path / "bk", url)
+    assert "left by a backup or restore that was stopped" in caplog.text
+    assert leftovers(tmp_path) == [] and event_ids(url) == event_ids(str(tmp_path / "data"))

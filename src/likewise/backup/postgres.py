@@ -60,7 +60,7 @@ def into_postgres(url: str, staging: Path, manifest: Manifest, force: bool, prog
                         raise InvalidInput(
                             f"{redact(url)} is not empty: restore replaces a store only with "
                             "--force",
-                            field="target",
+                            field="data",
                         )
                     _wipe(conn)
                 copy_between(source, target, progress=progress)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,23 +18,27 @@ from likewise.backup.files import (
     check_file,
     counts,
     no_bars,
+    reason,
     sha256,
     stage,
     version_of_likewise,
 )
 from likewise.backup.folders import (
-    beside,
+    alone,
     check_destination,
     check_target,
     fsync,
+    keep_owner,
     location,
-    reason,
+    put_right,
     swap,
+    work,
 )
 from likewise.backup.postgres import from_postgres, into_postgres
-from likewise.backup.sqlite import check_database, snapshot
+from likewise.backup.sqlite import check_database, new_generations, snapshot
 from likewise.errors import StoreError
 from likewise.store import EmbeddedStore
+from likewise.store.location import redact
 
 __all__ = ["backup_store", "restore_store", "verify_backup"]
 
@@ -50,50 +52,55 @@ def backup_store(
     Every write committed before the call is in the backup; later ones may be. `progress`
     shows `likewise copy`'s bars for a PostgreSQL source.
     """
-    where, dest = location(source), Path(destination)
-    check_destination(dest)
-    partial = beside(dest, "partial", "destination")
+    where, dest = location(source), Path(destination).resolve()
+    if isinstance(where, Path):
+        put_right(where)  # a restore stopped part way may have moved the store aside
+    put_right(dest)  # a backup stopped part way left its work folder
+    check_destination(dest, where)
+    partial = work(dest, "partial", "destination")
     try:
         if isinstance(where, Path):
-            backend, tally = "embedded", snapshot(where / DB, partial / DB, bars)
+            backend, tally = "embedded", snapshot(where / DB, partial.path / DB, bars)
         else:
-            backend, tally = "postgres", from_postgres(where, partial, bars, progress)
+            backend, tally = "postgres", from_postgres(where, partial.path, bars, progress)
+        db = partial.path / DB
         manifest = Manifest(
             FORMAT,
             version_of_likewise(),
             backend,
             datetime.now(UTC).isoformat(timespec="seconds"),
             tally,
-            {DB: {"sha256": sha256(partial / DB, bars), "bytes": (partial / DB).stat().st_size}},
+            {DB: {"sha256": sha256(db, bars), "bytes": db.stat().st_size}},
         )
-        (partial / MANIFEST).write_text(json.dumps(manifest.as_dict(), indent=2) + "\n")
+        (partial.path / MANIFEST).write_text(json.dumps(manifest.as_dict(), indent=2) + "\n")
         for name in (DB, MANIFEST):
-            fsync(partial / name)
-        os.replace(partial, dest)  # onto nothing, or onto an empty folder
+            fsync(partial.path / name)
+        os.replace(partial.path, dest)  # onto nothing, or onto an empty folder
         fsync(dest.parent)
     except OSError as exc:
         raise StoreError(f"writing the backup to {dest} failed: {reason(exc)}") from exc
     finally:
-        shutil.rmtree(partial, ignore_errors=True)
+        partial.close()
     return manifest
 
 
 def verify_backup(source: str | Path, *, bars: Bars = no_bars) -> Manifest:
     """Check a backup without restoring it: every file's size and sha256, the database's
     integrity and its counts against the manifest. Returns the manifest."""
-    folder = Path(source)
+    folder = Path(source).resolve()
     manifest = Manifest.read(folder)
     for name, entry in manifest.files.items():
         check_file(folder / name, entry, None, bars)
-    uri = f"{(folder / DB).resolve().as_uri()}?mode=ro&immutable=1"  # reads, writes nothing
-    db = sqlite3.connect(uri, uri=True)
+    uri = f"{(folder / DB).as_uri()}?mode=ro&immutable=1"  # reads, writes nothing
     try:
-        check_database(db, folder / DB)
-        check_counts(manifest, counts(db), str(folder / DB))
+        db = sqlite3.connect(uri, uri=True)
+        try:
+            check_database(db, str(folder / DB))
+            check_counts(manifest, counts(db), str(folder / DB))
+        finally:
+            db.close()
     except sqlite3.Error as exc:
         raise StoreError(f"{folder / DB} is damaged: {exc}") from exc
-    finally:
-        db.close()
     return manifest
 
 
@@ -107,29 +114,49 @@ def restore_store(
 ) -> Manifest:
     """Restore the backup in folder `source` into `target` (a folder or a PostgreSQL URL),
     refusing a target that holds anything unless `force`. Every file is checked against the
-    manifest and the restored counts against its counts before the target is replaced."""
-    folder = Path(source)
+    manifest and the restored counts against its counts before the target is replaced.
+
+    A folder is replaced only while no other process has its store open (stop the servers
+    first: they would go on writing to the replaced files); each one of this likewise that
+    opens it meanwhile is refused until the restore is done. The restored folder keeps the
+    mode and owner of the one it replaces."""
+    folder = Path(source).resolve()
+    put_right(folder)  # a PostgreSQL restore stopped part way staged beside it
     manifest = Manifest.read(folder)
     where = location(target)
     if isinstance(where, str):
-        with tempfile.TemporaryDirectory(prefix="likewise-restore-") as tmp:
-            stage(folder, manifest, Path(tmp) / "store", bars)
-            into_postgres(where, Path(tmp) / "store", manifest, force, progress)
-        return manifest
-    check_target(where, force)
-    staging = beside(where, "restore", "target")
-    try:
-        stage(folder, manifest, staging, bars)
-        EmbeddedStore(staging).close()  # upgrades an older schema, builds and saves the index
-        db = sqlite3.connect(staging / DB)
+        staging = work(folder, "restore", "source")  # beside the backup, not in $TMPDIR
         try:
-            tally = counts(db)
+            stage(folder, manifest, staging.path, bars)
+            into_postgres(where, staging.path, manifest, force, progress)
+        except OSError as exc:
+            raise StoreError(f"restoring into {redact(where)} failed: {reason(exc)}") from exc
         finally:
-            db.close()
-        check_counts(manifest, tally, str(where))
-        swap(staging, where)
-    except OSError as exc:
-        raise StoreError(f"restoring into {where} failed: {reason(exc)}") from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            staging.close()
+        return manifest
+    put_right(where)
+    check_target(where, folder, force)
+    with alone(where):
+        staging = work(where, "restore", "data")
+        try:
+            stage(folder, manifest, staging.path, bars)
+            new_generations(staging.path / DB)
+            EmbeddedStore(staging.path).close()  # upgrades an older schema, builds the index
+            check_counts(manifest, _counts(staging.path / DB), str(where))
+            keep_owner(staging.path, where)
+            swap(staging, where)
+        except OSError as exc:
+            raise StoreError(f"restoring into {where} failed: {reason(exc)}") from exc
+        except sqlite3.Error as exc:  # the staged copy's meta and counts (a full disk)
+            raise StoreError(f"restoring into {where} failed: {exc}") from exc
+        finally:
+            staging.close()
     return manifest
+
+
+def _counts(db_file: Path) -> dict[str, int]:
+    db = sqlite3.connect(db_file)
+    try:
+        return counts(db)
+    finally:
+        db.close()

@@ -41,6 +41,7 @@ from likewise.store.embedded.details import Details
 from likewise.store.embedded.errors import sqlite_error, translated
 from likewise.store.embedded.locks import RWLock
 from likewise.store.embedded.meta import info_meta, read_meta, set_meta, spaces_meta
+from likewise.store.embedded.presence import Presence
 from likewise.store.embedded.space import SpaceIndex, create_tables
 from likewise.store.sql import Sql, SqlActivity
 
@@ -60,7 +61,7 @@ class EmbeddedStore(SqlActivity, DerivedReads):
             raise ConfigError(f"data location {self.path} exists and is not a directory")
         self._ann = ann or AnnConfig()
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            self._presence = Presence(self.path)  # made, put right, held shared (presence.py)
             self._db = connect(self.path)
             self._db.execute("PRAGMA journal_mode=WAL")
             # Checkpoint every ~64 MB of WAL, not 4 MB: hot pages (profiles) are copied back
@@ -375,7 +376,7 @@ class EmbeddedStore(SqlActivity, DerivedReads):
             self._close_connections()
 
     def _close_connections(self) -> None:
-        for name in ("_rdb", "_db"):
+        for name in ("_rdb", "_db", "_presence"):  # the lock last
             connection = self.__dict__.pop(name, None)
             if connection is not None:
                 connection.close()
