@@ -77,3 +77,32 @@ def test_a_forgotten_user_leaves_no_trace_in_any_file(tmp_path: Path) -> None:
         assert found == []  # not in the database, not in its write-ahead log
     found = [p.name for p in data.rglob("*") if p.is_file() and who.encode() in p.read_bytes()]
     assert found == []
+
+
+HUGE = 10**400  # valid JSON ("1" and 400 zeros), a valid int, and more than any float holds
+
+
+def test_an_integer_no_float_holds_is_kept_and_the_store_opens_again(location: str) -> None:
+    """Filters compare numbers as floats, and `float(10**400)` raises: the embedded store's
+    filter columns did so for the item, then on every open, so one item bricked the store."""
+    with Engine.open(location, model="hashing-64") as engine:
+        engine.add_items([{"id": "a1", "title": "Moon"}, {"id": "h1", "title": "Moon", "n": HUGE}])
+        assert engine.get("h1").metadata["n"] == HUGE
+        assert [h.id for h in engine.similar("a1", n=5)] == ["h1"]
+        # No float holds it, as none holds NaN: no number filter sees it, "exists" does.
+        assert engine.search("moon", where={"n": {"gt": 0}}) == []
+        assert [h.id for h in engine.search("moon", where={"n": {"exists": True}})] == ["h1"]
+    with Engine.open(location) as engine:
+        assert engine.count() == 2 and engine.get("h1").metadata["n"] == HUGE
+
+
+def test_a_filter_with_an_integer_no_float_holds_is_named(engine: Engine) -> None:
+    with engine:
+        for where, field in (
+            ({"n": HUGE}, "where.n"),
+            ({"n": {"lt": -HUGE}}, "where.n.lt"),
+            ({"n": {"in": [1, HUGE]}}, "where.n.in"),
+        ):
+            with pytest.raises(InvalidInput) as caught:
+                engine.search("moon", where=where)
+            assert caught.value.field == field and "beyond the range" in caught.value.reason
