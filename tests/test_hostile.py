@@ -106,3 +106,19 @@ def test_a_filter_with_an_integer_no_float_holds_is_named(engine: Engine) -> Non
             with pytest.raises(InvalidInput) as caught:
                 engine.search("moon", where=where)
             assert caught.value.field == field and "beyond the range" in caught.value.reason
+
+
+def test_a_positive_event_on_an_item_with_no_direction_counts(engine: Engine) -> None:
+    """The hashing model finds no word in "!!!", so the item's vector is zero: a first like of
+    it raised ValueError ("the item vector is zero"), a 500 over HTTP."""
+    with engine:
+        engine.add_items([{"id": "bang", "title": "!!!"}, {"id": "b2", "title": "?"}])
+        assert engine.record("u1", "bang", "like") is True  # recorded, not a resend
+        report = engine.record_many(
+            [{"user_id": f"u{k}", "item_id": "b2", "type": "like"} for k in range(2, 5)]
+        )
+        assert report.accepted == 3
+        profile = engine.profile("u1")
+        assert (profile["positives"], profile["recent_positives"]) == (1, ["bang"])
+        engine.record("u1", "a1", "like")  # a direction at last: the profile starts there
+        assert engine.profile("u1")["nearest"][0]["id"] == "a1"
