@@ -127,12 +127,10 @@ def parse_where(where: Mapping[str, Any] | None, *, path: str = "where") -> Filt
         if key in ("$and", "$or"):
             if not isinstance(cond, list) or not cond:
                 raise InvalidInput("must be a non-empty list of filters", field=sub)
-            items = [parse_where(c, path=f"{sub}[{i}]") for i, c in enumerate(cond)]
-            nodes = tuple(n for n in items if n is not None)
-            parts.append(And(nodes) if key == "$and" else Or(nodes))
+            items = [_part(c, f"{sub}[{i}]") for i, c in enumerate(cond)]
+            parts.append(And(tuple(items)) if key == "$and" else Or(tuple(items)))
         elif key == "$not":
-            node = parse_where(cond, path=sub)
-            parts.append(Not(node if node is not None else And(())))
+            parts.append(Not(_part(cond, sub)))
         elif key.startswith("$"):
             raise InvalidInput("unknown operator; use $and, $or, $not", field=sub)
         elif not key:
@@ -144,6 +142,15 @@ def parse_where(where: Mapping[str, Any] | None, *, path: str = "where") -> Filt
         else:
             parts.append(_parse_op(key, "eq", cond, sub))
     return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+
+def _part(where: Any, path: str) -> Filter:
+    """A filter inside `$and`, `$or` or `$not`: an object (null was read as no filter, so
+    `{"$not": null}` matched nothing and `{"$or": [null]}` everything)."""
+    if not isinstance(where, Mapping):
+        raise InvalidInput("must be a filter object", field=path)
+    node = parse_where(where, path=path)
+    return node if node is not None else And(())
 
 
 def _shown(text: str) -> str:
