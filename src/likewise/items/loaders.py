@@ -196,6 +196,8 @@ def json_object(text: str | None, field: str) -> dict[str, Any] | None:
         raise InvalidInput(f"not valid JSON: {exc.msg}", field=field) from None
     except RecursionError:
         raise InvalidInput(f"nested more than {MAX_DEPTH} deep", field=field) from None
+    except ValueError:  # an integer of more digits than int() reads
+        raise InvalidInput("not valid JSON: a number with too many digits", field=field) from None
     if not isinstance(value, dict):
         raise InvalidInput("must be a JSON object", field=field)
     check_json(value, field)
