@@ -265,7 +265,7 @@ def test_events_import_takes_a_file_or_names_what_is_wrong(
 def test_a_refusal_with_json_is_json_on_every_line(store: Path, files: Path) -> None:
     """`--json` promises the error shape on stderr; a file's bad lines were printed as text."""
     path = files / "refused.jsonl"
-    path.write_bytes(b'{"id": "r1", "title": "a\\u0000b"}\n{\n{"id": "r2"}\n')
+    path.write_bytes(b'{"id": "r1", "title": "a\\u0000b"}\n{\n{"id": "r2", "title": "Moon"}\n')
     before = snapshot(store)
     code, out, err = run("--data", str(store), "ingest", str(path), "--json")
     assert (code, out) == (2, "") and snapshot(store) == before
