@@ -8,7 +8,8 @@ import pytest
 
 from likewise import Engine
 from likewise.errors import InvalidInput
-from likewise.items.loaders import json_object
+from likewise.events.loaders import load_events
+from likewise.items.loaders import json_object, load_items
 
 LONE = "t\ud800"
 
@@ -77,3 +78,108 @@ def test_a_forgotten_user_leaves_no_trace_in_any_file(tmp_path: Path) -> None:
         assert found == []  # not in the database, not in its write-ahead log
     found = [p.name for p in data.rglob("*") if p.is_file() and who.encode() in p.read_bytes()]
     assert found == []
+
+
+HUGE = 10**400  # valid JSON ("1" and 400 zeros), a valid int, and more than any float holds
+
+
+def test_an_integer_no_float_holds_is_kept_and_the_store_opens_again(location: str) -> None:
+    """Filters compare numbers as floats, and `float(10**400)` raises: the embedded store's
+    filter columns did so for the item, then on every open, so one item bricked the store."""
+    with Engine.open(location, model="hashing-64") as engine:
+        engine.add_items([{"id": "a1", "title": "Moon"}, {"id": "h1", "title": "Moon", "n": HUGE}])
+        assert engine.get("h1").metadata["n"] == HUGE
+        assert [h.id for h in engine.similar("a1", n=5)] == ["h1"]
+        # No float holds it, as none holds NaN: no number filter sees it, "exists" does.
+        assert engine.search("moon", where={"n": {"gt": 0}}) == []
+        assert [h.id for h in engine.search("moon", where={"n": {"exists": True}})] == ["h1"]
+    with Engine.open(location) as engine:
+        assert engine.count() == 2 and engine.get("h1").metadata["n"] == HUGE
+
+
+def test_a_filter_with_an_integer_no_float_holds_is_named(engine: Engine) -> None:
+    with engine:
+        for where, field in (
+            ({"n": HUGE}, "where.n"),
+            ({"n": {"lt": -HUGE}}, "where.n.lt"),
+            ({"n": {"in": [1, HUGE]}}, "where.n.in"),
+        ):
+            with pytest.raises(InvalidInput) as caught:
+                engine.search("moon", where=where)
+            assert caught.value.field == field and "beyond the range" in caught.value.reason
+
+
+def test_a_positive_event_on_an_item_with_no_direction_counts(engine: Engine) -> None:
+    """The hashing model finds no word in "!!!", so the item's vector is zero: a first like of
+    it raised ValueError ("the item vector is zero"), a 500 over HTTP."""
+    with engine:
+        engine.add_items([{"id": "bang", "title": "!!!"}, {"id": "b2", "title": "?"}])
+        assert engine.record("u1", "bang", "like") is True  # recorded, not a resend
+        report = engine.record_many(
+            [{"user_id": f"u{k}", "item_id": "b2", "type": "like"} for k in range(2, 5)]
+        )
+        assert report.accepted == 3
+        profile = engine.profile("u1")
+        assert (profile["positives"], profile["recent_positives"]) == (1, ["bang"])
+        engine.record("u1", "a1", "like")  # a direction at last: the profile starts there
+        assert engine.profile("u1")["nearest"][0]["id"] == "a1"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "line", "field", "reason"),
+    [
+        pytest.param(
+            "a.jsonl", b'{"id": "b1", "title": "caf\xe9"}\n', 1, None, "not UTF-8", id="latin1"
+        ),
+        pytest.param("a.csv", b"id,title\nb1,caf\xe9\n", 2, "title", "not UTF-8", id="latin1-csv"),
+        pytest.param(
+            "a.jsonl",
+            b'{"id": "b1", "m": ' + b"[" * 1000 + b"]" * 1000 + b"}\n",
+            1,
+            None,
+            "nested more than",
+            id="deep",
+        ),
+        pytest.param(
+            "a.jsonl",
+            b'{"id": "b1", "m": ' + b"9" * 5000 + b"}\n",
+            1,
+            None,
+            "too many digits",
+            id="digits",
+        ),
+    ],
+)
+def test_a_bad_line_is_named_not_raised(
+    tmp_path: Path, name: str, content: bytes, line: int, field: str | None, reason: str
+) -> None:
+    """Each of these raised from the loader (UnicodeDecodeError, RecursionError, ValueError),
+    a traceback from `likewise ingest`; now each is the bad line it is, the rest still read."""
+    path = tmp_path / name
+    path.write_bytes(content + (b'{"id": "ok"}\n' if name.endswith(".jsonl") else b"ok,fine\n"))
+    loaded = load_items(path)
+    assert [i.id for i in loaded.items] == ["ok"]
+    [error] = loaded.errors
+    assert (error.line, error.field) == (line, field) and reason in error.reason
+
+
+def test_a_file_a_spreadsheet_wrote_is_read(tmp_path: Path) -> None:
+    """A byte order mark (Excel's "CSV UTF-8") hid the `id` column; a cell over 128 KiB ended
+    the read (csv.Error); a long integer lost its last digits (read through float)."""
+    path = tmp_path / "items.csv"
+    body = "x" * 1_000_000
+    path.write_bytes(f"\ufeffid,title,sku\nb1,{body},12345678901234567891\n".encode())
+    [item] = load_items(path).items
+    assert (item.id, item.title, item.metadata) == ("b1", body, {"sku": 12345678901234567891})
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b'\xef\xbb\xbf{"user_id": "u1", "item_id": "b1", "type": "click"}\r\n')
+    assert [e.item_id for e in load_events(events).events] == ["b1"]
+
+
+def test_a_header_that_names_a_column_twice_is_refused(tmp_path: Path) -> None:
+    """csv.DictReader keeps the last of two cells under one name and drops the other."""
+    path = tmp_path / "items.csv"
+    path.write_text("id,title,title\nb1,One,Two\n")
+    with pytest.raises(InvalidInput) as caught:
+        load_items(path)
+    assert (caught.value.line, caught.value.field) == (1, "title")

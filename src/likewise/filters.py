@@ -88,12 +88,27 @@ def parse_date(text: str) -> float | None:
     return moment.timestamp()
 
 
+def number(value: Any) -> float | None:
+    """A number as the float filters compare, or None: not a number (booleans are not one),
+    NaN, infinite, or an integer no float can hold (JSON text may write `1` and 400 zeros;
+    `float()` of it raises, which once left a store that could not open)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        out = float(value)
+    except OverflowError:
+        return None
+    return out if math.isfinite(out) else None
+
+
 def value_key(value: Any) -> ValueKey | None:
-    """The equality key of a scalar, or None for what cannot be compared (null, objects)."""
+    """The equality key of a scalar, or None for what cannot be compared (null, objects,
+    numbers without a finite float)."""
     if isinstance(value, bool):
         return ("b", value)
     if isinstance(value, int | float):
-        return ("n", float(value)) if math.isfinite(value) else None
+        found = number(value)
+        return None if found is None else ("n", found)
     if isinstance(value, str):
         return ("s", value)
     return None
@@ -112,12 +127,10 @@ def parse_where(where: Mapping[str, Any] | None, *, path: str = "where") -> Filt
         if key in ("$and", "$or"):
             if not isinstance(cond, list) or not cond:
                 raise InvalidInput("must be a non-empty list of filters", field=sub)
-            items = [parse_where(c, path=f"{sub}[{i}]") for i, c in enumerate(cond)]
-            nodes = tuple(n for n in items if n is not None)
-            parts.append(And(nodes) if key == "$and" else Or(nodes))
+            items = [_part(c, f"{sub}[{i}]") for i, c in enumerate(cond)]
+            parts.append(And(tuple(items)) if key == "$and" else Or(tuple(items)))
         elif key == "$not":
-            node = parse_where(cond, path=sub)
-            parts.append(Not(node if node is not None else And(())))
+            parts.append(Not(_part(cond, sub)))
         elif key.startswith("$"):
             raise InvalidInput("unknown operator; use $and, $or, $not", field=sub)
         elif not key:
@@ -129,6 +142,15 @@ def parse_where(where: Mapping[str, Any] | None, *, path: str = "where") -> Filt
         else:
             parts.append(_parse_op(key, "eq", cond, sub))
     return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+
+def _part(where: Any, path: str) -> Filter:
+    """A filter inside `$and`, `$or` or `$not`: an object (null was read as no filter, so
+    `{"$not": null}` matched nothing and `{"$or": [null]}` everything)."""
+    if not isinstance(where, Mapping):
+        raise InvalidInput("must be a filter object", field=path)
+    node = parse_where(where, path=path)
+    return node if node is not None else And(())
 
 
 def _shown(text: str) -> str:
@@ -148,6 +170,11 @@ def _unicode(value: Any, path: str) -> None:
 
 def _parse_op(field: str, op: str, arg: Any, path: str) -> Cond:
     _unicode(arg, path)
+    for value in arg if isinstance(arg, list) else [arg]:
+        if isinstance(value, int) and not isinstance(value, bool) and number(value) is None:
+            raise InvalidInput(
+                "is a number beyond the range of a float (about 1.8e308)", field=path
+            )
     if op in ("eq", "ne"):
         key = value_key(arg)
         if key is None:
@@ -161,8 +188,9 @@ def _parse_op(field: str, op: str, arg: Any, path: str) -> Cond:
             raise InvalidInput("values must be strings, numbers or booleans", field=path)
         return Cond(field, op, keys)
     if op in RANGE_OPS:
-        if isinstance(arg, int | float) and not isinstance(arg, bool) and math.isfinite(arg):
-            return Cond(field, op, ("n", float(arg)))
+        bound = number(arg)
+        if bound is not None:
+            return Cond(field, op, ("n", bound))
         stamp = parse_date(arg) if isinstance(arg, str) else None
         if stamp is None:
             raise InvalidInput("must be a number or an ISO date (YYYY-MM-DD...)", field=path)
@@ -208,8 +236,8 @@ def matches(node: Filter | None, fields: Mapping[str, Any]) -> bool:
         return all(k in keys for k in node.value)
     kind, bound = node.value
     for e in elements:
-        if kind == "n" and isinstance(e, int | float) and not isinstance(e, bool):
-            if compare(op, float(e), bound):
+        if kind == "n" and (value := number(e)) is not None:
+            if compare(op, value, bound):
                 return True
         elif kind == "d" and isinstance(e, str):
             stamp = parse_date(e)

@@ -9,7 +9,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from likewise.cli.common import emit, open_engine, parse_where, show_hits
+from likewise.cli.common import emit, open_engine, parse_where, refuse_file, show_hits
 from likewise.engine.catalog import SOURCES
 from likewise.items import load_items
 
@@ -92,16 +92,8 @@ def _progress(total: int, what: str) -> tqdm[Any]:
 def ingest(args: argparse.Namespace) -> int:
     loaded = load_items(args.file)
     if loaded.errors and not args.skip_invalid:
-        for err in loaded.errors[:20]:
-            print(f"error: {args.file}: {err}", file=sys.stderr)
-        more = len(loaded.errors) - 20
-        if more > 0:
-            print(f"error: ... and {more} more", file=sys.stderr)
-        print(
-            "error: nothing was ingested (use --skip-invalid to ingest the valid records)",
-            file=sys.stderr,
-        )
-        return 2
+        hint = "use --skip-invalid to ingest the valid records"
+        return refuse_file(args, loaded.errors, "nothing was ingested", hint)
     for err in loaded.errors:
         print(f"skipped: {args.file}: {err}", file=sys.stderr)
     with (

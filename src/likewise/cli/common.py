@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from likewise.engine import Engine
+from likewise.errors import InvalidInput
 from likewise.items.loaders import json_object
 from likewise.recommend import Recommendation
 from likewise.store import Hit
 
-__all__ = ["emit", "open_engine", "parse_where", "show_hits", "show_recommendation"]
+__all__ = [
+    "emit",
+    "open_engine",
+    "parse_where",
+    "refuse_file",
+    "show_hits",
+    "show_recommendation",
+]
+
+SHOWN = 20  # bad lines a refused file lists; the last line counts them all
 
 
 def parse_where(text: str | None) -> dict[str, Any] | None:
@@ -32,6 +43,28 @@ def open_engine(args: argparse.Namespace, **kwargs: Any) -> Iterator[Engine]:
 
 def emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else text())
+
+
+def refuse_file(
+    args: argparse.Namespace, errors: Sequence[InvalidInput], nothing: str, hint: str
+) -> int:
+    """A file with bad lines and no `--skip-invalid`: the first bad lines, each with its line
+    and field, then what was not done (`nothing`). With `--json` each line is the error
+    object the other errors print, so a script reads every line of stderr the same way.
+    Returns the exit code, 2."""
+    if args.json:
+        for err in errors[:SHOWN]:
+            print(json.dumps(err.as_dict(), ensure_ascii=False), file=sys.stderr)
+        bad = f"{len(errors)} bad line{'s' if len(errors) > 1 else ''}"
+        last = InvalidInput(f"{nothing}: {bad} ({hint})", field="file")
+        print(json.dumps(last.as_dict(), ensure_ascii=False), file=sys.stderr)
+        return 2
+    for err in errors[:SHOWN]:
+        print(f"error: {args.file}: {err}", file=sys.stderr)
+    if len(errors) > SHOWN:
+        print(f"error: ... and {len(errors) - SHOWN} more", file=sys.stderr)
+    print(f"error: {nothing} ({hint})", file=sys.stderr)
+    return 2
 
 
 def show_hits(args: argparse.Namespace, engine: Engine, hits: list[Hit]) -> None:

@@ -12,7 +12,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from likewise.cli.common import emit, open_engine, parse_where, show_recommendation
+from likewise.cli.common import (
+    emit,
+    open_engine,
+    parse_where,
+    refuse_file,
+    show_recommendation,
+)
 from likewise.engine import Engine
 from likewise.errors import InvalidInput
 from likewise.events import UNKNOWN_ITEMS, load_events
@@ -151,12 +157,7 @@ def import_events(args: argparse.Namespace) -> int:
         ]
         errors.sort(key=lambda err: err.line or 0)
         if errors and not args.skip_invalid:
-            for err in errors[:20]:
-                print(f"error: {args.file}: {err}", file=sys.stderr)
-            if len(errors) > 20:
-                print(f"error: ... and {len(errors) - 20} more", file=sys.stderr)
-            print("error: nothing was recorded (use --skip-invalid)", file=sys.stderr)
-            return 2
+            return refuse_file(args, errors, "nothing was recorded", "use --skip-invalid")
         for err in errors:
             print(f"skipped: {args.file}: {err}", file=sys.stderr)
         skip = {i for i, _ in bad}

@@ -51,6 +51,14 @@ class Event(BaseModel):
     def _ids(cls, value: str | None) -> str | None:
         return value if value is None else _check_id(value)
 
+    @field_validator("value", "timestamp", mode="before")
+    @classmethod
+    def _not_a_flag(cls, value: Any) -> Any:
+        # pydantic would read `true` as 1.0: a flag where a number belongs is a mistake
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not true or false")
+        return value
+
     @field_validator("value", "timestamp", mode="after")
     @classmethod
     def _finite(cls, value: float | None) -> float | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,11 @@ def load_items(path: str | Path) -> LoadResult:
 def read_rows(
     path: str | Path, *, required: str, convert: Callable[[dict[str, str]], dict[str, Any]]
 ) -> Iterator[tuple[int, Any]]:
-    """(line, record or InvalidInput) of a `.jsonl` or `.csv` file; `convert` maps CSV rows."""
+    """(line, record or InvalidInput) of a `.jsonl` or `.csv` file; `convert` maps CSV rows.
+
+    The file is UTF-8, with or without a byte order mark (spreadsheets write one). A line with
+    bytes that are not UTF-8 is a bad line, named like any other: the rest are still read.
+    """
     path = Path(path)
     if not path.is_file():
         raise InvalidInput(f"no such file: {path}", field="file")
@@ -69,35 +73,90 @@ def read_rows(
     raise InvalidInput(f"unknown format {suffix!r}; use .jsonl or .csv", field="file")
 
 
+# Bytes that are not UTF-8, as `surrogateescape` keeps them: U+DC80..U+DCFF. A JSON escape
+# (`\udc80`) is six ASCII characters in the text, so these come from the file's bytes only.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+NOT_UTF8 = "is not UTF-8 text (save the file as UTF-8)"
+
+
+def _open(path: Path) -> Any:
+    return path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
-    with path.open(encoding="utf-8") as fh:
+    with _open(path) as fh:
+        # newline="" keeps "\r\n" whole; a line is what ends in "\n" (or "\r" alone)
         for line, text in enumerate(fh, start=1):
             if not text.strip():
                 continue
-            try:
-                yield line, json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield line, InvalidInput(f"not valid JSON: {exc.msg}", line=line)
+            if _NOT_UTF8.search(text):
+                yield line, InvalidInput(NOT_UTF8, line=line)
+                continue
+            yield line, _json_line(text, line)
+
+
+def _json_line(text: str, line: int) -> Any:
+    """One JSONL line's value, or the InvalidInput that names why it has none."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        return InvalidInput(f"not valid JSON: {exc.msg}", line=line)
+    except RecursionError:  # the parser's own stack, long before MAX_DEPTH could be checked
+        return InvalidInput(f"not valid JSON: nested more than {MAX_DEPTH} deep", line=line)
+    except ValueError:  # an integer of more digits than int() reads (sys.int_max_str_digits)
+        return InvalidInput("not valid JSON: a number with too many digits", line=line)
 
 
 def _csv_rows(
     path: Path, required: str, convert: Callable[[dict[str, str]], dict[str, Any]]
 ) -> Iterator[tuple[int, Any]]:
-    with path.open(encoding="utf-8", newline="") as fh:
+    # A cell may be as long as a JSONL value may: the whole file is held in memory anyway, and
+    # csv's default cap (128 KiB) would end the read with an error that names no line.
+    csv.field_size_limit(max(csv.field_size_limit(), _CELL_LIMIT))
+    with _open(path) as fh:
         reader = csv.DictReader(fh)
-        if reader.fieldnames is None or required not in reader.fieldnames:
-            raise InvalidInput(
-                f"the header must have a {required!r} column", field=required, line=1
-            )
-        for row in reader:
+        try:
+            names = reader.fieldnames
+            _check_header(names, required)
+            for row in reader:
+                line = reader.line_num
+                yield line, _csv_row(row, line, convert)
+        except csv.Error as exc:
             line = reader.line_num
-            if None in row:
-                yield line, InvalidInput("more cells than header columns", line=line)
-                continue
-            if None in row.values():  # a short row: DictReader fills the rest with None
-                yield line, InvalidInput("fewer cells than header columns", line=line)
-                continue
-            yield line, convert(row)
+            raise InvalidInput(f"not valid CSV: {exc}", field="file", line=line) from None
+
+
+_CELL_LIMIT = 2**31 - 1  # the largest a C long holds on every platform
+
+
+def _check_header(names: Sequence[str] | None, required: str) -> None:
+    if names is None or required not in names:
+        raise InvalidInput(f"the header must have a {required!r} column", field=required, line=1)
+    seen: set[str] = set()
+    for name in names:
+        if _NOT_UTF8.search(name):
+            raise InvalidInput(NOT_UTF8, field=_shown(name), line=1)
+        if name and name in seen:  # DictReader would keep the last cell and drop the others
+            raise InvalidInput("the header names this column twice", field=name, line=1)
+        seen.add(name)
+
+
+def _csv_row(
+    row: dict[str, Any], line: int, convert: Callable[[dict[str, str]], dict[str, Any]]
+) -> Any:
+    if None in row:
+        return InvalidInput("more cells than header columns", line=line)
+    if None in row.values():  # a short row: DictReader fills the rest with None
+        return InvalidInput("fewer cells than header columns", line=line)
+    for name, text in row.items():
+        if _NOT_UTF8.search(text):
+            return InvalidInput(NOT_UTF8, field=name, line=line)
+    return convert(row)
+
+
+def _shown(text: str) -> str:
+    """`text` as an error may print it: bytes that are not UTF-8 written as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _csv_record(row: dict[str, str]) -> dict[str, Any]:
@@ -116,10 +175,14 @@ def csv_value(text: str) -> Any:
     low = text.strip().lower()
     if low in ("true", "false"):
         return low == "true"
-    if _NUMBER.match(low):
-        number = float(low)
-        return int(number) if number.is_integer() and "." not in low and "e" not in low else number
-    return text
+    if not _NUMBER.match(low):
+        return text
+    if "." in low or "e" in low:
+        return float(low)  # 1e400 is infinite: the record's check names the column
+    try:
+        return int(low)  # exact: float() would round 12345678901234567891
+    except ValueError:  # more digits than int() reads: a code, not a quantity
+        return text
 
 
 def json_object(text: str | None, field: str) -> dict[str, Any] | None:
@@ -133,6 +196,8 @@ def json_object(text: str | None, field: str) -> dict[str, Any] | None:
         raise InvalidInput(f"not valid JSON: {exc.msg}", field=field) from None
     except RecursionError:
         raise InvalidInput(f"nested more than {MAX_DEPTH} deep", field=field) from None
+    except ValueError:  # an integer of more digits than int() reads
+        raise InvalidInput("not valid JSON: a number with too many digits", field=field) from None
     if not isinstance(value, dict):
         raise InvalidInput("must be a JSON object", field=field)
     check_json(value, field)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from likewise.config import RECENT_MAX, ProfileConfig
-from likewise.profiles.strategies import Vector, dislike, ema
+from likewise.profiles.strategies import Vector, dislike, ema, normalize
 
 __all__ = ["RECENT_MAX", "STRATEGIES", "ProfileConfig", "ProfileState", "Snapshot", "Step", "apply"]
 
@@ -101,7 +101,8 @@ def apply(
 def count(state: ProfileState, step: Step, config: ProfileConfig) -> float:
     """What a step does to `state` (a copy of its own) besides a positive's EMA: the
     counters, `recent` (changed in place), a dislike. Returns the EMA weight `alpha * s` of a
-    positive step, else 0 (`apply` and `batch.apply_many` share this)."""
+    positive step whose item has a direction, else 0 (`apply` and `batch.apply_many` share
+    this)."""
     state.events += 1
     state.since_snapshot += 1
     state.updated_at = step.at
@@ -113,6 +114,11 @@ def count(state: ProfileState, step: Step, config: ProfileConfig) -> float:
         recent.append(step.item_id)
         if len(recent) > RECENT_MAX:
             del recent[: len(recent) - RECENT_MAX]
+        if normalize(step.vector) is None:
+            # An item with no direction (a text the embedder found nothing in, such as "!!!"
+            # for the hashing model): the event counts, but there is nothing to turn towards,
+            # and a first EMA step from it would have no unit vector to start from.
+            return 0.0
         return config.alpha * step.signal
     if step.signal < 0:
         state.negatives += 1

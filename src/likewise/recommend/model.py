@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from likewise.errors import InvalidInput
+from likewise.filters import number
 from likewise.profiles import STRATEGIES
 
 __all__ = [
@@ -111,9 +112,10 @@ def check_weights(weights: Mapping[str, float], known: Collection[str]) -> dict[
             raise InvalidInput(f"unknown source {name!r}; known: {listed}", field="weights")
         if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
             raise InvalidInput(f"{name}: must be a number >= 0", field=f"weights.{name}")
-        if value == float("inf"):
+        weight = number(value)  # None: infinite, or an integer no float holds (10**400)
+        if weight is None:
             raise InvalidInput(f"{name}: must be finite", field=f"weights.{name}")
-        out[name] = float(value)
+        out[name] = weight
     if not any(out.values()):
         raise InvalidInput("give at least one source a weight above 0", field="weights")
     return out

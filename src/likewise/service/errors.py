@@ -70,7 +70,7 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
     ]
     message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
     if first.get("type") == "json_invalid":
-        return error_response(400, "bad_json", f"the body is not valid JSON: {message}")
+        return error_response(400, "bad_json", f"the body is not valid JSON: {message}", "body")
     whole = "body" if tuple(first.get("loc", ()))[:1] == ("body",) else None
     return error_response(422, "invalid_input", message, ".".join(loc) or whole)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from likewise.events.model import FIRST_MOMENT, LAST_MOMENT
 from likewise.filters import RANGE_OPS, SET_OPS
 from likewise.items.model import ID_FORBIDDEN, MAX_ID_LENGTH
 
@@ -218,7 +219,8 @@ def event(types: Sequence[str], rating: tuple[float, float] = (1.0, 5.0)) -> dic
             "context": ref("Context"),
             "timestamp": {
                 "anyOf": [
-                    {"type": "number", "minimum": 0, "maximum": 253_402_300_799},
+                    # what the server takes, so a time outside it is negative data
+                    {"type": "number", "minimum": FIRST_MOMENT, "exclusiveMaximum": LAST_MOMENT},
                     {
                         "type": "string",
                         "format": "date-time",

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from likewise.engine import MAX_N
 from likewise.items.model import MAX_ID_LENGTH
@@ -14,6 +14,7 @@ from likewise.service.openapi_types import ID_PATTERN
 
 __all__ = [
     "AnId",
+    "Count",
     "CtrReport",
     "CtrRow",
     "ErrorOut",
@@ -23,6 +24,7 @@ __all__ = [
     "Hits",
     "IngestOut",
     "ItemWritten",
+    "Number",
     "RecommendationOut",
     "RecommendedOut",
     "SearchIn",
@@ -31,6 +33,18 @@ __all__ = [
 
 # A user or item id as the library checks it: 1-512 characters, not blank, no control ones.
 AnId = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN)]
+
+
+def _a_number(value: Any) -> Any:
+    """A JSON number, as the document says: pydantic's lax mode would read `true` as 1 and
+    `"10"` as 10, so a mistake would pass as a number."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a number")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_a_number)]
+Number = Annotated[float, BeforeValidator(_a_number)]
 
 
 class ErrorBody(BaseModel):
@@ -59,10 +73,10 @@ class SearchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, description="free text to search for")
-    n: int = Field(10, ge=1, le=MAX_N)
+    n: Count = Field(10, ge=1, le=MAX_N)
     where: dict[str, Any] | None = Field(None, description="metadata filter (see README)")
     exclude: list[str] = Field([], description="ids to leave out")
-    min_score: float | None = Field(
+    min_score: Number | None = Field(
         None, allow_inf_nan=False, description="leave out hits scored below this"
     )
     user_id: AnId | None = Field(

@@ -60,20 +60,28 @@ def _records(request: Request, body: bytes) -> list[Any]:
             if row.strip():
                 try:
                     records.append(json.loads(row))
-                except json.JSONDecodeError as exc:
-                    raise InvalidInput(f"not valid JSON: {exc.msg}", line=line) from None
-                except RecursionError:
-                    raise InvalidInput(f"nested more than {MAX_DEPTH} deep", line=line) from None
+                except (ValueError, RecursionError) as exc:  # the item the line would be
+                    raise _not_json(exc, f"items[{len(records)}]", line) from None
         return records
     try:
         value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"the body is not valid JSON: {exc.msg}", field="body") from None
-    except RecursionError:
-        raise InvalidInput(f"nested more than {MAX_DEPTH} deep", field="body") from None
+    except (ValueError, RecursionError) as exc:
+        raise _not_json(exc, "body") from None
     if not isinstance(value, list):
         raise InvalidInput("must be a JSON array of items (or NDJSON)", field="body")
     return value
+
+
+def _not_json(exc: Exception, field: str, line: int | None = None) -> InvalidInput:
+    """Why text is not JSON likewise reads: not JSON, nested past the parser's stack, or an
+    integer of more digits than int() reads (a ValueError that is no JSONDecodeError)."""
+    if isinstance(exc, json.JSONDecodeError):
+        reason = f"not valid JSON: {exc.msg}"
+    elif isinstance(exc, RecursionError):
+        reason = f"nested more than {MAX_DEPTH} deep"
+    else:
+        reason = "not valid JSON: a number with too many digits"
+    return InvalidInput(reason, field=field, line=line)
 
 
 @router.get("")

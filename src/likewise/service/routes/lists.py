@@ -12,7 +12,7 @@ from likewise.items.loaders import json_object
 from likewise.service.auth import require_read
 from likewise.service.deps import engine_of
 from likewise.service.openapi_types import ref
-from likewise.service.schemas import AnId, FastJSON, Hits, RecommendationOut
+from likewise.service.schemas import AnId, Count, FastJSON, Hits, Number, RecommendationOut
 
 __all__ = ["router"]
 
@@ -67,10 +67,10 @@ class RecommendFrom(BaseModel):
     )
     negative: Examples = Field([], description="item ids or vectors to move away from")
     strategy: Literal["average_vector", "best_score", "hybrid"] = "average_vector"
-    n: int = Field(10, ge=1, le=MAX_N)
+    n: Count = Field(10, ge=1, le=MAX_N)
     where: dict[str, Any] | None = Field(None, description="metadata filter (see README)")
     exclude: list[str] = Field([], description="item ids to leave out")
-    min_score: float | None = Field(None, allow_inf_nan=False)
+    min_score: Number | None = Field(None, allow_inf_nan=False)
     user_id: AnId | None = Field(
         None, description="who sees the list (e.g. a session id): log it, return its id"
     )

@@ -15,7 +15,6 @@ agree on what a value *is*: 1 == 1.0, booleans apart from numbers, dates parsed 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,7 @@ from likewise.filters import (
     Not,
     Or,
     ValueKey,
+    number,
     parse_date,
     value_key,
 )
@@ -55,9 +55,7 @@ def filter_columns(fields: Mapping[str, Any]) -> tuple[str, str]:
         if not elements:
             continue
         keys[name] = sorted({_key(k) for e in elements if (k := value_key(e)) is not None})
-        numbers = [
-            float(e) for e in elements if isinstance(e, int | float) and not isinstance(e, bool)
-        ]
+        numbers = [n for e in elements if (n := number(e)) is not None]
         dates = [d for e in elements if isinstance(e, str) and (d := parse_date(e)) is not None]
         bounds = {k: [min(v), max(v)] for k, v in (("n", numbers), ("d", dates)) if v}
         if bounds:
@@ -115,8 +113,8 @@ def number_rows(item_id: str, fields: Mapping[str, Any]) -> list[tuple[str, str,
         elements = raw if isinstance(raw, list | tuple) else ([] if raw is None else [raw])
         for e in elements:
             if isinstance(e, int | float) and not isinstance(e, bool):
-                if math.isfinite(e):
-                    rows.append((name, "n", float(e), item_id))
+                if (value := number(e)) is not None:
+                    rows.append((name, "n", value, item_id))
             elif isinstance(e, str) and (stamp := parse_date(e)) is not None:
                 rows.append((name, "d", stamp, item_id))
     return rows
