@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,22 @@ def test_a_header_that_names_a_column_twice_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as caught:
         load_items(path)
     assert (caught.value.line, caught.value.field) == (1, "title")
+
+
+def test_numbers_past_a_float_and_items_with_no_direction_are_named(tmp_path: Path) -> None:
+    """Found by the fuzz suite: an experiment weight of 10**400 or true was a 500 (or read as
+    1), `min_score=10**400` an OverflowError, and onboarding from items whose vectors are
+    zero named `text`."""
+    with Engine.open(str(tmp_path / "data"), model="hashing-64") as engine:
+        engine.add_items([{"id": "z", "title": "item 35"}, {"id": "a", "title": "space"}])
+        for weight in (10**400, True, "1", float("nan")):
+            variant = "h:strategy=hybrid,weights=" + json.dumps({"content": weight})
+            with pytest.raises(InvalidInput, match="finite numbers") as bad:
+                engine.create_experiment("t", [variant, "e:strategy=ema"])
+            assert bad.value.field == "variant"
+        with pytest.raises(InvalidInput, match="finite") as bad:
+            engine.search("space", min_score=10**400)
+        assert bad.value.field == "min_score"
+        with pytest.raises(InvalidInput) as bad:
+            engine.onboard("u1", items=["z"])
+        assert bad.value.field == "items"

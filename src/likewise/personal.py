@@ -195,7 +195,9 @@ class Personaliser:
                 raise NotFound("item", item_id, field=f"items[{k}]")
             parts.append(found[item_id])
         seed = mean(np.stack(parts)) if parts else None
-        if seed is None:  # nothing given, or a text with no word the model can place
+        if seed is None:  # nothing given, or a text or items the model can place nowhere
+            if items and text is None:
+                raise InvalidInput("these items place no one (zero vectors)", field="items")
             raise InvalidInput("give onboarding words or at least one item", field="text")
         old = self.store.profile(user_id)
         if old is not None and old.positives:

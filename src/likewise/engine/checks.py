@@ -75,7 +75,11 @@ def check_score(min_score: float | None) -> None:
         return
     if isinstance(min_score, bool) or not isinstance(min_score, numbers.Real):
         raise InvalidInput("must be a number", field="min_score")
-    if not math.isfinite(min_score):
+    try:
+        finite = math.isfinite(min_score)
+    except OverflowError:  # an integer past a float's range
+        finite = False
+    if not finite:
         raise InvalidInput("must be finite", field="min_score")
 
 

@@ -176,11 +176,11 @@ def parse_variant(text: str, *, weight: float = 1.0) -> Variant:
             if not 0.0 <= settings["diversity"] <= 1.0:
                 raise InvalidInput("diversity must be within 0..1", field=field_name)
         elif key == "weights":
+            message = 'weights must be a JSON object of finite numbers, e.g. {"content":1}'
             try:
                 weights = json.loads(value)
-                settings["weights"] = {str(k): float(w) for k, w in weights.items()}
-            except (ValueError, AttributeError, TypeError):
-                message = 'weights must be a JSON object of numbers, e.g. {"content":1}'
+                settings["weights"] = {str(k): _weight(w) for k, w in weights.items()}
+            except (ValueError, AttributeError, TypeError, OverflowError, RecursionError):
                 raise InvalidInput(message, field=field_name) from None
         else:
             raise InvalidInput(
@@ -192,6 +192,16 @@ def parse_variant(text: str, *, weight: float = 1.0) -> Variant:
     if tuned and settings["strategy"] != "hybrid":
         raise InvalidInput(f"{tuned[0]} applies to strategy=hybrid only", field=field_name)
     return Variant(name=name.strip(), weight=weight, **settings)
+
+
+def _weight(value: Any) -> float:
+    """A weight as a finite float; a boolean, a string or an integer no float holds is not."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(value)
+    out = float(value)  # OverflowError past a float's range
+    if not math.isfinite(out):
+        raise ValueError(value)
+    return out
 
 
 def parse_split(text: str | None, count: int) -> list[float]:
