@@ -10,6 +10,7 @@ from typing import Any
 
 from likewise.embedders.base import Embedder
 from likewise.errors import ConfigError, InvalidInput
+from likewise.items.limits import Limits
 from likewise.items.model import ContentTemplate, Item, parse_item
 from likewise.store import StoreInfo, metric_of
 
@@ -40,13 +41,16 @@ class IngestReport:
         return asdict(self)
 
 
-def validate_items(records: Iterable[Item | Mapping[str, Any]]) -> list[Item]:
-    """Every record as an Item, or InvalidInput naming `items[k].field` (nothing written)."""
+def validate_items(records: Iterable[Item | Mapping[str, Any]], limits: Limits) -> list[Item]:
+    """Every record as an Item within `limits`, or InvalidInput naming `items[k].field`
+    (nothing written). An Item made elsewhere is checked against `limits` again: its maker
+    may have applied other ones."""
     items: list[Item] = []
     seen: set[str] = set()
     for position, record in enumerate(records):
         try:
-            item = parse_item(record)
+            given = record.model_dump() if isinstance(record, Item) else record
+            item = parse_item(given, limits=limits)
         except InvalidInput as exc:
             field = f"items[{position}]" + (f".{exc.field}" if exc.field else "")
             raise InvalidInput(exc.reason, field=field) from None

@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.metrics = Metrics()
     app.state.train_every = settings.training.train_every  # a forget says when models drop
+    app.state.limits = settings.limits  # the batch routes count their records against it
     errors.install(app)
     app.include_router(ops.open_routes)
     # Routes are matched in order: the hottest paths ("for you", similar items) come first.
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
         site.install(app, settings)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
-    app.add_middleware(BodyLimit, limit=settings.service.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.limits.max_body_bytes)
     app.add_middleware(AllowedMethods, routes=app.router.routes)
     if settings.service.cors_origins:  # outermost: a preflight is answered before the rest
         app.add_middleware(
