@@ -15,7 +15,7 @@ from likewise.errors import InvalidInput, NotFound
 from likewise.items.loaders import json_object
 from likewise.items.model import MAX_DEPTH
 from likewise.service.auth import require_read, require_write
-from likewise.service.deps import engine_of, since_ms
+from likewise.service.deps import check_batch, engine_of, since_ms
 from likewise.service.schemas import FastJSON, Hits, IngestOut, ItemWritten
 
 __all__ = ["router"]
@@ -55,9 +55,10 @@ async def write_batch(request: Request) -> dict[str, int]:
 def _records(request: Request, body: bytes) -> list[Any]:
     text = body.decode("utf-8", errors="replace")
     if request.headers.get("content-type", "").startswith("application/x-ndjson"):
-        records = []
+        records: list[Any] = []
         for line, row in enumerate(text.splitlines(), start=1):
             if row.strip():
+                check_batch(request, len(records) + 1)  # before parsing the rest
                 try:
                     records.append(json.loads(row))
                 except json.JSONDecodeError as exc:
@@ -73,6 +74,7 @@ def _records(request: Request, body: bytes) -> list[Any]:
         raise InvalidInput(f"nested more than {MAX_DEPTH} deep", field="body") from None
     if not isinstance(value, list):
         raise InvalidInput("must be a JSON array of items (or NDJSON)", field="body")
+    check_batch(request, len(value))
     return value
 
 
