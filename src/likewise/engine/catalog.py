@@ -65,7 +65,7 @@ class Catalog:
         `batch_size`: if the process dies, re-running the same call resumes where it stopped.
         With `delete_missing`, stored items absent from `records` are deleted (a full sync).
         """
-        items = validate_items(records, self.limits)
+        items = validate_items(records, self.limits, self.template)
         report = ingest(
             self.store,
             self.embedder,

@@ -116,7 +116,7 @@ def put_item(
         report = engine_of(request).add_items([{**item, "id": item_id}])
     except InvalidInput as exc:  # one item: name its field, not `items[0].field`
         field = (exc.field or "").removeprefix("items[0]").lstrip(".") or None
-        raise InvalidInput(exc.reason, field=field) from None
+        raise type(exc)(exc.reason, field=field) from None  # a Conflict stays one
     status = "created" if report.new else "updated" if report.changed else "unchanged"
     response.status_code = 201 if report.new else 200
     return {"id": item_id, "status": status}
