@@ -6,6 +6,7 @@ import pytest
 
 from likewise import ConfigError, ProfileConfig, RankingConfig, Settings
 from likewise.config import Component
+from likewise.items.limits import Limits
 
 
 def test_flat_knobs_reach_the_component_that_declares_them() -> None:
@@ -92,3 +93,34 @@ def test_serve_refuses_an_empty_key_before_it_binds(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setenv("LIKEWISE_WRITE_KEYS", '[""]')
     assert main(["serve", "--host", "0.0.0.0", "--port", "1"]) == 2
+
+
+def test_the_limits_are_settings_whose_defaults_are_the_parsers_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().limits.rules() == Limits()  # one rule, with or without settings
+    assert Settings().limits.max_text_chars is None  # the model's own cut: 8,192 characters
+    monkeypatch.setenv("LIKEWISE_MAX_ID_LENGTH", "64")
+    monkeypatch.setenv("LIKEWISE_MAX_METADATA_BYTES", "1000")
+    monkeypatch.setenv("LIKEWISE_MAX_DEPTH", "4")
+    monkeypatch.setenv("LIKEWISE_MAX_BATCH", "50")
+    monkeypatch.setenv("LIKEWISE_MAX_BODY_BYTES", "2000")
+    monkeypatch.setenv("LIKEWISE_MAX_TEXT_CHARS", "300")
+    limits = Settings().limits
+    assert limits.rules() == Limits(max_id_length=64, max_metadata_bytes=1000, max_depth=4)
+    assert (limits.max_batch, limits.max_body_bytes, limits.max_text_chars) == (50, 2000, 300)
+    assert Settings(max_body_bytes=5).limits.max_body_bytes == 5  # flat, as before
+
+
+@pytest.mark.parametrize(
+    ("knob", "value"),
+    [
+        pytest.param("max_id_length", 257, id="id-past-what-postgresql-indexes"),
+        pytest.param("max_depth", 257, id="depth-past-the-deepest"),
+        pytest.param("max_batch", 0, id="no-batch"),
+        pytest.param("max_text_chars", 0, id="no-text"),
+    ],
+)
+def test_a_limit_out_of_its_range_is_refused_by_name(knob: str, value: int) -> None:
+    with pytest.raises(ConfigError, match=knob):
+        Settings(**{knob: value})

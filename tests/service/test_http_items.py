@@ -31,7 +31,9 @@ def test_put_refuses_a_different_id_in_the_body(client: TestClient, engine: Engi
 
 
 def test_batch_json_and_ndjson_all_or_nothing(client: TestClient, engine: Engine) -> None:
-    r = client.post("/v1/items:batch", json=[{"id": "b1", "title": "one"}, {"id": "b2"}])
+    r = client.post(
+        "/v1/items:batch", json=[{"id": "b1", "title": "one"}, {"id": "b2", "title": "two"}]
+    )
     assert r.status_code == 200 and r.json()["new"] == 2
     lines = '{"id": "b3", "title": "three"}\n\n{"id": "b4", "title": "four"}\n'
     nd = client.post(

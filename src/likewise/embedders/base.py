@@ -33,7 +33,8 @@ class Embedder(ABC):
     batch_size: int = 32
     # Each text is cut to this many characters before the model sees it: far past what a
     # 256-token model reads, and a 10 MB search text no longer costs a gigabyte to tokenize.
-    # A model with a longer context sets more.
+    # A model with a longer context sets more; the `max_text_chars` setting
+    # (LIKEWISE_MAX_TEXT_CHARS), when given, replaces it on the embedder an Engine uses.
     max_chars: int = 8_192
 
     @abstractmethod

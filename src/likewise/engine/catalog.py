@@ -41,7 +41,9 @@ class Catalog:
         if info is None:
             raise ConfigError("the store is not initialised; use Engine.open")
         self.store = store
-        self.embedder = embedder
+        self.limits = settings.limits.rules()
+        self.max_text_chars = settings.limits.max_text_chars
+        self.embedder = self._cut(embedder)
         self.template = ContentTemplate.parse(info.template)
         self.batch_size = settings.store.batch_size
         self.similar_cache: ResultCache[list[Hit]] = ResultCache(
@@ -63,7 +65,7 @@ class Catalog:
         `batch_size`: if the process dies, re-running the same call resumes where it stopped.
         With `delete_missing`, stored items absent from `records` are deleted (a full sync).
         """
-        items = validate_items(records)
+        items = validate_items(records, self.limits, self.template)
         report = ingest(
             self.store,
             self.embedder,
@@ -87,12 +89,21 @@ class Catalog:
 
     def reembed(self, embedder: Embedder, *, progress: Progress | None = None) -> int:
         """Embed every item again with another model and switch the store to it."""
+        embedder = self._cut(embedder)
         info, entries = embed_all(self.store, embedder, self.template, self.batch_size, progress)
         self.store.replace_all(info, entries)
         self._catalog_changed()
         self.embedder = embedder
         self._embedder_changed(embedder)
         return len(entries)
+
+    def _cut(self, embedder: Embedder) -> Embedder:
+        """`embedder`, cutting each text at the `max_text_chars` setting when it is given
+        (else at the model's own `max_chars`). Set on the embedder itself, so that every part
+        of the engine that embeds with it (search, ingest, onboarding) cuts alike."""
+        if self.max_text_chars is not None:
+            embedder.max_chars = self.max_text_chars
+        return embedder
 
     def _learned(self) -> bool:
         """Whether trained models filled the behaviour space; none here."""

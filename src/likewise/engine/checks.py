@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from likewise.embedders.base import Embedder
-from likewise.errors import ConfigError, InvalidInput
+from likewise.errors import ConfigError, Conflict, InvalidInput
+from likewise.items.limits import Limits
 from likewise.items.model import ContentTemplate, Item, parse_item
 from likewise.store import StoreInfo, metric_of
 
@@ -40,13 +41,24 @@ class IngestReport:
         return asdict(self)
 
 
-def validate_items(records: Iterable[Item | Mapping[str, Any]]) -> list[Item]:
-    """Every record as an Item, or InvalidInput naming `items[k].field` (nothing written)."""
+def validate_items(
+    records: Iterable[Item | Mapping[str, Any]], limits: Limits, template: ContentTemplate
+) -> list[Item]:
+    """Every record as an Item within `limits`, or InvalidInput naming `items[k].field`
+    (nothing written). An Item made elsewhere is checked against `limits` again: its maker
+    may have applied other ones.
+
+    An item with no text for `template` to embed is a Conflict (409 over HTTP) naming the
+    template's first field: it is well formed, but this store's template finds nothing in
+    it (another template, naming a metadata key it holds, would), and its vector would be
+    the one every empty item shares. Items that events create (`unknown_items=create`) are
+    written elsewhere, with their id embedded."""
     items: list[Item] = []
     seen: set[str] = set()
     for position, record in enumerate(records):
         try:
-            item = parse_item(record)
+            given = record.model_dump() if isinstance(record, Item) else record
+            item = parse_item(given, limits=limits)
         except InvalidInput as exc:
             field = f"items[{position}]" + (f".{exc.field}" if exc.field else "")
             raise InvalidInput(exc.reason, field=field) from None
@@ -54,7 +66,21 @@ def validate_items(records: Iterable[Item | Mapping[str, Any]]) -> list[Item]:
             raise InvalidInput(f"duplicate id {item.id!r}", field=f"items[{position}].id")
         seen.add(item.id)
         items.append(item)
+    for position, item in enumerate(items):  # after the checks of form: those come first
+        if not template.render(item):
+            raise Conflict(
+                nothing_to_embed(template), field=f"items[{position}].{template.fields[0]}"
+            )
     return items
+
+
+def nothing_to_embed(template: ContentTemplate) -> str:
+    """Why an item with no text to embed is refused, and what would do."""
+    fields = ", ".join(template.fields)
+    return (
+        f"the item has nothing to embed: give at least one of {fields} (the fields this "
+        "store embeds, its template)"
+    )
 
 
 def check_n(n: int) -> None:

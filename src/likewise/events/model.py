@@ -9,10 +9,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from likewise.errors import InvalidInput
-from likewise.items.model import MAX_ID_LENGTH, check_id, validate_record
+from likewise.items.limits import MAX_ID_LENGTH, Limits, check_size, limits_of
+from likewise.items.model import check_id, validate_record
 
 __all__ = ["RECOMMENDATION_ID", "Event", "check_user_id", "parse_event", "to_epoch"]
 
@@ -24,10 +25,6 @@ FIRST_MOMENT = -62_135_596_800.0  # 0001-01-01T00:00:00Z: events fall within yea
 LAST_MOMENT = 253_402_300_800.0  # 10000-01-01T00:00:00Z
 
 
-def _check_id(value: str) -> str:
-    return check_id(value)
-
-
 class Event(BaseModel):
     """One thing a user did. Appended to the log, never rewritten.
 
@@ -37,19 +34,19 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    user_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
-    item_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    user_id: str = Field(min_length=1)
+    item_id: str = Field(min_length=1)
     type: str = Field(min_length=1, max_length=64)
     value: float | None = None
     context: dict[str, Any] = Field(default_factory=dict)
     timestamp: float = Field(default_factory=time.time)
-    event_id: str | None = Field(None, min_length=1, max_length=MAX_ID_LENGTH)
-    recommendation_id: str | None = Field(None, min_length=1, max_length=MAX_ID_LENGTH)
+    event_id: str | None = Field(None, min_length=1)
+    recommendation_id: str | None = Field(None, min_length=1, max_length=32)
 
     @field_validator("user_id", "item_id", "event_id", "recommendation_id")
     @classmethod
-    def _ids(cls, value: str | None) -> str | None:
-        return value if value is None else _check_id(value)
+    def _ids(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return value if value is None else check_id(value, limits_of(info).max_id_length)
 
     @field_validator("value", "timestamp", mode="before")
     @classmethod
@@ -90,11 +87,12 @@ class Event(BaseModel):
 
     @field_validator("context", mode="after")
     @classmethod
-    def _context_json(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _context_json(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         try:
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"must be JSON: {exc}") from None
+        check_size(value, limits_of(info).max_metadata_bytes)  # kept with every event
         return value
 
 
@@ -113,12 +111,12 @@ def to_epoch(value: str | datetime) -> float:
         raise ValueError("must be seconds since the epoch or an ISO-8601 time") from None
 
 
-def check_user_id(user_id: object) -> str:
+def check_user_id(user_id: object, max_length: int = MAX_ID_LENGTH) -> str:
     """A valid user id, or InvalidInput naming `user_id` (the rules events apply)."""
-    if not isinstance(user_id, str) or not 1 <= len(user_id) <= MAX_ID_LENGTH:
-        raise InvalidInput(f"must be a string of 1 to {MAX_ID_LENGTH} characters", field="user_id")
+    if not isinstance(user_id, str) or not user_id:
+        raise InvalidInput("must be a non-empty string", field="user_id")
     try:
-        return _check_id(user_id)
+        return check_id(user_id, max_length)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="user_id") from None
 
@@ -129,6 +127,7 @@ def _epoch(moment: datetime) -> float:
     return moment.timestamp()
 
 
-def parse_event(data: Any, *, line: int | None = None) -> Event:
-    """Validate one record into an Event, or raise InvalidInput naming the field and reason."""
-    return validate_record(Event, data, line=line)
+def parse_event(data: Any, *, line: int | None = None, limits: Limits | None = None) -> Event:
+    """Validate one record into an Event within `limits` (default: `Limits()`), or raise
+    InvalidInput naming the field and reason."""
+    return validate_record(Event, data, line=line, limits=limits)

@@ -8,43 +8,64 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from likewise.errors import InvalidInput
+from likewise.items.limits import (
+    AS_STORED,
+    MAX_DEPTH,
+    MAX_ID_LENGTH,
+    Limits,
+    check_size,
+    limits_of,
+)
 
 __all__ = [
     "CONTENT_FIELDS",
     "DEFAULT_TEMPLATE",
     "ID_FORBIDDEN",
     "MAX_DEPTH",
+    "MAX_ID_LENGTH",
     "ContentTemplate",
     "Item",
     "check_id",
     "check_json",
     "invalid_input",
     "parse_item",
+    "stored_item",
     "validate_record",
 ]
 
 CONTENT_FIELDS = ("title", "body", "tags")
 DEFAULT_TEMPLATE = ("title", "body", "tags")
-MAX_ID_LENGTH = 512
 # Characters an id may not hold: controls (C0, DEL, C1), invisible format characters (soft
 # hyphen, zero-width, bidi marks, BOM) and line separators: an id is seen, typed and sent.
 ID_FORBIDDEN = "\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
 _FORBIDDEN = re.compile(f"[{ID_FORBIDDEN}]")
 
 
-def check_id(value: str) -> str:
-    """An id as written (ValueError: blank, or holds a character `ID_FORBIDDEN` names)."""
+def check_id(value: str, max_length: int = MAX_ID_LENGTH) -> str:
+    """An id as written (ValueError: blank, longer than `max_length`, or holds a character
+    `ID_FORBIDDEN` names)."""
     if not value.strip():
         raise ValueError("must not be blank")
+    if len(value) > max_length:
+        raise ValueError(
+            f"is longer than the limit of {max_length:,} characters (LIKEWISE_MAX_ID_LENGTH)"
+        )
     if _FORBIDDEN.search(value):
         raise ValueError("must not contain control, invisible or line-separator characters")
     return value
 
 
-MAX_DEPTH = 32  # how deep JSON (metadata, context, filters) may nest
 NUL = "must not contain the NUL character (\\x00)"  # no database's text type can hold it
 
 
@@ -57,7 +78,7 @@ class Item(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    id: str = Field(min_length=1)
     title: str = ""
     body: str = ""
     tags: tuple[str, ...] = ()
@@ -66,8 +87,8 @@ class Item(BaseModel):
 
     @field_validator("id")
     @classmethod
-    def _id_not_blank(cls, value: str) -> str:
-        return check_id(value)
+    def _id_not_blank(cls, value: str, info: ValidationInfo) -> str:
+        return check_id(value, limits_of(info).max_id_length)
 
     @field_validator("title", "body", "image")
     @classmethod
@@ -108,13 +129,20 @@ class Item(BaseModel):
 
     @field_validator("metadata")
     @classmethod
-    def _metadata_json(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _metadata_json(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        limits = limits_of(info)
         for key, val in value.items():
             if not isinstance(key, str) or not key:
                 raise ValueError("keys must be non-empty strings")
             if "\x00" in key:
                 raise ValueError(f"keys: {NUL}")
+            if len(key) > limits.max_id_length:  # a field's name: filters index it like an id
+                raise ValueError(
+                    f"a key of {len(key):,} characters is longer than the limit of "
+                    f"{limits.max_id_length:,} characters (LIKEWISE_MAX_ID_LENGTH)"
+                )
             _check_json(val, key)
+        check_size(value, limits.max_metadata_bytes)
         return value
 
     def to_record(self) -> dict[str, Any]:
@@ -159,36 +187,55 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def parse_item(data: Any, *, line: int | None = None) -> Item:
-    """Validate one record into an Item, or raise InvalidInput naming the field and reason."""
-    return validate_record(Item, data, line=line)
+def parse_item(data: Any, *, line: int | None = None, limits: Limits | None = None) -> Item:
+    """Validate one record into an Item within `limits` (default: `Limits()`), or raise
+    InvalidInput naming the field and reason."""
+    return validate_record(Item, data, line=line, limits=limits)
+
+
+def stored_item(record: Any) -> Item:
+    """An item as a store read it back. It passed the limits of its day when it was written,
+    which a setting may since have lowered, or an older version set higher (ids of 512
+    characters, metadata of any size): those are not applied again, or it could not be read."""
+    return validate_record(Item, record, limits=AS_STORED)
 
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def validate_record(model: type[M], data: Any, *, line: int | None = None) -> M:
-    """`data` (a mapping, or already a `model`) validated as `model`, or InvalidInput."""
+def validate_record(
+    model: type[M], data: Any, *, line: int | None = None, limits: Limits | None = None
+) -> M:
+    """`data` (a mapping) validated as `model` within `limits` (default: `Limits()`), or
+    InvalidInput. A `model` instance passes as it is: it was checked when it was made."""
     if isinstance(data, model):
         return data
     if not isinstance(data, Mapping):
         noun = model.__name__.lower()
         raise InvalidInput(f"an {noun} must be an object, not {type(data).__name__}", line=line)
-    check_json(data, line=line)
+    limits = limits or Limits()
+    check_json(data, line=line, max_depth=limits.max_depth)
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"limits": limits})
     except ValidationError as exc:
         raise invalid_input(exc, line=line) from None
 
 
 def check_json(
-    value: Any, field: str | None = None, *, line: int | None = None, depth: int = 0
+    value: Any,
+    field: str | None = None,
+    *,
+    line: int | None = None,
+    depth: int = 0,
+    max_depth: int = MAX_DEPTH,
 ) -> None:
     """JSON that can be stored and hashed: no string (key or value) with a lone UTF-16
     surrogate (JSON's `\\ud800` escapes allow them; UTF-8 does not), nested at most
-    `MAX_DEPTH` deep. InvalidInput names the place (`metadata.a[2]`)."""
-    if depth > MAX_DEPTH:
-        raise InvalidInput(f"nested more than {MAX_DEPTH} deep", field=field, line=line)
+    `max_depth` deep. InvalidInput names the place (`metadata.a[2]`)."""
+    if depth > max_depth:
+        raise InvalidInput(
+            f"nested more than {max_depth} deep (LIKEWISE_MAX_DEPTH)", field=field, line=line
+        )
     if isinstance(value, str):
         if not value.isascii():
             try:
@@ -201,11 +248,11 @@ def check_json(
         for key, item in value.items():
             name = str(key).encode("utf-8", "backslashreplace").decode("utf-8")
             place = f"{field}.{name}" if field else name
-            check_json(key, place, line=line, depth=depth + 1)
-            check_json(item, place, line=line, depth=depth + 1)
+            check_json(key, place, line=line, depth=depth + 1, max_depth=max_depth)
+            check_json(item, place, line=line, depth=depth + 1, max_depth=max_depth)
     elif isinstance(value, list | tuple):
         for k, item in enumerate(value):
-            check_json(item, f"{field or ''}[{k}]", line=line, depth=depth + 1)
+            check_json(item, f"{field or ''}[{k}]", line=line, depth=depth + 1, max_depth=max_depth)
 
 
 def invalid_input(exc: ValidationError, *, line: int | None = None) -> InvalidInput:

@@ -1,5 +1,5 @@
-"""Shared request helpers: the engine of the app, a stopwatch, and the check that every
-query parameter is one the operation takes."""
+"""Shared request helpers: the engine of the app, a stopwatch, the check that every query
+parameter is one the operation takes, and the count of a batch."""
 
 from __future__ import annotations
 
@@ -12,12 +12,24 @@ from fastapi import Request
 from likewise.engine import Engine
 from likewise.errors import InvalidInput
 
-__all__ = ["engine_of", "known_query", "since_ms"]
+__all__ = ["check_batch", "engine_of", "known_query", "since_ms"]
 
 
 def engine_of(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
+
+
+def check_batch(request: Request, count: int) -> None:
+    """A batch request holds at most the `max_batch` setting's records: InvalidInput naming
+    `body` past it (the Engine's own calls take any number, in durable batches)."""
+    limit: int = request.app.state.limits.max_batch
+    if count > limit:
+        raise InvalidInput(
+            f"holds more than the limit of {limit:,} records a request may send "
+            "(LIKEWISE_MAX_BATCH); send them in several requests",
+            field="body",
+        )
 
 
 def since_ms(started: float) -> float:

@@ -78,7 +78,7 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
 def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = CODES.get(exc.status_code, "http_error")
-    field = "body" if exc.status_code == 400 else None  # FastAPI could not parse the body
+    field = "body" if exc.status_code in (400, 413) else None  # the body: unparsed, too large
     return error_response(exc.status_code, code, str(exc.detail), field, **(exc.headers or {}))
 
 

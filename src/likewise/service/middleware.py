@@ -26,7 +26,11 @@ class TooLarge(HTTPException):
     parses its body (FastAPI turns other errors there into a 400) answers 413 too."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is over {limit:,} bytes")
+        super().__init__(413, too_large(limit))
+
+
+def too_large(limit: int) -> str:
+    return f"the request body is over the limit of {limit:,} bytes (LIKEWISE_MAX_BODY_BYTES)"
 
 
 class BodyLimit:
@@ -60,8 +64,7 @@ class BodyLimit:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"the request body is over {self.limit:,} bytes"
-        await error_response(413, "too_large", message)(scope, receive, send)
+        await error_response(413, "too_large", too_large(self.limit), "body")(scope, receive, send)
 
 
 class Metrics:

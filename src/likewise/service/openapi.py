@@ -110,7 +110,7 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
     "put_item": {"application/json": {"item": {k: v for k, v in ITEM.items() if k != "id"}}},
     "write_batch": {
         "application/json": {"items": [ITEM, {"id": "a2", "title": "Tomato soup"}]},
-        "application/x-ndjson": {"lines": json.dumps(ITEM) + "\n" + '{"id": "a2"}\n'},
+        "application/x-ndjson": {"lines": json.dumps(ITEM) + '\n{"id": "a2", "title": "Soup"}\n'},
     },
     "search": {
         "application/json": {
@@ -164,8 +164,9 @@ JSON_PARAMETERS = {
 MUST_EXIST = ("item_id", "name")  # path ids of things that can be missing (a user cannot)
 REFER = ("record", "onboard", "recommend_from")  # bodies naming items that may be missing: 404
 # 409: valid, but the state cannot serve it: a user with a history, a running experiment, the
-# behaviour space or a learned source before `train`.
-CONFLICTS = ("onboard", "create", "recommendations", "similar")
+# behaviour space or a learned source before `train`, an item in which the store's template
+# finds nothing to embed.
+CONFLICTS = ("onboard", "create", "recommendations", "similar", "put_item", "write_batch")
 ROLES: dict[Callable[..., Any], Role] = {
     require_read: "read",
     require_events: "events",

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from likewise.events import UnknownItems
 from likewise.service.auth import require_events
-from likewise.service.deps import engine_of
+from likewise.service.deps import check_batch, engine_of
 from likewise.service.schemas import AnId, EventsAccepted
 
 __all__ = ["router"]
@@ -46,6 +46,7 @@ def record(
     if isinstance(body, dict):
         report = engine.record_event(body, unknown_items=unknown_items)
     else:
+        check_batch(request, len(body))
         report = engine.record_many(body, unknown_items=unknown_items)
     metrics = request.app.state.metrics
     metrics.events.inc(report.accepted)

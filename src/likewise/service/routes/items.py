@@ -15,7 +15,7 @@ from likewise.errors import InvalidInput, NotFound
 from likewise.items.loaders import json_object
 from likewise.items.model import MAX_DEPTH
 from likewise.service.auth import require_read, require_write
-from likewise.service.deps import engine_of, since_ms
+from likewise.service.deps import check_batch, engine_of, since_ms
 from likewise.service.schemas import FastJSON, Hits, IngestOut, ItemWritten
 
 __all__ = ["router"]
@@ -55,9 +55,10 @@ async def write_batch(request: Request) -> dict[str, int]:
 def _records(request: Request, body: bytes) -> list[Any]:
     text = body.decode("utf-8", errors="replace")
     if request.headers.get("content-type", "").startswith("application/x-ndjson"):
-        records = []
+        records: list[Any] = []
         for line, row in enumerate(text.splitlines(), start=1):
             if row.strip():
+                check_batch(request, len(records) + 1)  # before parsing the rest
                 try:
                     records.append(json.loads(row))
                 except (ValueError, RecursionError) as exc:  # the item the line would be
@@ -69,6 +70,7 @@ def _records(request: Request, body: bytes) -> list[Any]:
         raise _not_json(exc, "body") from None
     if not isinstance(value, list):
         raise InvalidInput("must be a JSON array of items (or NDJSON)", field="body")
+    check_batch(request, len(value))
     return value
 
 
@@ -122,7 +124,7 @@ def put_item(
         report = engine_of(request).add_items([{**item, "id": item_id}])
     except InvalidInput as exc:  # one item: name its field, not `items[0].field`
         field = (exc.field or "").removeprefix("items[0]").lstrip(".") or None
-        raise InvalidInput(exc.reason, field=field) from None
+        raise type(exc)(exc.reason, field=field) from None  # a Conflict stays one
     status = "created" if report.new else "updated" if report.changed else "unchanged"
     response.status_code = 201 if report.new else 200
     return {"id": item_id, "status": status}

@@ -26,7 +26,7 @@ from psycopg import Connection
 
 from likewise.errors import ConfigError, InvalidInput, StoreError
 from likewise.filters import filterable, parse_where
-from likewise.items.model import Item, parse_item
+from likewise.items.model import Item, stored_item
 from likewise.store.base import (
     TEXT,
     DerivedReads,
@@ -236,7 +236,7 @@ class PostgresStore(SqlActivity, DerivedReads):
     # -- reads ------------------------------------------------------------------------------
 
     def get(self, ids: Sequence[str]) -> list[Item]:
-        found = {r[0]: parse_item(r[1]) for r in self._by_id(ids, "record")}
+        found = {r[0]: stored_item(r[1]) for r in self._by_id(ids, "record")}
         return [found[i] for i in ids if i in found]
 
     def titles(self, ids: Sequence[str]) -> dict[str, str]:

@@ -19,14 +19,17 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from likewise.config.base import Component, config_error
+from likewise.config.limits import LimitsConfig
 from likewise.errors import ConfigError
 from likewise.events.policy import UnknownItems
 from likewise.events.signals import DEFAULT_WEIGHTS, SignalRules
 
 __all__ = [
     "Component",
+    "LimitsConfig",
     "ProfileConfig",
     "RankingConfig",
     "ServiceConfig",
@@ -34,31 +37,12 @@ __all__ = [
     "StoreConfig",
     "TrackingConfig",
     "TrainingConfig",
+    "config_error",
 ]
 
 _SIGNAL_KNOBS = ("dwell_seconds", "rating_like", "rating_dislike", "rating_min", "rating_max")
 RECENT_MAX = 500  # positive items a profile remembers (the models' history, `mean`)
 REASONS_MAX = 50  # of which the latest this many may explain an item ("because you liked")
-
-
-class Component(BaseSettings):
-    """A component's config: typed, unknown keys refused, each field also read from
-    `LIKEWISE_<FIELD>`. A bad value is a :class:`ConfigError` that names the setting."""
-
-    model_config = SettingsConfigDict(env_prefix="LIKEWISE_", extra="forbid")
-
-    def __init__(self, **values: Any) -> None:
-        try:
-            super().__init__(**values)
-        except ValidationError as exc:
-            raise config_error(exc) from None
-
-
-def config_error(exc: ValidationError) -> ConfigError:
-    """The first problem of a settings validation, naming the setting."""
-    first = exc.errors()[0]
-    name = ".".join(str(p) for p in first["loc"]) or "settings"
-    return ConfigError(f"setting {name}: {first['msg']}")
 
 
 class StoreConfig(Component):
@@ -232,7 +216,7 @@ class TrackingConfig(Component):
 
 
 class ServiceConfig(Component):
-    """The HTTP service: where it binds, its keys, the pages, the largest body, CORS."""
+    """The HTTP service: where it binds, its keys, the pages, CORS (its limits: `limits`)."""
 
     host: str = Field("127.0.0.1", description="address `likewise serve` binds")
     port: int = Field(8000, ge=0, le=65535, description="port `likewise serve` binds")
@@ -247,7 +231,6 @@ class ServiceConfig(Component):
         description="the key the pages send and publish: one of event_keys (a read or write "
         "key is refused; the admin page asks for a write key)",
     )
-    max_body_bytes: int = Field(10_000_000, ge=1, description="largest request body accepted")
     cors_origins: list[str] = Field(
         [],
         description="origins whose pages may call the API from a browser (CORS), e.g. "
@@ -325,6 +308,7 @@ class Settings(BaseModel):
         "tracking": TrackingConfig,
         "service": ServiceConfig,
         "training": TrainingConfig,
+        "limits": LimitsConfig,
     }
 
     store: StoreConfig = Field(default_factory=StoreConfig)
@@ -333,6 +317,7 @@ class Settings(BaseModel):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     service: ServiceConfig = Field(default_factory=ServiceConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
 
     def __init__(self, **values: Any) -> None:
         try:
