@@ -11,6 +11,7 @@ from likewise import Engine
 from likewise.errors import InvalidInput
 from likewise.events.loaders import load_events
 from likewise.items.loaders import json_object, load_items
+from likewise.items.model import parse_item
 
 LONE = "t\ud800"
 
@@ -203,3 +204,10 @@ def test_numbers_past_a_float_and_items_with_no_direction_are_named(tmp_path: Pa
         with pytest.raises(InvalidInput) as bad:
             engine.onboard("u1", items=["z"])
         assert bad.value.field == "items"
+
+
+def test_a_key_given_at_top_level_and_in_metadata_is_named() -> None:
+    """It was a 422 with no field (a model validator's own error has no place)."""
+    with pytest.raises(InvalidInput, match="given both") as bad:
+        parse_item({"id": "x", "a": 1, "metadata": {"a": 2}})
+    assert bad.value.field == "metadata.a"

@@ -71,6 +71,7 @@ class Personaliser:
         self.store = store
         self.embedder = embedder
         self.config = settings.profiles
+        self.limits = settings.limits.rules()  # ids, context size and depth of each event
         self.training = settings.training
         self.rules = settings.profiles.signal_rules()
         sources = default_sources(store, settings.ranking, lambda: self.models)
@@ -158,7 +159,7 @@ class Personaliser:
         events: list[Event] = []
         for position, record in enumerate(records):
             try:
-                events.append(parse_event(record))
+                events.append(parse_event(record, limits=self.limits))
             except InvalidInput as exc:
                 raise InvalidInput(exc.reason, field=_field(prefix, position, exc.field)) from None
         vectors = self._known(events)

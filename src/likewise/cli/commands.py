@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from likewise.cli.common import emit, open_engine, parse_where, refuse_file, show_hits
 from likewise.engine.catalog import SOURCES
+from likewise.errors import InvalidInput
 from likewise.items import load_items
 
 SubParsers = Any  # argparse's _SubParsersAction is private
@@ -91,19 +92,24 @@ def _progress(total: int, what: str) -> tqdm[Any]:
 
 def ingest(args: argparse.Namespace) -> int:
     loaded = load_items(args.file)
-    if loaded.errors and not args.skip_invalid:
-        hint = "use --skip-invalid to ingest the valid records"
-        return refuse_file(args, loaded.errors, "nothing was ingested", hint)
-    for err in loaded.errors:
-        print(f"skipped: {args.file}: {err}", file=sys.stderr)
-    with (
-        open_engine(args, model=args.model) as engine,
-        _progress(len(loaded.items), "ingest") as bar,
-    ):
-        report = engine.add_items(
-            loaded.items, delete_missing=args.delete_missing, progress=bar.update
-        )
-    data = {**report.as_dict(), "skipped": len(loaded.errors)}
+    with open_engine(args, model=args.model) as engine:
+        bad = engine.check_items(loaded.items)  # what the store refuses (nothing to embed)
+        errors = loaded.errors + [
+            InvalidInput(exc.reason, field=exc.field, line=loaded.lines[i]) for i, exc in bad
+        ]
+        errors.sort(key=lambda err: err.line or 0)
+        if errors and not args.skip_invalid:
+            hint = "use --skip-invalid to ingest the valid records"
+            return refuse_file(args, errors, "nothing was ingested", hint)
+        for err in errors:
+            print(f"skipped: {args.file}: {err}", file=sys.stderr)
+        skip = {i for i, _ in bad}
+        items = [item for i, item in enumerate(loaded.items) if i not in skip]
+        with _progress(len(items), "ingest") as bar:
+            report = engine.add_items(
+                items, delete_missing=args.delete_missing, progress=bar.update
+            )
+    data = {**report.as_dict(), "skipped": len(errors)}
     emit(args, data, lambda: "  ".join(f"{k}: {v}" for k, v in data.items()))
     return 0
 

@@ -9,7 +9,13 @@ import numpy as np
 
 from likewise.config import Settings
 from likewise.embedders.base import Embedder
-from likewise.engine.checks import IngestReport, check_n, check_score, validate_items
+from likewise.engine.checks import (
+    IngestReport,
+    check_n,
+    check_score,
+    item_problem,
+    validate_items,
+)
 from likewise.engine.ingest import Progress, embed_all, ingest
 from likewise.engine.pages import ItemPage, check_limit
 from likewise.errors import ConfigError, Conflict, InvalidInput, NotFound
@@ -51,6 +57,14 @@ class Catalog:
         )
 
     # -- writes -----------------------------------------------------------------------------
+
+    def check_items(
+        self, records: Sequence[Item | Mapping[str, Any]]
+    ) -> list[tuple[int, InvalidInput]]:
+        """Every item that could not be added, by position, with why; nothing is written (a
+        file ingest reports them all, or leaves them out, before it adds any)."""
+        found = (item_problem(r, self.limits, self.template) for r in records)
+        return [(k, problem) for k, problem in enumerate(found) if problem is not None]
 
     def add_items(
         self,

@@ -21,6 +21,7 @@ __all__ = [
     "check_n",
     "check_page",
     "check_score",
+    "item_problem",
     "validate_items",
 ]
 
@@ -72,6 +73,22 @@ def validate_items(
                 nothing_to_embed(template), field=f"items[{position}].{template.fields[0]}"
             )
     return items
+
+
+def item_problem(
+    record: Item | Mapping[str, Any], limits: Limits, template: ContentTemplate
+) -> InvalidInput | None:
+    """Why `record` could not be added on its own (as :func:`validate_items` would refuse
+    it, the field without its position), or None."""
+    try:
+        item = parse_item(
+            record.model_dump() if isinstance(record, Item) else record, limits=limits
+        )
+    except InvalidInput as exc:
+        return exc
+    if not template.render(item):
+        return Conflict(nothing_to_embed(template), field=template.fields[0])
+    return None
 
 
 def nothing_to_embed(template: ContentTemplate) -> str:

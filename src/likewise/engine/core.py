@@ -245,7 +245,9 @@ class Engine(Sessions, Measures, Catalog):
             if chosen:
                 strategy = chosen["strategy"]
                 weights, diversity = chosen.get("weights"), chosen.get("diversity")
-        mark = self.store.forget_mark()  # before the user is read: see Store.forget_user
+        # The forget mark before the user is read (see Store.forget_user): for the impression,
+        # and the cache (the Ranker reads it there when the list is not tracked).
+        mark = self.store.forget_mark() if track else None
         rec = self.personal.ranker.recommend(
             user_id,
             n=min(n, MAX_N - offset),  # a page past the list's end is short

@@ -6,7 +6,7 @@ import csv
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ _NUMBER = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$")
 class LoadResult:
     items: list[Item]
     errors: list[InvalidInput]
+    lines: list[int] = field(default_factory=list)  # the line of each item
 
 
 def load_items(path: str | Path) -> LoadResult:
@@ -35,6 +36,7 @@ def load_items(path: str | Path) -> LoadResult:
     rows = read_rows(path, required="id", convert=_csv_record)
     items: list[Item] = []
     errors: list[InvalidInput] = []
+    lines: list[int] = []
     seen: dict[str, int] = {}
     for line, row in rows:
         try:
@@ -49,9 +51,10 @@ def load_items(path: str | Path) -> LoadResult:
                 )
             seen[item.id] = line
             items.append(item)
+            lines.append(line)
         except InvalidInput as exc:
             errors.append(exc)
-    return LoadResult(items, errors)
+    return LoadResult(items, errors, lines)
 
 
 def read_rows(

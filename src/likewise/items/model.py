@@ -17,6 +17,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from likewise.errors import InvalidInput
 from likewise.items.limits import (
@@ -121,8 +122,12 @@ class Item(BaseModel):
         if not isinstance(metadata, Mapping):
             return data  # the field validator reports it
         clash = sorted(set(extras) & set(metadata))
-        if clash:
-            raise ValueError(f"{clash[0]!r} is given both at top level and in metadata")
+        if clash:  # named at its place: a model validator's own errors have none
+            message = f"{clash[0]!r} is given both at top level and in metadata"
+            error = InitErrorDetails(
+                type=PydanticCustomError("clash", message), loc=("metadata", clash[0]), input=data
+            )
+            raise ValidationError.from_exception_data(cls.__name__, [error])
         out = {k: v for k, v in data.items() if k in known}
         out["metadata"] = {**metadata, **extras}
         return out
