@@ -211,3 +211,23 @@ def test_a_key_given_at_top_level_and_in_metadata_is_named() -> None:
     with pytest.raises(InvalidInput, match="given both") as bad:
         parse_item({"id": "x", "a": 1, "metadata": {"a": 2}})
     assert bad.value.field == "metadata.a"
+
+
+def test_onboarding_text_is_blank_as_the_document_says(tmp_path: Path) -> None:
+    """The document's pattern reads blank as JSON Schema does (ECMA-262 `\\S`); the server
+    once refused by `str.strip` and accepted by `\\w` where the two disagree ("Û" was
+    refused by the document, accepted by the server). A text the model places nowhere is
+    valid: a 409, as for items."""
+    from likewise.errors import Conflict
+
+    with Engine.open(str(tmp_path / "data"), model="hashing-64") as engine:
+        engine.add_items([{"id": "a", "title": "space rocket"}])
+        for blank in (" ", "\ufeff", "\u3000\t", "\u2028"):
+            with pytest.raises(InvalidInput, match="not blank") as bad:
+                engine.onboard("u1", text=blank)
+            assert bad.value.field == "text" and not isinstance(bad.value, Conflict)
+        with pytest.raises(Conflict, match="places these nowhere") as nowhere:
+            engine.onboard("u1", text="!!!")
+        assert nowhere.value.field == "text"
+        engine.onboard("u2", text="Û")  # a letter the hashing model places
+        assert engine.profile("u2")["nearest"]

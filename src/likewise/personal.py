@@ -187,7 +187,7 @@ class Personaliser:
         check_user_id(user_id)
         parts: list[Vector] = []
         if text is not None:
-            if not isinstance(text, str) or not text.strip():
+            if not isinstance(text, str) or not text:  # blank: see items.model.check_text
                 raise InvalidInput("must be a non-empty string", field="text")
             parts.append(self.embedder.embed([text])[0])
         found = self.store.vectors(items)
@@ -195,11 +195,12 @@ class Personaliser:
             if item_id not in found:
                 raise NotFound("item", item_id, field=f"items[{k}]")
             parts.append(found[item_id])
-        seed = mean(np.stack(parts)) if parts else None
-        if seed is None:  # nothing given, or a text or items the model can place nowhere
-            if items and text is None:
-                raise InvalidInput("these items place no one (zero vectors)", field="items")
+        if not parts:
             raise InvalidInput("give onboarding words or at least one item", field="text")
+        seed = mean(np.stack(parts))
+        if seed is None:  # valid, but this store's model finds no direction in them: 409
+            where = "text" if text is not None else "items"
+            raise Conflict("the model places these nowhere: give other words or items", field=where)
         old = self.store.profile(user_id)
         if old is not None and old.positives:
             raise Conflict(
@@ -209,11 +210,8 @@ class Personaliser:
             )
         state = ProfileState.seeded(user_id, seed)
         if old is not None:
-            state.events, state.negatives, state.updated_at = (
-                old.events,
-                old.negatives,
-                old.updated_at,
-            )
+            state.events, state.negatives = old.events, old.negatives
+            state.updated_at = old.updated_at
         self.store.put_profiles([(state, [])], replace=False)
         self.cache.touch_user(user_id)
 

@@ -26,7 +26,7 @@ from likewise.engine.sessions import Sessions
 from likewise.engine.tracking import Tracker
 from likewise.errors import InvalidInput
 from likewise.events.model import Event, check_user_id
-from likewise.items.model import ContentTemplate, check_json
+from likewise.items.model import ContentTemplate, check_json, check_text
 from likewise.personal import Personaliser, RecordReport
 from likewise.ranking import ResultCache
 from likewise.recommend import Recommendation, new_id
@@ -311,7 +311,7 @@ class Engine(Sessions, Measures, Catalog):
 
     def onboard(self, user_id: str, *, text: str | None = None, items: Sequence[str] = ()) -> None:
         """Start a new user from onboarding text ("space, cooking") and/or chosen items."""
-        check_json(text, "text")
+        check_text(text, "text")
         self.personal.onboard(user_id, text=text, items=items)
 
     def train(

@@ -35,10 +35,12 @@ __all__ = [
     "ID_FORBIDDEN",
     "MAX_DEPTH",
     "MAX_ID_LENGTH",
+    "NOT_BLANK",
     "ContentTemplate",
     "Item",
     "check_id",
     "check_json",
+    "check_text",
     "invalid_input",
     "parse_item",
     "stored_item",
@@ -51,6 +53,19 @@ DEFAULT_TEMPLATE = ("title", "body", "tags")
 # hyphen, zero-width, bidi marks, BOM) and line separators: an id is seen, typed and sent.
 ID_FORBIDDEN = "\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
 _FORBIDDEN = re.compile(f"[{ID_FORBIDDEN}]")
+# A character that is not blank, as JSON Schema's regex (ECMA-262) reads `\S`: the server and
+# its OpenAPI document then agree on which texts are blank (Python's `str.strip` does not).
+NOT_BLANK = "[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+_NOT_BLANK = re.compile(NOT_BLANK)
+
+
+def check_text(text: str | None, field: str) -> None:
+    """None, or a string with a character that is not blank (and no lone surrogate)."""
+    if text is None:
+        return
+    if not isinstance(text, str) or not _NOT_BLANK.search(text):
+        raise InvalidInput("must be a string with a character that is not blank", field=field)
+    check_json(text, field)
 
 
 def check_id(value: str, max_length: int = MAX_ID_LENGTH) -> str:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from likewise.engine import MAX_N, Engine
 from likewise.engine.pages import MAX_PAGE
 from likewise.items.loaders import json_object
-from likewise.items.model import invalid_input
+from likewise.items.model import NOT_BLANK, invalid_input
 from likewise.recommend import RECOMMENDERS
 from likewise.service.auth import require_private, require_read, require_write
 from likewise.service.deps import engine_of
@@ -175,8 +175,9 @@ def onboard(
         str | None,
         Body(
             embed=True,
-            description="interests in words (at least one letter or digit)",
-            json_schema_extra={"pattern": r"\w"},
+            description="interests in words (not blank); 409 if the model finds no "
+            "direction in them",
+            json_schema_extra={"pattern": NOT_BLANK},
         ),
     ] = None,
     items: Annotated[list[str], Body(embed=True, description="chosen item ids")] = [],  # noqa: B006
