@@ -50,7 +50,7 @@ def map_large_blocks() -> bool:
     large block freed (up to 32 MB); a server's 10 MB bodies and what is parsed from them then
     come from the heaps of the threads that read them, and the heaps keep them, so resident
     memory stays near the peak of the largest requests (issue 18: 1.8 GB after two
-    searches; measured in tests/test_limits.py). Fixing it stops the rise. False where the C
+    searches; measured in tests/test_limits_memory.py). Fixing it stops the rise. False where the C
     library is not glibc (nothing to do)."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
