@@ -163,3 +163,14 @@ def test_every_command_has_working_help(capsys: pytest.CaptureFixture[str]) -> N
             build_parser().parse_args([*path, "--help"])
         assert done.value.code == 0, path
     capsys.readouterr()
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 19: there was no `--version`."""
+    from likewise import __version__
+    from likewise.cli.main import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"likewise {__version__}\n"

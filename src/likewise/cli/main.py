@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from likewise import __version__
 from likewise.cli import backup, commands, demo, evaluate, experiments, lists, personal, serve
 from likewise.config import StoreConfig
 from likewise.errors import LikewiseError
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Related items, search and recommendations, embedded and offline.",
         parents=[common],
     )
+    parser.add_argument("--version", action="version", version=f"likewise {__version__}")
     sub = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     commands.register(sub, common)
     personal.register(sub, common)
