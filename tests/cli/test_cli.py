@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from likewise import Engine
+
 Run = Callable[..., tuple[int, str, str]]  # the `run` fixture of conftest.py
 
 
@@ -174,3 +176,32 @@ def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) 
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out == f"likewise {__version__}\n"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["stats"], ["similar", "a1"], ["search", "moon"], ["recommend", "u1"], ["item", "list"]],
+)
+def test_a_command_that_reads_never_creates_a_store(
+    tmp_path: Path, run: Run, command: list[str]
+) -> None:
+    """Issue 19: a typo in --data left an empty store behind and said the item was missing."""
+    typo = tmp_path / "nope"
+    code, out, err = run(typo, *command)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: field 'data': no likewise store at {typo} (likewise.db not found): check "
+        "--data or LIKEWISE_DATA, or make one with `likewise ingest`\n"
+    )
+    assert not typo.exists()
+
+
+def test_a_list_from_the_shell_is_not_an_impression_unless_tracked(data: Path, run: Run) -> None:
+    """Issue 19: `likewise recommend` from scripts was counted in the CTR and A/B reports."""
+    assert run(data, "event", "u1", "a1", "like")[0] == 0
+    assert run(data, "recommend", "u1")[0] == 0
+    with Engine.open(str(data)) as engine:
+        assert engine.ctr_report(group_by="strategy") == []
+    assert run(data, "recommend", "u1", "--track")[0] == 0
+    with Engine.open(str(data)) as engine:
+        assert [row.impressions for row in engine.ctr_report(group_by="strategy")] == [1]

@@ -92,7 +92,7 @@ def _progress(total: int, what: str) -> tqdm[Any]:
 
 def ingest(args: argparse.Namespace) -> int:
     loaded = load_items(args.file)
-    with open_engine(args, model=args.model) as engine:
+    with open_engine(args, create=True, model=args.model) as engine:
         bad = engine.check_items(loaded.items)  # what the store refuses (nothing to embed)
         errors = loaded.errors + [
             InvalidInput(exc.reason, field=exc.field, line=loaded.lines[i]) for i, exc in bad

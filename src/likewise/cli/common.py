@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from likewise.engine import Engine
@@ -33,12 +35,32 @@ def parse_where(text: str | None) -> dict[str, Any] | None:
 
 
 @contextmanager
-def open_engine(args: argparse.Namespace, **kwargs: Any) -> Iterator[Engine]:
+def open_engine(
+    args: argparse.Namespace, *, create: bool = False, **kwargs: Any
+) -> Iterator[Engine]:
+    """The Engine on `--data`. Only the commands that bring data in (`create`: ingest, events
+    import, demo) make a new store; the others refuse a folder with no store, so a typo in
+    `--data` is named instead of leaving an empty store behind."""
+    if not create:
+        require_store(args.data)
     engine = Engine.open(args.data, **kwargs)
     try:
         yield engine
     finally:
         engine.close()
+
+
+def require_store(location: str) -> None:
+    """Refuse a folder that holds no embedded store (a database URL is opened as given)."""
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", location) and not location.startswith("file://"):
+        return
+    folder = Path(location.removeprefix("file://"))
+    if not (folder / "likewise.db").is_file():
+        raise InvalidInput(
+            f"no likewise store at {folder} (likewise.db not found): check --data or "
+            "LIKEWISE_DATA, or make one with `likewise ingest`",
+            field="data",
+        )
 
 
 def emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:

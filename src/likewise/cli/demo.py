@@ -40,7 +40,7 @@ def demo(args: argparse.Namespace) -> int:
         if value is not None and value < (1 if name == "limit" else 0):
             raise InvalidInput("must be a positive number", field=f"--{name}")
     records = movielens_items("ml-1m")[: args.limit]
-    with open_engine(args) as engine:
+    with open_engine(args, create=True) as engine:
         print(f"Loading {len(records):,} MovieLens-1M titles into {args.data} ...")
         with tqdm(total=len(records), desc="embed", file=sys.stderr, disable=None) as bar:
             report = engine.add_items(records, progress=bar.update)

@@ -95,6 +95,11 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         default="text",
         help="where a profile strategy searches: text, or behaviour (after train)",
     )
+    p.add_argument(
+        "--track",
+        action="store_true",
+        help="log the list as an impression (counted in the CTR and A/B reports; off by default)",
+    )
 
     p = add(sub, "profile", profile, "What likewise knows of a user.")
     p.add_argument("user")
@@ -150,7 +155,7 @@ def record_event(args: argparse.Namespace) -> int:
 def import_events(args: argparse.Namespace) -> int:
     loaded = load_events(args.file)
     policy = args.unknown_items
-    with open_engine(args) as engine:
+    with open_engine(args, create=True) as engine:
         bad = engine.check_events(loaded.events, unknown_items=policy)
         errors = loaded.errors + [
             InvalidInput(exc.reason, field=exc.field, line=loaded.lines[i]) for i, exc in bad
@@ -193,6 +198,7 @@ def recommend(args: argparse.Namespace) -> int:
             space=args.space,
             offset=args.offset,
             min_score=args.min_score,
+            track=args.track,
         )
         show_recommendation(args, engine, rec)
     return 0
