@@ -205,3 +205,22 @@ def test_a_list_from_the_shell_is_not_an_impression_unless_tracked(data: Path, r
     assert run(data, "recommend", "u1", "--track")[0] == 0
     with Engine.open(str(data)) as engine:
         assert [row.impressions for row in engine.ctr_report(group_by="strategy")] == [1]
+
+
+@pytest.mark.parametrize("action", ["show", "list", "delete"])
+def test_item_actions_describe_themselves(action: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 19: `item show` and `item delete` had no description."""
+    from likewise.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["item", action, "--help"])
+    usage, _, rest = capsys.readouterr().out.partition("\n\n")
+    assert usage.startswith(f"usage: likewise item {action}")
+    assert rest.split("\n\n")[0].strip().startswith(action.capitalize())
+
+
+def test_the_package_says_it_is_typed() -> None:
+    """Issue 19: no py.typed, so type checkers ignored likewise's annotations."""
+    from importlib.resources import files
+
+    assert files("likewise").joinpath("py.typed").is_file()

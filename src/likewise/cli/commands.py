@@ -61,19 +61,22 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
                 "or collaborative (the last two after train)",
             )
 
-    item = sub.add_parser("item", help="Show or delete items.")
+    item = sub.add_parser(
+        "item", help="Show, list or delete items.", description="Show, list or delete items."
+    )
     item_sub = item.add_subparsers(title="actions", required=True, metavar="ACTION")
-    p = item_sub.add_parser("show", parents=[common], help="Show one item.")
+    what = "Show one item: its fields as ingested."
+    p = item_sub.add_parser("show", parents=[common], help=what, description=what)
     p.add_argument("id")
     p.set_defaults(handler=item_show)
-    p = item_sub.add_parser(
-        "list", parents=[common], help="List items in id order, a page at a time."
-    )
+    what = "List items in id order, a page at a time."
+    p = item_sub.add_parser("list", parents=[common], help=what, description=what)
     p.add_argument("--limit", type=int, default=100, help="items per page (default 100)")
     p.add_argument("--cursor", help="the next_cursor a page printed: the page after it")
     p.add_argument("--where", help="metadata filter as JSON")
     p.set_defaults(handler=item_list)
-    p = item_sub.add_parser("delete", parents=[common], help="Delete items by id.")
+    what = "Delete items by id, with their vectors."
+    p = item_sub.add_parser("delete", parents=[common], help=what, description=what)
     p.add_argument("ids", nargs="+", metavar="ID")
     p.set_defaults(handler=item_delete)
 
