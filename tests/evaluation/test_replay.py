@@ -266,3 +266,24 @@ def test_run_returns_the_results_and_reports_through_callbacks() -> None:
     assert evaluation.at(5) == evaluation.results[::2]
     assert evaluation.markdown.endswith(evaluation.notes) and "alpha=" in evaluation.notes
     assert evaluation.title.startswith("movielens-100k, temporal leave-last-out, ")
+
+
+def test_a_protocol_with_nothing_held_out_is_an_error_not_zeros(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 19: `eval --protocol cold-items` on data with no cold items printed a table of
+    zeros and exited 0."""
+    items = tmp_path / "items.jsonl"
+    items.write_text(
+        "".join(json.dumps({"id": f"i{k}", "title": f"t {k}"}) + "\n" for k in range(4))
+    )
+    events = tmp_path / "events.jsonl"
+    rows = [
+        {"user_id": f"u{k % 3}", "item_id": f"i{k % 4}", "type": "like", "timestamp": k}
+        for k in range(40)
+    ]
+    events.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code = main(["eval", "--dataset", f"{items},{events}", "--protocol", "cold-items"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: field '--protocol': no user has a held-out item under cold-items")

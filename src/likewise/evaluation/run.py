@@ -77,6 +77,10 @@ def run(
     check(request)
     items, ratings = _load(request)
     split = _split(request, ratings)
+    if not split.targets:  # a table of zeros would read as a measurement
+        why = _EMPTY.get(request.protocol, "the data is too small to split")
+        message = f"no user has a held-out item under {request.protocol}: {why}"
+        raise InvalidInput(message, field="protocol")
     with tempfile.TemporaryDirectory(prefix="likewise-eval-") as folder:
         chosen, trials, results, model = _measure(folder, request, items, split, bars, on_trial)
     return _evaluation(request, split, results, chosen, trials, model)
@@ -148,6 +152,12 @@ def _own_data(given: str, users: int | None) -> tuple[list[Any], Sequence[Mappin
         keep = set(list(dict.fromkeys(str(e["user_id"]) for e in events))[:users])
         events = [e for e in events if str(e["user_id"]) in keep]
     return [i.to_record() for i in loaded.items], events
+
+
+_EMPTY = {
+    "cold-items": "no item first seen in the last 10% of events has a positive event from a "
+    "user seen before them",
+}
 
 
 def _split(request: EvalRequest, ratings: Sequence[Mapping[str, Any]]) -> Split:
