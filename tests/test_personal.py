@@ -367,3 +367,21 @@ def test_an_item_with_a_zero_vector_counts_but_moves_no_profile(tmp_path: Path) 
             event = {"user_id": "u3", "item_id": "z", "type": "like"}
             assert client.post("/v1/events", json=event).status_code == 200
             assert client.get("/v1/users/u3/recommendations").status_code == 200
+
+
+def test_a_hybrid_before_any_train_says_it_is_content_only(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 19: `hybrid` before any `train` was silently content-only, even with -v."""
+    import logging
+
+    with Engine.open(str(tmp_path / "data"), model="hashing-64") as engine:
+        engine.add_items([{"id": "a", "title": "space rocket"}, {"id": "b", "title": "soup"}])
+        engine.record("u1", "a", "like")
+        with caplog.at_level(logging.INFO, logger="likewise"):
+            engine.recommend("u1", strategy="ema")
+            assert "before any `likewise train`" not in caplog.text
+            engine.recommend("u1", strategy="hybrid")
+            engine.recommend("u2", strategy="hybrid")
+        said = [r for r in caplog.records if "before any `likewise train`" in r.message]
+        assert len(said) == 1  # once, not once a request

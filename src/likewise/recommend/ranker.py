@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -37,6 +38,12 @@ from likewise.store import Store
 from likewise.store.base import TEXT
 
 __all__ = ["DEFAULT_WEIGHTS", "Ranker"]
+
+log = logging.getLogger(__name__)
+UNTRAINED = (
+    "hybrid before any `likewise train`: its learned sources (collaborative, ease, sequential, "
+    "behaviour) are empty, so lists come from content (and popularity) alone"
+)
 
 # The hybrid's weights when neither the settings nor a tuned model give any.
 DEFAULT_WEIGHTS = {"collaborative": 1.0, "content": 0.5}
@@ -76,6 +83,7 @@ class Ranker:
         self.sources = sources
         self.models = models
         self.rules = parse_rules(config.context_rules)
+        self._said_untrained = False
         self.cache: ResultCache[Recommendation] = ResultCache(
             size=config.cache_size, ttl=config.cache_seconds
         )
@@ -123,6 +131,9 @@ class Ranker:
                 f"a space applies to the profile strategies, not {name}", field="space"
             )
         known = self.sources.blend
+        if name == "hybrid" and not self._said_untrained and self.models() is None:
+            self._said_untrained = True  # once a process: it holds until a train
+            log.info(UNTRAINED)
         if space not in (TEXT, BEHAVIOUR):
             raise InvalidInput(f"unknown space {space!r}: use text or behaviour", field="space")
         if space == BEHAVIOUR and not self._learned():  # valid, but not servable yet: 409
