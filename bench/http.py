@@ -92,11 +92,19 @@ async def load(port: int, paths: list[bytes], seconds: float) -> dict[str, float
 
 
 def cache_hits(port: int) -> float:
+    """Lists served from the cache so far, every strategy's (and an older server's unlabelled
+    count)."""
     text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
-    for line in text.splitlines():
-        if line.startswith("likewise_recommendation_cache_hits_total "):
-            return float(line.split()[1])
-    return 0.0
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(
+            (
+                "likewise_recommendation_cache_hits_total ",
+                "likewise_recommendation_cache_hits_total{",
+            )
+        )
+    )
 
 
 def free_port() -> int:

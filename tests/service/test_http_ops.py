@@ -22,12 +22,35 @@ def test_health_ready_stats_metrics(client: TestClient) -> None:
         'likewise_http_requests_total{method="GET",route="/v1/items/{item_id}",status="404"} 1.0'
         in text
     )
-    assert "likewise_recommendations_total 2.0" in text
-    assert "likewise_recommendation_cache_hits_total 1.0" in text
-    assert 'likewise_cache_lookups{cache="recommend",outcome="hit"} 1.0' in text
+    assert 'likewise_recommendations_total{strategy="popular"} 2.0' in text
+    assert 'likewise_recommendation_cache_hits_total{strategy="popular"} 1.0' in text
+    assert 'likewise_cache_lookups_total{cache="recommend",outcome="hit"} 1.0' in text
     assert "likewise_events_total 1.0" in text
     route = "/v1/users/{user_id}/recommendations"
     assert f'likewise_http_request_seconds_bucket{{le="0.25",route="{route}"}} 2.0' in text
+
+
+def test_metrics_follow_prometheus_conventions(client: TestClient) -> None:
+    """Issue 19: a cumulative count was a gauge, lists had no strategy label, the document's
+    route was `unmatched`, and there were no process metrics. Parsed by prometheus_client."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    client.get("/openapi.json")
+    client.get("/nowhere")
+    client.post("/v1/events", json={"user_id": "u1", "item_id": "food1", "type": "like"})
+    client.get("/v1/users/u1/recommendations", params={"strategy": "ema"})
+    families = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
+    for name, family in families.items():
+        if name.startswith("likewise_"):
+            assert family.type in ("counter", "histogram"), (name, family.type)
+    assert families["likewise_cache_lookups"].type == "counter"
+    assert {"process_cpu_seconds", "process_resident_memory_bytes"} <= set(families)
+    served = families["likewise_recommendations"].samples
+    assert [(s.labels, s.value) for s in served if s.name.endswith("_total")] == [
+        ({"strategy": "ema"}, 1.0)
+    ]
+    routes = {s.labels["route"] for s in families["likewise_http_requests"].samples}
+    assert {"/openapi.json", "unmatched"} <= routes  # only /nowhere is unmatched
 
 
 def test_one_error_shape(client: TestClient) -> None:

@@ -61,6 +61,12 @@ def map_large_blocks() -> bool:
     return bool(mallopt(M_MMAP_THRESHOLD, LARGE))
 
 
+def _cache_counts(app: FastAPI) -> dict[str, dict[str, int]]:
+    """The caches' hits and misses, for a scrape (none until the store is open)."""
+    engine: Engine | None = getattr(app.state, "engine", None)
+    return {} if engine is None else engine.stats()["cache"]
+
+
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """The HTTP API. Opens the store of `settings.store.data` at startup (or serves `engine`, which
     the caller then owns and closes)."""
@@ -99,7 +105,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.keys = Keys(
         settings.service.read_keys, settings.service.write_keys, settings.service.event_keys
     )
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(caches=lambda: _cache_counts(app))
     app.state.train_every = settings.training.train_every  # a forget says when models drop
     app.state.limits = settings.limits  # the batch routes count their records against it
     errors.install(app)
@@ -125,7 +131,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         from likewise.service import site
 
         site.install(app, settings)
-    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics, routes=app.router.routes)
     app.add_middleware(BodyLimit, limit=settings.limits.max_body_bytes)
     app.add_middleware(AllowedMethods, routes=app.router.routes)
     if settings.service.cors_origins:  # outermost: a preflight is answered before the rest

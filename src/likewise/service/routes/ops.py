@@ -34,14 +34,9 @@ async def readyz(request: Request) -> dict[str, Any] | Response:
 
 @open_routes.get("/metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
-    """Prometheus text: requests, latency histograms, recommendations, events, cache hits."""
-    metrics = request.app.state.metrics
-    engine = getattr(request.app.state, "engine", None)
-    if engine is not None:
-        for name, counts in engine.stats()["cache"].items():
-            metrics.cache.labels(name, "hit").set(counts["hits"])
-            metrics.cache.labels(name, "miss").set(counts["misses"])
-    body = generate_latest(metrics.registry)
+    """Prometheus text: requests, latency histograms, recommendations by strategy, events,
+    cache lookups, and the process's CPU and memory."""
+    body = generate_latest(request.app.state.metrics.registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 

@@ -128,9 +128,9 @@ async def recommendations(request: Request, user_id: str) -> FastJSON:
         min_score=query.min_score,
     )
     metrics = request.app.state.metrics
-    metrics.recommendations.inc()
+    metrics.recommendations.labels(rec.strategy).inc()
     if rec.cached:
-        metrics.cache_hits.inc()
+        metrics.cache_hits.labels(rec.strategy).inc()
     return FastJSON(rec.as_dict())
 
 
