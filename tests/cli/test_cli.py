@@ -224,3 +224,23 @@ def test_the_package_says_it_is_typed() -> None:
     from importlib.resources import files
 
     assert files("likewise").joinpath("py.typed").is_file()
+
+
+def test_ingest_and_import_read_jsonl_from_stdin(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: `ingest` took no `-` (stdin)."""
+    import io
+
+    data = tmp_path / "data"
+    items = [{"id": "a1", "title": "Rocket to the moon"}, {"id": "a2", "title": "Tomato soup"}]
+    lines = "".join(json.dumps(r) + "\n" for r in items).encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(lines)))
+    code, out, err = run(data, "ingest", "-", "--model", "hashing-64", "--json")
+    assert code == 0, err
+    assert json.loads(out)["embedded"] == 2
+    event = json.dumps({"user_id": "u1", "item_id": "a1", "type": "like"}).encode() + b"\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(event)))
+    code, out, err = run(data, "events", "import", "-", "--json")
+    assert code == 0, err
+    assert json.loads(out)["accepted"] == 1

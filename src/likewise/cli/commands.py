@@ -24,7 +24,10 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         return parser
 
     p = add("ingest", ingest, "Add or update items from a .jsonl or .csv file.")
-    p.add_argument("file", help="one item per line (JSONL) or row (CSV, tags split on '|')")
+    p.add_argument(
+        "file",
+        help="one item per line (JSONL) or row (CSV, tags split on '|'); - reads JSONL from stdin",
+    )
     p.add_argument(
         "--skip-invalid",
         action="store_true",

@@ -51,7 +51,11 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     events = sub.add_parser("events", help="Import, list or delete events.")
     events_sub = events.add_subparsers(title="actions", required=True, metavar="ACTION")
     p = add(events_sub, "import", import_events, "Record the events of a .jsonl or .csv file.")
-    p.add_argument("file", help="columns user_id, item_id, type, value, timestamp, event_id")
+    p.add_argument(
+        "file",
+        help="columns user_id, item_id, type, value, timestamp, event_id (JSONL or CSV; - reads "
+        "JSONL from stdin)",
+    )
     p.add_argument(
         "--skip-invalid",
         action="store_true",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +66,10 @@ def read_rows(
 
     The file is UTF-8, with or without a byte order mark (spreadsheets write one). A line with
     bytes that are not UTF-8 is a bad line, named like any other: the rest are still read.
+    `-` reads JSONL from standard input (`cat items.jsonl | likewise ingest -`).
     """
+    if str(path) == "-":
+        return _jsonl_lines(_text(sys.stdin.buffer))
     path = Path(path)
     if not path.is_file():
         raise InvalidInput(f"no such file: {path}", field="file")
@@ -86,16 +91,25 @@ def _open(path: Path) -> Any:
     return path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
+def _text(binary: Any) -> Any:
+    """A byte stream read as `_open` reads a file."""
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
     with _open(path) as fh:
-        # newline="" keeps "\r\n" whole; a line is what ends in "\n" (or "\r" alone)
-        for line, text in enumerate(fh, start=1):
-            if not text.strip():
-                continue
-            if _NOT_UTF8.search(text):
-                yield line, InvalidInput(NOT_UTF8, line=line)
-                continue
-            yield line, _json_line(text, line)
+        yield from _jsonl_lines(fh)
+
+
+def _jsonl_lines(fh: Any) -> Iterator[tuple[int, Any]]:
+    # newline="" keeps "\r\n" whole; a line is what ends in "\n" (or "\r" alone)
+    for line, text in enumerate(fh, start=1):
+        if not text.strip():
+            continue
+        if _NOT_UTF8.search(text):
+            yield line, InvalidInput(NOT_UTF8, line=line)
+            continue
+        yield line, _json_line(text, line)
 
 
 def _json_line(text: str, line: int) -> Any:
