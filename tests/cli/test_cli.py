@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -112,7 +112,7 @@ def test_console_script_help_lists_every_command() -> None:
     usage = subprocess.run(
         [sys.executable, "-m", "likewise.cli.main", "similar"], capture_output=True, text=True
     )
-    assert usage.returncode == 2 and "ID" in usage.stderr
+    assert usage.returncode == 2 and "required: id" in usage.stderr
 
 
 @pytest.mark.slow
@@ -244,3 +244,21 @@ def test_ingest_and_import_read_jsonl_from_stdin(
     code, out, err = run(data, "events", "import", "-", "--json")
     assert code == 0, err
     assert json.loads(out)["accepted"] == 1
+
+
+def test_positional_names_are_lower_case() -> None:
+    """Issue 19: positional names mixed case (`ID`, `id`, `TEXT`, `file`, `SRC`, `COMMAND`)."""
+    import argparse
+
+    from likewise.cli.main import build_parser
+
+    def walk(parser: argparse.ArgumentParser) -> Iterator[str]:
+        for action in parser._actions:
+            if not action.option_strings:  # a positional, or the subcommands
+                yield str(action.metavar or action.dest)
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from walk(sub)
+
+    names = set(walk(build_parser()))
+    assert names and all(name == name.lower() for name in names), sorted(names)

@@ -45,7 +45,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         ("search", search, "Items closest to a free text."),
     ):
         p = add(name, fn, what)
-        p.add_argument("query", metavar="ID" if name == "similar" else "TEXT")
+        p.add_argument("query", metavar="id" if name == "similar" else "text")
         p.add_argument("-n", type=int, default=10, help="how many (default 10)")
         p.add_argument("--where", help='metadata filter as JSON, e.g. \'{"category": "news"}\'')
         p.add_argument(
@@ -67,7 +67,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     item = sub.add_parser(
         "item", help="Show, list or delete items.", description="Show, list or delete items."
     )
-    item_sub = item.add_subparsers(title="actions", required=True, metavar="ACTION")
+    item_sub = item.add_subparsers(title="actions", required=True, metavar="action")
     what = "Show one item: its fields as ingested."
     p = item_sub.add_parser("show", parents=[common], help=what, description=what)
     p.add_argument("id")
@@ -80,14 +80,14 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=item_list)
     what = "Delete items by id, with their vectors."
     p = item_sub.add_parser("delete", parents=[common], help=what, description=what)
-    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument("ids", nargs="+", metavar="id")
     p.set_defaults(handler=item_delete)
 
     add("stats", stats, "What the store holds.")
     add("migrate", migrate, "Bring the store's schema up to date (also done at every open).")
     p = add("copy", copy, "Copy a whole store into a new one (embedded <-> PostgreSQL), verified.")
-    p.add_argument("source", metavar="SRC", help="a data directory or postgresql://...")
-    p.add_argument("destination", metavar="DST", help="a new data directory or an empty database")
+    p.add_argument("source", metavar="src", help="a data directory or postgresql://...")
+    p.add_argument("destination", metavar="dst", help="a new data directory or an empty database")
     p = add("reembed", reembed, "Embed every item again with another model.")
     p.add_argument("--model", required=True, help="the new model, e.g. minilm or hashing-64")
 

@@ -13,7 +13,7 @@ __all__ = ["register"]
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     top = sub.add_parser("experiment", help="A/B experiments between ways of recommending.")
-    actions = top.add_subparsers(title="actions", required=True, metavar="ACTION")
+    actions = top.add_subparsers(title="actions", required=True, metavar="action")
 
     def add(name: str, fn: Callable[[argparse.Namespace], int], help: str) -> Any:
         # argparse %-formats help (not descriptions): "95%" would crash `--help`

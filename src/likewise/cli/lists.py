@@ -33,7 +33,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         recommend_from,
         "Items for no stored user, from items they like (and dislike).",
     )
-    p.add_argument("positive", nargs="+", metavar="ID", help="items to move towards")
+    p.add_argument("positive", nargs="+", metavar="id", help="items to move towards")
     p.add_argument(
         "--negative", action="append", default=[], metavar="ID", help="move away (repeatable)"
     )

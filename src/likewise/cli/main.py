@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"likewise {__version__}")
-    sub = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(title="commands", required=True, metavar="command")
     commands.register(sub, common)
     personal.register(sub, common)
     lists.register(sub, common)

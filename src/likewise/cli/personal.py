@@ -49,7 +49,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--timestamp", help="seconds since the epoch or ISO-8601 (default now)")
 
     events = sub.add_parser("events", help="Import, list or delete events.")
-    events_sub = events.add_subparsers(title="actions", required=True, metavar="ACTION")
+    events_sub = events.add_subparsers(title="actions", required=True, metavar="action")
     p = add(events_sub, "import", import_events, "Record the events of a .jsonl or .csv file.")
     p.add_argument(
         "file",
@@ -129,7 +129,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     )
 
     profiles = sub.add_parser("profiles", help="Maintain every profile.")
-    profiles_sub = profiles.add_subparsers(title="actions", required=True, metavar="ACTION")
+    profiles_sub = profiles.add_subparsers(title="actions", required=True, metavar="action")
     add(profiles_sub, "rebuild", rebuild, "Replay the event log into fresh profiles.")
 
 
