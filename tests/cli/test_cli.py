@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -262,3 +263,17 @@ def test_positional_names_are_lower_case() -> None:
 
     names = set(walk(build_parser()))
     assert names and all(name == name.lower() for name in names), sorted(names)
+
+
+def test_text_output_has_no_python_reprs(data: Path, run: Run) -> None:
+    """Issue 19: text output printed `['space']`, `True`, `None`, `{'dim': ...}` and raw
+    epoch floats."""
+    assert run(data, "event", "u1", "a1", "like")[0] == 0
+    assert run(data, "train")[0] == 0
+    code, out, _ = run(data, "stats")
+    assert code == 0
+    for repr_ in ("{'", "['", "True", "None"):
+        assert repr_ not in out, out
+    assert re.search(r"trained_at=20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC", out), out
+    code, out, _ = run(data, "item", "show", "a1")
+    assert code == 0 and "tags: space\n" in out

@@ -9,7 +9,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from likewise.cli.common import emit, open_engine, parse_where, refuse_file, show_hits
+from likewise.cli.common import emit, lines, open_engine, parse_where, refuse_file, show_hits
 from likewise.engine.catalog import SOURCES
 from likewise.errors import InvalidInput
 from likewise.items import load_items
@@ -116,7 +116,7 @@ def ingest(args: argparse.Namespace) -> int:
                 items, delete_missing=args.delete_missing, progress=bar.update
             )
     data = {**report.as_dict(), "skipped": len(errors)}
-    emit(args, data, lambda: "  ".join(f"{k}: {v}" for k, v in data.items()))
+    emit(args, data, lambda: lines(data, "  "))
     return 0
 
 
@@ -151,7 +151,7 @@ def search(args: argparse.Namespace) -> int:
 def item_show(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         record = engine.get(args.id).to_record()
-    emit(args, record, lambda: "\n".join(f"{k}: {v}" for k, v in record.items()))
+    emit(args, record, lambda: lines(record))
     return 0
 
 
@@ -182,7 +182,7 @@ def item_delete(args: argparse.Namespace) -> int:
 def stats(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         data = engine.stats()
-    emit(args, data, lambda: "\n".join(f"{k}: {v}" for k, v in data.items()))
+    emit(args, data, lambda: lines(data))
     return 0
 
 

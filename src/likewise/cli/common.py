@@ -6,8 +6,9 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,33 @@ def require_store(location: str) -> None:
             "LIKEWISE_DATA, or make one with `likewise ingest`",
             field="data",
         )
+
+
+_WHEN = ("_at", "timestamp", "started", "stopped")  # keys whose numbers are epoch seconds
+
+
+def plain(value: Any, key: str = "") -> str:
+    """A value as a person reads it in text output (`--json` prints the value itself): no
+    Python reprs (`True`, `None`, `['a', 'b']`, `{'k': 1}`), and epoch seconds as UTC times."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float) and key.endswith(_WHEN) and value > 1e8:
+        return datetime.fromtimestamp(float(value), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, Mapping):
+        inner = ", ".join(f"{k}={plain(v, str(k))}" for k, v in value.items())
+        return f"({inner})" if key else inner
+    if isinstance(value, list | tuple):
+        return ", ".join(plain(v, key) for v in value) or "(none)"
+    return str(value)
+
+
+def lines(data: Mapping[str, Any], sep: str = "\n") -> str:
+    """`key: value` for each entry, each value `plain`."""
+    return sep.join(f"{k}: {plain(v, k)}" for k, v in data.items())
 
 
 def emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from likewise.cli.common import (
     emit,
+    lines,
     open_engine,
     parse_where,
     refuse_file,
@@ -184,7 +185,7 @@ def import_events(args: argparse.Namespace) -> int:
         "skipped": len(errors) + total["skipped"],
         "created": total["created"],
     }
-    emit(args, data, lambda: "  ".join(f"{k}: {v}" for k, v in data.items()))
+    emit(args, data, lambda: lines(data, "  "))
     return 0
 
 
@@ -237,7 +238,7 @@ def delete_events(args: argparse.Namespace) -> int:
 def profile(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         data = engine.profile(args.user, n=args.n)
-    emit(args, data, lambda: "\n".join(f"{k}: {v}" for k, v in data.items()))
+    emit(args, data, lambda: lines(data))
     return 0
 
 
