@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -43,3 +44,15 @@ def secured(engine: Engine) -> Iterator[TestClient]:
 
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+def must_differ(body: Any, path: str) -> list[Any] | None:
+    """What must differ within the body of `path`: a batch's item ids, an experiment's
+    variant names (before each `:`)."""
+    if path == "/v1/items:batch" and isinstance(body, list):
+        return [item.get("id") for item in body if isinstance(item, dict)]
+    if path == "/v1/experiments" and isinstance(body, dict):
+        variants = body.get("variants")
+        if isinstance(variants, list):
+            return [v.partition(":")[0] for v in variants if isinstance(v, str)]
+    return None

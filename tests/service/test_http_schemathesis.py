@@ -15,13 +15,12 @@ import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
-from tests.service.conftest import CATALOG
+from tests.service.conftest import CATALOG, must_differ
 
 from likewise import Engine, Settings
 from likewise.service import create_app
@@ -71,23 +70,11 @@ CONFIG = schemathesis.Config.from_dict(
 schema = schemathesis.openapi.from_asgi("/openapi.json", _app(), config=CONFIG)
 
 
-def _keys(body: Any, path: str) -> list[Any] | None:
-    """What must differ within the body of `path`: a batch's item ids, an experiment's
-    variant names (before each `:`)."""
-    if path == "/v1/items:batch" and isinstance(body, list):
-        return [item.get("id") for item in body if isinstance(item, dict)]
-    if path == "/v1/experiments" and isinstance(body, dict):
-        variants = body.get("variants")
-        if isinstance(variants, list):
-            return [v.partition(":")[0] for v in variants if isinstance(v, str)]
-    return None
-
-
 def _ids_differ(case: schemathesis.Case) -> bool:
     """The one rule of the document that JSON Schema cannot state: ids that must differ
     within a list (`uniqueItems` compares whole elements). The descriptions say so; the
     server answers 422 naming the repeated one."""
-    keys = _keys(case.body, case.operation.path)
+    keys = must_differ(case.body, case.operation.path)
     return keys is None or len(set(map(str, keys))) == len(keys)
 
 

@@ -28,7 +28,7 @@ import pytest
 import schemathesis
 from schemathesis import checks
 from schemathesis.engine import events, from_schema
-from tests.service.conftest import CATALOG
+from tests.service.conftest import CATALOG, must_differ
 from tests.service.test_http_soak import free_port, start
 
 from likewise import Engine
@@ -132,18 +132,6 @@ class Run:
         )
 
 
-def _keys(body: Any, path: str) -> list[Any] | None:
-    """What must differ within the body of `path`: a batch's item ids, an experiment's
-    variant names (before each `:`)."""
-    if path == "/v1/items:batch" and isinstance(body, list):
-        return [item.get("id") for item in body if isinstance(item, dict)]
-    if path == "/v1/experiments" and isinstance(body, dict):
-        variants = body.get("variants")
-        if isinstance(variants, list):
-            return [v.partition(":")[0] for v in variants if isinstance(v, str)]
-    return None
-
-
 def _set_aside(check: str, case: schemathesis.Case, response: Any) -> str | None:
     """Why `check` does not hold for this case by design, or None. Only positive data
     acceptance, and only for rules the descriptions state and JSON Schema cannot (the server
@@ -155,7 +143,7 @@ def _set_aside(check: str, case: schemathesis.Case, response: Any) -> str | None
     if check != "positive_data_acceptance":
         return None
     path = case.operation.path
-    keys = _keys(case.body, path)
+    keys = must_differ(case.body, path)
     if keys is not None and len(set(map(str, keys))) != len(keys):
         return "ids that must differ"
     if path == "/v1/users/{user_id}/recommendations":
