@@ -172,7 +172,7 @@ def server(venv: Path, wheelhouse: Path, tmp_path: Path) -> Iterator[httpx.Clien
                         break
                 except httpx.TransportError:
                     assert proc.poll() is None, (tmp_path / "server.log").read_text()
-                    time.sleep(0.1)
+                time.sleep(0.1)
             else:
                 raise AssertionError((tmp_path / "server.log").read_text())
             yield client
