@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from likewise.cli.common import emit
 from likewise.errors import InvalidInput
+from likewise.evaluation import plots
 from likewise.evaluation.plan import (
     DEFAULT_STRATEGIES,
     EvalRequest,
@@ -98,6 +99,8 @@ def evaluate(args: argparse.Namespace) -> int:
             evaluation.notes,
         )
         print(f"report: {index}", file=sys.stderr)
+        if not plots.available():
+            print(plots.PLOTS_HINT, file=sys.stderr)
     emit(args, evaluation.rows, lambda: evaluation.markdown)
     return 0
 

