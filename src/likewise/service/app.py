@@ -17,7 +17,8 @@ from likewise.engine import Engine
 from likewise.service import docs, errors, openapi
 from likewise.service.auth import Keys
 from likewise.service.deps import known_query
-from likewise.service.middleware import AllowedMethods, BodyLimit, Metrics, RequestMetrics
+from likewise.service.metrics import Metrics, RequestMetrics
+from likewise.service.middleware import AllowedMethods, BodyLimit
 from likewise.service.routes import (
     events,
     experiments,
