@@ -17,6 +17,7 @@ from likewise.engine import Engine
 from likewise.service import docs, errors, openapi
 from likewise.service.auth import Keys
 from likewise.service.deps import known_query
+from likewise.service.logs import RequestLog
 from likewise.service.metrics import Metrics, RequestMetrics
 from likewise.service.middleware import AllowedMethods, BodyLimit
 from likewise.service.routes import (
@@ -140,8 +141,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             CORSMiddleware,
             allow_origins=settings.service.cors_origins,
             allow_methods=["GET", "POST", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
-            expose_headers=["Retry-After"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["Retry-After", "X-Request-ID"],
             max_age=600,
         )
+    # Outermost: every response gets its request id, a preflight and a 413 included.
+    app.add_middleware(RequestLog, routes=app.router.routes)
     return app
