@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import shutil
 import sys
+import tempfile
 from typing import Any
 
 from likewise.cli.retrain import Retrainer
@@ -89,8 +91,22 @@ def serve(args: argparse.Namespace) -> int:
         + (", site: /, dashboard: /dashboard)" if service.site else ")"),
         file=sys.stderr,
     )
-    run(args, settings, args.workers)
+    # Several workers count in files of one fresh folder, summed at each scrape; it must be
+    # in the environment before a worker imports prometheus_client (service/metrics.py).
+    shared = tempfile.mkdtemp(prefix="likewise-metrics-") if args.workers > 1 else None
+    if shared is None:
+        os.environ.pop(MULTIPROCESS_DIR, None)  # one process: its own registry is the truth
+    else:
+        os.environ[MULTIPROCESS_DIR] = shared
+    try:
+        run(args, settings, args.workers)
+    finally:
+        if shared is not None:
+            shutil.rmtree(shared, ignore_errors=True)
     return 0
+
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # as service/metrics.py reads it
 
 
 def run(args: argparse.Namespace, settings: Settings, workers: int) -> None:

@@ -76,11 +76,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        metrics: Metrics = app.state.metrics
         if engine is not None:
             app.state.engine = engine
-            yield
+            metrics.start()
+            try:
+                yield
+            finally:
+                metrics.close()
             return
         app.state.engine = Engine.open(settings.store.data, settings=settings)
+        metrics.start()
         # The loaded store is hundreds of thousands of long-lived objects; keeping them out
         # of the cyclic GC's scans removes its pauses from request latency.
         gc.freeze()
@@ -91,6 +97,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         try:
             yield
         finally:
+            metrics.close()  # its last copy of the caches' counts reads the engine
             app.state.engine.close()
             app.state.engine = engine  # None until the lifespan opens the store
 
