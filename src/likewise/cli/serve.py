@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import shutil
 import sys
+import tempfile
 from typing import Any
 
 from likewise.cli.retrain import Retrainer
@@ -40,6 +42,18 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         help="retrain (`train --tune`, in a child process) every this many seconds; the "
         "server swaps to the new model when it is stored (env LIKEWISE_TRAIN_EVERY, 0: off)",
     )
+    p.add_argument(
+        "--log-format",
+        choices=["human", "json"],
+        help="one readable line per request and message, or one JSON object a line "
+        "(env LIKEWISE_LOG_FORMAT, default human)",
+    )
+    p.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error", "critical"],
+        default="info",
+        help="the least severe messages logged (default info: a line per request)",
+    )
     p.set_defaults(handler=serve)
 
 
@@ -53,16 +67,13 @@ def is_loopback(host: str) -> bool:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from likewise.service import create_app
-
     overrides = {
         "data": args.data,
         "host": args.host,
         "port": args.port,
         "site": getattr(args, "site", None),
         "train_every": getattr(args, "train_every", None),
+        "log_format": getattr(args, "log_format", None),
     }
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     service = settings.service
@@ -80,8 +91,37 @@ def serve(args: argparse.Namespace) -> int:
         + (", site: /, dashboard: /dashboard)" if service.site else ")"),
         file=sys.stderr,
     )
-    app: Any = create_app(settings)
-    if args.workers > 1:
+    # Several workers count in files of one fresh folder, summed at each scrape; it must be
+    # in the environment before a worker imports prometheus_client (service/metrics.py).
+    shared = tempfile.mkdtemp(prefix="likewise-metrics-") if args.workers > 1 else None
+    if shared is None:
+        os.environ.pop(MULTIPROCESS_DIR, None)  # one process: its own registry is the truth
+    else:
+        os.environ[MULTIPROCESS_DIR] = shared
+    try:
+        run(args, settings, args.workers)
+    finally:
+        if shared is not None:
+            shutil.rmtree(shared, ignore_errors=True)
+    return 0
+
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # as service/metrics.py reads it
+
+
+def run(args: argparse.Namespace, settings: Settings, workers: int) -> None:
+    """uvicorn, with our logs in every worker, until it is stopped."""
+    import uvicorn
+
+    from likewise.service.logs import log_config
+
+    service = settings.service
+    app: Any = "likewise.service.app:create_app"
+    if workers == 1:
+        from likewise.service import create_app
+
+        app = create_app(settings)
+    else:
         # Worker processes build their own app from the environment (uvicorn imports it).
         os.environ.update(
             LIKEWISE_DATA=settings.store.data,
@@ -91,20 +131,19 @@ def serve(args: argparse.Namespace) -> int:
             # They start no retrainer (this process does), but a forget names its schedule.
             LIKEWISE_TRAIN_EVERY=str(settings.training.train_every),
         )
-        app = "likewise.service.app:create_app"
     every = settings.training.train_every
     retrainer = Retrainer(settings.store.data, every).start() if every else None
     try:
         uvicorn.run(
             app,
-            factory=args.workers > 1,
-            workers=args.workers,
+            factory=workers > 1,
+            workers=workers,
             host=service.host,
             port=service.port,
-            log_level="warning",
-            access_log=False,
+            log_config=log_config(service.log_format, args.log_level),
+            log_level=args.log_level,
+            access_log=False,  # ours: service/logs.py
         )
     finally:
         if retrainer is not None:
             retrainer.stop()
-    return 0

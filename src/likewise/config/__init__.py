@@ -236,6 +236,9 @@ class ServiceConfig(Component):
         description="origins whose pages may call the API from a browser (CORS), e.g. "
         '["https://shop.example.com"] (JSON list; "*" for any; none: CORS off)',
     )
+    log_format: Literal["human", "json"] = Field(
+        "human", description="`likewise serve`'s logs: a readable line, or one JSON object a line"
+    )
 
     @field_validator("read_keys", "write_keys", "event_keys")
     @classmethod

@@ -17,7 +17,9 @@ from likewise.engine import Engine
 from likewise.service import docs, errors, openapi
 from likewise.service.auth import Keys
 from likewise.service.deps import known_query
-from likewise.service.middleware import AllowedMethods, BodyLimit, Metrics, RequestMetrics
+from likewise.service.logs import RequestLog
+from likewise.service.metrics import Metrics, RequestMetrics
+from likewise.service.middleware import AllowedMethods, BodyLimit
 from likewise.service.routes import (
     events,
     experiments,
@@ -74,11 +76,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        metrics: Metrics = app.state.metrics
         if engine is not None:
             app.state.engine = engine
-            yield
+            metrics.start()
+            try:
+                yield
+            finally:
+                metrics.close()
             return
         app.state.engine = Engine.open(settings.store.data, settings=settings)
+        metrics.start()
         # The loaded store is hundreds of thousands of long-lived objects; keeping them out
         # of the cyclic GC's scans removes its pauses from request latency.
         gc.freeze()
@@ -89,6 +97,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         try:
             yield
         finally:
+            metrics.close()  # its last copy of the caches' counts reads the engine
             app.state.engine.close()
             app.state.engine = engine  # None until the lifespan opens the store
 
@@ -139,8 +148,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             CORSMiddleware,
             allow_origins=settings.service.cors_origins,
             allow_methods=["GET", "POST", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
-            expose_headers=["Retry-After"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["Retry-After", "X-Request-ID"],
             max_age=600,
         )
+    # Outermost: every response gets its request id, a preflight and a 413 included.
+    app.add_middleware(RequestLog, routes=app.router.routes)
     return app

@@ -44,10 +44,12 @@ def record(
     """
     engine = engine_of(request)
     if isinstance(body, dict):
+        request.state.users = 1  # for the access log
         report = engine.record_event(body, unknown_items=unknown_items)
     else:
         check_batch(request, len(body))
         report = engine.record_many(body, unknown_items=unknown_items)
+        request.state.users = len({str(e.get("user_id")) for e in body})  # for the access log
     metrics = request.app.state.metrics
     metrics.events.inc(report.accepted)
     metrics.duplicates.inc(report.duplicates)

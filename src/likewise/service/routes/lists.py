@@ -93,4 +93,5 @@ def recommend_from(request: Request, body: RecommendFrom) -> FastJSON:
         user_id=body.user_id,
         context=body.context,
     )
+    request.state.strategy, request.state.users = rec.strategy, 1  # for the access log
     return FastJSON(rec.as_dict())

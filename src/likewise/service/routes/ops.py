@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from likewise.service.auth import require_read
 from likewise.service.deps import engine_of
@@ -35,9 +35,9 @@ async def readyz(request: Request) -> dict[str, Any] | Response:
 @open_routes.get("/metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
     """Prometheus text: requests, latency histograms, recommendations by strategy, events,
-    cache lookups, and the process's CPU and memory."""
-    body = generate_latest(request.app.state.metrics.registry)
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    cache lookups, and the process's CPU and memory; with several workers, the sum over
+    them (the process metrics are the answering worker's)."""
+    return Response(request.app.state.metrics.scrape(), media_type=CONTENT_TYPE_LATEST)
 
 
 @stats_router.get("/stats")

@@ -127,6 +127,7 @@ async def recommendations(request: Request, user_id: str) -> FastJSON:
         offset=query.offset,
         min_score=query.min_score,
     )
+    request.state.strategy = rec.strategy  # for the access log
     metrics = request.app.state.metrics
     metrics.recommendations.labels(rec.strategy).inc()
     if rec.cached:
