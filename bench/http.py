@@ -145,6 +145,9 @@ def main() -> None:
                 "serve",
                 "--port",
                 str(port),
+                # No access line per request, so figures compare with runs before the log.
+                "--log-level",
+                "warning",
             ],
             stderr=subprocess.DEVNULL,
         )

@@ -78,6 +78,7 @@ class Server:
         """Start it and return once /readyz answers 200."""
         port = self.base.rsplit(":", 1)[1]
         command = [sys.executable, "-m", "likewise.cli.main", "--data", self.data, "serve"]
+        command += ["--log-level", "warning"]  # its log holds errors, not 100k access lines
         with self.log.open("ab") as log:  # the child keeps its own handle
             self.proc = subprocess.Popen([*command, "--port", port], stdout=log, stderr=log)
         deadline = time.monotonic() + 120
