@@ -172,3 +172,20 @@ def fake_openai(**switches: Any) -> Iterator[FakeOpenAI]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def main() -> None:
+    """Serve a fake until killed, printing its URL first (for `bench/remote_embedder.py`,
+    which runs it in its own process so that it does not share the client's interpreter)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
+    args = parser.parse_args()
+    with fake_openai(delay=args.delay) as fake:
+        print(fake.url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
