@@ -42,7 +42,7 @@ class FakeOpenAI:
     fail_after: int | None = None  # requests after this many get a 500
     fail_when: Callable[[str], bool] | None = None  # a 400 for a batch holding such a text
     requests: list[dict[str, Any]] = field(default_factory=list)  # every body, in order
-    statuses: list[int] = field(default_factory=list)  # what each request was answered
+    statuses: list[int] = field(default_factory=list)  # each one's answer (0: not yet)
     url: str = ""  # http://127.0.0.1:port/v1, set once it listens
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -57,10 +57,19 @@ class FakeOpenAI:
         ]
 
     def answer(self, headers: dict[str, str], body: Any) -> tuple[int, dict[str, str], bytes]:
-        """(status, headers, body) for one request, as the switches say."""
+        """(status, headers, body) for one request, as the switches say; the request and its
+        status are kept in the order requests arrived."""
         with self.lock:
             self.requests.append(body)
+            self.statuses.append(0)
             count = len(self.requests)
+        answer = self._answer(headers, body, count)
+        self.statuses[count - 1] = answer[0]
+        return answer
+
+    def _answer(
+        self, headers: dict[str, str], body: Any, count: int
+    ) -> tuple[int, dict[str, str], bytes]:
         time.sleep(self.delay)
         if self.key is not None and headers.get("authorization") != f"Bearer {self.key}":
             given = headers.get("authorization", "").removeprefix("Bearer ")
@@ -135,10 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(*_error(400, "the body is not JSON"))
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
-        status, extra, payload = self.fake.answer(headers, body)
-        with self.fake.lock:
-            self.fake.statuses.append(status)
-        self._send(status, extra, payload)
+        self._send(*self.fake.answer(headers, body))
 
     def _send(self, status: int, extra: dict[str, str], payload: bytes) -> None:
         try:

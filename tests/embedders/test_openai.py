@@ -240,9 +240,20 @@ def test_names_and_settings_reach_the_embedder(
     )
     fake.key = KEY
     assert embedder.embed(["a", "b", "c", "d"]).shape == (4, 48)
-    assert [len(b["input"]) for b in fake.requests] == [3, 1]
+    assert sorted(len(b["input"]) for b in fake.requests) == [1, 3]  # two in flight
     # A store's recorded name keeps its size whatever the setting says now.
     assert get_embedder("openai:text-embedding-3-small@16").dim == 16
     monkeypatch.setenv("LIKEWISE_OPENAI_BASE_URL", "localhost:8080")
     with pytest.raises(ConfigError, match=r"setting openai_base_url: .*http:// or https://"):
         get_embedder("openai:text-embedding-3-small")
+
+
+def test_a_repeated_single_text_is_answered_without_a_request(fake: FakeOpenAI) -> None:
+    embedder = make(fake, "text-embedding-3-small", dimensions=16)
+    first = embedder.embed(["moon rocket"])
+    first[0, 0] = 99.0  # the caller's copy: changing it leaves the kept one alone
+    again = embedder.embed(["moon rocket"])
+    assert len(fake.requests) == 1 and np.isclose(np.linalg.norm(again[0]), 1.0)
+    embedder.embed(["pasta"])
+    embedder.embed(["moon rocket", "pasta"])  # many texts: always asked (an ingest)
+    assert [b["input"] for b in fake.requests[1:]] == [["pasta"], ["moon rocket", "pasta"]]

@@ -17,8 +17,10 @@ The texts are the request's body, never logged.
 from __future__ import annotations
 
 import math
+import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -41,6 +43,7 @@ KNOWN_DIMS = {
     "text-embedding-ada-002": 1536,
 }
 CHARS_PER_TOKEN = 4  # OpenAI's rule of thumb for English; a budget, not a count
+QUERIES_KEPT = 1_024  # vectors of single texts (search queries) kept, most recent first
 
 
 def parse_name(name: str) -> tuple[str, int | None]:
@@ -99,6 +102,9 @@ class OpenAIEmbedder(Embedder):
         self.concurrency = concurrency
         self.keyless = not api_key
         self.base_url = base_url.rstrip("/")
+        # A search embeds one text per call, and a request costs tens of milliseconds.
+        self._queries: OrderedDict[str, Vectors] = OrderedDict()
+        self._queries_lock = threading.Lock()
         self._poster = JsonPoster(
             f"{self.base_url}/embeddings",
             api_key=api_key,
@@ -124,8 +130,15 @@ class OpenAIEmbedder(Embedder):
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Every text's normalised vector, in input order, through as many requests as the
         batch limits need, `concurrency` at a time; the first failure raises (the requests
-        not yet sent are dropped)."""
+        not yet sent are dropped). A single text (a search) is answered from the last
+        ones asked when it was among them."""
         cut = [text[: self.max_chars] for text in texts]
+        if len(cut) == 1:
+            return self._query(cut[0])
+        return self.embed_many(cut)
+
+    def embed_many(self, cut: Sequence[str]) -> Vectors:
+        """:meth:`embed` of texts already cut, without the cache."""
         out = np.zeros((len(cut), self.dim), dtype=np.float32)
         batches = self.plan(cut)
         if len(batches) <= 1 or self.concurrency == 1:
@@ -144,6 +157,18 @@ class OpenAIEmbedder(Embedder):
                     future.cancel()
                 raise
         return normalize(out)
+
+    def _query(self, text: str) -> Vectors:
+        with self._queries_lock:
+            if text in self._queries:
+                self._queries.move_to_end(text)
+                return self._queries[text].copy()
+        vectors = self.embed_many([text])
+        with self._queries_lock:
+            self._queries[text] = vectors.copy()
+            while len(self._queries) > QUERIES_KEPT:
+                self._queries.popitem(last=False)
+        return vectors
 
     def plan(self, texts: Sequence[str]) -> list[list[int]]:
         """The positions of the non-empty `texts`, cut into requests of at most `batch_size`
