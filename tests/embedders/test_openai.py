@@ -79,7 +79,7 @@ def test_requests_are_cut_by_count_and_by_tokens(fake: FakeOpenAI) -> None:
 
 
 def test_no_more_requests_in_flight_than_the_concurrency(fake: FakeOpenAI) -> None:
-    fake.delay = 0.2
+    fake.delay = 0.5  # long enough that the three workers' first requests overlap
     peak, now, lock = [0], [0], threading.Lock()
     answer = fake.answer
 
