@@ -17,7 +17,7 @@ from tests.fake_openai import FakeOpenAI, fake_openai
 
 from likewise.config.embedding import DEFAULT_BASE_URL, EmbeddingConfig
 from likewise.embedders import HashingEmbedder, get_embedder
-from likewise.embedders.http import retry_after
+from likewise.embedders.http import RemoteError, retry_after
 from likewise.embedders.openai import DEFAULT_BASE_URL as EMBEDDER_DEFAULT
 from likewise.embedders.openai import OpenAIEmbedder, parse_name
 from likewise.errors import ConfigError, EmbedderError
@@ -141,8 +141,9 @@ def test_retries_run_out_with_the_status_and_the_servers_message(fake: FakeOpenA
 def test_other_4xx_fail_at_once(fake: FakeOpenAI, status: int) -> None:
     embedder = make(fake, api_key=KEY)
     fake.fail_status, fake.fail_times = status, 10
-    with pytest.raises(EmbedderError, match=rf"failed: HTTP {status}: the fake says no$"):
+    with pytest.raises(RemoteError, match=rf"failed: HTTP {status}: the fake says no$") as refused:
         embedder.embed(["moon"])
+    assert refused.value.status == status and isinstance(refused.value, EmbedderError)
     assert len(fake.requests) == 2  # the probe and one try
 
 

@@ -26,11 +26,20 @@ import httpx
 
 from likewise.errors import EmbedderError
 
-__all__ = ["JsonPoster", "retry_after"]
+__all__ = ["JsonPoster", "RemoteError", "retry_after"]
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], object]
+
+
+class RemoteError(EmbedderError):
+    """The embedding server refused or could not be reached; `status` is the HTTP status of
+    its last answer (None: no answer)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def retry_after(header: str | None, now: float | None = None) -> float | None:
@@ -96,8 +105,8 @@ class JsonPoster:
         return min(told, self.max_wait)
 
     def post(self, body: dict[str, Any]) -> Any:
-        """The decoded JSON answer to one POST of `body`, or an :class:`EmbedderError` naming
-        the status (or the transport failure) and the server's message."""
+        """The decoded JSON answer to one POST of `body`, or a :class:`RemoteError` naming the
+        status (or the transport failure) and the server's message."""
         content = json.dumps(body, allow_nan=False).encode()  # ASCII: a lone surrogate too
         attempt = 0
         while True:
@@ -109,7 +118,7 @@ class JsonPoster:
                     self._retry(attempt, None, problem)
                     attempt += 1
                     continue
-                raise EmbedderError(self._scrub(self._failed(problem, attempt))) from None
+                raise RemoteError(self._scrub(self._failed(problem, attempt))) from None
             status = response.status_code
             if status < 400:
                 return self._decode(response)
@@ -118,7 +127,7 @@ class JsonPoster:
                 self._retry(attempt, response, problem)
                 attempt += 1
                 continue
-            raise EmbedderError(self._scrub(self._failed(problem, attempt)))
+            raise RemoteError(self._scrub(self._failed(problem, attempt)), status=status)
 
     def _retry(self, attempt: int, response: httpx.Response | None, problem: str) -> None:
         seconds = self.wait(attempt, response)

@@ -29,7 +29,7 @@ import httpx
 import numpy as np
 
 from likewise.embedders.base import Embedder, Vectors, normalize
-from likewise.embedders.http import JsonPoster, Sleep
+from likewise.embedders.http import JsonPoster, RemoteError, Sleep
 from likewise.errors import ConfigError, EmbedderError
 
 __all__ = ["DEFAULT_BASE_URL", "KNOWN_DIMS", "PREFIX", "OpenAIEmbedder", "parse_name"]
@@ -194,17 +194,19 @@ class OpenAIEmbedder(Embedder):
         return np.asarray(self._request(texts), dtype=np.float32)
 
     def _request(self, texts: Sequence[str]) -> list[list[float]]:
-        body: dict[str, Any] = {"model": self.model, "input": list(texts)}
-        body["encoding_format"] = "float"
+        body: dict[str, Any] = {
+            "model": self.model,
+            "input": list(texts),
+            "encoding_format": "float",
+        }
         if self.dimensions:
             body["dimensions"] = self.dimensions
         try:
             answer = self._poster.post(body)
-        except EmbedderError as exc:
-            if self.keyless and any(f"HTTP {s}" in str(exc) for s in (401, 403)):
-                raise EmbedderError(
-                    f"{exc} (no API key was given: set LIKEWISE_OPENAI_API_KEY)"
-                ) from None
+        except RemoteError as exc:
+            if self.keyless and exc.status in (401, 403):
+                hint = "no API key was given: set LIKEWISE_OPENAI_API_KEY"
+                raise RemoteError(f"{exc} ({hint})", status=exc.status) from None
             raise
         return self._rows(answer, len(texts))
 
