@@ -26,5 +26,7 @@ class TestMiniLM(EmbedderContract):
 
 
 def test_every_registry_model_runs_the_contract() -> None:
-    built = {type(get_embedder(name.replace("<dim>", "64"))) for name in KNOWN_MODELS}
+    # A remote model (`openai:`) runs it against a fake server: test_openai_contract.py.
+    local = [name for name in KNOWN_MODELS if not name.startswith("openai:")]
+    built = {type(get_embedder(name.replace("<dim>", "64"))) for name in local}
     assert built == {HashingEmbedder, MiniLMEmbedder}  # the classes the suites above run

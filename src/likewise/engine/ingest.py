@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+import numpy.typing as npt
 
 from likewise.embedders.base import Embedder
 from likewise.engine.checks import IngestReport
+from likewise.errors import EmbedderError
 from likewise.items.model import ContentTemplate, Item
 from likewise.store import Entry, Store, StoreInfo
 
-__all__ = ["Progress", "embed_all", "ingest"]
+__all__ = ["IngestStopped", "Progress", "embed_all", "ingest"]
 
 Progress = Callable[[int], object]
+Vector = npt.NDArray[np.float32]
+SHOWN = 5  # ids an IngestStopped names
+
+
+class IngestStopped(EmbedderError):
+    """Embedding failed partway through an ingest. The batches written before stay (each was
+    one durable write); none of `missing` was written. Running the same ingest again
+    continues: the written items' content hashes match, so only `missing` are embedded."""
+
+    def __init__(self, cause: EmbedderError, missing: Sequence[str], written: int) -> None:
+        self.missing = list(missing)
+        self.written = written
+        first = ", ".join(repr(i) for i in self.missing[:SHOWN])
+        more = ", ..." if len(self.missing) > SHOWN else ""
+        super().__init__(
+            f"{cause}; {len(self.missing)} items not written ({first}{more}), "
+            f"{written} written before stay; run the same ingest again to continue"
+        )
 
 
 def ingest(
@@ -42,23 +64,38 @@ def ingest(
         todo.append((item, content, old is None or old[0] != content))
     if progress and report.unchanged:
         progress(report.unchanged)
-    for start in range(0, len(todo), batch):
-        chunk = todo[start : start + batch]
-        texts = [template.render(item) for item, _, embed in chunk if embed]
-        vectors = iter(embedder.embed(texts)) if texts else iter(())
-        store.upsert(
-            [
-                Entry(item, content, next(vectors) if embed else None)
-                for item, content, embed in chunk
-            ]
-        )
-        report.embedded += len(texts)
-        if progress:
-            progress(len(chunk))
+    # A remote embedder keeps `concurrency` requests in flight: it is handed that many
+    # durable batches at once, and they are written one by one once all are embedded.
+    window = batch * max(1, int(getattr(embedder, "concurrency", 1)))
+    for start in range(0, len(todo), window):
+        chunk = todo[start : start + window]
+        try:
+            vectors = embed_changed(embedder, template, chunk)
+        except EmbedderError as exc:
+            raise IngestStopped(exc, [item.id for item, _, _ in todo[start:]], start) from exc
+        for first in range(0, len(chunk), batch):
+            part = chunk[first : first + batch]
+            store.upsert(
+                [
+                    Entry(item, content, next(vectors) if embed else None)
+                    for item, content, embed in part
+                ]
+            )
+            report.embedded += sum(embed for _, _, embed in part)
+            if progress:
+                progress(len(part))
     if delete_missing:
         keep = {item.id for item in items}
         report.deleted = store.delete([i for i in store.all_ids() if i not in keep])
     return report
+
+
+def embed_changed(
+    embedder: Embedder, template: ContentTemplate, chunk: Sequence[tuple[Item, str, bool]]
+) -> Iterator[Vector]:
+    """The vectors of the items in `chunk` whose text changed, in order."""
+    texts = [template.render(item) for item, _, embed in chunk if embed]
+    return iter(embedder.embed(texts)) if texts else iter(())
 
 
 def embed_all(
