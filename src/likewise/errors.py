@@ -6,10 +6,13 @@ one-line message and exit code 2, the service into an HTTP status with a JSON bo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = [
     "ConfigError",
     "Conflict",
     "EmbedderError",
+    "IngestStopped",
     "InvalidInput",
     "LikewiseError",
     "NotFound",
@@ -93,6 +96,24 @@ class EmbedderError(LikewiseError):
     """The embedding model could not be loaded or run."""
 
     code = "embedder_unavailable"
+
+
+class IngestStopped(EmbedderError):
+    """Embedding failed partway through an ingest. The batches written before stay (each was
+    one durable write); none of `missing` was written. Running the same ingest again
+    continues: the written items' content hashes match, so only `missing` are embedded."""
+
+    SHOWN = 5  # ids the message names
+
+    def __init__(self, cause: EmbedderError, missing: Sequence[str], written: int) -> None:
+        self.missing = list(missing)
+        self.written = written
+        first = ", ".join(repr(i) for i in self.missing[: self.SHOWN])
+        more = ", ..." if len(self.missing) > self.SHOWN else ""
+        super().__init__(
+            f"{cause}; {len(self.missing)} items not written ({first}{more}), "
+            f"{written} written before stay; run the same ingest again to continue"
+        )
 
 
 class StoreError(LikewiseError):

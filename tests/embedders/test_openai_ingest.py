@@ -13,8 +13,7 @@ from tests.fake_openai import FakeOpenAI, fake_openai
 
 from likewise import Engine, Settings
 from likewise.cli.main import main
-from likewise.engine.ingest import IngestStopped
-from likewise.errors import EmbedderError
+from likewise.errors import EmbedderError, IngestStopped
 
 KEY = "sk-test-9d2e61"
 ITEMS = [{"id": f"i{k:02d}", "title": f"item number {k} about topic {k % 3}"} for k in range(20)]
@@ -135,3 +134,21 @@ def test_the_cli_ingests_through_the_server_and_names_what_it_left(
     report = json.loads(capsys.readouterr().out)
     assert (report["new"], report["unchanged"], report["embedded"]) == (5, 15, 5)
     assert fake.inputs[-5:] == texts(["i15", "i16", "i17", "i18", "i19"])
+
+
+def test_the_items_an_ingest_wrote_before_it_stopped_reach_the_cached_lists(
+    fake: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LIKEWISE_OPENAI_BATCH_SIZE", "4")
+    monkeypatch.setenv("LIKEWISE_OPENAI_CONCURRENCY", "1")
+    settings = Settings(batch_size=4)
+    with Engine.open(str(tmp_path), model="openai:m@8", settings=settings) as engine:
+        engine.add_items(ITEMS[:4])
+        before = {hit.id for hit in engine.similar("i00", n=10)}  # now cached
+        assert before == {"i01", "i02", "i03"}
+        fake.fail_after = len(fake.requests) + 2  # two more batches are written, then 500s
+        with pytest.raises(IngestStopped):
+            engine.add_items(ITEMS)
+        after = {hit.id for hit in engine.similar("i00", n=10)}
+        assert engine.count() == 12  # the first 4, then two batches of 4
+    assert len(after) == 10 and after - before  # i04..i11 are there, not the cached list

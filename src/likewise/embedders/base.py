@@ -31,6 +31,9 @@ class Embedder(ABC):
     model_id: str
     dim: int
     batch_size: int = 32
+    # Requests a remote embedder keeps in flight: an ingest hands it this many durable
+    # batches at once (a local model computes one at a time).
+    concurrency: int = 1
     # Each text is cut to this many characters before the model sees it: far past what a
     # 256-token model reads, and a 10 MB search text no longer costs a gigabyte to tokenize.
     # A model with a longer context sets more; the `max_text_chars` setting

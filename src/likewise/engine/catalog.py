@@ -18,7 +18,7 @@ from likewise.engine.checks import (
 )
 from likewise.engine.ingest import Progress, embed_all, ingest
 from likewise.engine.pages import ItemPage, check_limit
-from likewise.errors import ConfigError, Conflict, InvalidInput, NotFound
+from likewise.errors import ConfigError, Conflict, IngestStopped, InvalidInput, NotFound
 from likewise.items.model import ContentTemplate, Item, check_json
 from likewise.ranking import ResultCache, weighted
 from likewise.ranking.cache import where_key
@@ -80,15 +80,23 @@ class Catalog:
         With `delete_missing`, stored items absent from `records` are deleted (a full sync).
         """
         items = validate_items(records, self.limits, self.template)
-        report = ingest(
-            self.store,
-            self.embedder,
-            self.template,
-            items,
-            batch=self.batch_size,
-            delete_missing=delete_missing,
-            progress=progress,
-        )
+        try:
+            report = ingest(
+                self.store,
+                self.embedder,
+                self.template,
+                items,
+                batch=self.batch_size,
+                delete_missing=delete_missing,
+                progress=progress,
+            )
+        except IngestStopped as stopped:
+            # The batches written before the failure are in the store: place them and let
+            # no cached list miss them, as a finished ingest would.
+            missing = set(stopped.missing)
+            self._items_added([i.id for i in items if i.id not in missing])
+            self._catalog_changed()
+            raise
         if report.new or report.changed:
             self._items_added([i.id for i in items])
         if report.new or report.changed or report.deleted:

@@ -9,31 +9,14 @@ import numpy.typing as npt
 
 from likewise.embedders.base import Embedder
 from likewise.engine.checks import IngestReport
-from likewise.errors import EmbedderError
+from likewise.errors import EmbedderError, IngestStopped
 from likewise.items.model import ContentTemplate, Item
 from likewise.store import Entry, Store, StoreInfo
 
-__all__ = ["IngestStopped", "Progress", "embed_all", "ingest"]
+__all__ = ["Progress", "embed_all", "ingest"]
 
 Progress = Callable[[int], object]
 Vector = npt.NDArray[np.float32]
-SHOWN = 5  # ids an IngestStopped names
-
-
-class IngestStopped(EmbedderError):
-    """Embedding failed partway through an ingest. The batches written before stay (each was
-    one durable write); none of `missing` was written. Running the same ingest again
-    continues: the written items' content hashes match, so only `missing` are embedded."""
-
-    def __init__(self, cause: EmbedderError, missing: Sequence[str], written: int) -> None:
-        self.missing = list(missing)
-        self.written = written
-        first = ", ".join(repr(i) for i in self.missing[:SHOWN])
-        more = ", ..." if len(self.missing) > SHOWN else ""
-        super().__init__(
-            f"{cause}; {len(self.missing)} items not written ({first}{more}), "
-            f"{written} written before stay; run the same ingest again to continue"
-        )
 
 
 def ingest(
@@ -66,7 +49,7 @@ def ingest(
         progress(report.unchanged)
     # A remote embedder keeps `concurrency` requests in flight: it is handed that many
     # durable batches at once, and they are written one by one once all are embedded.
-    window = batch * max(1, int(getattr(embedder, "concurrency", 1)))
+    window = batch * max(1, embedder.concurrency)
     for start in range(0, len(todo), window):
         chunk = todo[start : start + window]
         try:
