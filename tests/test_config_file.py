@@ -84,6 +84,9 @@ def test_flags_beat_the_environment_which_beats_the_file(
             "alpha = 0\n", r"setting alpha \(file .*\): Input should be greater", id="value"
         ),
         pytest.param('port = "eighty"\n', r"setting port \(file ", id="type"),
+        pytest.param(
+            'write_keys = [" "]\n', r"setting write_keys \(file .*\): an empty", id="check"
+        ),
     ],
 )
 def test_a_bad_file_is_refused_naming_the_file_and_the_key(

@@ -4,6 +4,7 @@ constructor, the environment and the configuration file, and a bad value reporte
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -27,10 +28,18 @@ class Component(BaseSettings):
     section: ClassVar[str] = ""  # its table in likewise.toml; "" reads no file
 
     def __init__(self, **values: Any) -> None:
+        def where(name: str) -> str:
+            try:
+                return origin(name, sections(), values)
+            except ConfigError:  # the source itself was the problem: its error says so
+                return ""
+
         try:
             super().__init__(**values)
         except ValidationError as exc:
-            raise config_error(exc, lambda name: origin(name, sections(), values)) from None
+            raise config_error(exc, where) from None
+        except ConfigError as exc:  # a validator's own check (a blank key, the rating scale)
+            raise located(exc, where) from None
 
     @classmethod
     def settings_customise_sources(
@@ -60,6 +69,15 @@ def sections() -> dict[str, list[str]]:
         if kind.section:
             found[kind.section] = list(kind.model_fields)
     return found
+
+
+def located(exc: ConfigError, where: Callable[[str], str]) -> ConfigError:
+    """`exc` ("setting NAME: ...") naming the file that gave NAME, when a file did."""
+    found = re.match(r"setting (\w+): ", str(exc))
+    source = where(found[1]) if found is not None else ""
+    if found is None or not source.startswith("file "):
+        return exc
+    return ConfigError(f"setting {found[1]} ({source}): {str(exc)[found.end() :]}")
 
 
 def config_error(exc: ValidationError, where: Callable[[str], str] | None = None) -> ConfigError:
