@@ -67,6 +67,13 @@ def test_each_setting_with_its_source_and_no_secret_shown(
     assert len(out.splitlines()) == knobs and "secret" not in out
     assert sorted(p.name for p in shop.iterdir()) == ["likewise.toml"]  # no store made
     assert "LIKEWISE_CONFIG" not in os.environ  # set for the command only
+    # --data names a directory without a file: not the default directory's file either
+    (tmp_path / "likewise-data").mkdir()
+    (tmp_path / "likewise-data" / "likewise.toml").write_text("cache_size = 7\n")
+    assert "cache_size = 7   (file " in run(capsys, "config")[1]
+    other = tmp_path / "other"
+    other.mkdir()
+    assert "cache_size = 10000   (default)" in run(capsys, "--data", str(other), "config")[1]
 
 
 def test_json_and_a_database_password(

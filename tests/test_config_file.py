@@ -113,6 +113,9 @@ def test_likewise_toml_in_the_data_directory_but_not_its_data(
     default.mkdir()
     (default / "likewise.toml").write_text("cache_size = 7\n")
     assert Settings().ranking.cache_size == 7
+    monkeypatch.setenv("LIKEWISE_CONFIG", "")  # set but empty: no file at all
+    assert Settings().ranking.cache_size == 10_000
+    monkeypatch.delenv("LIKEWISE_CONFIG")
     shop = tmp_path / "shop"
     shop.mkdir()
     (shop / "likewise.toml").write_text("cache_size = 9\n")

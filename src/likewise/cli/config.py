@@ -38,25 +38,28 @@ def add_option(parser: argparse.ArgumentParser) -> None:
 @contextmanager
 def configured(args: argparse.Namespace) -> Iterator[None]:
     """While the command runs, `LIKEWISE_CONFIG` names the file `--config` gives, or else
-    (unless the variable is set) `likewise.toml` in the `--data` directory: the settings read
-    it, and so do the processes the command starts. Keeps `--data` as given in
-    `args.data_flag` (main fills `args.data` from the settings when it is not)."""
+    (unless the variable is set) `likewise.toml` in the `--data` directory, or is empty (no
+    file) when that directory has none: the settings read it, and so do the processes the
+    command starts. Keeps `--data` as given in `args.data_flag` (main fills `args.data` from
+    the settings when it is not)."""
     args.data_flag = getattr(args, "data", None)
     given = getattr(args, "config", None)
     path: Path | None = None
     if given is not None:
-        path = Path(given).expanduser().absolute()
-        if not path.is_file():
-            raise ConfigError(f"--config: no configuration file at {path}")
-    elif args.data_flag is not None and not os.environ.get(CONFIG_ENV):
+        named = Path(given).expanduser().absolute()
+        if not named.is_file():
+            raise ConfigError(f"--config: no configuration file at {named}")
+        path = named
+    elif args.data_flag is not None and CONFIG_ENV not in os.environ:
         path = in_data_dir(args.data_flag)
         if path is not None:
             read(path, sections(), own=True)  # its own directory's file may not move it
-    if path is None:
-        yield
+    else:
+        yield  # the file is the one the environment or LIKEWISE_DATA leads to
         return
     before = os.environ.get(CONFIG_ENV)
-    os.environ[CONFIG_ENV] = str(path)
+    # "": not the file of the directory LIKEWISE_DATA or the default names, which --data is not
+    os.environ[CONFIG_ENV] = "" if path is None else str(path)
     try:
         yield
     finally:

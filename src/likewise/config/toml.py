@@ -56,10 +56,12 @@ def in_data_dir(data: str) -> Path | None:
 
 def locate(data: str | None = None) -> tuple[Path, bool] | None:
     """The configuration file and whether it is the data directory's own: the one
-    `LIKEWISE_CONFIG` names, else `likewise.toml` in `data` (by default the `data` setting
-    of the environment, else the default directory), else None."""
+    `LIKEWISE_CONFIG` names (set but empty: none), else `likewise.toml` in `data` (by default
+    the `data` setting of the environment, else the default directory), else None."""
     named = os.environ.get(CONFIG_ENV)
-    if named:
+    if named == "":
+        return None
+    if named is not None:
         path = Path(named).expanduser().absolute()
         if not path.is_file():
             raise ConfigError(f"{CONFIG_ENV}: no configuration file at {path}")
