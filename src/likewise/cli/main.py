@@ -14,7 +14,17 @@ import sys
 from collections.abc import Callable, Sequence
 
 from likewise import __version__
-from likewise.cli import backup, commands, demo, evaluate, experiments, lists, personal, serve
+from likewise.cli import (
+    backup,
+    commands,
+    config,
+    demo,
+    evaluate,
+    experiments,
+    lists,
+    personal,
+    serve,
+)
 from likewise.config import StoreConfig
 from likewise.errors import LikewiseError
 
@@ -35,9 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     handler: Handler = args.handler
     try:
-        if getattr(args, "data", None) is None:
-            args.data = StoreConfig().data  # LIKEWISE_DATA, checked like every setting
-        return handler(args)
+        with config.configured(args):  # --config (or likewise.toml in --data) for all it runs
+            if getattr(args, "data", None) is None:
+                args.data = StoreConfig().data  # LIKEWISE_DATA, checked like every setting
+            return handler(args)
     except LikewiseError as exc:
         line = json.dumps(exc.as_dict(), ensure_ascii=False) if args.json else f"error: {exc}"
         print(line, file=sys.stderr)
@@ -60,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help=f"data directory or postgresql:// URL (env LIKEWISE_DATA, default {default})",
     )
+    config.add_option(common)
     common.add_argument(
         "--json",
         action="store_true",
@@ -84,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.register(sub, common)
     experiments.register(sub, common)
     backup.register(sub, common)
+    config.register(sub, common)
     return parser
 
 

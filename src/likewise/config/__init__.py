@@ -1,8 +1,9 @@
-"""Settings: one small typed config per component, each read from `LIKEWISE_*` variables.
+"""Settings: one small typed config per component, each read from the constructor, the
+`LIKEWISE_*` variables (or their `_FILE` forms) and the configuration file, in that order.
 
 Every knob is declared once, in the component that uses it. :class:`Settings` composes them
-and also takes the knobs flat, so `Settings(alpha=0.3, cache_size=0)` and
-`LIKEWISE_ALPHA=0.3` both reach `settings.profiles.alpha`.
+and also takes the knobs flat, so `Settings(alpha=0.3, cache_size=0)`, `LIKEWISE_ALPHA=0.3`
+and `alpha = 0.3` in `likewise.toml` all reach `settings.profiles.alpha`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pydantic_settings import SettingsConfigDict
 
 from likewise.config.base import Component, config_error
 from likewise.config.limits import LimitsConfig
+from likewise.config.toml import DEFAULT_DATA, dump_toml
 from likewise.errors import ConfigError
 from likewise.events.policy import UnknownItems
 from likewise.events.signals import DEFAULT_WEIGHTS, SignalRules
@@ -38,6 +40,7 @@ __all__ = [
     "TrackingConfig",
     "TrainingConfig",
     "config_error",
+    "dump_toml",
 ]
 
 _SIGNAL_KNOBS = ("dwell_seconds", "rating_like", "rating_dislike", "rating_min", "rating_max")
@@ -48,7 +51,9 @@ REASONS_MAX = 50  # of which the latest this many may explain an item ("because 
 class StoreConfig(Component):
     """Where the store lives and what a new one is built with."""
 
-    data: str = Field("./likewise-data", description="data directory, or postgresql://user@host/db")
+    section: ClassVar[str] = "store"
+
+    data: str = Field(DEFAULT_DATA, description="data directory, or postgresql://user@host/db")
     model: str = Field("minilm", description="embedding model for a new store")
     metric: str = Field("cosine", description="cosine, dot or euclidean, for a new store")
     template: str = Field("title,body,tags", description="fields embedded, in order")
@@ -64,6 +69,8 @@ class ProfileConfig(Component):
     interest vector is kept every that many events, or once that much event time has passed
     (0 turns the clock off). history: snapshots `momentum` reads.
     """
+
+    section: ClassVar[str] = "profiles"
 
     model_config = SettingsConfigDict(env_prefix="LIKEWISE_", extra="forbid", frozen=True)
 
@@ -123,6 +130,8 @@ class RankingConfig(Component):
     """How "for you" lists are made: the default strategy, the hybrid's sources and the
     shaping of the list (freshness, caps, diversity, exploration, context), and its cache."""
 
+    section: ClassVar[str] = "ranking"
+
     strategy: str = Field(
         "dislike", description="recommend default: dislike/ema/mean/momentum/hybrid"
     )
@@ -170,6 +179,8 @@ class RankingConfig(Component):
 class TrainingConfig(Component):
     """What `likewise train` fits from the event log, and how often a server retrains."""
 
+    section: ClassVar[str] = "training"
+
     ease_lambda: float = Field(500.0, gt=0, description="EASE's L2 penalty (collaborative)")
     sequence_lambda: float = Field(100.0, gt=0, description="next-item ridge's L2 penalty")
     sequence_decay: float = Field(
@@ -209,6 +220,8 @@ class TrainingConfig(Component):
 class TrackingConfig(Component):
     """Which events count as clicks and conversions of a shown list."""
 
+    section: ClassVar[str] = "tracking"
+
     click_types: list[str] = Field(["click"], description="event types that count as a click")
     conversion_types: list[str] = Field(
         ["purchase"], description="event types that count as a conversion"
@@ -217,6 +230,8 @@ class TrackingConfig(Component):
 
 class ServiceConfig(Component):
     """The HTTP service: where it binds, its keys, the pages, CORS (its limits: `limits`)."""
+
+    section: ClassVar[str] = "service"
 
     host: str = Field("127.0.0.1", description="address `likewise serve` binds")
     port: int = Field(8000, ge=0, le=65535, description="port `likewise serve` binds")
@@ -305,13 +320,16 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     COMPONENTS: ClassVar[dict[str, type[Component]]] = {
-        "store": StoreConfig,
-        "profiles": ProfileConfig,
-        "ranking": RankingConfig,
-        "tracking": TrackingConfig,
-        "service": ServiceConfig,
-        "training": TrainingConfig,
-        "limits": LimitsConfig,
+        kind.section: kind
+        for kind in (
+            StoreConfig,
+            ProfileConfig,
+            RankingConfig,
+            TrackingConfig,
+            ServiceConfig,
+            TrainingConfig,
+            LimitsConfig,
+        )
     }
 
     store: StoreConfig = Field(default_factory=StoreConfig)

@@ -10,6 +10,8 @@ embedder cuts each text at `max_text_chars`.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from likewise.config.base import Component
@@ -21,6 +23,8 @@ __all__ = ["LimitsConfig"]
 class LimitsConfig(Component):
     """What one record or request may hold; the record limits' defaults are the parsers' own
     (`Limits`), so a record checked with no settings meets the same rules."""
+
+    section: ClassVar[str] = "limits"
 
     max_id_length: int = Field(
         MAX_ID_LENGTH,
