@@ -3,8 +3,12 @@ masked, no store made; and the file reaching the workers of `serve --workers N`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -47,6 +51,7 @@ def test_each_setting_with_its_source_and_no_secret_shown(
     monkeypatch.setenv("LIKEWISE_BETA", "0.9")
     monkeypatch.setenv("LIKEWISE_EVENT_KEYS", '["e-secret"]')
     monkeypatch.setenv("LIKEWISE_SITE_KEY", "e-secret")
+    monkeypatch.setenv("LIKEWISE_OPENAI_API_KEY", "sk-secret")
     code, out, err = run(capsys, "--data", str(shop), "config")
     assert (code, err) == (0, "")
     lines = set(out.splitlines())
@@ -59,6 +64,7 @@ def test_each_setting_with_its_source_and_no_secret_shown(
         f'read_keys = ["****"]   (file LIKEWISE_READ_KEYS_FILE={keys})',
         'event_keys = ["****"]   (env LIKEWISE_EVENT_KEYS)',
         'site_key = "****"   (env LIKEWISE_SITE_KEY)',
+        'openai_api_key = "****"   (env LIKEWISE_OPENAI_API_KEY)',
         "port = 8000   (default)",
         "hybrid_weights = unset   (default)",
         'unknown_items = "reject"   (default)',
@@ -155,6 +161,49 @@ def test_the_file_reaches_every_worker(tmp_path: Path, monkeypatch: pytest.Monke
             assert httpx.get(item, timeout=30).status_code == 401
             keyed = httpx.get(item, headers={"Authorization": "Bearer r1"}, timeout=30)
             assert keyed.status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_workers_read_secrets_from_their_files_and_get_no_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve --workers N` hands its workers only what flags gave: a store location and keys
+    read from `_FILE` variables are read by each worker from the files, never copied into
+    the workers' environment (where `ps e` and /proc would show them)."""
+    here = str(Path(likewise.__file__).parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
+    data = tmp_path / "data"
+    with Engine.open(str(data), model="hashing-64") as engine:
+        engine.add_items(CATALOG)
+    (tmp_path / "data-location").write_text(f"{data}\n")
+    (tmp_path / "keys").write_text('["w-secret"]\n')
+    monkeypatch.setenv("LIKEWISE_DATA_FILE", str(tmp_path / "data-location"))
+    monkeypatch.setenv("LIKEWISE_WRITE_KEYS_FILE", str(tmp_path / "keys"))
+    port = free_port()
+    command = [sys.executable, "-m", "likewise.cli.main", "serve", "--workers", "2"]
+    with (tmp_path / "log").open("ab") as sink:
+        server = subprocess.Popen([*command, "--port", str(port)], stderr=sink)
+    item = f"http://127.0.0.1:{port}/v1/items/{CATALOG[0]['id']}"
+    try:
+        keyed = {"Authorization": "Bearer w-secret"}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(item, headers=keyed, timeout=5).status_code == 200:
+                    break
+            time.sleep(0.2)
+        for _ in range(8):  # answered by either worker, from the store the file names
+            assert httpx.get(item, timeout=30).status_code == 401
+            assert httpx.get(item, headers=keyed, timeout=30).status_code == 200
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        assert len(children) >= 2
+        for pid in children:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            names = {entry.split(b"=", 1)[0] for entry in environ}
+            assert b"LIKEWISE_DATA" not in names and b"LIKEWISE_WRITE_KEYS" not in names
+            assert not any(b"w-secret" in entry for entry in environ)
     finally:
         server.terminate()
         server.wait(timeout=30)

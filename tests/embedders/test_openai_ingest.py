@@ -152,3 +152,13 @@ def test_the_items_an_ingest_wrote_before_it_stopped_reach_the_cached_lists(
         after = {hit.id for hit in engine.similar("i00", n=10)}
         assert engine.count() == 12  # the first 4, then two batches of 4
     assert len(after) == 10 and after - before  # i04..i11 are there, not the cached list
+
+
+def test_settings_given_in_python_reach_the_embedder(tmp_path: Path) -> None:
+    """No environment: `Settings(openai_...)` alone points the store's embedder at the server."""
+    with fake_openai(key=KEY) as server:
+        settings = Settings(openai_base_url=server.url, openai_api_key=KEY, openai_retries=0)
+        with Engine.open(str(tmp_path), model="openai:m@8", settings=settings) as engine:
+            engine.add_items(ITEMS[:3])
+            assert engine.search("item number 1", n=1)[0].id == "i01"
+        assert server.inputs == [*texts(["i00", "i01", "i02"]), "item number 1"]

@@ -98,7 +98,7 @@ def masked(name: str, value: Any) -> Any:
     of a database URL as `***`."""
     if name in KEYS:
         return [MASK for _ in value]
-    if name == "site_key":
+    if name in ("site_key", "openai_api_key"):
         return MASK if value else ""
     if name == "data":
         return redact(value)

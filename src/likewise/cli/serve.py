@@ -123,14 +123,21 @@ def run(args: argparse.Namespace, settings: Settings, workers: int) -> None:
         app = create_app(settings)
     else:
         # Worker processes build their own app from the environment (uvicorn imports it).
-        os.environ.update(
-            LIKEWISE_DATA=settings.store.data,
-            LIKEWISE_HOST=service.host,
-            LIKEWISE_PORT=str(service.port),
-            LIKEWISE_SITE="true" if service.site else "false",
-            # They start no retrainer (this process does), but a forget names its schedule.
-            LIKEWISE_TRAIN_EVERY=str(settings.training.train_every),
-        )
+        # Only what flags gave is handed on; the rest they read as this process did (the
+        # environment, `_FILE` variables, the configuration file), so no secret is copied.
+        given = {
+            "data": getattr(args, "data_flag", args.data),
+            "host": args.host,
+            "port": args.port,
+            "site": getattr(args, "site", None),
+            "train_every": getattr(args, "train_every", None),
+            "log_format": getattr(args, "log_format", None),
+        }
+        for name, value in given.items():
+            if value is not None:
+                variable = f"LIKEWISE_{name.upper()}"
+                os.environ[variable] = str(value).lower() if isinstance(value, bool) else str(value)
+                os.environ.pop(f"{variable}_FILE", None)  # a flag wins over its file too
     every = settings.training.train_every
     retrainer = Retrainer(settings.store.data, every).start() if every else None
     try:

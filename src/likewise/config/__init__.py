@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_settings import SettingsConfigDict
 
 from likewise.config.base import Component, config_error
+from likewise.config.embedding import EmbeddingConfig
 from likewise.config.limits import LimitsConfig
 from likewise.config.toml import DEFAULT_DATA, dump_toml
 from likewise.errors import ConfigError
@@ -31,6 +32,7 @@ from likewise.events.signals import DEFAULT_WEIGHTS, SignalRules
 
 __all__ = [
     "Component",
+    "EmbeddingConfig",
     "LimitsConfig",
     "ProfileConfig",
     "RankingConfig",
@@ -329,6 +331,7 @@ class Settings(BaseModel):
             ServiceConfig,
             TrainingConfig,
             LimitsConfig,
+            EmbeddingConfig,
         )
     }
 
@@ -339,6 +342,7 @@ class Settings(BaseModel):
     service: ServiceConfig = Field(default_factory=ServiceConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
 
     def __init__(self, **values: Any) -> None:
         try:

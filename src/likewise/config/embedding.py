@@ -8,7 +8,7 @@ show asterisks, so a logged config never carries it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -23,6 +23,8 @@ class EmbeddingConfig(Component):
     """An OpenAI-compatible embeddings server (`POST {base_url}/embeddings`) and how it is
     called. The batch limits are OpenAI's own with room to spare: at most 2,048 inputs and
     300,000 tokens a request."""
+
+    section: ClassVar[str] = "embedding"
 
     openai_base_url: str = Field(
         DEFAULT_BASE_URL,

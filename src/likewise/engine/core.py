@@ -103,7 +103,9 @@ class Engine(Sessions, Measures, Catalog):
         try:
             info = store.info
             if info is None:
-                embedder = embedder or get_embedder(model or settings.store.model)
+                embedder = embedder or get_embedder(
+                    model or settings.store.model, embedding=settings.embedding
+                )
                 tpl = ContentTemplate.parse(template or settings.store.template)
                 info = StoreInfo(
                     embedder.model_id,
@@ -114,7 +116,9 @@ class Engine(Sessions, Measures, Catalog):
                 store.initialize(info)
             else:
                 check_finished(store)  # not a copy cut short
-                embedder = embedder or get_embedder(model or info.model_id)
+                embedder = embedder or get_embedder(
+                    model or info.model_id, embedding=settings.embedding
+                )
                 check_compatible(info, embedder, metric, template)
         except BaseException:
             store.close()
