@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,38 @@ def not_an_embedder(argument):
 
 def raises(argument):
     raise ValueError("the plugin's own complaint")
+
+
+class Liar:
+    def describe(self):
+        return [ModelInfo("liar", 8), ModelInfo("hashing-8", 8)]
+
+    def __call__(self, argument):
+        embedder = HashingEmbedder(8)
+        embedder.model_id = "liar"
+        return embedder
+
+
+liar = Liar()
+
+
+class Mute:
+    def describe(self):
+        raise RuntimeError("nothing to say")
+
+    def __call__(self, argument):
+        return HashingEmbedder(8)
+
+
+mute = Mute()
+
+
+class Vague(Mute):
+    def describe(self):
+        return [("vague", 8)]
+
+
+vague = Vague()
 
 
 def elsewhere(argument):
@@ -199,6 +232,23 @@ def test_a_factory_that_breaks_the_rules_is_refused_naming_it(
         get_embedder(name)
     row = next(row for row in listed() if row.name == name)
     assert (row.dim, row.note) == (None, "its plugin does not describe it")
+
+
+def test_a_listing_names_a_plugin_that_lists_what_it_cannot_make(distribution: Make) -> None:
+    distribution("odd-plugin", {"liar": "liar", "mute": "mute", "vague": "vague"})
+    rows = {row.name: row for row in listed() if row.distribution == "odd-plugin"}
+    assert rows["liar"].error is None and rows["liar"].dim == 8
+    assert rows["hashing-8"].error == (
+        "embedder plugin 'liar' (odd-plugin 1.0) lists 'hashing-8', but that name leads to "
+        f"'hashing' (likewise {version('likewise')})"
+    )
+    assert rows["mute"].error == (
+        "embedder plugin 'mute' (odd-plugin 1.0): describe() failed: RuntimeError: nothing to say"
+    )
+    assert rows["vague"].error == (
+        "embedder plugin 'vague' (odd-plugin 1.0): describe() gave tuple, not ModelInfo"
+    )
+    assert get_embedder("liar").model_id == "liar"  # what it makes works all the same
 
 
 def test_the_names_stores_recorded_before_plugins_still_open() -> None:

@@ -220,26 +220,49 @@ def listed() -> list[Listed]:
             rows += [row(p, ModelInfo(key, None), error) for p in claims]
             continue
         plugin = claims[0]
-        if (plugin.distribution, plugin.value) not in done:
-            done.add((plugin.distribution, plugin.value))
-            rows += describe(plugin)
+        if (plugin.distribution, plugin.value) in done:
+            continue
+        done.add((plugin.distribution, plugin.value))
+        try:
+            infos = describe(plugin)
+        except ConfigError as exc:
+            rows.append(row(plugin, ModelInfo(plugin.name, None), str(exc)))
+            continue
+        rows += [row(plugin, info, elsewhere(info.name, plugin, table)) for info in infos]
     return rows
 
 
-def describe(plugin: Plugin) -> list[Listed]:
+def describe(plugin: Plugin) -> list[ModelInfo]:
+    """What the plugin's factory says it offers; a ConfigError with the cause if it cannot."""
+    factory = plugin.load()
+    describe = getattr(factory, "describe", None)
+    if describe is None:
+        return [ModelInfo(plugin.name, None, "its plugin does not describe it")]
     try:
-        factory = plugin.load()
-        describe = getattr(factory, "describe", None)
-        if describe is None:
-            return [row(plugin, ModelInfo(plugin.name, None, "its plugin does not describe it"))]
         infos = list(describe())
-        wrong = [info for info in infos if not isinstance(info, ModelInfo)]
-        if wrong:
-            raise TypeError(f"describe() gave {type(wrong[0]).__name__}, not ModelInfo")
     except Exception as exc:
-        cause = str(exc) if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
-        return [row(plugin, ModelInfo(plugin.name, None), cause)]
-    return [row(plugin, info) for info in infos]
+        raise ConfigError(
+            f"embedder plugin {plugin.label}: describe() failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    wrong = [info for info in infos if not isinstance(info, ModelInfo)]
+    if wrong:
+        raise ConfigError(
+            f"embedder plugin {plugin.label}: describe() gave "
+            f"{type(wrong[0]).__name__}, not ModelInfo"
+        )
+    return infos
+
+
+def elsewhere(name: str, plugin: Plugin, table: dict[str, list[Plugin]]) -> str | None:
+    """Why a concrete name a plugin lists would not reach it (a pattern such as
+    `hashing-<dim>` is not checked)."""
+    if "<" in name:
+        return None
+    back = resolve_or_none(name, table)
+    if back is not None and (back.distribution, back.value) == (plugin.distribution, plugin.value):
+        return None
+    where = "no plugin" if back is None else back.label
+    return f"embedder plugin {plugin.label} lists {name!r}, but that name leads to {where}"
 
 
 def row(plugin: Plugin, info: ModelInfo, error: str | None = None) -> Listed:
