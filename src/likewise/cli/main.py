@@ -22,6 +22,7 @@ from likewise.cli import (
     evaluate,
     experiments,
     lists,
+    models,
     personal,
     serve,
 )
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     experiments.register(sub, common)
     backup.register(sub, common)
     config.register(sub, common)
+    models.register(sub, common)
     return parser
 
 
