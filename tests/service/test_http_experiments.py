@@ -41,6 +41,8 @@ def test_experiment_lifecycle_over_http(client: TestClient) -> None:
     assert client.get("/v1/experiments/nothing").status_code == 404
     bad = client.post("/v1/experiments/home/stop", json={"promote": "zzz"})
     assert bad.status_code == 404 and bad.json()["error"]["field"] == "promote"
+    empty = client.post("/v1/experiments/home/stop", json={"promote": ""})
+    assert empty.status_code == 422 and empty.json()["error"]["field"] == "promote"
     assert [e["running"] for e in client.get("/v1/experiments").json()] == [True]
     stopped = client.post("/v1/experiments/home/stop", json={"promote": "b"}).json()
     assert stopped["running"] is False and stopped["winner"] == "b"

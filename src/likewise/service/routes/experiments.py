@@ -67,7 +67,7 @@ class ExperimentIn(BaseModel):
 
 
 class StopIn(BaseModel):
-    promote: str | None = Field(None, description="a variant to serve from now on")
+    promote: str | None = Field(None, min_length=1, description="a variant to serve from now on")
 
 
 @reads.get("")
