@@ -52,7 +52,7 @@ class MultilingualE5Embedder(Embedder):
     The package's engine does what the model card says: the "query: " prefix, the XLM-R
     tokenizer cut to 512 tokens, mean pooling over the attention mask, L2 normalisation.
     The model is loaded on first use (opening a store stays cheap) and called by one thread at
-    a time: the engine keeps its working buffers in the loaded model.
+    a time: the package does not say its engine may be called from two threads at once.
     """
 
     model_id = MODEL_ID
