@@ -50,7 +50,9 @@ class MultilingualE5Embedder(Embedder):
     finds items described in another.
 
     The package's engine does what the model card says: the "query: " prefix, the XLM-R
-    tokenizer cut to 512 tokens, mean pooling over the attention mask, L2 normalisation.
+    tokenizer, mean pooling over the tokens, L2 normalisation. A text past the model's 512
+    tokens is not cut: it is read in 512-token windows whose pooled states are averaged (the
+    base class's `max_chars` bounds that cost).
     The model is loaded on first use (opening a store stays cheap) and called by one thread at
     a time: the package does not say its engine may be called from two threads at once.
     """
