@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from tests.embedders import test_multilingual
 from tests.fake_openai import FakeOpenAI, fake_openai
 
 from likewise.config.embedding import EmbeddingConfig
 from likewise.embedders import Embedder, HashingEmbedder, get_embedder
+from likewise.embedders.multilingual import MultilingualE5Embedder
 from likewise.embedders.onnx import MiniLMEmbedder
 from likewise.embedders.openai import OpenAIEmbedder
 from likewise.embedders.registry import installed, listed
@@ -65,8 +67,15 @@ SUITES = {
     "all-MiniLM-L6-v2-onnx-int8": TestMiniLM,  # the name stores record for minilm
     "hashing": TestHashing,
     "openai": TestOpenAI,
+    "multilingual": test_multilingual.TestMultilingualE5,  # in test_multilingual.py
+    "multilingual-e5-small-q4": test_multilingual.TestMultilingualE5,  # the id stores record
 }
-CLASSES = {TestMiniLM: MiniLMEmbedder, TestHashing: HashingEmbedder, TestOpenAI: OpenAIEmbedder}
+CLASSES = {
+    TestMiniLM: MiniLMEmbedder,
+    TestHashing: HashingEmbedder,
+    TestOpenAI: OpenAIEmbedder,
+    test_multilingual.TestMultilingualE5: MultilingualE5Embedder,
+}
 
 
 def test_every_built_in_runs_the_contract() -> None:
@@ -82,7 +91,12 @@ def test_every_listed_built_in_name_builds_what_its_suite_runs(server: FakeOpenA
     asked = len(server.requests)
     rows = [row for row in listed() if row.distribution == "likewise"]
     concrete = [row for row in rows if "<" not in row.name]
-    assert len(concrete) >= 5 and {row.plugin for row in rows} == {"minilm", "hashing", "openai"}
+    assert len(concrete) >= 5 and {row.plugin for row in rows} == {
+        "minilm",
+        "hashing",
+        "openai",
+        "multilingual",
+    }
     for row in concrete:
         embedder = get_embedder(row.name, embedding=settings(server))
         assert isinstance(embedder, CLASSES[SUITES[row.plugin]]), row

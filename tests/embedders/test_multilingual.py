@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from likewise import Engine
-from likewise.embedders import Embedder
+from likewise.embedders import Embedder, get_embedder
 from likewise.embedders.multilingual import MultilingualE5Embedder
 from likewise.errors import EmbedderError
 from likewise.testing import EmbedderContract
@@ -29,8 +29,8 @@ LANGUAGES = ("en", "de", "fr", "es", "ja")
 
 
 @pytest.fixture(scope="module")
-def e5() -> MultilingualE5Embedder:
-    return MultilingualE5Embedder()
+def e5() -> Embedder:
+    return get_embedder("multilingual")  # by name, through its entry point
 
 
 def catalog() -> list[dict[str, dict[str, str]]]:
@@ -40,7 +40,7 @@ def catalog() -> list[dict[str, dict[str, str]]]:
 
 class TestMultilingualE5(EmbedderContract):
     @pytest.fixture
-    def embedder(self, e5: MultilingualE5Embedder) -> Embedder:
+    def embedder(self, e5: Embedder) -> Embedder:
         return e5
 
 
@@ -63,7 +63,7 @@ class TestMultilingualE5(EmbedderContract):
     ],
 )
 def test_a_translation_is_closer_than_an_unrelated_text(
-    e5: MultilingualE5Embedder, text: str, translation: str, unrelated: str
+    e5: Embedder, text: str, translation: str, unrelated: str
 ) -> None:
     # The unrelated text is in the query's own language: only meaning across languages puts
     # the translation first. (Measured: a same-language text that shares a word, such as
@@ -74,7 +74,7 @@ def test_a_translation_is_closer_than_an_unrelated_text(
 
 
 @pytest.mark.slow
-def test_queries_find_their_entry_across_languages(e5: MultilingualE5Embedder) -> None:
+def test_queries_find_their_entry_across_languages(e5: Embedder) -> None:
     # Every short query, in five languages, against the descriptions in English, German and
     # Japanese (the descriptions are the longer texts: three languages keep this test short;
     # bench/multilingual.py runs all 25 pairs).
@@ -94,7 +94,7 @@ def test_queries_find_their_entry_across_languages(e5: MultilingualE5Embedder) -
 
 
 def test_an_engine_searches_a_german_catalog_in_english_and_japanese(
-    tmp_path: Path, e5: MultilingualE5Embedder
+    tmp_path: Path, e5: Embedder
 ) -> None:
     entries = [e for e in catalog() if e["id"][1:] in {f"{i:02d}" for i in range(1, 8)}]
     assert {"f01", "n05"} <= {e["id"] for e in entries}

@@ -264,7 +264,14 @@ def test_the_names_stores_recorded_before_plugins_still_open() -> None:
         get_embedder("bert")
     # The built-ins are entry points of likewise's own metadata, as a plugin's are.
     own = {name for name, claims in installed().items() if claims[0].distribution == "likewise"}
-    assert own == {"minilm", "all-MiniLM-L6-v2-onnx-int8", "hashing", "openai"}
+    assert own == {
+        "minilm",
+        "all-MiniLM-L6-v2-onnx-int8",
+        "hashing",
+        "openai",
+        "multilingual",
+        "multilingual-e5-small-q4",
+    }
 
 
 def test_without_likewise_metadata_the_error_says_so(tmp_path: Path) -> None:

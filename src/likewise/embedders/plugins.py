@@ -26,15 +26,28 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from likewise.embedders.base import Embedder
+from likewise.embedders.multilingual import MODEL_ID as MULTILINGUAL_ID
 from likewise.embedders.onnx import MODEL_ID as MINILM_ID
 from likewise.errors import ConfigError
 
 if TYPE_CHECKING:
     from likewise.config.embedding import EmbeddingConfig
 
-__all__ = ["MINILM_DIM", "Hashing", "MiniLM", "ModelInfo", "OpenAI", "hashing", "minilm", "openai"]
+__all__ = [
+    "MINILM_DIM",
+    "Hashing",
+    "MiniLM",
+    "ModelInfo",
+    "Multilingual",
+    "OpenAI",
+    "hashing",
+    "minilm",
+    "multilingual",
+    "openai",
+]
 
 MINILM_DIM = 384
+MULTILINGUAL_DIM = 384
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,26 @@ class Hashing:
         return HashingEmbedder(int(dim))
 
 
+class Multilingual:
+    """`multilingual`: multilingual-e5-small (4-bit, about 100 languages in one space), offline,
+    from the `likewise[multilingual]` extra. Stores record it as `multilingual-e5-small-q4`,
+    an entry point of its own."""
+
+    def describe(self) -> list[ModelInfo]:
+        note = "multilingual-e5-small, 4-bit, ~100 languages: pip install 'likewise[multilingual]'"
+        return [
+            ModelInfo("multilingual", MULTILINGUAL_DIM, note),
+            ModelInfo(MULTILINGUAL_ID, MULTILINGUAL_DIM, "the id a store records for multilingual"),
+        ]
+
+    def __call__(self, argument: str) -> Embedder:
+        if argument:
+            raise ConfigError(f"model multilingual takes no argument, not {argument!r}")
+        from likewise.embedders.multilingual import MultilingualE5Embedder  # loads on first use
+
+        return MultilingualE5Embedder()
+
+
 class OpenAI:
     """`openai:<model>[@<dim>]`: any server speaking OpenAI's `/v1/embeddings`, called as the
     `embedding` settings say (None reads them from the environment, `LIKEWISE_OPENAI_*`)."""
@@ -114,4 +147,5 @@ class OpenAI:
 
 minilm = MiniLM()
 hashing = Hashing()
+multilingual = Multilingual()
 openai = OpenAI()
