@@ -20,6 +20,7 @@ from likewise.cli.common import (
     refuse_file,
     show_recommendation,
 )
+from likewise.cli.options import shared
 from likewise.engine import Engine
 from likewise.errors import InvalidInput
 from likewise.events import UNKNOWN_ITEMS, load_events
@@ -36,7 +37,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     def add(
         parent: SubParsers, name: str, fn: Callable[[argparse.Namespace], int], help: str
     ) -> Any:
-        parser = parent.add_parser(name, parents=[common], help=help, description=help)
+        parser = parent.add_parser(name, parents=[shared(common)], help=help, description=help)
         parser.set_defaults(handler=fn)
         return parser
 
@@ -83,7 +84,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
 
     p = add(sub, "recommend", recommend, "Items for a user (popular ones for a new user).")
     p.add_argument("user")
-    p.add_argument("-n", type=int, default=10, help="how many (default 10)")
+    p.add_argument("-n", "--n", type=int, default=10, help="how many (default 10)")
     p.add_argument("--strategy", choices=RECOMMENDERS, help="default from LIKEWISE_STRATEGY")
     p.add_argument("--where", help='metadata filter as JSON, e.g. \'{"category": "news"}\'')
     p.add_argument("--exclude", action="append", default=[], metavar="ID", help="repeatable")
@@ -108,7 +109,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
 
     p = add(sub, "profile", profile, "What likewise knows of a user.")
     p.add_argument("user")
-    p.add_argument("-n", type=int, default=5, help="nearest items to show (default 5)")
+    p.add_argument("-n", "--n", type=int, default=5, help="nearest items to show (default 5)")
 
     p = add(sub, "onboard", onboard, "Start a new user from text and/or chosen items.")
     p.add_argument("user")
