@@ -27,6 +27,7 @@ def test_ingest_reports_counts_as_json(tmp_path: Path, catalog: Path, run: Run) 
         "deleted": 0,
         "embedded": 3,
         "skipped": 0,
+        "skipped_lines": [],
     }
     code, out, _ = run(data, "ingest", str(catalog), "--json")
     assert json.loads(out)["unchanged"] == 3

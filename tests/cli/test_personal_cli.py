@@ -52,7 +52,20 @@ def test_events_import_is_all_or_nothing(tmp_path: Path, data: Path, run: Run) -
     assert json.loads(out)["events"] == 0
     code, out, err = run(data, "events", "import", str(path), "--skip-invalid", "--json")
     assert code == 0 and "skipped:" in err
-    assert json.loads(out) == {"accepted": 2, "duplicates": 0, "skipped": 1, "created": 0}
+    assert json.loads(out) == {
+        "accepted": 2,
+        "duplicates": 0,
+        "skipped": 1,
+        "created": 0,
+        "skipped_lines": [
+            {
+                "line": 3,
+                "field": "value",
+                "message": "a rating value must be from 1 to 5",
+                "code": "invalid_input",
+            }
+        ],
+    }
     code, out, _ = run(data, "events", "import", str(path), "--skip-invalid", "--json")
     assert json.loads(out)["duplicates"] == 2
     unknown = tmp_path / "unknown.jsonl"

@@ -16,6 +16,7 @@ from likewise.cli.common import (
     parse_where,
     refuse_file,
     show_hits,
+    skipped,
 )
 from likewise.cli.options import shared
 from likewise.engine.catalog import SOURCES
@@ -119,8 +120,7 @@ def ingest(args: argparse.Namespace) -> int:
         if errors and not args.skip_invalid:
             hint = "use --skip-invalid to ingest the valid records"
             return refuse_file(args, errors, "nothing was ingested", hint)
-        for err in errors:
-            print(f"skipped: {args.file}: {err}", file=sys.stderr)
+        left_out = skipped(args, errors)
         skip = {i for i, _ in bad}
         items = [item for i, item in enumerate(loaded.items) if i not in skip]
         with _progress(len(items), "ingest") as bar:
@@ -128,7 +128,7 @@ def ingest(args: argparse.Namespace) -> int:
                 items, delete_missing=args.delete_missing, progress=bar.update
             )
     data = {**report.as_dict(), "skipped": len(errors)}
-    emit(args, data, lambda: lines(data, "  "))
+    emit(args, {**data, "skipped_lines": left_out}, lambda: lines(data, "  "))
     return 0
 
 

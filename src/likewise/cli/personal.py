@@ -19,6 +19,7 @@ from likewise.cli.common import (
     parse_where,
     refuse_file,
     show_recommendation,
+    skipped,
 )
 from likewise.cli.options import shared
 from likewise.engine import Engine
@@ -169,8 +170,7 @@ def import_events(args: argparse.Namespace) -> int:
         errors.sort(key=lambda err: err.line or 0)
         if errors and not args.skip_invalid:
             return refuse_file(args, errors, "nothing was recorded", "use --skip-invalid")
-        for err in errors:
-            print(f"skipped: {args.file}: {err}", file=sys.stderr)
+        left_out = skipped(args, errors)
         skip = {i for i, _ in bad}
         events = [e for i, e in enumerate(loaded.events) if i not in skip]
         total = Counter[str]()
@@ -186,7 +186,7 @@ def import_events(args: argparse.Namespace) -> int:
         "skipped": len(errors) + total["skipped"],
         "created": total["created"],
     }
-    emit(args, data, lambda: lines(data, "  "))
+    emit(args, {**data, "skipped_lines": left_out}, lambda: lines(data, "  "))
     return 0
 
 
