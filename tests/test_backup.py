@@ -297,7 +297,7 @@ def test_a_damaged_backup_is_refused_naming_the_file(
     target = tmp_path / "target"
     for args in (["restore", str(bad)], ["restore", str(bad), "--check"]):
         code, out, err = cli("--data", str(target), *args, capsys=capsys)
-        assert code == 2 and out == ""
+        assert code == 1 and out == ""  # damaged data: a fault, not a bad command line
         assert err.count("\n") == 1 and str(bad / "likewise.db") in err and says in err
     assert not target.exists() and leftovers(tmp_path) == []
     # onto a store, with force: the store is left as it was

@@ -53,11 +53,13 @@ def test_an_unreadable_backup_file_is_one_line(made: Path, tmp_path: Path, name:
     target = tmp_path / "target"
     if name == "manifest.json":  # the backup cannot be read at all: SRC is named
         says = f"error: field 'source': cannot read {made / name}: Permission denied\n"
+        code = 2  # the source given is not a backup it can read
     else:
         says = f"error: cannot read {made / name}: Permission denied; nothing was restored\n"
+        code = 1  # a file of the backup fails: a runtime fault
     for args in (["restore", str(made), "--check"], ["--data", str(target), "restore", str(made)]):
         done = unprivileged(*args)
-        assert done.returncode == 2 and done.stdout == "", done.stderr
+        assert done.returncode == code and done.stdout == "", done.stderr
         assert done.stderr == says
     assert not target.exists() and leftovers(tmp_path) == []
 
@@ -133,7 +135,7 @@ def test_a_full_disk_under_the_restored_store_is_one_line(
     fill(str(target), events=10, train=False)
     full()
     code, out, err = cli("--data", str(target), "restore", str(made), "--force", capsys=capsys)
-    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert code == 1 and out == "" and err.count("\n") == 1, err
     assert "No space left on device" in err or "disk is full" in err
     assert str(mounted) in err and leftovers(mounted) == []
     (mounted / "filler").unlink()  # room for SQLite's shared memory file, to read it
@@ -153,7 +155,7 @@ def test_a_postgres_restore_stages_beside_the_backup_and_says_when_it_is_full(
     url = new_pg_database()
     full()
     code, out, err = cli("--data", url, "restore", str(bk), capsys=capsys)
-    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert code == 1 and out == "" and err.count("\n") == 1, err
     assert f"cannot write {mounted}/.bk.restore-" in err and "No space left on device" in err
     assert leftovers(mounted) == []
     store = open_store(url)
@@ -201,7 +203,7 @@ def test_a_damaged_store_is_named_as_the_source_of_a_bad_copy(
         content[at] ^= 0x55
     (data / "likewise.db").write_bytes(bytes(content))
     code, out, err = cli("--data", str(data), "backup", str(tmp_path / "bk"), capsys=capsys)
-    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert code == 1 and out == "" and err.count("\n") == 1, err
     assert err.startswith(f"error: the copy of {data / 'likewise.db'} (the store itself may be")
     assert "fails SQLite's integrity check: *** in database main ***" in err
     assert not (tmp_path / "bk").exists() and leftovers(tmp_path) == []

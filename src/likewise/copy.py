@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from likewise.errors import StoreError
+from likewise.errors import Conflict, StoreError
 from likewise.store import TEXT, Entry, Store, open_store
 from likewise.store.copy_mark import MARK, UNFINISHED, check_finished, mark
 from likewise.store.sql import TABLES
@@ -98,7 +98,8 @@ def _copy(src: Store, dst: Store, progress: bool) -> CopyReport:
 def _check_destination(dst: Store) -> None:
     check_finished(dst)
     if dst.info is not None or dst.stats()["events"]:
-        raise StoreError("the destination is not empty; copy needs a new store")
+        # the caller's choice of destination, as backup's "not empty" is: exit code 2, not 1
+        raise Conflict("the destination is not empty; copy needs a new store", field="destination")
 
 
 def _verify(src: Store, dst: Store) -> CopyReport:

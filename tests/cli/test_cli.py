@@ -27,6 +27,7 @@ def test_ingest_reports_counts_as_json(tmp_path: Path, catalog: Path, run: Run) 
         "deleted": 0,
         "embedded": 3,
         "skipped": 0,
+        "skipped_lines": [],
     }
     code, out, _ = run(data, "ingest", str(catalog), "--json")
     assert json.loads(out)["unchanged"] == 3
@@ -53,7 +54,7 @@ def test_similar_search_show_delete(data: Path, run: Run) -> None:
     code, out, _ = run(data, "similar", "a1", "-n", "1")
     assert code == 0 and out.split()[1:] == ["a2", "Moon", "rocket", "delayed"]
     code, out, err = run(data, "similar", "nope", "--json")
-    assert code == 2 and out == ""
+    assert code == 3 and out == ""  # not found
     assert json.loads(err) == {
         "error": {"code": "not_found", "message": "item 'nope' not found", "field": None}
     }
@@ -72,7 +73,6 @@ def test_similar_search_show_delete(data: Path, run: Run) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(["similar", "zz"], "item 'zz' not found", id="missing-item"),
         pytest.param(
             ["similar", "a1", "--where", "{bad"], "'--where': not valid JSON", id="where-json"
         ),
@@ -92,6 +92,11 @@ def test_errors_are_one_line_and_exit_2(
     assert code == 2
     assert message in err
     assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_a_missing_item_is_one_line_and_exit_3(data: Path, run: Run) -> None:
+    code, _out, err = run(data, "similar", "zz")
+    assert (code, err) == (3, "error: item 'zz' not found\n")
 
 
 def test_reembed_switches_model(data: Path, run: Run) -> None:
@@ -118,7 +123,7 @@ def test_console_script_help_lists_every_command() -> None:
 
 @pytest.mark.slow
 def test_demo_prints_related_titles(tmp_path: Path, run: Run) -> None:
-    code, out, _ = run(tmp_path, "demo", "--users", "0", "--limit", "300")
+    code, out, _ = run(tmp_path, "demo", "--users", "0", "--items", "300")
     assert code == 0
     assert "Related to Toy Story (1995) (content):" in out
     assert out.count("\n  0.") >= 5

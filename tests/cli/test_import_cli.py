@@ -45,7 +45,13 @@ def test_the_scale_and_the_policy_from_the_environment(
     assert code == 2 and err.count("\n") == 2 and "unknown item 'sku-9'" in err
     monkeypatch.setenv("LIKEWISE_UNKNOWN_ITEMS", "skip")
     code, out, _ = run(data, "events", "import", str(jsonl), "--json")
-    assert json.loads(out) == {"accepted": 2, "duplicates": 0, "skipped": 1, "created": 0}
+    assert json.loads(out) == {
+        "accepted": 2,
+        "duplicates": 0,
+        "skipped": 1,
+        "created": 0,
+        "skipped_lines": [],
+    }
     code, out, _ = run(data, "events", "import", str(jsonl), "--unknown-items", "create")
     assert (code, out.strip()) == (0, "accepted: 1  duplicates: 2  skipped: 0  created: 1")
     code, out, _ = run(data, "stats", "--json")
@@ -59,7 +65,16 @@ def test_skip_counts_with_the_invalid_lines(data: Path, run: Run, jsonl: Path) -
     args = ("events", "import", str(jsonl), "--unknown-items", "skip", "--skip-invalid")
     code, out, err = run(data, *args, "--json")
     assert code == 0 and err.count("skipped:") == 1  # the bad rating, with its reason
-    assert json.loads(out) == {"accepted": 1, "duplicates": 0, "skipped": 2, "created": 0}
+    report = json.loads(out)
+    assert report.pop("skipped_lines") == [
+        {
+            "line": 3,
+            "field": "value",
+            "message": "a rating value must be from 1 to 5",
+            "code": "invalid_input",
+        }
+    ]
+    assert report == {"accepted": 1, "duplicates": 0, "skipped": 2, "created": 0}
 
 
 def test_a_csv_line_is_named(tmp_path: Path, data: Path, run: Run) -> None:

@@ -38,7 +38,7 @@ def test_popular_latest_and_recommend_from(data: Path, run: Run) -> None:
     rec = json.loads(out)
     assert rec["user_id"] is None and rec["items"][0]["id"] == "a2"
     code, out, err = run(data, "recommend-from", "nope", "--json")
-    assert code == 2 and json.loads(err)["error"]["field"] == "positive[0]"
+    assert code == 3 and json.loads(err)["error"]["field"] == "positive[0]"  # not found
 
 
 def test_recommend_pages_and_thresholds(data: Path, run: Run) -> None:

@@ -52,7 +52,20 @@ def test_events_import_is_all_or_nothing(tmp_path: Path, data: Path, run: Run) -
     assert json.loads(out)["events"] == 0
     code, out, err = run(data, "events", "import", str(path), "--skip-invalid", "--json")
     assert code == 0 and "skipped:" in err
-    assert json.loads(out) == {"accepted": 2, "duplicates": 0, "skipped": 1, "created": 0}
+    assert json.loads(out) == {
+        "accepted": 2,
+        "duplicates": 0,
+        "skipped": 1,
+        "created": 0,
+        "skipped_lines": [
+            {
+                "line": 3,
+                "field": "value",
+                "message": "a rating value must be from 1 to 5",
+                "code": "invalid_input",
+            }
+        ],
+    }
     code, out, _ = run(data, "events", "import", str(path), "--skip-invalid", "--json")
     assert json.loads(out)["duplicates"] == 2
     unknown = tmp_path / "unknown.jsonl"
@@ -79,7 +92,6 @@ def test_onboard_and_rebuild(data: Path, run: Run) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(["event", "u1", "zz", "click"], "field 'item_id': item 'zz' not", id="item"),
         pytest.param(["event", "u1", "a1", "poke"], "field 'type': unknown event type", id="type"),
         pytest.param(["event", "u1", "a1", "rating"], "field 'value'", id="rating-value"),
         pytest.param(["event", " ", "a1", "click"], "field 'user_id'", id="user"),
@@ -96,6 +108,13 @@ def test_errors_are_one_line_and_exit_2(
     code, _out, err = run(data, *args)
     assert code == 2
     assert message in err and err.startswith("error: ") and err.count("\n") == 1
+    code, out, _ = run(data, "stats", "--json")
+    assert json.loads(out)["events"] == 0
+
+
+def test_an_event_on_a_missing_item_is_exit_3(data: Path, run: Run) -> None:
+    code, _out, err = run(data, "event", "u1", "zz", "click")
+    assert (code, err) == (3, "error: field 'item_id': item 'zz' not found\n")
     code, out, _ = run(data, "stats", "--json")
     assert json.loads(out)["events"] == 0
 

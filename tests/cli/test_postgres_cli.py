@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from tests.cli.conftest import Run
 
+from likewise.cli.main import main
 from likewise.store.postgres import MIGRATIONS
 
 
@@ -25,15 +27,20 @@ def test_commands_run_on_postgresql(pg_url: str, catalog: Path, run: Run) -> Non
 
 
 def test_copy_there_and_back_and_refuse_a_full_destination(
-    tmp_path: Path, pg_url: str, catalog: Path, run: Run
+    tmp_path: Path, pg_url: str, catalog: Path, run: Run, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    def copy(*args: str) -> tuple[int, str, str]:  # copy takes no --data: its stores are args
+        code = main(["copy", *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
     source = tmp_path / "src"
     assert run(source, "ingest", str(catalog), "--model", "hashing-64")[0] == 0
     assert run(source, "event", "u1", "a1", "click")[0] == 0
-    code, out, err = run(source, "--json", "copy", str(source), pg_url)
+    code, out, err = copy("--json", str(source), pg_url)
     assert code == 0, err
     assert json.loads(out)["counts"]["items"] == 3 and json.loads(out)["counts"]["events"] == 1
-    code, out, err = run(source, "copy", pg_url, str(tmp_path / "back"))
+    code, out, err = copy(pg_url, str(tmp_path / "back"))
     assert code == 0 and "copied and verified" in out
-    code, _, err = run(source, "copy", str(source), pg_url)
+    code, _, err = copy(str(source), pg_url)
     assert code == 2 and "destination is not empty" in err

@@ -119,7 +119,7 @@ def test_kill_9_during_copy(
         text=True,
         timeout=120,
     )
-    assert again.returncode == 2
+    assert again.returncode == 1  # a fault of the store, not of the command line
     assert again.stderr == f"error: {UNFINISHED}\n"
 
     report = copy_store(str(source), second)  # as the message says: a new destination

@@ -84,7 +84,7 @@ def test_postgres_stopped_mid_run_is_a_503_and_a_one_line_cli_error(
             assert response.status_code == 503, (path, response.text)
             assert response.headers["Retry-After"] == "1"
             assert response.json()["error"]["code"] == "store_unavailable"
-        assert main(["--data", url, "recommend", "u"]) == 2
+        assert main(["--data", url, "recommend", "u"]) == 1  # a runtime fault
         err = capsys.readouterr().err
         assert err.startswith("error: cannot open the store") and err.count("\n") == 1
         assert "Traceback" not in err

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from likewise.backup import Manifest, backup_store, restore_store, verify_backup
 from likewise.cli.common import emit
+from likewise.cli.options import shared
 from likewise.store.location import redact
 
 SubParsers = Any  # argparse's _SubParsersAction is private
@@ -20,14 +21,14 @@ SubParsers = Any  # argparse's _SubParsersAction is private
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     help = "Back up the --data store into a new folder while servers keep writing, checksummed."
-    p = sub.add_parser("backup", parents=[common], help=help, description=help)
+    p = sub.add_parser("backup", parents=[shared(common)], help=help, description=help)
     p.add_argument("destination", metavar="dest", help="a new (or empty) folder")
     p.set_defaults(handler=backup)
     help = (
         "Restore a backup into the --data store: every checksum and count is checked first, "
         "and a failed restore leaves the store as it was."
     )
-    p = sub.add_parser("restore", parents=[common], help=help, description=help)
+    p = sub.add_parser("restore", parents=[shared(common)], help=help, description=help)
     p.add_argument("source", metavar="src", help="a folder made by `likewise backup`")
     p.add_argument(
         "--force",

@@ -9,7 +9,16 @@ from typing import Any
 
 from tqdm import tqdm
 
-from likewise.cli.common import emit, lines, open_engine, parse_where, refuse_file, show_hits
+from likewise.cli.common import (
+    emit,
+    lines,
+    open_engine,
+    parse_where,
+    refuse_file,
+    show_hits,
+    skipped,
+)
+from likewise.cli.options import shared
 from likewise.engine.catalog import SOURCES
 from likewise.errors import InvalidInput
 from likewise.items import load_items
@@ -18,8 +27,11 @@ SubParsers = Any  # argparse's _SubParsersAction is private
 
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
-    def add(name: str, handler: Callable[[argparse.Namespace], int], help: str) -> Any:
-        parser = sub.add_parser(name, parents=[common], help=help, description=help)
+    def add(
+        name: str, handler: Callable[[argparse.Namespace], int], help: str, *, data: bool = True
+    ) -> Any:
+        parent = shared(common, data=data)
+        parser = sub.add_parser(name, parents=[parent], help=help, description=help)
         parser.set_defaults(handler=handler)
         return parser
 
@@ -46,7 +58,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     ):
         p = add(name, fn, what)
         p.add_argument("query", metavar="id" if name == "similar" else "text")
-        p.add_argument("-n", type=int, default=10, help="how many (default 10)")
+        p.add_argument("-n", "--n", type=int, default=10, help="how many (default 10)")
         p.add_argument("--where", help='metadata filter as JSON, e.g. \'{"category": "news"}\'')
         p.add_argument(
             "--exclude",
@@ -69,23 +81,24 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     )
     item_sub = item.add_subparsers(title="actions", required=True, metavar="action")
     what = "Show one item: its fields as ingested."
-    p = item_sub.add_parser("show", parents=[common], help=what, description=what)
+    p = item_sub.add_parser("show", parents=[shared(common)], help=what, description=what)
     p.add_argument("id")
     p.set_defaults(handler=item_show)
     what = "List items in id order, a page at a time."
-    p = item_sub.add_parser("list", parents=[common], help=what, description=what)
+    p = item_sub.add_parser("list", parents=[shared(common)], help=what, description=what)
     p.add_argument("--limit", type=int, default=100, help="items per page (default 100)")
     p.add_argument("--cursor", help="the next_cursor a page printed: the page after it")
     p.add_argument("--where", help="metadata filter as JSON")
     p.set_defaults(handler=item_list)
     what = "Delete items by id, with their vectors."
-    p = item_sub.add_parser("delete", parents=[common], help=what, description=what)
+    p = item_sub.add_parser("delete", parents=[shared(common)], help=what, description=what)
     p.add_argument("ids", nargs="+", metavar="id")
     p.set_defaults(handler=item_delete)
 
     add("stats", stats, "What the store holds.")
     add("migrate", migrate, "Bring the store's schema up to date (also done at every open).")
-    p = add("copy", copy, "Copy a whole store into a new one (embedded <-> PostgreSQL), verified.")
+    what = "Copy a whole store into a new one (embedded <-> PostgreSQL), verified."
+    p = add("copy", copy, what, data=False)  # its stores are its arguments
     p.add_argument("source", metavar="src", help="a data directory or postgresql://...")
     p.add_argument("destination", metavar="dst", help="a new data directory or an empty database")
     p = add("reembed", reembed, "Embed every item again with another model.")
@@ -107,8 +120,7 @@ def ingest(args: argparse.Namespace) -> int:
         if errors and not args.skip_invalid:
             hint = "use --skip-invalid to ingest the valid records"
             return refuse_file(args, errors, "nothing was ingested", hint)
-        for err in errors:
-            print(f"skipped: {args.file}: {err}", file=sys.stderr)
+        left_out = skipped(args, errors)
         skip = {i for i, _ in bad}
         items = [item for i, item in enumerate(loaded.items) if i not in skip]
         with _progress(len(items), "ingest") as bar:
@@ -116,7 +128,7 @@ def ingest(args: argparse.Namespace) -> int:
                 items, delete_missing=args.delete_missing, progress=bar.update
             )
     data = {**report.as_dict(), "skipped": len(errors)}
-    emit(args, data, lambda: lines(data, "  "))
+    emit(args, {**data, "skipped_lines": left_out}, lambda: lines(data, "  "))
     return 0
 
 

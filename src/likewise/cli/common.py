@@ -25,6 +25,7 @@ __all__ = [
     "refuse_file",
     "show_hits",
     "show_recommendation",
+    "skipped",
 ]
 
 SHOWN = 20  # bad lines a refused file lists; the last line counts them all
@@ -115,6 +116,18 @@ def refuse_file(
         print(f"error: ... and {len(errors) - SHOWN} more", file=sys.stderr)
     print(f"error: {nothing} ({hint})", file=sys.stderr)
     return 2
+
+
+def skipped(args: argparse.Namespace, errors: Sequence[InvalidInput]) -> list[dict[str, Any]]:
+    """The bad lines `--skip-invalid` left out: each on stderr as it was read, and the list the
+    `--json` report keeps (`skipped_lines`: line, field, message and code of each), so a
+    script learns why, not only how many."""
+    for err in errors:
+        print(f"skipped: {args.file}: {err}", file=sys.stderr)
+    return [
+        {"line": err.line, "field": err.field, "message": err.reason, "code": err.code}
+        for err in errors
+    ]
 
 
 def show_hits(args: argparse.Namespace, engine: Engine, hits: list[Hit]) -> None:

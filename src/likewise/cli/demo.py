@@ -9,6 +9,7 @@ from typing import Any
 from tqdm import tqdm
 
 from likewise.cli.common import open_engine
+from likewise.cli.options import Renamed, shared
 from likewise.errors import InvalidInput
 
 SubParsers = Any  # argparse's _SubParsersAction is private
@@ -24,9 +25,16 @@ DEMO_TITLES = (
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     help = "Load MovieLens-1M titles and ratings; show related titles and recommendations."
-    p = sub.add_parser("demo", parents=[common], help=help, description=help)
-    p.add_argument("--limit", type=int, default=None, help="load only the first N titles")
-    p.add_argument("--users", type=int, default=200, help="replay this many users' ratings")
+    p = sub.add_parser("demo", parents=[shared(common, json=False)], help=help, description=help)
+    p.add_argument("--items", type=int, metavar="N", help="load only the first N titles")
+    p.add_argument("--limit", dest="items", type=int, action=Renamed, new="--items")
+    p.add_argument(
+        "--users",
+        type=int,
+        default=200,
+        metavar="N",
+        help="how many users' ratings to replay, the first N (default 200)",
+    )
     p.add_argument("--serve", action="store_true", help="then serve the API on 127.0.0.1")
     p.add_argument("--port", type=int, default=8000, help="port for --serve (default 8000)")
     p.set_defaults(handler=demo)
@@ -35,11 +43,11 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
 def demo(args: argparse.Namespace) -> int:
     from likewise.datasets import movielens_items, movielens_ratings
 
-    for name in ("limit", "users"):
+    for name in ("items", "users"):
         value = getattr(args, name)
-        if value is not None and value < (1 if name == "limit" else 0):
+        if value is not None and value < (1 if name == "items" else 0):
             raise InvalidInput("must be a positive number", field=f"--{name}")
-    records = movielens_items("ml-1m")[: args.limit]
+    records = movielens_items("ml-1m")[: args.items]
     with open_engine(args, create=True) as engine:
         print(f"Loading {len(records):,} MovieLens-1M titles into {args.data} ...")
         with tqdm(total=len(records), desc="embed", file=sys.stderr, disable=None) as bar:

@@ -12,6 +12,7 @@ from typing import Any
 from tqdm import tqdm
 
 from likewise.cli.common import emit
+from likewise.cli.options import shared
 from likewise.errors import InvalidInput
 from likewise.evaluation import plots
 from likewise.evaluation.plan import (
@@ -31,7 +32,7 @@ DEFAULT = ",".join(DEFAULT_STRATEGIES)
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     help = "Evaluate strategies on MovieLens: replay, hold out each user's last like, score."
-    p = sub.add_parser("eval", parents=[common], help=help, description=help)
+    p = sub.add_parser("eval", parents=[shared(common, data=False)], help=help, description=help)
     p.add_argument(
         "--dataset",
         default="movielens-1m",
@@ -53,7 +54,12 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--k", default="10", help="list lengths, comma-separated (default 10; e.g. 10,20)"
     )
-    p.add_argument("--users", type=int, default=None, help="only the first N users")
+    p.add_argument(
+        "--users",
+        type=int,
+        metavar="N",
+        help="how many users to evaluate, the first N (default: every user)",
+    )
     p.add_argument("--model", default="minilm", help="embedding model (default minilm)")
     p.add_argument("--out", help="write index.md and PNG plots to this folder")
     p.add_argument(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from likewise.cli.common import emit, open_engine
+from likewise.cli.options import shared
 
 __all__ = ["register"]
 
@@ -18,7 +19,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     def add(name: str, fn: Callable[[argparse.Namespace], int], help: str) -> Any:
         # argparse %-formats help (not descriptions): "95%" would crash `--help`
         parser = actions.add_parser(
-            name, parents=[common], help=help.replace("%", "%%"), description=help
+            name, parents=[shared(common)], help=help.replace("%", "%%"), description=help
         )
         parser.set_defaults(handler=fn)
         return parser

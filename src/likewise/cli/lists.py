@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from likewise.cli.common import open_engine, parse_where, show_hits, show_recommendation
+from likewise.cli.options import shared
 from likewise.recommend.session import SESSION_STRATEGIES
 
 __all__ = ["register"]
@@ -16,9 +17,9 @@ SubParsers = Any  # argparse's _SubParsersAction is private
 
 def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     def add(name: str, fn: Callable[[argparse.Namespace], int], help: str) -> Any:
-        parser = sub.add_parser(name, parents=[common], help=help, description=help)
+        parser = sub.add_parser(name, parents=[shared(common)], help=help, description=help)
         parser.set_defaults(handler=fn)
-        parser.add_argument("-n", type=int, default=10, help="how many (default 10)")
+        parser.add_argument("-n", "--n", type=int, default=10, help="how many (default 10)")
         parser.add_argument("--where", help="metadata filter as JSON")
         parser.add_argument(
             "--exclude", action="append", default=[], metavar="ID", help="repeatable"

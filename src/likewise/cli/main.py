@@ -1,7 +1,15 @@
 """`likewise ...`: the command line over the Engine. The only module that prints.
 
-Every `LikewiseError` becomes one line on stderr and exit code 2: `error: ...`, or with `--json`
-the error object HTTP answers with (`{"error": {"code", "message", "field"}}`).
+Every error becomes one line on stderr: `error: ...`, or with `--json` the error object HTTP
+answers with (`{"error": {"code", "message", "field"}}`), usage errors included. The exit
+code says what kind of error it was, by the exception's class (`EXIT_CODES`):
+
+- 0: done.
+- 1: a fault that is not the caller's input: the store unreachable, full or damaged, the model
+  not loadable (`StoreError` and its subclasses, `EmbedderError`).
+- 2: a usage error or invalid input: an unknown option, a bad value, file or setting
+  (argparse's refusals, `InvalidInput`, `Conflict`, `ConfigError`).
+- 3: something named does not exist: an item, a variant, an experiment (`NotFound`).
 """
 
 from __future__ import annotations
@@ -26,34 +34,57 @@ from likewise.cli import (
     personal,
     serve,
 )
+from likewise.cli.options import GLOBAL, Parser, Usage, refuse_unused, shared
 from likewise.config import StoreConfig
-from likewise.errors import LikewiseError
+from likewise.errors import ConfigError, InvalidInput, LikewiseError, NotFound
 
-__all__ = ["main"]
+__all__ = ["EXIT_CODES", "exit_code", "main"]
 
 Handler = Callable[[argparse.Namespace], int]
+
+# The first class an error is an instance of gives the exit code; any other LikewiseError is 1.
+EXIT_CODES: tuple[tuple[type[LikewiseError], int], ...] = (
+    (NotFound, 3),
+    (InvalidInput, 2),
+    (ConfigError, 2),
+)
+
+
+def exit_code(exc: LikewiseError) -> int:
+    """The exit code of an error (see the list above): 1 unless it is the caller's input."""
+    return next((code for cls, code in EXIT_CODES if isinstance(exc, cls)), 1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns (and, as a script, exits with) its exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+        refuse_unused(parser, args, argv)
+    except Usage as exc:
+        as_json = "--json" in argv
+        print(
+            json.dumps(exc.as_dict(), ensure_ascii=False) if as_json else exc.text(),
+            file=sys.stderr,
+        )
+        return 2
     # Options may stand before or after the command; argparse shares the action objects of a
     # parent parser, so defaults are filled here rather than with set_defaults.
-    for name, default in (("json", False), ("verbose", False)):
+    for name, default in (("json", False), ("verbose", False), ("takes", GLOBAL)):
         if not hasattr(args, name):
             setattr(args, name, default)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     handler: Handler = args.handler
     try:
         with config.configured(args):  # --config (or likewise.toml in --data) for all it runs
-            if getattr(args, "data", None) is None:
+            if "data" in args.takes and getattr(args, "data", None) is None:
                 args.data = StoreConfig().data  # LIKEWISE_DATA, checked like every setting
             return handler(args)
     except LikewiseError as exc:
         line = json.dumps(exc.as_dict(), ensure_ascii=False) if args.json else f"error: {exc}"
         print(line, file=sys.stderr)
-        return 2
+        return exit_code(exc)
     except KeyboardInterrupt:
         print("interrupted: every batch written before this point is kept", file=sys.stderr)
         return 130
@@ -82,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log what happens"
     )
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="likewise",
         description="Related items, search and recommendations, embedded and offline.",
         parents=[common],
@@ -92,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.register(sub, common)
     personal.register(sub, common)
     lists.register(sub, common)
-    serve.register(sub, common)
+    serve.register(sub, shared(common, json=False))  # prints no data
     demo.register(sub, common)
     evaluate.register(sub, common)
     experiments.register(sub, common)

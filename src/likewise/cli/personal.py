@@ -19,7 +19,9 @@ from likewise.cli.common import (
     parse_where,
     refuse_file,
     show_recommendation,
+    skipped,
 )
+from likewise.cli.options import shared
 from likewise.engine import Engine
 from likewise.errors import InvalidInput
 from likewise.events import UNKNOWN_ITEMS, load_events
@@ -36,7 +38,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     def add(
         parent: SubParsers, name: str, fn: Callable[[argparse.Namespace], int], help: str
     ) -> Any:
-        parser = parent.add_parser(name, parents=[common], help=help, description=help)
+        parser = parent.add_parser(name, parents=[shared(common)], help=help, description=help)
         parser.set_defaults(handler=fn)
         return parser
 
@@ -83,7 +85,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
 
     p = add(sub, "recommend", recommend, "Items for a user (popular ones for a new user).")
     p.add_argument("user")
-    p.add_argument("-n", type=int, default=10, help="how many (default 10)")
+    p.add_argument("-n", "--n", type=int, default=10, help="how many (default 10)")
     p.add_argument("--strategy", choices=RECOMMENDERS, help="default from LIKEWISE_STRATEGY")
     p.add_argument("--where", help='metadata filter as JSON, e.g. \'{"category": "news"}\'')
     p.add_argument("--exclude", action="append", default=[], metavar="ID", help="repeatable")
@@ -108,7 +110,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
 
     p = add(sub, "profile", profile, "What likewise knows of a user.")
     p.add_argument("user")
-    p.add_argument("-n", type=int, default=5, help="nearest items to show (default 5)")
+    p.add_argument("-n", "--n", type=int, default=5, help="nearest items to show (default 5)")
 
     p = add(sub, "onboard", onboard, "Start a new user from text and/or chosen items.")
     p.add_argument("user")
@@ -168,8 +170,7 @@ def import_events(args: argparse.Namespace) -> int:
         errors.sort(key=lambda err: err.line or 0)
         if errors and not args.skip_invalid:
             return refuse_file(args, errors, "nothing was recorded", "use --skip-invalid")
-        for err in errors:
-            print(f"skipped: {args.file}: {err}", file=sys.stderr)
+        left_out = skipped(args, errors)
         skip = {i for i, _ in bad}
         events = [e for i, e in enumerate(loaded.events) if i not in skip]
         total = Counter[str]()
@@ -185,7 +186,7 @@ def import_events(args: argparse.Namespace) -> int:
         "skipped": len(errors) + total["skipped"],
         "created": total["created"],
     }
-    emit(args, data, lambda: lines(data, "  "))
+    emit(args, {**data, "skipped_lines": left_out}, lambda: lines(data, "  "))
     return 0
 
 

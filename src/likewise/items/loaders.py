@@ -1,13 +1,14 @@
-"""Reading catalogs from JSONL and CSV files, with the line of every bad record."""
+"""Reading catalogs from JSONL, JSON and CSV files, with the line of every bad record."""
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,8 @@ class LoadResult:
 
 
 def load_items(path: str | Path) -> LoadResult:
-    """Read every record of a `.jsonl` or `.csv` file; bad records are collected, not raised.
+    """Read every record of a `.jsonl`, `.json` or `.csv` file (see `read_rows`); bad records
+    are collected, not raised.
 
     CSV: `id`, `title`, `body` are text; `tags` is split on "|"; other columns become
     metadata, with "true"/"false" read as booleans, numbers as numbers (but "007" stays text)
@@ -62,23 +64,29 @@ def load_items(path: str | Path) -> LoadResult:
 def read_rows(
     path: str | Path, *, required: str, convert: Callable[[dict[str, str]], dict[str, Any]]
 ) -> Iterator[tuple[int, Any]]:
-    """(line, record or InvalidInput) of a `.jsonl` or `.csv` file; `convert` maps CSV rows.
+    """(line, record or InvalidInput) of a `.jsonl`, `.json` or `.csv` file; `convert` maps
+    CSV rows.
 
     The file is UTF-8, with or without a byte order mark (spreadsheets write one). A line with
     bytes that are not UTF-8 is a bad line, named like any other: the rest are still read.
-    `-` reads JSONL from standard input (`cat items.jsonl | likewise ingest -`).
+    A `.json` file whose text starts with `[` is one JSON array of records, as an export or an
+    API writes them; its "line" is then the record's place in the array, counting from 1 as
+    lines do (any other `.json` file is read as JSONL). `-` reads standard input the same way
+    (`cat items.jsonl | likewise ingest -`). `.jsonl` and `.ndjson` are always one record a line.
     """
     if str(path) == "-":
-        return _jsonl_lines(_text(sys.stdin.buffer))
+        return _json_text(_text(sys.stdin.buffer))
     path = Path(path)
     if not path.is_file():
         raise InvalidInput(f"no such file: {path}", field="file")
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
         return _jsonl_rows(path)
+    if suffix == ".json":
+        return _json_rows(path)
     if suffix == ".csv":
         return _csv_rows(path, required, convert)
-    raise InvalidInput(f"unknown format {suffix!r}; use .jsonl or .csv", field="file")
+    raise InvalidInput(f"unknown format {suffix!r}; use .jsonl, .json or .csv", field="file")
 
 
 # Bytes that are not UTF-8, as `surrogateescape` keeps them: U+DC80..U+DCFF. A JSON escape
@@ -101,7 +109,49 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
         yield from _jsonl_lines(fh)
 
 
-def _jsonl_lines(fh: Any) -> Iterator[tuple[int, Any]]:
+def _json_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    with _open(path) as fh:
+        yield from _json_text(fh)
+
+
+def _json_text(fh: Any) -> Iterator[tuple[int, Any]]:
+    """A JSON array of records when the first character that is not a space is `[`, else
+    JSONL. Only that first character is read ahead, so JSONL still streams line by line."""
+    head = ""
+    while not head.strip():
+        char = fh.read(1)
+        if not char:
+            break
+        head += char
+    if head.endswith("["):
+        yield from _array(head + fh.read())
+    else:  # the rest of the first line, then the others as they come
+        yield from _jsonl_lines(itertools.chain(io.StringIO(head + fh.readline(), newline=""), fh))
+
+
+def _array(text: str) -> Iterator[tuple[int, Any]]:
+    """(place from 1, record or InvalidInput) of a JSON array. Text that is not one JSON value
+    cannot be cut into records: the whole file is refused, naming where it breaks."""
+    try:  # text starts with "[": a list, or not JSON at all
+        records = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise InvalidInput(f"not a valid JSON array: {exc.msg} ({where})", field="file") from None
+    except RecursionError:
+        raise InvalidInput(
+            f"not valid JSON: nested more than {MAX_DEPTH} deep", field="file"
+        ) from None
+    except ValueError:  # an integer of more digits than int() reads
+        raise InvalidInput("not valid JSON: a number with too many digits", field="file") from None
+    broken = _NOT_UTF8.search(text) is not None
+    for place, record in enumerate(records, start=1):
+        if broken and _NOT_UTF8.search(json.dumps(record, ensure_ascii=False)):
+            yield place, InvalidInput(NOT_UTF8, line=place)
+        else:
+            yield place, record
+
+
+def _jsonl_lines(fh: Iterable[str]) -> Iterator[tuple[int, Any]]:
     # newline="" keeps "\r\n" whole; a line is what ends in "\n" (or "\r" alone)
     for line, text in enumerate(fh, start=1):
         if not text.strip():
