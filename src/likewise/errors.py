@@ -1,7 +1,8 @@
 """The one exception tree of likewise.
 
 Every error the library raises on purpose is a :class:`LikewiseError`; the CLI turns it into a
-one-line message and exit code 2, the service into an HTTP status with a JSON body.
+one-line message and an exit code by its class (`cli/main.py`: 2 invalid input or settings, 3
+not found, 1 any other fault), the service into an HTTP status with a JSON body.
 """
 
 from __future__ import annotations

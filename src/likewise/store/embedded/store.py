@@ -13,7 +13,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -376,7 +376,12 @@ class EmbeddedStore(SqlActivity, DerivedReads):
             self._close_connections()
 
     def _close_connections(self) -> None:
+        # Each under its statement lock: a thread still using one (a forget's checkpoint
+        # retried in the background) must not have it closed mid-statement, which crashes
+        # the interpreter; it finds it gone afterwards and stops.
+        locks = {"_rdb": self.__dict__.get("_rsql"), "_db": self.__dict__.get("_sql")}
         for name in ("_rdb", "_db", "_presence"):  # the lock last
-            connection = self.__dict__.pop(name, None)
-            if connection is not None:
-                connection.close()
+            with locks.get(name) or nullcontext():
+                connection = self.__dict__.pop(name, None)
+                if connection is not None:
+                    connection.close()
