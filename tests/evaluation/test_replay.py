@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from likewise.cli.main import main
+from likewise.config import Settings
 from likewise.errors import ConfigError, InvalidInput
 from likewise.evaluation import run as evaluation_run
 from likewise.evaluation.plan import EvalRequest, Progress, Trial
@@ -74,8 +76,20 @@ def test_eval_command_on_movielens_100k(capsys: pytest.CaptureFixture[str], tmp_
             "hybrid",
         ]
     )
-    rows = json.loads(capsys.readouterr().out)
+    out, err = capsys.readouterr()
+    rows = json.loads(out)
     assert code == 0
+    # The chosen values are kept as settings a server reads (`--config`), not only printed.
+    tuned = tmp_path / "report" / "tuned.toml"
+    assert f"tuned settings: {tuned}" in err
+    values = tomllib.loads(tuned.read_text())
+    assert set(values) == {"alpha", "beta", "diversity"}
+    assert values["alpha"] in (0.2, 0.6) and values["beta"] in (0.0, 0.5)
+    settings = Settings(**values)
+    assert (settings.profiles.alpha, settings.ranking.diversity) == (
+        values["alpha"],
+        values["diversity"],
+    )
     names = ["popular", "ema", "ema+dislike", "itemknn", "hybrid"]
     assert [(r["strategy"], r["k"]) for r in rows] == [(n, k) for n in names for k in (5, 10)]
     for short, long in zip(rows[::2], rows[1::2], strict=True):
@@ -93,6 +107,9 @@ def test_eval_command_on_movielens_100k(capsys: pytest.CaptureFixture[str], tmp_
     for png in ("accuracy.png", "tradeoff.png", "alpha.png", "beta.png", "diversity.png"):
         assert (tmp_path / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["eval", "--strategies", "telepathy"]) == 2
+    missing = tmp_path / "nowhere" / "tuned.toml"
+    assert main(["eval", "--tune-alpha", "0.2", "--save-tuned", str(missing)]) == 2
+    assert "--save-tuned" in capsys.readouterr().err  # refused before the run, not after
     assert main(["eval", "--tune-alpha", "0,2"]) == 2
     assert main(["eval", "--k", "10,x"]) == 2
     assert main(["eval", "--tune-alpha", "0.2", "--tune-strategy", "telepathy"]) == 2

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from likewise.cli.common import emit
 from likewise.cli.options import shared
+from likewise.config import dump_toml
 from likewise.errors import InvalidInput
 from likewise.evaluation import plots
 from likewise.evaluation.plan import (
@@ -24,7 +25,7 @@ from likewise.evaluation.plan import (
 )
 from likewise.evaluation.report import write_report
 from likewise.evaluation.run import run
-from likewise.evaluation.tuning import parse_tune
+from likewise.evaluation.tuning import parse_tune, tuned_settings
 
 SubParsers = Any  # argparse's _SubParsersAction is private
 DEFAULT = ",".join(DEFAULT_STRATEGIES)
@@ -61,7 +62,14 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         help="how many users to evaluate, the first N (default: every user)",
     )
     p.add_argument("--model", default="minilm", help="embedding model (default minilm)")
-    p.add_argument("--out", help="write index.md and PNG plots to this folder")
+    p.add_argument("--out", help="write index.md, PNG plots and tuned.toml to this folder")
+    p.add_argument(
+        "--save-tuned",
+        metavar="file",
+        help="write the values --tune chose to this file as settings (TOML: give it to "
+        "`likewise --config FILE`, or copy its lines into likewise.toml); default with "
+        "--out: OUT/tuned.toml",
+    )
     p.add_argument(
         "--tune",
         action="append",
@@ -94,7 +102,10 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
 def evaluate(args: argparse.Namespace) -> int:
     with _named_as_options():
         request = _request(args)
+        tuned = _tuned_file(args, request)
         evaluation = run(request, bars=_bar, on_trial=_print_trial)
+    if evaluation.chosen:
+        _save_tuned(tuned, evaluation.chosen, _command(args, request))
     if args.out and request.protocol != "random":
         index = write_report(
             Path(args.out),
@@ -109,6 +120,31 @@ def evaluate(args: argparse.Namespace) -> int:
             print(plots.PLOTS_HINT, file=sys.stderr)
     emit(args, evaluation.rows, lambda: evaluation.markdown)
     return 0
+
+
+def _tuned_file(args: argparse.Namespace, request: EvalRequest) -> Path | None:
+    """Where the tuned values go (checked before the run, which may take minutes)."""
+    if not request.tune:
+        return None
+    if args.save_tuned:
+        path = Path(args.save_tuned)
+        if not path.parent.is_dir():
+            raise InvalidInput(f"folder {path.parent} does not exist", field="--save-tuned")
+        return path
+    return Path(args.out) / "tuned.toml" if args.out else None
+
+
+def _save_tuned(path: Path | None, chosen: dict[str, float], command: str) -> None:
+    if path is None:
+        print(
+            "tuned values not saved: add --save-tuned FILE (or --out DIR) to keep them as "
+            "settings for `likewise --config FILE`",
+            file=sys.stderr,
+        )
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"# chosen by: {command}\n" + dump_toml(tuned_settings(chosen)))
+    print(f"tuned settings: {path} (likewise --config {path} serve)", file=sys.stderr)
 
 
 def _request(args: argparse.Namespace) -> EvalRequest:

@@ -27,6 +27,7 @@ __all__ = [
     "parse_tune",
     "ranking_overrides",
     "tune",
+    "tuned_settings",
 ]
 
 # parameter -> (low, high): the values a run may try.
@@ -92,6 +93,17 @@ def ranking_overrides(chosen: Mapping[str, float]) -> dict[str, Any]:
         if weights
         else None,
         "diversity": chosen.get("diversity"),
+    }
+
+
+def tuned_settings(chosen: Mapping[str, float]) -> dict[str, Any]:
+    """The chosen values as the settings that apply them (`alpha`, `diversity`, the hybrid's
+    `hybrid_weights`), for a configuration file a server reads (`--config`)."""
+    overrides = ranking_overrides(chosen)
+    return {
+        **profile_settings(chosen),
+        "diversity": overrides["diversity"],
+        "hybrid_weights": overrides["weights"],
     }
 
 
