@@ -245,8 +245,14 @@ class Catalog(ModelSwitch):
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput("must be a non-empty string", field="text")
         check_json(text, "text")
-        vector = self._current().embed([text])[0]
-        hits = self.store.search(vector, n=n, where=where, exclude=exclude)
+        embedder = self._current()
+        try:
+            hits = self.store.search(embedder.embed([text])[0], n=n, where=where, exclude=exclude)
+        except InvalidInput as exc:  # a model another server swapped in since it last looked
+            if exc.field != "vector" or self._current() is embedder:
+                raise
+            vector = self.embedder.embed([text])[0]
+            hits = self.store.search(vector, n=n, where=where, exclude=exclude)
         return [h for h in hits if min_score is None or h.score >= min_score]
 
     def search_vector(
