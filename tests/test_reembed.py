@@ -43,6 +43,7 @@ ITEMS = [
     for k in range(60)
 ]
 BATCH = 10
+LIKED = ("i3", "i4")  # by the one user
 QUERIES = ["moon rocket", "pasta with tomato", "a violin by the river"]
 
 
@@ -88,7 +89,7 @@ def _fill(location: str) -> list[Any]:
     """The catalog and one user's likes, in a store of the hashing-16 model; its answers."""
     with _open(location) as engine:
         engine.add_items(ITEMS)
-        engine.record_many([{"user_id": "u1", "item_id": i, "type": "like"} for i in ("i3", "i4")])
+        engine.record_many([{"user_id": "u1", "item_id": i, "type": "like"} for i in LIKED])
         return _answers(engine)
 
 
@@ -108,7 +109,9 @@ def _check_new_model(engine: Engine, dim: int) -> None:
         assert [h.score for h in hits] == pytest.approx([scores[h.id] for h in hits])
 
 
-def test_a_stopped_reembed_keeps_the_old_model_and_the_next_run_continues(location: str) -> None:
+def test_a_stopped_reembed_keeps_the_old_model_and_the_next_run_continues(
+    location: str, tmp_path: Path
+) -> None:
     before = _fill(location)
     with _open(location) as engine:
         stopped = Counting(stop_after=2)
@@ -136,6 +139,16 @@ def test_a_stopped_reembed_keeps_the_old_model_and_the_next_run_continues(locati
         _check_new_model(engine, 32)
         assert [h.id for h in engine.search("item", n=5, where={"category": "z"})] == ["i1"]
         assert engine.count() == 60
+        # The user's profile was rebuilt in the new model: their list is the one a store
+        # made with it from the start gives, and their next event is taken.
+        with Engine.open(str(tmp_path / "ref"), embedder=HashingEmbedder(32)) as ref:
+            ref.add_items([i.to_record() for i in engine.get_many(engine.ids())])
+            ref.record_many([{"user_id": "u1", "item_id": i, "type": "like"} for i in LIKED])
+            assert _shape(engine.recommend("u1", n=5).items) == _shape(
+                ref.recommend("u1", n=5).items
+            )
+        engine.record("u1", "i5", "like")
+        assert engine.recommend("u1", n=3).items
     with Engine.open(location) as reopened:  # the store's model now: hashing-32
         _check_new_model(reopened, 32)
 

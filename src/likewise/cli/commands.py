@@ -234,9 +234,6 @@ def reembed(args: argparse.Namespace) -> int:
     emit(
         args,
         {"reembedded": done, "model": model},
-        lambda: (
-            f"reembedded: {done} items with {model}; the store uses it now "
-            "(run `likewise profiles rebuild` to move profiles to it)"
-        ),
+        lambda: f"reembedded: {done} items with {model}; the store and its profiles use it now",
     )
     return 0

@@ -124,6 +124,10 @@ class ModelSwitch:
     def _embedder_changed(self, embedder: Embedder) -> None:
         raise NotImplementedError
 
+    def rebuild_profiles(self, *, progress: Progress | None = None) -> int:
+        """Profiles from the event log (the Engine's; a catalog alone has none)."""
+        return 0
+
     def reembed(
         self,
         embedder: Embedder | str,
@@ -141,8 +145,9 @@ class ModelSwitch:
         the same model: finished batches are not embedded again, and items added, changed or
         deleted meanwhile are taken into account. An unfinished reembed with another model
         is a Conflict naming `model` unless `restart`, which discards it (and, with the same
-        model, starts over). Profiles stay in the old model's space: rebuild them after
-        (`likewise profiles rebuild`).
+        model, starts over). The swap drops the `text` profiles (vectors of the old model;
+        a user meanwhile gets the lists of a user with none), and they are then rebuilt from
+        the event log, as `rebuild_profiles` does (onboarding seeds of `text` are lost).
         """
         if isinstance(embedder, str):
             embedder = get_embedder(embedder, embedding=self.embedding)
@@ -156,6 +161,7 @@ class ModelSwitch:
             progress=progress,
         )
         self._switch(embedder)
+        self.rebuild_profiles()  # the swap dropped those of the old model
         return done
 
     def _current(self) -> Embedder:

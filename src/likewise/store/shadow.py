@@ -5,7 +5,8 @@ Search, similar items and "for you" lists keep reading the current vectors all t
 item's shadow vector is written only if the item still has the content it was embedded from,
 and an item whose text changes meanwhile loses it, so the swap never takes a stale vector.
 The swap is one transaction: the store's model and dimension, the vectors and their index
-change together, and the index was built as the batches came in.
+change together (the index was built as the batches came in), and the `text` profiles,
+vectors of the old model, are dropped, to be rebuilt from the event log.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["SHADOW", "Shadow", "ShadowRow", "Shadowing"]
+__all__ = ["PROFILE_TABLES", "SHADOW", "Shadow", "ShadowRow", "Shadowing"]
 
 # The name the embedded store keeps the shadow's tables and snapshot under: a user's space
 # must start with a letter, so none can take it.
 SHADOW = "_next"
+# The swap empties them of the `text` space: they hold vectors of the old model.
+PROFILE_TABLES = ("profiles", "profile_history")
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,9 @@ class Shadowing(Protocol):
 
     def swap_shadow(self) -> None:
         """Make the shadow the `text` space in one transaction (the store's model and
-        dimension switched, the old vectors dropped); Conflict, nothing changed, while an
+        dimension switched, the old vectors dropped, and with them the profiles and
+        snapshots of the `text` space, which are the old model's vectors: a user has none
+        there until their next event or a rebuild); Conflict, nothing changed, while an
         item lacks a shadow vector."""
 
     def drop_shadow(self) -> None:

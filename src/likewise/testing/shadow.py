@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from likewise.errors import Conflict, InvalidInput
+from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store.base import Space, Store
 from likewise.store.shadow import Shadow, ShadowRow
 from likewise.testing.values import DIM, INFO, Opener, axis, entry, unit
@@ -76,6 +77,26 @@ class ShadowContract:
         assert [h.id for h in shadowed.search(_v(0), n=1, where={"category": "c"})] == ["i0"]
         assert sorted(shadowed.all_ids()) == ["i0", "i1", "i3", "i4"]
         assert np.allclose(shadowed.vector("i4"), _v(4))
+
+    def test_the_swap_drops_the_old_models_profiles_alone(self, shadowed: Store) -> None:
+        other = Space("other", 2, "dot")
+        shadowed.add_space(other)
+        two = np.asarray([1.0, 0.0], dtype=np.float32)
+        shadowed.put_profiles(
+            [
+                (ProfileState.seeded("u1", axis(0)), [Snapshot(1.0, axis(0))]),
+                (ProfileState.seeded("u1", two, space="other"), [Snapshot(1.0, two)]),
+            ],
+            replace=False,
+        )
+        shadowed.put_shadow([_row(f"i{k}", k) for k in range(4)])
+        assert shadowed.profile("u1") is not None  # kept until the swap
+        shadowed.swap_shadow()
+        assert shadowed.profile("u1") is None and shadowed.snapshots("u1", 5) == []
+        kept = shadowed.profile("u1", space="other")
+        assert kept is not None and kept.interest is not None
+        assert np.allclose(kept.interest, two)
+        assert len(shadowed.snapshots("u1", 5, space="other")) == 1
 
     def test_one_model_at_a_time(self, shadowed: Store) -> None:
         shadowed.put_shadow([_row("i0", 0)])

@@ -24,7 +24,7 @@ from likewise.store.embedded.ann import AnnConfig
 from likewise.store.embedded.catalog import rows_in
 from likewise.store.embedded.meta import Meta, info_meta, read_meta, set_meta
 from likewise.store.embedded.space import SpaceIndex, create_tables, space_tables
-from likewise.store.shadow import SHADOW, Shadow, ShadowRow
+from likewise.store.shadow import PROFILE_TABLES, SHADOW, Shadow, ShadowRow
 
 __all__ = ["ShadowSpace", "shadow_space"]
 
@@ -149,6 +149,8 @@ class ShadowSpace:
             new = info_meta(info) | {"model_id": meta.shadow.model_id, "dim": str(meta.shadow.dim)}
             set_meta(db, new | {"generation": str(meta.generation(SHADOW))})
             db.execute("DELETE FROM meta WHERE key IN ('shadow', ?)", (f"gen:{SHADOW}",))
+            for table in PROFILE_TABLES:  # vectors of the old model: rebuilt from the events
+                db.execute(f"DELETE FROM {table} WHERE space = ?", (TEXT,))
 
         self._write(swap)
 

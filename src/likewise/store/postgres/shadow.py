@@ -18,10 +18,10 @@ from pgvector import Vector as PgVector
 from psycopg import Connection, DataError
 
 from likewise.errors import Conflict, InvalidInput
-from likewise.store.base import Space, StoreInfo, Vector, check_query, check_vectors
+from likewise.store.base import TEXT, Space, StoreInfo, Vector, check_query, check_vectors
 from likewise.store.postgres.catalog import normalised, read_meta
 from likewise.store.postgres.search import OPS, PgConfig
-from likewise.store.shadow import SHADOW, Shadow, ShadowRow
+from likewise.store.shadow import PROFILE_TABLES, SHADOW, Shadow, ShadowRow
 
 __all__ = ["ShadowColumn"]
 
@@ -160,6 +160,8 @@ class ShadowColumn:
                 (found.model_id, str(found.dim)),
             )
             conn.execute("DELETE FROM meta WHERE key = 'shadow'")
+            for table in PROFILE_TABLES:  # vectors of the old model: rebuilt from the events
+                conn.execute(f"DELETE FROM {table} WHERE space = %s", (TEXT,))
         self._refresh_meta()
 
     def drop_shadow(self) -> None:
