@@ -60,8 +60,9 @@ def reembed(
     embedded = 0
     for round_no in range(ROUNDS):
         todo = store.shadow_missing()
-        if round_no == 0 and progress:
-            progress(max(0, store.count() - len(todo)))  # finished by an earlier run
+        finished = store.count() - len(todo) if round_no == 0 and progress else 0
+        if progress and finished > 0:
+            progress(finished)  # by an earlier run
         embedded += _fill(store, embedder, template, todo, batch, progress)
         try:
             store.swap_shadow()
