@@ -17,7 +17,7 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +51,16 @@ class Counting(HashingEmbedder):
     """A hashing model that keeps the texts it embeds, and fails once it has been called
     `stop_after` times (as a remote model that goes down midway)."""
 
-    def __init__(self, dim: int = 32, stop_after: int | None = None) -> None:
+    def __init__(
+        self,
+        dim: int = 32,
+        stop_after: int | None = None,
+        during: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(dim)
         self.texts: list[str] = []
         self.stop_after = stop_after
+        self.during = during  # called at each call, before it answers
 
     def embed(self, texts: Sequence[str]) -> Any:
         if self.stop_after is not None and self.stop_after <= 0:
@@ -62,6 +68,8 @@ class Counting(HashingEmbedder):
         if self.stop_after is not None:
             self.stop_after -= 1
         self.texts += list(texts)
+        if self.during is not None:
+            self.during()
         return super().embed(texts)
 
 
@@ -151,6 +159,36 @@ def test_a_stopped_reembed_keeps_the_old_model_and_the_next_run_continues(
         assert engine.recommend("u1", n=3).items
     with Engine.open(location) as reopened:  # the store's model now: hashing-32
         _check_new_model(reopened, 32)
+
+
+def test_items_written_during_a_run_are_embedded_before_the_swap(location: str) -> None:
+    """Another engine writes while the run embeds: an item changed while its batch was being
+    embedded (i0), one changed after its batch was written (i1), one added, and deleted ones
+    done (i12) and not yet read (i50). The swap waits for all of them."""
+    _fill(location)
+    with _open(location) as engine, _open(location) as other:
+        calls = 0
+
+        def meanwhile() -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                other.add_items([{**ITEMS[0], "title": "changed in flight"}])
+            if calls == 3:
+                changed = {**ITEMS[1], "title": "changed after"}
+                other.add_items([changed, {"id": "added", "title": "added"}])
+                other.delete(["i12", "i50"])
+
+        running = Counting(during=meanwhile)
+        done = engine.reembed(running)
+        embedded = [t.split("\n")[0] for t in running.texts]
+        assert embedded.count(ITEMS[0]["title"]) == 1  # read, then changed before written
+        assert {"changed in flight", "changed after", "added"} <= set(embedded)
+        assert ITEMS[50]["title"] not in embedded
+        assert done == len(running.texts) == 60 + 3 - 1  # i50 never; i0, i1 twice; added
+        assert engine.count() == 59
+        _check_new_model(engine, 32)
+        _check_new_model(other, 32)
 
 
 def test_a_reembed_of_another_model_is_refused_until_restart(location: str, tmp_path: Path) -> None:
