@@ -5,7 +5,7 @@ The store starts with the hashing-16 model; each run switches it to another mode
 against another checkout (``PYTHONPATH=../other/src``) to compare before and after.
 
     python bench/reembed.py [--items 2000] [--models hashing-64,minilm] [--batch 256]
-        [--data DIR_OR_POSTGRES_URL]
+        [--postgres URL]   # a new database on that server for each model
 """
 
 from __future__ import annotations
@@ -16,7 +16,11 @@ import shutil
 import statistics
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from likewise import Engine, Settings
 from likewise.embedders import get_embedder
@@ -57,12 +61,34 @@ def run(location: str, model: str, items: int, batch: int) -> tuple[float, list[
     return total, [b - a for a, b in itertools.pairwise(marks)]
 
 
+@contextmanager
+def fresh(server: str | None) -> Iterator[str]:
+    """A new, empty store: a temporary folder, or a database made on `server` (dropped)."""
+    if server is None:
+        folder = Path(tempfile.mkdtemp(prefix="likewise-reembed-"))
+        try:
+            yield str(folder / "data")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    import psycopg
+
+    name = f"likewise_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--models", default="hashing-64,minilm")
     parser.add_argument("--batch", type=int, default=256, help="the batch_size setting")
-    parser.add_argument("--data", help="a PostgreSQL URL (emptied by you); default: a temp dir")
+    parser.add_argument("--postgres", help="a PostgreSQL server URL; default: a temp dir")
     args = parser.parse_args()
     print(f"reembed of {args.items} items from hashing-16, batch_size {args.batch}")
     print(
@@ -70,11 +96,8 @@ def main() -> None:
         f"{'p99 ms':>8}"
     )
     for model in args.models.split(","):
-        folder = Path(tempfile.mkdtemp(prefix="likewise-reembed-"))
-        try:
-            total, batches = run(args.data or str(folder / "data"), model, args.items, args.batch)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        with fresh(args.postgres) as location:
+            total, batches = run(location, model, args.items, args.batch)
         ms = [1000 * b for b in batches] or [0.0]
         print(
             f"{model:<12} {total:>8.2f} {args.items / total:>8.0f} {len(batches):>8} "

@@ -306,8 +306,9 @@ def test_other_engines_follow_the_swap(location: str) -> None:
 
 
 def test_the_new_index_is_built_before_the_swap(location: str) -> None:
-    """The swap takes the index built as the batches came in: the embedded store's text
-    index is the shadow's own object, PostgreSQL's is the shadow's index renamed."""
+    """The swap takes an index built before it: the embedded store's text index is the
+    shadow's own object, built as the batches came in; PostgreSQL's is an HNSW index of the
+    new dimension, built once the last batch was in and renamed by the swap."""
     _fill(location)
     with _open(location) as engine:
         with pytest.raises(EmbedderError):
@@ -320,15 +321,22 @@ def test_the_new_index_is_built_before_the_swap(location: str) -> None:
             engine.reembed(Counting())
             assert store._spaces["text"] is built
             assert built.index.live_count() == 60 and built.space.dim == 32
-        else:
-            with psycopg.connect(location) as conn:
-                (built,) = conn.execute("SELECT 'items_hnsw_next'::regclass::oid").fetchone()
+        else:  # built in bulk once the last batch is in, then renamed by the swap
             engine.reembed(Counting())
+            query = "[" + ",".join(["0.1"] * 32) + "]"
             with psycopg.connect(location) as conn:
-                (now,) = conn.execute("SELECT 'items_hnsw'::regclass::oid").fetchone()
-                (dims,) = conn.execute(
-                    "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
-                    "WHERE attrelid = 'items'::regclass AND attname = 'embedding'"
+                (valid, method, dims) = conn.execute(
+                    "SELECT x.indisvalid, am.amname, format_type(a.atttypid, a.atttypmod) "
+                    "FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+                    "JOIN pg_am am ON am.oid = c.relam JOIN pg_attribute a "
+                    "ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0] "
+                    "WHERE c.relname = 'items_hnsw'"
                 ).fetchone()
-            assert now == built and dims == "vector(32)"
+                conn.execute("SET enable_seqscan = off")  # 60 rows: else a scan is cheaper
+                plan = conn.execute(
+                    "EXPLAIN SELECT id FROM items ORDER BY embedding <=> %s::vector LIMIT 5",
+                    (query,),
+                ).fetchall()
+            assert (valid, method, dims) == (True, "hnsw", "vector(32)")
+            assert "items_hnsw" in " ".join(r[0] for r in plan)
         _check_new_model(engine, 32)
