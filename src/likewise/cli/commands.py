@@ -101,8 +101,17 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p = add("copy", copy, what, data=False)  # its stores are its arguments
     p.add_argument("source", metavar="src", help="a data directory or postgresql://...")
     p.add_argument("destination", metavar="dst", help="a new data directory or an empty database")
-    p = add("reembed", reembed, "Embed every item again with another model.")
+    what = (
+        "Embed every item again with another model, in durable batches beside the current "
+        "vectors (search keeps working), then switch; run it again to continue a stopped one."
+    )
+    p = add("reembed", reembed, what)
     p.add_argument("--model", required=True, help="the new model, e.g. minilm or hashing-64")
+    p.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard an unfinished reembed (of any model) and start over",
+    )
 
 
 def _progress(total: int, what: str) -> tqdm[Any]:
@@ -228,17 +237,15 @@ def copy(args: argparse.Namespace) -> int:
 
 
 def reembed(args: argparse.Namespace) -> int:
-    from likewise.embedders import get_embedder
-
-    new = get_embedder(args.model)
     with (
         open_engine(args, embedder=None) as engine,
-        _progress(engine.count(), f"reembed with {new.model_id}") as bar,
+        _progress(engine.count(), f"reembed with {args.model}") as bar,
     ):
-        done = engine.reembed(new, progress=bar.update)
+        done = engine.reembed(args.model, restart=args.restart, progress=bar.update)
+        model = engine.stats()["model"]
     emit(
         args,
-        {"reembedded": done, "model": new.model_id},
-        lambda: f"reembedded: {done} items with {new.model_id}",
+        {"reembedded": done, "model": model},
+        lambda: f"reembedded: {done} items with {model}; the store and its profiles use it now",
     )
     return 0

@@ -16,8 +16,9 @@ from likewise.engine.checks import (
     item_problem,
     validate_items,
 )
-from likewise.engine.ingest import Progress, embed_all, ingest
+from likewise.engine.ingest import Progress, ingest
 from likewise.engine.pages import ItemPage, check_limit
+from likewise.engine.reembed import ModelSwitch
 from likewise.errors import ConfigError, Conflict, IngestStopped, InvalidInput, NotFound
 from likewise.items.model import ContentTemplate, Item, check_json
 from likewise.ranking import ResultCache, weighted
@@ -39,8 +40,9 @@ SOURCES: dict[str, str | None] = {
 __all__ = ["Catalog"]
 
 
-class Catalog:
-    """Items in, related items and search out, over one store and one embedder."""
+class Catalog(ModelSwitch):
+    """Items in, related items and search out, over one store and one embedder (switched
+    by `reembed`, :class:`ModelSwitch`)."""
 
     def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
         info = store.info
@@ -49,6 +51,7 @@ class Catalog:
         self.store = store
         self.limits = settings.limits.rules()
         self.max_text_chars = settings.limits.max_text_chars
+        self.embedding = settings.embedding  # how a model the store switches to is called
         self.embedder = self._cut(embedder)
         self.template = ContentTemplate.parse(info.template)
         self.batch_size = settings.store.batch_size
@@ -83,7 +86,7 @@ class Catalog:
         try:
             report = ingest(
                 self.store,
-                self.embedder,
+                self._current(),
                 self.template,
                 items,
                 batch=self.batch_size,
@@ -108,16 +111,6 @@ class Catalog:
         removed = self.store.delete(ids)
         self._catalog_changed()
         return removed
-
-    def reembed(self, embedder: Embedder, *, progress: Progress | None = None) -> int:
-        """Embed every item again with another model and switch the store to it."""
-        embedder = self._cut(embedder)
-        info, entries = embed_all(self.store, embedder, self.template, self.batch_size, progress)
-        self.store.replace_all(info, entries)
-        self._catalog_changed()
-        self.embedder = embedder
-        self._embedder_changed(embedder)
-        return len(entries)
 
     def _cut(self, embedder: Embedder) -> Embedder:
         """`embedder`, cutting each text at the `max_text_chars` setting when it is given
@@ -252,8 +245,14 @@ class Catalog:
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput("must be a non-empty string", field="text")
         check_json(text, "text")
-        vector = self.embedder.embed([text])[0]
-        hits = self.store.search(vector, n=n, where=where, exclude=exclude)
+        embedder = self._current()
+        try:
+            hits = self.store.search(embedder.embed([text])[0], n=n, where=where, exclude=exclude)
+        except InvalidInput as exc:  # a model another server swapped in since it last looked
+            if exc.field != "vector" or self._current() is embedder:
+                raise
+            vector = self.embedder.embed([text])[0]
+            hits = self.store.search(vector, n=n, where=where, exclude=exclude)
         return [h for h in hits if min_score is None or h.score >= min_score]
 
     def search_vector(

@@ -1,4 +1,4 @@
-"""Items in: the changes an ingest makes (embedding only what changed), and a full re-embed."""
+"""Items in: the changes an ingest makes (embedding only what changed)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from likewise.embedders.base import Embedder
 from likewise.engine.checks import IngestReport
 from likewise.errors import EmbedderError, IngestStopped
 from likewise.items.model import ContentTemplate, Item
-from likewise.store import Entry, Store, StoreInfo
+from likewise.store import Entry, Store
 
-__all__ = ["Progress", "embed_all", "ingest"]
+__all__ = ["Progress", "ingest"]
 
 Progress = Callable[[int], object]
 Vector = npt.NDArray[np.float32]
@@ -79,25 +79,3 @@ def embed_changed(
     """The vectors of the items in `chunk` whose text changed, in order."""
     texts = [template.render(item) for item, _, embed in chunk if embed]
     return iter(embedder.embed(texts)) if texts else iter(())
-
-
-def embed_all(
-    store: Store,
-    embedder: Embedder,
-    template: ContentTemplate,
-    batch: int,
-    progress: Progress | None,
-) -> tuple[StoreInfo, list[Entry]]:
-    """Every stored item embedded again by `embedder`, and the store info that goes with it."""
-    entries: list[Entry] = []
-    for items in store.iter_items(batch):
-        vectors = embedder.embed([template.render(item) for item in items])
-        entries.extend(
-            Entry(item, template.content_hash(item), vector)
-            for item, vector in zip(items, vectors, strict=True)
-        )
-        if progress:
-            progress(len(items))
-    old = store.info
-    assert old is not None
-    return StoreInfo(embedder.model_id, embedder.dim, old.metric, old.template), entries

@@ -14,6 +14,7 @@ from likewise.errors import ConfigError, InvalidInput, NotFound
 from likewise.events.model import Event
 from likewise.items.model import Item
 from likewise.profiles.state import ProfileState, Snapshot
+from likewise.store.shadow import Shadowing
 from likewise.tracking.impressions import Impression
 from likewise.tracking.report import Activity, RateRow
 
@@ -120,9 +121,10 @@ class Fetched(NamedTuple):
     title: str
 
 
-class Store(Protocol):
-    """Items, their vectors in named spaces, filtered vector search, and the activity
-    (events, profiles per user and space, impressions) recorded about them."""
+class Store(Shadowing, Protocol):
+    """Items, their vectors in named spaces, filtered vector search, the shadow a reembed
+    fills (`shadow.py`), and the activity (events, profiles per user and space,
+    impressions) recorded about them."""
 
     @property
     def info(self) -> StoreInfo | None:

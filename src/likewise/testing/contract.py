@@ -24,6 +24,7 @@ from likewise.errors import InvalidInput, NotFound
 from likewise.filters import matches, parse_where
 from likewise.store.base import Store, StoreInfo
 from likewise.testing.activity import ActivityContract
+from likewise.testing.shadow import ShadowContract
 from likewise.testing.spaces import SpacesContract
 from likewise.testing.values import DIM, INFO, Opener, axis, entry, unit
 
@@ -73,7 +74,7 @@ filters = st.recursive(
 )
 
 
-class StoreContract(ActivityContract, SpacesContract):
+class StoreContract(ActivityContract, SpacesContract, ShadowContract):
     """Behaviour every store must show; subclasses provide `open_store`."""
 
     @pytest.fixture

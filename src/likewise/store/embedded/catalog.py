@@ -15,6 +15,7 @@ import numpy as np
 from likewise.errors import InvalidInput, StoreError
 from likewise.store.base import TEXT, Entry, Hit, StoreInfo, Vector
 from likewise.store.embedded.space import SpaceIndex
+from likewise.store.shadow import SHADOW
 from likewise.store.sql import Dialect, Sql
 from likewise.store.sql.activity import trend_score
 
@@ -58,7 +59,8 @@ def rows_in(db: sqlite3.Connection, query: str, keys: Sequence[str]) -> list[Any
 
 def upsert(db: sqlite3.Connection, spaces: Sequence[SpaceIndex], entries: Sequence[Entry]) -> None:
     """Write items; the text space takes each new vector (or keeps the old one), and every
-    space gives the item a new label, so its index sees the new metadata."""
+    space gives the item a new label, so its index sees the new metadata (the shadow of a
+    reembed drops its vector of an item whose text changed)."""
     labels = {s.space.name: s.next_label(db) for s in spaces}
     now = time.time()
     for entry in entries:
@@ -82,6 +84,8 @@ def upsert(db: sqlite3.Connection, spaces: Sequence[SpaceIndex], entries: Sequen
             blob = space.retire(db, entry.item.id)
             if name == TEXT and entry.vector is not None:
                 blob = _blob(entry.vector)
+            elif name == SHADOW and entry.vector is not None:
+                blob = None  # new text: the reembed's vector of the old text is dropped
             if blob is None and name == TEXT:
                 raise InvalidInput(
                     f"item {entry.item.id!r} is new and has no vector", field="vector"

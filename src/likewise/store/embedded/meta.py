@@ -1,5 +1,6 @@
 """The embedded store's `meta` table, read in one query: what the store was built with, its
-vector spaces and the generation of each space's labels (bumped when they are renumbered)."""
+vector spaces, the generation of each space's labels (bumped when they are renumbered) and
+the shadow a reembed fills."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from likewise.store.base import TEXT, Space, StoreInfo
+from likewise.store.shadow import Shadow
 
 __all__ = ["Meta", "info_meta", "read_meta", "set_meta", "spaces_meta"]
 
@@ -19,6 +21,7 @@ class Meta:
     info: StoreInfo | None
     spaces: dict[str, Space]  # `text` first; empty until the store is initialised
     generations: dict[str, int]
+    shadow: Shadow | None = None  # the model a reembed is filling the shadow with
 
     def generation(self, space: str) -> int:
         return self.generations.get(space, 0)
@@ -35,7 +38,8 @@ def read_meta(db: sqlite3.Connection) -> Meta:
     info = StoreInfo(values["model_id"], int(values.get("dim") or 0), metric, template)
     others = json.loads(values.get("spaces") or "{}")
     spaces = {TEXT: info.text} | {n: Space(n, s["dim"], s["metric"]) for n, s in others.items()}
-    return Meta(info, spaces, generations)
+    shadow = json.loads(values["shadow"]) if "shadow" in values else None
+    return Meta(info, spaces, generations, shadow and Shadow(shadow["model_id"], shadow["dim"]))
 
 
 def set_meta(db: sqlite3.Connection, values: Mapping[str, str]) -> None:

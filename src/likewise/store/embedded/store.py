@@ -42,7 +42,9 @@ from likewise.store.embedded.errors import sqlite_error, translated
 from likewise.store.embedded.locks import RWLock
 from likewise.store.embedded.meta import info_meta, read_meta, set_meta, spaces_meta
 from likewise.store.embedded.presence import Presence
+from likewise.store.embedded.shadow import ShadowSpace
 from likewise.store.embedded.space import SpaceIndex, create_tables
+from likewise.store.shadow import SHADOW
 from likewise.store.sql import Sql, SqlActivity
 
 __all__ = ["SQLITE", "EmbeddedStore"]
@@ -52,7 +54,7 @@ T = TypeVar("T")
 
 
 @translated
-class EmbeddedStore(SqlActivity, DerivedReads):
+class EmbeddedStore(SqlActivity, DerivedReads, ShadowSpace):
     """A :class:`~likewise.store.base.Store` in a directory: `likewise.db` plus `index/`."""
 
     def __init__(self, path: str | Path, *, ann: AnnConfig | None = None) -> None:
@@ -79,6 +81,7 @@ class EmbeddedStore(SqlActivity, DerivedReads):
             self._meta = read_meta(self._rdb)
             self._data_version = -1
             self._spaces: dict[str, SpaceIndex] = {}
+            self._shadow: SpaceIndex | None = None  # a reembed's new vectors (shadow.py)
             self._details = Details()  # the fields `fetch` parsed, by text label
             with self._rw.write():
                 self._sync(load=True)
@@ -197,7 +200,7 @@ class EmbeddedStore(SqlActivity, DerivedReads):
             if (i := known.get(name)) is not None and i.space == space
             else SpaceIndex(space, self._ann)  # its tables are all a write needs
             for name, space in read_meta(db).spaces.items()
-        ]
+        ] + self._shadow_index(db)
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -345,28 +348,35 @@ class EmbeddedStore(SqlActivity, DerivedReads):
             self._meta = meta = read_meta(self._rdb)
         if self._details.generation != meta.generation(TEXT):  # a re-embed renumbered them
             self._details = Details(meta.generation(TEXT))
+        shadow = self._sync_shadow(meta)  # first: a swapped shadow is the text space's now
         for name, space in meta.spaces.items():
             index = self._spaces.get(name)
             if index is None or index.space != space:  # new, or a new model (replace_all)
                 index = self._spaces[name] = SpaceIndex(space, self._ann)
-            generation = meta.generation(name)
-            if load:
-                index.load(self._snapshot_dir(name), generation)
-            with self._rsql:
-                index.sync(self._rdb, generation)
-            if load:
-                index.calibrate_if_grown()
+            self._catch_up(name, index, meta.generation(name), load)
+        if shadow is not None:
+            self._catch_up(SHADOW, shadow, meta.generation(SHADOW), load)
+
+    def _catch_up(self, name: str, index: SpaceIndex, generation: int, load: bool) -> None:
+        """Bring one index up to the committed rows (from its snapshot with `load`)."""
+        if load:
+            index.load(self._snapshot_dir(name), generation)
+        with self._rsql:
+            index.sync(self._rdb, generation)
+        if load:
+            index.calibrate_if_grown()
 
     def _snapshot_dir(self, space: str) -> Path:
         return self.path / ("index" if space == TEXT else f"index-{space}")
 
     def save_snapshot(self) -> None:
         """Write each space's index so the next open need not rebuild it."""
+        indexes = {**self._spaces, **({SHADOW: self._shadow} if self._shadow else {})}
         with self._rw.write():
-            for space in self._spaces.values():
+            for space in indexes.values():
                 space.calibrate_if_grown()
         with self._rw.read():
-            for name, space in self._spaces.items():
+            for name, space in indexes.items():
                 space.save(self._snapshot_dir(name))
 
     def close(self) -> None:

@@ -102,7 +102,8 @@ def upsert(
     conn: Connection[Any], info: StoreInfo, entries: Sequence[Entry], vectors: Mapping[str, Vector]
 ) -> None:
     """Write items; an entry without a vector keeps the one its item has (new ones must
-    bring one). Their numbers and dates are indexed again for range filters."""
+    bring one), and a reembed's vector of it (dropped with a new text vector). Their numbers
+    and dates are indexed again for range filters."""
     missing = {e.item.id for e in entries if e.item.id not in vectors}
     if missing:
         known = conn.execute("SELECT id FROM items WHERE id = ANY(%s)", (list(missing),)).fetchall()
@@ -138,7 +139,8 @@ def upsert(
             "content_hash = excluded.content_hash, record_hash = excluded.record_hash, "
             "record = excluded.record, fkeys = excluded.fkeys, "
             "franges = excluded.franges, updated_at = excluded.updated_at, "
-            "embedding = COALESCE(excluded.embedding, t.embedding)",
+            "embedding = COALESCE(excluded.embedding, t.embedding), "
+            "embedding_next = CASE WHEN excluded.embedding IS NULL THEN t.embedding_next END",
             rows,
         )
         cursor.execute(

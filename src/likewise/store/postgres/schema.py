@@ -88,6 +88,8 @@ CREATE INDEX profile_history_user ON profile_history (user_id, space, seq);
     # another server's impressions of them begun before the forget are not written after it.
     6: "CREATE TABLE forgotten (user_key TEXT PRIMARY KEY, seq BIGINT NOT NULL, "
     "at DOUBLE PRECISION NOT NULL);",
+    # The shadow of the text vectors a reembed fills beside them (`shadow.py`).
+    7: "ALTER TABLE items ADD COLUMN IF NOT EXISTS embedding_next vector;",
 }
 
 

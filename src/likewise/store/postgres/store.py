@@ -36,7 +36,6 @@ from likewise.store.base import (
     Space,
     StoreInfo,
     Vector,
-    check_query,
     check_space,
     check_vectors,
 )
@@ -47,6 +46,7 @@ from likewise.store.postgres.filter import compile_where
 from likewise.store.postgres.pool import Connections
 from likewise.store.postgres.schema import FORGET_LOCK, MIGRATIONS, WRITE_LOCK, migrate
 from likewise.store.postgres.search import PgConfig, Planner, space_source
+from likewise.store.postgres.shadow import ShadowColumn
 from likewise.store.sql import Dialect, Sql, SqlActivity
 from likewise.store.sql.activity import trend_score
 
@@ -92,7 +92,7 @@ def _sql(conn: Connection[Any]) -> Sql:
 
 
 @translated
-class PostgresStore(SqlActivity, DerivedReads):
+class PostgresStore(SqlActivity, DerivedReads, ShadowColumn):
     """A :class:`~likewise.store.base.Store` in a PostgreSQL database with pgvector."""
 
     def __init__(self, url: str, *, config: PgConfig | None = None) -> None:
@@ -304,10 +304,9 @@ class PostgresStore(SqlActivity, DerivedReads):
     ) -> list[Hit]:
         node = parse_where(where)
         self._require_info()
-        target = self._space(space)
-        vector = check_query(target, vector, n)
+        target, vector = self._query(space, vector, n)
         query = PgVector(catalog.normalised(target, {"q": vector})["q"])
-        with self._read() as conn:
+        with self._read() as conn, self._same_dim(target):
             rows = self._planner.search(conn, target, query, n, node, list(exclude))
         return [Hit(i, s) for i, s in rows]
 
