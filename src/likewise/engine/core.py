@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any, Self
 
 from likewise.config import Settings
@@ -99,13 +100,12 @@ class Engine(Sessions, Measures, Catalog):
         different model is an error (switch with :meth:`reembed`).
         """
         settings = settings or Settings()
+        named = partial(get_embedder, embedding=settings.embedding)
         store = open_store(location or settings.store.data)
         try:
             info = store.info
             if info is None:
-                embedder = embedder or get_embedder(
-                    model or settings.store.model, embedding=settings.embedding
-                )
+                embedder = embedder or named(model or settings.store.model)
                 tpl = ContentTemplate.parse(template or settings.store.template)
                 info = StoreInfo(
                     embedder.model_id,
@@ -116,9 +116,7 @@ class Engine(Sessions, Measures, Catalog):
                 store.initialize(info)
             else:
                 check_finished(store)  # not a copy cut short
-                embedder = embedder or get_embedder(
-                    model or info.model_id, embedding=settings.embedding
-                )
+                embedder = embedder or named(model or info.model_id)
                 check_compatible(info, embedder, metric, template)
         except BaseException:
             store.close()
