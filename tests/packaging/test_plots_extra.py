@@ -53,7 +53,8 @@ def test_eval_without_matplotlib_writes_the_index_and_says_how_to_get_plots(
     index = (tmp_path / "report" / "index.md").read_text()
     assert "| popular |" in index and "| ema |" in index and "| alpha | 0.5 |" in index
     assert "pip install 'likewise[plots]'" in index and ".png" not in index
-    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == ["index.md"]
+    written = sorted(p.name for p in (tmp_path / "report").iterdir())
+    assert written == ["index.md", "tuned.toml"]  # no plot, and the values --tune chose
 
 
 def test_eval_with_matplotlib_draws_the_plots(
