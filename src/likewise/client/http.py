@@ -21,7 +21,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -29,6 +28,7 @@ import httpx
 from likewise.client.errors import error_from
 from likewise.client.wire import encode
 from likewise.errors import InvalidInput, StoreUnavailable
+from likewise.retry_after import retry_after
 
 __all__ = ["RETRY_STATUSES", "Transport", "retry_after"]
 
@@ -38,22 +38,6 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 JSON = {"Content-Type": "application/json"}
 
 Params = Mapping[str, str | int | float | bool | list[str]]
-
-
-def retry_after(header: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header (a number, or an HTTP date); None when
-    absent or unreadable."""
-    if not header:
-        return None
-    try:
-        return max(0.0, float(header))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
 class Transport:

@@ -19,12 +19,12 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from likewise.errors import EmbedderError
+from likewise.retry_after import retry_after
 
 __all__ = ["JsonPoster", "RemoteError", "retry_after"]
 
@@ -40,22 +40,6 @@ class RemoteError(EmbedderError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
-
-
-def retry_after(header: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header (a number, or an HTTP date); None when
-    absent or unreadable."""
-    if not header:
-        return None
-    try:
-        return max(0.0, float(header))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
 class JsonPoster:
