@@ -26,7 +26,7 @@ from likewise.embedders.image import (
     read_image,
 )
 from likewise.embedders.plugins import image as image_factory
-from likewise.errors import ConfigError, InvalidInput
+from likewise.errors import ConfigError, EmbedderError, InvalidInput
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -230,6 +230,14 @@ def test_without_torch_or_a_cached_graph_the_error_names_the_extra(
     assert "pip install 'likewise[images]'" in done.stdout
     assert str(tmp_path / "likewise" / GRAPH) in done.stdout
     assert not (tmp_path / "likewise").exists() or not any((tmp_path / "likewise").iterdir())
+
+
+def test_a_damaged_cached_graph_is_an_error_that_says_what_to_do(
+    pictures: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / GRAPH).write_bytes(b"half an export")
+    with pytest.raises(EmbedderError, match="delete it to export it again"):
+        ImageEmbedder(cache=tmp_path).embed([pictures["red.png"]])
 
 
 def test_the_cache_folder_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

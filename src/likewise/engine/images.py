@@ -8,7 +8,9 @@ item's position and the field `image`, as any other bad field does. After the it
 written, the images are embedded and written in batches of the store's batch size.
 
 A value with a URL scheme (`https://...`) is kept as the item's link and not embedded:
-likewise fetches nothing. The space is created on first use, 1280-d and cosine.
+likewise fetches nothing. A relative path is read from the process's working directory. The
+space is created on first use, 1280-d and cosine. An item whose image is removed keeps its
+last vector in `image` until it is deleted (the store has no way yet to drop one vector).
 """
 
 from __future__ import annotations
