@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tests.embedders import test_multilingual
+from tests.embedders import test_image, test_multilingual
 from tests.fake_openai import FakeOpenAI, fake_openai
 
 from likewise.config.embedding import EmbeddingConfig
 from likewise.embedders import Embedder, HashingEmbedder, get_embedder
+from likewise.embedders.image import ImageEmbedder
 from likewise.embedders.multilingual import MultilingualE5Embedder
 from likewise.embedders.onnx import MiniLMEmbedder
 from likewise.embedders.openai import OpenAIEmbedder
@@ -69,12 +70,16 @@ SUITES = {
     "openai": TestOpenAI,
     "multilingual": test_multilingual.TestMultilingualE5,  # in test_multilingual.py
     "multilingual-e5-small-q4": test_multilingual.TestMultilingualE5,  # the id stores record
+    # Paths, not texts: the image model runs its own contract for images (test_image.py).
+    "image": test_image.TestImageEmbedder,
+    "efficientnet-lite0": test_image.TestImageEmbedder,  # the id stores record
 }
 CLASSES = {
     TestMiniLM: MiniLMEmbedder,
     TestHashing: HashingEmbedder,
     TestOpenAI: OpenAIEmbedder,
     test_multilingual.TestMultilingualE5: MultilingualE5Embedder,
+    test_image.TestImageEmbedder: ImageEmbedder,
 }
 
 
@@ -96,6 +101,7 @@ def test_every_listed_built_in_name_builds_what_its_suite_runs(server: FakeOpenA
         "hashing",
         "openai",
         "multilingual",
+        "image",
     }
     for row in concrete:
         embedder = get_embedder(row.name, embedding=settings(server))

@@ -271,6 +271,8 @@ def test_the_names_stores_recorded_before_plugins_still_open() -> None:
         "openai",
         "multilingual",
         "multilingual-e5-small-q4",
+        "image",
+        "efficientnet-lite0",
     }
 
 

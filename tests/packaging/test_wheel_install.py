@@ -157,6 +157,7 @@ def test_the_installed_wheel_lists_its_embedders_from_its_own_entry_points(
         ("all-MiniLM-L6-v2-onnx-int8", 384),
         ("hashing", 64),
         ("openai:text-embedding-3-small", 1536),
+        ("image", 1280),  # listed without its extra: describe() loads nothing
     ]:
         row = rows[name]
         assert (row["dim"], row["distribution"], row["version"], row["error"]) == (

@@ -36,11 +36,13 @@ if TYPE_CHECKING:
 __all__ = [
     "MINILM_DIM",
     "Hashing",
+    "Image",
     "MiniLM",
     "ModelInfo",
     "Multilingual",
     "OpenAI",
     "hashing",
+    "image",
     "minilm",
     "multilingual",
     "openai",
@@ -48,6 +50,8 @@ __all__ = [
 
 MINILM_DIM = 384
 MULTILINGUAL_DIM = 384
+IMAGE_DIM = 1280  # embedders/image.py's, repeated: listing the models imports no numpy graph
+IMAGE_ID = "efficientnet-lite0"
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,27 @@ class Multilingual:
         return MultilingualE5Embedder()
 
 
+class Image:
+    """`image`: EfficientNet-Lite0's pooled features of local image files (1280-d), offline,
+    from the `likewise[images]` extra; its "texts" are paths. An Engine fills the space `image`
+    with it from the items' `image` field. Stores record it as `efficientnet-lite0`, an entry
+    point of its own."""
+
+    def describe(self) -> list[ModelInfo]:
+        note = "EfficientNet-Lite0 image features, ONNX: pip install 'likewise[images]'"
+        return [
+            ModelInfo("image", IMAGE_DIM, note),
+            ModelInfo(IMAGE_ID, IMAGE_DIM, "the id a store records for image"),
+        ]
+
+    def __call__(self, argument: str) -> Embedder:
+        if argument:
+            raise ConfigError(f"model image takes no argument, not {argument!r}")
+        from likewise.embedders.image import ImageEmbedder  # the graph loads on first use
+
+        return ImageEmbedder()
+
+
 class OpenAI:
     """`openai:<model>[@<dim>]`: any server speaking OpenAI's `/v1/embeddings`, called as the
     `embedding` settings say (None reads them from the environment, `LIKEWISE_OPENAI_*`)."""
@@ -149,3 +174,4 @@ minilm = MiniLM()
 hashing = Hashing()
 multilingual = Multilingual()
 openai = OpenAI()
+image = Image()

@@ -16,6 +16,7 @@ from likewise.engine.checks import (
     item_problem,
     validate_items,
 )
+from likewise.engine.images import embed_images, images_to_embed
 from likewise.engine.ingest import Progress, ingest
 from likewise.engine.pages import ItemPage, check_limit
 from likewise.engine.reembed import ModelSwitch
@@ -43,6 +44,8 @@ __all__ = ["Catalog"]
 class Catalog(ModelSwitch):
     """Items in, related items and search out, over one store and one embedder (switched
     by `reembed`, :class:`ModelSwitch`)."""
+
+    image_embedder: Embedder | None = None  # the `image` space's model, built on first use
 
     def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
         info = store.info
@@ -81,8 +84,10 @@ class Catalog(ModelSwitch):
         Every record is validated before anything is written. Writes are durable in batches of
         `batch_size`: if the process dies, re-running the same call resumes where it stopped.
         With `delete_missing`, stored items absent from `records` are deleted (a full sync).
+        Items naming a local image file get its vector in the space `image` (engine/images.py).
         """
         items = validate_items(records, self.limits, self.template)
+        images = images_to_embed(self.store, items, self._image_model)
         try:
             report = ingest(
                 self.store,
@@ -102,9 +107,20 @@ class Catalog(ModelSwitch):
             raise
         if report.new or report.changed:
             self._items_added([i.id for i in items])
+        if images:  # after the items, which their vectors need; see engine/images.py
+            embed_images(self.store, self._image_model(), images, self.batch_size)
+            self._catalog_changed()
         if report.new or report.changed or report.deleted:
             self._catalog_changed()
         return report
+
+    def _image_model(self) -> Embedder:
+        """The model of the space `image` (EfficientNet-Lite0, `likewise[images]`)."""
+        if self.image_embedder is None:
+            from likewise.embedders.image import ImageEmbedder
+
+            self.image_embedder = ImageEmbedder()
+        return self.image_embedder
 
     def delete(self, ids: Sequence[str]) -> int:
         """Delete items by id; returns how many existed."""
