@@ -52,24 +52,55 @@ def catalog(pictures: dict[str, str]) -> list[dict[str, object]]:
     return items
 
 
-def opened(location: str, cache: Path) -> Engine:
-    engine = Engine.open(location, model="hashing-64")
+def opened(location: str, cache: Path, folder: Path) -> Engine:
+    """An engine whose items' images are read from `folder` (LIKEWISE_IMAGE_FOLDER)."""
+    engine = Engine.open(location, model="hashing-64", settings=Settings(image_folder=str(folder)))
     engine.image_embedder = Counting(cache)
     return engine
 
 
 @pytest.fixture
-def engine(tmp_path: Path, image_graph: Path) -> Iterator[Engine]:  # noqa: F811
-    with opened(str(tmp_path / "data"), image_graph) as eng:
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.getbasetemp()  # holds the pictures and each test's tmp_path
+
+
+@pytest.fixture
+def engine(tmp_path: Path, image_graph: Path, folder: Path) -> Iterator[Engine]:  # noqa: F811
+    with opened(str(tmp_path / "data"), image_graph, folder) as eng:
         yield eng
+
+
+def test_without_an_image_folder_no_file_is_read(tmp_path: Path, pictures: dict[str, str]) -> None:
+    """`image` stays a link, as it was before images were embedded: no file is opened."""
+    with Engine.open(str(tmp_path / "data"), model="hashing-64") as engine:
+        engine.add_items(catalog(pictures))
+        assert engine.image_embedder is None and "image" not in engine.spaces()
+        assert engine.get("red").image == pictures["red.png"]
+
+
+@pytest.mark.parametrize("escape", ["../../../etc/passwd", "/etc/passwd", "link/passwd"])
+def test_a_path_out_of_the_image_folder_is_refused(
+    tmp_path: Path,
+    image_graph: Path,  # noqa: F811
+    pictures: dict[str, str],
+    escape: str,
+) -> None:
+    inside = tmp_path / "images"
+    inside.mkdir()
+    (inside / "link").symlink_to("/etc")
+    with opened(str(tmp_path / "data"), image_graph, inside) as engine:
+        with pytest.raises(InvalidInput, match="outside the image folder") as caught:
+            engine.add_items([{"id": "x", "title": "x", "image": escape}])
+        assert caught.value.field == "items[0].image" and engine.count() == 0
 
 
 def test_ingest_fills_the_image_space_and_similar_finds_by_picture(
     location: str,
     image_graph: Path,  # noqa: F811
     pictures: dict[str, str],
+    folder: Path,
 ) -> None:
-    with opened(location, image_graph) as engine:
+    with opened(location, image_graph, folder) as engine:
         engine.add_items(catalog(pictures))
         assert engine.spaces()["image"] == Space("image", 1280, metric_of("cosine"))
         embedded = engine.vectors(engine.ids(), space="image")
@@ -133,6 +164,6 @@ def test_images_named_over_http_are_embedded_or_refused(
         refused = client.post("/v1/items:batch", json=bad)
         assert refused.status_code == 422
         error = refused.json()["error"]
-        assert error["field"] == "items[0].image" and "No such file" in error["message"]
+        assert error["field"] == "items[0].image" and "outside the image folder" in error["message"]
     vectors = engine.vectors(engine.ids(), space="image")
     assert all(np.isfinite(v).all() for v in vectors.values())

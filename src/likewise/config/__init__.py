@@ -60,6 +60,12 @@ class StoreConfig(Component):
     metric: str = Field("cosine", description="cosine, dot or euclidean, for a new store")
     template: str = Field("title,body,tags", description="fields embedded, in order")
     batch_size: int = Field(256, ge=1, le=100_000, description="items per durable write")
+    image_folder: str | None = Field(
+        None,
+        description="the folder an item's `image` path is read from, to embed it into the "
+        "space `image` (likewise[images]); a path outside it is refused. Unset: `image` is "
+        "a link and no file is read",
+    )
 
 
 class ProfileConfig(Component):

@@ -208,9 +208,11 @@ def listed() -> list[Listed]:
     problem = missing_own(table)
     if problem:
         raise ConfigError(problem.removeprefix("; "))
-    # likewise's own first, the default model first of all; the rest as the metadata has them.
+    # likewise's own first, the default model first of all; then the shortest names, so a
+    # plugin is labelled by its short name (`image`), not by the id stores record.
     order = sorted(
-        table.items(), key=lambda kv: (kv[1][0].distribution != OWN, kv[0] != DEFAULT_MODEL)
+        table.items(),
+        key=lambda kv: (kv[1][0].distribution != OWN, kv[0] != DEFAULT_MODEL, len(kv[0]), kv[0]),
     )
     rows: list[Listed] = []
     done: set[tuple[str, str]] = set()

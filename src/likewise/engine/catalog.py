@@ -58,6 +58,7 @@ class Catalog(ModelSwitch):
         self.embedder = self._cut(embedder)
         self.template = ContentTemplate.parse(info.template)
         self.batch_size = settings.store.batch_size
+        self.image_folder = settings.store.image_folder  # None: `image` is only a link
         self.similar_cache: ResultCache[list[Hit]] = ResultCache(
             size=settings.ranking.cache_size, ttl=settings.ranking.cache_seconds
         )
@@ -87,7 +88,7 @@ class Catalog(ModelSwitch):
         Items naming a local image file get its vector in the space `image` (engine/images.py).
         """
         items = validate_items(records, self.limits, self.template)
-        images = images_to_embed(self.store, items, self._image_model)
+        images = images_to_embed(self.store, items, self._image_model, self.image_folder)
         try:
             report = ingest(
                 self.store,

@@ -7,15 +7,20 @@ writes anything, so a missing, oversized or undecodable file refuses the whole c
 item's position and the field `image`, as any other bad field does. After the items are
 written, the images are embedded and written in batches of the store's batch size.
 
-A value with a URL scheme (`https://...`) is kept as the item's link and not embedded:
-likewise fetches nothing. A relative path is read from the process's working directory. The
-space is created on first use, 1280-d and cosine. An item whose image is removed keeps its
-last vector in `image` until it is deleted (the store has no way yet to drop one vector).
+Files are read only from the folder the `image_folder` setting names (unset: none, and
+`image` is only a link, as it was before images were embedded): a relative path is read
+inside it, and a path that leads outside it (`../`, an absolute path, a symlink) is refused,
+so a caller with a write key cannot make the server read, or learn of, any other file. A value
+with a URL scheme (`https://...`) is kept as the item's link and not embedded: likewise
+fetches nothing. The space is created on first use, 1280-d and cosine. An item whose image
+is removed keeps its last vector in `image` until it is deleted (the store has no way yet to
+drop one vector).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from likewise.embedders.base import Embedder
 from likewise.errors import InvalidInput
@@ -33,24 +38,36 @@ def is_local(image: str | None) -> bool:
 
 
 def images_to_embed(
-    store: Store, items: Sequence[Item], embedder: Callable[[], Embedder]
+    store: Store,
+    items: Sequence[Item],
+    embedder: Callable[[], Embedder],
+    folder: str | None,
 ) -> dict[str, str]:
-    """The image path of each of `items` whose vector in `image` is missing or stale, each
-    file read once as the model will read it (InvalidInput naming `items[k].image`).
-    `embedder` is called only when there is an image to check: a catalog without images
-    needs no image model."""
+    """The image file of each of `items` whose vector in `image` is missing or stale (id ->
+    the path inside `folder`), each file read once as the model will read it (InvalidInput
+    naming `items[k].image`). `embedder` is called only when there is an image to check: a
+    catalog without images needs no image model. No `folder`: nothing is read."""
+    if folder is None:
+        return {}
     named = {i.id: i.image for i in items if is_local(i.image)}
     if not named:
         return {}
     stored = {i.id: i.image for i in store.get(list(named))}
     have = set(store.vectors(list(named), space=IMAGE)) if IMAGE in store.spaces() else set()
-    todo = {
-        k: path
-        for k, path in named.items()
-        if path is not None and (k not in have or stored.get(k) != path)
-    }
-    if not todo:
+    stale = {k for k, path in named.items() if k not in have or stored.get(k) != path}
+    if not stale:
         return {}
+    root = Path(folder).resolve()
+    todo: dict[str, str] = {}
+    for position, item in enumerate(items):
+        if item.id in stale and item.image is not None:
+            path = (root / item.image).resolve()
+            if not path.is_relative_to(root):
+                raise InvalidInput(
+                    f"{item.image!r} is outside the image folder (LIKEWISE_IMAGE_FOLDER)",
+                    field=f"items[{position}].image",
+                )
+            todo[item.id] = str(path)
     model = embedder()
     check = getattr(model, "check", None)  # a plugin's image model may not offer one
     for position, item in enumerate(items):
