@@ -41,9 +41,14 @@ class LikewiseError(Exception):
 
 
 class ConfigError(LikewiseError):
-    """A setting, a location or a model choice that cannot work."""
+    """A setting, a location or a model choice that cannot work; `field` names the setting
+    when one value is at fault (`alpha`)."""
 
     code = "config"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class NotFound(LikewiseError):

@@ -77,7 +77,7 @@ def located(exc: ConfigError, where: Callable[[str], str]) -> ConfigError:
     source = where(found[1]) if found is not None else ""
     if found is None or not source.startswith("file "):
         return exc
-    return ConfigError(f"setting {found[1]} ({source}): {str(exc)[found.end() :]}")
+    return ConfigError(f"setting {found[1]} ({source}): {str(exc)[found.end() :]}", field=found[1])
 
 
 def config_error(exc: ValidationError, where: Callable[[str], str] | None = None) -> ConfigError:
@@ -87,4 +87,4 @@ def config_error(exc: ValidationError, where: Callable[[str], str] | None = None
     name = ".".join(str(p) for p in first["loc"]) or "settings"
     source = where(str(first["loc"][0])) if where is not None and first["loc"] else ""
     named = f"{name} ({source})" if source.startswith("file ") else name
-    return ConfigError(f"setting {named}: {first['msg']}")
+    return ConfigError(f"setting {named}: {first['msg']}", field=name)
