@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -66,7 +67,8 @@ class Catalog(ModelSwitch):
     ) -> list[tuple[int, InvalidInput]]:
         """Every item that could not be added, by position, with why; nothing is written (a
         file ingest reports them all, or leaves them out, before it adds any)."""
-        found = (item_problem(r, self.limits, self.template) for r in records)
+        spaces = functools.cache(self.store.spaces)
+        found = (item_problem(r, self.limits, self.template, spaces) for r in records)
         return [(k, problem) for k, problem in enumerate(found) if problem is not None]
 
     def add_items(
@@ -81,8 +83,14 @@ class Catalog(ModelSwitch):
         Every record is validated before anything is written. Writes are durable in batches of
         `batch_size`: if the process dies, re-running the same call resumes where it stopped.
         With `delete_missing`, stored items absent from `records` are deleted (a full sync).
+
+        An item may carry its own vectors, `{"vectors": {"image": [...]}}`, for spaces made
+        with :meth:`add_space` (not `text`, the embedder's). They are checked with the rest
+        (the space known, its dimension, every number finite) and written right after the
+        item's batch, as :meth:`put_vectors` would (a cosine space keeps them at unit
+        length). An item given without `vectors` keeps those it has.
         """
-        items = validate_items(records, self.limits, self.template)
+        items = validate_items(records, self.limits, self.template, self.store.spaces)
         try:
             report = ingest(
                 self.store,

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
+
+import numpy as np
 
 from likewise.embedders.base import Embedder
 from likewise.errors import ConfigError, Conflict, InvalidInput
 from likewise.items.limits import Limits
 from likewise.items.model import ContentTemplate, Item, parse_item
-from likewise.store import StoreInfo, metric_of
+from likewise.store import TEXT, Space, StoreInfo, metric_of
 
 __all__ = [
     "MAX_N",
     "IngestReport",
     "check_compatible",
     "check_n",
+    "check_own_vectors",
     "check_page",
     "check_score",
     "item_problem",
@@ -26,6 +30,8 @@ __all__ = [
 ]
 
 MAX_N = 10_000
+# The store's vector spaces, asked for only when an item brings vectors of its own.
+SpacesOf = Callable[[], Mapping[str, Space]]
 
 
 @dataclass
@@ -43,7 +49,10 @@ class IngestReport:
 
 
 def validate_items(
-    records: Iterable[Item | Mapping[str, Any]], limits: Limits, template: ContentTemplate
+    records: Iterable[Item | Mapping[str, Any]],
+    limits: Limits,
+    template: ContentTemplate,
+    spaces: SpacesOf = dict,
 ) -> list[Item]:
     """Every record as an Item within `limits`, or InvalidInput naming `items[k].field`
     (nothing written). An Item made elsewhere is checked against `limits` again: its maker
@@ -56,10 +65,13 @@ def validate_items(
     written elsewhere, with their id embedded."""
     items: list[Item] = []
     seen: set[str] = set()
+    spaces = functools.cache(spaces)
     for position, record in enumerate(records):
         try:
             given = record.model_dump() if isinstance(record, Item) else record
             item = parse_item(given, limits=limits)
+            if item.vectors:
+                check_own_vectors(item, spaces())
         except InvalidInput as exc:
             field = f"items[{position}]" + (f".{exc.field}" if exc.field else "")
             raise InvalidInput(exc.reason, field=field) from None
@@ -76,7 +88,10 @@ def validate_items(
 
 
 def item_problem(
-    record: Item | Mapping[str, Any], limits: Limits, template: ContentTemplate
+    record: Item | Mapping[str, Any],
+    limits: Limits,
+    template: ContentTemplate,
+    spaces: SpacesOf = dict,
 ) -> InvalidInput | None:
     """Why `record` could not be added on its own (as :func:`validate_items` would refuse
     it, the field without its position), or None."""
@@ -84,11 +99,44 @@ def item_problem(
         item = parse_item(
             record.model_dump() if isinstance(record, Item) else record, limits=limits
         )
+        if item.vectors:
+            check_own_vectors(item, spaces())
     except InvalidInput as exc:
         return exc
     if not template.render(item):
         return Conflict(nothing_to_embed(template), field=template.fields[0])
     return None
+
+
+def check_own_vectors(item: Item, spaces: Mapping[str, Space]) -> None:
+    """Each of `item`'s own vectors names a space among `spaces` other than `text` (the
+    embedder's: its vectors are made from the item's text), and has that space's dimension
+    (its only length limit). InvalidInput names `vectors.SPACE`; NaN, infinities and
+    non-numbers were refused when the item was made."""
+    for name, vector in item.vectors.items():
+        field = f"vectors.{name}"
+        if name == TEXT:
+            raise InvalidInput(
+                "the text space holds the vectors this store's model makes from the item's "
+                "text; give your own vectors in a space of your own (add_space)",
+                field=field,
+            )
+        space = spaces.get(name)
+        if space is None:
+            known = ", ".join(s for s in spaces if s != TEXT) or "none yet"
+            raise InvalidInput(
+                f"unknown space {name!r} (declare it first with add_space); known: {known}",
+                field=field,
+            )
+        if len(vector) != space.dim:
+            raise InvalidInput(
+                f"has {len(vector)} numbers; space {name!r} holds {space.dim}-d vectors",
+                field=field,
+            )
+        with np.errstate(over="ignore"):  # the overflow is what is checked
+            narrow = np.asarray(vector, dtype=np.float32)
+        if not np.isfinite(narrow).all():
+            raise InvalidInput("holds a number beyond a 32-bit float's range", field=field)
 
 
 def nothing_to_embed(template: ContentTemplate) -> str:
