@@ -14,6 +14,8 @@ from likewise.engine.checks import (
     IngestReport,
     check_n,
     check_score,
+    check_space_args,
+    check_vector,
     item_problem,
     validate_items,
 )
@@ -273,11 +275,16 @@ class Catalog(ModelSwitch):
         space: str = TEXT,
         min_score: float | None = None,
     ) -> list[Hit]:
-        """The `n` items closest to a vector of `space`'s dimension (those scored below
-        `min_score` left out)."""
+        """The `n` items closest to a vector of `space`'s dimension, a query of your own
+        (those scored below `min_score` left out). Its numbers are checked as an item's own
+        vectors are (InvalidInput naming `vector`); an unknown space names `space`."""
         check_n(n)
         check_score(min_score)
-        query = np.asarray(vector, dtype=np.float32)
+        known = self.store.spaces()
+        if not isinstance(space, str) or space not in known:
+            names = ", ".join(known)
+            raise InvalidInput(f"unknown space {space!r}; known: {names}", field="space")
+        query = check_vector(vector, known[space], "vector")
         hits = self.store.search(query, n=n, where=where, exclude=exclude, space=space)
         return [h for h in hits if min_score is None or h.score >= min_score]
 
@@ -287,7 +294,10 @@ class Catalog(ModelSwitch):
 
     def add_space(self, name: str, dim: int, *, metric: str = "cosine") -> Space:
         """Create a vector space for vectors that do not come from the embedder (learned from
-        behaviour, from images, or your own); a no-op if it exists alike."""
+        behaviour, from images, or your own); a no-op if it exists alike, ConfigError if it
+        exists otherwise. A bad name, dimension or metric is an InvalidInput naming `space`,
+        `dim` or `metric`, as over HTTP."""
+        check_space_args(name, dim, metric)
         space = Space(name, dim, metric_of(metric))
         self.store.add_space(space)
         return space

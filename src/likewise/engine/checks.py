@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from likewise.embedders.base import Embedder
 from likewise.errors import ConfigError, Conflict, InvalidInput
 from likewise.items.limits import Limits
 from likewise.items.model import ContentTemplate, Item, parse_item
-from likewise.store import TEXT, Space, StoreInfo, metric_of
+from likewise.store import METRICS, TEXT, Space, StoreInfo, metric_of
 
 __all__ = [
     "MAX_N",
@@ -25,6 +26,8 @@ __all__ = [
     "check_own_vectors",
     "check_page",
     "check_score",
+    "check_space_args",
+    "check_vector",
     "item_problem",
     "validate_items",
 ]
@@ -128,15 +131,50 @@ def check_own_vectors(item: Item, spaces: Mapping[str, Space]) -> None:
                 f"unknown space {name!r} (declare it first with add_space); known: {known}",
                 field=field,
             )
-        if len(vector) != space.dim:
-            raise InvalidInput(
-                f"has {len(vector)} numbers; space {name!r} holds {space.dim}-d vectors",
-                field=field,
-            )
-        with np.errstate(over="ignore"):  # the overflow is what is checked
-            narrow = np.asarray(vector, dtype=np.float32)
-        if not np.isfinite(narrow).all():
-            raise InvalidInput("holds a number beyond a 32-bit float's range", field=field)
+        check_vector(vector, space, field)
+
+
+SPACE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")  # as the stores name their tables
+
+
+def check_space_args(name: str, dim: int, metric: str) -> None:
+    """A space's name, dimension and metric as a store takes them, or InvalidInput naming
+    `space`, `dim` or `metric`."""
+    if not isinstance(name, str) or not SPACE_NAME.match(name):
+        raise InvalidInput("use 1-32 of a-z, 0-9 and _, starting with a letter", field="space")
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+        raise InvalidInput("must be a positive integer", field="dim")
+    if metric not in METRICS:
+        raise InvalidInput(f"unknown metric; known: {', '.join(METRICS)}", field="metric")
+
+
+# The largest magnitude a number of a vector of your own may have: with it, a vector's
+# squares and dot products stay finite in 32-bit floats at any dimension a space takes.
+VECTOR_BOUND = 1e6
+
+
+def check_vector(vector: Any, space: Space, field: str) -> np.ndarray[Any, Any]:
+    """`vector` (numbers, or a 1-d numpy array) as float32 for `space`: of its dimension (the
+    only length limit), every number finite and within +-`VECTOR_BOUND`, and, for a cosine
+    space, not all zeros (it has no direction). InvalidInput names `field` otherwise."""
+    if isinstance(vector, np.ndarray) and vector.ndim == 1 and vector.dtype.kind in "fiu":
+        vector = vector.tolist()
+    if isinstance(vector, str | bytes) or not isinstance(vector, Sequence):
+        raise InvalidInput("must be an array of numbers", field=field)
+    if len(vector) != space.dim:
+        raise InvalidInput(
+            f"has {len(vector)} numbers; space {space.name!r} holds {space.dim}-d vectors",
+            field=field,
+        )
+    for x in vector:  # compared, not converted: a JSON integer may be too large for a float
+        if isinstance(x, bool) or not isinstance(x, int | float):
+            raise InvalidInput("must be an array of numbers", field=field)
+        if not -VECTOR_BOUND <= x <= VECTOR_BOUND:  # NaN fails both
+            raise InvalidInput(f"numbers must be finite and within +-{VECTOR_BOUND:g}", field=field)
+    out = np.asarray(vector, dtype=np.float32)
+    if space.metric == "cosine" and not out.any():
+        raise InvalidInput("must not be all zeros in a cosine space", field=field)
+    return out
 
 
 def nothing_to_embed(template: ContentTemplate) -> str:
