@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from likewise import Engine, InvalidInput
+from likewise.cli.main import main
 from likewise.items import load_items
 
 
@@ -174,3 +175,72 @@ def test_bad_vectors_in_files_are_named_by_line_and_field(tmp_path: Path) -> Non
     assert [i.id for i in found.items] == ["x"]
     assert [(e.line, e.field) for e in found.errors] == [(3, "vectors.img")]
     assert "array of numbers" in found.errors[0].reason
+
+
+def _cli(capsys: pytest.CaptureFixture[str], data: Path, *args: str) -> tuple[int, str, str]:
+    code = main(["--data", str(data), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_cli_declares_spaces_ingests_vectors_and_searches_by_vector(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text('{"id": "p1", "title": "plain"}\n')
+    assert _cli(capsys, data, "ingest", str(plain), "--model", "hashing-64")[0] == 0
+    code, out, _ = _cli(capsys, data, "space", "add", "img", "--dim", "3")
+    assert (code, out.strip()) == (0, "img: 3-d, cosine")
+    assert _cli(capsys, data, "space", "add", "img", "--dim", "3")[0] == 0  # alike: a no-op
+    code, _, err = _cli(capsys, data, "space", "add", "img", "--dim", "4")
+    assert code != 0 and len(err.strip().splitlines()) == 1 and "img" in err
+    code, _, err = _cli(capsys, data, "space", "add", "Img", "--dim", "3")
+    assert code == 2 and "space" in err and len(err.strip().splitlines()) == 1
+    code, out, _ = _cli(capsys, data, "space", "list", "--json")
+    assert json.loads(out)["spaces"] == [
+        {"name": "text", "dim": 64, "metric": "cosine"},
+        {"name": "img", "dim": 3, "metric": "cosine"},
+    ]
+    csv = tmp_path / "own.csv"
+    csv.write_text('id,title,vectors.img\nr1,red,"[1, 0, 0]"\ng1,green,"[0, 1, 0]"\n')
+    code, out, _ = _cli(capsys, data, "ingest", str(csv), "--json")
+    assert code == 0 and json.loads(out)["new"] == 2
+    code, out, _ = _cli(
+        capsys, data, "search", "--vector", "[0.1, 1, 0]", "--space", "img", "--json"
+    )
+    assert code == 0
+    assert [h["id"] for h in json.loads(out)["items"]] == ["g1", "r1"]
+    # A bad vector in a file: the line and field are named, nothing is ingested.
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"id": "b1", "title": "fine", "vectors": {"img": [0, 0, 1]}}\n'
+        '{"id": "b2", "title": "short", "vectors": {"img": [0, 1]}}\n'
+    )
+    code, _, err = _cli(capsys, data, "ingest", str(bad))
+    assert code != 0 and "line 2" in err and "vectors.img" in err
+    with Engine.open(str(data)) as engine:
+        assert engine.ids() == ["g1", "p1", "r1"]
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        pytest.param(["search", "moon", "--vector", "[1, 0, 0]"], "text", id="both"),
+        pytest.param(["search"], "text", id="neither"),
+        pytest.param(["search", "moon", "--space", "img"], "space", id="space-with-text"),
+        pytest.param(["search", "--vector", "1,0,0", "--space", "img"], "vector", id="not-json"),
+        pytest.param(["search", "--vector", "[1, 0]", "--space", "img"], "vector", id="short"),
+        pytest.param(["search", "--vector", "[1, 0, 0]", "--space", "nope"], "space", id="space"),
+    ],
+)
+def test_a_bad_cli_search_is_one_line_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], field: str
+) -> None:
+    data = tmp_path / "data"
+    with Engine.open(str(data), model="hashing-64") as engine:
+        engine.add_space("img", 3)
+        engine.add_items([{"id": "a", "title": "moon", "vectors": {"img": [1, 0, 0]}}])
+    code, out, err = _cli(capsys, data, *args)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and field in err, err
