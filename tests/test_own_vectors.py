@@ -15,6 +15,7 @@ import pytest
 from likewise import Engine, InvalidInput
 from likewise.cli.main import main
 from likewise.items import load_items
+from likewise.items.model import stored_item
 
 
 def _open(location: str) -> Engine:
@@ -244,3 +245,11 @@ def test_a_bad_cli_search_is_one_line_naming_the_field(
     code, out, err = _cli(capsys, data, *args)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and field in err, err
+
+
+def test_a_vectors_key_an_older_version_stored_as_metadata_is_still_read() -> None:
+    """`vectors` was no field before: a record stored then may hold it as metadata, of any
+    JSON; the store must still read that item."""
+    record = {"id": "a", "title": "t", "body": "", "tags": [], "vectors": "old", "n": 1}
+    item = stored_item(record)
+    assert (item.vectors, item.metadata) == ({}, {"vectors": "old", "n": 1})

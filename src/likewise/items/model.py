@@ -274,7 +274,12 @@ def parse_item(data: Any, *, line: int | None = None, limits: Limits | None = No
 def stored_item(record: Any) -> Item:
     """An item as a store read it back. It passed the limits of its day when it was written,
     which a setting may since have lowered, or an older version set higher (ids of 512
-    characters, metadata of any size): those are not applied again, or it could not be read."""
+    characters, metadata of any size): those are not applied again, or it could not be read.
+    A stored `vectors` key is metadata an older version kept (it was no field then; items'
+    own vectors are stored in their spaces, never in the record)."""
+    if isinstance(record, Mapping) and "vectors" in record:  # no record holds `metadata`
+        kept = {k: v for k, v in record.items() if k != "vectors"}
+        record = {**kept, "metadata": {"vectors": record["vectors"]}}
     return validate_record(Item, record, limits=AS_STORED)
 
 
