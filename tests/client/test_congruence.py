@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from pydantic import BaseModel
 from tests.client.conftest import READ, WRITE, Server
@@ -25,6 +26,7 @@ from likewise import (
     Recommendation,
     Unauthorized,
 )
+from likewise.items.model import Item
 from likewise.tracking.experiments import Experiment
 
 WORDS = {
@@ -254,6 +256,34 @@ def test_experiment_while_one_runs_is_a_conflict(both: Both) -> None:
     found = both("second", lambda t: t.create_experiment("two", variants))
     assert isinstance(found, Conflict)
     both("stop", lambda t: t.stop_experiment("one"))
+
+
+def test_own_vectors_answer_alike(both: Both) -> None:
+    both("add_space", lambda t: t.add_space("img", 3))
+    both("add_space again", lambda t: t.add_space("img", 3, metric="cosine"))
+    both("add_space other", lambda t: t.add_space("img", 4))  # ConfigError
+    both("add_space bad name", lambda t: t.add_space("Img", 3))
+    both("add_space bad metric", lambda t: t.add_space("pic", 3, metric="l1"))
+    both("spaces", lambda t: t.spaces())
+    own = [
+        {**CATALOG[0], "vectors": {"img": [1.0, 0.0, 0.0]}},
+        {**CATALOG[1], "vectors": {"img": np.array([0.0, 2.0, 0.1])}},
+        Item(id="x1", title="made", vectors={"img": [0.0, 0.0, 1.0]}),
+    ]
+    both("add_items vectors", lambda t: t.add_items(own))
+    both("add_items same", lambda t: t.add_items(own))
+    both("vectors kept", lambda t: t.add_items([CATALOG[0]]))
+    both("search_vector", lambda t: t.search_vector([0.1, 1.0, 0.0], n=3, space="img"))
+    text = both.engine.vectors(["space1"])["space1"]
+    both("search_vector text", lambda t: t.search_vector(text, n=2, min_score=0.0))
+    bad = [{"id": "y1", "title": "y"}, {"id": "y2", "title": "y", "vectors": {"img": [1.0]}}]
+    found = both("add_items bad", lambda t: t.add_items(bad))
+    assert isinstance(found, InvalidInput) and found.field == "items[1].vectors.img"
+    found = both("search_vector bad", lambda t: t.search_vector([1.0, 0.0], space="img"))
+    assert isinstance(found, InvalidInput) and found.field == "vector"
+    found = both("search_vector space", lambda t: t.search_vector([1.0], space="nope"))
+    assert isinstance(found, InvalidInput) and found.field == "space"
+    assert both.engine.vectors(["x1"], space="img")["x1"].tolist() == [0.0, 0.0, 1.0]
 
 
 def test_keys_the_server_refuses_raise_unauthorized(server: Server) -> None:

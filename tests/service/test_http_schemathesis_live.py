@@ -139,7 +139,12 @@ def _set_aside(check: str, case: schemathesis.Case, response: Any) -> str | None
     - ids in a list must differ (`uniqueItems` compares whole elements);
     - recommendForUser's `weights`/`diversity` tune the hybrid only, and `space` applies
       to the profile strategies only.
-    (Onboarding from text or items the model places nowhere is valid and a 409.)"""
+    (Onboarding from text or items the model places nowhere is valid and a 409.)
+    And the stateful phase's resource check, for a stop that promotes a variant the new
+    experiment does not have: the 404 names `promote`, not the experiment, and the variants
+    are the names its creation gave, which no schema can list."""
+    if check == "ensure_resource_availability" and _error_field(response) == "promote":
+        return "a variant the experiment does not have"
     if check != "positive_data_acceptance":
         return None
     path = case.operation.path
@@ -156,6 +161,15 @@ def _set_aside(check: str, case: schemathesis.Case, response: Any) -> str | None
         if blend and query.get("space", "text") != "text":
             return "a space for a blend"
     return None
+
+
+def _error_field(response: Any) -> str | None:
+    """The field an error response names, if it is one."""
+    try:
+        error = json.loads(response.content)["error"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return error.get("field") if isinstance(error, dict) else None
 
 
 def _names_its_field(response: Any) -> str | None:

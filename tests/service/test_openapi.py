@@ -32,6 +32,8 @@ IDS = {
     ("delete", "/v1/users/{user_id}"): "forgetUser",
     ("get", "/v1/items/{item_id}/similar"): "similarItems",
     ("post", "/v1/search"): "searchItems",
+    ("get", "/v1/spaces"): "listSpaces",
+    ("put", "/v1/spaces/{space}"): "putSpace",
     ("put", "/v1/items/{item_id}"): "putItem",
     ("get", "/v1/items/{item_id}"): "getItem",
     ("delete", "/v1/items/{item_id}"): "deleteItem",
@@ -56,7 +58,7 @@ IDS = {
     ("get", "/metrics"): "metrics",
 }
 WRITES = {"onboardUser", "forgetUser", "putItem", "deleteItem", "writeItems", "deleteUserEvents"}
-WRITES |= {"createExperiment", "stopExperiment"}
+WRITES |= {"createExperiment", "stopExperiment", "putSpace"}
 EVENTS = {"recordEvents", "trackList"}  # what a page's key may do besides reading
 PRIVATE = {"userProfile", "listUserEvents"}  # a user's history: not for a page's key
 OPEN = {"health", "readiness", "metrics"}
@@ -138,6 +140,7 @@ def test_errors_are_the_ones_each_operation_can_answer(document: dict[str, Any])
         assert (503 in codes) == (name not in ("health",)), name
         conflicts = ("onboardUser", "createExperiment", "recommendForUser", "similarItems")
         conflicts += ("putItem", "writeItems")  # an item with nothing for the template to embed
+        conflicts += ("putSpace",)  # a space that exists with another dimension or metric
         assert (409 in codes) == (name in conflicts), name
         for code in codes:
             body = op["responses"][str(code)]["content"]["application/json"]["schema"]
@@ -282,6 +285,7 @@ BODY_ORDER = [
     ("putItem", "/v1/items/a1"),
     ("writeItems", "/v1/items:batch"),
     ("searchItems", "/v1/search"),
+    ("putSpace", "/v1/spaces/image"),
     ("recordEvents", "/v1/events"),
     ("recommendFromItems", "/v1/recommend"),
     ("trackList", "/v1/impressions"),

@@ -19,6 +19,7 @@ from likewise.cli.common import (
     skipped,
 )
 from likewise.cli.options import shared
+from likewise.cli.spaces import parse_vector
 from likewise.engine.catalog import SOURCES
 from likewise.errors import InvalidInput
 from likewise.items import load_items
@@ -54,10 +55,15 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
 
     for name, fn, what in (
         ("similar", similar, "Items related to an item."),
-        ("search", search, "Items closest to a free text."),
+        ("search", search, "Items closest to a free text, or to a vector (--vector)."),
     ):
         p = add(name, fn, what)
-        p.add_argument("query", metavar="id" if name == "similar" else "text")
+        if name == "similar":
+            p.add_argument("query", metavar="id")
+        else:
+            p.add_argument("query", metavar="text", nargs="?", help="what to search for")
+            p.add_argument("--vector", help="a JSON array of numbers to search for, not text")
+            p.add_argument("--space", help="the space --vector is searched in (default: text)")
         p.add_argument("-n", "--n", type=int, default=10, help="how many (default 10)")
         p.add_argument("--where", help='metadata filter as JSON, e.g. \'{"category": "news"}\'')
         p.add_argument(
@@ -160,11 +166,19 @@ def similar(args: argparse.Namespace) -> int:
 
 
 def search(args: argparse.Namespace) -> int:
+    if (args.query is None) == (args.vector is None):
+        raise InvalidInput("give a text or --vector, one of the two", field="text")
+    if args.space is not None and args.vector is None:
+        raise InvalidInput("goes with --vector: text is searched in text", field="space")
     with open_engine(args) as engine:
         where = parse_where(args.where)
-        hits = engine.search(
-            args.query, n=args.n, where=where, exclude=args.exclude, min_score=args.min_score
-        )
+        options = {"n": args.n, "where": where, "exclude": args.exclude}
+        if args.vector is not None:
+            vector = parse_vector(args.vector)
+            space = args.space or "text"
+            hits = engine.search_vector(vector, space=space, min_score=args.min_score, **options)
+        else:
+            hits = engine.search(args.query, min_score=args.min_score, **options)
         show_hits(args, engine, hits)
     return 0
 

@@ -33,6 +33,7 @@ from likewise.cli import (
     models,
     personal,
     serve,
+    spaces,
 )
 from likewise.cli.options import GLOBAL, Parser, Usage, refuse_unused, shared
 from likewise.config import StoreConfig
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.register(sub, common)
     personal.register(sub, common)
     lists.register(sub, common)
+    spaces.register(sub, common)
     serve.register(sub, shared(common, json=False))  # prints no data
     demo.register(sub, common)
     evaluate.register(sub, common)

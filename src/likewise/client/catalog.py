@@ -12,7 +12,7 @@ from likewise.engine.checks import IngestReport
 from likewise.engine.pages import ItemPage
 from likewise.errors import NotFound
 from likewise.items.model import Item, parse_item
-from likewise.store.base import Hit
+from likewise.store.base import Hit, Space
 
 if TYPE_CHECKING:
     from likewise.client.http import Transport
@@ -24,7 +24,18 @@ SPACE_SOURCES = {"text": "content", "behaviour": "behaviour"}
 
 
 def _record(item: Item | Mapping[str, Any]) -> Any:
-    return item.to_record() if isinstance(item, Item) else item
+    """An item as the batch route takes it: its own vectors (which `to_record` leaves out,
+    as a store does) as lists, numpy arrays included."""
+    if isinstance(item, Item):
+        record = item.to_record()
+        if item.vectors:
+            record["vectors"] = {k: list(v) for k, v in item.vectors.items()}
+        return record
+    vectors = item.get("vectors") if isinstance(item, Mapping) else None
+    if isinstance(vectors, Mapping):
+        lists = {k: v.tolist() if hasattr(v, "tolist") else v for k, v in vectors.items()}
+        return {**item, "vectors": lists}
+    return item
 
 
 class CatalogCalls:
@@ -122,6 +133,41 @@ class CatalogCalls:
         if min_score is not None:
             body["min_score"] = min_score
         return hits(self.transport.call("POST", "/v1/search", body=body, idempotent=True))
+
+    def search_vector(
+        self,
+        vector: Sequence[float] | Any,
+        *,
+        n: int = 10,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+        space: str = "text",
+        min_score: float | None = None,
+    ) -> list[Hit]:
+        """As :meth:`Engine.search_vector` (`POST /v1/search` with a `vector`); a numpy
+        array is sent as a list."""
+        numbers = vector.tolist() if hasattr(vector, "tolist") else list(vector)
+        body: dict[str, Any] = {"vector": numbers, "n": n, "exclude": list(exclude)}
+        if space != "text":
+            body["space"] = space
+        if where is not None:
+            body["where"] = where
+        if min_score is not None:
+            body["min_score"] = min_score
+        return hits(self.transport.call("POST", "/v1/search", body=body, idempotent=True))
+
+    def spaces(self) -> dict[str, Space]:
+        """As :meth:`Engine.spaces` (`GET /v1/spaces`)."""
+        body = self.transport.call("GET", "/v1/spaces", idempotent=True)
+        return {s["name"]: Space(s["name"], int(s["dim"]), s["metric"]) for s in body["spaces"]}
+
+    def add_space(self, name: str, dim: int, *, metric: str = "cosine") -> Space:
+        """As :meth:`Engine.add_space` (`PUT /v1/spaces/{name}`): a no-op if it exists
+        alike, ConfigError if it exists otherwise."""
+        path = f"/v1/spaces/{segment(name, 'space')}"
+        body = {"dim": dim, "metric": metric}
+        found = self.transport.call("PUT", path, body=body, idempotent=True)
+        return Space(found["name"], int(found["dim"]), found["metric"])
 
     def list_items(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -13,6 +14,8 @@ from likewise.engine.checks import (
     IngestReport,
     check_n,
     check_score,
+    check_space_args,
+    check_vector,
     item_problem,
     validate_items,
 )
@@ -70,7 +73,8 @@ class Catalog(ModelSwitch):
     ) -> list[tuple[int, InvalidInput]]:
         """Every item that could not be added, by position, with why; nothing is written (a
         file ingest reports them all, or leaves them out, before it adds any)."""
-        found = (item_problem(r, self.limits, self.template) for r in records)
+        spaces = functools.cache(self.store.spaces)
+        found = (item_problem(r, self.limits, self.template, spaces) for r in records)
         return [(k, problem) for k, problem in enumerate(found) if problem is not None]
 
     def add_items(
@@ -86,8 +90,14 @@ class Catalog(ModelSwitch):
         `batch_size`: if the process dies, re-running the same call resumes where it stopped.
         With `delete_missing`, stored items absent from `records` are deleted (a full sync).
         Items naming a local image file get its vector in the space `image` (engine/images.py).
+
+        An item may carry its own vectors, `{"vectors": {"image": [...]}}`, for spaces made
+        with :meth:`add_space` (not `text`, the embedder's). They are checked with the rest
+        (the space known, its dimension, every number finite) and written right after the
+        item's batch, as :meth:`put_vectors` would (a cosine space keeps them at unit
+        length). An item given without `vectors` keeps those it has.
         """
-        items = validate_items(records, self.limits, self.template)
+        items = validate_items(records, self.limits, self.template, self.store.spaces)
         images = images_to_embed(self.store, items, self._image_model, self.image_folder)
         try:
             report = ingest(
@@ -282,11 +292,16 @@ class Catalog(ModelSwitch):
         space: str = TEXT,
         min_score: float | None = None,
     ) -> list[Hit]:
-        """The `n` items closest to a vector of `space`'s dimension (those scored below
-        `min_score` left out)."""
+        """The `n` items closest to a vector of `space`'s dimension, a query of your own
+        (those scored below `min_score` left out). Its numbers are checked as an item's own
+        vectors are (InvalidInput naming `vector`); an unknown space names `space`."""
         check_n(n)
         check_score(min_score)
-        query = np.asarray(vector, dtype=np.float32)
+        known = self.store.spaces()
+        if not isinstance(space, str) or space not in known:
+            names = ", ".join(known)
+            raise InvalidInput(f"unknown space {space!r}; known: {names}", field="space")
+        query = check_vector(vector, known[space], "vector")
         hits = self.store.search(query, n=n, where=where, exclude=exclude, space=space)
         return [h for h in hits if min_score is None or h.score >= min_score]
 
@@ -296,7 +311,10 @@ class Catalog(ModelSwitch):
 
     def add_space(self, name: str, dim: int, *, metric: str = "cosine") -> Space:
         """Create a vector space for vectors that do not come from the embedder (learned from
-        behaviour, from images, or your own); a no-op if it exists alike."""
+        behaviour, from images, or your own); a no-op if it exists alike, ConfigError if it
+        exists otherwise. A bad name, dimension or metric is an InvalidInput naming `space`,
+        `dim` or `metric`, as over HTTP."""
+        check_space_args(name, dim, metric)
         space = Space(name, dim, metric_of(metric))
         self.store.add_space(space)
         return space

@@ -2,30 +2,39 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
+
+import numpy as np
 
 from likewise.embedders.base import Embedder
 from likewise.errors import ConfigError, Conflict, InvalidInput
 from likewise.items.limits import Limits
 from likewise.items.model import ContentTemplate, Item, parse_item
-from likewise.store import StoreInfo, metric_of
+from likewise.store import METRICS, TEXT, Space, StoreInfo, metric_of
 
 __all__ = [
     "MAX_N",
     "IngestReport",
     "check_compatible",
     "check_n",
+    "check_own_vectors",
     "check_page",
     "check_score",
+    "check_space_args",
+    "check_vector",
     "item_problem",
     "validate_items",
 ]
 
 MAX_N = 10_000
+# The store's vector spaces, asked for only when an item brings vectors of its own.
+SpacesOf = Callable[[], Mapping[str, Space]]
 
 
 @dataclass
@@ -43,7 +52,10 @@ class IngestReport:
 
 
 def validate_items(
-    records: Iterable[Item | Mapping[str, Any]], limits: Limits, template: ContentTemplate
+    records: Iterable[Item | Mapping[str, Any]],
+    limits: Limits,
+    template: ContentTemplate,
+    spaces: SpacesOf = dict,
 ) -> list[Item]:
     """Every record as an Item within `limits`, or InvalidInput naming `items[k].field`
     (nothing written). An Item made elsewhere is checked against `limits` again: its maker
@@ -56,10 +68,13 @@ def validate_items(
     written elsewhere, with their id embedded."""
     items: list[Item] = []
     seen: set[str] = set()
+    spaces = functools.cache(spaces)
     for position, record in enumerate(records):
         try:
             given = record.model_dump() if isinstance(record, Item) else record
             item = parse_item(given, limits=limits)
+            if item.vectors:
+                check_own_vectors(item, spaces())
         except InvalidInput as exc:
             field = f"items[{position}]" + (f".{exc.field}" if exc.field else "")
             raise InvalidInput(exc.reason, field=field) from None
@@ -76,7 +91,10 @@ def validate_items(
 
 
 def item_problem(
-    record: Item | Mapping[str, Any], limits: Limits, template: ContentTemplate
+    record: Item | Mapping[str, Any],
+    limits: Limits,
+    template: ContentTemplate,
+    spaces: SpacesOf = dict,
 ) -> InvalidInput | None:
     """Why `record` could not be added on its own (as :func:`validate_items` would refuse
     it, the field without its position), or None."""
@@ -84,11 +102,79 @@ def item_problem(
         item = parse_item(
             record.model_dump() if isinstance(record, Item) else record, limits=limits
         )
+        if item.vectors:
+            check_own_vectors(item, spaces())
     except InvalidInput as exc:
         return exc
     if not template.render(item):
         return Conflict(nothing_to_embed(template), field=template.fields[0])
     return None
+
+
+def check_own_vectors(item: Item, spaces: Mapping[str, Space]) -> None:
+    """Each of `item`'s own vectors names a space among `spaces` other than `text` (the
+    embedder's: its vectors are made from the item's text), and has that space's dimension
+    (its only length limit). InvalidInput names `vectors.SPACE`; NaN, infinities and
+    non-numbers were refused when the item was made."""
+    for name, vector in item.vectors.items():
+        field = f"vectors.{name}"
+        if name == TEXT:
+            raise InvalidInput(
+                "the text space holds the vectors this store's model makes from the item's "
+                "text; give your own vectors in a space of your own (add_space)",
+                field=field,
+            )
+        space = spaces.get(name)
+        if space is None:
+            known = ", ".join(s for s in spaces if s != TEXT) or "none yet"
+            raise InvalidInput(
+                f"unknown space {name!r} (declare it first with add_space); known: {known}",
+                field=field,
+            )
+        check_vector(vector, space, field)
+
+
+SPACE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")  # as the stores name their tables
+
+
+def check_space_args(name: str, dim: int, metric: str) -> None:
+    """A space's name, dimension and metric as a store takes them, or InvalidInput naming
+    `space`, `dim` or `metric`."""
+    if not isinstance(name, str) or not SPACE_NAME.match(name):
+        raise InvalidInput("use 1-32 of a-z, 0-9 and _, starting with a letter", field="space")
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+        raise InvalidInput("must be a positive integer", field="dim")
+    if metric not in METRICS:
+        raise InvalidInput(f"unknown metric; known: {', '.join(METRICS)}", field="metric")
+
+
+# The largest magnitude a number of a vector of your own may have: with it, a vector's
+# squares and dot products stay finite in 32-bit floats at any dimension a space takes.
+VECTOR_BOUND = 1e6
+
+
+def check_vector(vector: Any, space: Space, field: str) -> np.ndarray[Any, Any]:
+    """`vector` (numbers, or a 1-d numpy array) as float32 for `space`: of its dimension (the
+    only length limit), every number finite and within +-`VECTOR_BOUND`, and, for a cosine
+    space, not all zeros (it has no direction). InvalidInput names `field` otherwise."""
+    if isinstance(vector, np.ndarray) and vector.ndim == 1 and vector.dtype.kind in "fiu":
+        vector = vector.tolist()
+    if isinstance(vector, str | bytes) or not isinstance(vector, Sequence):
+        raise InvalidInput("must be an array of numbers", field=field)
+    if len(vector) != space.dim:
+        raise InvalidInput(
+            f"has {len(vector)} numbers; space {space.name!r} holds {space.dim}-d vectors",
+            field=field,
+        )
+    for x in vector:  # compared, not converted: a JSON integer may be too large for a float
+        if isinstance(x, bool) or not isinstance(x, int | float):
+            raise InvalidInput("must be an array of numbers", field=field)
+        if not -VECTOR_BOUND <= x <= VECTOR_BOUND:  # NaN fails both
+            raise InvalidInput(f"numbers must be finite and within +-{VECTOR_BOUND:g}", field=field)
+    out = np.asarray(vector, dtype=np.float32)
+    if space.metric == "cosine" and not out.any():
+        raise InvalidInput("must not be all zeros in a cosine space", field=field)
+    return out
 
 
 def nothing_to_embed(template: ContentTemplate) -> str:

@@ -30,16 +30,22 @@ def ingest(
     progress: Progress | None,
 ) -> IngestReport:
     """Write the new and changed `items` in durable batches, embedding those whose text
-    changed; with `delete_missing`, delete the stored items absent from `items`."""
+    changed; with `delete_missing`, delete the stored items absent from `items`.
+
+    An item's own vectors (checked before) are written right after its batch, in one more
+    transaction per space: the store writes items and their `text` vectors together, other
+    spaces apart. An item whose vectors differ from the stored ones counts as changed, so
+    a run stopped between the two writes is completed by running it again."""
     report = IngestReport()
     stored = store.hashes([item.id for item in items])
+    moved = vectors_changed(store, items)
     todo: list[tuple[Item, str, bool]] = []
     for item in items:
         content = template.content_hash(item)
         old = stored.get(item.id)
         if old is None:
             report.new += 1
-        elif old == (content, item.record_hash()):
+        elif old == (content, item.record_hash()) and item.id not in moved:
             report.unchanged += 1
             continue
         else:
@@ -64,6 +70,7 @@ def ingest(
                     for item, content, embed in part
                 ]
             )
+            put_own_vectors(store, [item for item, _, _ in part])
             report.embedded += sum(embed for _, _, embed in part)
             if progress:
                 progress(len(part))
@@ -71,6 +78,45 @@ def ingest(
         keep = {item.id for item in items}
         report.deleted = store.delete([i for i in store.all_ids() if i not in keep])
     return report
+
+
+def put_own_vectors(store: Store, items: Sequence[Item]) -> None:
+    """The vectors `items` carry, written space by space (the items are stored)."""
+    spaces: dict[str, dict[str, Vector]] = {}
+    for item in items:
+        for name, vector in item.vectors.items():
+            spaces.setdefault(name, {})[item.id] = np.asarray(vector, dtype=np.float32)
+    for name, vectors in spaces.items():
+        store.put_vectors(name, vectors)
+
+
+def vectors_changed(store: Store, items: Sequence[Item]) -> set[str]:
+    """The ids among `items` that carry a vector the store does not hold alike (a store
+    keeps a cosine space's vectors at unit length: either form is alike)."""
+    wanted: dict[str, list[Item]] = {}
+    for item in items:
+        for name in item.vectors:
+            wanted.setdefault(name, []).append(item)
+    moved: set[str] = set()
+    spaces = store.spaces() if wanted else {}
+    for name, carriers in wanted.items():
+        cosine = spaces[name].metric == "cosine"
+        held = store.vectors([item.id for item in carriers], space=name)
+        for item in carriers:
+            old = held.get(item.id)
+            new = np.asarray(item.vectors[name], dtype=np.float32)
+            if old is None or not _alike(old, new, cosine):
+                moved.add(item.id)
+    return moved
+
+
+def _alike(old: Vector, new: Vector, cosine: bool) -> bool:
+    if old.shape != new.shape:
+        return False
+    if np.allclose(old, new, rtol=1e-5, atol=1e-6):
+        return True
+    norm = float(np.linalg.norm(new))
+    return cosine and norm > 0 and bool(np.allclose(old, new / norm, rtol=1e-5, atol=1e-6))
 
 
 def embed_changed(

@@ -33,9 +33,10 @@ def load_items(path: str | Path) -> LoadResult:
     """Read every record of a `.jsonl`, `.json` or `.csv` file (see `read_rows`); bad records
     are collected, not raised.
 
-    CSV: `id`, `title`, `body` are text; `tags` is split on "|"; other columns become
-    metadata, with "true"/"false" read as booleans, numbers as numbers (but "007" stays text)
-    and empty cells left out.
+    CSV: `id`, `title`, `body` are text; `tags` is split on "|"; a column `vectors.SPACE`
+    holds the item's vector in that space as a JSON array (an empty cell: none); other
+    columns become metadata, with "true"/"false" read as booleans, numbers as numbers (but
+    "007" stays text) and empty cells left out.
     """
     rows = read_rows(path, required="id", convert=_csv_record)
     items: list[Item] = []
@@ -233,9 +234,24 @@ def _csv_record(row: dict[str, str]) -> dict[str, Any]:
             out[key] = text
         elif key == "tags":
             out[key] = [t.strip() for t in text.split("|") if t.strip()]
+        elif key.startswith(VECTORS) and key != VECTORS:
+            if text.strip():
+                out.setdefault("vectors", {})[key.removeprefix(VECTORS)] = _vector_cell(text)
         elif text != "":
             out[key] = csv_value(text)
     return out
+
+
+VECTORS = "vectors."  # a CSV column `vectors.image` holds the item's vector in space `image`
+
+
+def _vector_cell(text: str) -> Any:
+    """A CSV cell's vector, a JSON array; text that is not JSON stays text, which the item's
+    check then refuses, naming the column's space (`vectors.image`) and the line."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
 
 
 def csv_value(text: str) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
@@ -41,6 +42,7 @@ __all__ = [
     "check_id",
     "check_json",
     "check_text",
+    "check_vectors",
     "invalid_input",
     "parse_item",
     "stored_item",
@@ -100,6 +102,7 @@ class Item(BaseModel):
     tags: tuple[str, ...] = ()
     image: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    vectors: dict[str, tuple[float, ...]] = Field(default_factory=dict)
 
     @field_validator("id")
     @classmethod
@@ -123,6 +126,23 @@ class Item(BaseModel):
         ):
             raise ValueError(NUL)
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _vectors_numbers(cls, data: Any) -> Any:
+        """Each vector checked here, not in a field validator, so that the error names its
+        space (`vectors.image`), as a loader's line or a batch's position then does."""
+        if not isinstance(data, Mapping) or data.get("vectors") is None:
+            return data
+        try:
+            vectors = check_vectors(data["vectors"])
+        except VectorError as exc:
+            loc = ("vectors", exc.space) if exc.space else ("vectors",)
+            error = InitErrorDetails(
+                type=PydanticCustomError("vectors", exc.reason), loc=loc, input=data
+            )
+            raise ValidationError.from_exception_data(cls.__name__, [error]) from None
+        return {**data, "vectors": vectors}
 
     @model_validator(mode="before")
     @classmethod
@@ -166,7 +186,8 @@ class Item(BaseModel):
         return value
 
     def to_record(self) -> dict[str, Any]:
-        """The item as one flat JSON-able dict (metadata keys at top level), as ingested."""
+        """The item as one flat JSON-able dict (metadata keys at top level), as ingested.
+        Its `vectors` are not part of it: the store keeps them in their spaces."""
         out: dict[str, Any] = {"id": self.id, "title": self.title, "body": self.body}
         out["tags"] = list(self.tags)
         if self.image is not None:
@@ -177,6 +198,43 @@ class Item(BaseModel):
     def record_hash(self) -> str:
         """A hash of everything stored (content and metadata): equal means unchanged."""
         return _sha(json.dumps(self.to_record(), sort_keys=True, ensure_ascii=False))
+
+
+class VectorError(ValueError):
+    """Why an item's vector is refused, and the space it was given for ("" for them all)."""
+
+    def __init__(self, reason: str, space: str = "") -> None:
+        super().__init__(reason)
+        self.reason, self.space = reason, space
+
+
+def check_vectors(value: Any) -> dict[str, list[float]]:
+    """An item's own vectors, `{space: [numbers]}`, with every number finite (VectorError
+    naming the space otherwise). A bool or a numeric string is no number: pydantic's lax
+    mode would read `true` as 1.0 and `"0.5"` as 0.5, so a mistake would pass. Whether each
+    space exists and takes vectors of this length is for the engine, which knows the store."""
+    if not isinstance(value, Mapping):
+        raise VectorError("must be an object of space name to an array of numbers")
+    out: dict[str, list[float]] = {}
+    for space, vector in value.items():
+        if not isinstance(space, str) or not space:
+            raise VectorError("keys must be space names")
+        if not isinstance(vector, list | tuple) and not hasattr(vector, "tolist"):
+            raise VectorError("must be an array of numbers", space)
+        numbers = vector.tolist() if hasattr(vector, "tolist") else list(vector)
+        if not numbers:
+            raise VectorError("must not be empty", space)
+        for k, x in enumerate(numbers):
+            if isinstance(x, bool) or not isinstance(x, int | float):
+                raise VectorError(f"element {k} is not a number", space)
+            try:
+                finite = math.isfinite(x)
+            except OverflowError:  # an integer past a float's range
+                finite = False
+            if not finite:
+                raise VectorError(f"element {k} is not finite (NaN or infinity)", space)
+        out[space] = [float(x) for x in numbers]
+    return out
 
 
 def _check_json(value: Any, path: str) -> None:
@@ -216,7 +274,12 @@ def parse_item(data: Any, *, line: int | None = None, limits: Limits | None = No
 def stored_item(record: Any) -> Item:
     """An item as a store read it back. It passed the limits of its day when it was written,
     which a setting may since have lowered, or an older version set higher (ids of 512
-    characters, metadata of any size): those are not applied again, or it could not be read."""
+    characters, metadata of any size): those are not applied again, or it could not be read.
+    A stored `vectors` key is metadata an older version kept (it was no field then; items'
+    own vectors are stored in their spaces, never in the record)."""
+    if isinstance(record, Mapping) and "vectors" in record:  # no record holds `metadata`
+        kept = {k: v for k, v in record.items() if k != "vectors"}
+        record = {**kept, "metadata": {"vectors": record["vectors"]}}
     return validate_record(Item, record, limits=AS_STORED)
 
 

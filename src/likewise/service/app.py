@@ -28,6 +28,7 @@ from likewise.service.routes import (
     ops,
     reports,
     search,
+    spaces,
     users,
 )
 
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         items.router,
         lists.router,
         search.router,
+        spaces.router,
         events.router,
         users.writes,
         reports.router,

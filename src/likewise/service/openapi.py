@@ -26,6 +26,7 @@ from likewise.service.auth import (
     require_read,
     require_write,
 )
+from likewise.service.openapi_search import search_forms
 from likewise.service.openapi_types import REF, SINCE, an_id, example, ref, schemas
 from likewise.service.schemas import ErrorOut
 
@@ -42,6 +43,8 @@ OPERATION_IDS = {
     "delete_user_events": "deleteUserEvents",
     "similar": "similarItems",
     "search": "searchItems",
+    "list_spaces": "listSpaces",
+    "put_space": "putSpace",
     "list_items": "listItems",
     "popular_items": "popularItems",
     "latest_items": "latestItems",
@@ -72,7 +75,9 @@ SUMMARIES = {
     "user_events": "List a user's events",
     "delete_user_events": "Delete a user's events",
     "similar": "Items related to an item",
-    "search": "Search items by free text",
+    "search": "Search items by free text or by a vector",
+    "list_spaces": "List vector spaces",
+    "put_space": "Declare a vector space",
     "list_items": "List items",
     "popular_items": "Popular items",
     "latest_items": "Latest items",
@@ -117,6 +122,7 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
             "search": {"text": "moon landing", "n": 5, "where": {"category": "news"}},
         }
     },
+    "put_space": {"application/json": {"image": {"dim": 512, "metric": "cosine"}}},
     "onboard": {
         "application/json": {"text": {"text": "space, cooking"}, "items": {"items": ["a1"]}}
     },
@@ -165,8 +171,9 @@ MUST_EXIST = ("item_id", "name")  # path ids of things that can be missing (a us
 REFER = ("record", "onboard", "recommend_from")  # bodies naming items that may be missing: 404
 # 409: valid, but the state cannot serve it: a user with a history, a running experiment, the
 # behaviour space or a learned source before `train`, an item in which the store's template
-# finds nothing to embed.
-CONFLICTS = ("onboard", "create", "recommendations", "similar", "put_item", "write_batch")
+# finds nothing to embed, a space that exists with another dimension or metric.
+CONFLICTS: tuple[str, ...] = ("onboard", "create", "recommendations", "similar", "put_item")
+CONFLICTS += ("write_batch", "put_space")
 ROLES: dict[Callable[..., Any], Role] = {
     require_read: "read",
     require_events: "events",
@@ -256,6 +263,10 @@ def finish(
             session[name].update(minItems=least, maxItems=most)
     engine = getattr(app.state, "engine", None)  # the text space's dimension, once open
     types["Example"] = example(None if engine is None else engine.spaces()["text"].dim)
+    spaces = None if engine is None else engine.spaces().values()
+    if "SearchIn" in types:
+        forms = None if spaces is None else {s.name: (s.dim, s.metric) for s in spaces}
+        types["SearchIn"].update(search_forms(forms))
     components["securitySchemes"] = {
         "bearer": {
             "type": "http",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi.responses import Response
@@ -13,6 +13,7 @@ from likewise.items.model import MAX_ID_LENGTH
 from likewise.service.openapi_types import ID_PATTERN
 
 __all__ = [
+    "MAX_DIM",
     "AnId",
     "Count",
     "CtrReport",
@@ -28,6 +29,9 @@ __all__ = [
     "RecommendationOut",
     "RecommendedOut",
     "SearchIn",
+    "SpaceIn",
+    "SpaceOut",
+    "Spaces",
 ]
 
 
@@ -70,9 +74,20 @@ class Hits(BaseModel):
 
 
 class SearchIn(BaseModel):
+    """A free text, embedded by the store's model; or a vector of your own, searched in
+    `space` (default `text`, of the model's dimension). One of the two, not both."""
+
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, description="free text to search for")
+    text: str | None = Field(None, min_length=1, description="free text to search for")
+    vector: list[Number] | None = Field(
+        None,
+        min_length=1,
+        description="a query vector of `space`'s dimension, instead of `text`",
+    )
+    space: str | None = Field(
+        None, description="the space `vector` is searched in (default: text)", max_length=32
+    )
     n: Count = Field(10, ge=1, le=MAX_N)
     where: dict[str, Any] | None = Field(None, description="metadata filter (see README)")
     exclude: list[str] = Field([], description="ids to leave out")
@@ -82,6 +97,32 @@ class SearchIn(BaseModel):
     user_id: AnId | None = Field(
         None, description="who sees the results: log them as a 'search' list, return its id"
     )
+
+
+# The largest dimension a space may be declared with over HTTP: pgvector indexes vectors of
+# up to 2,000 numbers, and both stores take the same spaces.
+MAX_DIM = 2000
+
+
+class SpaceIn(BaseModel):
+    """A vector space to declare: its dimension and how its vectors are compared."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dim: Count = Field(ge=1, le=MAX_DIM, description="how many numbers each vector has")
+    metric: Literal["cosine", "dot", "euclidean"] = Field(
+        "cosine", description="cosine (vectors kept at unit length), dot or euclidean"
+    )
+
+
+class SpaceOut(BaseModel):
+    name: str
+    dim: int
+    metric: str
+
+
+class Spaces(BaseModel):
+    spaces: list[SpaceOut] = Field(description="text (the model's) first, then the others")
 
 
 class ItemWritten(BaseModel):
