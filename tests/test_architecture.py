@@ -344,7 +344,8 @@ def test_faces_use_only_the_engine_public_api() -> None:
 def test_only_the_neural_trainer_and_the_image_exporter_import_torch() -> None:
     """torch (the `likewise[neural]` and `likewise[images]` extras) is needed to train the
     neural model and to export the image model once, never to serve either: one module each
-    imports it, and onnx's exporter packages with it."""
+    imports it (and `onnx_export`, the one export both use), and onnx's exporter packages
+    with it."""
     extra = {"torch", "onnx", "onnxscript"}
     found = set()
     for module, path in sources().items():
@@ -357,4 +358,8 @@ def test_only_the_neural_trainer_and_the_image_exporter_import_torch() -> None:
                 continue
             if any(name.split(".")[0] in extra for name in names):
                 found.add(module)
-    assert found == {"likewise.retrieval.neural_fit", "likewise.embedders.image_export"}
+    assert found == {
+        "likewise.retrieval.neural_fit",
+        "likewise.embedders.image_export",
+        "likewise.onnx_export",
+    }

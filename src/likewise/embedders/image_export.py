@@ -10,9 +10,9 @@ classifier (`_fc`) is left out: the pooled features are the image's vector.
 
 from __future__ import annotations
 
-import logging
-import warnings
 from typing import Any
+
+from likewise.onnx_export import to_onnx
 
 __all__ = ["STAGES", "export_onnx", "weights_path"]
 
@@ -119,24 +119,4 @@ def export_onnx(path: str | None = None) -> bytes:
     """The ONNX graph of the network's pooled features, with a dynamic batch dimension."""
     import torch
 
-    net = load_network(path)
-    quiet = logging.getLogger("torch.onnx")  # "torchvision is not installed", for each op
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():  # torch's exporter warns about its own internals
-            warnings.simplefilter("ignore", FutureWarning)
-            warnings.simplefilter("ignore", DeprecationWarning)
-            program = torch.onnx.export(
-                net,
-                (torch.zeros(2, 3, 224, 224),),
-                dynamo=True,  # torch.export; the TorchScript exporter is deprecated
-                input_names=["pixels"],
-                output_names=["features"],
-                dynamic_shapes=({0: torch.export.Dim("batch")},),
-                verbose=False,
-            )
-    finally:
-        quiet.setLevel(level)
-    assert program is not None
-    return program.model_proto.SerializeToString()  # type: ignore[no-any-return]
+    return to_onnx(load_network(path), torch.zeros(2, 3, 224, 224), "pixels", "features")

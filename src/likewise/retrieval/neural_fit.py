@@ -11,11 +11,9 @@ of it otherwise, and scores every position's next item against every item (full 
 
 from __future__ import annotations
 
-import logging
 import math
 import sys
 import time
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from likewise.errors import ConfigError
+from likewise.onnx_export import to_onnx
 from likewise.retrieval.linear import active_items
 from likewise.retrieval.neural import NeuralNext
 
@@ -214,23 +213,5 @@ def _export(net: Any, length: int) -> bytes:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.net(x)[:, -1]  # type: ignore[no-any-return]
 
-    last = Last().eval()
-    quiet = logging.getLogger("torch.onnx")  # "torchvision is not installed", for each op
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():  # torch's exporter warns about its own internals
-            warnings.simplefilter("ignore", FutureWarning)
-            program = torch.onnx.export(
-                last,
-                (torch.zeros(2, length, dtype=torch.int64),),
-                dynamo=True,  # torch.export; the TorchScript exporter is deprecated
-                input_names=["items"],
-                output_names=["state"],
-                dynamic_shapes=({0: torch.export.Dim("batch")},),
-                verbose=False,
-            )
-    finally:
-        quiet.setLevel(level)
-    assert program is not None
-    return program.model_proto.SerializeToString()  # type: ignore[no-any-return]
+    example = torch.zeros(2, length, dtype=torch.int64)
+    return to_onnx(Last().eval(), example, "items", "state")
