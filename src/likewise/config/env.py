@@ -47,11 +47,11 @@ def from_env(
     text = _read(name, variable, path)
     if plain is not None:
         if plain[1] == text:
-            # `serve --workers N` hands its workers the values it resolved, as variables; the
-            # same value twice is not a choice between two.
+            # The same value given both ways is not a choice between two.
             return plain[1], f"env {plain[0]}"
         raise ConfigError(
-            f"setting {name}: both {plain[0]} and {variable} are set; give one of them"
+            f"setting {name}: both {plain[0]} and {variable} are set; give one of them",
+            field=name,
         )
     return text, f"file {variable}={path}"
 
@@ -59,15 +59,21 @@ def from_env(
 def _read(name: str, variable: str, path: str) -> str:
     """The file's text without its trailing newline, or an error naming variable and path."""
     if not path:
-        raise ConfigError(f"setting {name}: {variable} is empty; give the path of a file")
+        raise ConfigError(
+            f"setting {name}: {variable} is empty; give the path of a file", field=name
+        )
     try:
         with open(path, encoding="utf-8") as file:
             return file.read().rstrip("\r\n")
     except UnicodeDecodeError:
-        raise ConfigError(f"setting {name}: {variable}={path} is not UTF-8 text") from None
+        raise ConfigError(
+            f"setting {name}: {variable}={path} is not UTF-8 text", field=name
+        ) from None
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise ConfigError(f"setting {name}: {variable}={path}: {reason.lower()}") from None
+        raise ConfigError(
+            f"setting {name}: {variable}={path}: {reason.lower()}", field=name
+        ) from None
 
 
 class SecretFiles(EnvSettingsSource):
