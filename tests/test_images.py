@@ -159,6 +159,8 @@ def test_images_named_over_http_are_embedded_or_refused(
         written = client.post("/v1/items:batch", json=catalog(pictures))
         assert written.status_code == 200, written.text
         assert engine.similar("stripes", space="image", n=1)[0].id == "stripes2"
+        by_picture = client.get("/v1/items/stripes/similar", params={"space": "image", "n": 1})
+        assert by_picture.status_code == 200 and by_picture.json()["items"][0]["id"] == "stripes2"
         bad = catalog(pictures)
         bad[0]["image"] = "/nonexistent/x.png"
         refused = client.post("/v1/items:batch", json=bad)

@@ -284,6 +284,12 @@ def test_own_vectors_answer_alike(both: Both) -> None:
     found = both("search_vector space", lambda t: t.search_vector([1.0], space="nope"))
     assert isinstance(found, InvalidInput) and found.field == "space"
     assert both.engine.vectors(["x1"], space="img")["x1"].tolist() == [0.0, 0.0, 1.0]
+    # Related items in a space of one's own (GET /v1/items/{id}/similar?space=img).
+    assert [h.id for h in both("similar img", lambda t: t.similar("x1", n=3, space="img"))]
+    found = both("similar both", lambda t: t.similar("x1", space="img", source="content"))
+    assert isinstance(found, InvalidInput) and found.field == "space"
+    found = both("similar nope", lambda t: t.similar("x1", space="nope"))
+    assert isinstance(found, LikewiseError) and found.field == "space", found
 
 
 def test_keys_the_server_refuses_raise_unauthorized(server: Server) -> None:

@@ -125,8 +125,6 @@ def test_the_api_key_is_sent_as_a_bearer_token() -> None:
 
 REFUSED: list[tuple[Callable[[Client], Any], str]] = [
     (lambda c: c.recommend("u1", track=False), "track"),
-    (lambda c: c.similar("a1", space="image"), "space"),
-    (lambda c: c.similar("a1", space="text", source="content"), "space"),
     (lambda c: c.add_items([{"id": "a1"}], delete_missing=True), "delete_missing"),
     (lambda c: c.track("u1", "shelf", ["a1"], ms=2.0), "ms"),
     (lambda c: c.count(where={"category": "news"}), "where"),
@@ -174,7 +172,7 @@ def test_parameters_are_sent_as_the_routes_take_them() -> None:
     hits = {"items": [{"id": "b1", "score": 0.5}]}
     with answering(200, hits, seen) as client:
         assert [h.as_dict() for h in client.similar("a1", space="behaviour")] == hits["items"]
-    assert seen[-1].url.params["source"] == "behaviour"
+    assert seen[-1].url.params["space"] == "behaviour" and "source" not in seen[-1].url.params
 
 
 def test_importing_likewise_does_not_import_httpx() -> None:

@@ -138,7 +138,8 @@ def _set_aside(check: str, case: schemathesis.Case, response: Any) -> str | None
     answers 422 naming the field):
     - ids in a list must differ (`uniqueItems` compares whole elements);
     - recommendForUser's `weights`/`diversity` tune the hybrid only, and `space` applies
-      to the profile strategies only.
+      to the profile strategies only;
+    - similarItems' `space` must be one the store has, and replaces `source`.
     (Onboarding from text or items the model places nowhere is valid and a 409.)
     And the stateful phase's resource check, for a stop that promotes a variant the new
     experiment does not have: the 404 names `promote`, not the experiment, and the variants
@@ -151,6 +152,11 @@ def _set_aside(check: str, case: schemathesis.Case, response: Any) -> str | None
     keys = must_differ(case.body, path)
     if keys is not None and len(set(map(str, keys))) != len(keys):
         return "ids that must differ"
+    # Spaces are the store's state (/v1/spaces), which no schema can list; and a space
+    # replaces the source, so the two together are refused naming `space`.
+    similar = path == "/v1/items/{item_id}/similar" and "space" in (case.query or {})
+    if similar and _error_field(response) == "space":
+        return "a space the store lacks, or with a source"
     if path == "/v1/users/{user_id}/recommendations":
         query = case.query or {}
         strategy = query.get("strategy")

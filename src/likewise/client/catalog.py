@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 __all__ = ["CatalogCalls"]
 
 # `similar(space=...)`: the route takes the neighbours' source, which names these spaces.
-SPACE_SOURCES = {"text": "content", "behaviour": "behaviour"}
 
 
 def _record(item: Item | Mapping[str, Any]) -> Any:
@@ -104,16 +103,10 @@ class CatalogCalls:
         source: str | None = None,
         min_score: float | None = None,
     ) -> list[Hit]:
-        """As :meth:`Engine.similar` (`GET /v1/items/{id}/similar`). `space` may be `text` or
-        `behaviour`, which the route reaches as the `content` and `behaviour` sources; any
-        other space is refused (the HTTP API searches no space of your own)."""
-        if space is not None:
-            if source is not None:
-                raise unsupported("space", "give a source or a space, not both")
-            if space not in SPACE_SOURCES:
-                raise unsupported("space", f"the HTTP API searches no space {space!r}")
-            source = SPACE_SOURCES[space]
-        params = query(where=where, exclude=exclude, n=n, source=source, min_score=min_score)
+        """As :meth:`Engine.similar` (`GET /v1/items/{id}/similar`)."""
+        params = query(
+            where=where, exclude=exclude, n=n, source=source, space=space, min_score=min_score
+        )
         path = f"/v1/items/{segment(item_id, 'item_id')}/similar"
         return hits(self.transport.call("GET", path, params=params, idempotent=True))
 

@@ -156,13 +156,21 @@ async def similar(
         Query(description="who sees the list: log it (strategy 'related'), return its id"),
     ] = None,
     source: Annotated[
-        Literal["related", "content", "behaviour", "collaborative"],
+        Literal["related", "content", "behaviour", "collaborative"] | None,
         Query(
-            description="related: content and behaviour neighbours blended (content alone "
-            "before `train`); content or behaviour: one space's neighbours; collaborative: "
-            "the trained item-kNN model's"
+            description="related (the default): content and behaviour neighbours blended "
+            "(content alone before `train`); content or behaviour: one space's neighbours; "
+            "collaborative: the trained item-kNN model's"
         ),
-    ] = "related",
+    ] = None,
+    space: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="the neighbours in this vector space instead of a source (`image`, "
+            "or one of your own, see /v1/spaces)",
+        ),
+    ] = None,
     min_score: Annotated[
         float | None,
         Query(allow_inf_nan=False, description="leave out items scored below this"),
@@ -178,6 +186,7 @@ async def similar(
         n=n,
         where=json_object(where, "where"),
         exclude=exclude,
+        space=space,
         source=source,
         min_score=min_score,
     )
