@@ -81,7 +81,11 @@ def _ids_differ(case: schemathesis.Case) -> bool:
 def _one_strategy(case: schemathesis.Case) -> bool:
     """The cross-parameter rules of recommendForUser, which a parameter's schema cannot
     state (its descriptions do): `weights` and `diversity` tune the hybrid only, and `space`
-    applies to the profile strategies only; the server answers 422 naming the parameter."""
+    applies to the profile strategies only; the server answers 422 naming the parameter.
+    And similarItems' `space`: one the store has (its state, which no schema can list), in
+    place of `source`."""
+    if case.operation.path == "/v1/items/{item_id}/similar":
+        return "space" not in (case.query or {})
     if case.operation.path != "/v1/users/{user_id}/recommendations":
         return True
     query = case.query or {}
