@@ -35,6 +35,20 @@ def _read_shadow(conn: Connection[Any]) -> tuple[StoreInfo | None, Shadow | None
     return info, None if found is None else Shadow(found["model_id"], int(found["dim"]))
 
 
+def _complete_shadow(conn: Connection[Any]) -> tuple[StoreInfo, Shadow]:
+    """The store's info and the shadow, once a reembed is in progress and every item has its
+    new vector; else a Conflict saying which is not so. Checked before the index is built and
+    again in the swap's transaction, since items may be written in between."""
+    info, found = _read_shadow(conn)
+    if info is None or found is None:
+        raise Conflict("no reembed is in progress", field="model")
+    row = conn.execute("SELECT COUNT(*) FROM items WHERE embedding_next IS NULL")
+    missing = next(iter(row))[0]
+    if missing:
+        raise Conflict(f"{missing} items have no vector from the new model yet")
+    return info, found
+
+
 def _fresh_column(conn: Connection[Any], dim: int | None) -> None:
     """An empty `embedding_next` (of `dim` numbers; untyped with None), with no index."""
     conn.execute("DROP INDEX IF EXISTS items_hnsw_next")
@@ -141,13 +155,7 @@ class ShadowColumn:
 
     def swap_shadow(self) -> None:
         with self._write() as conn:  # the index first, in bulk (faster than row by row)
-            info, found = _read_shadow(conn)
-            if info is None or found is None:
-                raise Conflict("no reembed is in progress", field="model")
-            row = conn.execute("SELECT COUNT(*) FROM items WHERE embedding_next IS NULL")
-            missing = next(iter(row))[0]
-            if missing:
-                raise Conflict(f"{missing} items have no vector from the new model yet")
+            info, found = _complete_shadow(conn)
             # Searches go on while it is built (it holds back writes alone).
             conn.execute(
                 f"CREATE INDEX IF NOT EXISTS items_hnsw_next ON items USING hnsw "
@@ -155,13 +163,7 @@ class ShadowColumn:
                 f"ef_construction = {int(self.config.ef_construction)})"
             )
         with self._write(catalog=True) as conn:
-            info, found = _read_shadow(conn)
-            if info is None or found is None:
-                raise Conflict("no reembed is in progress", field="model")
-            row = conn.execute("SELECT COUNT(*) FROM items WHERE embedding_next IS NULL")
-            missing = next(iter(row))[0]
-            if missing:
-                raise Conflict(f"{missing} items have no vector from the new model yet")
+            info, found = _complete_shadow(conn)
             conn.execute("DROP INDEX IF EXISTS items_hnsw")
             conn.execute("ALTER TABLE items DROP COLUMN embedding")
             conn.execute("ALTER TABLE items RENAME COLUMN embedding_next TO embedding")
