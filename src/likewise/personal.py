@@ -203,11 +203,8 @@ class Personaliser:
             raise Conflict("the model places these nowhere: give other words or items", field=where)
         old = self.store.profile(user_id)
         if old is not None and old.positives:
-            raise Conflict(
-                f"user {user_id!r} already has {old.positives} positive events; onboarding "
-                "is for new users",
-                field="user_id",
-            )
+            held = f"user {user_id!r} already has {old.positives} positive events"
+            raise Conflict(f"{held}; onboarding is for new users", field="user_id")
         state = ProfileState.seeded(user_id, seed)
         if old is not None:
             state.events, state.negatives = old.events, old.negatives
@@ -310,6 +307,10 @@ class Personaliser:
                 self._reload()
                 self._checked = now
         return self._models
+
+    def stale(self) -> None:
+        """Another server stored a newer model: look for it at the next use, not later."""
+        self._checked = float("-inf")
 
     def _reload(self) -> None:
         """Load a newer bundle: at once when none is loaded, else in a background thread

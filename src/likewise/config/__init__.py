@@ -66,6 +66,24 @@ class StoreConfig(Component):
         "space `image` (likewise[images]); a path outside it is refused. Unset: `image` is "
         "a link and no file is read",
     )
+    pg_read_urls: str = Field(
+        "",
+        description="PostgreSQL read replicas, comma-separated postgresql:// URLs: searches, "
+        "lists and reports read there; writes, and a writer's next reads, go to `data`",
+    )
+
+    @field_validator("pg_read_urls")
+    @classmethod
+    def _read_urls(cls, urls: str) -> str:
+        given = [u.strip() for u in urls.split(",") if u.strip()]
+        for k, url in enumerate(given, 1):  # not quoted back: a URL may hold a password
+            if not url.lower().startswith(("postgresql://", "postgres://")):
+                raise ConfigError(f"setting pg_read_urls: URL {k} is not a postgresql:// URL")
+        return urls
+
+    def read_urls(self) -> list[str]:
+        """The replicas' URLs, in the order given."""
+        return [u.strip() for u in self.pg_read_urls.split(",") if u.strip()]
 
 
 class ProfileConfig(Component):

@@ -21,6 +21,7 @@ from likewise.engine.checks import (
     check_page,
     check_score,
 )
+from likewise.engine.follow import follow
 from likewise.engine.ingest import Progress
 from likewise.engine.measures import Measures
 from likewise.engine.sessions import Sessions
@@ -59,6 +60,7 @@ class Engine(Sessions, Measures, Catalog):
         self.personal = Personaliser(store, embedder, settings)
         self.settings = settings
         self.tracker = Tracker(store, settings.tracking, self._lists_changed)
+        follow(self)  # another server's writes drop this one's cached lists
 
     def _learned(self) -> bool:
         return self.personal.learned()
@@ -101,7 +103,7 @@ class Engine(Sessions, Measures, Catalog):
         """
         settings = settings or Settings()
         named = partial(get_embedder, embedding=settings.embedding)
-        store = open_store(location or settings.store.data)
+        store = open_store(location or settings.store.data, read_urls=settings.store.read_urls())
         try:
             info = store.info
             if info is None:
@@ -156,13 +158,8 @@ class Engine(Sessions, Measures, Catalog):
         `signals` setting.
         """
         record: dict[str, Any] = {"user_id": user_id, "item_id": item_id, "type": type}
-        extra = {
-            "value": value,
-            "context": context,
-            "timestamp": timestamp,
-            "event_id": event_id,
-            "recommendation_id": recommendation_id,
-        }
+        extra = dict(value=value, context=context, timestamp=timestamp, event_id=event_id)
+        extra["recommendation_id"] = recommendation_id
         record.update({k: v for k, v in extra.items() if v is not None})
         return self.record_event(record).accepted == 1
 

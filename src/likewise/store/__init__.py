@@ -4,6 +4,7 @@ recorded about them, chosen by a location string."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from likewise.errors import ConfigError
 from likewise.store.base import (
@@ -39,15 +40,18 @@ __all__ = [
 KNOWN_LOCATIONS = "a directory path (embedded store) or postgresql://user@host/db"
 
 
-def open_store(location: str) -> Store:
+def open_store(location: str, *, read_urls: Sequence[str] = ()) -> Store:
     """The store at `location`: a directory path, or ``postgresql://...`` (PostgreSQL with
-    pgvector; needs ``pip install 'likewise[postgres]'``)."""
+    pgvector; needs ``pip install 'likewise[postgres]'``), whose reads may go to the
+    replicas at `read_urls` (the setting `pg_read_urls`)."""
     scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://", location)
+    name = "" if scheme is None else scheme.group(1).lower()
+    if read_urls and name not in ("postgresql", "postgres"):
+        raise ConfigError("setting pg_read_urls: read replicas need a postgresql:// store")
     if scheme is None:
         if not location.strip():
             raise ConfigError(f"empty data location; use {KNOWN_LOCATIONS}")
         return EmbeddedStore(location)
-    name = scheme.group(1).lower()
     if name == "file":
         return EmbeddedStore(location[len("file://") :])
     if name in ("postgresql", "postgres"):
@@ -58,7 +62,7 @@ def open_store(location: str) -> Store:
                 f"the PostgreSQL backend needs psycopg, psycopg-pool and pgvector ({exc.name} is "
                 "missing): pip install 'likewise[postgres]'"
             ) from None
-        return PostgresStore(location)
+        return PostgresStore(location, read_urls=read_urls)
     if name in ("http", "https"):
         raise ConfigError(
             f"{name}:// is a likewise server, not a store: call it with "

@@ -44,9 +44,11 @@ from likewise.store.postgres import catalog
 from likewise.store.postgres.errors import postgres_error, translated
 from likewise.store.postgres.filter import compile_where
 from likewise.store.postgres.pool import Connections
+from likewise.store.postgres.replicas import routed
 from likewise.store.postgres.schema import FORGET_LOCK, MIGRATIONS, WRITE_LOCK, migrate
 from likewise.store.postgres.search import PgConfig, Planner, space_source
 from likewise.store.postgres.shadow import ShadowColumn
+from likewise.store.postgres.shared import READS, Shared
 from likewise.store.sql import Dialect, Sql, SqlActivity
 from likewise.store.sql.activity import trend_score
 
@@ -92,22 +94,29 @@ def _sql(conn: Connection[Any]) -> Sql:
 
 
 @translated
-class PostgresStore(SqlActivity, DerivedReads, ShadowColumn):
-    """A :class:`~likewise.store.base.Store` in a PostgreSQL database with pgvector."""
+@routed(READS)
+class PostgresStore(Shared, SqlActivity, DerivedReads, ShadowColumn):
+    """A :class:`~likewise.store.base.Store` in a PostgreSQL database with pgvector; reads
+    may go to the read replicas at `read_urls` (see `replicas.py`)."""
 
-    def __init__(self, url: str, *, config: PgConfig | None = None) -> None:
+    def __init__(
+        self, url: str, *, config: PgConfig | None = None, read_urls: Sequence[str] = ()
+    ) -> None:
         self.url = url
         self.config = config or PgConfig()
         try:
             with Connection.connect(url, autocommit=True, connect_timeout=10) as conn:
                 migrate(conn)
             self._pool = Connections(url, self.config, self._configure)
+            self._share(read_urls, self.config, self._configure)
             self._closed = threading.Event()
             self._planner = Planner(self.config)
             self._refresh_meta()
         except BaseException as exc:
             if "_pool" in self.__dict__:
                 self._pool.close()
+            if "_router" in self.__dict__:
+                self._unshare()
             named = postgres_error(exc) if isinstance(exc, Exception) else None
             if named is None:
                 raise
@@ -129,17 +138,20 @@ class PostgresStore(SqlActivity, DerivedReads, ShadowColumn):
 
     @contextmanager
     def _read(self) -> Iterator[Connection[Any]]:
-        with self._pool.connection() as conn:
+        with self._router.reading() as conn:
             yield conn
 
     @contextmanager
     def _write(self, *, catalog: bool = False, exclusive: bool = True) -> Iterator[Connection[Any]]:
         """One transaction, holding the store's write lock if `exclusive`; `catalog` if it
         changes items (the search plans kept per filter are then stale)."""
-        with self._pool.connection() as conn, conn.transaction():
-            if exclusive:
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            yield conn
+        with self._pool.connection() as conn:
+            with conn.transaction():
+                if exclusive:
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                yield conn
+                self._announce(conn, exclusive or catalog)  # told to the others at commit
+            self._wrote(conn, exclusive or catalog)
         if catalog:
             self._planner.catalog_version += 1
 
@@ -380,4 +392,5 @@ class PostgresStore(SqlActivity, DerivedReads, ShadowColumn):
     def close(self) -> None:
         if not self._closed.is_set():
             self._closed.set()
+            self._unshare()
             self._pool.close()

@@ -1,0 +1,106 @@
+"""Cached lists shared across servers: two `likewise serve` processes on one PostgreSQL
+database, each caching its lists for an hour and checking for a newer model once an hour, so
+only the LISTEN/NOTIFY of a write can make the other server's next answer reflect it."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+import pytest
+from tests.service.test_http_soak import free_port, start
+from tests.test_training import ITEMS, _events
+
+from likewise import Engine
+
+DEADLINE = 10.0  # seconds: generous; the invalidation itself takes milliseconds
+
+
+@pytest.fixture(scope="module")
+def servers(
+    pg_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[httpx.Client, httpx.Client, str]]:
+    """Two servers on one new database, shared by this module's tests (each starts in ~5 s)."""
+    name = f"likewise_inval_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(pg_server)._replace(path=f"/{name}"))
+    with Engine.open(url, model="hashing-64") as engine:
+        engine.add_items(ITEMS)
+        engine.record_many(_events(10))
+    logs = tmp_path_factory.mktemp("servers")
+    ports = free_port(), free_port()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LIKEWISE_CACHE_SECONDS", "3600")
+        env.setenv("LIKEWISE_RELOAD_SECONDS", "3600")
+        procs = [start(url, port, log=logs / f"{port}.log") for port in ports]
+    try:
+        with (
+            httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", timeout=30) as a,
+            httpx.Client(base_url=f"http://127.0.0.1:{ports[1]}", timeout=30) as b,
+        ):
+            yield a, b, url
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _until(read: Callable[[], Any], done: Callable[[Any], bool]) -> Any:
+    """`read()` again until `done` says yes, for at most DEADLINE seconds; the last answer."""
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        got = read()
+        if done(got) or time.monotonic() > deadline:
+            return got
+        time.sleep(0.02)
+
+
+def _ids(response: httpx.Response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [hit["id"] for hit in response.json()["items"]]
+
+
+def test_a_users_event_on_one_server_restales_their_list_on_the_other(
+    servers: tuple[httpx.Client, httpx.Client, str],
+) -> None:
+    a, b, _ = servers
+    recs = "/v1/users/u0/recommendations"
+    before = _ids(b.get(recs, params={"n": 5}))
+    assert b.get(recs, params={"n": 5}).json()["cached"] is True  # b holds it for an hour
+    target = before[0]
+    event = {"user_id": "u0", "item_id": target, "type": "click"}
+    assert a.post("/v1/events", json=[event]).status_code in (200, 202)
+    after = _until(lambda: _ids(b.get(recs, params={"n": 5})), lambda ids: target not in ids)
+    assert target not in after  # seen now: left out of b's list, not served from its cache
+
+
+def test_a_catalog_change_on_one_server_restales_related_items_on_the_other(
+    servers: tuple[httpx.Client, httpx.Client, str],
+) -> None:
+    a, b, _ = servers
+    similar = "/v1/items/p0/similar"
+    before = _ids(b.get(similar, params={"n": 3}))
+    assert _ids(b.get(similar, params={"n": 3})) == before  # the second from b's cache
+    gone = before[0]
+    assert a.delete(f"/v1/items/{gone}").status_code == 204
+    after = _until(lambda: _ids(b.get(similar, params={"n": 3})), lambda ids: gone not in ids)
+    assert gone not in after
+
+
+def test_a_model_trained_elsewhere_is_served_at_once(
+    servers: tuple[httpx.Client, httpx.Client, str],
+) -> None:
+    _, b, url = servers
+    assert b.get("/v1/stats").json()["trained"] is None
+    with Engine.open(url) as trainer:
+        version = trainer.train()["version"]
+    stats = _until(lambda: b.get("/v1/stats").json(), lambda s: s["trained"] is not None)
+    assert stats["trained"] is not None and stats["trained"]["version"] == version
