@@ -1,6 +1,7 @@
 """`likewise copy SRC DST`: a whole store moved between the embedded store and PostgreSQL.
 
-Items go through the Store API with their stored vectors (nothing is embedded again); events,
+Items go through the Store API with their stored vectors (nothing is embedded again; into
+PostgreSQL by `bulk_load`: COPY in one transaction, each HNSW index built once after); events,
 profiles, snapshots, popularity, impressions and trained models go table by table in their
 order. Afterwards both sides are read back: row counts and an order-free checksum of every
 table must agree, and every vector must match within float rounding.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,14 +73,14 @@ def _copy(src: Store, dst: Store, progress: bool) -> CopyReport:
         dst.add_space(space)
     log.info("copying %d items", counts["items"])
     with _bar(progress, counts["items"], "items") as bar:
-        for items in src.iter_items(BATCH):
-            ids = [i.id for i in items]
-            vectors, hashes = src.vectors(ids), src.hashes(ids)
-            dst.upsert([Entry(i, hashes[i.id][0], vectors[i.id]) for i in items])
-            for name in spaces.keys() - {TEXT}:  # the vectors of the other spaces
-                if found := src.vectors(ids, space=name):
+        load = getattr(dst, "bulk_load", None)  # PostgreSQL: COPY, the indexes built after
+        if load is not None:
+            load(_batches(src, spaces, bar))
+        else:
+            for entries, others in _batches(src, spaces, bar):
+                dst.upsert(entries)
+                for name, found in others.items():
                     dst.put_vectors(name, found)
-            bar.update(len(items))
     for table in TABLES:
         log.info("copying %s", table)
         with _bar(progress, None, table) as bar:
@@ -93,6 +94,22 @@ def _copy(src: Store, dst: Store, progress: bool) -> CopyReport:
     mark(dst, "verified")
     log.info("copied and verified")
     return report
+
+
+def _batches(
+    src: Store, spaces: Mapping[str, Any], bar: tqdm[Any]
+) -> Iterator[tuple[list[Entry], dict[str, dict[str, Any]]]]:
+    """The source's items in batches, with their stored vectors: text, and each other
+    space's they have."""
+    for items in src.iter_items(BATCH):
+        ids = [i.id for i in items]
+        vectors, hashes = src.vectors(ids), src.hashes(ids)
+        others = {name: src.vectors(ids, space=name) for name in spaces.keys() - {TEXT}}
+        yield (
+            [Entry(i, hashes[i.id][0], vectors[i.id]) for i in items],
+            {name: found for name, found in others.items() if found},
+        )
+        bar.update(len(items))
 
 
 def _check_destination(dst: Store) -> None:

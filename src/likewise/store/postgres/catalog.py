@@ -22,6 +22,7 @@ from likewise.store.postgres.search import OPS, PgConfig
 
 __all__ = [
     "add_space",
+    "hnsw",
     "normalised",
     "put_vectors",
     "read_meta",
@@ -42,9 +43,10 @@ def normalised(space: Space, vectors: Mapping[str, Vector]) -> dict[str, Vector]
     return out
 
 
-def _hnsw(
+def hnsw(
     conn: Connection[Any], name: str, table: str, column: str, space: Space, config: PgConfig
 ) -> None:
+    """Build the HNSW index `name` of a vector column, in the ops class of its metric."""
     conn.execute(
         f"CREATE INDEX {name} ON {table} USING hnsw ({column} {OPS[space.metric]}) "
         f"WITH (m = {int(config.m)}, ef_construction = {int(config.ef_construction)})"
@@ -74,7 +76,7 @@ def set_info(conn: Connection[Any], info: StoreInfo, config: PgConfig) -> None:
     )
     conn.execute("DROP INDEX IF EXISTS items_hnsw")
     conn.execute(f"ALTER TABLE items ALTER COLUMN embedding TYPE vector({int(info.dim)})")
-    _hnsw(conn, "items_hnsw", "items", "embedding", info.text, config)
+    hnsw(conn, "items_hnsw", "items", "embedding", info.text, config)
 
 
 def add_space(
@@ -87,7 +89,7 @@ def add_space(
         f"ON DELETE CASCADE, embedding vector({int(space.dim)}) NOT NULL, "
         f"CONSTRAINT pk_space_{space.name} PRIMARY KEY (item_id))"
     )
-    _hnsw(conn, f"hnsw_space_{space.name}", f"space_{space.name}", "embedding", space, config)
+    hnsw(conn, f"hnsw_space_{space.name}", f"space_{space.name}", "embedding", space, config)
     known = {
         n: {"dim": s.dim, "metric": s.metric} for n, s in {**others, space.name: space}.items()
     }

@@ -41,6 +41,7 @@ from likewise.store.base import (
 )
 from likewise.store.location import redact
 from likewise.store.postgres import catalog
+from likewise.store.postgres.bulk import BulkLoad
 from likewise.store.postgres.errors import postgres_error, translated
 from likewise.store.postgres.filter import compile_where
 from likewise.store.postgres.pool import Connections
@@ -95,7 +96,7 @@ def _sql(conn: Connection[Any]) -> Sql:
 
 @translated
 @routed(READS)
-class PostgresStore(Shared, SqlActivity, DerivedReads, ShadowColumn):
+class PostgresStore(Shared, BulkLoad, SqlActivity, DerivedReads, ShadowColumn):
     """A :class:`~likewise.store.base.Store` in a PostgreSQL database with pgvector; reads
     may go to the read replicas at `read_urls` (see `replicas.py`)."""
 
