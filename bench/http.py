@@ -15,7 +15,12 @@ with the median and p99 of each and the client's overhead per call (the differen
 medians: what turning JSON into the Engine's types and checking the answer costs).
 Target: at most 0.2 ms per call.
 
+With `--servers 2`, two servers on one PostgreSQL primary and one streaming replica instead
+(bench/http_shared.py): throughput and p99 with both loaded, and how long a write through
+one takes to drop the other's cached list (median, p99).
+
     python bench/http.py [--items 100000] [--users 10000] [--seconds 15] [--client]
+    python bench/http.py --servers 2 [--probes 200]
 """
 
 from __future__ import annotations
@@ -122,7 +127,13 @@ def main() -> None:
     parser.add_argument(
         "--client", action="store_true", help="also time likewise.Client against bare httpx"
     )
+    parser.add_argument("--servers", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--probes", type=int, default=200, help="invalidations timed (--servers 2)")
     args = parser.parse_args()
+    if args.servers == 2:
+        from http_shared import run
+
+        return run(args, load, free_port)
     folder = Path(tempfile.mkdtemp(prefix="likewise-bench-http-"))
     data = folder / "data"
     rng = random.Random(11)
