@@ -73,22 +73,24 @@ def _fill(url: str, items: int, users: int, history: int, rng: random.Random) ->
             engine.record_many(rows[lo : lo + 1000])
 
 
-def _serve(url: str, replica: str, port: int) -> subprocess.Popen[bytes]:
+def _serve(url: str, replica: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "likewise.cli.main", "--data", url, "serve"]
-    proc = subprocess.Popen(
-        [*command, "--port", str(port), "--log-level", "warning"],
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "LIKEWISE_PG_READ_URLS": replica},
-    )
-    deadline = time.monotonic() + 120
-    while True:
+    with log.open("ab") as sink:  # the child keeps its own handle
+        proc = subprocess.Popen(
+            [*command, "--port", str(port), "--log-level", "warning"],
+            stderr=sink,
+            env={**os.environ, "LIKEWISE_PG_READ_URLS": replica},
+            cwd=log.parent,  # not bench/, where http.py would shadow the standard library
+        )
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
                 return proc
         except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
             time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"the server did not start: {log.read_text()[-2000:]}")
 
 
 def _delays(a: httpx.Client, b: httpx.Client, users: list[str]) -> dict[str, float]:
@@ -136,7 +138,7 @@ def run(args: Any, load: Any, free_port: Any) -> None:
         try:
             replica.catch_up()
             ports = free_port(), free_port()
-            procs = [_serve(url, replica.of(url), port) for port in ports]
+            procs = [_serve(url, replica.of(url), p, folder / f"{p}.log") for p in ports]
             users = [f"u{rng.randrange(args.users)}" for _ in range(5000)]
             items = [f"i{rng.randrange(args.items)}" for _ in range(5000)]
             cases = {

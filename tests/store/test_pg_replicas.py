@@ -17,6 +17,7 @@ import pytest
 from tests.store.replica import Replica
 
 from likewise import Engine, Settings
+from likewise.cli.main import main
 from likewise.errors import ConfigError
 from likewise.items import Item
 from likewise.store import Entry, StoreInfo, open_store
@@ -169,3 +170,19 @@ def test_read_replicas_need_a_postgres_store(tmp_path: Path) -> None:
         open_store(str(tmp_path / "d"), read_urls=["postgresql://127.0.0.1/x"])
     with pytest.raises(ConfigError, match="pg_read_urls: URL 2"):
         Settings(pg_read_urls="postgresql://a/b, http://c/d")
+
+
+def test_likewise_config_shows_the_replicas_without_their_passwords(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    urls = "postgresql://u:secret1@h1/db, postgresql://v:secret2@h2/db"
+    monkeypatch.setenv("LIKEWISE_PG_READ_URLS", urls)
+    assert main(["--data", str(tmp_path), "config"]) == 0
+    out = capsys.readouterr().out
+    shown = "postgresql://u:***@h1/db, postgresql://v:***@h2/db"
+    assert f'pg_read_urls = "{shown}"   (env LIKEWISE_PG_READ_URLS)' in out.splitlines()
+    assert "secret" not in out
+    assert Settings().store.read_urls() == [
+        "postgresql://u:secret1@h1/db",
+        "postgresql://v:secret2@h2/db",
+    ]

@@ -100,7 +100,7 @@ def masked(name: str, value: Any) -> Any:
         return [MASK for _ in value]
     if name in ("site_key", "openai_api_key"):
         return MASK if value else ""
-    if name == "data":
+    if name in ("data", "pg_read_urls"):
         return redact(value)
     return value
 
