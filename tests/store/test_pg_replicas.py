@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import psycopg
 import pytest
 from tests.store.replica import Replica
 
@@ -154,13 +155,13 @@ def test_a_replica_killed_mid_traffic_fails_no_request_and_comes_back(
         while router.replicas[0].out and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not router.replicas[0].out  # the probe let it back
-        replica.pause()
-        try:
-            with Engine.open(pg_url, model="hashing-64") as writer:
-                writer.add_items([{"id": "late", "title": "rocket late"}])
-            assert engine.store.get(["late"]) == []  # read on the replica again
-        finally:
-            replica.pause(False)
+        engine.search("rocket", n=3)  # on the replica again: its connection stays pooled
+        with psycopg.connect(replica.of(pg_url), autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            ).fetchone()
+        assert row is not None and row[0] >= 1
     finally:
         engine.close()
 
