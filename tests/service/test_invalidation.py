@@ -17,6 +17,8 @@ from tests.service.test_http_soak import free_port, start
 from tests.test_training import ITEMS, _events
 
 from likewise import Engine
+from likewise.store.postgres import PostgresStore
+from likewise.store.postgres.notify import Change
 
 DEADLINE = 10.0  # seconds: generous; the invalidation itself takes milliseconds
 
@@ -104,3 +106,50 @@ def test_a_model_trained_elsewhere_is_served_at_once(
         version = trainer.train()["version"]
     stats = _until(lambda: b.get("/v1/stats").json(), lambda s: s["trained"] is not None)
     assert stats["trained"] is not None and stats["trained"]["version"] == version
+
+
+def _heard(changes: list[Change], want: Callable[[Change], bool]) -> bool:
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        if any(want(c) for c in list(changes)):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_what_each_write_tells_the_other_stores_and_a_lost_listener_reconnects(
+    pg_url: str,
+) -> None:
+    with Engine.open(pg_url, model="hashing-64") as setup:
+        setup.add_items(ITEMS)
+    listener = PostgresStore(pg_url)
+    changes: list[Change] = []
+    listener.subscribe(changes.append)
+    writer = Engine.open(pg_url, model="hashing-64")
+    try:
+        writer.record("u1", "p0", "like")
+        assert _heard(changes, lambda c: c.users == {"u1"} and not c.model)
+        writer.add_items([{"id": "new", "title": "rocket new"}])
+        assert _heard(changes, lambda c: c.users is None)
+        writer.record("u0", "p0", "like")  # told in commit order: all before it is heard
+        assert _heard(changes, lambda c: c.users == {"u0"})
+        changes.clear()
+        assert listener.delete(["new"]) == 1  # its own write is not told back to it
+        writer.record("u2", "p1", "like")
+        assert _heard(changes, lambda c: c.users == {"u2"})
+        assert changes == [Change(frozenset({"u2"}))]
+        writer.train()
+        assert _heard(changes, lambda c: c.model)
+        changes.clear()
+        with psycopg.connect(pg_url, autocommit=True) as conn:  # the listener's connection dies
+            killed = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                "datname = current_database() AND query LIKE 'LISTEN%'"
+            ).fetchall()
+        assert len(killed) == 2  # the listener's, and the writing engine's own
+        assert _heard(changes, lambda c: c.users is None)  # back: everything may have changed
+        writer.record("u3", "p2", "like")
+        assert _heard(changes, lambda c: c.users == {"u3"})  # and listening again
+    finally:
+        writer.close()
+        listener.close()
