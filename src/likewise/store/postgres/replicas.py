@@ -237,7 +237,9 @@ def routed(reads: Mapping[str, int | None]) -> Callable[[C], C]:
 
     def decorate(cls: C) -> C:
         for name, user_at in reads.items():
-            setattr(cls, name, _routing(getattr(cls, name), user_at))
+            method = getattr(cls, name)
+            if not getattr(method, "routed", False):  # a subclass's, routed already
+                setattr(cls, name, _routing(method, user_at))
         return cls
 
     return decorate
@@ -264,4 +266,5 @@ def _routing(method: Callable[..., Any], user_at: int | None) -> Callable[..., A
         finally:
             _local.route = None
 
+    call.routed = True  # type: ignore[attr-defined]
     return call

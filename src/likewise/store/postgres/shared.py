@@ -3,7 +3,8 @@ to them (`notify.py`), theirs heard, and its reads spread over read replicas (`r
 
 A mixin of :class:`~likewise.store.postgres.store.PostgresStore`: `_write` calls
 `_announce` inside each transaction and `_wrote` after its commit; `_read` takes its
-connection from the router; the reads in :data:`READS` may go to a replica.
+connection from the router; the reads in :data:`READS` may go to a replica (the subclass's
+methods of those names are wrapped as it is made).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from likewise.events.model import Event
 from likewise.store.base import ProfileUpdate, ProfileUpdates
 from likewise.store.postgres.notify import Change, Listener, announce
 from likewise.store.postgres.pool import Connections
-from likewise.store.postgres.replicas import LSN_NOW, Router, writing, writing_for
+from likewise.store.postgres.replicas import LSN_NOW, Router, routed, writing, writing_for
 from likewise.store.postgres.search import PgConfig, Planner
 from likewise.store.sql import SqlActivity
 
@@ -49,12 +50,17 @@ READS: dict[str, int | None] = {
 
 
 class Shared(SqlActivity):
-    """Notifications out and in, and the read router, for one store."""
+    """Notifications out and in, and the read router, for one store. A subclass's methods
+    named in :data:`READS` may read on a replica (`replicas.routed`)."""
 
     url: str
     _pool: Connections
     _planner: Planner
     _meta_at: float
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        routed(READS)(cls)
 
     def _share(
         self, read_urls: Sequence[str], config: PgConfig, configure: Callable[..., None]
@@ -96,16 +102,19 @@ class Shared(SqlActivity):
         if changed or model:
             announce(conn, self._origin, users, model=model)
 
-    def _wrote(self, conn: Connection[Any], changed: bool) -> None:
-        """After the commit: the LSN later reads on a replica wait for."""
+    def _wrote(self, changed: bool) -> None:
+        """After the commit: the LSN later reads on a replica wait for (read on the primary,
+        where it is at least the commit's)."""
         users, model = writing() or (None, False)
-        if changed or model:
-            self._router.wrote(conn, users)
+        if (changed or model) and self._router.replicas:
+            with self._pool.connection() as conn:
+                self._router.wrote(conn, users)
 
     def _unshare(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
-        self._router.close()
+        """Stop listening and close the replicas' pools (as far as `_share` got)."""
+        for part in (getattr(self, "_listener", None), getattr(self, "_router", None)):
+            if part is not None:
+                part.close()
 
     # -- the writes whose changes are told by user or as a model ----------------------------
 

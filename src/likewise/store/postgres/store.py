@@ -45,11 +45,10 @@ from likewise.store.postgres.bulk import BulkLoad
 from likewise.store.postgres.errors import postgres_error, translated
 from likewise.store.postgres.filter import compile_where
 from likewise.store.postgres.pool import Connections
-from likewise.store.postgres.replicas import routed
 from likewise.store.postgres.schema import FORGET_LOCK, MIGRATIONS, WRITE_LOCK, migrate
 from likewise.store.postgres.search import PgConfig, Planner, space_source
 from likewise.store.postgres.shadow import ShadowColumn
-from likewise.store.postgres.shared import READS, Shared
+from likewise.store.postgres.shared import Shared
 from likewise.store.sql import Dialect, Sql, SqlActivity
 from likewise.store.sql.activity import trend_score
 
@@ -95,10 +94,8 @@ def _sql(conn: Connection[Any]) -> Sql:
 
 
 @translated
-@routed(READS)
 class PostgresStore(Shared, BulkLoad, SqlActivity, DerivedReads, ShadowColumn):
-    """A :class:`~likewise.store.base.Store` in a PostgreSQL database with pgvector; reads
-    may go to the read replicas at `read_urls` (see `replicas.py`)."""
+    """A :class:`~likewise.store.base.Store` in a PostgreSQL database with pgvector."""
 
     def __init__(
         self, url: str, *, config: PgConfig | None = None, read_urls: Sequence[str] = ()
@@ -116,8 +113,7 @@ class PostgresStore(Shared, BulkLoad, SqlActivity, DerivedReads, ShadowColumn):
         except BaseException as exc:
             if "_pool" in self.__dict__:
                 self._pool.close()
-            if "_router" in self.__dict__:
-                self._unshare()
+            self._unshare()
             named = postgres_error(exc) if isinstance(exc, Exception) else None
             if named is None:
                 raise
@@ -146,13 +142,12 @@ class PostgresStore(Shared, BulkLoad, SqlActivity, DerivedReads, ShadowColumn):
     def _write(self, *, catalog: bool = False, exclusive: bool = True) -> Iterator[Connection[Any]]:
         """One transaction, holding the store's write lock if `exclusive`; `catalog` if it
         changes items (the search plans kept per filter are then stale)."""
-        with self._pool.connection() as conn:
-            with conn.transaction():
-                if exclusive:
-                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-                yield conn
-                self._announce(conn, exclusive or catalog)  # told to the others at commit
-            self._wrote(conn, exclusive or catalog)
+        with self._pool.connection() as conn, conn.transaction():
+            if exclusive:
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            yield conn
+            self._announce(conn, exclusive or catalog)  # told to the others at commit
+        self._wrote(exclusive or catalog)
         if catalog:
             self._planner.catalog_version += 1
 
