@@ -73,8 +73,8 @@ class Catalog(ModelSwitch):
     ) -> list[tuple[int, InvalidInput]]:
         """Every item that could not be added, by position, with why; nothing is written (a
         file ingest reports them all, or leaves them out, before it adds any)."""
-        spaces = functools.cache(self.store.spaces)
-        found = (item_problem(r, self.limits, self.template, spaces) for r in records)
+        spaces, own = functools.cache(self.store.spaces), self._owns_text()
+        found = (item_problem(r, self.limits, self.template, spaces, own_text=own) for r in records)
         return [(k, problem) for k, problem in enumerate(found) if problem is not None]
 
     def add_items(
@@ -92,17 +92,18 @@ class Catalog(ModelSwitch):
         Items naming a local image file get its vector in the space `image` (engine/images.py).
 
         An item may carry its own vectors, `{"vectors": {"image": [...]}}`, for spaces made
-        with :meth:`add_space` (not `text`, the embedder's). They are checked with the rest
-        (the space known, its dimension, every number finite) and written right after the
+        with :meth:`add_space` (`text` in a `vectors:<dim>` store). They are checked with the
+        rest (the space known, its dimension, every number finite) and written after the
         item's batch, as :meth:`put_vectors` would (a cosine space keeps them at unit
         length). An item given without `vectors` keeps those it has.
         """
-        items = validate_items(records, self.limits, self.template, self.store.spaces)
+        own = self._owns_text()  # `vectors:<dim>`: every item brings its text vector
+        items = validate_items(records, self.limits, self.template, self.store.spaces, own_text=own)
         images = images_to_embed(self.store, items, self._image_model, self.image_folder)
         try:
             report = ingest(
                 self.store,
-                self._current(),
+                lambda: self._current(fresh=True),
                 self.template,
                 items,
                 batch=self.batch_size,

@@ -314,6 +314,7 @@ class Engine(Sessions, Measures, Catalog):
     def onboard(self, user_id: str, *, text: str | None = None, items: Sequence[str] = ()) -> None:
         """Start a new user from onboarding text ("space, cooking") and/or chosen items."""
         check_text(text, "text")
+        self._current(fresh=text is not None)  # words: by the model another process swapped in
         self.personal.onboard(user_id, text=text, items=items)
 
     def train(

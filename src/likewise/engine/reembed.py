@@ -15,6 +15,7 @@ import logging
 from likewise.config.embedding import EmbeddingConfig
 from likewise.embedders.base import Embedder
 from likewise.embedders.registry import get_embedder
+from likewise.embedders.vectors import OwnVectors
 from likewise.engine.ingest import Progress
 from likewise.errors import Conflict
 from likewise.items.model import ContentTemplate
@@ -165,15 +166,28 @@ class ModelSwitch:
         self.rebuild_profiles()  # the swap dropped those of the old model
         return done
 
-    def _current(self) -> Embedder:
+    def _current(self, *, fresh: bool = False) -> Embedder:
         """The embedder of the store's model: when another process (or engine) has swapped
         in a reembed since, the new model is loaded, so queries and new items are embedded
-        as the stored vectors are."""
+        as the stored vectors are.
+
+        A PostgreSQL store trusts its view of the model for a few seconds (`META_SECONDS`):
+        a search embedded by the old model meanwhile is refused by the store and retried.
+        A write has no such net when both models have one dimension, so the write paths
+        (items, onboarding from words) ask `fresh`: the store's record of its spaces is read
+        again first (one small query), and a swap committed before it is followed."""
+        if fresh:
+            self.store.spaces()  # reads the store's model and spaces afresh, on any backend
         info = self.store.info
         if info is not None and info.model_id != self.embedder.model_id:
             log.info("the store's model is now %s (reembedded)", info.model_id)
             self._switch(self._cut(get_embedder(info.model_id, embedding=self.embedding)))
         return self.embedder
+
+    def _owns_text(self) -> bool:
+        """Whether the store has no text model: its `text` space takes the team's own
+        vectors (`vectors:<dim>`), which every item then carries."""
+        return isinstance(self._current(), OwnVectors)
 
     def _switch(self, embedder: Embedder) -> None:
         """Embed with `embedder` from now on (the store's vectors are its)."""
