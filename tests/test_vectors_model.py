@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema_rs  # schemathesis's validator
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -193,3 +194,26 @@ def test_the_cli_makes_and_serves_a_store_of_own_vectors(
     # the given vectors of the other two puts it first.
     (row,) = json.loads(out)
     assert (row["strategy"], row["users"], row["hr"]) == ("ema", 8, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("vectors", "valid"),
+    [
+        pytest.param({"text": [0.5, 0, 0, 1]}, True, id="good"),
+        pytest.param({"text": ["0.5", 0, 0, 1]}, False, id="string"),
+        pytest.param({"text": [2e6, 0, 0, 1]}, False, id="too-large"),
+        pytest.param({"text": []}, False, id="empty"),
+        pytest.param({"Text": [1, 0, 0, 1]}, False, id="space-name"),
+        pytest.param([1, 0, 0, 1], False, id="not-an-object"),
+    ],
+)
+def test_the_documented_item_vectors_are_what_the_server_takes(
+    engine: Engine, vectors: object, valid: bool
+) -> None:
+    with TestClient(create_app(Settings(), engine=engine)) as client:
+        document = client.get("/openapi.json").json()
+        schema = document["components"]["schemas"]["ItemFields"]["properties"]["vectors"]
+        documented = jsonschema_rs.Draft202012Validator(schema).is_valid(vectors)
+        answer = client.put("/v1/items/c1", json={"vectors": vectors})
+    assert documented == valid
+    assert answer.status_code == (201 if valid else 422), answer.text

@@ -97,6 +97,16 @@ def _one_strategy(case: schemathesis.Case) -> bool:
     return not (blend and query.get("space", "text") != "text")
 
 
+def _no_own_vectors(case: schemathesis.Case) -> bool:
+    """Items' own `vectors` name spaces the store must have, of its dimensions: its state,
+    which no schema can list (the document describes their form; the server refuses an
+    unknown space or a wrong length with a 422 naming `vectors.SPACE`)."""
+    if case.operation.path not in ("/v1/items/{item_id}", "/v1/items:batch"):
+        return True
+    body = case.body if isinstance(case.body, list) else [case.body]
+    return not any(isinstance(b, dict) and b.get("vectors") for b in body)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _close() -> Iterator[None]:
     yield
@@ -114,7 +124,7 @@ def test_positive_data_acceptance_is_configured() -> None:
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_api_keeps_its_contract(case: schemathesis.Case) -> None:
-    if _ids_differ(case) and _one_strategy(case):  # else no promise of acceptance: see above
+    if _ids_differ(case) and _one_strategy(case) and _no_own_vectors(case):  # else: see above
         case.call_and_validate(checks=CHECKS)
     else:
         case.call_and_validate(checks=CHECKS[:-1])
