@@ -4,8 +4,10 @@ vector of any space, the weights checked by name, and the same over HTTP."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from likewise import Engine, InvalidInput, NotFound
+from likewise.cli.main import main
 from likewise.config import Settings
 from likewise.service import create_app
 
@@ -214,3 +217,37 @@ def test_blends_over_http(engine: Engine) -> None:
         assert refused.status_code == 422 and refused.json()["error"]["field"] == "vector"
         refused = client.post("/v1/recommend", json={**body, "space": "nope"})
         assert refused.status_code == 422 and refused.json()["error"]["field"] == "space"
+
+
+def _cli(capsys: pytest.CaptureFixture[str], data: Path, *args: str) -> tuple[int, Any, str]:
+    code = main(["--data", str(data), *args])
+    out, err = capsys.readouterr()
+    return code, json.loads(out) if code == 0 else out, err
+
+
+def test_the_cli_blends_spaces(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    with Engine.open(str(data), model="hashing-64") as engine:
+        engine.add_space("image", 3)
+        engine.add_items(CATALOG)
+        engine.record("u", "mug-red", "like")
+    code, out, _ = _cli(capsys, data, "similar", "mug-red", "--spaces", "text:1,image:1", "--json")
+    assert code == 0 and out["items"][0]["id"] == "shirt-red"
+    code, out, _ = _cli(capsys, data, "recommend", "u", "--spaces", "image:1", "-n", "2", "--json")
+    assert code == 0 and [r["id"] for r in out["items"]] == ["shirt-red", "print"]
+    code, out, _ = _cli(capsys, data, "recommend", "u", "--space", "image", "-n", "1", "--json")
+    assert code == 0 and out["items"][0]["id"] == "shirt-red"
+    vector = ["--vector", "[0, 0, 1]", "--space", "image", "-n", "1", "--json"]
+    code, out, _ = _cli(capsys, data, "recommend-from", *vector)
+    assert code == 0 and out["items"][0]["id"] == "poster"
+    code, out, _ = _cli(capsys, data, "recommend-from", "mug-red", "--space", "image", "--json")
+    assert code == 0 and out["items"][0]["id"] == "shirt-red"
+    for args in (
+        ["similar", "mug-red", "--spaces", "text:-1"],
+        ["similar", "mug-red", "--spaces", "text"],
+        ["recommend", "u", "--spaces", "nope:1"],
+        ["recommend-from", "--vector", "[1, 0]", "--space", "image"],
+    ):
+        code, _, err = _cli(capsys, data, *args)
+        assert code == 2 and len(err.strip().splitlines()) == 1, (args, err)
+        assert ("vector" if "--vector" in args else "spaces") in err, err
