@@ -82,13 +82,22 @@ def _one_strategy(case: schemathesis.Case) -> bool:
     """The cross-parameter rules of recommendForUser, which a parameter's schema cannot
     state (its descriptions do): `weights` and `diversity` tune the hybrid only, and `space`
     applies to the profile strategies only; the server answers 422 naming the parameter.
-    And similarItems' `space`: one the store has (its state, which no schema can list), in
-    place of `source`."""
+    And a `space` or `spaces` named: ones the store has (its state, which no schema can
+    list), in place of `source`; a session's `vector` of that space's dimension, or else
+    `positive` ids."""
+    query = case.query or {}
+    if "spaces" in query:
+        return False
+    if case.operation.path == "/v1/recommend":
+        body = case.body if isinstance(case.body, dict) else {}
+        given = "space" not in body and "vector" not in body
+        return given and bool(body.get("positive"))
     if case.operation.path == "/v1/items/{item_id}/similar":
-        return "space" not in (case.query or {})
+        return "space" not in query
     if case.operation.path != "/v1/users/{user_id}/recommendations":
         return True
-    query = case.query or {}
+    if query.get("space", "text") not in ("text", "behaviour"):
+        return False
     strategy = query.get("strategy")
     tuned = "weights" in query or "diversity" in query
     if tuned and strategy not in (None, "hybrid"):

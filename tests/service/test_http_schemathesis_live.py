@@ -139,7 +139,9 @@ def _set_aside(check: str, case: schemathesis.Case, response: Any) -> str | None
     - ids in a list must differ (`uniqueItems` compares whole elements);
     - recommendForUser's `weights`/`diversity` tune the hybrid only, and `space` applies
       to the profile strategies only;
-    - similarItems' `space` must be one the store has, and replaces `source`.
+    - similarItems' `space` must be one the store has, and replaces `source`; so must every
+      space of `spaces`, and recommendForUser's `space`, and a session's `space` (whose
+      `vector` has that space's dimension; without one, `positive` must not be empty).
     (Onboarding from text or items the model places nowhere is valid and a 409.)
     And the stateful phase's resource check, for a stop that promotes a variant the new
     experiment does not have: the 404 names `promote`, not the experiment, and the variants
@@ -157,6 +159,12 @@ def _set_aside(check: str, case: schemathesis.Case, response: Any) -> str | None
     similar = path == "/v1/items/{item_id}/similar" and "space" in (case.query or {})
     if similar and _error_field(response) == "space":
         return "a space the store lacks, or with a source"
+    if "spaces" in (case.query or {}) and _error_field(response) == "spaces":
+        return "spaces the store lacks, or weights that blend nothing"
+    body = case.body if isinstance(case.body, dict) else {}
+    session = "space" in body or "vector" in body or not body.get("positive")
+    if path == "/v1/recommend" and session and _error_field(response) in SESSION_FIELDS:
+        return "a session's space the store lacks, its vector's dimension, or no positive"
     if path == "/v1/users/{user_id}/recommendations":
         query = case.query or {}
         strategy = query.get("strategy")
@@ -166,7 +174,12 @@ def _set_aside(check: str, case: schemathesis.Case, response: Any) -> str | None
         blend = strategy in ("hybrid", "popular") or (tuned and strategy is None)
         if blend and query.get("space", "text") != "text":
             return "a space for a blend"
+        if _error_field(response) == "space" and query.get("space") not in ("text", "behaviour"):
+            return "a space the store lacks"
     return None
+
+
+SESSION_FIELDS = ("space", "vector", "positive")
 
 
 def _error_field(response: Any) -> str | None:

@@ -18,11 +18,13 @@ from likewise.cli.common import (
     show_hits,
     skipped,
 )
+from likewise.cli.lists import SPACES_HELP
 from likewise.cli.options import shared
 from likewise.cli.spaces import parse_vector
 from likewise.engine.catalog import SOURCES
 from likewise.errors import InvalidInput
 from likewise.items import load_items
+from likewise.recommend.spaces import parse_spaces
 
 SubParsers = Any  # argparse's _SubParsersAction is private
 
@@ -81,6 +83,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
                 help="related (default: content and behaviour blended), content, behaviour "
                 "or collaborative (the last two after train)",
             )
+            p.add_argument("--spaces", help=SPACES_HELP)
 
     item = sub.add_parser(
         "item", help="Show, list or delete items.", description="Show, list or delete items."
@@ -160,6 +163,7 @@ def similar(args: argparse.Namespace) -> int:
                 exclude=args.exclude,
                 source=args.source,
                 min_score=args.min_score,
+                spaces=parse_spaces(args.spaces),
             ),
         )
     return 0

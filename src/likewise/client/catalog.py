@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from likewise.client.wire import hits, query, segment, unsupported
+from likewise.client.wire import blend_weights, hits, query, segment, unsupported
 from likewise.engine.checks import IngestReport
 from likewise.engine.pages import ItemPage
 from likewise.errors import NotFound
@@ -102,10 +102,17 @@ class CatalogCalls:
         space: str | None = None,
         source: str | None = None,
         min_score: float | None = None,
+        spaces: Mapping[str, float] | None = None,
     ) -> list[Hit]:
         """As :meth:`Engine.similar` (`GET /v1/items/{id}/similar`)."""
         params = query(
-            where=where, exclude=exclude, n=n, source=source, space=space, min_score=min_score
+            where=where,
+            exclude=exclude,
+            n=n,
+            source=source,
+            space=space,
+            min_score=min_score,
+            spaces=blend_weights(spaces),
         )
         path = f"/v1/items/{segment(item_id, 'item_id')}/similar"
         return hits(self.transport.call("GET", path, params=params, idempotent=True))
