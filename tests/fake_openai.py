@@ -28,7 +28,7 @@ import numpy as np
 
 from likewise.embedders.hashing import HashingEmbedder
 
-__all__ = ["CLIP", "COLOURS", "NATIVE", "FakeOpenAI", "clip_vector", "fake_openai"]
+__all__ = ["CLIP", "COLOURS", "NATIVE", "FakeOpenAI", "clip_vector", "fake_openai", "picture"]
 
 NATIVE = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072}
 DEFAULT_DIM = 64  # any other model's size
@@ -219,6 +219,18 @@ def fake_openai(**switches: Any) -> Iterator[FakeOpenAI]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def picture(rgb: tuple[int, int, int], *, size: int = 48, kind: str = "PNG") -> bytes:
+    """A picture of one colour (a white band across it, so no two colours are alike in
+    everything), as the bytes of a `kind` file."""
+    from PIL import Image
+
+    img = Image.new("RGB", (size, size), rgb)
+    img.paste((245, 245, 245), (0, 0, size, size // 6))
+    out = io.BytesIO()
+    img.save(out, kind)
+    return out.getvalue()
 
 
 def main() -> None:
