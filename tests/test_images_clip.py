@@ -18,7 +18,7 @@ from tests.fake_openai import FakeOpenAI, fake_openai, picture
 from likewise import Engine
 from likewise.cli.main import main
 from likewise.config import Settings
-from likewise.errors import EmbedderError, InvalidInput
+from likewise.errors import ConfigError, EmbedderError, InvalidInput
 from likewise.service import create_app
 
 RED, RED2 = (220, 25, 30), (190, 40, 35)
@@ -174,3 +174,16 @@ def test_a_model_that_embeds_no_text_says_so_naming_the_space(tmp_path: Path) ->
         with pytest.raises(InvalidInput, match="cannot be searched by text") as caught:
             engine.search("red", space="mine")
         assert caught.value.field == "space"
+
+
+def test_an_image_model_of_another_dimension_is_refused_before_writing(
+    tmp_path: Path, fake: FakeOpenAI
+) -> None:
+    data = str(tmp_path / "d")
+    with Engine.open(data, model="hashing-64", settings=settings(fake)) as engine:
+        engine.add_items(catalog()[:1])
+    other = Settings(image_model="openai:clip-test@8", openai_base_url=fake.url)
+    with Engine.open(data, settings=other) as engine:
+        with pytest.raises(ConfigError, match="LIKEWISE_IMAGE_MODEL"):
+            engine.add_items([{"id": "new", "title": "n", "image_data": picture(BLUE)}])
+        assert engine.ids() == ["red"]
