@@ -11,14 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from tests.fake_openai import FakeOpenAI, fake_openai, picture
 
-from likewise import Engine
+from likewise import Client, Engine
 from likewise.cli.main import main
 from likewise.config import Settings
 from likewise.errors import ConfigError, EmbedderError, InvalidInput
+from likewise.items.model import Item
 from likewise.service import create_app
 
 RED, RED2 = (220, 25, 30), (190, 40, 35)
@@ -187,3 +189,28 @@ def test_an_image_model_of_another_dimension_is_refused_before_writing(
         with pytest.raises(ConfigError, match="LIKEWISE_IMAGE_MODEL"):
             engine.add_items([{"id": "new", "title": "n", "image_data": picture(BLUE)}])
         assert engine.ids() == ["red"]
+
+
+def test_the_client_sends_bytes_and_searches_the_image_space(engine: Engine) -> None:
+    """`likewise.Client` over the app (a MockTransport handing each request to it)."""
+    with TestClient(create_app(Settings(), engine=engine)) as app:
+
+        def handle(request: httpx.Request) -> httpx.Response:
+            answer = app.request(
+                request.method,
+                request.url.raw_path.decode(),
+                content=request.content,
+                headers={"content-type": request.headers.get("content-type", "")},
+            )
+            kind = {"content-type": answer.headers.get("content-type", "")}
+            return httpx.Response(answer.status_code, content=answer.content, headers=kind)
+
+        with Client("http://likewise.test", transport=httpx.MockTransport(handle)) as client:
+            client.add_items(
+                [
+                    {"id": "red", "title": "r", "image_data": picture(RED)},
+                    Item(id="blue", title="b", image_data=picture(BLUE)),
+                ]
+            )
+            assert [h.id for h in client.search("blue", space="image", n=2)] == ["blue", "red"]
+    assert engine.get("blue").image_sha256 == Item(id="x", image_data=picture(BLUE)).image_sha256
