@@ -17,11 +17,13 @@ import base64
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-
-import httpx
+from typing import TYPE_CHECKING
 
 from likewise.config.images import ImagesConfig
 from likewise.errors import InvalidInput
+
+if TYPE_CHECKING:  # imported when a fetch runs: `import likewise` goes without httpx
+    import httpx
 
 __all__ = ["fetch_image", "fetch_images", "is_url"]
 
@@ -37,6 +39,8 @@ def is_url(image: str | None) -> bool:
 def fetch_images(urls: Sequence[str], fields: Sequence[str], config: ImagesConfig) -> list[str]:
     """Each of `urls` fetched as a `data:` URI, in order; the first failure in order raises
     InvalidInput naming its URL, why, and its field (`fields[k]`, as `items[3].image`)."""
+    import httpx
+
     with (
         httpx.Client(
             follow_redirects=True,
@@ -60,6 +64,8 @@ def fetch_images(urls: Sequence[str], fields: Sequence[str], config: ImagesConfi
 
 def fetch_image(url: str, config: ImagesConfig, client: httpx.Client) -> str:
     """One image's bytes as `data:<type>;base64,...` (the type its server declared)."""
+    import httpx
+
     limit = config.image_fetch_max_bytes
     deadline = time.monotonic() + config.image_fetch_timeout
     try:
