@@ -4,6 +4,7 @@ is the Engine's: the catalog, related items, search, and the lists for no one in
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,12 +25,17 @@ __all__ = ["CatalogCalls"]
 
 def _record(item: Item | Mapping[str, Any]) -> Any:
     """An item as the batch route takes it: its own vectors (which `to_record` leaves out,
-    as a store does) as lists, numpy arrays included."""
+    as a store does) as lists, numpy arrays included, and its image's bytes as base64."""
     if isinstance(item, Item):
         record = item.to_record()
         if item.vectors:
             record["vectors"] = {k: list(v) for k, v in item.vectors.items()}
+        if item.image_data is not None:  # bytes travel as base64
+            record["image_data"] = base64.b64encode(item.image_data).decode("ascii")
         return record
+    data = item.get("image_data") if isinstance(item, Mapping) else None
+    if isinstance(data, bytes | bytearray):
+        item = {**item, "image_data": base64.b64encode(data).decode("ascii")}
     vectors = item.get("vectors") if isinstance(item, Mapping) else None
     if isinstance(vectors, Mapping):
         lists = {k: v.tolist() if hasattr(v, "tolist") else v for k, v in vectors.items()}
@@ -125,9 +131,12 @@ class CatalogCalls:
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
         min_score: float | None = None,
+        space: str = "text",
     ) -> list[Hit]:
         """As :meth:`Engine.search` (`POST /v1/search`)."""
         body: dict[str, Any] = {"text": text, "n": n, "exclude": list(exclude)}
+        if space != "text":
+            body["space"] = space
         if where is not None:
             body["where"] = where
         if min_score is not None:

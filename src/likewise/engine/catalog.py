@@ -19,7 +19,7 @@ from likewise.engine.checks import (
     item_problem,
     validate_items,
 )
-from likewise.engine.images import embed_images, images_to_embed
+from likewise.engine.images import embed_images, image_model, images_to_embed, search_by_text
 from likewise.engine.ingest import Progress, ingest
 from likewise.engine.pages import ItemPage, check_limit
 from likewise.engine.reembed import ModelSwitch
@@ -49,7 +49,7 @@ class Catalog(Related, ModelSwitch):
         self.embedder = self._cut(embedder)
         self.template = ContentTemplate.parse(info.template)
         self.batch_size = settings.store.batch_size
-        self.image_folder = settings.store.image_folder  # None: `image` is only a link
+        self.images = settings.images  # where images come from, and their model
         self.similar_cache: ResultCache[list[Hit]] = ResultCache(
             size=settings.ranking.cache_size, ttl=settings.ranking.cache_seconds
         )
@@ -77,7 +77,7 @@ class Catalog(Related, ModelSwitch):
         Every record is validated before anything is written. Writes are durable in batches of
         `batch_size`: if the process dies, re-running the same call resumes where it stopped.
         With `delete_missing`, stored items absent from `records` are deleted (a full sync).
-        Items naming a local image file get its vector in the space `image` (engine/images.py).
+        Items with an image (a file, bytes, a URL) get its vector in `image` (engine/images.py).
 
         An item may carry its own vectors, `{"vectors": {"image": [...]}}`, for spaces made
         with :meth:`add_space` (`text` in a `vectors:<dim>` store). They are checked with the
@@ -87,7 +87,7 @@ class Catalog(Related, ModelSwitch):
         """
         own = self._owns_text()  # `vectors:<dim>`: every item brings its text vector
         items = validate_items(records, self.limits, self.template, self.store.spaces, own_text=own)
-        images = images_to_embed(self.store, items, self._image_model, self.image_folder)
+        images = images_to_embed(self.store, items, self._image_model, self.images)
         try:
             report = ingest(
                 self.store,
@@ -108,18 +108,16 @@ class Catalog(Related, ModelSwitch):
         if report.new or report.changed:
             self._items_added([i.id for i in items])
         if images:  # after the items, which their vectors need; see engine/images.py
-            embed_images(self.store, self._image_model(), images, self.batch_size)
+            embed_images(self.store, self._image_model, images, self.batch_size)
             self._catalog_changed()
         if report.new or report.changed or report.deleted:
             self._catalog_changed()
         return report
 
     def _image_model(self) -> Embedder:
-        """The model of the space `image` (EfficientNet-Lite0, `likewise[images]`)."""
+        """The model of the space `image` (the `image_model` setting), built on first use."""
         if self.image_embedder is None:
-            from likewise.embedders.image import ImageEmbedder
-
-            self.image_embedder = ImageEmbedder()
+            self.image_embedder = image_model(self.images, self.embedding)
         return self.image_embedder
 
     def delete(self, ids: Sequence[str]) -> int:
@@ -154,9 +152,10 @@ class Catalog(Related, ModelSwitch):
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
         min_score: float | None = None,
+        space: str = TEXT,
     ) -> list[Hit]:
-        """The `n` items whose content is closest to a free text query; those scored below
-        `min_score` are left out."""
+        """The `n` items whose content (or images: `space="image"`, when its model embeds
+        texts too) is closest to a free text query; those scored below `min_score` left out."""
         check_n(n)
         check_score(min_score)
         if not isinstance(text, str) or not text.strip():
@@ -164,7 +163,13 @@ class Catalog(Related, ModelSwitch):
         check_json(text, "text")
         embedder = self._current()
         try:
-            hits = self.store.search(embedder.embed([text])[0], n=n, where=where, exclude=exclude)
+            if space != TEXT:  # embedded by that space's model (engine/images.py)
+                options = {"n": n, "where": where, "exclude": exclude}
+                hits = search_by_text(self.store, space, self._image_model, text, **options)
+            else:
+                hits = self.store.search(
+                    embedder.embed([text])[0], n=n, where=where, exclude=exclude
+                )
         except InvalidInput as exc:  # a model another server swapped in since it last looked
             if exc.field != "vector" or self._current() is embedder:
                 raise
