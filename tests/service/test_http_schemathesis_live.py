@@ -141,7 +141,9 @@ def _set_aside(check: str, case: schemathesis.Case, response: Any) -> str | None
       to the profile strategies only;
     - similarItems' `space` must be one the store has, and replaces `source`; so must every
       space of `spaces`, and recommendForUser's `space`, and a session's `space` (whose
-      `vector` has that space's dimension; without one, `positive` must not be empty).
+      `vector` has that space's dimension; without one, `positive` must not be empty);
+    - an item's own `vectors` must name spaces the store has, of their dimensions, and its
+      `image_data` must decode to a picture (a 422 naming `vectors.SPACE` or `image_data`).
     (Onboarding from text or items the model places nowhere is valid and a 409.)
     And the stateful phase's resource check, for a stop that promotes a variant the new
     experiment does not have: the 404 names `promote`, not the experiment, and the variants
@@ -161,6 +163,9 @@ def _set_aside(check: str, case: schemathesis.Case, response: Any) -> str | None
         return "a space the store lacks, or with a source"
     if "spaces" in (case.query or {}) and _error_field(response) == "spaces":
         return "spaces the store lacks, or weights that blend nothing"
+    field = _error_field(response) or ""
+    if path in ITEM_WRITES and ("vectors" in field or "image_data" in field):
+        return "an item's own vectors (of spaces the store has) or image bytes (a picture)"
     body = case.body if isinstance(case.body, dict) else {}
     session = "space" in body or "vector" in body or not body.get("positive")
     if path == "/v1/recommend" and session and _error_field(response) in SESSION_FIELDS:
@@ -180,6 +185,7 @@ def _set_aside(check: str, case: schemathesis.Case, response: Any) -> str | None
 
 
 SESSION_FIELDS = ("space", "vector", "positive")
+ITEM_WRITES = ("/v1/items/{item_id}", "/v1/items:batch")
 
 
 def _error_field(response: Any) -> str | None:

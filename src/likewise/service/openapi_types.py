@@ -158,7 +158,25 @@ CONTENT = {
     "title": {**TEXT, "description": "embedded (with body and tags, by the store's template)"},
     "body": TEXT,
     "tags": {"type": "array", "items": TEXT},
-    "image": {"type": ["string", "null"], "pattern": NO_NUL, "description": "an image URL"},
+    "image": {
+        "type": ["string", "null"],
+        "pattern": NO_NUL,
+        "description": "a link to the item's image; with `image_folder` set, a file there to "
+        "embed into the space `image`, and with `image_fetch` on, an http(s) URL to fetch",
+    },
+    "image_data": {
+        "type": ["string", "null"],
+        "minLength": 1,
+        "contentEncoding": "base64",
+        "description": "the image's bytes, base64 or a `data:image/...;base64,` URI, embedded "
+        "into the space `image` and never stored (at most 20 MB decoded)",
+    },
+    "image_sha256": {
+        "type": ["string", "null"],
+        "pattern": "^[0-9a-f]{64}$",
+        "description": "the SHA-256 of the image's bytes, kept instead of them; sent back "
+        "without bytes, it keeps the item's vector in `image`",
+    },
     "metadata": {
         "type": "object",
         "description": "metadata given nested; the same as top-level keys, which it must not "
