@@ -97,6 +97,9 @@ class Recorder:
         pairs: list[tuple[list[str], str]] = []  # (earlier positives, new positive item)
 
         spaces = (TEXT, BEHAVIOUR) if self.learned() else (TEXT,)
+        self._create(plan.create)  # committed before the events that name them
+        if plan.create:  # with the vectors just made, as the replay of the log will see them
+            vectors.update(self.store.vectors(plan.create))
         by_space = {TEXT: vectors}
         if BEHAVIOUR in spaces:
             by_space[BEHAVIOUR] = self.store.vectors(list(vectors), space=BEHAVIOUR)
@@ -126,7 +129,6 @@ class Recorder:
                 self.config,
             )
 
-        self._create(plan.create)  # committed before the events that name them
         accepted = self.store.record(events, plan.signals, ProfileUpdates(update), spaces=spaces)
         loaded = self.loaded()  # loaded by a hybrid request; `train` folds in the rest
         model = loaded.itemknn if loaded is not None else None
