@@ -130,4 +130,67 @@ def _epoch(moment: datetime) -> float:
 def parse_event(data: Any, *, line: int | None = None, limits: Limits | None = None) -> Event:
     """Validate one record into an Event within `limits` (default: `Limits()`), or raise
     InvalidInput naming the field and reason."""
+    plain = _plain(data, limits or _DEFAULT)
+    if plain is not None:
+        return plain
     return validate_record(Event, data, line=line, limits=limits)
+
+
+_DEFAULT = Limits()
+_PLAIN = frozenset(("user_id", "item_id", "type", "timestamp", "event_id", "value"))
+
+
+def _plain(data: Any, limits: Limits) -> Event | None:
+    """The Event pydantic would make of a plain record (a dict of ASCII ids, a type, numbers
+    and no context), checked here by the same rules, or None to let pydantic judge it.
+
+    Recording in batches spent most of its time outside the store validating records; the
+    common record needs none of pydantic's machinery, and anything unusual (a context, a
+    time as text, a number that is not finite, an id that breaks a rule) takes the full
+    path, which also words the error. `tests/events/test_plain.py` checks both paths agree.
+    """
+    if type(data) is not dict or not data.keys() <= _PLAIN:
+        return None
+    fields: dict[str, Any] = dict(data)
+    for name in ("user_id", "item_id", "type"):
+        if type(data.get(name)) is not str:
+            return None
+    for name in ("user_id", "item_id", "event_id"):
+        value = fields.get(name)
+        if value is not None and not _fine_id(value, limits.max_id_length):
+            return None
+    if not 1 <= len(fields["type"]) <= 64 or not fields["type"].isascii():
+        return None
+    for name in ("timestamp", "value"):
+        if name not in fields or (fields[name] is None and name == "value"):
+            continue
+        number = _finite(fields[name])
+        if number is None:
+            return None
+        fields[name] = number
+    at = fields.get("timestamp")
+    if at is not None and not FIRST_MOMENT <= at < LAST_MOMENT:
+        return None
+    return Event.model_construct(**fields)
+
+
+def _finite(number: Any) -> float | None:
+    """A finite int or float as a float (not a flag, not a numpy scalar), else None."""
+    if type(number) is not float and type(number) is not int:
+        return None
+    try:
+        value = float(number)
+    except OverflowError:  # an int beyond a float's range
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _fine_id(value: Any, longest: int) -> bool:
+    """An ASCII string that `check_id` accepts (ASCII holds no lone surrogate)."""
+    if type(value) is not str or not value.isascii():
+        return False
+    try:
+        check_id(value, longest)
+    except ValueError:
+        return False
+    return True
