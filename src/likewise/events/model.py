@@ -151,30 +151,43 @@ def _plain(data: Any, limits: Limits) -> Event | None:
     """
     if type(data) is not dict or not data.keys() <= _PLAIN:
         return None
-    fields: dict[str, Any] = dict(data)
-    for name in ("user_id", "item_id", "type"):
-        if type(data.get(name)) is not str:
-            return None
-    for name in ("user_id", "item_id", "event_id"):
-        value = fields.get(name)
-        if value is not None and not _fine_id(value, limits.max_id_length):
-            return None
-    if not 1 <= len(fields["type"]) <= 64 or not fields["type"].isascii():
+    user, item, kind = data.get("user_id"), data.get("item_id"), data.get("type")
+    event_id, longest = data.get("event_id"), limits.max_id_length
+    if not (_fine_id(user, longest) and _fine_id(item, longest)):
         return None
-    for name in ("timestamp", "value"):
-        if name not in fields or (fields[name] is None and name == "value"):
-            continue
-        number = _finite(fields[name])
-        if number is None:
-            return None
-        fields[name] = number
-    at = fields.get("timestamp")
-    if at is not None and not FIRST_MOMENT <= at < LAST_MOMENT:
+    if event_id is not None and not _fine_id(event_id, longest):
         return None
-    return Event.model_construct(**fields)
+    if type(kind) is not str or not 0 < len(kind) <= 64 or not kind.isascii():
+        return None
+    value = data.get("value")
+    if value is not None and (value := _number(value)) is None:
+        return None
+    at = _number(data["timestamp"]) if "timestamp" in data else time.time()
+    if at is None or not FIRST_MOMENT <= at < LAST_MOMENT:
+        return None
+    fields: dict[str, Any] = {
+        "user_id": user,
+        "item_id": item,
+        "type": kind,
+        "value": value,
+        "context": {},
+        "timestamp": at,
+        "event_id": event_id,
+        "recommendation_id": None,
+    }
+    # What `model_construct` does, without its look at each field's default.
+    event = Event.__new__(Event)
+    _set(event, "__dict__", fields)
+    _set(event, "__pydantic_fields_set__", set(data))
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", None)
+    return event
 
 
-def _finite(number: Any) -> float | None:
+_set = object.__setattr__
+
+
+def _number(number: Any) -> float | None:
     """A finite int or float as a float (not a flag, not a numpy scalar), else None."""
     if type(number) is not float and type(number) is not int:
         return None
