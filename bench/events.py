@@ -9,7 +9,9 @@ users. Measured in one process, each against a baseline run in the same process:
   the store's bare vector search for a random stored vector (the floor under any recommend),
   with the store calls each uncached list makes.
 
-    python bench/events.py [--items 100000] [--users 10000]
+    python bench/events.py [--items 100000] [--users 10000] [--no-train]
+
+`--no-train` leaves out `train` (minutes at 100k items) and the rows that need its models.
 """
 
 from __future__ import annotations
@@ -109,6 +111,9 @@ def main() -> None:
     parser.add_argument(
         "--dense-items", type=int, default=10_000, help="items the dense models cover (train)"
     )
+    parser.add_argument(
+        "--no-train", action="store_true", help="no train: events and the profile strategies"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="likewise-bench-events-"))
     rng = random.Random(5)
@@ -126,10 +131,10 @@ def main() -> None:
         later = rows[total + args.single :]
 
         print(f"recording {total:,} events in batches ...", file=sys.stderr, flush=True)
-        start = time.perf_counter()
-        for lo in range(0, total, 1000):
-            engine.record_many(batched[lo : lo + 1000])
-        batch_s = time.perf_counter() - start
+        each = latencies(
+            lambda k: engine.record_many(batched[k * 1000 : k * 1000 + 1000]), total // 1000
+        )
+        batch_s = sum(each) / 1000
         bare_batch_s = bare_log(folder / "bare-batch.db", batched, 1000)
 
         print(f"recording {args.single:,} events one at a time ...", file=sys.stderr, flush=True)
@@ -137,6 +142,8 @@ def main() -> None:
         bare_one_s = bare_log(folder / "bare-one.db", single, 1)
         results["events"] = {
             "batched_per_s": total / batch_s,
+            "batch_p50_ms": p(each, 50),
+            "batch_p99_ms": p(each, 99),
             "bare_batched_per_s": total / bare_batch_s,
             "single_per_s": args.single / (sum(one) / 1000),
             "single_p50_ms": p(one, 50),
@@ -154,19 +161,20 @@ def main() -> None:
         ]
         cases.append(("dislike, 10% filter", {"where": {"bucket": {"lt": 10}}}))
         cases.append(("new user (popular)", {"user": "nobody"}))
-        cases.append(("hybrid", {"strategy": "hybrid"}))
-        cases.append(("hybrid, popular weighted", {"strategy": "hybrid", "weights": MIXED}))
-        cases.append(("hybrid, every model", {"strategy": "hybrid", "weights": LEARNED}))
-        cases.append(("ema, behaviour space", {"strategy": "ema", "space": "behaviour"}))
-        print("training every model ...", file=sys.stderr, flush=True)
-        started = time.perf_counter()
-        info = engine.train()
-        results["train"] = {
-            "seconds": time.perf_counter() - started,
-            "items": info["items"],
-            "dense_items": info["dense_items"],
-            "seconds_by_model": info["seconds"],
-        }
+        if not args.no_train:
+            cases.append(("hybrid", {"strategy": "hybrid"}))
+            cases.append(("hybrid, popular weighted", {"strategy": "hybrid", "weights": MIXED}))
+            cases.append(("hybrid, every model", {"strategy": "hybrid", "weights": LEARNED}))
+            cases.append(("ema, behaviour space", {"strategy": "ema", "space": "behaviour"}))
+            print("training every model ...", file=sys.stderr, flush=True)
+            started = time.perf_counter()
+            info = engine.train()
+            results["train"] = {
+                "seconds": time.perf_counter() - started,
+                "items": info["items"],
+                "dense_items": info["dense_items"],
+                "seconds_by_model": info["seconds"],
+            }
         calls = count_calls(engine.store)
         for name, kw in cases:
             user = kw.pop("user", None)
@@ -180,11 +188,12 @@ def main() -> None:
         results["recommend"] = rows_out
         # Last: events recorded after `train` also feed the item-kNN overlay (`observe`),
         # which the lists above would then read.
-        print(f"recording {after:,} events with a model ...", file=sys.stderr, flush=True)
-        start = time.perf_counter()
-        for lo in range(0, after, 1000):
-            engine.record_many(later[lo : lo + 1000])
-        results["events"]["batched_trained_per_s"] = after / (time.perf_counter() - start)
+        if not args.no_train:
+            print(f"recording {after:,} events with a model ...", file=sys.stderr, flush=True)
+            start = time.perf_counter()
+            for lo in range(0, after, 1000):
+                engine.record_many(later[lo : lo + 1000])
+            results["events"]["batched_trained_per_s"] = after / (time.perf_counter() - start)
         engine.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -244,20 +253,24 @@ def report(r: dict[str, Any]) -> None:
         f"{e['bare_single_per_s']:,.0f} | {e['single_per_s'] / e['bare_single_per_s']:.2f} |"
     )
     print(
-        f"| batches of 1,000 | {e['batched_per_s']:,.0f} | {e['bare_batched_per_s']:,.0f} | "
+        f"| batches of 1,000 (a batch: p50 {e['batch_p50_ms']:.1f} ms, p99 "
+        f"{e['batch_p99_ms']:.1f} ms) | {e['batched_per_s']:,.0f} | "
+        f"{e['bare_batched_per_s']:,.0f} | "
         f"{e['batched_per_s'] / e['bare_batched_per_s']:.2f} |"
     )
-    trained = e["batched_trained_per_s"]
-    print(
-        f"| batches of 1,000 after `train` (text + behaviour profiles) | {trained:,.0f} | "
-        f"{e['bare_batched_per_s']:,.0f} | {trained / e['bare_batched_per_s']:.2f} "
-        f"({trained / e['batched_per_s']:.2f}x the untrained rate) |"
-    )
-    t = r["train"]
-    print(
-        f"\ntrain: {t['seconds']:.1f} s ({t['items']:,} items, {t['dense_items']:,} in the dense "
-        f"models; {', '.join(f'{k} {v:g} s' for k, v in t['seconds_by_model'].items())})"
-    )
+    trained = e.get("batched_trained_per_s")
+    if trained is not None:
+        print(
+            f"| batches of 1,000 after `train` (text + behaviour profiles) | {trained:,.0f} | "
+            f"{e['bare_batched_per_s']:,.0f} | {trained / e['bare_batched_per_s']:.2f} "
+            f"({trained / e['batched_per_s']:.2f}x the untrained rate) |"
+        )
+    t = r.get("train")
+    if t is not None:
+        print(
+            f"\ntrain: {t['seconds']:.1f} s ({t['items']:,} items, {t['dense_items']:,} in the "
+            f"dense models; {', '.join(f'{k} {v:g} s' for k, v in t['seconds_by_model'].items())})"
+        )
     print("\n## recommend(n=10)")
     print("| strategy | p50 ms | p99 ms | p50 vs bare search | store calls per list |")
     print("| --- | ---: | ---: | ---: | ---: |")
