@@ -103,35 +103,31 @@ class Recorder:
         by_space = {TEXT: vectors}
         if BEHAVIOUR in spaces:
             by_space[BEHAVIOUR] = self.store.vectors(list(vectors), space=BEHAVIOUR)
+        loaded = self.loaded()  # loaded by a hybrid request; `train` folds in the rest
+        model = loaded.itemknn if loaded is not None else None
 
         def update(
             batch: Sequence[tuple[ProfileState, Sequence[tuple[Event, float]]]],
         ) -> list[tuple[ProfileState, list[Snapshot]]]:
             """Every user of one space: the profile math over all of them at once."""
-            steps = []
+            work = []
             for state, todo in batch:
                 found = by_space[state.space]
-                steps.append(
-                    [
-                        Step(e.item_id, found[e.item_id], s, e.timestamp)
-                        for e, s in todo
-                        if e.item_id in found
-                    ]
-                )
-                if state.space == TEXT:
+                steps = [
+                    Step(e.item_id, vector, s, e.timestamp)
+                    for e, s in todo
+                    if (vector := found.get(e.item_id)) is not None
+                ]
+                work.append((state, steps))
+                if model is not None and state.space == TEXT:
                     earlier = state.recent[-OBSERVE_WINDOW:]  # all that `observe` reads of it
                     for event, signal in todo:
                         if signal > 0:
                             pairs.append((earlier[-OBSERVE_WINDOW:], event.item_id))
                             earlier.append(event.item_id)
-            return apply_many(
-                [(state, mine) for (state, _), mine in zip(batch, steps, strict=True)],
-                self.config,
-            )
+            return apply_many(work, self.config)
 
         accepted = self.store.record(events, plan.signals, ProfileUpdates(update), spaces=spaces)
-        loaded = self.loaded()  # loaded by a hybrid request; `train` folds in the rest
-        model = loaded.itemknn if loaded is not None else None
         if model is not None:  # committed: fold the new pairs into the collaborative model
             for earlier, item in pairs:
                 model.observe(earlier, item)
