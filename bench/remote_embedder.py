@@ -22,7 +22,8 @@ import os
 import statistics
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,24 @@ def run(url: str, items: list[str], args: argparse.Namespace, concurrency: int) 
     }
 
 
+@contextmanager
+def fake_server(latency: float) -> Iterator[str]:
+    """The fake (tests/fake_openai.py) in its own process, waiting `latency` s per request;
+    yields its URL."""
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "fake_openai.py"), "--delay", str(latency)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    try:
+        assert server.stdout is not None
+        yield server.stdout.readline().strip()
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=2000)
@@ -85,15 +104,7 @@ def main() -> None:
         f"item {k}: a product about topic {k % 37} with words {k * 7919 % 1000}"
         for k in range(args.items)
     ]
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "fake_openai.py"), "--delay", str(args.latency)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
+    with fake_server(args.latency) as url:
         print(
             f"{args.items} items, {args.batch_size} a request, {args.dim}-d, fake latency "
             f"{args.latency * 1000:.0f} ms (the client's overhead through a loopback fake, "
@@ -111,9 +122,6 @@ def main() -> None:
         for concurrency in args.concurrency[1:]:
             ratio = results[concurrency]["items_s"] / base
             print(f"throughput at {concurrency} / at {args.concurrency[0]}: {ratio:.2f}x")
-    finally:
-        server.terminate()
-        server.wait()
 
 
 if __name__ == "__main__":

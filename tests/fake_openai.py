@@ -6,11 +6,15 @@ bag-of-words hashing vector `HashingEmbedder` would, so texts that share words a
 the same text always gets the same vector. Switches on the server object make it misbehave:
 rate limits with `Retry-After`, 5xx, slow answers, malformed bodies, a wrong dimension,
 shuffled `index`es, and failures for chosen inputs or after a number of requests. It counts
-what it was sent, so tests can check what a client did and did not send again.
+what it was sent, so tests can check what a client did and did not send again. A model named
+`clip...` is the CLIP case: images sent as `data:image/...;base64,` inputs and texts land in
+one space, by colour (:func:`clip_vector`).
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import threading
 import time
@@ -20,12 +24,23 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import numpy as np
+
 from likewise.embedders.hashing import HashingEmbedder
 
-__all__ = ["NATIVE", "FakeOpenAI", "fake_openai"]
+__all__ = ["CLIP", "COLOURS", "NATIVE", "FakeOpenAI", "clip_vector", "fake_openai", "picture"]
 
 NATIVE = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072}
 DEFAULT_DIM = 64  # any other model's size
+CLIP = "clip"  # a model named clip... embeds images and texts into one space (clip_vector)
+COLOURS = {  # the fake CLIP's colours, one dimension each, in this order
+    "red": (220, 30, 30),
+    "green": (30, 170, 50),
+    "blue": (30, 50, 220),
+    "yellow": (230, 220, 40),
+    "white": (245, 245, 245),
+    "black": (10, 10, 10),
+}
 
 
 @dataclass
@@ -96,7 +111,10 @@ class FakeOpenAI:
         dim = int(body.get("dimensions") or NATIVE.get(model, DEFAULT_DIM))
         if self.malformed == "wrong-dim":
             dim += 1
-        vectors = HashingEmbedder(dim).embed(texts).tolist()
+        if model.startswith(CLIP):
+            vectors = [clip_vector(t, dim) for t in texts]
+        else:
+            vectors = HashingEmbedder(dim).embed(texts).tolist()
         rows: list[dict[str, Any]] = [
             {"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)
         ]
@@ -118,6 +136,29 @@ class FakeOpenAI:
         if self.malformed == "not-json":
             return b"<html>502 Bad Gateway</html>"
         return json.dumps(answer).encode()  # NaN goes out as the bare token NaN, as in Python
+
+
+def clip_vector(text: str, dim: int) -> list[float]:
+    """The fake CLIP model's vector: an image (a `data:image/...;base64,` input) is its share
+    of pixels nearest each of `COLOURS`; a text is 1 for each colour it names, plus a faint
+    hashing vector of its words in the other dimensions (so no text is all zeros). "red"
+    therefore lands nearest the reddest pictures, and a test can say which."""
+    vector = np.zeros(dim, dtype=np.float64)
+    if text.startswith("data:image/"):
+        from PIL import Image
+
+        raw = base64.b64decode(text.partition(",")[2])
+        with Image.open(io.BytesIO(raw)) as img:
+            pixels = np.asarray(img.convert("RGB").resize((32, 32)), dtype=np.float64)
+        centres = np.array(list(COLOURS.values()), dtype=np.float64)
+        nearest = ((pixels.reshape(-1, 1, 3) - centres) ** 2).sum(axis=2).argmin(axis=1)
+        vector[: len(COLOURS)] = np.bincount(nearest, minlength=len(COLOURS)) / len(nearest)
+        return [float(x) for x in vector]
+    words = text.lower().split()
+    for k, colour in enumerate(COLOURS):
+        vector[k] = float(colour in words)
+    vector[len(COLOURS) :] = 0.1 * HashingEmbedder(dim - len(COLOURS)).embed([text])[0]
+    return [float(x) for x in vector]
 
 
 def _error(
@@ -178,6 +219,18 @@ def fake_openai(**switches: Any) -> Iterator[FakeOpenAI]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def picture(rgb: tuple[int, int, int], *, size: int = 48, kind: str = "PNG") -> bytes:
+    """A picture of one colour (a white band across it, so no two colours are alike in
+    everything), as the bytes of a `kind` file."""
+    from PIL import Image
+
+    img = Image.new("RGB", (size, size), rgb)
+    img.paste((245, 245, 245), (0, 0, size, size // 6))
+    out = io.BytesIO()
+    img.save(out, kind)
+    return out.getvalue()
 
 
 def main() -> None:

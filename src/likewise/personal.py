@@ -1,8 +1,8 @@
 """Personalisation: events in, profiles updated, "for you" lists out.
 
 The Engine delegates here; this module composes the store, the embedder, the pure profile
-math in `likewise.profiles` and the ranker of `likewise.recommend`, and knows nothing of HTTP
-or SQL.
+math in `likewise.profiles`, the recording and replay of events (`likewise.recording`) and the
+ranker of `likewise.recommend`, and knows nothing of HTTP or SQL.
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,49 +18,17 @@ import numpy as np
 from likewise.config import Settings
 from likewise.embedders.base import Embedder
 from likewise.errors import Conflict, InvalidInput, NotFound
-from likewise.events.model import Event, check_user_id, parse_event
-from likewise.events.policy import Sorted, UnknownItems, check_unknown_items, sort
-from likewise.events.policy import problems as policy_problems
-from likewise.items.model import ContentTemplate, Item
-from likewise.profiles import (
-    ProfileState,
-    Snapshot,
-    Step,
-    apply,
-    mean,
-)
-from likewise.profiles.batch import apply_many
+from likewise.events.model import Event, check_user_id
+from likewise.profiles import ProfileState, mean
 from likewise.profiles.strategies import Vector
 from likewise.ranking import ResultCache
-from likewise.recommend import (
-    Ranker,
-    Recommendation,
-    default_sources,
-)
+from likewise.recommend import Ranker, Recommendation, default_sources
+from likewise.recording import Progress, Recorder, RecordReport
 from likewise.retrieval import ItemItem
-from likewise.retrieval.collaborative import OBSERVE_WINDOW
 from likewise.retrieval.models import BEHAVIOUR, BLOBS, Models
-from likewise.store import Entry, Store
-from likewise.store.base import TEXT, ProfileUpdates
+from likewise.store import Store
 
 __all__ = ["Personaliser", "RecordReport"]
-
-Progress = Callable[[int], object]
-
-
-@dataclass
-class RecordReport:
-    """`accepted` events were appended; `duplicates` had an `event_id` already stored;
-    `skipped` were on unknown items (policy `skip`); `created` items were made from events
-    (policy `create`)."""
-
-    accepted: int = 0
-    duplicates: int = 0
-    skipped: int = 0
-    created: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
 
 
 class Personaliser:
@@ -71,9 +38,7 @@ class Personaliser:
         self.store = store
         self.embedder = embedder
         self.config = settings.profiles
-        self.limits = settings.limits.rules()  # ids, context size and depth of each event
         self.training = settings.training
-        self.rules = settings.profiles.signal_rules()
         sources = default_sources(store, settings.ranking, lambda: self.models)
         self.ranker = Ranker(
             store, settings.ranking, settings.profiles, sources, lambda: self.models
@@ -82,13 +47,16 @@ class Personaliser:
         self._checked = float("-inf")  # when the store's model version was last read
         self._loading = threading.Lock()
         self._loader: threading.Thread | None = None  # reads a newer bundle in the background
+        self.recorder = Recorder(
+            store, embedder, settings, self.ranker.cache, lambda: self.models, lambda: self._models
+        )
 
     @property
     def cache(self) -> ResultCache[Recommendation]:
         """The cache of hot results (the ranker's): touch it when what lists depend on changes."""
         return self.ranker.cache
 
-    # -- events -----------------------------------------------------------------------------
+    # -- events ---------------------------------------------------------------------------
 
     def record_many(
         self,
@@ -97,90 +65,14 @@ class Personaliser:
         prefix: str = "events",
         unknown_items: str | None = None,
     ) -> RecordReport:
-        """Validate every event first (nothing is stored if one is bad), then append them.
-        An event on an unknown item follows `unknown_items` (default: the setting): `reject`
-        it as invalid, `skip` it, or `create` the item first (see :meth:`_create`)."""
-        policy = check_unknown_items(unknown_items or self.config.unknown_items)
-        plan, vectors = self._prepare(records, prefix, policy)
-        events = plan.events
-        pairs: list[tuple[list[str], str]] = []  # (earlier positives, new positive item)
-
-        spaces = (TEXT, BEHAVIOUR) if self.learned() else (TEXT,)
-        by_space = {TEXT: vectors}
-        if BEHAVIOUR in spaces:
-            by_space[BEHAVIOUR] = self.store.vectors(list(vectors), space=BEHAVIOUR)
-
-        def update(
-            batch: Sequence[tuple[ProfileState, Sequence[tuple[Event, float]]]],
-        ) -> list[tuple[ProfileState, list[Snapshot]]]:
-            """Every user of one space: the profile math over all of them at once."""
-            steps = []
-            for state, todo in batch:
-                found = by_space[state.space]
-                steps.append(
-                    [
-                        Step(e.item_id, found[e.item_id], s, e.timestamp)
-                        for e, s in todo
-                        if e.item_id in found
-                    ]
-                )
-                if state.space == TEXT:
-                    earlier = state.recent[-OBSERVE_WINDOW:]  # all that `observe` reads of it
-                    for event, signal in todo:
-                        if signal > 0:
-                            pairs.append((earlier[-OBSERVE_WINDOW:], event.item_id))
-                            earlier.append(event.item_id)
-            return apply_many(
-                [(state, mine) for (state, _), mine in zip(batch, steps, strict=True)],
-                self.config,
-            )
-
-        self._create(plan.create)  # committed before the events that name them
-        accepted = self.store.record(events, plan.signals, ProfileUpdates(update), spaces=spaces)
-        loaded = self._models  # loaded by a hybrid request; `train` folds in the rest
-        model = loaded.itemknn if loaded is not None else None
-        if model is not None:  # committed: fold the new pairs into the collaborative model
-            for earlier, item in pairs:
-                model.observe(earlier, item)
-        self.cache.touch_user(*{e.user_id for e, new in zip(events, accepted, strict=True) if new})
-        new = sum(accepted)
-        return RecordReport(new, len(accepted) - new, len(plan.skipped), len(plan.create))
+        """See :meth:`Recorder.record_many`."""
+        return self.recorder.record_many(records, prefix=prefix, unknown_items=unknown_items)
 
     def problems(
         self, events: Sequence[Event], *, unknown_items: str | None = None
     ) -> list[tuple[int, InvalidInput]]:
         """Every event that could not be recorded, by position (a file import reports all)."""
-        policy = check_unknown_items(unknown_items or self.config.unknown_items)
-        return list(policy_problems(events, self._known(events), self.rules, policy))
-
-    def _prepare(
-        self, records: Iterable[Event | Mapping[str, Any]], prefix: str, policy: UnknownItems
-    ) -> tuple[Sorted, dict[str, Vector]]:
-        events: list[Event] = []
-        for position, record in enumerate(records):
-            try:
-                events.append(parse_event(record, limits=self.limits))
-            except InvalidInput as exc:
-                raise InvalidInput(exc.reason, field=_field(prefix, position, exc.field)) from None
-        vectors = self._known(events)
-        plan = sort(events, vectors, self.rules, policy, lambda k, f: _field(prefix, k, f))
-        return plan, vectors
-
-    def _known(self, events: Sequence[Event]) -> dict[str, Vector]:  # text vectors: items
-        return self.store.vectors(list({e.item_id: None for e in events}))
-
-    def _create(self, ids: Sequence[str]) -> None:
-        """Create items with just their id, committed before the events that name them (a
-        crash between leaves items without events; a re-run records the events). Each one's
-        text vector embeds its id, not the empty text, so they do not crowd content search
-        as one shared vector; see the README ("Events on unknown items")."""
-        info = self.store.info
-        if not ids or info is None:
-            return
-        hashed = ContentTemplate.parse(info.template).content_hash
-        items = [Item(id=item_id) for item_id in ids]
-        vectors = self.embedder.embed(list(ids))
-        self.store.upsert([Entry(i, hashed(i), v) for i, v in zip(items, vectors, strict=True)])
+        return self.recorder.problems(events, unknown_items=unknown_items)
 
     def onboard(self, user_id: str, *, text: str | None = None, items: Sequence[str] = ()) -> None:
         """Start a new user's profile from onboarding text and/or chosen items."""
@@ -213,37 +105,8 @@ class Personaliser:
         self.cache.touch_user(user_id)
 
     def rebuild(self, *, progress: Progress | None = None, space: str | None = None) -> int:
-        """Recompute every profile by replaying the event log; returns the users rebuilt.
-
-        Run it after changing alpha, beta or the signal mapping, or after `reembed`. Events
-        recorded while it runs are overwritten; events on deleted items are skipped. Every
-        space's profiles are rebuilt (`text`, and `behaviour` once trained) unless `space`.
-        """
-        spaces = [space] if space else [TEXT, *([BEHAVIOUR] if self.learned() else [])]
-        states: dict[tuple[str, str], ProfileState] = {}
-        taken: dict[tuple[str, str], list[Snapshot]] = {}
-        for page in self.store.events():
-            ids = list({e.item_id: None for e, _ in page})
-            found = {name: self.store.vectors(ids, space=name) for name in spaces}
-            for event, signal in page:
-                for name in spaces:
-                    key = (event.user_id, name)
-                    if key not in states:
-                        old = self.store.profile(event.user_id, space=name)
-                        seed = old.seed if old else None
-                        states[key] = ProfileState.seeded(event.user_id, seed, space=name)
-                        taken[key] = []
-                    vectors = found[name]
-                    if event.item_id not in vectors:
-                        continue
-                    step = Step(event.item_id, vectors[event.item_id], signal, event.timestamp)
-                    states[key], snaps = apply(states[key], [step], self.config)
-                    taken[key] += snaps
-            if progress:
-                progress(len(page))
-        self.store.put_profiles([(s, taken[k]) for k, s in states.items()], replace=True)
-        self.cache.touch_all()
-        return len({user for user, _ in states})
+        """Recompute every profile by replaying the event log (see :meth:`Recorder.rebuild`)."""
+        return self.recorder.rebuild(progress=progress, space=space)
 
     # -- training ---------------------------------------------------------------------------
 
@@ -393,7 +256,3 @@ class Personaliser:
             "snapshots_used": len(snapshots),
             "nearest": [{"id": h.id, "score": h.score} for h in nearest],
         }
-
-
-def _field(prefix: str, position: int, name: str | None) -> str:
-    return f"{prefix}[{position}].{name or ''}".rstrip(".") if prefix else name or ""

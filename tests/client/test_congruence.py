@@ -6,6 +6,7 @@ every error (class and field) must agree, as qdrant-client checks its local and 
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -320,3 +321,40 @@ def test_odd_ids_travel_in_paths(both: Both) -> None:
     both("delete", lambda t: t.delete(ODD_IDS[:3]))
     both("forget", lambda t: t.forget_user(ODD_IDS[-1]))
     assert both.client.count() == len(ODD_IDS) - 3
+
+
+def test_blended_spaces_answer_alike(both: Both) -> None:
+    both("add_space", lambda t: t.add_space("image", 3))
+    pictured = [
+        {**CATALOG[0], "vectors": {"image": [1.0, 0.0, 0.0]}},
+        {**CATALOG[8], "vectors": {"image": [0.9, 0.2, 0.0]}},  # food: reads unlike space0
+        {**CATALOG[9], "vectors": {"image": [0.0, 0.0, 1.0]}},
+        *CATALOG[1:8],  # no picture: 0 in `image`
+    ]
+    both("add_items", lambda t: t.add_items(pictured))
+    both("record", lambda t: t.record("u1", "space0", "like", event_id="b1"))
+    blend = {"text": 0.6, "image": 0.4}
+    related = both("similar spaces", lambda t: t.similar("space0", n=4, spaces=blend))
+    assert related[0].id == "food0", related
+    both("similar image only", lambda t: t.similar("space0", n=2, spaces={"image": 1}))
+    rec = both("recommend spaces", lambda t: t.recommend("u1", n=3, spaces=blend))
+    assert rec.items[0].id == "food0"
+    both("recommend image", lambda t: t.recommend("u1", n=2, space="image", strategy="ema"))
+    found = both(
+        "recommend_from vector", lambda t: t.recommend_from(vector=[0, 0, 1.0], space="image", n=2)
+    )
+    assert found.items[0].id == "food1"
+    both("recommend_from ids", lambda t: t.recommend_from(["space0"], space="image", n=2))
+    for name, call, field in [
+        ("unknown", lambda t: t.similar("space0", spaces={"nope": 1}), "spaces"),
+        ("negative", lambda t: t.recommend("u1", spaces={"text": -1}), "spaces"),
+        ("nan", lambda t: t.similar("space0", spaces={"text": math.nan}), "spaces"),
+        ("zero", lambda t: t.recommend("u1", spaces={"text": 0, "image": 0}), "spaces"),
+        ("empty", lambda t: t.similar("space0", spaces={}), "spaces"),
+        ("with source", lambda t: t.similar("space0", spaces=blend, source="content"), "spaces"),
+        ("hybrid", lambda t: t.recommend("u1", spaces=blend, strategy="hybrid"), "spaces"),
+        ("vector dim", lambda t: t.recommend_from(vector=[1.0], space="image"), "vector"),
+        ("vector space", lambda t: t.recommend_from(vector=[1.0], space="nope"), "space"),
+    ]:
+        found = both(name, call)
+        assert isinstance(found, InvalidInput) and found.field == field, (name, found)

@@ -17,6 +17,8 @@ from likewise.embedders.multilingual import MultilingualE5Embedder
 from likewise.embedders.onnx import MiniLMEmbedder
 from likewise.embedders.openai import OpenAIEmbedder
 from likewise.embedders.registry import installed, listed
+from likewise.embedders.vectors import OwnVectors
+from likewise.errors import Conflict
 from likewise.testing import EmbedderContract
 from likewise.testing.embedders import LEXICAL
 
@@ -62,6 +64,20 @@ class TestOpenAI(EmbedderContract):
         return get_embedder("openai:text-embedding-3-small@128", embedding=settings(server))
 
 
+class TestOwnVectors:
+    """`vectors:<dim>` makes no vectors (the items bring them), so it is no model for the
+    contract: what it must do instead, refuse words naming `text`, is checked here, and the
+    stores it makes in tests/test_vectors_model.py."""
+
+    def test_it_is_built_by_name_and_refuses_words(self) -> None:
+        model = get_embedder("vectors:16")
+        assert isinstance(model, OwnVectors) and (model.model_id, model.dim) == ("vectors:16", 16)
+        assert model.embed([]).shape == (0, 16)
+        with pytest.raises(Conflict, match="no text model") as refused:
+            model.embed(["moon"])
+        assert refused.value.field == "text"
+
+
 # The entry points of likewise's own distribution, and the suite above that runs each.
 SUITES = {
     "minilm": TestMiniLM,
@@ -73,6 +89,7 @@ SUITES = {
     # Paths, not texts: the image model runs its own contract for images (test_image.py).
     "image": test_image.TestImageEmbedder,
     "efficientnet-lite0": test_image.TestImageEmbedder,  # the id stores record
+    "vectors": TestOwnVectors,  # no model: the items bring their text vectors
 }
 CLASSES = {
     TestMiniLM: MiniLMEmbedder,
@@ -80,6 +97,7 @@ CLASSES = {
     TestOpenAI: OpenAIEmbedder,
     test_multilingual.TestMultilingualE5: MultilingualE5Embedder,
     test_image.TestImageEmbedder: ImageEmbedder,
+    TestOwnVectors: OwnVectors,
 }
 
 
@@ -102,6 +120,7 @@ def test_every_listed_built_in_name_builds_what_its_suite_runs(server: FakeOpenA
         "openai",
         "multilingual",
         "image",
+        "vectors",
     }
     for row in concrete:
         embedder = get_embedder(row.name, embedding=settings(server))

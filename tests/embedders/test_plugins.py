@@ -273,6 +273,7 @@ def test_the_names_stores_recorded_before_plugins_still_open() -> None:
         "multilingual-e5-small-q4",
         "image",
         "efficientnet-lite0",
+        "vectors",
     }
 
 

@@ -23,6 +23,7 @@ from likewise.profiles import (
     momentum,
     normalize,
 )
+from likewise.profiles.strategies import has_direction
 
 DIM = 6
 Vec = np.ndarray[Any, np.dtype[np.float32]]
@@ -209,3 +210,17 @@ def test_recent_is_unique_newest_last_and_bounded() -> None:
 def test_config_out_of_range_is_named(kwargs: dict[str, float]) -> None:
     with pytest.raises(ConfigError, match=next(iter(kwargs))):
         ProfileConfig(**kwargs)  # type: ignore[arg-type]
+
+
+@given(
+    arrays(
+        np.float32,
+        DIM,
+        elements=st.one_of(
+            st.floats(width=32, allow_nan=True, allow_infinity=True),
+            st.sampled_from([0.0, 1e-7, -1e-7, 5e-7, 1e-30]),
+        ),
+    )
+)
+def test_has_direction_is_normalize_finding_one(vector: Vec) -> None:
+    assert has_direction(vector) == (normalize(vector) is not None)

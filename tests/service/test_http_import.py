@@ -62,4 +62,4 @@ def test_the_engine_settings_decide(tmp_path: Path) -> None:
     ):
         r = client.post("/v1/events", json=event("new1", type="rating", value=0.5))
         assert r.json() == {"accepted": 1, "duplicates": 0, "skipped": 0, "created": 1}
-        assert engine.ids() == ["new1"] and engine.profile("u1")["events"] == 0
+        assert engine.ids() == ["new1"] and engine.profile("u1")["events"] == 1

@@ -26,6 +26,9 @@ def test_an_unknown_query_parameter_is_named_not_ignored(client: TestClient) -> 
     many = [("exclude", "space2"), ("exclude", "food1")]
     assert client.get("/v1/items/space1/similar", params=many).status_code == 200
     assert client.get("/v1/users/u1/recommendations", params=many).status_code == 200
+    nameless = client.get("/v1/users/u1/events?=x")  # schemathesis found a 422 naming ''
+    assert nameless.status_code == 422 and nameless.json()["error"]["field"] == "query"
+    assert "no name" in nameless.json()["error"]["message"]
 
 
 def test_recommendations_have_the_shape_python_gives(client: TestClient, engine: Engine) -> None:

@@ -139,7 +139,11 @@ def _set_aside(check: str, case: schemathesis.Case, response: Any) -> str | None
     - ids in a list must differ (`uniqueItems` compares whole elements);
     - recommendForUser's `weights`/`diversity` tune the hybrid only, and `space` applies
       to the profile strategies only;
-    - similarItems' `space` must be one the store has, and replaces `source`.
+    - similarItems' `space` must be one the store has, and replaces `source`; so must every
+      space of `spaces`, and recommendForUser's `space`, and a session's `space` (whose
+      `vector` has that space's dimension; without one, `positive` must not be empty);
+    - an item's own `vectors` must name spaces the store has, of their dimensions, and its
+      `image_data` must decode to a picture (a 422 naming `vectors.SPACE` or `image_data`).
     (Onboarding from text or items the model places nowhere is valid and a 409.)
     And the stateful phase's resource check, for a stop that promotes a variant the new
     experiment does not have: the 404 names `promote`, not the experiment, and the variants
@@ -157,6 +161,15 @@ def _set_aside(check: str, case: schemathesis.Case, response: Any) -> str | None
     similar = path == "/v1/items/{item_id}/similar" and "space" in (case.query or {})
     if similar and _error_field(response) == "space":
         return "a space the store lacks, or with a source"
+    if "spaces" in (case.query or {}) and _error_field(response) == "spaces":
+        return "spaces the store lacks, or weights that blend nothing"
+    field = _error_field(response) or ""
+    if path in ITEM_WRITES and ("vectors" in field or "image_data" in field):
+        return "an item's own vectors (of spaces the store has) or image bytes (a picture)"
+    body = case.body if isinstance(case.body, dict) else {}
+    session = "space" in body or "vector" in body or not body.get("positive")
+    if path == "/v1/recommend" and session and _error_field(response) in SESSION_FIELDS:
+        return "a session's space the store lacks, its vector's dimension, or no positive"
     if path == "/v1/users/{user_id}/recommendations":
         query = case.query or {}
         strategy = query.get("strategy")
@@ -166,7 +179,13 @@ def _set_aside(check: str, case: schemathesis.Case, response: Any) -> str | None
         blend = strategy in ("hybrid", "popular") or (tuned and strategy is None)
         if blend and query.get("space", "text") != "text":
             return "a space for a blend"
+        if _error_field(response) == "space" and query.get("space") not in ("text", "behaviour"):
+            return "a space the store lacks"
     return None
+
+
+SESSION_FIELDS = ("space", "vector", "positive")
+ITEM_WRITES = ("/v1/items/{item_id}", "/v1/items:batch")
 
 
 def _error_field(response: Any) -> str | None:

@@ -18,11 +18,13 @@ from likewise.cli.common import (
     show_hits,
     skipped,
 )
+from likewise.cli.lists import SPACES_HELP
 from likewise.cli.options import shared
 from likewise.cli.spaces import parse_vector
 from likewise.engine.catalog import SOURCES
 from likewise.errors import InvalidInput
 from likewise.items import load_items
+from likewise.recommend.spaces import parse_spaces
 
 SubParsers = Any  # argparse's _SubParsersAction is private
 
@@ -63,7 +65,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         else:
             p.add_argument("query", metavar="text", nargs="?", help="what to search for")
             p.add_argument("--vector", help="a JSON array of numbers to search for, not text")
-            p.add_argument("--space", help="the space --vector is searched in (default: text)")
+            p.add_argument("--space", help="the space searched (default: text; image: see README)")
         p.add_argument("-n", "--n", type=int, default=10, help="how many (default 10)")
         p.add_argument("--where", help='metadata filter as JSON, e.g. \'{"category": "news"}\'')
         p.add_argument(
@@ -81,6 +83,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
                 help="related (default: content and behaviour blended), content, behaviour "
                 "or collaborative (the last two after train)",
             )
+            p.add_argument("--spaces", help=SPACES_HELP)
 
     item = sub.add_parser(
         "item", help="Show, list or delete items.", description="Show, list or delete items."
@@ -160,6 +163,7 @@ def similar(args: argparse.Namespace) -> int:
                 exclude=args.exclude,
                 source=args.source,
                 min_score=args.min_score,
+                spaces=parse_spaces(args.spaces),
             ),
         )
     return 0
@@ -168,8 +172,6 @@ def similar(args: argparse.Namespace) -> int:
 def search(args: argparse.Namespace) -> int:
     if (args.query is None) == (args.vector is None):
         raise InvalidInput("give a text or --vector, one of the two", field="text")
-    if args.space is not None and args.vector is None:
-        raise InvalidInput("goes with --vector: text is searched in text", field="space")
     with open_engine(args) as engine:
         where = parse_where(args.where)
         options = {"n": args.n, "where": where, "exclude": args.exclude}
@@ -178,7 +180,8 @@ def search(args: argparse.Namespace) -> int:
             space = args.space or "text"
             hits = engine.search_vector(vector, space=space, min_score=args.min_score, **options)
         else:
-            hits = engine.search(args.query, min_score=args.min_score, **options)
+            space = args.space or "text"
+            hits = engine.search(args.query, min_score=args.min_score, space=space, **options)
         show_hits(args, engine, hits)
     return 0
 

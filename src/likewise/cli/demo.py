@@ -1,4 +1,5 @@
-"""`likewise demo`: MovieLens-1M titles and real users' ratings, then (optionally) the API."""
+"""`likewise demo`: MovieLens-1M titles and real users' ratings, then (optionally) the API;
+`likewise demo --pictures`: a shop catalog with pictures, related by text, picture and both."""
 
 from __future__ import annotations
 
@@ -35,6 +36,12 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         metavar="N",
         help="how many users' ratings to replay, the first N (default 200)",
     )
+    p.add_argument(
+        "--pictures",
+        action="store_true",
+        help="instead: a shop catalog of 48 pictures likewise draws (needs likewise[images]); "
+        "related items by text, by picture, and the two blended",
+    )
     p.add_argument("--serve", action="store_true", help="then serve the API on 127.0.0.1")
     p.add_argument("--port", type=int, default=8000, help="port for --serve (default 8000)")
     p.set_defaults(handler=demo)
@@ -43,6 +50,8 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
 def demo(args: argparse.Namespace) -> int:
     from likewise.datasets import movielens_items, movielens_ratings
 
+    if args.pictures:
+        return pictures(args)
     for name in ("items", "users"):
         value = getattr(args, name)
         if value is not None and value < (1 if name == "items" else 0):
@@ -72,10 +81,50 @@ def demo(args: argparse.Namespace) -> int:
             for rec in engine.recommend(user, n=5, strategy="hybrid", track=False).items:
                 print(f"  {rec.score:.3f}  {rec.id}  ({rec.reason})")
     if args.serve:
-        _serve(args, ratings[0]["user_id"] if ratings else "1m_1")
+        _serve(args, _movie_calls(args, ratings[0]["user_id"] if ratings else "1m_1"))
     else:
         print("\nTry: likewise --data", args.data, 'search "space adventure for kids"')
         print("     make demo serves the HTTP API too (likewise demo --serve)")
+    return 0
+
+
+# The related lists the pictures demo prints: text alone, the picture alone, and both.
+BLENDS = {
+    "by text": {"text": 1.0},
+    "by picture": {"image": 1.0},
+    "blended": {"text": 0.5, "image": 0.5},
+}
+PICTURE_ITEMS = ("mug-striped-red", "shirt-dotted-blue", "tote-bag-plain-yellow")
+
+
+def pictures(args: argparse.Namespace) -> int:
+    """Draw the catalog (datasets/pictures.py) into the cache folder, ingest it with its
+    pictures embedded into `image`, and print each example's neighbours side by side."""
+    from likewise.config import Settings
+    from likewise.datasets.pictures import draw_catalog
+    from likewise.embedders.image import cache_dir
+
+    folder = cache_dir() / "pictures"
+    records = draw_catalog(folder)  # ConfigError without Pillow, before a store is made
+    settings = Settings(image_folder=str(folder))
+    with open_engine(args, create=True, settings=settings) as engine:
+        print(f"Loading {len(records)} products, their pictures drawn into {folder} ...")
+        report = engine.add_items(records)  # ConfigError without the image model
+        print("  ".join(f"{k}: {v}" for k, v in report.as_dict().items()))
+        width = 30
+        for item in PICTURE_ITEMS:
+            lists = [engine.similar(item, n=4, spaces=w) for w in BLENDS.values()]
+            print(f"\nRelated to {item} ({engine.get(item).title}):")
+            print("  " + "".join(f"{name:<{width}}" for name in BLENDS))
+            for row in zip(*lists, strict=False):
+                print("  " + "".join(f"{f'{h.score:.2f} {h.id}':<{width}}" for h in row))
+    if args.serve:
+        base = f"http://127.0.0.1:{args.port}"
+        _serve(
+            args, [f"  curl '{base}/v1/items/{PICTURE_ITEMS[0]}/similar?spaces=text:0.5,image:0.5'"]
+        )
+    else:
+        print("\nTry: likewise --data", args.data, "similar mug-plain-red --spaces image:1")
     return 0
 
 
@@ -87,25 +136,29 @@ def _replay(engine: Any, ratings: list[dict[str, Any]]) -> None:
             bar.update(report.accepted + report.duplicates)
 
 
-def _serve(args: argparse.Namespace, user: str) -> None:
+def _movie_calls(args: argparse.Namespace, user: str) -> list[str]:
+    """What to try against the MovieLens demo's server."""
+    base = f"http://127.0.0.1:{args.port}"
+    quoted = user.replace(" ", "%20")
+    return [
+        f"  curl '{base}/v1/users/{quoted}/recommendations?n=5'",
+        f"  curl '{base}/v1/items/Toy%20Story%20(1995)/similar?n=5'",
+        f"  curl -X POST {base}/v1/search -H 'Content-Type: application/json' "
+        '-d \'{"text": "space adventure for kids", "n": 5}\'',
+        f"  curl -X POST {base}/v1/events -H 'Content-Type: application/json' "
+        f'-d \'{{"user_id": "{user}", "item_id": "Toy Story (1995)", "type": "like"}}\'',
+        f"  curl '{base}/v1/reports/ctr'",
+    ]
+
+
+def _serve(args: argparse.Namespace, calls: list[str]) -> None:
     from likewise.cli.serve import serve
 
     base = f"http://127.0.0.1:{args.port}"
-    quoted = user.replace(" ", "%20")
     print(f"\nOpen {base}/  (the demo site; dashboard: {base}/dashboard, API docs: {base}/docs)")
     print("Ctrl-C stops the server.")
     print("Try, in another terminal:")
-    print(f"  curl '{base}/v1/users/{quoted}/recommendations?n=5'")
-    print(f"  curl '{base}/v1/items/Toy%20Story%20(1995)/similar?n=5'")
-    print(
-        f"  curl -X POST {base}/v1/search -H 'Content-Type: application/json' "
-        '-d \'{"text": "space adventure for kids", "n": 5}\''
-    )
-    print(
-        f"  curl -X POST {base}/v1/events -H 'Content-Type: application/json' "
-        f'-d \'{{"user_id": "{user}", "item_id": "Toy Story (1995)", "type": "like"}}\''
-    )
-    print(f"  curl '{base}/v1/reports/ctr'")
+    print("\n".join(calls))
     sys.stdout.flush()
     args.host = "127.0.0.1"
     args.site = True

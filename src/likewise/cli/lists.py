@@ -8,9 +8,15 @@ from typing import Any
 
 from likewise.cli.common import open_engine, parse_where, show_hits, show_recommendation
 from likewise.cli.options import shared
+from likewise.cli.spaces import parse_vector
 from likewise.recommend.session import SESSION_STRATEGIES
 
-__all__ = ["register"]
+__all__ = ["SPACES_HELP", "register"]
+
+SPACES_HELP = (
+    "several vector spaces blended by weight, e.g. text:0.6,image:0.4 (each item's cosines "
+    "summed, 0 in a space it has no vector in)"
+)
 
 SubParsers = Any  # argparse's _SubParsersAction is private
 
@@ -34,7 +40,9 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         recommend_from,
         "Items for no stored user, from items they like (and dislike).",
     )
-    p.add_argument("positive", nargs="+", metavar="id", help="items to move towards")
+    p.add_argument("positive", nargs="*", metavar="id", help="items to move towards")
+    p.add_argument("--vector", help="a JSON array of numbers to move towards (a query vector)")
+    p.add_argument("--space", default="text", help="the vector space of it all (default: text)")
     p.add_argument(
         "--negative", action="append", default=[], metavar="ID", help="move away (repeatable)"
     )
@@ -73,6 +81,8 @@ def recommend_from(args: argparse.Namespace) -> int:
             where=parse_where(args.where),
             exclude=args.exclude,
             min_score=args.min_score,
+            vector=None if args.vector is None else parse_vector(args.vector),
+            space=args.space,
         )
         show_recommendation(args, engine, rec)
     return 0

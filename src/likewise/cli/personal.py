@@ -21,12 +21,14 @@ from likewise.cli.common import (
     show_recommendation,
     skipped,
 )
+from likewise.cli.lists import SPACES_HELP
 from likewise.cli.options import shared
 from likewise.engine import Engine
 from likewise.errors import InvalidInput
 from likewise.events import UNKNOWN_ITEMS, load_events
 from likewise.items.loaders import json_object
 from likewise.recommend import RECOMMENDERS
+from likewise.recommend.spaces import parse_spaces
 from likewise.retrieval.neural import describe
 
 SubParsers = Any  # argparse's _SubParsersAction is private
@@ -100,8 +102,10 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--space",
         default="text",
-        help="where a profile strategy searches: text, or behaviour (after train)",
+        help="where a profile strategy searches: text, behaviour (after train), or any "
+        "other space (image, your own)",
     )
+    p.add_argument("--spaces", help=SPACES_HELP)
     p.add_argument(
         "--track",
         action="store_true",
@@ -202,6 +206,7 @@ def recommend(args: argparse.Namespace) -> int:
             weights=json_object(args.weights, "weights"),
             diversity=args.diversity,
             space=args.space,
+            spaces=parse_spaces(args.spaces),
             offset=args.offset,
             min_score=args.min_score,
             track=args.track,

@@ -4,10 +4,11 @@ is the Engine's: the catalog, related items, search, and the lists for no one in
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from likewise.client.wire import hits, query, segment, unsupported
+from likewise.client.wire import blend_weights, hits, query, segment, unsupported
 from likewise.engine.checks import IngestReport
 from likewise.engine.pages import ItemPage
 from likewise.errors import NotFound
@@ -24,12 +25,17 @@ __all__ = ["CatalogCalls"]
 
 def _record(item: Item | Mapping[str, Any]) -> Any:
     """An item as the batch route takes it: its own vectors (which `to_record` leaves out,
-    as a store does) as lists, numpy arrays included."""
+    as a store does) as lists, numpy arrays included, and its image's bytes as base64."""
     if isinstance(item, Item):
         record = item.to_record()
         if item.vectors:
             record["vectors"] = {k: list(v) for k, v in item.vectors.items()}
+        if item.image_data is not None:  # bytes travel as base64
+            record["image_data"] = base64.b64encode(item.image_data).decode("ascii")
         return record
+    data = item.get("image_data") if isinstance(item, Mapping) else None
+    if isinstance(data, bytes | bytearray):
+        item = {**item, "image_data": base64.b64encode(data).decode("ascii")}
     vectors = item.get("vectors") if isinstance(item, Mapping) else None
     if isinstance(vectors, Mapping):
         lists = {k: v.tolist() if hasattr(v, "tolist") else v for k, v in vectors.items()}
@@ -102,10 +108,17 @@ class CatalogCalls:
         space: str | None = None,
         source: str | None = None,
         min_score: float | None = None,
+        spaces: Mapping[str, float] | None = None,
     ) -> list[Hit]:
         """As :meth:`Engine.similar` (`GET /v1/items/{id}/similar`)."""
         params = query(
-            where=where, exclude=exclude, n=n, source=source, space=space, min_score=min_score
+            where=where,
+            exclude=exclude,
+            n=n,
+            source=source,
+            space=space,
+            min_score=min_score,
+            spaces=blend_weights(spaces),
         )
         path = f"/v1/items/{segment(item_id, 'item_id')}/similar"
         return hits(self.transport.call("GET", path, params=params, idempotent=True))
@@ -118,9 +131,12 @@ class CatalogCalls:
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
         min_score: float | None = None,
+        space: str = "text",
     ) -> list[Hit]:
         """As :meth:`Engine.search` (`POST /v1/search`)."""
         body: dict[str, Any] = {"text": text, "n": n, "exclude": list(exclude)}
+        if space != "text":
+            body["space"] = space
         if where is not None:
             body["where"] = where
         if min_score is not None:

@@ -6,7 +6,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 from likewise.client.catalog import CatalogCalls
-from likewise.client.wire import encode, query, recommendation, segment, unsupported
+from likewise.client.wire import (
+    blend_weights,
+    encode,
+    query,
+    recommendation,
+    segment,
+    unsupported,
+)
 from likewise.engine.pages import EventPage
 from likewise.events.model import Event
 from likewise.personal import RecordReport
@@ -21,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Client"]
 
-Example = str | Sequence[float]  # an item id, or a vector of the text space (numpy too)
+Example = str | Sequence[float]  # an item id, or a vector (of the text space by default)
 
 
 def _event(event: Event | Mapping[str, Any]) -> dict[str, Any]:
@@ -152,6 +159,7 @@ class Client(CatalogCalls):
         space: str = "text",
         offset: int = 0,
         min_score: float | None = None,
+        spaces: Mapping[str, float] | None = None,
     ) -> Recommendation:
         """As :meth:`Engine.recommend` (`GET /v1/users/{id}/recommendations`). The server
         logs every list it serves, so `track=False` is refused."""
@@ -169,6 +177,7 @@ class Client(CatalogCalls):
             space=None if space == "text" else space,
             offset=offset or None,
             min_score=min_score,
+            spaces=blend_weights(spaces),
         )
         path = f"/v1/users/{segment(user_id, 'user_id')}/recommendations"
         # Not repeated once sent: the server logs each list it serves as an impression.
@@ -177,7 +186,7 @@ class Client(CatalogCalls):
 
     def recommend_from(
         self,
-        positive: Sequence[Example],
+        positive: Sequence[Example] = (),
         negative: Sequence[Example] = (),
         *,
         n: int = 10,
@@ -187,6 +196,8 @@ class Client(CatalogCalls):
         min_score: float | None = None,
         user_id: str | None = None,
         context: Mapping[str, Any] | None = None,
+        vector: Sequence[float] | Any | None = None,
+        space: str = "text",
     ) -> Recommendation:
         """As :meth:`Engine.recommend_from` (`POST /v1/recommend`); vectors may be lists or
         numpy arrays. Repeated on a lost connection unless `user_id` logs the list."""
@@ -197,7 +208,14 @@ class Client(CatalogCalls):
             "n": n,
             "exclude": list(exclude),
         }
-        extra = {"where": where, "min_score": min_score, "user_id": user_id, "context": context}
+        extra = {
+            "where": where,
+            "min_score": min_score,
+            "user_id": user_id,
+            "context": context,
+            "vector": vector,
+            "space": None if space == "text" else space,
+        }
         body.update({k: v for k, v in extra.items() if v is not None})
         found = self.transport.call("POST", "/v1/recommend", body=body, idempotent=not user_id)
         return recommendation(found)

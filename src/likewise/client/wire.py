@@ -15,7 +15,7 @@ from likewise.errors import InvalidInput
 from likewise.recommend.model import Recommendation, Recommended
 from likewise.store.base import Hit
 
-__all__ = ["encode", "hits", "query", "recommendation", "segment", "unsupported"]
+__all__ = ["blend_weights", "encode", "hits", "query", "recommendation", "segment", "unsupported"]
 
 
 def _default(value: Any) -> Any:
@@ -33,6 +33,19 @@ def encode(value: Any, field: str) -> str:
         return json.dumps(value, separators=(",", ":"), allow_nan=False, default=_default)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"must be JSON: {exc}", field=field) from None
+
+
+def blend_weights(spaces: Mapping[str, float] | None) -> str | None:
+    """Blend weights by space as a query takes them, `text:0.6,image:0.4` (None for None).
+    Names and numbers are the server's to check: a weight is sent as Python writes it (`nan`
+    too), so the refusal names `spaces` as the Engine's does."""
+    if spaces is None:
+        return None
+    if not isinstance(spaces, Mapping):
+        raise InvalidInput("must map space names to weights, e.g. {'text': 0.6}", field="spaces")
+    if not spaces:
+        return ""  # refused by the server as the Engine refuses {}
+    return ",".join(f"{name}:{weight!r}" for name, weight in spaces.items())
 
 
 def segment(value: str, field: str) -> str:

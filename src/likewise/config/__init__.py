@@ -24,6 +24,7 @@ from pydantic_settings import SettingsConfigDict
 
 from likewise.config.base import Component, config_error
 from likewise.config.embedding import EmbeddingConfig
+from likewise.config.images import ImagesConfig
 from likewise.config.limits import LimitsConfig
 from likewise.config.toml import DEFAULT_DATA, dump_toml
 from likewise.errors import ConfigError
@@ -33,6 +34,7 @@ from likewise.events.signals import DEFAULT_WEIGHTS, SignalRules
 __all__ = [
     "Component",
     "EmbeddingConfig",
+    "ImagesConfig",
     "LimitsConfig",
     "ProfileConfig",
     "RankingConfig",
@@ -60,12 +62,6 @@ class StoreConfig(Component):
     metric: str = Field("cosine", description="cosine, dot or euclidean, for a new store")
     template: str = Field("title,body,tags", description="fields embedded, in order")
     batch_size: int = Field(256, ge=1, le=100_000, description="items per durable write")
-    image_folder: str | None = Field(
-        None,
-        description="the folder an item's `image` path is read from, to embed it into the "
-        "space `image` (likewise[images]); a path outside it is refused. Unset: `image` is "
-        "a link and no file is read",
-    )
     pg_read_urls: str = Field(
         "",
         description="PostgreSQL read replicas, comma-separated postgresql:// URLs: searches, "
@@ -356,6 +352,7 @@ class Settings(BaseModel):
             TrainingConfig,
             LimitsConfig,
             EmbeddingConfig,
+            ImagesConfig,
         )
     }
 
@@ -367,6 +364,7 @@ class Settings(BaseModel):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    images: ImagesConfig = Field(default_factory=ImagesConfig)
 
     def __init__(self, **values: Any) -> None:
         try:

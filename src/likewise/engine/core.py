@@ -23,6 +23,7 @@ from likewise.engine.checks import (
 )
 from likewise.engine.follow import follow
 from likewise.engine.ingest import Progress
+from likewise.engine.learning import Learning
 from likewise.engine.measures import Measures
 from likewise.engine.sessions import Sessions
 from likewise.engine.tracking import Tracker
@@ -42,7 +43,7 @@ __all__ = ["Engine", "IngestReport"]
 log = logging.getLogger(__name__)
 
 
-class Engine(Sessions, Measures, Catalog):
+class Engine(Sessions, Measures, Learning, Catalog):
     """Items and events in; related items, search and "for you" lists out; and which lists
     work, measured. The items, vectors and search half is :class:`Catalog`'s.
 
@@ -209,6 +210,7 @@ class Engine(Sessions, Measures, Catalog):
         space: str = "text",
         offset: int = 0,
         min_score: float | None = None,
+        spaces: Mapping[str, float] | None = None,
     ) -> Recommendation:
         """Items for a user: nearest to their interest vector under `strategy` (dislike, ema,
         mean or momentum), or `hybrid`: content, collaborative (after :meth:`train`) and
@@ -217,11 +219,13 @@ class Engine(Sessions, Measures, Catalog):
         Popular items for a user with no profile. Default strategy from settings.
 
         A profile strategy searches in `space`: `text` (content), or `behaviour` (vectors
-        learned from behaviour by :meth:`train`). Items the user already has events with are
-        left out unless `include_seen`. With
-        `track`, the impression (user, items, strategy, `context`, time) is logged under the
-        recommendation's id; events that carry that id as `recommendation_id` are attributed
-        to it in :meth:`ctr_report`.
+        learned from behaviour by :meth:`train`), or any other (`image`, your own), where the
+        user's vector is made from their events' items (see `recommend.spaces`); `spaces`
+        blends several by weight, `{"text": 0.6, "image": 0.4}` (InvalidInput naming
+        `spaces` for an unknown space or a bad weight). Items the user already has events
+        with are left out unless `include_seen`. With `track`, the impression (user, items,
+        strategy, `context`, time) is logged under the recommendation's id; events that carry
+        that id as `recommendation_id` are attributed to it in :meth:`ctr_report`.
 
         `offset` skips that many better items (the next page: positions go on from there;
         exact for the profile strategies and popular, while `hybrid` scales each source over
@@ -237,7 +241,8 @@ class Engine(Sessions, Measures, Catalog):
         check_json(context, "context")
         check_score(min_score)
         variant: str | None = None
-        if strategy is None and weights is None and diversity is None and space == "text":
+        asked = (strategy, weights, diversity, spaces) != (None, None, None, None)
+        if not asked and space == "text":
             # How to recommend is not asked for: a running experiment decides, else the
             # promoted winner of the last one, else the settings.
             chosen, variant = self.tracker.choose(user_id)
@@ -260,6 +265,7 @@ class Engine(Sessions, Measures, Catalog):
             diversity=diversity,
             space=space,
             mark=mark,
+            spaces=spaces,
         )
         if variant is not None or min_score is not None:
             kept = [r for r in rec.items if min_score is None or r.score >= min_score]
@@ -311,33 +317,8 @@ class Engine(Sessions, Measures, Catalog):
     def onboard(self, user_id: str, *, text: str | None = None, items: Sequence[str] = ()) -> None:
         """Start a new user from onboarding text ("space, cooking") and/or chosen items."""
         check_text(text, "text")
+        self._current(fresh=text is not None)  # words: by the model another process swapped in
         self.personal.onboard(user_id, text=text, items=items)
-
-    def train(
-        self,
-        *,
-        tune: bool = False,
-        neural_epochs: int | None = None,
-        progress: Progress | None = None,
-    ) -> dict[str, Any]:
-        """Fit the models the hybrid blends and the `behaviour` space from the event log:
-        item-kNN, EASE and the next-item model, whose item vectors fill `behaviour` (items
-        with no events are placed there from their content). With `tune`, the hybrid's
-        weights are fit on each user's validation item and kept with the model. With
-        `neural_epochs` (or the setting), the neural next-item model (SASRec, the
-        `likewise[neural]` extra) is trained too. Returns what was fit (see :meth:`model`)."""
-        if neural_epochs is not None and neural_epochs < 0:
-            raise InvalidInput("must be 0 or more", field="neural_epochs")
-        self.personal.train(tune=tune, neural_epochs=neural_epochs, progress=progress)
-        return self.model() or {}
-
-    def model(self) -> dict[str, Any] | None:
-        """What the trained models are (None before :meth:`train`): version, when, items,
-        users, fit seconds, the hybrid's weights in use and the tuning that chose them."""
-        models = self.personal.models
-        if models is None:
-            return None
-        return {**models.info, "weights": self.personal.ranker.weights()}
 
     def rebuild_profiles(self, *, progress: Progress | None = None) -> int:
         """Replay the event log into fresh profiles; returns how many users were rebuilt."""

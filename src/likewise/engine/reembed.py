@@ -6,6 +6,29 @@ old ones. A run that stops (an embedder error, a kill) leaves its finished batch
 and the next run with the same model embeds only the items still missing, including items
 added or whose text changed meanwhile. When every item has a new vector, the shadow is
 swapped in by one transaction.
+
+Other processes follow the swap:
+- an embedded store reads its model at each look, so the next call of any engine sees it;
+- a PostgreSQL store trusts its view for up to `META_SECONDS` (5 s). Within that gap, a
+  search embedded by the old model, or a vector of the old dimension, is refused by the
+  store after it reads the model afresh, and the engine embeds the query again; related
+  items and "for you" lists read their vectors from the store (the new model's), which the
+  store checks the same way, so they answer too;
+- writes do not wait for the gap: adding items and onboarding from words read the model
+  afresh first (`ModelSwitch._current(fresh=True)`), and an ingest asks again once each
+  window is embedded, before it is written, embedding it again if a swap came between.
+  What remains is a swap committed between that last look and the write's own transaction
+  (milliseconds): with models of two dimensions the database refuses the write, and with
+  one dimension the items keep the old model's vectors until their text changes or a
+  reembed runs. Items that events create (`unknown_items=create`) embed their id with the
+  model the engine last saw.
+
+On PostgreSQL each reembed leaves two dropped columns in `items` (the old `embedding` and
+the empty untyped shadow column it replaces). Their vectors stay in the pages of rows not
+rewritten since, until `VACUUM FULL items` (which locks the table) rewrites it; and the
+table keeps their column numbers even then, so after about 790 reembeds of one store
+PostgreSQL refuses the next (a table may have had at most 1,600 columns); `likewise copy`
+into a fresh database starts a new table. tests/test_reembed.py counts the columns.
 """
 
 from __future__ import annotations
@@ -15,6 +38,7 @@ import logging
 from likewise.config.embedding import EmbeddingConfig
 from likewise.embedders.base import Embedder
 from likewise.embedders.registry import get_embedder
+from likewise.embedders.vectors import OwnVectors
 from likewise.engine.ingest import Progress
 from likewise.errors import Conflict
 from likewise.items.model import ContentTemplate
@@ -165,15 +189,28 @@ class ModelSwitch:
         self.rebuild_profiles()  # the swap dropped those of the old model
         return done
 
-    def _current(self) -> Embedder:
+    def _current(self, *, fresh: bool = False) -> Embedder:
         """The embedder of the store's model: when another process (or engine) has swapped
         in a reembed since, the new model is loaded, so queries and new items are embedded
-        as the stored vectors are."""
+        as the stored vectors are.
+
+        A PostgreSQL store trusts its view of the model for a few seconds (`META_SECONDS`):
+        a search embedded by the old model meanwhile is refused by the store and retried.
+        A write has no such net when both models have one dimension, so the write paths
+        (items, onboarding from words) ask `fresh`: the store's record of its spaces is read
+        again first (one small query), and a swap committed before it is followed."""
+        if fresh:
+            self.store.spaces()  # reads the store's model and spaces afresh, on any backend
         info = self.store.info
         if info is not None and info.model_id != self.embedder.model_id:
             log.info("the store's model is now %s (reembedded)", info.model_id)
             self._switch(self._cut(get_embedder(info.model_id, embedding=self.embedding)))
         return self.embedder
+
+    def _owns_text(self) -> bool:
+        """Whether the store has no text model: its `text` space takes the team's own
+        vectors (`vectors:<dim>`), which every item then carries."""
+        return isinstance(self._current(), OwnVectors)
 
     def _switch(self, embedder: Embedder) -> None:
         """Embed with `embedder` from now on (the store's vectors are its)."""

@@ -151,7 +151,10 @@ def _own_data(given: str, users: int | None) -> tuple[list[Any], Sequence[Mappin
     if users is not None:
         keep = set(list(dict.fromkeys(str(e["user_id"]) for e in events))[:users])
         events = [e for e in events if str(e["user_id"]) in keep]
-    return [i.to_record() for i in loaded.items], events
+    # An item's own vectors are no part of its record; they go with it (a `vectors:<dim>`
+    # store needs each item's `text` one).
+    vectors = [{"vectors": {k: list(v) for k, v in i.vectors.items()}} for i in loaded.items]
+    return [i.to_record() | own for i, own in zip(loaded.items, vectors, strict=True)], events
 
 
 _EMPTY = {

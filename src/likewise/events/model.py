@@ -130,4 +130,80 @@ def _epoch(moment: datetime) -> float:
 def parse_event(data: Any, *, line: int | None = None, limits: Limits | None = None) -> Event:
     """Validate one record into an Event within `limits` (default: `Limits()`), or raise
     InvalidInput naming the field and reason."""
+    plain = _plain(data, limits or _DEFAULT)
+    if plain is not None:
+        return plain
     return validate_record(Event, data, line=line, limits=limits)
+
+
+_DEFAULT = Limits()
+_PLAIN = frozenset(("user_id", "item_id", "type", "timestamp", "event_id", "value"))
+
+
+def _plain(data: Any, limits: Limits) -> Event | None:
+    """The Event pydantic would make of a plain record (a dict of ASCII ids, a type, numbers
+    and no context), checked here by the same rules, or None to let pydantic judge it.
+
+    Recording in batches spent most of its time outside the store validating records; the
+    common record needs none of pydantic's machinery, and anything unusual (a context, a
+    time as text, a number that is not finite, an id that breaks a rule) takes the full
+    path, which also words the error. `tests/events/test_plain.py` checks both paths agree.
+    """
+    if type(data) is not dict or not data.keys() <= _PLAIN:
+        return None
+    user, item, kind = data.get("user_id"), data.get("item_id"), data.get("type")
+    event_id, longest = data.get("event_id"), limits.max_id_length
+    if not (_fine_id(user, longest) and _fine_id(item, longest)):
+        return None
+    if event_id is not None and not _fine_id(event_id, longest):
+        return None
+    if type(kind) is not str or not 0 < len(kind) <= 64 or not kind.isascii():
+        return None
+    value = data.get("value")
+    if value is not None and (value := _number(value)) is None:
+        return None
+    at = _number(data["timestamp"]) if "timestamp" in data else time.time()
+    if at is None or not FIRST_MOMENT <= at < LAST_MOMENT:
+        return None
+    fields: dict[str, Any] = {
+        "user_id": user,
+        "item_id": item,
+        "type": kind,
+        "value": value,
+        "context": {},
+        "timestamp": at,
+        "event_id": event_id,
+        "recommendation_id": None,
+    }
+    # What `model_construct` does, without its look at each field's default.
+    event = Event.__new__(Event)
+    _set(event, "__dict__", fields)
+    _set(event, "__pydantic_fields_set__", set(data))
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", None)
+    return event
+
+
+_set = object.__setattr__
+
+
+def _number(number: Any) -> float | None:
+    """A finite int or float as a float (not a flag, not a numpy scalar), else None."""
+    if type(number) is not float and type(number) is not int:
+        return None
+    try:
+        value = float(number)
+    except OverflowError:  # an int beyond a float's range
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _fine_id(value: Any, longest: int) -> bool:
+    """An ASCII string that `check_id` accepts (ASCII holds no lone surrogate)."""
+    if type(value) is not str or not value.isascii():
+        return False
+    try:
+        check_id(value, longest)
+    except ValueError:
+        return False
+    return True

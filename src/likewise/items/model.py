@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from likewise.errors import InvalidInput
+from likewise.items.images import digest, image_bytes
 from likewise.items.limits import (
     AS_STORED,
     MAX_DEPTH,
@@ -101,6 +102,9 @@ class Item(BaseModel):
     body: str = ""
     tags: tuple[str, ...] = ()
     image: str | None = None
+    # The image's bytes: embedded into `image`, never stored; the record keeps their digest.
+    image_data: bytes | None = Field(None, repr=False)
+    image_sha256: str | None = Field(None, pattern="^[0-9a-f]{64}$")
     metadata: dict[str, Any] = Field(default_factory=dict)
     vectors: dict[str, tuple[float, ...]] = Field(default_factory=dict)
 
@@ -115,6 +119,17 @@ class Item(BaseModel):
         if value is not None and "\x00" in value:
             raise ValueError(NUL)
         return value
+
+    @field_validator("image_data", mode="before")
+    @classmethod
+    def _image_bytes(cls, value: Any) -> Any:
+        return image_bytes(value)
+
+    @model_validator(mode="after")
+    def _image_digest(self) -> Item:
+        if self.image_data is not None:  # the bytes' own digest, whatever else was given
+            object.__setattr__(self, "image_sha256", digest(self.image_data))
+        return self
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -192,6 +207,8 @@ class Item(BaseModel):
         out["tags"] = list(self.tags)
         if self.image is not None:
             out["image"] = self.image
+        if self.image_sha256 is not None:
+            out["image_sha256"] = self.image_sha256
         out.update(self.metadata)
         return out
 

@@ -71,10 +71,10 @@ def _ema_rows(
         norm = np.sqrt(_squares(mixed))
         with np.errstate(divide="ignore", invalid="ignore"):  # those rows take `ema` below
             unit = (mixed / norm[:, None]).astype(np.float32)
-        fine = np.isfinite(norm) & (norm >= EPSILON)
-        for position, j in enumerate(rows):
-            if fine[position]:
-                out[j] = unit[position]
+        fine = (np.isfinite(norm) & (norm >= EPSILON)).tolist()
+        for j, row, ok in zip(rows, unit, fine, strict=True):  # rows of `unit`: views
+            if ok:
+                out[j] = row
     return [
         row if row is not None else ema(old, item, alpha)
         for row, old, item, alpha in zip(out, olds, items, alphas, strict=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from likewise.config import RECENT_MAX, ProfileConfig
-from likewise.profiles.strategies import Vector, dislike, ema, normalize
+from likewise.profiles.strategies import Vector, dislike, ema, has_direction
 
 __all__ = ["RECENT_MAX", "STRATEGIES", "ProfileConfig", "ProfileState", "Snapshot", "Step", "apply"]
 
@@ -114,7 +114,7 @@ def count(state: ProfileState, step: Step, config: ProfileConfig) -> float:
         recent.append(step.item_id)
         if len(recent) > RECENT_MAX:
             del recent[: len(recent) - RECENT_MAX]
-        if normalize(step.vector) is None:
+        if not has_direction(step.vector):
             # An item with no direction (a text the embedder found nothing in, such as "!!!"
             # for the hashing model): the event counts, but there is nothing to turn towards,
             # and a first EMA step from it would have no unit vector to start from.

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["dislike", "ema", "mean", "momentum", "normalize"]
+__all__ = ["dislike", "ema", "has_direction", "mean", "momentum", "normalize"]
 
 Vector = npt.NDArray[np.float32]
 EPSILON = 1e-6
@@ -24,6 +24,14 @@ def normalize(vector: npt.ArrayLike) -> Vector | None:
     if not math.isfinite(norm) or norm < EPSILON:
         return None
     return (out / norm).astype(np.float32)
+
+
+def has_direction(vector: Vector) -> bool:
+    """`normalize(vector) is not None`, without making the unit vector (the same float64
+    norm, so the same answer): what every positive step asks of its item."""
+    out = np.asarray(vector, dtype=np.float64)
+    norm = math.sqrt(float(out @ out))
+    return math.isfinite(norm) and norm >= EPSILON
 
 
 def ema(old: Vector | None, item: Vector, alpha: float) -> Vector | None:

@@ -33,6 +33,7 @@ from likewise.recommend.model import (
 from likewise.recommend.reasons import explain
 from likewise.recommend.session import Examples, best_scores
 from likewise.recommend.sources import Query, Sources
+from likewise.recommend.spaces import blended, checked_blend, query_of, tastes
 from likewise.retrieval.models import BEHAVIOUR, Models
 from likewise.store import Store
 from likewise.store.base import TEXT
@@ -103,13 +104,16 @@ class Ranker:
         space: str = TEXT,
         offset: int = 0,
         mark: int | None = None,
+        spaces: Mapping[str, float] | None = None,
     ) -> Recommendation:
         """Nearest items to the user's interest vector, or popular ones without a profile.
         The page of `n` after the first `offset` of the ranking (`Recommendation.offset`).
 
         A profile strategy searches around the user's profile in `space` (`text`, or
-        `behaviour` once a model is trained). The hybrid's weights default to the
-        `hybrid_weights` setting, else those `train --tune` stored with the model.
+        `behaviour` once a model is trained, or any other space: then as `spaces` of it
+        alone); `spaces` blends several by weight (see `recommend.spaces`). The hybrid's
+        weights default to the `hybrid_weights` setting, else those `train --tune` stored
+        with the model.
 
         Context rules that apply to `context` (with the clock's `daypart` and `weekday`)
         filter the list and boost items in personal lists. `weights` and `diversity` replace
@@ -134,8 +138,8 @@ class Ranker:
         if name == "hybrid" and not self._said_untrained and self.models() is None:
             self._said_untrained = True  # once a process: it holds until a train
             log.info(UNTRAINED)
-        if space not in (TEXT, BEHAVIOUR):
-            raise InvalidInput(f"unknown space {space!r}: use text or behaviour", field="space")
+        if spaces is not None or space not in (TEXT, BEHAVIOUR):
+            spaces, space = checked_blend(name, space, spaces, self.store.spaces()), TEXT
         if space == BEHAVIOUR and not self._learned():  # valid, but not servable yet: 409
             raise Conflict("no behaviour model yet: run `train` first", field="space")
         tuning = Tuning(
@@ -156,6 +160,7 @@ class Ranker:
             "" if weights is None else where_key(tuning.weights),
             diversity,
             space,
+            tuple(sorted(spaces.items())) if spaces else (),
         )
         # Resting items depends on every list shown, so it bypasses the cache.
         if mark is None and self.cache.enabled:
@@ -170,7 +175,7 @@ class Ranker:
         state, seen = self.store.user(user_id, space=space if name != "hybrid" else TEXT)
         seen = [] if include_seen else seen
         skip = [*exclude, *seen]
-        rec = self._rank(user_id, n + offset, name, where, skip, state, boosts, tuning)
+        rec = self._rank(user_id, n + offset, name, where, skip, state, boosts, tuning, spaces)
         # Exploration takes the last slots of the first page; later pages go on from the
         # ranked items it displaced (for pages of the same `n`), so none is skipped.
         slots = max(1, round(config.exploration * n)) if config.exploration else 0
@@ -204,15 +209,23 @@ class Ranker:
         exclude: Sequence[str] = (),
         user_id: str = "",
         context: Mapping[str, Any] | None = None,
+        space: str = TEXT,
     ) -> Recommendation:
         """A list for no stored user, from the items or vectors a session gave (see
         `recommend.session`): the same sources, context rules, filters, blend and reasons as
-        a user's (`best_score` ranks by its own scores: the rules' boosts do not apply)."""
+        a user's (`best_score` ranks by its own scores: the rules' boosts do not apply).
+        The examples' vectors are of `space`, searched there (not with `hybrid`, whose
+        sources are text's and the trained models')."""
         skip = [*exclude, *examples.given]
         where, boosts = self._rules(context, where)
         if strategy == "best_score":
-            return Recommendation(user_id, strategy, self._best(examples, n, where, skip))
+            return Recommendation(user_id, strategy, self._best(examples, n, where, skip, space))
         vector = examples.average(self.profiles.beta)
+        if space != TEXT:
+            query = Query(user_id, POOL * n if boosts else n, None, examples.liked, where, skip)
+            near = {space: query_of(space, vector)}
+            nearest = blended(self.store, near, {space: 1.0}, n=query.n, where=where, exclude=skip)
+            return Recommendation(user_id, strategy, self._shaped(nearest, query, n, boosts))
         if strategy == "hybrid":
             learned = self._learned() and examples.liked
             found = self.store.vectors(examples.liked, space=BEHAVIOUR) if learned else {}
@@ -225,18 +238,23 @@ class Ranker:
         return Recommendation(user_id, strategy, self._nearest(query, n, boosts))
 
     def _best(
-        self, examples: Examples, n: int, where: Mapping[str, Any] | None, skip: Sequence[str]
+        self,
+        examples: Examples,
+        n: int,
+        where: Mapping[str, Any] | None,
+        skip: Sequence[str],
+        space: str = TEXT,
     ) -> list[Recommended]:
-        """`best_score`: the neighbours of every positive, scored by `best_scores`."""
+        """`best_score`: the neighbours in `space` of every positive, scored by
+        `best_scores`."""
         pool: dict[str, None] = {}
         for vector in examples.positive:
-            pool.update(
-                dict.fromkeys(
-                    h.id for h in self.store.search(vector, n=POOL * n, where=where, exclude=skip)
-                )
-            )
+            near = query_of(space, vector)
+            hits = self.store.search(near, n=POOL * n, where=where, exclude=skip, space=space)
+            pool.update(dict.fromkeys(h.id for h in hits))
         lookup = Lookup.fetch(self.store, [*pool, *examples.liked[-REASONS_MAX:]], ())
-        scores = best_scores(lookup.vectors(pool), examples)
+        found = lookup.vectors(pool) if space == TEXT else self.store.vectors([*pool], space=space)
+        scores = best_scores(found, examples)
         ranked = sorted(scores, key=lambda i: (-scores[i], i))[:n]
         return explain(examples.liked[-REASONS_MAX:], [(i, scores[i]) for i in ranked], lookup)
 
@@ -267,8 +285,16 @@ class Ranker:
         state: ProfileState | None,
         boosts: Boosts,
         tuning: Tuning,
+        spaces: Mapping[str, float] | None = None,
     ) -> Recommendation:
         vector = None if state is None or name == "popular" else self.interest(state, name)
+        if spaces and state is not None:
+            queries = tastes(self.store, state, name, vector, spaces, self.profiles)
+            if queries:
+                query = Query(user_id, POOL * n, None, state.recent, where, skip)
+                scores = blended(self.store, queries, spaces, n=query.n, where=where, exclude=skip)
+                return Recommendation(user_id, name, self._shaped(scores, query, n, boosts))
+            vector = None  # nothing to go on in any space of the blend
         if vector is None or state is None:
             offer = self.sources.popular(Query(user_id, n, where=where, exclude=skip))
             hits = offer.scores.items()
@@ -297,13 +323,18 @@ class Ranker:
         self, query: Query, n: int, boosts: Boosts, source: str = "content"
     ) -> list[Recommended]:
         """A profile strategy's list: one search (content, or behaviour), boosted, explained."""
-        offer = self.sources.blend[source](query)
+        return self._shaped(self.sources.blend[source](query).scores, query, n, boosts)
+
+    def _shaped(
+        self, found: Mapping[str, float], query: Query, n: int, boosts: Boosts
+    ) -> list[Recommended]:
+        """Scored candidates boosted, cut to `n` and explained by the user's liked items."""
         # The search applied `where`: only boosts check fields. Without, the reasons read
         # vectors and titles only.
         liked = query.recent[-REASONS_MAX:]
-        ids = [*offer.scores, *liked]
+        ids = [*found, *liked]
         lookup = Lookup.fetch(self.store, ids, None if boosts else ())
-        scores = hybrid.boost(dict(offer.scores), boosts, lookup) if boosts else offer.scores
+        scores = hybrid.boost(dict(found), boosts, lookup) if boosts else found
         ranked = sorted(scores, key=lambda i: (-scores[i], i))[:n]
         return explain(liked, [(i, scores[i]) for i in ranked], lookup)
 

@@ -84,8 +84,9 @@ async def known_query(request: Request) -> None:
     for name in params:
         if name not in takes.names:
             listed = ", ".join(sorted(takes.names)) or "none"
-            raise InvalidInput(
-                f"unknown query parameter; this operation takes: {listed}", field=name
-            )
+            why = f"unknown query parameter; this operation takes: {listed}"
+            if not name:  # `?=x`: no name to give, so the field is the query string itself
+                raise InvalidInput(f"a parameter with no name; {why[8:]}", field="query")
+            raise InvalidInput(why, field=name)
         if name not in takes.lists and len(params.getlist(name)) > 1:
             raise InvalidInput("given more than once; it takes one value", field=name)

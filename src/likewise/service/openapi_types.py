@@ -134,12 +134,49 @@ JSON_VALUE = {
     ],
 }
 METADATA_VALUE = ref("JsonValue")
+# An item's own vectors, as the server checks them (engine/checks.py): a declared space's
+# name (SPACE_NAME there) and an array of its dimension, every number within +-1e6 (the
+# dimension and whether the space exists are the store's, which no schema can list).
+VECTOR_BOUND = 1e6
+VECTORS = {
+    "type": "object",
+    "description": "the item's own vectors, by space: each space declared first (PUT "
+    "/v1/spaces/{space}), each vector an array of that space's dimension (not all zeros in "
+    "a cosine space). `text` only in a store whose model is `vectors:<dim>`, where every "
+    "item must carry it; elsewhere `text` is the model's. Not returned: the store keeps them "
+    "in their spaces.",
+    "propertyNames": {"pattern": "^[a-z][a-z0-9_]{0,31}$"},
+    "additionalProperties": {
+        "type": "array",
+        "minItems": 1,
+        "items": {"type": "number", "minimum": -VECTOR_BOUND, "maximum": VECTOR_BOUND},
+    },
+    "examples": [{"image": [0.12, -0.5, 0.33]}],
+}
 TEXT = {"type": "string", "pattern": NO_NUL}
 CONTENT = {
     "title": {**TEXT, "description": "embedded (with body and tags, by the store's template)"},
     "body": TEXT,
     "tags": {"type": "array", "items": TEXT},
-    "image": {"type": ["string", "null"], "pattern": NO_NUL, "description": "an image URL"},
+    "image": {
+        "type": ["string", "null"],
+        "pattern": NO_NUL,
+        "description": "a link to the item's image; with `image_folder` set, a file there to "
+        "embed into the space `image`, and with `image_fetch` on, an http(s) URL to fetch",
+    },
+    "image_data": {
+        "type": ["string", "null"],
+        "minLength": 1,
+        "contentEncoding": "base64",
+        "description": "the image's bytes, base64 or a `data:image/...;base64,` URI, embedded "
+        "into the space `image` and never stored (at most 20 MB decoded)",
+    },
+    "image_sha256": {
+        "type": ["string", "null"],
+        "pattern": "^[0-9a-f]{64}$",
+        "description": "the SHA-256 of the image's bytes, kept instead of them; sent back "
+        "without bytes, it keeps the item's vector in `image`",
+    },
     "metadata": {
         "type": "object",
         "description": "metadata given nested; the same as top-level keys, which it must not "
@@ -147,6 +184,7 @@ CONTENT = {
         "propertyNames": {"minLength": 1, "pattern": NO_NUL},
         "additionalProperties": METADATA_VALUE,
     },
+    "vectors": VECTORS,
 }
 ITEM_DESCRIPTION = (
     "An item: its id, the content fields, and metadata at the top level (any other key, e.g. "

@@ -86,7 +86,10 @@ class SearchIn(BaseModel):
         description="a query vector of `space`'s dimension, instead of `text`",
     )
     space: str | None = Field(
-        None, description="the space `vector` is searched in (default: text)", max_length=32
+        None,
+        description="the space searched (default: text); a text searches `image` when the "
+        "image model embeds texts too",
+        max_length=32,
     )
     n: Count = Field(10, ge=1, le=MAX_N)
     where: dict[str, Any] | None = Field(None, description="metadata filter (see README)")

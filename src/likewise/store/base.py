@@ -143,6 +143,10 @@ class Store(Shadowing, Protocol):
         """Set stored items' vectors in a space other than `text`, in one durable
         transaction (InvalidInput, nothing written, if an item is unknown or a vector bad)."""
 
+    def drop_vectors(self, space: str, ids: Sequence[str]) -> None:
+        """Remove the items' vectors in a space other than `text` (an image taken away), in
+        one durable transaction; an item without one is no error."""
+
     def upsert(self, entries: Sequence[Entry]) -> None:
         """Write items and their `text` vectors in one durable transaction."""
 

@@ -14,6 +14,7 @@ from likewise.engine.pages import MAX_PAGE
 from likewise.errors import InvalidInput, NotFound
 from likewise.items.loaders import json_object
 from likewise.items.model import MAX_DEPTH
+from likewise.recommend.spaces import parse_spaces
 from likewise.service.auth import require_read, require_write
 from likewise.service.deps import check_batch, engine_of, since_ms
 from likewise.service.schemas import FastJSON, Hits, IngestOut, ItemWritten
@@ -23,6 +24,10 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/items", tags=["items"], dependencies=[Depends(require_read)])
 
 WHERE = Query(description='metadata filter as JSON, e.g. {"category": "news"}')
+SPACES = (
+    "several vector spaces blended by weight, e.g. `text:0.6,image:0.4`: each candidate's "
+    "cosines summed (0 in a space it has no vector in); not with `source` or `space`"
+)
 BATCH_BODY = {
     "required": True,
     "description": "A JSON array of items with different ids, or NDJSON: one item (a JSON "
@@ -175,6 +180,7 @@ async def similar(
         float | None,
         Query(allow_inf_nan=False, description="leave out items scored below this"),
     ] = None,
+    spaces: Annotated[str | None, Query(max_length=1024, description=SPACES)] = None,
 ) -> FastJSON:
     """The `n` items closest to this one, passing `where`, never itself; with `user_id`, the
     list is logged as shown (strategy "related") and carries a `recommendation_id` to send
@@ -189,6 +195,7 @@ async def similar(
         space=space,
         source=source,
         min_score=min_score,
+        spaces=parse_spaces(spaces),
     )
     found: dict[str, Any] = {"items": [h.as_dict() for h in hits], "recommendation_id": None}
     if user_id is not None:

@@ -63,9 +63,18 @@ class RecommendFrom(BaseModel):
     model_config = ConfigDict(extra="forbid")  # examples: service/openapi.py
 
     positive: Examples = Field(
-        min_length=1, description="item ids, or vectors of the text space, to move towards"
+        [], description="item ids, or vectors of `space`, to move towards (or give `vector`)"
     )
     negative: Examples = Field([], description="item ids or vectors to move away from")
+    vector: list[Number] | None = Field(
+        None, min_length=1, description="a query vector of `space`'s dimension: a first positive"
+    )
+    space: str = Field(
+        "text",
+        max_length=64,
+        description="the vector space the ids and vectors are of, searched there (`image`, "
+        "your own; not with strategy=hybrid)",
+    )
     strategy: Literal["average_vector", "best_score", "hybrid"] = "average_vector"
     n: Count = Field(10, ge=1, le=MAX_N)
     where: dict[str, Any] | None = Field(None, description="metadata filter (see README)")
@@ -80,8 +89,8 @@ class RecommendFrom(BaseModel):
 @router.post("/recommend", response_model=RecommendationOut)
 def recommend_from(request: Request, body: RecommendFrom) -> FastJSON:
     """Recommendations for no stored user (an anonymous session): from the item ids or
-    vectors given as `positive` and `negative`, ranked as a user's list is (filters,
-    blend, reasons). The ids given are left out of the list."""
+    vectors given as `positive` and `negative` (or a query `vector`), in the vector `space`,
+    ranked as a user's list is (filters, blend, reasons). The ids given are left out."""
     rec = engine_of(request).recommend_from(
         body.positive,
         body.negative,
@@ -92,6 +101,8 @@ def recommend_from(request: Request, body: RecommendFrom) -> FastJSON:
         min_score=body.min_score,
         user_id=body.user_id,
         context=body.context,
+        vector=body.vector,
+        space=body.space,
     )
     request.state.strategy, request.state.users = rec.strategy, 1  # for the access log
     return FastJSON(rec.as_dict())

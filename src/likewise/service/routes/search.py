@@ -19,19 +19,23 @@ router = APIRouter(prefix="/v1", tags=["search"], dependencies=[Depends(require_
 
 @router.post("/search", response_model=Hits)
 def search(request: Request, body: SearchIn) -> dict[str, Any]:
-    """Embed the text with the store's model and return the closest items; or, given a
-    `vector` instead, the items closest to it in `space` (default `text`). With `user_id`,
-    the results are logged as a list shown (strategy "search") and carry a
-    `recommendation_id` to send back with the clicks they get."""
+    """Embed the text with the model of `space` (default `text`, the store's; `image` when
+    its model embeds texts too) and return the closest items; or, given a `vector` instead,
+    the items closest to it in `space`. With `user_id`, the results are logged as a list
+    shown (strategy "search") and carry a `recommendation_id` to send back with the clicks
+    they get."""
     engine = engine_of(request)
     started = time.perf_counter()
     if (body.text is None) == (body.vector is None):
         raise InvalidInput("give text or a vector, one of the two", field="text")
     if body.text is not None:
-        if body.space is not None:
-            raise InvalidInput("goes with a vector: text is searched in text", field="space")
         hits = engine.search(
-            body.text, n=body.n, where=body.where, exclude=body.exclude, min_score=body.min_score
+            body.text,
+            n=body.n,
+            where=body.where,
+            exclude=body.exclude,
+            min_score=body.min_score,
+            space=body.space or "text",
         )
     else:
         hits = engine.search_vector(

@@ -12,6 +12,7 @@ from likewise.engine.pages import MAX_PAGE
 from likewise.items.loaders import json_object
 from likewise.items.model import NOT_BLANK, invalid_input
 from likewise.recommend import RECOMMENDERS
+from likewise.recommend.spaces import parse_spaces
 from likewise.service.auth import require_private, require_read, require_write
 from likewise.service.deps import engine_of
 from likewise.service.schemas import FastJSON, RecommendationOut
@@ -37,7 +38,8 @@ class RecommendQuery(BaseModel):
     include_seen: bool = False
     weights: str | None = None
     diversity: float | None = Field(None, ge=0, le=1)
-    space: Literal["text", "behaviour"] = "text"
+    space: str = Field("text", max_length=64)
+    spaces: str | None = Field(None, max_length=1024)
     exclude: list[str] = []
     offset: int = Field(0, ge=0, le=MAX_N - 1)
     min_score: float | None = Field(None, allow_inf_nan=False)
@@ -74,9 +76,18 @@ RECOMMEND_PARAMS = [
     ),
     _param(
         "space",
-        {"type": "string", "enum": ["text", "behaviour"], "default": "text"},
-        "where a profile strategy searches: content, or vectors learned from behaviour "
-        "(once trained; 409 before); not with strategy=hybrid or popular (422)",
+        {"type": "string", "default": "text", "maxLength": 64},
+        "where a profile strategy searches: content (`text`), vectors learned from behaviour "
+        "(`behaviour`, once trained; 409 before), or any other space (`image`, your own: "
+        "the user's vector there is made from their events' items); not with "
+        "strategy=hybrid or popular (422)",
+    ),
+    _param(
+        "spaces",
+        {"type": "string", "maxLength": 1024},
+        "a profile strategy in several spaces blended by weight, e.g. `text:0.6,image:0.4` "
+        "(each candidate's cosines summed, 0 in a space it has no vector in); not with "
+        "`space`, strategy=hybrid or popular (422)",
     ),
     _param(
         "exclude",
@@ -123,6 +134,7 @@ async def recommendations(request: Request, user_id: str) -> FastJSON:
         weights=json_object(query.weights, "weights"),
         diversity=query.diversity,
         space=query.space,
+        spaces=parse_spaces(query.spaces),
         exclude=query.exclude,
         offset=query.offset,
         min_score=query.min_score,

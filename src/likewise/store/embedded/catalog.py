@@ -108,6 +108,15 @@ def put_vectors(db: sqlite3.Connection, space: SpaceIndex, vectors: Mapping[str,
         label += 1
 
 
+def drop_vectors(db: sqlite3.Connection, space: SpaceIndex, ids: Sequence[str]) -> None:
+    """Retire the items' vectors in one space other than `text` (whose vectors come and go
+    with their items)."""
+    if space.space.name == TEXT:
+        raise InvalidInput("text vectors go with their items (delete)", field="space")
+    for item_id in dict.fromkeys(ids):
+        space.retire(db, item_id)
+
+
 def delete(db: sqlite3.Connection, spaces: Sequence[SpaceIndex], ids: Sequence[str]) -> int:
     """Remove items and their vectors in every space; returns how many existed."""
     removed = 0

@@ -171,6 +171,10 @@ class EmbeddedStore(SqlActivity, DerivedReads, ShadowSpace):
         rows = check_vectors(target.space, vectors)
         self._write(lambda db: catalog.put_vectors(db, target, rows))
 
+    def drop_vectors(self, space: str, ids: Sequence[str]) -> None:
+        target = self._space(space)
+        self._write(lambda db: catalog.drop_vectors(db, target, ids))
+
     def delete(self, ids: Sequence[str]) -> int:
         return self._write(lambda db: catalog.delete(db, self._indexes(db), ids))
 
@@ -386,9 +390,8 @@ class EmbeddedStore(SqlActivity, DerivedReads, ShadowSpace):
             self._close_connections()
 
     def _close_connections(self) -> None:
-        # Each under its statement lock: a thread still using one (a forget's checkpoint
-        # retried in the background) must not have it closed mid-statement, which crashes
-        # the interpreter; it finds it gone afterwards and stops.
+        # Each under its statement lock: a thread still using one (a forget's checkpoint retried
+        # in the background) must not see it closed mid-statement, which crashes Python.
         locks = {"_rdb": self.__dict__.get("_rsql"), "_db": self.__dict__.get("_sql")}
         for name in ("_rdb", "_db", "_presence"):  # the lock last
             with locks.get(name) or nullcontext():

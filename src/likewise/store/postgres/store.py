@@ -231,6 +231,13 @@ class PostgresStore(Shared, BulkLoad, SqlActivity, DerivedReads, ShadowColumn):
         with self._write(catalog=True) as conn:
             catalog.put_vectors(conn, target, rows)
 
+    def drop_vectors(self, space: str, ids: Sequence[str]) -> None:
+        target = self._space(space)
+        if space == TEXT:
+            raise InvalidInput("text vectors go with their items (delete)", field="space")
+        with self._write(catalog=True) as conn:
+            conn.execute(f"DELETE FROM space_{target.name} WHERE item_id = ANY(%s)", (list(ids),))
+
     def delete(self, ids: Sequence[str]) -> int:
         with self._write(catalog=True) as conn:
             cursor = conn.execute("DELETE FROM items WHERE id = ANY(%s)", (list(set(ids)),))
