@@ -82,8 +82,11 @@ demo: $(STAMP) $(CHARTJS) $(DOCSUI)
 demo-pictures: $(STAMP) $(CHARTJS) $(DOCSUI)
 	$(BIN)/likewise --data ./demo-pictures demo --pictures --serve
 
+# Two test processes (pytest-xdist), a file each at a time: most tests wait on a server, a
+# database or a child process, so two keep 2 cores busy. TEST_WORKERS=0 runs them in one.
+TEST_WORKERS ?= 2
 test: $(STAMP) $(CHARTJS) $(DOCSUI) $(WHEELHOUSE)/.complete browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # PNGs of the main pages for the README (a real server and Chromium, the demo catalog).
 screenshots: $(STAMP) $(CHARTJS) $(DOCSUI) browser
