@@ -19,6 +19,7 @@ from likewise.store.base import (
     metric_of,
 )
 from likewise.store.embedded import AnnConfig, EmbeddedStore
+from likewise.store.location import split_vectors
 
 __all__ = [
     "METRICS",
@@ -36,12 +37,16 @@ __all__ = [
     "open_store",
 ]
 
-KNOWN_LOCATIONS = "a directory path (embedded store) or postgresql://user@host/db"
+KNOWN_LOCATIONS = (
+    "a directory path (embedded store) or postgresql://user@host/db "
+    "(with ?vectors=milvus://host:port for the vectors in Milvus)"
+)
 
 
 def open_store(location: str) -> Store:
     """The store at `location`: a directory path, or ``postgresql://...`` (PostgreSQL with
-    pgvector; needs ``pip install 'likewise[postgres]'``)."""
+    pgvector; needs ``pip install 'likewise[postgres]'``), with ``?vectors=milvus://host:port``
+    its vectors in Milvus (``likewise[milvus]`` too)."""
     scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://", location)
     if scheme is None:
         if not location.strip():
@@ -58,6 +63,9 @@ def open_store(location: str) -> Store:
                 f"the PostgreSQL backend needs psycopg, psycopg-pool and pgvector ({exc.name} is "
                 "missing): pip install 'likewise[postgres]'"
             ) from None
+        database, vectors = split_vectors(location)
+        if vectors is not None:
+            return _with_milvus(database, vectors)
         return PostgresStore(location)
     if name in ("http", "https"):
         raise ConfigError(
@@ -65,3 +73,15 @@ def open_store(location: str) -> Store:
             "likewise.Client(url, api_key=...), which has the Engine's methods"
         )
     raise ConfigError(f"unknown location scheme {name!r}; use {KNOWN_LOCATIONS}")
+
+
+def _with_milvus(database: str, vectors: str) -> Store:
+    try:
+        from likewise.store.milvus import MilvusStore
+    except ImportError as exc:
+        raise ConfigError(
+            f"vectors in Milvus need psycopg, pgvector and pymilvus ({exc.name} is missing): "
+            "pip install 'likewise[postgres,milvus]'",
+            field="vectors",
+        ) from None
+    return MilvusStore(database, vectors)
