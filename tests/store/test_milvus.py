@@ -5,13 +5,18 @@ store, the `?vectors=` location, and a process killed between the two writes."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import numpy as np
 import pytest
 from tests.store.milvus_fixtures import PREFIX, empty_collections, milvus_server
 
-from likewise.store.base import Store
+from likewise.errors import ConfigError
+from likewise.store import EmbeddedStore, Space, Store, StoreInfo, open_store
+from likewise.store.location import split_vectors
 from likewise.store.milvus import MilvusConfig, MilvusStore
 from likewise.testing import StoreContract
+from likewise.testing.contract import axis, entry
 from likewise.testing.spaces import SpacesContract
 
 __all__ = ["milvus_server"]
@@ -66,3 +71,95 @@ class TestMilvusContract:
         SpacesContract.test_a_space_filters_on_the_items_current_metadata
     )
     test_bad_space_writes_change_nothing = SpacesContract.test_bad_space_writes_change_nothing
+
+
+def _both(tmp_path: Path, milvus: Store, dim: int = 32) -> tuple[Store, Store]:
+    """The embedded store and `milvus`, holding the same 400 items."""
+    info = StoreInfo("congruence", dim)
+    stores = (EmbeddedStore(tmp_path / "data"), milvus)
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(400, dim)).astype(np.float32)
+    entries = [
+        entry(f"i{k}", vectors[k], bucket=k % 20, tags=[f"t{k % 3}"], price=float(k % 7))
+        for k in range(400)
+    ]
+    for store in stores:
+        store.initialize(info)
+        store.upsert(entries)
+    return stores
+
+
+def test_exact_search_gives_the_same_ids_and_scores_in_every_metric(
+    tmp_path: Path, milvus_opener: Callable[..., Store]
+) -> None:
+    embedded, milvus = _both(tmp_path, milvus_opener(MilvusConfig(index="FLAT")))
+    rng = np.random.default_rng(4)
+    wheres = (None, {"bucket": 3}, {"bucket": {"in": [1, 2]}, "price": {"lt": 4}}, {"tags": "t1"})
+    try:
+        for where in wheres:
+            query = rng.normal(size=32).astype(np.float32)
+            a = embedded.search(query, n=10, where=where, exclude=["i21"])
+            b = milvus.search(query, n=10, where=where, exclude=["i21"])
+            assert len(a) == 10 and [h.id for h in a] == [h.id for h in b]
+            np.testing.assert_allclose([h.score for h in a], [h.score for h in b], atol=1e-5)
+        for metric in ("dot", "euclidean"):
+            space = Space(f"b_{metric}", 5, metric)  # type: ignore[arg-type]
+            vectors = {f"i{k}": rng.normal(size=5).astype(np.float32) for k in range(0, 400, 3)}
+            for store in (embedded, milvus):
+                store.add_space(space)
+                store.put_vectors(space.name, vectors)
+            for where in wheres[:3]:
+                query = rng.normal(size=5).astype(np.float32)
+                a = embedded.search(query, n=10, where=where, exclude=["i3"], space=space.name)
+                b = milvus.search(query, n=10, where=where, exclude=["i3"], space=space.name)
+                assert len(a) >= 5 and [h.id for h in a] == [h.id for h in b]
+                np.testing.assert_allclose([h.score for h in a], [h.score for h in b], atol=1e-4)
+            got = milvus.vectors(["i0", "i1", "i3"], space=space.name)
+            assert got.keys() == {"i0", "i3"}
+            np.testing.assert_allclose(got["i3"], vectors["i3"], atol=1e-6)
+    finally:
+        embedded.close()
+
+
+def test_ann_search_reaches_the_recall(tmp_path: Path, milvus_opener: Callable[..., Store]) -> None:
+    embedded, milvus = _both(tmp_path, milvus_opener(MilvusConfig(index="HNSW", ef=64)))
+    rng = np.random.default_rng(2)
+    vectors = embedded.vectors([f"i{k}" for k in range(400)])
+    matrix, ids = np.stack(list(vectors.values())), list(vectors)
+    found = 0
+    try:
+        for _ in range(10):
+            query = rng.normal(size=32).astype(np.float32)
+            query /= np.linalg.norm(query)
+            truth = {ids[k] for k in np.argsort(-(matrix @ query))[:10]}
+            found += len(truth & {h.id for h in milvus.search(query, n=10)})
+    finally:
+        embedded.close()
+    assert found / 100 >= 0.98
+
+
+def test_the_location_names_where_the_vectors_live(pg_url: str, milvus_server: str) -> None:
+    target = milvus_server.replace("http://", "milvus://")
+    assert split_vectors(f"{pg_url}&vectors={target}&sslmode=disable") == (
+        f"{pg_url}&sslmode=disable",
+        milvus_server,
+    )
+    assert split_vectors("postgresql://h/db?vectors=milvus%2Bhttps%3A%2F%2Fm%3A1") == (
+        "postgresql://h/db",
+        "https://m:1",
+    )
+    for bad in ("http://h:1", "milvus://", f"{target}&vectors={target}"):
+        with pytest.raises(ConfigError, match="vectors") as info:
+            open_store(f"{pg_url}&vectors={bad}")
+        assert info.value.field == "vectors"
+    store = open_store(f"{pg_url}&vectors={target}/{PREFIX}")
+    try:
+        store.initialize(StoreInfo("url", 8))
+        store.upsert([entry("a", axis(1), category="x")])
+        assert isinstance(store, MilvusStore) and store.stats()["spaces"]["text"]["vectors"] == 1
+        assert store.stats()["backend"] == "postgres+milvus"
+    finally:
+        store.close()
+    with pytest.raises(ConfigError, match="not other_") as named:
+        open_store(f"{pg_url}&vectors={target}/other")  # this database's are lwtest_*
+    assert named.value.field == "vectors"

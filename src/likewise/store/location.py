@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from likewise.errors import ConfigError
 
@@ -23,11 +23,12 @@ def split_vectors(url: str) -> tuple[str, str | None]:
     10.0.0.5:19530`` is the database ``postgresql://h/db`` and ``http://10.0.0.5:19530``
     (``milvus+https://`` for TLS). No parameter: the URL as given, and None."""
     parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    given = [v for k, v in query if k == "vectors"]
+    pairs = parts.query.split("&") if parts.query else []
+    given = [v for k, v in parse_qsl(parts.query, keep_blank_values=True) if k == "vectors"]
     if not given:
         return url, None
-    rest = urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in query if k != "vectors"])))
+    others = "&".join(p for p in pairs if p.split("=", 1)[0] != "vectors")  # as written
+    rest = urlunsplit(parts._replace(query=others))
     target = urlsplit(given[-1])
     scheme = target.scheme.lower()
     if len(given) > 1 or scheme not in ("milvus", "milvus+https") or not target.netloc:

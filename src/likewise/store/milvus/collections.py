@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from likewise.errors import ConfigError
+from likewise.errors import ConfigError, StoreError
 from likewise.store.base import Space, Vector
 from likewise.store.milvus.expr import id_list
 
@@ -31,8 +31,11 @@ _BATCH = 1_000  # ids per get or delete, entities per insert
 class MilvusConfig:
     """How each space's collection is indexed and read. `index` "HNSW" is approximate (`m`,
     `ef_construction` when built, a beam of `ef` or `n`, the larger, per query); "FLAT" ranks
-    every vector, exactly. `consistency` "Strong" lets a write be searched at once; "Bounded"
-    may miss the last second of writes, for a cheaper search (bench/search.py measures both).
+    every vector, exactly. `consistency` "Strong" (the default) lets every write, from any
+    server, be read at once; it waits for Milvus's time tick on each read (about 350 ms a
+    search on Milvus 2.3.5 standalone, against 1.5 ms otherwise: bench/search.py measures
+    both). "Bounded" may miss the last seconds of writes, for the fast read. ("Session"
+    is not offered: on 2.3.5 it kept returning an item this process had just deleted.)
     `timeout` bounds each call, in seconds."""
 
     index: Literal["HNSW", "FLAT"] = "HNSW"
@@ -68,34 +71,44 @@ class MilvusSpaces:
     def name(self, space: str) -> str:
         return f"{self.prefix}_{space}"
 
-    def ensure(self, space: Space) -> None:
-        """The space's collection, created and loaded; one of another dimension or metric
-        (the store's model was replaced) is dropped first: its vectors are no longer valid."""
+    def ensure(self, space: Space, *, replace: bool = False) -> None:
+        """The space's collection, created and loaded, its index as configured. One of
+        another dimension or metric holds vectors no longer valid: with `replace` (a new
+        store or space, a new model) it is dropped and made again, else StoreError (this
+        process's view of the spaces is stale)."""
         if self._ready.get(space.name) == space:
             return
         name = self.name(space.name)
         if self._client.has_collection(name):
-            if self._shape(name) == (space.dim, _METRIC[space.metric]):
+            dim, metric, kind = self._shape(name)
+            if (dim, metric) == (space.dim, _METRIC[space.metric]):
+                if kind != self.config.index:  # the vectors stay; the index is rebuilt
+                    self._client.release_collection(name)
+                    self._client.drop_index(name, "vector")
+                    self._client.create_index(name, self._index(space))
                 self._client.load_collection(name)
                 self._ready[space.name] = space
                 return
+            if not replace:
+                raise StoreError(
+                    f"Milvus collection {name} holds {dim}-d {metric} vectors, not {space}: "
+                    "the store's model changed; open the store again"
+                )
             self._client.drop_collection(name)
         self._create(name, space)
         self._ready[space.name] = space
 
-    def _shape(self, name: str) -> tuple[int, str]:
+    def _shape(self, name: str) -> tuple[int, str, str]:
         found = self._client.describe_collection(name)
         field = next(f for f in found["fields"] if f["name"] == "vector")
         index = self._client.describe_index(name, "vector")
-        return int(field["params"]["dim"]), str(index.get("metric_type"))
+        return (
+            int(field["params"]["dim"]),
+            str(index.get("metric_type")),
+            str(index.get("index_type")),
+        )
 
-    def _create(self, name: str, space: Space) -> None:
-        from pymilvus import DataType
-
-        schema = self._client.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=65_535)
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=space.dim)
-        schema.add_field("f", DataType.JSON)
+    def _index(self, space: Space) -> Any:
         index = self._client.prepare_index_params()
         params = (
             {"M": self.config.m, "efConstruction": self.config.ef_construction}
@@ -108,8 +121,20 @@ class MilvusSpaces:
             metric_type=_METRIC[space.metric],
             params=params,
         )
+        return index
+
+    def _create(self, name: str, space: Space) -> None:
+        from pymilvus import DataType
+
+        schema = self._client.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=65_535)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=space.dim)
+        schema.add_field("f", DataType.JSON)
         self._client.create_collection(
-            name, schema=schema, index_params=index, consistency_level=self.config.consistency
+            name,
+            schema=schema,
+            index_params=self._index(space),
+            consistency_level=self.config.consistency,
         )
 
     def upsert(self, space: Space, rows: Sequence[tuple[str, Vector, dict[str, Any]]]) -> None:

@@ -121,6 +121,7 @@ def _send(
         elif space is not None and vector is not None:
             latest[(item, space)] = vector
     for target in spaces.values():
+        milvus.ensure(target, replace=True)  # `spaces` were read afresh: a new model's dim
         if gone:
             milvus.delete(target, sorted(gone))
         renewed = {i for (i, s) in latest if s == target.name}

@@ -135,11 +135,11 @@ class MilvusStore(PostgresStore):
 
     def initialize(self, info: StoreInfo) -> None:
         super().initialize(info)
-        self.milvus.ensure(info.text)
+        self.milvus.ensure(info.text, replace=True)
 
     def add_space(self, space: Space) -> None:
         super().add_space(space)
-        self.milvus.ensure(self._space(space.name))
+        self.milvus.ensure(self._space(space.name), replace=True)
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -189,7 +189,7 @@ class MilvusStore(PostgresStore):
             catalog.set_info(conn, info, self.config)
             pend(conn, vectors=vectors, space=TEXT)
         self._refresh_meta()
-        self.milvus.ensure(info.text)  # another dimension: a fresh collection
+        self.milvus.ensure(info.text, replace=True)  # another dimension: a fresh collection
         self._sent()
 
     # -- reads ------------------------------------------------------------------------------
