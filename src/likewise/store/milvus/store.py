@@ -16,8 +16,9 @@ import logging
 import re
 import secrets
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from psycopg import Connection
 
@@ -34,7 +35,7 @@ from likewise.store.base import (
     check_vectors,
 )
 from likewise.store.boundary import translating
-from likewise.store.milvus.collections import MilvusConfig, MilvusSpaces
+from likewise.store.milvus.collections import CONSISTENCY, MilvusConfig, MilvusSpaces
 from likewise.store.milvus.expr import compile_expr
 from likewise.store.milvus.outbox import CREATE, PREFIX_KEY, drain, hold, pend
 from likewise.store.postgres import catalog
@@ -73,7 +74,9 @@ def vectors_error(exc: BaseException) -> LikewiseError | None:
 @translating(vectors_error)
 class MilvusStore(PostgresStore):
     """A :class:`~likewise.store.base.Store` in PostgreSQL with its vectors in Milvus at
-    `vectors` (``http://host:19530``)."""
+    `vectors` (``http://host:19530[/prefix][?consistency=strong]``: the collections are
+    named `{prefix}_{space}`; `consistency` is one of strong (the default), session, bounded
+    and eventually, see `collections.py`; it replaces that of `milvus`)."""
 
     def __init__(
         self,
@@ -85,9 +88,9 @@ class MilvusStore(PostgresStore):
     ) -> None:
         super().__init__(url, config=config)
         try:
-            uri, named = _collections_named(vectors)
+            uri, named, options = _collections_named(vectors)
             prefix = self._prepare(named)
-            self.milvus = MilvusSpaces(uri, prefix, milvus or MilvusConfig())
+            self.milvus = MilvusSpaces(uri, prefix, replace(milvus or MilvusConfig(), **options))
             self._repair()
         except BaseException as exc:
             super().close()
@@ -259,8 +262,9 @@ class MilvusStore(PostgresStore):
         super().close()
 
 
-def _collections_named(vectors: str) -> tuple[str, str | None]:
-    """Milvus's URL without a path, and the prefix the path names (None if it has none)."""
+def _collections_named(vectors: str) -> tuple[str, str | None, dict[str, Any]]:
+    """Milvus's URL without a path or query, the prefix the path names (None if it has
+    none), and the MilvusConfig fields the query sets."""
     parts = urlsplit(vectors)
     named = parts.path.strip("/") or None
     if named is not None and not _PREFIX.match(named):
@@ -269,7 +273,20 @@ def _collections_named(vectors: str) -> tuple[str, str | None]:
             "starting with a letter",
             field="vectors",
         )
-    return urlunsplit(parts._replace(path="")), named
+    options: dict[str, Any] = {}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key != "consistency":
+            raise ConfigError(
+                f"{vectors}: unknown option {key!r}; the one known is consistency",
+                field="vectors",
+            )
+        if value.lower() not in CONSISTENCY:
+            raise ConfigError(
+                f"consistency={value!r}: use one of {', '.join(CONSISTENCY)}",
+                field="consistency",
+            )
+        options["consistency"] = CONSISTENCY[value.lower()]
+    return urlunsplit(parts._replace(path="", query="")), named, options
 
 
 def _known(conn: Connection[Any], ids: list[str]) -> None:
