@@ -79,20 +79,4 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.stop()
 
 
-PREFIX = "lwtest"  # the collections every test store shares, emptied between tests
-
-
-def empty_collections(server: str) -> None:
-    """Delete every entity of the tests' collections: cheaper than making new ones (about
-    3 s each), and a store of another dimension replaces its collection itself."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from pymilvus import MilvusClient
-
-    client = MilvusClient(uri=server)
-    try:
-        for name in client.list_collections():
-            if name.startswith(f"{PREFIX}_"):
-                client.delete(name, filter='id >= ""')
-    finally:
-        client.close()
+PREFIX = "lwtest"  # the collections every test store shares: each new store empties them

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import psycopg
 import pytest
-from tests.store.milvus_fixtures import PREFIX, empty_collections, milvus_server
+from tests.store.milvus_fixtures import PREFIX, milvus_server
 
 from likewise.errors import ConfigError
 from likewise.store import EmbeddedStore, Space, Store, StoreInfo, open_store
@@ -33,8 +33,8 @@ __all__ = ["milvus_server"]
 
 @pytest.fixture
 def milvus_opener(pg_url: str, milvus_server: str) -> Iterator[Callable[..., Store]]:
-    """Opens the store on a fresh database, over the tests' emptied collections."""
-    empty_collections(milvus_server)
+    """Opens the store on a fresh database, over the tests' collections (each new store
+    empties them)."""
     opened: list[MilvusStore] = []
 
     def open_it(config: MilvusConfig | None = None) -> Store:
@@ -79,8 +79,212 @@ class TestMilvusContract:
         SpacesContract.test_a_space_filters_on_the_items_current_metadata
     )
     test_bad_space_writes_change_nothing = SpacesContract.test_bad_space_writes_change_nothing
-    # last: it makes the text collection 3-d, which the next test's store makes again
+
+
+def test_the_location_names_where_the_vectors_live(
+    pg_url: str, new_pg_database: Callable[[], str], milvus_server: str
+) -> None:
+    target = milvus_server.replace("http://", "milvus://")
+    assert split_vectors(f"{pg_url}&vectors={target}&sslmode=disable") == (
+        f"{pg_url}&sslmode=disable",
+        milvus_server,
+    )
+    assert split_vectors("postgresql://h/db?vectors=milvus%2Bhttps%3A%2F%2Fm%3A1") == (
+        "postgresql://h/db",
+        "https://m:1",
+    )
+    for bad in ("http://h:1", "milvus://", f"{target}&vectors={target}"):
+        with pytest.raises(ConfigError, match="vectors") as info:
+            open_store(f"{pg_url}&vectors={bad}")
+        assert info.value.field == "vectors"
+    for option, field in (("consistency=firm", "consistency"), ("index=FLAT", "vectors")):
+        with pytest.raises(ConfigError, match=option.split("=")[0]) as bad_option:
+            open_store(f"{pg_url}&vectors={target}/{PREFIX}?{option}")
+        assert bad_option.value.field == field
+    former = open_store(f"{new_pg_database()}&vectors={target}/{PREFIX}")  # the same prefix
+    try:
+        former.initialize(StoreInfo("url", 8))
+        former.upsert([entry("old", axis(1), category="x")])
+    finally:
+        former.close()
+    store = open_store(f"{pg_url}&vectors={target}/{PREFIX}")
+    try:
+        store.initialize(StoreInfo("url", 8))  # a new store: the former's vectors are gone
+        store.upsert([entry("a", axis(1), category="x")])
+        assert [h.id for h in store.search(axis(1), n=5)] == ["a"]
+        assert isinstance(store, MilvusStore) and store.stats()["spaces"]["text"]["vectors"] == 1
+        assert store.stats()["backend"] == "postgres+milvus"
+    finally:
+        store.close()
+    with pytest.raises(ConfigError, match="not other_") as named:
+        open_store(f"{pg_url}&vectors={target}/other")  # this database's are lwtest_*
+    assert named.value.field == "vectors"
+
+
+def test_a_write_is_read_at_once_by_another_server_at_the_default_level(
+    pg_url: str, milvus_server: str
+) -> None:
+    """Strong by default: a second store (another server) finds an item the first has just
+    written, and no longer finds one it has just deleted. (Bounded and eventually found 0 or
+    1 of 10 fresh writes when measured; see collections.py.)"""
+    target = milvus_server.replace("http://", "milvus://")
+    writer = open_store(f"{pg_url}&vectors={target}/{PREFIX}")
+    writer.initialize(INFO)
+    reader = open_store(f"{pg_url}&vectors={target}/{PREFIX}")
+    try:
+        assert isinstance(reader, MilvusStore) and reader.milvus.config.consistency == "Strong"
+        rng = np.random.default_rng(9)
+        for k in range(5):
+            vector = rng.normal(size=INFO.dim).astype(np.float32)
+            writer.upsert([entry(f"w{k}", vector)])
+            assert reader.search(vector, n=1)[0].id == f"w{k}"
+            writer.delete([f"w{k}"])
+            assert f"w{k}" not in {h.id for h in reader.search(vector, n=3)}
+    finally:
+        writer.close()
+        reader.close()
+
+
+def test_session_reads_this_process_writes_and_deletes_at_once(
+    pg_url: str, milvus_server: str
+) -> None:
+    """Milvus 2.3.5 gives a delete no timestamp, so a session read would still find the
+    item; the store's strong read after its deletes makes it gone."""
+    target = milvus_server.replace("http://", "milvus://")
+    store = open_store(f"{pg_url}&vectors={target}/{PREFIX}?consistency=SESSION")
+    try:
+        assert isinstance(store, MilvusStore) and store.milvus.config.consistency == "Session"
+        store.initialize(INFO)
+        rng = np.random.default_rng(8)
+        for k in range(5):
+            vector = rng.normal(size=INFO.dim).astype(np.float32)
+            store.upsert([entry(f"s{k}", vector)])
+            assert store.search(vector, n=1)[0].id == f"s{k}"
+            store.delete([f"s{k}"])
+            assert f"s{k}" not in {h.id for h in store.search(vector, n=3)}
+    finally:
+        store.close()
+
+
+def test_without_the_hook_nothing_stays_queued(pg_url: str, milvus_server: str) -> None:
+    """The queue is emptied by the write itself, so the repair in the crash test had something
+    to do."""
+    store = MilvusStore(pg_url, f"{milvus_server}/{PREFIX}")
+    try:
+        store.initialize(INFO)
+        store.upsert([entry("a", axis(0)), entry("b", axis(1))])
+        store.delete(["b"])
+        assert store.stats()["vectors_pending"] == 0
+        assert [h.id for h in store.search(axis(1), n=5)] == ["a"]
+    finally:
+        store.close()
+
+
+class TestMilvusModelSwitch:
+    """The contract's model switch, after the tests of the contract's dimension: each test's
+    store makes the text collection again if its dimension differs (2-3 s a time), so the
+    tests run grouped by the dimension they use."""
+
+    @pytest.fixture
+    def open_store(self, milvus_opener: Callable[..., Store]) -> Callable[[], Store]:
+        return lambda: milvus_opener()
+
+    store = StoreContract.store
     test_replace_all_switches_model = StoreContract.test_replace_all_switches_model
+
+
+def test_a_process_killed_between_the_two_writes_is_repaired_at_the_next_open(
+    tmp_path: Path, pg_url: str, milvus_server: str
+) -> None:
+    vectors = f"{milvus_server.replace('http://', 'milvus://')}/{PREFIX}"
+    location = f"{pg_url}&vectors={vectors}"
+    items = tmp_path / "items.jsonl"
+    rows = [
+        {"id": f"n{k}", "title": f"story {k} about rockets", "category": "news"} for k in range(5)
+    ]
+    items.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    marker = tmp_path / "held"
+    likewise = [
+        sys.executable,
+        "-c",
+        "import sys; from likewise.cli.main import main; sys.exit(main())",
+    ]
+    env = {**os.environ, HOLD: str(marker), "PYTHONPATH": os.pathsep.join(sys.path)}
+    with (tmp_path / "stderr").open("wb") as errors:
+        proc = subprocess.Popen(
+            [*likewise, "--data", location, "ingest", str(items), "--model", "hashing-64"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+    try:
+        for _ in range(600):  # it reaches the hook once PostgreSQL has committed
+            if marker.exists() or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert marker.exists(), (tmp_path / "stderr").read_text()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    with psycopg.connect(pg_url) as conn:  # PostgreSQL has the items, queued for Milvus
+        assert conn.execute("SELECT COUNT(*) FROM items").fetchone() == (5,)
+        (queued,) = conn.execute("SELECT COUNT(*) FROM vectors_pending").fetchone() or (0,)
+        assert queued >= 5
+    store = MilvusStore(pg_url, f"{milvus_server}/{PREFIX}")  # the next open repairs
+    try:
+        assert store.stats()["spaces"]["text"]["vectors"] == 5
+        assert store.stats()["vectors_pending"] == 0
+        query = store.vector("n3")
+        hits = store.search(query, n=5, where={"category": "news"})
+        assert hits[0].id == "n3" and {h.id for h in hits} == {f"n{k}" for k in range(5)}
+        assert np.isclose(hits[0].score, 1.0, atol=1e-5)
+    finally:
+        store.close()
+
+
+def test_copy_moves_a_store_into_milvus_and_back_and_backup_says_it_cannot(
+    tmp_path: Path, pg_url: str, milvus_server: str
+) -> None:
+    """`likewise copy` works through the Store methods, so both ways; `likewise backup`
+    takes one PostgreSQL snapshot, which would hold no vectors: refused by name."""
+    from likewise import Engine, Settings
+    from likewise.backup import backup_store
+    from likewise.copy import copy_store
+
+    there = f"{pg_url}&vectors={milvus_server.replace('http://', 'milvus://')}/{PREFIX}"
+    with pytest.raises(ConfigError, match="Milvus") as refused:
+        backup_store(there, tmp_path / "backup")
+    assert refused.value.field == "vectors" and not (tmp_path / "backup").exists()
+    first, back = str(tmp_path / "a"), str(tmp_path / "b")
+    source = Engine.open(first, model="hashing-64", settings=Settings(cache_size=0))
+    source.add_items(
+        [
+            {"id": f"n{k}", "title": f"{topic} story {k}", "category": "ab"[k % 2]}
+            for k, topic in enumerate(["rocket", "moon", "pasta", "tomato", "rocket moon"])
+        ]
+    )
+    for k, item in enumerate(["n0", "n1", "n4"]):
+        source.record("u1", item, "click", timestamp=1_700_000_000.0 + k)
+    source.close()
+    for src, dst in ((first, there), (there, back)):
+        report = copy_store(src, dst)
+        assert report.counts["items"] == 5 and report.counts["events"] == 3
+    engines = [
+        Engine.open(where, model="hashing-64", settings=Settings(cache_size=0))
+        for where in (first, there, back)
+    ]
+    try:
+        lists = [
+            [r.id for r in e.recommend("u1", n=2, where={"category": "b"}).items] for e in engines
+        ]
+        assert lists[0] and lists[0] == lists[1] == lists[2]
+        assert engines[1].stats()["spaces"]["text"]["vectors"] == 5
+    finally:
+        for engine in engines:
+            engine.close()
 
 
 def _both(tmp_path: Path, milvus: Store, dim: int = 32) -> tuple[Store, Store]:
@@ -146,148 +350,3 @@ def test_ann_search_reaches_the_recall(tmp_path: Path, milvus_opener: Callable[.
     finally:
         embedded.close()
     assert found / 100 >= 0.98
-
-
-def test_the_location_names_where_the_vectors_live(pg_url: str, milvus_server: str) -> None:
-    target = milvus_server.replace("http://", "milvus://")
-    assert split_vectors(f"{pg_url}&vectors={target}&sslmode=disable") == (
-        f"{pg_url}&sslmode=disable",
-        milvus_server,
-    )
-    assert split_vectors("postgresql://h/db?vectors=milvus%2Bhttps%3A%2F%2Fm%3A1") == (
-        "postgresql://h/db",
-        "https://m:1",
-    )
-    for bad in ("http://h:1", "milvus://", f"{target}&vectors={target}"):
-        with pytest.raises(ConfigError, match="vectors") as info:
-            open_store(f"{pg_url}&vectors={bad}")
-        assert info.value.field == "vectors"
-    for option, field in (("consistency=firm", "consistency"), ("index=FLAT", "vectors")):
-        with pytest.raises(ConfigError, match=option.split("=")[0]) as bad_option:
-            open_store(f"{pg_url}&vectors={target}/{PREFIX}?{option}")
-        assert bad_option.value.field == field
-    store = open_store(f"{pg_url}&vectors={target}/{PREFIX}")
-    try:
-        store.initialize(StoreInfo("url", 8))
-        store.upsert([entry("a", axis(1), category="x")])
-        assert isinstance(store, MilvusStore) and store.stats()["spaces"]["text"]["vectors"] == 1
-        assert store.stats()["backend"] == "postgres+milvus"
-    finally:
-        store.close()
-    with pytest.raises(ConfigError, match="not other_") as named:
-        open_store(f"{pg_url}&vectors={target}/other")  # this database's are lwtest_*
-    assert named.value.field == "vectors"
-
-
-def test_a_write_is_read_at_once_by_another_server_at_the_default_level(
-    pg_url: str, milvus_server: str
-) -> None:
-    """Strong by default: a second store (another server) finds an item the first has just
-    written, and no longer finds one it has just deleted. (Bounded and eventually found 0 or
-    1 of 10 fresh writes when measured; see collections.py.)"""
-    target = milvus_server.replace("http://", "milvus://")
-    empty_collections(milvus_server)
-    writer = open_store(f"{pg_url}&vectors={target}/{PREFIX}")
-    writer.initialize(INFO)
-    reader = open_store(f"{pg_url}&vectors={target}/{PREFIX}")
-    try:
-        assert isinstance(reader, MilvusStore) and reader.milvus.config.consistency == "Strong"
-        rng = np.random.default_rng(9)
-        for k in range(5):
-            vector = rng.normal(size=INFO.dim).astype(np.float32)
-            writer.upsert([entry(f"w{k}", vector)])
-            assert reader.search(vector, n=1)[0].id == f"w{k}"
-            writer.delete([f"w{k}"])
-            assert f"w{k}" not in {h.id for h in reader.search(vector, n=3)}
-    finally:
-        writer.close()
-        reader.close()
-
-
-def test_session_reads_this_process_writes_and_deletes_at_once(
-    pg_url: str, milvus_server: str
-) -> None:
-    """Milvus 2.3.5 gives a delete no timestamp, so a session read would still find the
-    item; the store's strong read after its deletes makes it gone."""
-    empty_collections(milvus_server)
-    target = milvus_server.replace("http://", "milvus://")
-    store = open_store(f"{pg_url}&vectors={target}/{PREFIX}?consistency=SESSION")
-    try:
-        assert isinstance(store, MilvusStore) and store.milvus.config.consistency == "Session"
-        store.initialize(INFO)
-        rng = np.random.default_rng(8)
-        for k in range(5):
-            vector = rng.normal(size=INFO.dim).astype(np.float32)
-            store.upsert([entry(f"s{k}", vector)])
-            assert store.search(vector, n=1)[0].id == f"s{k}"
-            store.delete([f"s{k}"])
-            assert f"s{k}" not in {h.id for h in store.search(vector, n=3)}
-    finally:
-        store.close()
-
-
-def test_a_process_killed_between_the_two_writes_is_repaired_at_the_next_open(
-    tmp_path: Path, pg_url: str, milvus_server: str
-) -> None:
-    empty_collections(milvus_server)
-    vectors = f"{milvus_server.replace('http://', 'milvus://')}/{PREFIX}"
-    location = f"{pg_url}&vectors={vectors}"
-    items = tmp_path / "items.jsonl"
-    rows = [
-        {"id": f"n{k}", "title": f"story {k} about rockets", "category": "news"} for k in range(5)
-    ]
-    items.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    marker = tmp_path / "held"
-    likewise = [
-        sys.executable,
-        "-c",
-        "import sys; from likewise.cli.main import main; sys.exit(main())",
-    ]
-    env = {**os.environ, HOLD: str(marker), "PYTHONPATH": os.pathsep.join(sys.path)}
-    with (tmp_path / "stderr").open("wb") as errors:
-        proc = subprocess.Popen(
-            [*likewise, "--data", location, "ingest", str(items), "--model", "hashing-64"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=errors,
-        )
-    try:
-        for _ in range(600):  # it reaches the hook once PostgreSQL has committed
-            if marker.exists() or proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        assert marker.exists(), (tmp_path / "stderr").read_text()
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    with psycopg.connect(pg_url) as conn:  # PostgreSQL has the items, queued for Milvus
-        assert conn.execute("SELECT COUNT(*) FROM items").fetchone() == (5,)
-        (queued,) = conn.execute("SELECT COUNT(*) FROM vectors_pending").fetchone() or (0,)
-        assert queued >= 5
-    store = MilvusStore(pg_url, f"{milvus_server}/{PREFIX}")  # the next open repairs
-    try:
-        assert store.stats()["spaces"]["text"]["vectors"] == 5
-        assert store.stats()["vectors_pending"] == 0
-        query = store.vector("n3")
-        hits = store.search(query, n=5, where={"category": "news"})
-        assert hits[0].id == "n3" and {h.id for h in hits} == {f"n{k}" for k in range(5)}
-        assert np.isclose(hits[0].score, 1.0, atol=1e-5)
-    finally:
-        store.close()
-
-
-def test_without_the_hook_nothing_stays_queued(pg_url: str, milvus_server: str) -> None:
-    """The queue is emptied by the write itself, so the repair above had something to do."""
-    empty_collections(milvus_server)
-    store = MilvusStore(pg_url, f"{milvus_server}/{PREFIX}")
-    try:
-        store.initialize(INFO)
-        store.upsert([entry("a", axis(0)), entry("b", axis(1))])
-        store.delete(["b"])
-        assert store.stats()["vectors_pending"] == 0
-        assert [h.id for h in store.search(axis(1), n=5)] == ["a"]
-    finally:
-        store.close()

@@ -35,6 +35,7 @@ from likewise.store.base import (
     check_vectors,
 )
 from likewise.store.boundary import translating
+from likewise.store.location import redact
 from likewise.store.milvus.collections import CONSISTENCY, MilvusConfig, MilvusSpaces
 from likewise.store.milvus.expr import compile_expr
 from likewise.store.milvus.outbox import CREATE, PREFIX_KEY, drain, hold, pend
@@ -137,7 +138,14 @@ class MilvusStore(PostgresStore):
     # -- spaces -----------------------------------------------------------------------------
 
     def initialize(self, info: StoreInfo) -> None:
-        super().initialize(info)
+        """As the PostgreSQL store does, emptying the prefix's collections first, in the same
+        lock: until the model is recorded no server writes here, so nothing is lost."""
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM meta WHERE key = 'model_id'").fetchone():
+                raise StoreError(f"{redact(self.url)} is already initialised")
+            self.milvus.empty_all()
+            catalog.set_info(conn, info, self.config)
+        self._refresh_meta()
         self.milvus.ensure(info.text, replace=True)
 
     def add_space(self, space: Space) -> None:
