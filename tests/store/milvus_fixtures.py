@@ -24,7 +24,13 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-TICK_MS = 10  # Strong reads wait for a tick: 20 ms here, 400 ms at the default 200
+SETTINGS = {
+    "proxy.timeTickInterval": 10,  # strong reads wait for a tick: 20 ms here, 400 ms at 200
+    # A flushed segment is served from its index once the query coordinator has looked
+    "queryCoord.checkHandoffInterval": 200,  # 5,000 ms by default
+    "queryCoord.checkInterval": 200,  # 1,000
+    "queryCoord.distPullInterval": 100,  # 500
+}
 
 
 def _binaries(root: Path) -> Path:
@@ -66,7 +72,8 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.show_startup_banner = False
     server.set_base_dir(str(base))
     server.listen_port = _free_port()
-    server.config.set("proxy.timeTickInterval", TICK_MS)
+    for key, value in SETTINGS.items():
+        server.config.set(key, value)
     try:
         with warnings.catch_warnings():  # the package leaves its port probes' sockets open
             warnings.simplefilter("ignore", ResourceWarning)

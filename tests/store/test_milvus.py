@@ -335,18 +335,42 @@ def test_exact_search_gives_the_same_ids_and_scores_in_every_metric(
         embedded.close()
 
 
-def test_ann_search_reaches_the_recall(tmp_path: Path, milvus_opener: Callable[..., Store]) -> None:
-    embedded, milvus = _both(tmp_path, milvus_opener(MilvusConfig(index="HNSW", ef=64)))
-    rng = np.random.default_rng(2)
-    vectors = embedded.vectors([f"i{k}" for k in range(400)])
-    matrix, ids = np.stack(list(vectors.values())), list(vectors)
-    found = 0
+def _served_from_the_index(store: MilvusStore, rows: int) -> None:
+    """Flush the text collection and wait until the query node serves its `rows` from sealed
+    segments with their index: Milvus searches a growing segment, and a sealed one under
+    1,024 rows, by scanning it, however the collection is indexed."""
+    from pymilvus import connections, utility  # type: ignore[import-untyped]
+
+    name = store.milvus.name("text")
+    store.milvus._client.flush(name)
+    connections.connect("ann", uri=store.milvus.uri)
     try:
-        for _ in range(10):
-            query = rng.normal(size=32).astype(np.float32)
-            query /= np.linalg.norm(query)
-            truth = {ids[k] for k in np.argsort(-(matrix @ query))[:10]}
-            found += len(truth & {h.id for h in milvus.search(query, n=10)})
+        for _ in range(600):  # a bound for a broken server, not a timing
+            segments = utility.get_query_segment_info(name, using="ann")
+            if sum(s.num_rows for s in segments if s.index_name and s.state != 2) >= rows:
+                return
+            time.sleep(0.5)
+        pytest.fail(f"{name} was not served from its index: {segments}")
     finally:
-        embedded.close()
-    assert found / 100 >= 0.98
+        connections.disconnect("ann")
+
+
+def test_hnsw_reaches_the_recall_once_the_vectors_are_indexed(
+    milvus_opener: Callable[..., Store],
+) -> None:
+    """Recall measured on the HNSW index itself: on vectors just written Milvus scans, which
+    any index passes (seen in the segments the query node serves)."""
+    store = milvus_opener(MilvusConfig(index="HNSW"))  # the default beam, ef 200
+    assert isinstance(store, MilvusStore)
+    store.initialize(StoreInfo("ann", 32))
+    rng = np.random.default_rng(2)
+    vectors = rng.normal(size=(2_000, 32)).astype(np.float32)
+    store.upsert([entry(f"i{k}", vectors[k]) for k in range(2_000)])
+    _served_from_the_index(store, 2_000)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    found = 0
+    for _ in range(20):
+        query = rng.normal(size=32).astype(np.float32)
+        truth = {f"i{k}" for k in np.argsort(-(vectors @ query))[:10]}
+        found += len(truth & {h.id for h in store.search(query, n=10)})
+    assert found / 200 >= 0.98  # 0.97 with ef 64 (random 32-d vectors: no clusters to follow)
