@@ -24,13 +24,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-SETTINGS = {
-    "proxy.timeTickInterval": 10,  # strong reads wait for a tick: 20 ms here, 400 ms at 200
-    # A flushed segment is served from its index once the query coordinator has looked
-    "queryCoord.checkHandoffInterval": 200,  # 5,000 ms by default
-    "queryCoord.checkInterval": 200,  # 1,000
-    "queryCoord.distPullInterval": 100,  # 500
-}
+SETTINGS = {"proxy.timeTickInterval": 10}  # strong reads wait a tick: 20 ms here, 400 at 200
 
 
 def _binaries(root: Path) -> Path:
