@@ -12,6 +12,11 @@ per size).
 
     python bench/search.py --sizes 10000 100000 1000000
     python bench/search.py --sizes 100000 --backend postgres
+
+With `--backend milvus`, PostgreSQL with its vectors in Milvus (`bench/milvus_backend.py`)
+runs third, queried at the strong and at the session read level over one build.
+
+    python bench/search.py --sizes 100000 --backend milvus
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -40,6 +45,7 @@ DIM = 384
 CLUSTERS = 200
 QUERIES = 300
 CHUNK = 100_000
+HERE = Path(__file__).resolve().parent
 SELECTIVITY = {"100%": None, "50%": 50, "10%": 10, "1%": 1}
 
 
@@ -169,17 +175,28 @@ def main() -> None:
     parser.add_argument("--child", choices=["build", "query"])
     parser.add_argument("--path")
     parser.add_argument("--n", type=int)
-    parser.add_argument("--backend", choices=["embedded", "postgres"], default="embedded")
+    parser.add_argument("--backend", choices=["embedded", "postgres", "milvus"], default="embedded")
     args = parser.parse_args()
+    if args.backend == "milvus" or args.child:
+        unshadow()
     if args.child:
         fn = build if args.child == "build" else query
         print(json.dumps(fn(args.path, args.n)))
         return
-    backends = ["embedded"] if args.backend == "embedded" else ["embedded", "postgres"]
+    backends = {
+        "embedded": ["embedded"],
+        "postgres": ["embedded", "postgres"],
+        "milvus": ["embedded", "postgres", "milvus"],
+    }[args.backend]
     results: dict[str, dict[int, Any]] = {b: {} for b in backends}
-    with postgres_server(args.backend == "postgres") as server:
+    with ExitStack() as stack:
+        server = stack.enter_context(postgres_server(args.backend != "embedded"))
+        milvus = stack.enter_context(milvus_server()) if args.backend == "milvus" else ""
         for n in args.sizes:
             for backend in backends:
+                if backend == "milvus":
+                    results.update(run_milvus(new_database(server, n), milvus, n, results))
+                    continue
                 folder = tempfile.mkdtemp(prefix=f"likewise-bench-{n}-")
                 path = folder if backend == "embedded" else new_database(server, n)
                 try:
@@ -191,12 +208,61 @@ def main() -> None:
                     shutil.rmtree(folder, ignore_errors=True)
                 results[backend][n] = {**b, **q}
                 print_size(n, results[backend][n], backend)
-            if len(backends) == 2:
+            if args.backend == "postgres":
                 print_beside(results, n)
+            elif args.backend == "milvus":
+                print_milvus_beside(results, n)
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    name = "search.json" if args.backend == "embedded" else "search-postgres.json"
+    name = "search.json" if args.backend == "embedded" else f"search-{args.backend}.json"
     (out / name).write_text(json.dumps(results, indent=2))
+
+
+def milvus_backend() -> Any:
+    """bench/milvus_backend.py, loaded from its file: see `unshadow`."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("milvus_backend", HERE / "milvus_backend.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def unshadow() -> None:
+    """Take bench/ off the import path Python gave this script: there bench/http.py stands for
+    the standard library's http, which urllib, and so the milvus package, imports."""
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+
+def milvus_server() -> Any:
+    return milvus_backend().milvus_server()
+
+
+def run_milvus(
+    database: str, milvus: str, n: int, results: dict[str, dict[int, Any]]
+) -> dict[str, dict[int, Any]]:
+    """Build once into PostgreSQL + Milvus, let Milvus index it, and query it at each read
+    level: {"milvus": {n: ...}, "milvus-session": {n: ...}}."""
+    backend = milvus_backend()
+
+    print(f"N={n:,} milvus: building ...", file=sys.stderr, flush=True)
+    built = run_child("build", backend.location(database, milvus, n), n)
+    built["settle_s"] = backend.settle(milvus, n)
+    out: dict[str, dict[int, Any]] = {}
+    for level in backend.LEVELS:
+        name = "milvus" if level == "strong" else f"milvus-{level}"
+        print(f"N={n:,} {name}: querying ...", file=sys.stderr, flush=True)
+        out[name] = {
+            **results.get(name, {}),
+            n: {**built, **run_child("query", backend.location(database, milvus, n, level), n)},
+        }
+        print_size(n, out[name][n], f"{name} (settled in {built['settle_s']:.0f} s)")
+    return out
+
+
+def print_milvus_beside(results: dict[str, dict[int, Any]], n: int) -> None:
+    milvus_backend().print_beside(results, n)
 
 
 @contextmanager

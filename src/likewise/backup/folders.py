@@ -17,9 +17,10 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from likewise.backup.files import DB, reason
-from likewise.errors import Conflict, InvalidInput, StoreError
+from likewise.errors import ConfigError, Conflict, InvalidInput, StoreError
 from likewise.store import open_store
 from likewise.store.embedded.presence import InUse, Work, recover, replacing
+from likewise.store.location import split_vectors
 
 __all__ = [
     "alone",
@@ -46,6 +47,13 @@ def location(location: str) -> Path | str:
     if name == "file":
         return Path(location[len("file://") :]).resolve()
     if name in ("postgresql", "postgres"):
+        if split_vectors(location)[1] is not None:
+            raise ConfigError(
+                "backup and restore do not support a store with its vectors in Milvus "
+                "(?vectors=): one PostgreSQL snapshot would not hold them; stop its writers and "
+                "`likewise copy` it into a folder (and back), or back up Milvus with its own tools",
+                field="vectors",
+            )
         return location
     open_store(location).close()  # raises ConfigError listing the locations it knows
     raise AssertionError(location)  # pragma: no cover

@@ -20,6 +20,7 @@ from likewise.store.base import (
     metric_of,
 )
 from likewise.store.embedded import AnnConfig, EmbeddedStore
+from likewise.store.location import split_vectors
 
 __all__ = [
     "METRICS",
@@ -37,13 +38,17 @@ __all__ = [
     "open_store",
 ]
 
-KNOWN_LOCATIONS = "a directory path (embedded store) or postgresql://user@host/db"
+KNOWN_LOCATIONS = (
+    "a directory path (embedded store) or postgresql://user@host/db "
+    "(with ?vectors=milvus://host:port for the vectors in Milvus)"
+)
 
 
 def open_store(location: str, *, read_urls: Sequence[str] = ()) -> Store:
     """The store at `location`: a directory path, or ``postgresql://...`` (PostgreSQL with
     pgvector; needs ``pip install 'likewise[postgres]'``), whose reads may go to the
-    replicas at `read_urls` (the setting `pg_read_urls`)."""
+    replicas at `read_urls` (the setting `pg_read_urls`); with ``?vectors=milvus://host:port``
+    its vectors in Milvus (``likewise[milvus]`` too; without replicas, for now)."""
     scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://", location)
     name = "" if scheme is None else scheme.group(1).lower()
     if read_urls and name not in ("postgresql", "postgres"):
@@ -62,6 +67,14 @@ def open_store(location: str, *, read_urls: Sequence[str] = ()) -> Store:
                 f"the PostgreSQL backend needs psycopg, psycopg-pool and pgvector ({exc.name} is "
                 "missing): pip install 'likewise[postgres]'"
             ) from None
+        database, vectors = split_vectors(location)
+        if vectors is not None:
+            if read_urls:
+                raise ConfigError(
+                    "setting pg_read_urls: read replicas are not supported yet with the "
+                    "vectors in Milvus (?vectors=milvus://...)"
+                )
+            return _with_milvus(database, vectors)
         return PostgresStore(location, read_urls=read_urls)
     if name in ("http", "https"):
         raise ConfigError(
@@ -69,3 +82,15 @@ def open_store(location: str, *, read_urls: Sequence[str] = ()) -> Store:
             "likewise.Client(url, api_key=...), which has the Engine's methods"
         )
     raise ConfigError(f"unknown location scheme {name!r}; use {KNOWN_LOCATIONS}")
+
+
+def _with_milvus(database: str, vectors: str) -> Store:
+    try:
+        from likewise.store.milvus import MilvusStore
+    except ImportError as exc:
+        raise ConfigError(
+            f"vectors in Milvus need psycopg, pgvector and pymilvus ({exc.name} is missing): "
+            "pip install 'likewise[postgres,milvus]'",
+            field="vectors",
+        ) from None
+    return MilvusStore(database, vectors)

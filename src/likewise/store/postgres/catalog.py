@@ -101,11 +101,17 @@ def add_space(
 
 
 def upsert(
-    conn: Connection[Any], info: StoreInfo, entries: Sequence[Entry], vectors: Mapping[str, Vector]
+    conn: Connection[Any],
+    info: StoreInfo,
+    entries: Sequence[Entry],
+    vectors: Mapping[str, Vector],
+    *,
+    keep_vectors: bool = True,
 ) -> None:
     """Write items; an entry without a vector keeps the one its item has (new ones must
     bring one), and a reembed's vector of it (dropped with a new text vector). Their numbers
-    and dates are indexed again for range filters."""
+    and dates are indexed again for range filters. With `keep_vectors` False the vectors are
+    only checked: they are kept elsewhere (Milvus, `store/milvus`)."""
     missing = {e.item.id for e in entries if e.item.id not in vectors}
     if missing:
         known = conn.execute("SELECT id FROM items WHERE id = ANY(%s)", (list(missing),)).fetchall()
@@ -127,7 +133,7 @@ def upsert(
                 "record": json.dumps(record, ensure_ascii=False),
                 "fkeys": fkeys,
                 "franges": franges,
-                "vector": None if vector is None else PgVector(vector),
+                "vector": None if vector is None or not keep_vectors else PgVector(vector),
                 "now": now,
             }
         )
