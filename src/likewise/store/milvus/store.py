@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -40,6 +40,7 @@ from likewise.store.milvus.collections import CONSISTENCY, MilvusConfig, MilvusS
 from likewise.store.milvus.expr import compile_expr
 from likewise.store.milvus.outbox import CREATE, PREFIX_KEY, drain, hold, pend
 from likewise.store.postgres import catalog
+from likewise.store.postgres.bulk import Batch
 from likewise.store.postgres.errors import postgres_error
 from likewise.store.postgres.search import PgConfig
 from likewise.store.postgres.store import PostgresStore
@@ -153,6 +154,17 @@ class MilvusStore(PostgresStore):
         self.milvus.ensure(self._space(space.name), replace=True)
 
     # -- writes -----------------------------------------------------------------------------
+
+    def bulk_load(self, batches: Iterable[Batch]) -> int:
+        """Every item of `batches`, written as any write is (PostgreSQL's COPY would leave the
+        vectors out of Milvus): PostgreSQL first, then Milvus through the outbox."""
+        count = 0
+        for entries, others in batches:
+            self.upsert(entries)
+            for name, found in others.items():
+                self.put_vectors(name, found)
+            count += len(entries)
+        return count
 
     def upsert(self, entries: Sequence[Entry]) -> None:
         info = self._require_info()
