@@ -61,6 +61,29 @@ def build(url: str, n: int) -> None:
     store.close()
 
 
+READS = ("user", "search", "fetch", "popular", "profile", "seen", "vectors", "forget_mark")
+
+
+def timed(store: Any, names: tuple[str, ...]) -> list[float]:
+    """Wrap `store`'s read methods so each call adds its seconds to the list returned: what a
+    list spends waiting on the database, the part a replica would take."""
+    spent: list[float] = []
+    for name in names:
+        method = getattr(store, name, None)
+        if method is None:
+            continue
+
+        def wrapper(*args: Any, _method: Any = method, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return _method(*args, **kwargs)
+            finally:
+                spent.append(time.perf_counter() - started)
+
+        setattr(store, name, wrapper)
+    return spent
+
+
 def table_bytes(url: str) -> dict[str, int]:
     """Each table's total size (heap, TOAST and indexes) after VACUUM."""
     import psycopg
@@ -90,10 +113,12 @@ def measure(url: str, items: int, users: int, history: int, queries: int) -> dic
     record_s = time.perf_counter() - started
     asked = [f"u{rng.randrange(users)}" for _ in range(queries)]
     print(f"{queries:,} uncached recommendations ...", file=sys.stderr, flush=True)
+    in_store = timed(engine.store, READS)
     started = time.perf_counter()
     for user in asked:
         engine.recommend(user, n=10)
     recommend_s = time.perf_counter() - started
+    store_s = sum(in_store)
     engine.close()
     sizes = table_bytes(url)
     users_seen = len({r["user_id"] for r in rows})
@@ -107,6 +132,7 @@ def measure(url: str, items: int, users: int, history: int, queries: int) -> dic
         "bytes_per_user": sum(sizes.get(t, 0) for t in USER_TABLES) / users_seen,
         "events_per_s": len(rows) / record_s,
         "recommend_per_s": queries / recommend_s,
+        "database_share": store_s / recommend_s,  # of a list's time, inside the store's reads
         "tables": sizes,
     }
 
@@ -138,29 +164,63 @@ def from_results() -> dict[str, Any]:
 
 
 def plan(m: dict[str, Any], r: dict[str, Any], a: argparse.Namespace) -> list[tuple[str, str]]:
-    """(what, how much and why) for the target, from the measured figures."""
-    peak_reads = a.target_users * a.daily_active * a.lists_per_user / 86_400 * a.peak
-    per_server = (r["http_rps"] or m["recommend_per_s"]) * a.cores * a.cache_factor
-    servers = math.ceil(peak_reads / per_server)
-    replica_reads = peak_reads / a.cache_factor  # the cache's misses reach the database
-    replicas = math.ceil(replica_reads / (m["recommend_per_s"] * a.cores))
-    shards = math.ceil(a.target_events / m["events_per_s"])  # a node: server and database
+    """(what, how many and the formula) for the target, from the measured figures.
+
+    A list the cache does not hold costs 1 / recommend_per_s seconds of this node (the server
+    and its database sharing 2 cores), `database_share` of it in the store's reads: that part
+    goes to replicas, the rest to likewise servers."""
+    peak = a.target_users * a.daily_active * a.lists_per_user / 86_400 * a.peak
+    computed = peak * (1 - a.cache_hits)
+    node_s = computed / m["recommend_per_s"]  # node-seconds of work per second
+    servers = math.ceil(node_s * (1 - m["database_share"]) / a.busy)
+    replicas = math.ceil(node_s * m["database_share"] / a.busy)
+    shards = math.ceil(a.target_events / (m["events_per_s"] * a.busy))
     user_gb = a.target_users * m["bytes_per_user"] / 1e9
     event_gb = a.target_events * 86_400 * a.retention_days * m["bytes_per_event"] / 1e9
-    per_vec = r["rss_bytes_per_item"] or m["bytes_per_item"]
+    per_vec, source = r["rss_bytes_per_item"], "faiss HNSW resident"
+    if per_vec is None:
+        per_vec, source = m["bytes_per_item"], "pgvector row and HNSW"
     vector_gb = a.target_items * per_vec * a.spaces / 1e9
-    milvus = math.ceil(vector_gb * a.replicas_of_each / (a.node_gb * 0.7))
+    milvus = math.ceil(vector_gb * a.copies / (a.node_gb * a.busy))
     train_h = (r["train_s_per_m"] or 0) * a.target_events * 86_400 * a.train_days / 1e6 / 3600
     return [
-        ("peak reads/s", f"{peak_reads:,.0f} = users x active share x lists a day / 86,400 x peak"),
-        ("likewise servers", f"{servers} = peak reads / ({per_server:,.0f} req/s per server)"),
-        ("read replicas", f"{replicas} = cache misses {replica_reads:,.0f}/s / per-node reads"),
-        ("event shards (primaries)", f"{shards} = {a.target_events:,} events/s / per-node rate"),
-        ("user data", f"{user_gb:,.0f} GB = users x bytes per user"),
-        ("event log", f"{event_gb:,.0f} GB = events/s x {a.retention_days} days x bytes each"),
-        ("vectors", f"{vector_gb:,.1f} GB = items x {per_vec:,.0f} B x {a.spaces} space(s)"),
-        ("Milvus query nodes", f"{milvus} = vectors x {a.replicas_of_each} copies / 70% of node"),
-        ("training", f"{train_h:,.1f} h for {a.train_days} days of events at the measured rate"),
+        (
+            "peak lists/s",
+            f"{peak:,.0f} = users x {a.daily_active} active x {a.lists_per_user} "
+            f"lists / 86,400 s x {a.peak} peak",
+        ),
+        ("lists computed/s", f"{computed:,.0f} = peak x (1 - {a.cache_hits} cache hits)"),
+        (
+            "likewise servers",
+            f"{servers} = {node_s:,.1f} node-s/s x "
+            f"{1 - m['database_share']:.2f} outside the store / {a.busy} busy",
+        ),
+        (
+            "read replicas",
+            f"{replicas} = {node_s:,.1f} node-s/s x "
+            f"{m['database_share']:.2f} in the store's reads / {a.busy} busy",
+        ),
+        (
+            "event shards (primaries)",
+            f"{shards} = {a.target_events:,} events/s / "
+            f"({m['events_per_s']:,.0f}/s per node x {a.busy} busy)",
+        ),
+        ("user rows", f"{user_gb:,.0f} GB = users x {m['bytes_per_user']:,.0f} B"),
+        (
+            "event log",
+            f"{event_gb:,.0f} GB = events/s x 86,400 x {a.retention_days} days x "
+            f"{m['bytes_per_event']:,.0f} B",
+        ),
+        ("vectors", f"{vector_gb:,.1f} GB = items x {per_vec:,.0f} B ({source}) x {a.spaces}"),
+        (
+            "Milvus query nodes",
+            f"{milvus} = vectors x {a.copies} copies / ({a.node_gb:.0f} GB x {a.busy})",
+        ),
+        (
+            "one training",
+            f"{train_h:,.0f} h = {a.train_days} days of events x "
+            f"{r['train_s_per_m'] or 0:,.0f} s per million",
+        ),
     ]
 
 
@@ -176,11 +236,11 @@ def main() -> None:
     parser.add_argument("--daily-active", type=float, default=0.10)
     parser.add_argument("--lists-per-user", type=float, default=20.0, help="a day, per DAU")
     parser.add_argument("--peak", type=float, default=3.0, help="peak over the day's mean")
-    parser.add_argument("--cache-factor", type=float, default=1.0, help="served per computed")
-    parser.add_argument("--cores", type=int, default=2, help="per node, as this machine")
+    parser.add_argument("--cache-hits", type=float, default=0.5, help="share served cached")
+    parser.add_argument("--busy", type=float, default=0.7, help="target utilisation")
     parser.add_argument("--node-gb", type=float, default=24.0, help="memory per node")
     parser.add_argument("--spaces", type=int, default=1, help="vector spaces per item")
-    parser.add_argument("--replicas-of-each", type=int, default=2, help="Milvus copies")
+    parser.add_argument("--copies", type=int, default=2, help="Milvus replicas of each segment")
     parser.add_argument("--retention-days", type=int, default=90)
     parser.add_argument("--train-days", type=int, default=7, help="events a training reads")
     parser.add_argument("--out", default=str(RESULTS / "capacity.json"))
@@ -196,6 +256,7 @@ def main() -> None:
         print(f"| {key.replace('_', ' ')} | {measured[key]:,.0f} |")
     print(f"| events/s, batches of 1,000 | {measured['events_per_s']:,.0f} |")
     print(f"| uncached recommendations/s | {measured['recommend_per_s']:,.0f} |")
+    print(f"| their time in the store's reads | {measured['database_share']:.0%} |")
     for key, value in results.items():
         if isinstance(value, float):
             print(f"| {key.replace('_', ' ')} (results file) | {value:,.1f} |")
