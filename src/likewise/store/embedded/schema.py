@@ -34,7 +34,12 @@ CREATE INDEX IF NOT EXISTS impressions_user ON impressions(user_id);
 CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, data BLOB NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS forgotten (
     user_key TEXT PRIMARY KEY, seq INTEGER NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, origin TEXT NOT NULL, users TEXT,
+    model INTEGER NOT NULL, at REAL NOT NULL);
 """
+# `changes` (changes.py) came later without a new version: created at the open of any store,
+# an older likewise ignores it.
 # Version 2: profiles and their snapshots are kept per (user, vector space).
 _PROFILES = """
 CREATE TABLE IF NOT EXISTS profiles (

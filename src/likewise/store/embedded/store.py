@@ -36,6 +36,7 @@ from likewise.store.base import (
 from likewise.store.embedded import catalog, schema
 from likewise.store.embedded.ann import AnnConfig
 from likewise.store.embedded.catalog import SQLITE
+from likewise.store.embedded.changes import Changes
 from likewise.store.embedded.connection import connect, transaction
 from likewise.store.embedded.details import Details
 from likewise.store.embedded.errors import sqlite_error, translated
@@ -45,16 +46,15 @@ from likewise.store.embedded.presence import Presence
 from likewise.store.embedded.shadow import ShadowSpace
 from likewise.store.embedded.space import SpaceIndex, create_tables
 from likewise.store.shadow import SHADOW
-from likewise.store.sql import Sql, SqlActivity
+from likewise.store.sql import Sql
 
 __all__ = ["SQLITE", "EmbeddedStore"]
-
 
 T = TypeVar("T")
 
 
 @translated
-class EmbeddedStore(SqlActivity, DerivedReads, ShadowSpace):
+class EmbeddedStore(Changes, DerivedReads, ShadowSpace):
     """A :class:`~likewise.store.base.Store` in a directory: `likewise.db` plus `index/`."""
 
     def __init__(self, path: str | Path, *, ann: AnnConfig | None = None) -> None:
@@ -62,6 +62,7 @@ class EmbeddedStore(SqlActivity, DerivedReads, ShadowSpace):
         if self.path.exists() and not self.path.is_dir():
             raise ConfigError(f"data location {self.path} exists and is not a directory")
         self._ann = ann or AnnConfig()
+        self._share()  # its writes told to the other processes, theirs heard (changes.py)
         try:
             self._presence = Presence(self.path)  # made, put right, held shared (presence.py)
             self._db = connect(self.path)
@@ -71,9 +72,7 @@ class EmbeddedStore(SqlActivity, DerivedReads, ShadowSpace):
             self._db.execute("PRAGMA wal_autocheckpoint=16000")
             schema.prepare(self._db, str(self.path))
             create_tables(self._db, TEXT)
-            # Reads go through a second connection: under WAL it reads the last commit while
-            # the writer holds its transaction (and its fsync) open.
-            self._rdb = connect(self.path)
+            self._rdb = connect(self.path)  # reads: under WAL, the last commit during a write
             self._sql = threading.RLock()  # one connection, one statement at a time
             self._rsql = threading.RLock()  # the same for the reading connection
             self._writer = threading.Lock()  # one write transaction + index update at a time
@@ -104,6 +103,7 @@ class EmbeddedStore(SqlActivity, DerivedReads, ShadowSpace):
     def _writing(self, *, exclusive: bool = True) -> Iterator[Sql]:
         with self._writer, self._sql, transaction(self._db) as db:
             yield Sql(db, SQLITE, db.executemany)
+            self._announce(db, exclusive)
 
     # -- metadata and spaces ----------------------------------------------------------------
 
@@ -191,13 +191,13 @@ class EmbeddedStore(SqlActivity, DerivedReads, ShadowSpace):
         with self._writer:
             with self._sql, transaction(self._db) as db:
                 result = change(db)
+                self._announce(db, True)
             with self._rw.write():
                 self._sync()
         return result
 
     def _indexes(self, db: sqlite3.Connection) -> list[SpaceIndex]:
-        """An index (for its tables) of every space as the open transaction sees them: a
-        space another process just added is written to as well."""
+        """An index (for its tables) of each space the open transaction sees, a new one too."""
         known = self._spaces
         return [
             i
@@ -220,8 +220,7 @@ class EmbeddedStore(SqlActivity, DerivedReads, ShadowSpace):
     def hashes(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         return {r[0]: (r[1], r[2]) for r in self._by_id(ids, "content_hash, record_hash")}
 
-    def _by_id(self, ids: Sequence[str], columns: str) -> list[Any]:
-        """`id` and `columns` of the stored items among `ids` (any order)."""
+    def _by_id(self, ids: Sequence[str], columns: str) -> list[Any]:  # any order
         with self._rsql:
             return catalog.rows_in(self._rdb, f"SELECT id, {columns} FROM items WHERE id", ids)
 
@@ -392,6 +391,7 @@ class EmbeddedStore(SqlActivity, DerivedReads, ShadowSpace):
     def _close_connections(self) -> None:
         # Each under its statement lock: a thread still using one (a forget's checkpoint retried
         # in the background) must not see it closed mid-statement, which crashes Python.
+        self._unshare()  # first: the listener's thread ends before the store's connections
         locks = {"_rdb": self.__dict__.get("_rsql"), "_db": self.__dict__.get("_sql")}
         for name in ("_rdb", "_db", "_presence"):  # the lock last
             with locks.get(name) or nullcontext():

@@ -19,12 +19,12 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg import Connection
 
+from likewise.store.changes import Change
 from likewise.store.location import redact
 
 __all__ = ["CHANNEL", "Change", "Listener", "announce"]
@@ -34,15 +34,6 @@ CHANNEL = "likewise_changes"
 MAX_PAYLOAD = 7_000  # PostgreSQL takes 8,000 bytes; past that a change is sent as `all`
 RECONNECT_SECONDS = 1.0
 WAKE_SECONDS = 0.25  # how often a waiting listener checks whether its store was closed
-
-
-@dataclass(frozen=True)
-class Change:
-    """What another server wrote: `users` whose events changed (None: every list may be
-    stale), and whether a newer trained model was stored."""
-
-    users: frozenset[str] | None
-    model: bool = False
 
 
 def announce(

@@ -1,0 +1,126 @@
+"""Cached lists shared across processes on one embedded store: two `likewise serve` processes
+on one folder, each caching its lists for an hour and checking for a newer model once an hour,
+so only the `changes` rows a write leaves (store/embedded/changes.py) can make the other
+server's next answer reflect it."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.service.test_http_soak import free_port, start
+from tests.service.test_invalidation import _heard, _ids, _until
+from tests.test_training import ITEMS, _events
+
+from likewise import Engine
+from likewise.store.changes import Change
+from likewise.store.embedded import EmbeddedStore
+
+
+@pytest.fixture(scope="module")
+def servers(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[httpx.Client, httpx.Client, Path]]:
+    """Two servers on one new store folder, shared by this module's tests."""
+    folder = tmp_path_factory.mktemp("inval") / "data"
+    with Engine.open(str(folder), model="hashing-64") as engine:
+        engine.add_items(ITEMS)
+        engine.record_many(_events(10))
+    ports = free_port(), free_port()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LIKEWISE_CACHE_SECONDS", "3600")
+        env.setenv("LIKEWISE_RELOAD_SECONDS", "3600")
+        procs = [start(folder, port, log=folder.parent / f"{port}.log") for port in ports]
+    try:
+        with (
+            httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", timeout=30) as a,
+            httpx.Client(base_url=f"http://127.0.0.1:{ports[1]}", timeout=30) as b,
+        ):
+            yield a, b, folder
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def test_a_users_event_through_one_process_restales_their_list_in_the_other(
+    servers: tuple[httpx.Client, httpx.Client, Path],
+) -> None:
+    a, b, _ = servers
+    recs = "/v1/users/u0/recommendations"
+    before = _ids(b.get(recs, params={"n": 5}))
+    assert b.get(recs, params={"n": 5}).json()["cached"] is True  # b holds it for an hour
+    target = before[0]
+    event = {"user_id": "u0", "item_id": target, "type": "click"}
+    assert a.post("/v1/events", json=[event]).status_code in (200, 202)
+    after = _until(lambda: _ids(b.get(recs, params={"n": 5})), lambda ids: target not in ids)
+    assert target not in after  # seen now: left out of b's list, not served from its cache
+
+
+def test_a_catalog_delete_through_one_process_restales_related_items_in_the_other(
+    servers: tuple[httpx.Client, httpx.Client, Path],
+) -> None:
+    a, b, _ = servers
+    similar = "/v1/items/p0/similar"
+    before = _ids(b.get(similar, params={"n": 3}))
+    assert _ids(b.get(similar, params={"n": 3})) == before  # the second from b's cache
+    gone = before[0]
+    assert a.delete(f"/v1/items/{gone}").status_code == 204
+    after = _until(lambda: _ids(b.get(similar, params={"n": 3})), lambda ids: gone not in ids)
+    assert gone not in after
+
+
+def test_a_model_trained_by_another_process_is_served_at_once(
+    servers: tuple[httpx.Client, httpx.Client, Path],
+) -> None:
+    _, b, folder = servers
+    assert b.get("/v1/stats").json()["trained"] is None
+    with Engine.open(str(folder)) as trainer:
+        version = trainer.train()["version"]
+    stats = _until(lambda: b.get("/v1/stats").json(), lambda s: s["trained"] is not None)
+    assert stats["trained"] is not None and stats["trained"]["version"] == version
+
+
+def _listeners() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "likewise-listen"]
+
+
+def test_what_each_write_tells_the_other_stores_and_rows_lost_mean_everything(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "data"
+    with Engine.open(str(folder), model="hashing-64") as setup:
+        setup.add_items(ITEMS)
+    listener = EmbeddedStore(folder)
+    changes: list[Change] = []
+    listener.subscribe(changes.append)
+    writer = Engine.open(str(folder), model="hashing-64")
+    try:
+        writer.record("u1", "p0", "like")
+        assert _heard(changes, lambda c: c.users == {"u1"} and not c.model)
+        writer.add_items([{"id": "new", "title": "rocket new"}])
+        assert _heard(changes, lambda c: c.users is None)
+        changes.clear()
+        assert listener.delete(["new"]) == 1  # its own write is not told back to it
+        writer.record("u2", "p1", "like")
+        assert _heard(changes, lambda c: c.users == {"u2"})
+        assert changes == [Change(frozenset({"u2"}))]
+        writer.train()
+        assert _heard(changes, lambda c: c.model)
+        changes.clear()
+        with sqlite3.connect(folder / "likewise.db") as db:  # rows pruned before they were read
+            db.execute(
+                "INSERT INTO changes (seq, origin, users, model, at) "
+                "SELECT max(seq) + 5, 'elsewhere', '[\"u9\"]', 0, 0 FROM changes"
+            )
+        db.close()
+        assert _heard(changes, lambda c: c.users is None)
+        assert Change(frozenset({"u9"})) not in changes
+    finally:
+        writer.close()
+        listener.close()
+    assert _listeners() == []  # each store's listener ended with its close
