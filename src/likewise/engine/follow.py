@@ -1,9 +1,9 @@
 """Another server's writes, heard through the store, drop this server's cached lists.
 
-A store shared by several servers (PostgreSQL) tells each of them what the others commit
-(`Store.subscribe`, where the backend has it): a user's events stale that user's lists, a
-new trained model is loaded at once, and anything else (the catalog, profiles, a forget)
-stales every list. A store of one process (embedded) has nothing to tell.
+A store shared by several servers tells each of them what the others commit
+(`Store.subscribe`: PostgreSQL through LISTEN/NOTIFY, the embedded store through its
+`changes` table, polled): a user's events stale that user's lists, a new trained model is
+loaded at once, and anything else (the catalog, profiles, a forget) stales every list.
 """
 
 from __future__ import annotations
