@@ -4,12 +4,21 @@ Labels only grow: an item whose vector or metadata changes gets a new label and 
 masked out (`alive`). A filtered query is planned like a database would: when the filter leaves
 few labels they are scanned exactly (a bitmap over the flat storage); otherwise HNSW searches
 with the bitmap applied inside the graph walk and a wider beam the rarer the matches are.
+
+A query runs on one thread: faiss's OpenMP regions wake every core for a single query and, on a
+busy machine, wait for the slowest (the exact scan of 1,000 rows took 4-15 ms that way instead
+of 0.1 ms). Building keeps every core. A loaded snapshot is memory-mapped, so opening a large
+store reads little; the first write copies it into memory (a mapped index cannot grow).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +64,17 @@ class AnnConfig:
 EF_LADDER = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768)
 
 
+@contextmanager
+def threads(count: int) -> Iterator[None]:
+    """Run faiss on `count` OpenMP threads in this thread only (OpenMP's setting is per thread)."""
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(count)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
 class VectorIndex:
     """Vectors by label, HNSW-searchable, with a mask of live labels."""
 
@@ -70,6 +90,7 @@ class VectorIndex:
         self.calibrated_at = 0  # the size when ef_search was last calibrated
         self._live = 0
         self._alive_bits: npt.NDArray[np.uint8] | None = None
+        self._mapped: int | None = None  # a descriptor of the file `index` is mapped from
 
     @property
     def size(self) -> int:
@@ -82,14 +103,15 @@ class VectorIndex:
         """Append vectors as labels size..size+len-1."""
         if len(vectors) == 0:
             return
+        self._own()
         self.index.add(self._prepare(vectors))
         self.alive = np.concatenate([self.alive, alive.astype(bool)])
-        self._live = int(self.alive.sum())
+        self._live = int(np.count_nonzero(self.alive))
         self._alive_bits = None
 
     def kill(self, labels: list[int]) -> None:
         self.alive[labels] = False
-        self._live = int(self.alive.sum())
+        self._live = int(np.count_nonzero(self.alive))
         self._alive_bits = None
 
     def vectors(self) -> Vectors:
@@ -102,12 +124,18 @@ class VectorIndex:
         self, query: Vectors, n: int, mask: Mask | None = None
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """Top-`n` live labels (and scores, higher is closer) among `mask`, or all."""
+        with threads(1):
+            return self._search(query, n, mask)
+
+    def _search(
+        self, query: Vectors, n: int, mask: Mask | None
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         q = self._prepare(query.reshape(1, -1))
         if mask is None and self.live_count() == self.size:
             params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, n))
             return self._finish(*self.index.search(q, n, params=params))
         keep = self.alive if mask is None else mask & self.alive
-        count = self._live if mask is None else int(keep.sum())
+        count = self._live if mask is None else int(np.count_nonzero(keep))
         n = min(n, count)
         if count == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
@@ -203,9 +231,41 @@ class VectorIndex:
     def load(
         cls, path: Path, dim: int, metric: Metric, alive: Mask, config: AnnConfig | None = None
     ) -> VectorIndex:
+        """The index saved at `path`, memory-mapped: its vectors and graph are read from the
+        page cache as searches touch them, not copied at open (0.1 s instead of seconds at 1M).
+
+        The file stays open, so a later save that replaces it (another process's, or ours)
+        leaves this copy readable: the first write reads it whole from that descriptor."""
         out = cls(dim, metric, config)
-        out.index = faiss.read_index(str(path))
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            out.index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
+        except BaseException:
+            os.close(fd)
+            raise
+        out._mapped = fd
+        weakref.finalize(out, _close, fd, out.__dict__)
         out.index.hnsw.efConstruction = out.config.ef_construction
         out.alive = alive
-        out._live = int(alive.sum())
+        out._live = int(np.count_nonzero(alive))
         return out
+
+    def _own(self) -> None:
+        """Copy a memory-mapped index into memory, so it can grow (faiss aborts otherwise)."""
+        fd = self._mapped
+        if fd is None:
+            return
+        log.info("reading the index of %d vectors into memory before its first write", self.size)
+        os.lseek(fd, 0, os.SEEK_SET)
+        with open(fd, "rb", closefd=False) as fh:
+            index = faiss.read_index(faiss.PyCallbackIOReader(fh.read))
+        index.hnsw.efConstruction = self.config.ef_construction
+        self.index = index
+        self._mapped = None
+        os.close(fd)
+
+
+def _close(fd: int, fields: dict[str, Any]) -> None:
+    """Close the mapped file's descriptor when its index goes, unless `_own` already did."""
+    if fields.get("_mapped") == fd:
+        os.close(fd)
