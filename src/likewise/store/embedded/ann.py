@@ -14,7 +14,6 @@ store reads little; the first write copies it into memory (a mapped index cannot
 from __future__ import annotations
 
 import logging
-import math
 import os
 import weakref
 from collections.abc import Iterator
@@ -28,10 +27,11 @@ import numpy as np
 import numpy.typing as npt
 
 from likewise.store.base import Metric
+from likewise.store.embedded.calibrate import EF_LADDER, filtered_ef, measure
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AnnConfig", "VectorIndex"]
+__all__ = ["EF_LADDER", "AnnConfig", "VectorIndex", "threads"]
 
 faiss: Any = _faiss  # its bundled stubs lack the search-parameter and selector classes
 
@@ -61,7 +61,7 @@ class AnnConfig:
     exact_per_ef: int = 16
 
 
-EF_LADDER = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768)
+_THREADS = faiss.omp_get_max_threads()  # what OpenMP gives a thread that never chose
 
 
 @contextmanager
@@ -88,6 +88,7 @@ class VectorIndex:
         self.alive: Mask = np.zeros(0, dtype=bool)
         self.ef_search = self.config.ef_search
         self.calibrated_at = 0  # the size when ef_search was last calibrated
+        self.by_share: dict[float, int] = {}  # the beam by the share a filter leaves
         self._live = 0
         self._alive_bits: npt.NDArray[np.uint8] | None = None
         self._mapped: int | None = None  # a descriptor of the file `index` is mapped from
@@ -139,8 +140,8 @@ class VectorIndex:
         n = min(n, count)
         if count == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        # Rarer matches need a wider beam for the walk to meet n of them.
-        ef = max(math.ceil(self.ef_search / math.sqrt(count / self.size)), n)
+        # Rarer matches need a wider beam for the walk to meet n of them (calibrate.py).
+        ef = max(filtered_ef(self.ef_search, self.by_share, count / self.size), n)
         cfg = self.config
         if count > max(cfg.exact_below, cfg.exact_per_ef * ef) and ef <= cfg.max_ef:
             selector = faiss.IDSelectorBitmap(self._bits(keep, use_alive_cache=mask is None))
@@ -150,40 +151,20 @@ class VectorIndex:
                 return self._finish(distances, labels)
         return self._exact(q, n, np.flatnonzero(keep))
 
-    def calibrate(self, samples: int = 64, seed: int = 0) -> int:
-        """Set `ef_search` to the smallest beam reaching the target recall@10 on a sample.
-
-        A stored vector is an easy query (it sits in the graph), so each sampled vector is
-        moved off the graph by a random step as long as the distance to its nearest
-        neighbour: queries then look like new texts or user profiles. The truth is an exact
-        search. Returns the chosen width.
-        """
+    def calibrate(self, samples: int = 96, seed: int = 0) -> int:
+        """Set `ef_search` to the smallest beam reaching the target recall@10 on a sample, and
+        measure the beams filters need (`calibrate.py`). Returns the unfiltered width."""
         live = np.flatnonzero(self.alive)
         if len(live) <= max(self.config.exact_below, 1_000):
             return self.ef_search
-        rng = np.random.default_rng(seed)
-        pick = np.sort(rng.choice(live, min(samples, len(live)), replace=False))
-        every = faiss.SearchParameters(
-            sel=faiss.IDSelectorBitmap(self._bits(self.alive, use_alive_cache=True))
+        with threads(_THREADS):
+            chosen, self.by_share = measure(self, samples, seed)
+        log.info(
+            "calibrated ef_search=%d on %d labels (by filter share: %s)",
+            chosen,
+            self.size,
+            self.by_share,
         )
-        base = np.ascontiguousarray(self.vectors()[pick])
-        _, near = self.index.storage.search(base, 2, params=every)
-        step = np.linalg.norm(base - self.vectors()[near[:, 1]], axis=1, keepdims=True)
-        noise = rng.standard_normal(base.shape).astype(np.float32)
-        noise *= step / np.linalg.norm(noise, axis=1, keepdims=True)
-        queries = self._prepare(base + noise)
-        truth = self.index.storage.search(queries, 10, params=every)[1]
-        chosen = self.config.max_calibrated_ef
-        for ef in (e for e in EF_LADDER if e <= self.config.max_calibrated_ef):
-            params = faiss.SearchParametersHNSW(efSearch=ef, sel=every.sel)
-            found = self.index.search(queries, 10, params=params)[1]
-            hits = [
-                len(set(f) & set(t)) for f, t in zip(found.tolist(), truth.tolist(), strict=True)
-            ]
-            if np.mean(hits) / 10 >= self.config.target_recall:
-                chosen = ef
-                break
-        log.info("calibrated ef_search=%d on %d labels", chosen, self.size)
         self.ef_search = chosen
         self.calibrated_at = self.size
         return chosen

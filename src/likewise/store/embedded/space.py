@@ -223,6 +223,7 @@ class SpaceIndex:
             return
         index.ef_search = state["ef_search"]
         index.calibrated_at = state["calibrated_at"]
+        index.by_share = state.get("by_share") or {}  # none before 0.x: 1/sqrt(share)
         self.index = index
         self.ids = state["ids"]
         self.titles = state.get("titles") or []  # snapshots of 0.1 have none: read at sync
@@ -256,6 +257,7 @@ class SpaceIndex:
             "kill_seq": self.kill_seq,
             "ef_search": self.index.ef_search,
             "calibrated_at": self.index.calibrated_at,
+            "by_share": self.index.by_share,
         }
         partial = [folder / f"{GRAPH}.tmp", folder / f"{STATE}.tmp"]
         try:
