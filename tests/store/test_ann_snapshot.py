@@ -162,3 +162,22 @@ def _in_a_new_thread() -> int:
 
 def _opened(path: Path) -> closing[EmbeddedStore]:
     return closing(EmbeddedStore(path))
+
+
+def test_a_snapshot_without_filtered_beams_measures_them_at_the_next_close(
+    tmp_path: Path,
+) -> None:
+    """A snapshot saved before the beams by filter share were measured opens as it is (the
+    1/sqrt(share) rule) and gains them, and the new seal, when the store closes."""
+    _store(tmp_path, n=1_500)
+    state_file, graph = tmp_path / "index" / "state.pkl", tmp_path / "index" / "hnsw.faiss"
+    state = pickle.loads(pickle.loads(state_file.read_bytes())["payload"])
+    del state["by_share"]
+    payload = pickle.dumps(state)
+    state_file.write_bytes(pickle.dumps({"digest": _digest(payload, graph), "payload": payload}))
+    store = EmbeddedStore(tmp_path)
+    assert store._spaces["text"].index.by_share == {}
+    store.close()
+    sealed = pickle.loads(state_file.read_bytes())
+    assert "checksum" in sealed
+    assert set(pickle.loads(sealed["payload"])["by_share"]) == {0.5, 0.1, 0.02}

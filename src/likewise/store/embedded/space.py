@@ -233,9 +233,13 @@ class SpaceIndex:
         self.generation = state["generation"]
         self.dirty = False
 
-    def calibrate_if_grown(self) -> None:
+    def calibrate_if_grown(self, *, saving: bool = False) -> None:
+        """Calibrate when the catalog grew by a quarter since the last time; when `saving`,
+        also when the snapshot came from a likewise that did not measure filtered beams (done
+        at the close, not the open: at 1M it takes tens of seconds)."""
         index = self.index
-        if index.size >= 1.25 * index.calibrated_at + 1:
+        older = saving and index.calibrated_at > 0 and not index.by_share
+        if index.size >= 1.25 * index.calibrated_at + 1 or older:
             index.calibrate()
             self.dirty = True
 
