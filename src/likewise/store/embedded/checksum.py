@@ -10,7 +10,6 @@ survives to the end, and the length is mixed in.
 
 from __future__ import annotations
 
-import mmap
 from pathlib import Path
 
 import numpy as np
@@ -25,18 +24,22 @@ _MASK = (1 << 64) - 1
 
 
 def checksum(payload: bytes, path: Path) -> str:
-    """One checksum over `payload` and the bytes of the file at `path`, as 16 hex digits."""
-    total = _fold(0, payload)
-    with path.open("rb") as fh:
-        if path.stat().st_size:
-            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                total = _fold(total, mapped)
-        else:
-            total = _fold(total, b"")
-    return f"{total:016x}"
+    """One checksum over `payload` and the bytes of the file at `path`, as 16 hex digits.
+
+    The file is read a chunk at a time into one buffer, not mapped: a mapping of the whole
+    file would count in the process's resident memory while it is read."""
+    total = _fold(0, memoryview(payload))
+    buffer = bytearray(8 * _CHUNK)
+    size = 0
+    with path.open("rb", buffering=0) as fh:
+        while got := fh.readinto(buffer):
+            size += got
+            total = _fold(total, memoryview(buffer)[:got])
+    return f"{(total * _MIX + size) & _MASK:016x}"
 
 
-def _fold(total: int, data: bytes | mmap.mmap) -> int:
+def _fold(total: int, data: memoryview) -> int:
+    """Fold one chunk (at most `_CHUNK` words, and whole words unless it is the last)."""
     size = len(data)
     words = np.frombuffer(data, dtype=np.uint64, count=size // 8)
     for start in range(0, len(words), _CHUNK):
