@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -226,6 +227,8 @@ class VectorIndex:
             raise
         out._mapped = fd
         weakref.finalize(out, _close, fd, out.__dict__)
+        warm = threading.Thread(target=_touch, args=(out.index,), name="likewise-warm", daemon=True)
+        warm.start()
         out.index.hnsw.efConstruction = out.config.ef_construction
         out.alive = alive
         out._live = int(np.count_nonzero(alive))
@@ -244,6 +247,23 @@ class VectorIndex:
         self.index = index
         self._mapped = None
         os.close(fd)
+
+
+def _touch(index: Any) -> None:
+    """Map each page of a memory-mapped index (vectors and graph) into the process, in the
+    background: otherwise the first queries to reach a page pay a page fault for it (at 100k,
+    a p99 of 4.5 ms instead of 0.6 ms in the filtered paths right after open). `index` is held
+    until done, so its mapping stays valid even if a write replaces it meanwhile."""
+    if index.ntotal == 0:
+        return
+    flat = faiss.downcast_index(index.storage)
+    neighbors = index.hnsw.neighbors
+    for pointer, size in (
+        (flat.get_xb(), index.ntotal * index.d),
+        (neighbors.data(), neighbors.size()),
+    ):
+        data = np.asarray(faiss.rev_swig_ptr(pointer, size))
+        float(data[:: 4096 // data.itemsize].sum())  # one number a page
 
 
 def _close(fd: int, fields: dict[str, Any]) -> None:
