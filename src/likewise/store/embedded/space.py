@@ -27,6 +27,7 @@ from likewise.errors import StoreError
 from likewise.filters import Filter, filterable
 from likewise.store.base import Space, Vector
 from likewise.store.embedded.ann import AnnConfig, Mask, VectorIndex
+from likewise.store.embedded.checksum import checksum
 from likewise.store.embedded.columns import Columns
 
 __all__ = ["SpaceIndex", "space_tables"]
@@ -222,6 +223,7 @@ class SpaceIndex:
             return
         index.ef_search = state["ef_search"]
         index.calibrated_at = state["calibrated_at"]
+        index.by_share = state.get("by_share") or {}  # none before 0.x: 1/sqrt(share)
         self.index = index
         self.ids = state["ids"]
         self.titles = state.get("titles") or []  # snapshots of 0.1 have none: read at sync
@@ -231,9 +233,13 @@ class SpaceIndex:
         self.generation = state["generation"]
         self.dirty = False
 
-    def calibrate_if_grown(self) -> None:
+    def calibrate_if_grown(self, *, saving: bool = False) -> None:
+        """Calibrate when the catalog grew by a quarter since the last time; when `saving`,
+        also when the snapshot came from a likewise that did not measure filtered beams (done
+        at the close, not the open: at 1M it takes tens of seconds)."""
         index = self.index
-        if index.size >= 1.25 * index.calibrated_at + 1:
+        older = saving and index.calibrated_at > 0 and not index.by_share
+        if index.size >= 1.25 * index.calibrated_at + 1 or older:
             index.calibrate()
             self.dirty = True
 
@@ -255,13 +261,14 @@ class SpaceIndex:
             "kill_seq": self.kill_seq,
             "ef_search": self.index.ef_search,
             "calibrated_at": self.index.calibrated_at,
+            "by_share": self.index.by_share,
         }
         partial = [folder / f"{GRAPH}.tmp", folder / f"{STATE}.tmp"]
         try:
             folder.mkdir(exist_ok=True)
             self.index.save(partial[0])
             payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-            sealed = {"digest": _digest(payload, partial[0]), "payload": payload}
+            sealed = {"checksum": checksum(payload, partial[0]), "payload": payload}
             with partial[1].open("wb") as fh:
                 pickle.dump(sealed, fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(partial[0], folder / GRAPH)
@@ -286,8 +293,8 @@ REBUILD = "rebuilding it from the records"
 
 
 def _digest(payload: bytes, graph: Path) -> str:
-    """One digest over the state and the graph file: a damaged file, or a pair that was not
-    written together (a crash between the two renames), does not match it."""
+    """The blake2b digest snapshots were sealed with before `checksum` (still checked when
+    read: a store saved by an older likewise opens without a rebuild, once slowly)."""
     digest = hashlib.blake2b(payload, digest_size=32)
     with graph.open("rb") as fh:
         while chunk := fh.read(1 << 20):
@@ -296,13 +303,19 @@ def _digest(payload: bytes, graph: Path) -> str:
 
 
 def _read_state(state_file: Path, graph: Path) -> dict[str, Any]:
-    """The state saved beside `graph`, once its digest is checked (snapshots written before
-    digests were kept are the state itself)."""
+    """The state saved beside `graph`, once its seal is checked: one checksum over the state
+    and the graph file, so a damaged file, or a pair that was not written together (a crash
+    between the two renames), does not match (snapshots written before seals were kept are
+    the state itself; those sealed by a blake2b digest are checked by it)."""
     with state_file.open("rb") as fh:
         sealed = _Unpickler(fh).load()
     if "payload" not in sealed:
         return dict(sealed)
-    if sealed["digest"] != _digest(sealed["payload"], graph):
+    if "checksum" in sealed:
+        matches = sealed["checksum"] == checksum(sealed["payload"], graph)
+    else:
+        matches = sealed["digest"] == _digest(sealed["payload"], graph)
+    if not matches:
         raise StoreError("its files do not match the digest saved with them")
     return dict(_Unpickler(io.BytesIO(sealed["payload"])).load())
 

@@ -377,7 +377,7 @@ class EmbeddedStore(Changes, DerivedReads, ShadowSpace):
         indexes = {**self._spaces, **({SHADOW: self._shadow} if self._shadow else {})}
         with self._rw.write():
             for space in indexes.values():
-                space.calibrate_if_grown()
+                space.calibrate_if_grown(saving=True)
         with self._rw.read():
             for name, space in indexes.items():
                 space.save(self._snapshot_dir(name))

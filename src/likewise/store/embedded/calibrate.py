@@ -1,0 +1,139 @@
+"""Choosing the HNSW beams of an index: unfiltered, and for each share a filter leaves.
+
+The beam a catalog needs grows with its size and difficulty, so it is measured, not guessed:
+on a sample of stored vectors, the smallest beam of `EF_LADDER` whose recall@10 against an
+exact search reaches the target. Two kinds of query must both reach it: points moved off the
+graph by a random step as long as their distance to their nearest neighbour (like new texts),
+and stored points held out of the candidates (`leave one out`: queries from the catalog's own
+distribution, which is what `similar` and most profiles are). A stored vector queried as it is
+would be too easy: it sits in the graph.
+
+A filter changes the walk: faiss's bitmap keeps non-matching nodes as stepping stones but out
+of the results, so a rarer filter needs a wider beam. The beam for filters leaving 50%, 10% and
+2% of the labels is measured the same way (held-out queries, random masks of that share) and
+interpolated between; below 2% it grows as 1/sqrt(share), and the planner scans rarer subsets
+exactly anyway (`ann.py`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any, Protocol
+
+import faiss as _faiss
+import numpy as np
+import numpy.typing as npt
+
+Mask = npt.NDArray[np.bool_]
+Vectors = npt.NDArray[np.float32]
+
+
+class Graph(Protocol):
+    """What calibration reads of `ann.VectorIndex` (named here: ann imports this module)."""
+
+    config: Any  # ann.AnnConfig
+    alive: Mask
+    index: Any  # the faiss index
+
+    @property
+    def metric(self) -> str: ...
+
+    def vectors(self) -> Vectors: ...
+
+    def _prepare(self, vectors: Vectors) -> Vectors: ...
+
+
+__all__ = ["FRACTIONS", "filtered_ef", "measure"]
+
+faiss: Any = _faiss  # its bundled stubs lack the search-parameter and selector classes
+
+EF_LADDER = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
+FRACTIONS = (0.5, 0.1, 0.02)
+
+
+def measure(index: Graph, samples: int, seed: int) -> tuple[int, dict[float, int]]:
+    """The unfiltered beam and the beam by filter share (see the module's docstring)."""
+    cfg = index.config
+    rng = np.random.default_rng(seed)
+    live = np.flatnonzero(index.alive)
+    pick = np.sort(rng.choice(live, min(samples, len(live)), replace=False))
+    data = index.vectors()
+    base = np.ascontiguousarray(data[pick])
+    held = index.alive.copy()
+    held[pick] = False
+    near = exact_top(index, base, [held], 1)[0][:, 0]
+    step = np.linalg.norm(base - data[near], axis=1, keepdims=True)
+    noise = rng.standard_normal(base.shape).astype(np.float32)
+    noise *= step / np.maximum(np.linalg.norm(noise, axis=1, keepdims=True), 1e-12)
+    moved = index._prepare(base + noise)
+    shares = [held & (rng.random(len(held)) < f) for f in FRACTIONS]
+    truth_moved = exact_top(index, moved, [index.alive], 10)[0]
+    truth_held = exact_top(index, base, [held, *shares], 10)
+
+    def recall(queries: Vectors, mask: Mask, truth: npt.NDArray[np.int64], ef: int) -> float:
+        bits = np.packbits(mask, bitorder="little")
+        params = faiss.SearchParametersHNSW(efSearch=ef, sel=faiss.IDSelectorBitmap(bits))
+        found = index.index.search(queries, 10, params=params)[1]
+        hits = [len(set(f) & set(t)) for f, t in zip(found.tolist(), truth.tolist(), strict=True)]
+        return float(np.mean(hits)) / 10
+
+    target = cfg.target_recall
+    chosen = cfg.max_calibrated_ef
+    for ef in (e for e in EF_LADDER if e <= cfg.max_calibrated_ef):
+        moved_ok = recall(moved, index.alive, truth_moved, ef) >= target
+        if moved_ok and recall(base, held, truth_held[0], ef) >= target:
+            chosen = ef
+            break
+    by_share: dict[float, int] = {}
+    for f, mask, truth in zip(FRACTIONS, shares, truth_held[1:], strict=True):
+        by_share[f] = cfg.max_ef + 1  # none reached it: such filters are scanned exactly
+        for ef in (e for e in EF_LADDER if chosen <= e <= cfg.max_ef):
+            if recall(base, mask, truth, ef) >= target:
+                by_share[f] = ef
+                break
+    return chosen, by_share
+
+
+def filtered_ef(ef_search: int, by_share: dict[float, int], share: float) -> int:
+    """The beam for a filter that leaves `share` of the labels: interpolated (in logs)
+    between the measured shares, 1/sqrt(share) beyond them (and without measurements)."""
+    points = sorted([(1.0, ef_search), *by_share.items()], reverse=True)
+    if len(points) == 1 or share >= 1.0:
+        return math.ceil(ef_search / math.sqrt(max(share, 1e-9)))
+    for (hi, ef_hi), (lo, ef_lo) in itertools.pairwise(points):
+        if share >= lo:
+            t = math.log(hi / share) / math.log(hi / lo)
+            return math.ceil(math.exp((1 - t) * math.log(ef_hi) + t * math.log(ef_lo)))
+    lo, ef_lo = points[-1]
+    return math.ceil(ef_lo * math.sqrt(lo / max(share, 1e-9)))
+
+
+def exact_top(
+    index: Graph, queries: Vectors, masks: list[Mask], k: int
+) -> list[npt.NDArray[np.int64]]:
+    """The exact top-`k` labels of each query among each mask's labels (one pass over the
+    vectors, a block at a time: the scores of every label at once would not fit at 1M)."""
+    data = index.vectors()
+    euclidean = index.metric == "euclidean"
+    best_s = [np.full((len(queries), 0), -np.inf, np.float32) for _ in masks]
+    best_l = [np.zeros((len(queries), 0), np.int64) for _ in masks]
+    for start in range(0, len(data), 65_536):
+        block = data[start : start + 65_536]
+        scores = queries @ block.T
+        if euclidean:
+            scores = 2 * scores - np.einsum("ij,ij->i", block, block)[None, :]
+        labels = np.arange(start, start + len(block))
+        for m, mask in enumerate(masks):
+            s = np.where(mask[start : start + len(block)][None, :], scores, -np.inf)
+            s = np.concatenate([best_s[m], s], axis=1)
+            wide = np.broadcast_to(labels, (len(queries), len(block)))
+            lab = np.concatenate([best_l[m], wide], axis=1)
+            keep = np.argpartition(-s, min(k, s.shape[1]) - 1, axis=1)[:, :k]
+            best_s[m] = np.take_along_axis(s, keep, axis=1)
+            best_l[m] = np.take_along_axis(lab, keep, axis=1)
+    out = []
+    for s, lab in zip(best_s, best_l, strict=True):
+        order = np.argsort(-s, axis=1, kind="stable")
+        out.append(np.take_along_axis(lab, order, axis=1))
+    return out
