@@ -70,10 +70,8 @@ def _ids(response: httpx.Response) -> list[str]:
     return [hit["id"] for hit in response.json()["items"]]
 
 
-def test_a_users_event_on_one_server_restales_their_list_on_the_other(
-    servers: tuple[httpx.Client, httpx.Client, str],
-) -> None:
-    a, b, _ = servers
+def event_restales(a: httpx.Client, b: httpx.Client) -> None:
+    """A user's event through `a` drops their list from `b`'s cache (b holds it an hour)."""
     recs = "/v1/users/u0/recommendations"
     before = _ids(b.get(recs, params={"n": 5}))
     assert b.get(recs, params={"n": 5}).json()["cached"] is True  # b holds it for an hour
@@ -84,10 +82,8 @@ def test_a_users_event_on_one_server_restales_their_list_on_the_other(
     assert target not in after  # seen now: left out of b's list, not served from its cache
 
 
-def test_a_catalog_change_on_one_server_restales_related_items_on_the_other(
-    servers: tuple[httpx.Client, httpx.Client, str],
-) -> None:
-    a, b, _ = servers
+def delete_restales(a: httpx.Client, b: httpx.Client) -> None:
+    """An item deleted through `a` leaves `b`'s cached related items."""
     similar = "/v1/items/p0/similar"
     before = _ids(b.get(similar, params={"n": 3}))
     assert _ids(b.get(similar, params={"n": 3})) == before  # the second from b's cache
@@ -97,15 +93,31 @@ def test_a_catalog_change_on_one_server_restales_related_items_on_the_other(
     assert gone not in after
 
 
-def test_a_model_trained_elsewhere_is_served_at_once(
-    servers: tuple[httpx.Client, httpx.Client, str],
-) -> None:
-    _, b, url = servers
+def trained_elsewhere_is_served(b: httpx.Client, location: str) -> None:
+    """A model another process trains on `location` is served by `b` at once."""
     assert b.get("/v1/stats").json()["trained"] is None
-    with Engine.open(url) as trainer:
+    with Engine.open(location) as trainer:
         version = trainer.train()["version"]
     stats = _until(lambda: b.get("/v1/stats").json(), lambda s: s["trained"] is not None)
     assert stats["trained"] is not None and stats["trained"]["version"] == version
+
+
+def test_a_users_event_on_one_server_restales_their_list_on_the_other(
+    servers: tuple[httpx.Client, httpx.Client, str],
+) -> None:
+    event_restales(*servers[:2])
+
+
+def test_a_catalog_change_on_one_server_restales_related_items_on_the_other(
+    servers: tuple[httpx.Client, httpx.Client, str],
+) -> None:
+    delete_restales(*servers[:2])
+
+
+def test_a_model_trained_elsewhere_is_served_at_once(
+    servers: tuple[httpx.Client, httpx.Client, str],
+) -> None:
+    trained_elsewhere_is_served(servers[1], servers[2])
 
 
 def _heard(changes: list[Change], want: Callable[[Change], bool]) -> bool:

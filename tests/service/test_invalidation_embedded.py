@@ -13,7 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.service.test_http_soak import free_port, start
-from tests.service.test_invalidation import _heard, _ids, _until
+from tests.service.test_invalidation import (
+    _heard,
+    delete_restales,
+    event_restales,
+    trained_elsewhere_is_served,
+)
 from tests.test_training import ITEMS, _events
 
 from likewise import Engine
@@ -50,39 +55,19 @@ def servers(
 def test_a_users_event_through_one_process_restales_their_list_in_the_other(
     servers: tuple[httpx.Client, httpx.Client, Path],
 ) -> None:
-    a, b, _ = servers
-    recs = "/v1/users/u0/recommendations"
-    before = _ids(b.get(recs, params={"n": 5}))
-    assert b.get(recs, params={"n": 5}).json()["cached"] is True  # b holds it for an hour
-    target = before[0]
-    event = {"user_id": "u0", "item_id": target, "type": "click"}
-    assert a.post("/v1/events", json=[event]).status_code in (200, 202)
-    after = _until(lambda: _ids(b.get(recs, params={"n": 5})), lambda ids: target not in ids)
-    assert target not in after  # seen now: left out of b's list, not served from its cache
+    event_restales(*servers[:2])
 
 
 def test_a_catalog_delete_through_one_process_restales_related_items_in_the_other(
     servers: tuple[httpx.Client, httpx.Client, Path],
 ) -> None:
-    a, b, _ = servers
-    similar = "/v1/items/p0/similar"
-    before = _ids(b.get(similar, params={"n": 3}))
-    assert _ids(b.get(similar, params={"n": 3})) == before  # the second from b's cache
-    gone = before[0]
-    assert a.delete(f"/v1/items/{gone}").status_code == 204
-    after = _until(lambda: _ids(b.get(similar, params={"n": 3})), lambda ids: gone not in ids)
-    assert gone not in after
+    delete_restales(*servers[:2])
 
 
 def test_a_model_trained_by_another_process_is_served_at_once(
     servers: tuple[httpx.Client, httpx.Client, Path],
 ) -> None:
-    _, b, folder = servers
-    assert b.get("/v1/stats").json()["trained"] is None
-    with Engine.open(str(folder)) as trainer:
-        version = trainer.train()["version"]
-    stats = _until(lambda: b.get("/v1/stats").json(), lambda s: s["trained"] is not None)
-    assert stats["trained"] is not None and stats["trained"]["version"] == version
+    trained_elsewhere_is_served(servers[1], str(servers[2]))
 
 
 def _listeners() -> list[threading.Thread]:
