@@ -83,6 +83,11 @@ class Changes(SqlActivity):
         a cached list depends on (`changed`: an exclusive write, which changes the catalog,
         profiles, popularity or a forget; else only a new model is told)."""
         users, model = getattr(_local, "writing", None) or (None, False)
+        forgotten = getattr(_local, "forgetting", None)
+        if forgotten is not None:  # told as everything below; no row may keep the id
+            quoted = json.dumps(forgotten)
+            like = "%" + quoted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            db.execute("DELETE FROM changes WHERE users LIKE ? ESCAPE '\\'", (like,))
         if not (changed or model):
             return
         listed = None if users is None or len(users) > MAX_USERS else json.dumps(sorted(users))
@@ -117,6 +122,15 @@ class Changes(SqlActivity):
     def put_blobs(self, blobs: Mapping[str, bytes]) -> None:
         with writing_for(None, model="model.meta" in blobs):  # the bundle's last blob
             super().put_blobs(blobs)
+
+    def forget_user(self, user_id: str, *, keep_impressions: bool = False) -> dict[str, int]:
+        """As the SQL stores forget, and in the same transaction every `changes` row naming the
+        user is deleted (zeroed: secure_delete), so no file keeps their id."""
+        _local.forgetting = user_id
+        try:
+            return super().forget_user(user_id, keep_impressions=keep_impressions)
+        finally:
+            _local.forgetting = None
 
 
 class Listener:
