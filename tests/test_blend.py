@@ -251,3 +251,13 @@ def test_the_cli_blends_spaces(tmp_path: Path, capsys: pytest.CaptureFixture[str
         code, _, err = _cli(capsys, data, *args)
         assert code == 2 and len(err.strip().splitlines()) == 1, (args, err)
         assert ("vector" if "--vector" in args else "spaces") in err, err
+
+
+def test_an_integer_weight_past_floats_range_is_refused_by_name() -> None:
+    """`{"text": 10**400}` is InvalidInput naming `spaces`, not an OverflowError."""
+    from likewise.recommend.spaces import check_spaces
+    from likewise.store import Space
+
+    with pytest.raises(InvalidInput) as refused:
+        check_spaces({"text": 10**400}, {"text": Space("text", 4, "cosine")})
+    assert refused.value.field == "spaces"

@@ -195,3 +195,15 @@ def test_bytes_that_are_no_picture_are_refused_as_a_file_is(
 def test_bad_settings_name_themselves(knob: str, value: Any) -> None:
     with pytest.raises(ConfigError, match=knob):
         Settings(**{knob: value})
+
+
+def test_a_url_python_cannot_encode_is_refused_by_name() -> None:
+    """A lone surrogate (which httpx cannot encode) is an InvalidInput naming the item, not a
+    UnicodeEncodeError (the review found it escaped)."""
+    from likewise.config.images import ImagesConfig
+    from likewise.engine.image_fetch import fetch_images
+
+    config = ImagesConfig(image_fetch=True, image_fetch_timeout=2)
+    with pytest.raises(InvalidInput) as refused:
+        fetch_images(["http://127.0.0.1:9/ok#\udcff"], ["items[0].image"], config)
+    assert refused.value.field == "items[0].image"

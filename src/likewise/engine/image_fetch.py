@@ -91,7 +91,7 @@ def fetch_image(url: str, config: ImagesConfig, client: httpx.Client) -> str:
     except httpx.TimeoutException:
         seconds = config.image_fetch_timeout
         raise _refused(url, f"did not arrive within {seconds:g} s", "TIMEOUT") from None
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:  # e.g. a lone surrogate
         raise _refused(url, f"cannot be fetched ({type(exc).__name__}: {exc})") from None
     if not media.startswith("image/"):
         media = "application/octet-stream"  # the model reads what the bytes are

@@ -36,9 +36,12 @@ def image_bytes(value: Any, max_bytes: int = MAX_IMAGE_BYTES) -> Any:
             if prefix is None:
                 raise ValueError("a data URI must be data:<type>;base64,<data>")
             text = text[prefix.end() :]
-        if len(text) > (max_bytes + 2) // 3 * 4 + 4:  # refused before it is decoded
+        limit = (max_bytes + 2) // 3 * 4 + 4  # base64's length for max_bytes
+        if len(text) > 2 * limit:  # refused before any work (line breaks take far less)
             raise ValueError(f"over the limit of {max_bytes:,} bytes")
         text = "".join(text.split()).replace("-", "+").replace("_", "/")
+        if len(text) > limit:  # refused before it is decoded
+            raise ValueError(f"over the limit of {max_bytes:,} bytes")
         try:
             value = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
         except (binascii.Error, ValueError):

@@ -83,7 +83,11 @@ def check_spaces(spaces: object, known: Mapping[str, Space]) -> dict[str, float]
             raise InvalidInput(f"unknown space {name!r}; known: {names}", field=FIELD)
         if isinstance(weight, bool) or not isinstance(weight, int | float):
             raise InvalidInput(f"the weight of {name!r} must be a number", field=FIELD)
-        if not math.isfinite(weight) or weight < 0:
+        try:
+            finite = math.isfinite(float(weight))
+        except OverflowError:  # an int past float's range
+            finite = False
+        if not finite or weight < 0:
             raise InvalidInput(f"the weight of {name!r} must be finite and 0 or more", field=FIELD)
     total = float(sum(spaces.values()))
     if not total > 0 or not math.isfinite(total):
