@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -32,27 +34,36 @@ def servers(
     with psycopg.connect(pg_server, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = urlunsplit(urlsplit(pg_server)._replace(path=f"/{name}"))
-    with Engine.open(url, model="hashing-64") as engine:
+    try:
+        with two_servers(url, tmp_path_factory.mktemp("servers")) as (a, b):
+            yield a, b, url
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def two_servers(location: str, logs: Path) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    """The test catalog with some events at `location`, and two `likewise serve` processes
+    on it that cache their lists and look for a newer model only once an hour."""
+    with Engine.open(location, model="hashing-64") as engine:
         engine.add_items(ITEMS)
         engine.record_many(_events(10))
-    logs = tmp_path_factory.mktemp("servers")
     ports = free_port(), free_port()
     with pytest.MonkeyPatch.context() as env:
         env.setenv("LIKEWISE_CACHE_SECONDS", "3600")
         env.setenv("LIKEWISE_RELOAD_SECONDS", "3600")
-        procs = [start(url, port, log=logs / f"{port}.log") for port in ports]
+        procs = [start(location, port, log=logs / f"{port}.log") for port in ports]
     try:
         with (
             httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", timeout=30) as a,
             httpx.Client(base_url=f"http://127.0.0.1:{ports[1]}", timeout=30) as b,
         ):
-            yield a, b, url
+            yield a, b
     finally:
         for proc in procs:
             proc.terminate()
             proc.wait(timeout=30)
-        with psycopg.connect(pg_server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _until(read: Callable[[], Any], done: Callable[[Any], bool]) -> Any:

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.service.test_http_soak import free_port, start
 from tests.service.test_invalidation import (
     _heard,
     delete_restales,
     event_restales,
     trained_elsewhere_is_served,
+    two_servers,
 )
-from tests.test_training import ITEMS, _events
+from tests.test_training import ITEMS
 
 from likewise import Engine
 from likewise.store.changes import Change
@@ -32,24 +32,8 @@ def servers(
 ) -> Iterator[tuple[httpx.Client, httpx.Client, Path]]:
     """Two servers on one new store folder, shared by this module's tests."""
     folder = tmp_path_factory.mktemp("inval") / "data"
-    with Engine.open(str(folder), model="hashing-64") as engine:
-        engine.add_items(ITEMS)
-        engine.record_many(_events(10))
-    ports = free_port(), free_port()
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("LIKEWISE_CACHE_SECONDS", "3600")
-        env.setenv("LIKEWISE_RELOAD_SECONDS", "3600")
-        procs = [start(folder, port, log=folder.parent / f"{port}.log") for port in ports]
-    try:
-        with (
-            httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", timeout=30) as a,
-            httpx.Client(base_url=f"http://127.0.0.1:{ports[1]}", timeout=30) as b,
-        ):
-            yield a, b, folder
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=30)
+    with two_servers(str(folder), folder.parent) as (a, b):
+        yield a, b, folder
 
 
 def test_a_users_event_through_one_process_restales_their_list_in_the_other(

@@ -134,13 +134,7 @@ class CatalogCalls:
         space: str = "text",
     ) -> list[Hit]:
         """As :meth:`Engine.search` (`POST /v1/search`)."""
-        body: dict[str, Any] = {"text": text, "n": n, "exclude": list(exclude)}
-        if space != "text":
-            body["space"] = space
-        if where is not None:
-            body["where"] = where
-        if min_score is not None:
-            body["min_score"] = min_score
+        body = _search_body({"text": text}, n, where, exclude, space, min_score)
         return hits(self.transport.call("POST", "/v1/search", body=body, idempotent=True))
 
     def search_vector(
@@ -156,13 +150,7 @@ class CatalogCalls:
         """As :meth:`Engine.search_vector` (`POST /v1/search` with a `vector`); a numpy
         array is sent as a list."""
         numbers = vector.tolist() if hasattr(vector, "tolist") else list(vector)
-        body: dict[str, Any] = {"vector": numbers, "n": n, "exclude": list(exclude)}
-        if space != "text":
-            body["space"] = space
-        if where is not None:
-            body["where"] = where
-        if min_score is not None:
-            body["min_score"] = min_score
+        body = _search_body({"vector": numbers}, n, where, exclude, space, min_score)
         return hits(self.transport.call("POST", "/v1/search", body=body, idempotent=True))
 
     def spaces(self) -> dict[str, Space]:
@@ -220,3 +208,22 @@ class CatalogCalls:
             raise unsupported("where", "the HTTP API counts the whole catalog only")
         body = self.transport.call("GET", "/v1/stats", idempotent=True)
         return int(body["items"])
+
+
+def _search_body(
+    query: dict[str, Any],
+    n: int,
+    where: Mapping[str, Any] | None,
+    exclude: Sequence[str],
+    space: str,
+    min_score: float | None,
+) -> dict[str, Any]:
+    """`POST /v1/search`'s body: the query (`text` or `vector`) and the options given."""
+    body = {**query, "n": n, "exclude": list(exclude)}
+    if space != "text":
+        body["space"] = space
+    if where is not None:
+        body["where"] = where
+    if min_score is not None:
+        body["min_score"] = min_score
+    return body
