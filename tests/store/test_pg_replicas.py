@@ -23,6 +23,7 @@ from likewise.errors import ConfigError
 from likewise.items import Item
 from likewise.store import Entry, StoreInfo, open_store
 from likewise.store.postgres import PostgresStore
+from likewise.store.postgres.search import PgConfig
 
 DIM = 8
 ITEMS = [{"id": f"i{k}", "title": f"rocket launch {k}", "tags": ["space"]} for k in range(6)] + [
@@ -71,6 +72,36 @@ def test_reads_go_to_the_replica_and_a_writers_reads_wait_for_its_writes(
             assert reader.get(["x3"]) == []
             hits = reader.search(_entry(3).vector, n=4)  # type: ignore[arg-type]
             assert "x3" not in [h.id for h in hits] and len(hits) == 3
+        finally:
+            replica.pause(False)
+    finally:
+        reader.close()
+        other.close()
+
+
+def test_a_replica_whose_connections_are_all_busy_stays_in(
+    pg_url: str, replica: Replica
+) -> None:
+    """Reads beyond `pool_max` go elsewhere for the moment; the replica is not left out (it
+    was, once, for a second at a time: every busy pool looked like a dead replica)."""
+    reader = PostgresStore(pg_url, config=PgConfig(pool_max=2), read_urls=[replica.of(pg_url)])
+    reader.initialize(StoreInfo("m", DIM))
+    other = PostgresStore(pg_url)
+    pool = reader._router.replicas[0].pool
+    try:
+        reader.upsert([_entry(10)])
+        replica.catch_up()
+        replica.pause()
+        try:
+            other.upsert([_entry(11)])  # on the primary only
+            lent = [pool.getconn(), pool.getconn()]  # every connection busy elsewhere
+            try:
+                assert [i.id for i in reader.get(["x11"])] == ["x11"]  # so: the primary's
+            finally:
+                for conn in lent:
+                    pool.putconn(conn)
+            assert not reader._router.replicas[0].out
+            assert reader.get(["x11"]) == []  # the replica's again, at once
         finally:
             replica.pause(False)
     finally:

@@ -16,7 +16,8 @@ user's list is never worse than the primary's, and it costs one query only after
 
 A replica that goes away (refused, reset, cancelled by recovery) costs no failed request:
 the read is run again on the next replica or the primary, the replica is left out, and a
-background probe lets it back once it answers again.
+background probe lets it back once it answers again. A replica whose connections are all
+busy is not gone: a read then goes elsewhere after a short wait, and the replica stays in.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ _LOST = (
     pg_errors.SerializationFailure,
 )
 WAIT = 1.0  # longest a read waits for a replica's connection before going elsewhere
+BUSY_WAIT = 0.01  # ...when every connection of its pool is already lent out
 PROBE_SECONDS = 1.0  # how often a replica that went away is tried again
 USERS_KEPT = 100_000  # writers whose LSN is kept; an older one raises the floor instead
 LSN_NOW = "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"
@@ -122,10 +124,11 @@ class Replica:
         if self.out:
             return None
         try:
-            conn: Connection[Any] = self.pool.getconn()
+            conn: Connection[Any] = self.pool.getconn(WAIT if not self.busy else BUSY_WAIT)
         except _LOST as exc:
-            self.leave(exc)
-            return None
+            if not self.busy:  # it could not connect: gone
+                self.leave(exc)
+            return None  # else every connection is busy reading: this read goes elsewhere
         if need > self.replayed:
             try:
                 row = conn.execute(LSN_REPLAYED).fetchone()
@@ -138,6 +141,15 @@ class Replica:
                 self.pool.putconn(conn)
                 return None
         return conn
+
+    @property
+    def busy(self) -> bool:
+        """Whether every connection the pool may open is open and lent out. A pool that times
+        out then is busy, not gone: a replica gone cannot open its connections, so its pool
+        times out below its size. Telling the two apart keeps a replica under more reads than
+        `pool_max` in, and a dead one still costs one wait before it is left out."""
+        stats = self.pool.get_stats()
+        return stats["pool_size"] >= stats["pool_max"] and stats["pool_available"] == 0
 
     def leave(self, exc: BaseException) -> None:
         """Leave this replica out until a probe reaches it again."""
