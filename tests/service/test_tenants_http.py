@@ -217,7 +217,7 @@ def test_create_and_delete_by_api(served: Served, location: str) -> None:
 def _tenant_exists(location: str, name: str) -> bool:
     """Whether tenant `name`'s data is there: its folder, or its database."""
     if not location.startswith("postgresql://"):
-        return (Path(location) / "tenants" / name / "likewise.db").exists()
+        return (Path(f"{location}.tenants") / name / "likewise.db").exists()
     import psycopg
 
     database = urlsplit(location).path.lstrip("/") + f"_t_{name}"

@@ -90,6 +90,12 @@ def test_the_cli_works_on_the_tenant_it_is_given(loaded: tuple[Cli, dict]) -> No
     assert json.loads(out)["title"] == "rocket moon orbit"
     code, out, _ = cli("tenants", "list", "--json")
     assert [t["name"] for t in json.loads(out)["tenants"]] == ["a", "b"]
+    # A restore swaps the data folder for the backup's: the tenants, beside it, stay.
+    backup = cli.data.parent / "backup"
+    assert cli("backup", str(backup))[0] == 0
+    assert cli("restore", str(backup), "--force")[0] == 0
+    code, out, _ = cli("stats", "--tenant", "a", "--json")
+    assert code == 0 and json.loads(out)["items"] == len(ids("a"))
 
 
 REFUSED = [  # the command, its exit code, the field its one line names
@@ -112,7 +118,7 @@ def test_cli_errors_are_one_line_and_change_nothing(loaded: tuple[Cli, dict]) ->
         assert len(err.strip().splitlines()) == 1, err
         assert json.loads(err)["error"]["field"] == field, args
     assert cli("tenants", "list", "--json")[1].count('"name"') == 2  # nothing made or lost
-    assert sorted(p.name for p in (cli.data / "tenants").iterdir()) == ["a", "b"]
+    assert sorted(p.name for p in Path(f"{cli.data}.tenants").iterdir()) == ["a", "b"]
 
 
 def test_interleaved_concurrent_requests_stay_in_their_tenant(loaded: tuple[Cli, dict]) -> None:
@@ -159,4 +165,4 @@ def test_interleaved_concurrent_requests_stay_in_their_tenant(loaded: tuple[Cli,
             with pytest.raises(NotFound) as gone:
                 c.count()
             assert gone.value.field == "tenant"
-        assert not (cli.data / "tenants" / "c").exists()
+        assert not Path(f"{cli.data}.tenants", "c").exists()

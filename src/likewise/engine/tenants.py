@@ -1,7 +1,7 @@
 """Tenants: several isolated catalogs served by one server.
 
 The server's own store is the default tenant. Every other tenant is a store of its own
-(`store/tenants.py`: a folder under `<data>/tenants/`, or a PostgreSQL database) with an
+(`store/tenants.py`: a folder in `<data>.tenants/`, or a PostgreSQL database) with an
 Engine of its own, so its items, users, caches, trained models, reports and settings are its
 own: nothing is shared but the embedding model, which is read-only.
 

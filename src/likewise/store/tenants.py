@@ -1,6 +1,8 @@
 """Where each tenant's store lives, beside the server's own (the default tenant).
 
-- Embedded: the folder `<data>/tenants/<name>/`, a store like any other.
+- Embedded: the folder `<data>.tenants/<name>/` beside the data folder, a store like any
+  other. Beside it, not in it: `likewise restore` swaps the whole data folder for the
+  backup's, which holds the default store alone, and would take every tenant with it.
 - PostgreSQL: a database of its own on the same server, `<database>_t_<name>`.
 
 A database per tenant rather than a schema: with `search_path=tenant_x,public` (public holds
@@ -29,6 +31,7 @@ __all__ = [
     "location_of",
     "make_tenant",
     "tenant_location",
+    "tenants_folder",
 ]
 
 # Short enough that `<database>_t_<name>` stays within PostgreSQL's 63 bytes for a database
@@ -93,7 +96,13 @@ def tenant_location(location: str, name: str) -> str:
                 field="data",
             )
         return _with_database(location, _tenant_database(location, name))
-    return str(Path(location.removeprefix("file://")) / "tenants" / name)
+    return str(tenants_folder(location) / name)
+
+
+def tenants_folder(location: str) -> Path:
+    """The folder of an embedded store's tenants: `<data>.tenants`, beside it."""
+    data = Path(location.removeprefix("file://")).resolve()
+    return data.with_name(f"{data.name}.tenants")
 
 
 def make_tenant(location: str, name: str) -> str:
