@@ -24,17 +24,26 @@ from typing import Any, Literal
 
 from likewise.config import Settings, StoreConfig
 from likewise.engine.core import Engine
-from likewise.errors import Conflict, InvalidInput, LikewiseError, NotFound
+from likewise.errors import ConfigError, Conflict, InvalidInput, LikewiseError, NotFound
 from likewise.store.tenants import (
+    NAME,
     check_tenant,
     drop_tenant,
-    is_database,
     location_of,
     make_tenant,
     tenant_location,
 )
 
-__all__ = ["ROLES", "TENANT_KNOBS", "Tenants", "digest", "knob_schemas", "tenant_settings"]
+__all__ = [
+    "NAME",
+    "ROLES",
+    "TENANT_KNOBS",
+    "Tenants",
+    "check_tenant",
+    "digest",
+    "knob_schemas",
+    "tenant_settings",
+]
 
 BLOB = "tenants"
 REFRESH_SECONDS = 2.0
@@ -117,7 +126,11 @@ class Tenants:
 
     def __init__(self, default: Engine, settings: Settings) -> None:
         self.default = default
-        self.location = location_of(default.store)  # the store it serves, whatever `settings` say
+        try:
+            self.location = location_of(default.store)  # the store served, whatever `settings` say
+            self._refused: ConfigError | None = None
+        except ConfigError as exc:  # a store that cannot host tenants serves its own catalog
+            self.location, self._refused = settings.store.data, exc
         self.settings = settings.model_copy(
             update={"store": StoreConfig(**{**settings.store.model_dump(), "data": self.location})}
         )
@@ -200,6 +213,8 @@ class Tenants:
             return engine
 
     def _opened(self, name: str, overrides: Mapping[str, Any]) -> Engine:
+        if self._refused is not None:
+            raise self._refused
         settings = tenant_settings(self.settings, overrides, name)
         return Engine.open(settings.store.data, embedder=self.default.embedder, settings=settings)
 
@@ -214,6 +229,8 @@ class Tenants:
             self._refresh(force=True)
             if name in self._registry:
                 raise Conflict(f"tenant {name!r} exists", field="tenant")
+            if self._refused is not None:
+                raise self._refused
             make_tenant(self.location, name)
             self._open[name] = self._opened(name, overrides)
             keys = {role: f"lw_{name}_{role}_{secrets.token_urlsafe(32)}" for role in ROLES}
@@ -247,8 +264,3 @@ class Tenants:
         """Close every open tenant's engine (the default engine is its owner's)."""
         for name in list(self._open):
             self._close(name)
-
-    @property
-    def shared_database(self) -> bool:
-        """Whether the tenants are PostgreSQL databases (else folders)."""
-        return is_database(self.location)

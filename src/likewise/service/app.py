@@ -43,7 +43,10 @@ DESCRIPTION = """Related items, search and "for you" recommendations over your c
 
 Send `Authorization: Bearer KEY` when keys are configured: a read key may call the read
 endpoints, a write key every endpoint. Errors have one shape:
-`{"error": {"code": ..., "message": ..., "field": ...}}`."""
+`{"error": {"code": ..., "message": ..., "field": ...}}`.
+
+Every operation under `/v1/` serves a tenant too: under `/v1/t/{tenant}/...`, or with the
+header `X-Likewise-Tenant`, with that tenant's keys (or an admin key: a server write key)."""
 
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
@@ -159,7 +162,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             CORSMiddleware,
             allow_origins=settings.service.cors_origins,
             allow_methods=["GET", "POST", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-Likewise-Tenant"],
             expose_headers=["Retry-After", "X-Request-ID"],
             max_age=600,
         )

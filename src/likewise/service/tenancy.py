@@ -13,9 +13,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from likewise.engine.tenants import check_tenant
 from likewise.errors import InvalidInput, NotFound
 from likewise.service.errors import error_response
-from likewise.store.tenants import check_tenant
 
 __all__ = ["HEADER", "PREFIX", "TENANT", "Tenancy", "tenant_of"]
 

@@ -53,6 +53,11 @@ def check_tenant(name: object) -> str:
 
 def location_of(store: object) -> str:
     """Where an open store lives, as it was opened: its database URL, or its folder."""
+    if hasattr(store, "milvus"):  # its tenants would each need collections of their own
+        raise ConfigError(
+            "tenants are not supported yet with the vectors in Milvus (?vectors=...)",
+            field="data",
+        )
     where = getattr(store, "url", None) or getattr(store, "path", None)
     if where is None:
         raise ConfigError("this store cannot host tenants: it has no location", field="data")

@@ -11,10 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
-from likewise.engine.tenants import Tenants, knob_schemas
+from likewise.engine.tenants import NAME, Tenants, knob_schemas
 from likewise.service.auth import require_admin
 from likewise.service.openapi import EXAMPLES, SUMMARIES
-from likewise.store.tenants import NAME
 
 __all__ = ["router"]
 
