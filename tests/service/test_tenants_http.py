@@ -224,3 +224,25 @@ def _tenant_exists(location: str, name: str) -> bool:
     with psycopg.connect(location, autocommit=True) as conn:
         row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
     return row is not None
+
+
+def test_servers_on_one_store_agree_on_its_tenants(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two servers (or workers) on one database: a tenant one of them makes is served by the
+    other at once, with its keys; one it deletes is gone from the other at its next read of
+    the registry (here every request, instead of every 2 s)."""
+    monkeypatch.setattr("likewise.engine.tenants.REFRESH_SECONDS", 0.0)
+    settings = Settings(data=pg_url, model="hashing-64", write_keys=[ADMIN])
+    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
+        made = one.post("/v1/tenants", json={"name": "x"}, headers=auth(ADMIN))
+        key = made.json()["keys"]["write"]
+        put = two.put("/v1/t/x/items/i1", json={"title": "written by two"}, headers=auth(key))
+        assert put.status_code == 201, put.text
+        item = one.get("/v1/t/x/items/i1", headers=auth(key)).json()
+        assert item["title"] == "written by two"
+        assert two.get("/v1/items/i1", headers=auth(ADMIN)).status_code == 404  # not the default's
+        assert one.delete("/v1/tenants/x", headers=auth(ADMIN)).status_code == 204
+        gone = two.get("/v1/t/x/items/i1", headers=auth(ADMIN))
+        assert gone.status_code == 404 and gone.json()["error"]["field"] == "tenant"
+        assert two.get("/v1/t/x/items/i1", headers=auth(key)).status_code == 404
