@@ -56,9 +56,13 @@ IDS = {
     ("get", "/healthz"): "health",
     ("get", "/readyz"): "readiness",
     ("get", "/metrics"): "metrics",
+    ("post", "/v1/tenants"): "createTenant",
+    ("get", "/v1/tenants"): "listTenants",
+    ("delete", "/v1/tenants/{name}"): "deleteTenant",
 }
 WRITES = {"onboardUser", "forgetUser", "putItem", "deleteItem", "writeItems", "deleteUserEvents"}
 WRITES |= {"createExperiment", "stopExperiment", "putSpace"}
+WRITES |= {"createTenant", "listTenants", "deleteTenant"}  # the admin keys: server write keys
 EVENTS = {"recordEvents", "trackList"}  # what a page's key may do besides reading
 PRIVATE = {"userProfile", "listUserEvents"}  # a user's history: not for a page's key
 OPEN = {"health", "readiness", "metrics"}
@@ -141,6 +145,7 @@ def test_errors_are_the_ones_each_operation_can_answer(document: dict[str, Any])
         conflicts = ("onboardUser", "createExperiment", "recommendForUser", "similarItems")
         conflicts += ("putItem", "writeItems")  # an item with nothing for the template to embed
         conflicts += ("putSpace",)  # a space that exists with another dimension or metric
+        conflicts += ("createTenant",)  # a tenant of that name exists
         assert (409 in codes) == (name in conflicts), name
         for code in codes:
             body = op["responses"][str(code)]["content"]["application/json"]["schema"]
@@ -292,6 +297,7 @@ BODY_ORDER = [
     ("onboardUser", "/v1/users/{new}/onboarding"),
     ("createExperiment", "/v1/experiments"),
     ("stopExperiment", "/v1/experiments/homepage/stop"),
+    ("createTenant", "/v1/tenants"),
 ]
 
 

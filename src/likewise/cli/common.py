@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from likewise.config import Settings, StoreConfig
 from likewise.engine import Engine
+from likewise.engine.tenants import Tenants
 from likewise.errors import InvalidInput
 from likewise.items.loaders import json_object
 from likewise.recommend import Recommendation
@@ -21,6 +23,7 @@ from likewise.store import Hit
 __all__ = [
     "emit",
     "open_engine",
+    "open_tenants",
     "parse_where",
     "refuse_file",
     "show_hits",
@@ -40,9 +43,15 @@ def parse_where(text: str | None) -> dict[str, Any] | None:
 def open_engine(
     args: argparse.Namespace, *, create: bool = False, **kwargs: Any
 ) -> Iterator[Engine]:
-    """The Engine on `--data`. Only the commands that bring data in (`create`: ingest, events
-    import, demo) make a new store; the others refuse a folder with no store, so a typo in
-    `--data` is named instead of leaving an empty store behind."""
+    """The Engine on `--data`, or on its tenant `--tenant`. Only the commands that bring data
+    in (`create`: ingest, events import, demo) make a new store; the others refuse a folder
+    with no store, so a typo in `--data` is named instead of leaving an empty store behind.
+    A tenant must have been made first (`likewise tenants create`)."""
+    tenant = getattr(args, "tenant", None)
+    if tenant is not None:
+        with open_tenants(args, **kwargs) as tenants:
+            yield tenants.engine(tenant)
+        return
     if not create:
         require_store(args.data)
     engine = Engine.open(args.data, **kwargs)
@@ -50,6 +59,21 @@ def open_engine(
         yield engine
     finally:
         engine.close()
+
+
+@contextmanager
+def open_tenants(args: argparse.Namespace, **kwargs: Any) -> Iterator[Tenants]:
+    """The tenants of the store at `--data` (which must exist), closed with it after."""
+    require_store(args.data)
+    settings: Settings = kwargs.pop("settings", None) or Settings()
+    store = StoreConfig(**{**settings.store.model_dump(), "data": args.data})
+    settings = settings.model_copy(update={"store": store})
+    with Engine.open(args.data, settings=settings, **kwargs) as default:
+        tenants = Tenants(default, settings)
+        try:
+            yield tenants
+        finally:
+            tenants.close()
 
 
 def require_store(location: str) -> None:

@@ -34,6 +34,7 @@ from likewise.cli import (
     personal,
     serve,
     spaces,
+    tenants,
 )
 from likewise.cli.options import GLOBAL, Parser, Usage, refuse_unused, shared
 from likewise.config import StoreConfig
@@ -51,6 +52,11 @@ EXIT_CODES: tuple[tuple[type[LikewiseError], int], ...] = (
 )
 
 
+# Commands that take `--data` but do not open the store through `open_engine`, so would
+# not honour `--tenant`: refused rather than run on the server's own store.
+TENANTLESS = ("likewise.cli.backup", "likewise.cli.config", "likewise.cli.models")
+
+
 def exit_code(exc: LikewiseError) -> int:
     """The exit code of an error (see the list above): 1 unless it is the caller's input."""
     return next((code for cls, code in EXIT_CODES if isinstance(exc, cls)), 1)
@@ -63,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         refuse_unused(parser, args, argv)
+        if hasattr(args, "tenant") and args.handler.__module__ in TENANTLESS:
+            raise Usage(parser, "argument --tenant: this command does not take it")
     except Usage as exc:
         as_json = "--json" in argv
         print(
@@ -104,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help=f"data directory or postgresql:// URL (env LIKEWISE_DATA, default {default})",
     )
+    common.add_argument(
+        "--tenant",
+        default=argparse.SUPPRESS,
+        metavar="NAME",
+        help="a tenant's store instead of the server's own (made with `likewise tenants create`)",
+    )
     config.add_option(common)
     common.add_argument(
         "--json",
@@ -125,13 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
     personal.register(sub, common)
     lists.register(sub, common)
     spaces.register(sub, common)
-    serve.register(sub, shared(common, json=False))  # prints no data
+    serve.register(sub, shared(common, json=False, tenant=False))  # prints no data
     demo.register(sub, common)
     evaluate.register(sub, common)
     experiments.register(sub, common)
     backup.register(sub, common)
     config.register(sub, common)
     models.register(sub, common)
+    tenants.register(sub, shared(common, tenant=False))
     return parser
 
 

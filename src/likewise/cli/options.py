@@ -1,7 +1,9 @@
 """The command line's conventions for options, in one place.
 
-- `shared`: the options every command could take (`--data`, `--json`, `-v`) given only to the
-  commands they mean something to; `likewise --json serve` is a usage error, not ignored.
+- `shared`: the options every command could take (`--data`, `--tenant`, `--json`, `-v`) given
+  only to the commands they mean something to (`--tenant` goes with `--data`, except where a
+  command does not open the store through `open_engine`: `tenant=False`); `likewise --json
+  serve` is a usage error, not ignored.
 - `Parser`: argparse's refusals raised as `Usage`, so `main` prints them as one JSON object
   when `--json` was given, as it prints every other error.
 - `Renamed`: an old spelling that still works, hidden from `--help`, with one line on stderr
@@ -18,7 +20,7 @@ from typing import Any, NoReturn
 
 __all__ = ["GLOBAL", "Parser", "Renamed", "Usage", "refuse_unused", "shared"]
 
-GLOBAL = ("data", "json", "verbose")  # the dests of the options the top level takes too
+GLOBAL = ("data", "tenant", "json", "verbose")  # the dests of the options the top level takes too
 
 
 class Usage(Exception):
@@ -60,13 +62,19 @@ class Parser(argparse.ArgumentParser):
 
 
 def shared(
-    common: argparse.ArgumentParser, *, data: bool = True, json: bool = True
+    common: argparse.ArgumentParser,
+    *,
+    data: bool = True,
+    json: bool = True,
+    tenant: bool | None = None,
 ) -> argparse.ArgumentParser:
     """The parent parser of one command: `common`'s options, less `--data` for a command that
     opens no store (`eval`, `copy`) and `--json` for one that prints no data (`serve`,
     `demo`). It records which shared options the command takes (`takes`), so one given
     before the command (`likewise --json demo`) is refused rather than silently ignored."""
-    dropped = {name for name, kept in (("data", data), ("json", json)) if not kept}
+    tenant = data if tenant is None else tenant
+    kept = (("data", data), ("json", json), ("tenant", tenant))
+    dropped = {name for name, keep in kept if not keep}
     parent = argparse.ArgumentParser(add_help=False)
     for action in common._actions:
         if action.dest not in dropped:

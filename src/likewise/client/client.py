@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 from likewise.client.catalog import CatalogCalls
+from likewise.client.tenants import TenantCalls
 from likewise.client.wire import (
     blend_weights,
     encode,
@@ -39,7 +40,7 @@ def _report(body: Any) -> RecordReport:
     return RecordReport(**{k: int(body[k]) for k in RecordReport().as_dict()})
 
 
-class Client(CatalogCalls):
+class Client(CatalogCalls, TenantCalls):
     """A likewise server (`likewise serve`) with the methods, arguments, return types and
     exceptions of the embedded :class:`likewise.Engine`.
 
@@ -56,7 +57,7 @@ class Client(CatalogCalls):
     is safe to repeat (see `likewise.client.http`). Errors are the Engine's: InvalidInput
     (422, with its `field`), NotFound (404), Conflict or ConfigError (409), StoreUnavailable
     or EmbedderError (503); a refused API key raises Unauthorized; a server that cannot be
-    reached, StoreUnavailable naming the URL.
+    reached, StoreUnavailable naming the URL. `tenant` calls that tenant of the server.
 
     The HTTP API always logs the lists it serves: `recommend(track=False)` is refused, as is
     every argument the routes do not take (each InvalidInput names it).
@@ -73,6 +74,7 @@ class Client(CatalogCalls):
         max_wait: float = 10.0,
         max_connections: int = 20,
         transport: httpx.BaseTransport | None = None,
+        tenant: str | None = None,
     ) -> None:
         # httpx is imported here, not with `likewise`: the embedded engine does not need it.
         from likewise.client.http import Transport
@@ -87,6 +89,7 @@ class Client(CatalogCalls):
             max_connections=max_connections,
             transport=transport,
         )
+        self._use_tenant(tenant)  # every request for that tenant (X-Likewise-Tenant)
 
     @property
     def url(self) -> str:

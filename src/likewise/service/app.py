@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from likewise import __version__
 from likewise.config import Settings
 from likewise.engine import Engine
+from likewise.engine.tenants import Tenants
 from likewise.service import docs, errors, openapi
 from likewise.service.auth import Keys
 from likewise.service.deps import known_query
@@ -29,8 +30,10 @@ from likewise.service.routes import (
     reports,
     search,
     spaces,
+    tenants,
     users,
 )
+from likewise.service.tenancy import Tenancy
 
 __all__ = ["create_app"]
 
@@ -40,7 +43,10 @@ DESCRIPTION = """Related items, search and "for you" recommendations over your c
 
 Send `Authorization: Bearer KEY` when keys are configured: a read key may call the read
 endpoints, a write key every endpoint. Errors have one shape:
-`{"error": {"code": ..., "message": ..., "field": ...}}`."""
+`{"error": {"code": ..., "message": ..., "field": ...}}`.
+
+Every operation under `/v1/` serves a tenant too: under `/v1/t/{tenant}/...`, or with the
+header `X-Likewise-Tenant`, with that tenant's keys (or an admin key: a server write key)."""
 
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
@@ -80,13 +86,16 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         metrics: Metrics = app.state.metrics
         if engine is not None:
             app.state.engine = engine
+            app.state.tenants = Tenants(engine, settings)
             metrics.start()
             try:
                 yield
             finally:
                 metrics.close()
+                app.state.tenants.close()
             return
         app.state.engine = Engine.open(settings.store.data, settings=settings)
+        app.state.tenants = Tenants(app.state.engine, settings)  # each opened on first use
         metrics.start()
         # The loaded store is hundreds of thousands of long-lived objects; keeping them out
         # of the cyclic GC's scans removes its pauses from request latency.
@@ -99,6 +108,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             yield
         finally:
             metrics.close()  # its last copy of the caches' counts reads the engine
+            app.state.tenants.close()
             app.state.engine.close()
             app.state.engine = engine  # None until the lifespan opens the store
 
@@ -133,6 +143,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         experiments.reads,
         experiments.writes,
         ops.stats_router,
+        tenants.router,
     ):
         app.include_router(router, dependencies=[Depends(known_query)])  # the pages take any
     rules = settings.profiles.signal_rules()
@@ -145,12 +156,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(RequestMetrics, metrics=app.state.metrics, routes=app.router.routes)
     app.add_middleware(BodyLimit, limit=settings.limits.max_body_bytes)
     app.add_middleware(AllowedMethods, routes=app.router.routes)
+    app.add_middleware(Tenancy, state=app.state)  # `/v1/t/{tenant}/...` seen as `/v1/...`
     if settings.service.cors_origins:  # outermost: a preflight is answered before the rest
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.service.cors_origins,
             allow_methods=["GET", "POST", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-Likewise-Tenant"],
             expose_headers=["Retry-After", "X-Request-ID"],
             max_age=600,
         )

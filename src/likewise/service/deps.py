@@ -10,14 +10,22 @@ from typing import Any, NamedTuple
 from fastapi import Request
 
 from likewise.engine import Engine
+from likewise.engine.tenants import Tenants
 from likewise.errors import InvalidInput
+from likewise.service.tenancy import tenant_of
 
 __all__ = ["check_batch", "engine_of", "known_query", "since_ms"]
 
 
 def engine_of(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
+    """The engine of the request's tenant (`tenancy.py`): the app's own for the default
+    tenant, else the tenant's, opened on first use."""
+    tenant = tenant_of(request.scope)
+    if tenant is None:
+        engine: Engine = request.app.state.engine
+        return engine
+    tenants: Tenants = request.app.state.tenants
+    return tenants.engine(tenant)
 
 
 def check_batch(request: Request, count: int) -> None:

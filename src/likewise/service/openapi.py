@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from likewise.service.auth import (
     RANK,
     Role,
+    require_admin,
     require_events,
     require_private,
     require_read,
@@ -173,12 +174,13 @@ REFER = ("record", "onboard", "recommend_from")  # bodies naming items that may 
 # behaviour space or a learned source before `train`, an item in which the store's template
 # finds nothing to embed, a space that exists with another dimension or metric.
 CONFLICTS: tuple[str, ...] = ("onboard", "create", "recommendations", "similar", "put_item")
-CONFLICTS += ("write_batch", "put_space")
+CONFLICTS += ("write_batch", "put_space", "create_tenant")
 ROLES: dict[Callable[..., Any], Role] = {
     require_read: "read",
     require_events: "events",
     require_private: "private",
     require_write: "write",
+    require_admin: "write",  # a server write key: managing tenants
 }
 NEEDS = {
     "read": "Needs an API key (any role) when keys are configured.",
