@@ -52,13 +52,28 @@ def page_lists(
     skips = [[*users[u].sent, *users[u].seen] for u in chosen]
     found = store.search_many([vectors[u] for u in chosen], n=n, where=where, excludes=skips)
     liked = {u: _liked(users[u].state) for u in chosen}
-    ids = [i for pairs in found for i, _ in pairs]
-    lookup = Lookup.fetch(store, [*ids, *(i for recent in liked.values() for i in recent)], ())
+    named = list({i: None for recent in liked.values() for i in recent})
+    ids = [*{i: None for pairs in found for i, _ in pairs}, *named]
+    lookup = _Page(store.vectors(ids), store.titles(named))
     out = {}
     for user, pairs in zip(chosen, found, strict=True):
         ranked = sorted(pairs, key=lambda p: (-p[1], p[0]))[:n]  # as `Ranker._shaped` ranks
         out[user] = explain(liked[user], ranked, lookup)
     return out
+
+
+class _Page(Lookup):
+    """What `explain` reads for a page: the vectors of every listed and liked item and the
+    titles of the liked ones (which alone a reason names), in two calls, not a `Fetched`
+    per item."""
+
+    def __init__(self, vectors: Mapping[str, Vector], titles: Mapping[str, str]) -> None:
+        super().__init__({})
+        self._vectors = dict(vectors)
+        self._titles = titles
+
+    def titles(self, ids: Sequence[str]) -> dict[str, str]:
+        return {i: t for i in ids if (t := self._titles.get(i)) is not None}
 
 
 def _liked(state: ProfileState | None) -> Sequence[str]:
