@@ -306,6 +306,7 @@ class Engine(Digests, Sessions, Measures, Learning, Catalog):
         check_user_id(user_id)
         self.tracker.impressions.flush()
         deleted = self.store.forget_user(user_id)
+        self._forget_digests(user_id)  # their rows in the digest jobs' files
         self.personal.cache.touch_all()  # their events were in everyone's popular lists
         return deleted
 

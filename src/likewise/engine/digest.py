@@ -3,12 +3,16 @@ each list logged as an impression of strategy `digest` (the Engine's `digest`)."
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from likewise.config import Settings
 from likewise.engine.checks import check_n
+from likewise.engine.digest_jobs import DigestJobs
 from likewise.engine.tracking import Tracker
 from likewise.errors import InvalidInput
 from likewise.events.model import check_user_id
@@ -33,6 +37,7 @@ class Digests:
     store: Store
     settings: Settings
     tracker: Tracker
+    _digest_jobs: DigestJobs | None = None
 
     def recommend(
         self,
@@ -135,6 +140,71 @@ class Digests:
             yield from rows
             if progress is not None:
                 progress(len(ids))
+
+    def start_digest(
+        self,
+        name: str,
+        n: int = 10,
+        *,
+        users: Sequence[str] | None = None,
+        where: Mapping[str, Any] | None = None,
+        exclude_sent: bool = True,
+        strategy: str | None = None,
+    ) -> dict[str, Any]:
+        """Start :meth:`digest` in a background thread (InvalidInput as it raises, and then
+        nothing starts); returns the job's state: `id`, `status` (running, done, failed,
+        interrupted), `progress` (0 to 1), and the `users`, `lists` and `items` so far.
+        Read it again with :meth:`digest_job`, and the rows with :meth:`digest_rows`. The
+        jobs are kept in files (see `engine.digest_jobs`): any process on the store answers
+        for them, and a job whose process stopped reads `interrupted`."""
+        if isinstance(users, str | bytes):
+            raise InvalidInput("must be a list of user ids, not one string", field="users")
+        listed = None if users is None else list(users)
+        total = self.store.digest_user_count() if listed is None else len(dict.fromkeys(listed))
+        args: dict[str, Any] = {"n": n, "users": None if listed is None else len(listed)}
+        args.update(where=where, exclude_sent=exclude_sent, strategy=strategy)
+
+        def make(progress: Progress) -> Iterator[tuple[str, Recommendation]]:
+            return self.digest(
+                name,
+                n,
+                users=listed,
+                where=where,
+                exclude_sent=exclude_sent,
+                strategy=strategy,
+                progress=progress,
+            )
+
+        return self._jobs().start(make, name, total, args)
+
+    def digest_job(self, job_id: str) -> dict[str, Any]:
+        """A digest job's state (see :meth:`start_digest`), or NotFound naming `job_id`."""
+        return self._jobs().get(job_id)
+
+    def digest_rows(self, job_id: str) -> Iterator[bytes]:
+        """A finished digest job's rows as JSONL, in chunks: one line per list, `{"digest",
+        "recommendation_id", "user_id", "strategy", "items", ...}`. Conflict (`job_id`)
+        while it runs, or when it failed or was interrupted."""
+        return self._jobs().rows(job_id)
+
+    def _forget_digests(self, user_id: str) -> int:
+        """Delete the user's rows from the digest jobs' files (a forget's part)."""
+        return self._jobs().forget(user_id)
+
+    def _jobs(self) -> DigestJobs:
+        if self._digest_jobs is None:
+            self._digest_jobs = DigestJobs(self._jobs_folder())
+        return self._digest_jobs
+
+    def _jobs_folder(self) -> Path:
+        """`digests/` in the embedded store's folder; else a folder of the system's
+        temporary one, named by the store's location."""
+        path = getattr(self.store, "path", None)
+        if isinstance(path, Path):
+            return path / "digests"
+        where = str(self.store.stats().get("location"))
+        key = hashlib.sha256(where.encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / "likewise-digests" / key
 
     def _all_users(self, page: int) -> Iterator[list[str]]:
         after = ""

@@ -41,6 +41,10 @@ class DigestReads(Protocol):
         past `after` in id order: all users, a page at a time."""
         ...
 
+    def digest_user_count(self) -> int:
+        """How many users `digest_users` pages through."""
+        ...
+
     def digest_reads(
         self, user_ids: Sequence[str], *, space: str = "text", sent: bool = True
     ) -> dict[str, DigestUser]:

@@ -118,18 +118,25 @@ def _together(
         params = faiss.SearchParametersHNSW(efSearch=ef, sel=faiss.IDSelectorBitmap(bits))
     with threads(CORES):
         distances, found = vi.index.search(q, k, params=params)
+    if vi.metric == "euclidean":  # squared distances: minus the distance, as `search` scores
+        distances = -np.sqrt(np.maximum(distances, 0))
+    # Each row's own skipped labels, dropped all at once: (row, label) as one number.
+    rows = np.arange(len(q), dtype=np.int64)[:, None]
+    owners = np.repeat(rows[:, 0], [len(s) for s in skips])
+    skipped = np.fromiter((label for s in skips for label in s), np.int64, len(owners))
+    keep_hit = (found >= 0) & ~np.isin(rows * vi.size + found, owners * vi.size + skipped)
+    keep_hit &= np.cumsum(keep_hit, axis=1) <= n
+    short = (found >= 0).sum(axis=1) < k if keep is not None else np.zeros(len(q), bool)
+    ids = index.ids
     out = []
     for r in range(len(q)):
-        if keep is not None and (found[r] >= 0).sum() < k:  # the walk met too few: scan
+        if short[r]:  # the filtered walk met too few: scan exactly, as `search` does
+            assert keep is not None
             out.append(_exact(index, q[r : r + 1], n, keep, skips[r]))
             continue
-        labels, scores = vi._finish(distances[r : r + 1], found[r : r + 1])
-        pairs = [
-            (index.ids[label], float(score))
-            for label, score in zip(labels.tolist(), scores.tolist(), strict=True)
-            if label not in skips[r]
-        ]
-        out.append(pairs[:n])
+        hit = keep_hit[r]
+        labels, scores = found[r][hit].tolist(), distances[r][hit].tolist()
+        out.append([(ids[label], float(s)) for label, s in zip(labels, scores, strict=True)])
     return out
 
 

@@ -67,6 +67,13 @@ class SqlDigest:
         with self._reading() as db:
             return users_page(db, after, limit)
 
+    def digest_user_count(self) -> int:
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT COUNT(*) FROM profiles WHERE space = {p}", ("text",)
+            ).fetchone()
+            return int(row[0])
+
     def digest_reads(
         self, user_ids: Sequence[str], *, space: str = "text", sent: bool = True
     ) -> dict[str, DigestUser]:
