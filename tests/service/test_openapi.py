@@ -56,9 +56,13 @@ IDS = {
     ("get", "/healthz"): "health",
     ("get", "/readyz"): "readiness",
     ("get", "/metrics"): "metrics",
+    ("post", "/v1/digests"): "startDigest",
+    ("get", "/v1/digests/{job_id}"): "digestJob",
+    ("get", "/v1/digests/{job_id}/rows"): "digestRows",
 }
 WRITES = {"onboardUser", "forgetUser", "putItem", "deleteItem", "writeItems", "deleteUserEvents"}
 WRITES |= {"createExperiment", "stopExperiment", "putSpace"}
+WRITES |= {"startDigest", "digestJob", "digestRows"}  # every user's lists: a back office's
 EVENTS = {"recordEvents", "trackList"}  # what a page's key may do besides reading
 PRIVATE = {"userProfile", "listUserEvents"}  # a user's history: not for a page's key
 OPEN = {"health", "readiness", "metrics"}
@@ -132,7 +136,7 @@ def test_errors_are_the_ones_each_operation_can_answer(document: dict[str, Any])
         path = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
         assert (413 in codes) == has_body, name
         refers = name in ("recordEvents", "onboardUser", "recommendFromItems")
-        found = bool(path & {"item_id", "name"}) and name != "putItem"
+        found = bool(path & {"item_id", "name", "job_id"}) and name != "putItem"
         assert (404 in codes) == (found or refers), name
         assert (401 in codes) == (name not in OPEN), name
         assert (403 in codes) == (name in WRITES | EVENTS | PRIVATE), name
@@ -141,6 +145,7 @@ def test_errors_are_the_ones_each_operation_can_answer(document: dict[str, Any])
         conflicts = ("onboardUser", "createExperiment", "recommendForUser", "similarItems")
         conflicts += ("putItem", "writeItems")  # an item with nothing for the template to embed
         conflicts += ("putSpace",)  # a space that exists with another dimension or metric
+        conflicts += ("digestRows",)  # a job not done
         assert (409 in codes) == (name in conflicts), name
         for code in codes:
             body = op["responses"][str(code)]["content"]["application/json"]["schema"]
@@ -292,6 +297,7 @@ BODY_ORDER = [
     ("onboardUser", "/v1/users/{new}/onboarding"),
     ("createExperiment", "/v1/experiments"),
     ("stopExperiment", "/v1/experiments/homepage/stop"),
+    ("startDigest", "/v1/digests"),
 ]
 
 

@@ -21,6 +21,7 @@ from likewise.service.logs import RequestLog
 from likewise.service.metrics import Metrics, RequestMetrics
 from likewise.service.middleware import AllowedMethods, BodyLimit
 from likewise.service.routes import (
+    digests,
     events,
     experiments,
     items,
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         reports.router,
         experiments.reads,
         experiments.writes,
+        digests.router,
         ops.stats_router,
     ):
         app.include_router(router, dependencies=[Depends(known_query)])  # the pages take any
