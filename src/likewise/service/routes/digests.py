@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from likewise.engine import MAX_N
 from likewise.service.auth import require_write
 from likewise.service.deps import check_batch, engine_of
+from likewise.service.openapi_types import ref
 from likewise.service.schemas import AnId, Count
 from likewise.tracking.experiments import NAME
 
@@ -18,6 +19,10 @@ __all__ = ["router"]
 
 # A job reads every user's lists: a back office's write key, not a page's.
 router = APIRouter(prefix="/v1/digests", tags=["digests"], dependencies=[Depends(require_write)])
+
+
+NULL = {"type": "null"}
+Strategy = Literal["dislike", "ema", "mean", "momentum", "hybrid", "popular"]  # RECOMMENDERS
 
 
 class DigestIn(BaseModel):
@@ -33,11 +38,11 @@ class DigestIn(BaseModel):
     users: list[AnId] | None = Field(
         None, description="user ids (default: every user with a profile)"
     )
-    where: dict[str, Any] | None = Field(
-        None, description='metadata filter, e.g. {"published_at": {"gte": "2026-11-23"}}'
+    where: Annotated[dict[str, Any] | None, WithJsonSchema({"anyOf": [ref("Where"), NULL]})] = (
+        Field(None, description='metadata filter, e.g. {"published_at": {"gte": "2026-11-23"}}')
     )
     exclude_sent: bool = Field(True, description="leave out what earlier digests sent")
-    strategy: str | None = Field(None, description="how to recommend (default: the setting)")
+    strategy: Strategy | None = Field(None, description="how to recommend (default: the setting)")
 
 
 class DigestJobOut(BaseModel):
