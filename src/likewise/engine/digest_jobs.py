@@ -9,7 +9,9 @@ sent: start it again and those users get their next-best items.
 
 The folder is `digests/` in the embedded store's data directory, else (PostgreSQL, Milvus)
 `likewise-digests/<store>` under the system's temporary folder, on the host of the server
-that ran the job. A forget deletes the user's rows from every job file in it.
+that ran the job. A forget deletes the user's rows from every job file in it (from a job
+this process is running, before its file is complete; a job another process is running keeps
+a row it made before the forget).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class DigestJobs:
         self._path = folder
         self._lock = threading.Lock()  # one state write at a time in this process
         self._threads: dict[str, threading.Thread] = {}
+        self._forgotten: dict[str, set[str]] = {}  # by running job: users forgotten meanwhile
 
     def start(
         self,
@@ -86,7 +89,11 @@ class DigestJobs:
                     job["items"] += len(rec.items)
                     if job["lists"] % 256 == 0:
                         self._save(job)
-            part.rename(folder / f"{job['id']}.jsonl")
+            with self._lock:  # a forget now either sees the part file, or the whole one
+                gone = self._forgotten.pop(job["id"], set())
+                if gone:  # forgotten while it ran: their rows go before the file is complete
+                    _drop(part, gone)
+                part.rename(folder / f"{job['id']}.jsonl")
             job["status"] = "done"
         except Exception as exc:  # the job's state says why; the server goes on
             job["status"], job["error"] = "failed", str(exc)
@@ -132,21 +139,16 @@ class DigestJobs:
         if not folder.is_dir():
             return 0
         deleted = 0
-        mark = json.dumps(user_id)
         for path in sorted(folder.glob("*.jsonl*")):
             with self._lock:
-                try:
-                    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-                except FileNotFoundError:  # renamed meanwhile: read under its new name
+                job_id = path.name.split(".")[0]
+                if path.name.endswith(".part") and not path.exists():
+                    path = path.with_name(f"{job_id}.jsonl")  # completed since the listing
+                elif path.name.endswith(".part") and job_id in self._threads:
+                    # Still being written here: dropped from it before it is complete.
+                    self._forgotten.setdefault(job_id, set()).add(user_id)
                     continue
-                kept = [
-                    ln for ln in lines if mark not in ln or json.loads(ln)["user_id"] != user_id
-                ]
-                if len(kept) != len(lines):
-                    deleted += len(lines) - len(kept)
-                    tmp = path.with_name(path.name + ".tmp")
-                    tmp.write_text("".join(kept), encoding="utf-8")
-                    tmp.replace(path)
+                deleted += _drop(path, {user_id})
         return deleted
 
     def _read(self, job_id: str) -> dict[str, Any]:
@@ -177,6 +179,25 @@ class DigestJobs:
             tmp = path.with_name(path.name + ".tmp")
             tmp.write_text(json.dumps(job), encoding="utf-8")
             tmp.replace(path)
+
+
+def _drop(path: Path, users: set[str]) -> int:
+    """Rewrite a rows file without the rows of `users` (atomic); returns the rows dropped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    except FileNotFoundError:  # renamed or removed meanwhile
+        return 0
+    marks = [json.dumps(u) for u in users]
+    kept = [
+        line
+        for line in lines
+        if not any(m in line for m in marks) or json.loads(line)["user_id"] not in users
+    ]
+    if len(kept) != len(lines):
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(kept), encoding="utf-8")
+        tmp.replace(path)
+    return len(lines) - len(kept)
 
 
 def _public(job: dict[str, Any]) -> dict[str, Any]:
