@@ -22,9 +22,7 @@ from likewise.config import REASONS_MAX, ProfileConfig
 from likewise.profiles import ProfileState, mean
 from likewise.profiles.strategies import Vector
 from likewise.recommend.interest import interest
-from likewise.recommend.lookup import Lookup
 from likewise.recommend.model import Recommended
-from likewise.recommend.reasons import explain
 from likewise.store import Store
 from likewise.store.digest import DigestUser
 
@@ -52,28 +50,57 @@ def page_lists(
     skips = [[*users[u].sent, *users[u].seen] for u in chosen]
     found = store.search_many([vectors[u] for u in chosen], n=n, where=where, excludes=skips)
     liked = {u: _liked(users[u].state) for u in chosen}
-    named = list({i: None for recent in liked.values() for i in recent})
-    ids = [*{i: None for pairs in found for i, _ in pairs}, *named]
-    lookup = _Page(store.vectors(ids), store.titles(named))
-    out = {}
-    for user, pairs in zip(chosen, found, strict=True):
-        ranked = sorted(pairs, key=lambda p: (-p[1], p[0]))[:n]  # as `Ranker._shaped` ranks
-        out[user] = explain(liked[user], ranked, lookup)
+    ranked = {  # as `Ranker._shaped` ranks
+        u: sorted(pairs, key=lambda p: (-p[1], p[0]))[:n]
+        for u, pairs in zip(chosen, found, strict=True)
+    }
+    return explained(store, liked, ranked)
+
+
+def explained(
+    store: Store,
+    liked: Mapping[str, Sequence[str]],
+    ranked: Mapping[str, Sequence[tuple[str, float]]],
+) -> dict[str, list[Recommended]]:
+    """`reasons.explain` for a page of users at once: each item is `because you liked` the
+    liked item (of the user's own) nearest to it, `matches your interests` with none to
+    name. One vectors read, one batched product for the page (a user's rows padded to the
+    page's longest), and the titles of the liked items named, read once."""
+    wanted = {i: None for recent in liked.values() for i in recent}
+    wanted.update((i, None) for pairs in ranked.values() for i, _ in pairs)
+    found = store.vectors(list(wanted))
+    row = {i: k for k, i in enumerate(found)}
+    out: dict[str, list[Recommended]] = {}
+    named = [u for u in ranked if ranked[u] and any(i in row for i in liked[u])]
+    for user in ranked:
+        if user not in named:
+            out[user] = [Recommended(i, s, "matches your interests") for i, s in ranked[user]]
+    if not named:
+        return out
+    table = np.stack(list(found.values()))
+    mine = {u: [i for i in liked[u] if i in row] for u in named}
+    long = max(len(mine[u]) for u in named)
+    wide = max(len(ranked[u]) for u in named)
+    likes = np.zeros((len(named), long), np.int64)
+    known = np.zeros((len(named), long), bool)
+    items = np.zeros((len(named), wide), np.int64)
+    for b, user in enumerate(named):
+        likes[b, : len(mine[user])] = [row[i] for i in mine[user]]
+        known[b, : len(mine[user])] = True
+        items[b, : len(ranked[user])] = [row.get(i, 0) for i, _ in ranked[user]]
+    sims = np.matmul(table[items], table[likes].transpose(0, 2, 1))
+    sims[~np.broadcast_to(known[:, None, :], sims.shape)] = -np.inf
+    nearest = sims.argmax(axis=2)
+    because = {
+        u: [mine[u][int(j)] for j in nearest[b, : len(ranked[u])]] for b, u in enumerate(named)
+    }
+    titles = store.titles(list({i for names in because.values() for i in names}))
+    for user in named:
+        out[user] = [
+            Recommended(i, s, f"because you liked {titles.get(name) or name!r}", name)
+            for (i, s), name in zip(ranked[user], because[user], strict=True)
+        ]
     return out
-
-
-class _Page(Lookup):
-    """What `explain` reads for a page: the vectors of every listed and liked item and the
-    titles of the liked ones (which alone a reason names), in two calls, not a `Fetched`
-    per item."""
-
-    def __init__(self, vectors: Mapping[str, Vector], titles: Mapping[str, str]) -> None:
-        super().__init__({})
-        self._vectors = dict(vectors)
-        self._titles = titles
-
-    def titles(self, ids: Sequence[str]) -> dict[str, str]:
-        return {i: t for i in ids if (t := self._titles.get(i)) is not None}
 
 
 def _liked(state: ProfileState | None) -> Sequence[str]:
