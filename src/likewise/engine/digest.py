@@ -65,8 +65,9 @@ class Digests:
     ) -> Iterator[tuple[str, Recommendation]]:
         """A newsletter's lists: `(user_id, Recommendation)` for every user with a profile
         (in id order), or for each of `users` (any iterable: a list, a file's lines, a
-        segment), skipping users whose list is empty. The arguments are checked here, before
-        the first list is made (InvalidInput naming `name`, `n`, `where` or `strategy`).
+        segment; each user once), skipping users whose list is empty. The arguments are
+        checked here, before the first list is made (InvalidInput naming `name`, `n`,
+        `where` or `strategy`).
 
         Each list is what :meth:`recommend` gives the user under `strategy` (default: the
         `strategy` setting; experiments do not choose a digest's), without the items they
@@ -214,15 +215,20 @@ class Digests:
 
 
 def _pages(users: Iterable[str], page: int) -> Iterator[list[str]]:
-    """`users` checked and in pages of distinct ids (a repeat within a page is read once)."""
-    chunk: dict[str, None] = {}
+    """`users` checked and in pages, each user once (a repeat is left out: one list each)."""
+    chunk: list[str] = []
+    done: set[str] = set()
     for k, user in enumerate(users):
         try:
-            chunk[check_user_id(user)] = None
+            check_user_id(user)
         except InvalidInput as exc:
             raise InvalidInput(exc.reason, field=f"users[{k}]") from None
+        if user in done:
+            continue
+        done.add(user)
+        chunk.append(user)
         if len(chunk) >= page:
-            yield list(chunk)
-            chunk = {}
+            yield chunk
+            chunk = []
     if chunk:
-        yield list(chunk)
+        yield chunk
