@@ -27,6 +27,7 @@ from likewise.cli import (
     commands,
     config,
     demo,
+    digest,
     evaluate,
     experiments,
     lists,
@@ -143,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(sub, common)
     evaluate.register(sub, common)
     experiments.register(sub, common)
+    digest.register(sub, common)
     backup.register(sub, common)
     config.register(sub, common)
     models.register(sub, common)

@@ -21,6 +21,7 @@ from likewise.engine.checks import (
     check_page,
     check_score,
 )
+from likewise.engine.digest import Digests
 from likewise.engine.follow import follow
 from likewise.engine.ingest import Progress
 from likewise.engine.learning import Learning
@@ -43,7 +44,7 @@ __all__ = ["Engine", "IngestReport"]
 log = logging.getLogger(__name__)
 
 
-class Engine(Sessions, Measures, Learning, Catalog):
+class Engine(Digests, Sessions, Measures, Learning, Catalog):
     """Items and events in; related items, search and "for you" lists out; and which lists
     work, measured. The items, vectors and search half is :class:`Catalog`'s.
 
@@ -305,6 +306,7 @@ class Engine(Sessions, Measures, Learning, Catalog):
         check_user_id(user_id)
         self.tracker.impressions.flush()
         deleted = self.store.forget_user(user_id)
+        self._forget_digests(user_id)  # their rows in the digest jobs' files
         self.personal.cache.touch_all()  # their events were in everyone's popular lists
         return deleted
 

@@ -22,6 +22,7 @@ from likewise.service.logs import RequestLog
 from likewise.service.metrics import Metrics, RequestMetrics
 from likewise.service.middleware import AllowedMethods, BodyLimit
 from likewise.service.routes import (
+    digests,
     events,
     experiments,
     items,
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         reports.router,
         experiments.reads,
         experiments.writes,
+        digests.router,
         ops.stats_router,
         tenants.router,
     ):

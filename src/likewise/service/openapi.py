@@ -65,6 +65,9 @@ OPERATION_IDS = {
     "readyz": "readiness",
     "metrics": "metrics",
     "stats": "storeStats",
+    "start_digest": "startDigest",
+    "digest_job": "digestJob",
+    "digest_rows": "digestRows",
 }
 SUMMARIES = {
     "recommendations": 'Recommend items for a user ("for you")',
@@ -97,6 +100,9 @@ SUMMARIES = {
     "readyz": "Readiness: the store is open",
     "metrics": "Prometheus metrics",
     "stats": "Store counts and the trained model",
+    "start_digest": "Start a digest (a newsletter's lists)",
+    "digest_job": "A digest job's state",
+    "digest_rows": "A digest job's rows (NDJSON)",
 }
 ITEM = {"id": "a1", "title": "Rocket reaches the moon", "tags": ["space"], "category": "news"}
 EVENT = {
@@ -168,13 +174,13 @@ JSON_PARAMETERS = {
     "weights": ("Weights", "The hybrid's source weights", {"collaborative": 1, "content": 0.5}),
     "context": ("Context", "The request's context", {"device": "mobile"}),
 }
-MUST_EXIST = ("item_id", "name")  # path ids of things that can be missing (a user cannot)
+MUST_EXIST = ("item_id", "name", "job_id")  # path ids of things that can be missing (a user cannot)
 REFER = ("record", "onboard", "recommend_from")  # bodies naming items that may be missing: 404
 # 409: valid, but the state cannot serve it: a user with a history, a running experiment, the
 # behaviour space or a learned source before `train`, an item in which the store's template
 # finds nothing to embed, a space that exists with another dimension or metric.
 CONFLICTS: tuple[str, ...] = ("onboard", "create", "recommendations", "similar", "put_item")
-CONFLICTS += ("write_batch", "put_space", "create_tenant")
+CONFLICTS += ("write_batch", "put_space", "create_tenant", "digest_rows")
 ROLES: dict[Callable[..., Any], Role] = {
     require_read: "read",
     require_events: "events",

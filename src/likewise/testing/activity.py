@@ -13,6 +13,7 @@ from likewise.events.model import Event
 from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store.base import Store
 from likewise.testing.values import axis, entry
+from likewise.tracking.impressions import Impression
 
 __all__ = ["ActivityContract"]
 
@@ -238,6 +239,27 @@ class ActivityContract:
         later = store.activity(day2)
         assert later.events == [("2023-11-15", "click", 1)] and later.items_shown == 2
         assert store.activity(day2 + 1).items_shown == 0
+
+    def test_a_digest_reads_pages_of_users_and_searches_many_vectors(self, store: Store) -> None:
+        self._items(store, ["a", "b", "c"])
+        events = [event("u2", "a"), event("u1", "b"), event("u3", "c"), event("u1", "a")]
+        store.record(events, [1.0] * 4, counting)
+        assert store.digest_user_count() == 3
+        assert store.digest_users(limit=2) == ["u1", "u2"]
+        assert store.digest_users(after="u2", limit=2) == ["u3"]
+        sent = [Impression("r1", "u1", "digest", ["c"]), Impression("r2", "u1", "related", ["a"])]
+        store.log_impressions([*sent, Impression("r3", "u2", "digest", ["b", "c"])])
+        reads = store.digest_reads(["u1", "u2", "nobody"])
+        u1 = reads["u1"]
+        assert u1.state is not None and u1.state.recent == ["b", "a"]
+        assert sorted(u1.seen) == ["a", "b"] and u1.sent == {"c"}  # a digest's items only
+        assert reads["u2"].sent == {"b", "c"} and reads["nobody"] == (None, [], set())
+        assert store.digest_reads(["u2"], sent=False)["u2"].sent == set()
+        queries, skips = [axis(0, 0.3), axis(1, 0.2), axis(2)], [["a"], [], ["a", "b", "c"]]
+        many = store.search_many(queries, n=2, excludes=skips)
+        one = [store.search(q, n=2, exclude=s) for q, s in zip(queries, skips, strict=True)]
+        assert many == [[(h.id, h.score) for h in hits] for hits in one]
+        assert [[i for i, _ in row] for row in many] == [["b", "c"], ["b", "c"], []]
 
     def test_profiles_survive_reopening(self, open_store: Opener, store: Store) -> None:
         self._items(store, ["a"])

@@ -36,9 +36,9 @@ from likewise.store.base import (
 from likewise.store.embedded import catalog, schema
 from likewise.store.embedded.ann import AnnConfig
 from likewise.store.embedded.catalog import SQLITE
-from likewise.store.embedded.changes import Changes
 from likewise.store.embedded.connection import connect, transaction
 from likewise.store.embedded.details import Details
+from likewise.store.embedded.digest import BatchSearch
 from likewise.store.embedded.errors import sqlite_error, translated
 from likewise.store.embedded.locks import RWLock
 from likewise.store.embedded.meta import info_meta, read_meta, set_meta, spaces_meta
@@ -54,7 +54,7 @@ T = TypeVar("T")
 
 
 @translated
-class EmbeddedStore(Changes, DerivedReads, ShadowSpace):
+class EmbeddedStore(BatchSearch, DerivedReads, ShadowSpace):
     """A :class:`~likewise.store.base.Store` in a directory: `likewise.db` plus `index/`."""
 
     def __init__(self, path: str | Path, *, ann: AnnConfig | None = None) -> None:

@@ -18,6 +18,7 @@ from likewise.events.model import Event
 from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store.base import ProfileUpdate, ProfileUpdates
 from likewise.store.sql import activity, forget, reports, transfer
+from likewise.store.sql.digest import SqlDigest
 from likewise.store.sql.query import Sql
 from likewise.tracking.impressions import Impression
 from likewise.tracking.report import Activity, RateRow
@@ -30,9 +31,9 @@ T = TypeVar("T")
 K = TypeVar("K")
 
 
-class SqlActivity:
+class SqlActivity(SqlDigest):
     """Events, profiles, snapshots, popularity, impressions, reports, blobs and the copy
-    format, over a backend's `_reading()` and `_writing()`."""
+    format, over a backend's `_reading()` and `_writing()`; a digest's reads (`SqlDigest`)."""
 
     def _reading(self) -> AbstractContextManager[Sql]:
         raise NotImplementedError
