@@ -79,9 +79,7 @@ def test_reads_go_to_the_replica_and_a_writers_reads_wait_for_its_writes(
         other.close()
 
 
-def test_a_replica_whose_connections_are_all_busy_stays_in(
-    pg_url: str, replica: Replica
-) -> None:
+def test_a_replica_whose_connections_are_all_busy_stays_in(pg_url: str, replica: Replica) -> None:
     """Reads beyond `pool_max` go elsewhere for the moment; the replica is not left out (it
     was, once, for a second at a time: every busy pool looked like a dead replica)."""
     reader = PostgresStore(pg_url, config=PgConfig(pool_max=2), read_urls=[replica.of(pg_url)])

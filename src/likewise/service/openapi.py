@@ -65,9 +65,6 @@ OPERATION_IDS = {
     "readyz": "readiness",
     "metrics": "metrics",
     "stats": "storeStats",
-    "start_digest": "startDigest",
-    "digest_job": "digestJob",
-    "digest_rows": "digestRows",
 }
 SUMMARIES = {
     "recommendations": 'Recommend items for a user ("for you")',
@@ -100,9 +97,6 @@ SUMMARIES = {
     "readyz": "Readiness: the store is open",
     "metrics": "Prometheus metrics",
     "stats": "Store counts and the trained model",
-    "start_digest": "Start a digest (a newsletter's lists)",
-    "digest_job": "A digest job's state",
-    "digest_rows": "A digest job's rows (NDJSON)",
 }
 ITEM = {"id": "a1", "title": "Rocket reaches the moon", "tags": ["space"], "category": "news"}
 EVENT = {

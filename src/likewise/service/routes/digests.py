@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from likewise.engine import MAX_N
 from likewise.service.auth import require_write
 from likewise.service.deps import check_batch, engine_of
+from likewise.service.openapi import SUMMARIES
 from likewise.service.openapi_types import ref
 from likewise.service.schemas import AnId, Count
 from likewise.tracking.experiments import NAME
@@ -19,6 +20,13 @@ __all__ = ["router"]
 
 # A job reads every user's lists: a back office's write key, not a page's.
 router = APIRouter(prefix="/v1/digests", tags=["digests"], dependencies=[Depends(require_write)])
+
+# The document's summaries of these operations (`openapi.py` reads them).
+SUMMARIES |= {
+    "start_digest": "Start a digest (a newsletter's lists)",
+    "digest_job": "A digest job's state",
+    "digest_rows": "A digest job's rows (NDJSON)",
+}
 
 
 NULL = {"type": "null"}
