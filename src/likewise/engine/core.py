@@ -12,7 +12,6 @@ from typing import Any, Self
 from likewise.config import Settings
 from likewise.embedders.base import Embedder
 from likewise.embedders.registry import get_embedder
-from likewise.engine.catalog import Catalog
 from likewise.engine.checks import (
     MAX_N,
     IngestReport,
@@ -21,6 +20,7 @@ from likewise.engine.checks import (
     check_page,
     check_score,
 )
+from likewise.engine.feed import Feed
 from likewise.engine.follow import follow
 from likewise.engine.ingest import Progress
 from likewise.engine.learning import Learning
@@ -43,9 +43,10 @@ __all__ = ["Engine", "IngestReport"]
 log = logging.getLogger(__name__)
 
 
-class Engine(Sessions, Measures, Learning, Catalog):
+class Engine(Sessions, Measures, Learning, Feed):
     """Items and events in; related items, search and "for you" lists out; and which lists
-    work, measured. The items, vectors and search half is :class:`Catalog`'s.
+    work, measured. The items, vectors and search half is :class:`Catalog`'s, with the
+    feed's queue over it (:class:`Feed`).
 
     Example:
         >>> engine = Engine.open("./data")

@@ -18,6 +18,7 @@ from likewise.events.model import Event
 from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store.base import ProfileUpdate, ProfileUpdates
 from likewise.store.sql import activity, forget, reports, transfer
+from likewise.store.sql.feed import FeedQueue
 from likewise.store.sql.query import Sql
 from likewise.tracking.impressions import Impression
 from likewise.tracking.report import Activity, RateRow
@@ -30,9 +31,9 @@ T = TypeVar("T")
 K = TypeVar("K")
 
 
-class SqlActivity:
-    """Events, profiles, snapshots, popularity, impressions, reports, blobs and the copy
-    format, over a backend's `_reading()` and `_writing()`."""
+class SqlActivity(FeedQueue):
+    """Events, profiles, snapshots, popularity, impressions, reports, blobs, the copy
+    format and the feed's queue (`FeedQueue`), over a backend's `_reading()` and `_writing()`."""
 
     def _reading(self) -> AbstractContextManager[Sql]:
         raise NotImplementedError
