@@ -53,12 +53,14 @@ IDS = {
     ("get", "/v1/latest"): "latestItems",
     ("post", "/v1/recommend"): "recommendFromItems",
     ("post", "/v1/impressions"): "trackList",
+    ("post", "/v1/feed"): "pushFeed",
+    ("get", "/v1/feed"): "feedStatus",
     ("get", "/healthz"): "health",
     ("get", "/readyz"): "readiness",
     ("get", "/metrics"): "metrics",
 }
 WRITES = {"onboardUser", "forgetUser", "putItem", "deleteItem", "writeItems", "deleteUserEvents"}
-WRITES |= {"createExperiment", "stopExperiment", "putSpace"}
+WRITES |= {"createExperiment", "stopExperiment", "putSpace", "pushFeed"}
 EVENTS = {"recordEvents", "trackList"}  # what a page's key may do besides reading
 PRIVATE = {"userProfile", "listUserEvents"}  # a user's history: not for a page's key
 OPEN = {"health", "readiness", "metrics"}
@@ -289,6 +291,7 @@ BODY_ORDER = [
     ("recordEvents", "/v1/events"),
     ("recommendFromItems", "/v1/recommend"),
     ("trackList", "/v1/impressions"),
+    ("pushFeed", "/v1/feed"),
     ("onboardUser", "/v1/users/{new}/onboarding"),
     ("createExperiment", "/v1/experiments"),
     ("stopExperiment", "/v1/experiments/homepage/stop"),

@@ -34,6 +34,7 @@ from likewise.cli import (
     personal,
     serve,
     spaces,
+    watch,
 )
 from likewise.cli.options import GLOBAL, Parser, Usage, refuse_unused, shared
 from likewise.config import StoreConfig
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     backup.register(sub, common)
     config.register(sub, common)
     models.register(sub, common)
+    watch.register(sub, common)
     return parser
 
 

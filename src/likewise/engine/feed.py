@@ -13,60 +13,17 @@ import json
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from likewise.config import Settings
 from likewise.engine.catalog import Catalog
+from likewise.engine.feed_report import FeedPush, FeedStatus, FeedStep
 from likewise.engine.feed_sources import change_of
 from likewise.errors import InvalidInput
 from likewise.items.model import parse_item
 from likewise.store.feed import FeedChange, FeedRow
 
 __all__ = ["Feed", "FeedPush", "FeedStatus", "FeedStep"]
-
-
-@dataclass
-class FeedPush:
-    """What a push queued: upserts and deletions (a change already waiting is not queued
-    again, so `queued` may be less than their sum)."""
-
-    upserts: int = 0
-    deletions: int = 0
-    queued: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
-
-
-@dataclass
-class FeedStep:
-    """What one step of the worker did with the changes it took."""
-
-    taken: int = 0
-    upserted: int = 0
-    deleted: int = 0
-    failed: int = 0
-    embedded: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
-
-
-@dataclass
-class FeedStatus:
-    """The queue: changes waiting, applied and failed; `lag` is the age in seconds of the
-    oldest waiting one (0 when none waits); the latest failures, each naming its source
-    (`file:line`, `url[k]`, `api[k]`) and field."""
-
-    pending: int = 0
-    done: int = 0
-    failed: int = 0
-    lag: float = 0.0
-    failures: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class Feed(Catalog):
@@ -106,7 +63,8 @@ class Feed(Catalog):
             problems = self.check_items([record])
         if problems:
             exc = problems[0][1]
-            raise type(exc)(exc.reason, field=f"{where}.{exc.field}" if exc.field else where)
+            # 422 for any refusal (an item with nothing to embed too): nothing is queued
+            raise InvalidInput(exc.reason, field=f"{where}.{exc.field}" if exc.field else where)
         return change_of(parse_item(record, limits=self.limits), "api")
 
     def _deletion_problem(self, record: Mapping[str, Any]) -> InvalidInput | None:

@@ -59,7 +59,6 @@ class FeedWorker:
 
     def start(self) -> Self:
         """Run in a daemon thread (a server's); `stop` ends and joins it."""
-        self.engine.feed_wake = self.wake
         self.thread = threading.Thread(target=self.run, name="likewise-feed", daemon=True)
         self.thread.start()
         return self
@@ -70,10 +69,11 @@ class FeedWorker:
         self.wake.set()
         if self.thread is not None:
             self.thread.join(timeout)
-        self.engine.feed_wake = None
 
     def run(self) -> None:
-        """Turn until `stop`: a failing source or store is logged and tried again next turn."""
+        """Turn until `stop`: a failing source or store is logged and tried again next turn.
+        A push to this process's engine meanwhile wakes it at once."""
+        self.engine.feed_wake = self.wake
         try:
             while not self.stopped.is_set():
                 try:
@@ -85,6 +85,7 @@ class FeedWorker:
                 self.wake.wait(self.every)
                 self.wake.clear()
         finally:
+            self.engine.feed_wake = None
             try:
                 self.engine.store.feed_release(self.owner)
             except LikewiseError as exc:  # the lease then runs out by itself

@@ -23,6 +23,7 @@ from likewise.service.middleware import AllowedMethods, BodyLimit
 from likewise.service.routes import (
     events,
     experiments,
+    feed,
     items,
     lists,
     ops,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             return
         app.state.engine = Engine.open(settings.store.data, settings=settings)
         metrics.start()
+        worker = feed.follow(app.state.engine, settings)  # a thread, when a source is set
         # The loaded store is hundreds of thousands of long-lived objects; keeping them out
         # of the cyclic GC's scans removes its pauses from request latency.
         gc.freeze()
@@ -98,6 +100,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()  # its batch in hand finished, before the store closes
             metrics.close()  # its last copy of the caches' counts reads the engine
             app.state.engine.close()
             app.state.engine = engine  # None until the lifespan opens the store
@@ -115,7 +119,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.keys = Keys(
         settings.service.read_keys, settings.service.write_keys, settings.service.event_keys
     )
-    app.state.metrics = Metrics(caches=lambda: _cache_counts(app))
+    app.state.metrics = Metrics(caches=lambda: _cache_counts(app), feed=lambda: feed.counts(app))
     app.state.train_every = settings.training.train_every  # a forget says when models drop
     app.state.limits = settings.limits  # the batch routes count their records against it
     errors.install(app)
@@ -132,6 +136,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         reports.router,
         experiments.reads,
         experiments.writes,
+        feed.router,
         ops.stats_router,
     ):
         app.include_router(router, dependencies=[Depends(known_query)])  # the pages take any

@@ -96,6 +96,8 @@ SUMMARIES = {
     "readyz": "Readiness: the store is open",
     "metrics": "Prometheus metrics",
     "stats": "Store counts and the trained model",
+    "push_feed": "Queue item changes for the feed",
+    "feed_status": "The feed's queue: waiting, applied, failed, lag",
 }
 ITEM = {"id": "a1", "title": "Rocket reaches the moon", "tags": ["space"], "category": "news"}
 EVENT = {
