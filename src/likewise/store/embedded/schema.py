@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS feed_queue (
     record TEXT, hash TEXT NOT NULL, source TEXT NOT NULL, queued REAL NOT NULL,
     state TEXT NOT NULL, error TEXT, done REAL);
 CREATE INDEX IF NOT EXISTS feed_queue_state ON feed_queue(state, seq);
-CREATE INDEX IF NOT EXISTS feed_queue_item ON feed_queue(item_id, hash);
+CREATE INDEX IF NOT EXISTS feed_queue_item ON feed_queue(item_id, state, seq);
 CREATE TABLE IF NOT EXISTS feed_files (name TEXT PRIMARY KEY, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS feed_cursors (
     url TEXT PRIMARY KEY, etag TEXT, modified TEXT, at REAL NOT NULL);

@@ -98,7 +98,7 @@ CREATE TABLE feed_queue (
     op TEXT NOT NULL, record TEXT, hash TEXT NOT NULL, source TEXT NOT NULL,
     queued DOUBLE PRECISION NOT NULL, state TEXT NOT NULL, error TEXT, done DOUBLE PRECISION);
 CREATE INDEX feed_queue_state ON feed_queue (state, seq);
-CREATE INDEX feed_queue_item ON feed_queue (item_id, hash);
+CREATE INDEX feed_queue_item ON feed_queue (item_id, state, seq);
 CREATE TABLE feed_files (name TEXT PRIMARY KEY, at DOUBLE PRECISION NOT NULL);
 CREATE TABLE feed_cursors (
     url TEXT PRIMARY KEY, etag TEXT, modified TEXT, at DOUBLE PRECISION NOT NULL);

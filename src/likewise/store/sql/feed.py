@@ -19,10 +19,14 @@ from likewise.store.sql.query import Sql
 __all__ = ["FeedQueue"]
 
 _LEASE = "worker"  # one lease per store: one worker applies the queue at a time
+# A change is not queued again while the item's latest waiting change is that same change
+# (a feed polled again, a push resent); it is after another change of the item (an upsert,
+# a deletion, the upsert again), so the last one still wins.
 _ENQUEUE = (
     "INSERT INTO feed_queue (item_id, op, record, hash, source, queued, state, error) "
     "SELECT {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p} WHERE NOT EXISTS (SELECT 1 FROM feed_queue "
-    "WHERE item_id = {p} AND hash = {p} AND op = {p} AND state = 'pending')"
+    "WHERE seq = (SELECT MAX(seq) FROM feed_queue WHERE item_id = {p} AND state = 'pending') "
+    "AND hash = {p} AND op = {p})"
 )
 
 
