@@ -18,7 +18,7 @@ from likewise.embedders.base import Vectors
 from likewise.embedders.hashing import HashingEmbedder
 from likewise.engine.feed_sources import Folder
 from likewise.engine.feed_worker import FeedWorker
-from likewise.errors import InvalidInput
+from likewise.errors import Conflict, InvalidInput
 from likewise.store.feed import FeedChange
 
 
@@ -102,8 +102,7 @@ def test_a_batch_applied_again_after_a_crash_embeds_nothing(
     [
         pytest.param({"title": "no id"}, "items[1].id", id="no-id"),
         pytest.param({"id": "x", "title": 5}, "items[1].title", id="bad-title"),
-        pytest.param({"id": "x"}, "items[1].title", id="nothing-to-embed"),
-        pytest.param({"id": "x", "deleted": True, "title": "t"}, "items[1].title", id="deletion"),
+        pytest.param({"id": "x", "deleted": True, "title": 5}, "items[1].title", id="deletion"),
         pytest.param({"id": "", "deleted": True}, "items[1].id", id="blank-deletion"),
         pytest.param("x", "items[1]", id="not-an-object"),
     ],
@@ -114,8 +113,18 @@ def test_a_bad_push_names_the_field_and_queues_nothing(
     with pytest.raises(InvalidInput) as refused:
         engine.push_feed([{"id": "ok", "title": "fine"}, record])  # type: ignore[list-item]
     assert refused.value.field == field
-    assert type(refused.value) is InvalidInput  # a 422, not a 409
+    assert type(refused.value) is InvalidInput  # a 422
     assert engine.feed_status().pending == 0
+
+
+def test_a_push_with_nothing_to_embed_is_a_conflict_and_a_deletion_needs_no_text(
+    engine: Engine,
+) -> None:
+    with pytest.raises(Conflict) as refused:
+        engine.push_feed([{"id": "x", "title": "fine"}, {"id": "y", "colour": "red"}])
+    assert refused.value.field == "items[1].title" and engine.feed_status().pending == 0
+    pushed = engine.push_feed([{"id": "y", "colour": "red", "deleted": True}])
+    assert (pushed.deletions, pushed.queued) == (1, 1)
 
 
 def test_a_record_the_catalog_refuses_fails_alone(feed: Engine) -> None:

@@ -110,12 +110,16 @@ def test_a_push_is_queued_then_applied_and_a_bad_one_queues_nothing(
     assert answer.json() == {"upserts": 1, "deletions": 1, "queued": 2}
     for bad, named in (
         ([{"id": "p2", "title": "x"}, {"id": "p3", "title": {"a": 1}}], "items[1].title"),
-        ([{"id": "p2", "title": "x"}, {"id": "p3"}], "items[1].title"),
-        ([{"id": "p4", "deleted": True, "body": "b"}], "items[0].body"),
+        ([{"id": "p4", "deleted": True, "body": 5}], "items[0].body"),
+        ([{"id": "p2", "title": "x"}, {"id": ""}], "items[1].id"),
+        ([{"id": "p2", "title": "x"}, "p3"], "items[1]"),
     ):
         refused = secured.post("/v1/feed", json=bad, headers=auth(WRITE))
         assert refused.status_code == 422, refused.text
         assert refused.json()["error"]["field"] == named
+    # as PUT /v1/items: a record with nothing for the template to embed is a conflict
+    refused = secured.post("/v1/feed", json=[{"id": "p5", "colour": "red"}], headers=auth(WRITE))
+    assert refused.status_code == 409 and refused.json()["error"]["field"] == "items[0].title"
     assert secured.post("/v1/feed", json=items).status_code == 401  # a write key is needed
     status = secured.get("/v1/feed", headers=auth(WRITE)).json()
     assert (status["pending"], status["done"], status["failed"]) == (2, 0, 0)

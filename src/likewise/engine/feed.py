@@ -33,9 +33,11 @@ class Feed(Catalog):
     feed_wake: threading.Event | None = None  # set by a push: this process's worker looks now
 
     def push_feed(self, records: Sequence[Mapping[str, Any]]) -> FeedPush:
-        """Queue item upserts and deletions (`{"id": ..., "deleted": true}`) for the feed's
-        worker; all valid or nothing queued (InvalidInput naming `items[k].field`). They
-        are applied by `likewise watch` or a server with a feed source, in push order."""
+        """Queue item upserts and deletions (a record with `"deleted": true`, whatever else it
+        holds) for the feed's worker; all valid or nothing queued: InvalidInput naming
+        `items[k].field`, or Conflict when a record has nothing for the template to embed
+        (as :meth:`add_items`). They are applied by `likewise watch` or a server with a
+        feed source, in push order."""
         if not isinstance(records, Sequence) or isinstance(records, str | bytes):
             raise InvalidInput("give a list of item records", field="items")
         changes = [self._pushed(k, record) for k, record in enumerate(records)]
@@ -52,27 +54,16 @@ class Feed(Catalog):
         where = f"items[{k}]"
         if not isinstance(record, Mapping):
             raise InvalidInput("must be an object", field=where)
-        if record.get("deleted") is True:
-            extra = sorted(set(record) - {"id", "deleted"})
-            if extra:
-                raise InvalidInput(
-                    "a deletion holds only id and deleted", field=f"{where}.{extra[0]}"
-                )
-            problems = [(0, problem)] if (problem := self._deletion_problem(record)) else []
-        else:
-            problems = self.check_items([record])
-        if problems:
-            exc = problems[0][1]
-            # 422 for any refusal (an item with nothing to embed too): nothing is queued
-            raise InvalidInput(exc.reason, field=f"{where}.{exc.field}" if exc.field else where)
-        return change_of(parse_item(record, limits=self.limits), "api")
-
-    def _deletion_problem(self, record: Mapping[str, Any]) -> InvalidInput | None:
         try:
-            parse_item(record, limits=self.limits)  # the id, checked as an item's
+            item = parse_item(record, limits=self.limits)
         except InvalidInput as exc:
-            return exc
-        return None
+            raise InvalidInput(exc.reason, field=_under(where, exc.field)) from None
+        if item.metadata.get("deleted") is not True:  # a deletion needs no text to embed
+            problems = self.check_items([item])
+            if problems:  # a Conflict (409) when there is nothing to embed, as add_items
+                problem = problems[0][1]
+                raise type(problem)(problem.reason, field=_under(where, problem.field))
+        return change_of(item, "api")
 
     def apply_feed(self, *, batch: int | None = None) -> FeedStep:
         """Take the oldest `batch` waiting changes (default: the `feed_batch` setting) and
@@ -110,3 +101,7 @@ class Feed(Catalog):
         counts = self.store.feed_counts(failures=failures)
         lag = 0.0 if counts.oldest is None else max(0.0, time.time() - counts.oldest)
         return FeedStatus(counts.pending, counts.done, counts.failed, lag, counts.failures)
+
+
+def _under(where: str, field: str | None) -> str:
+    return f"{where}.{field}" if field else where

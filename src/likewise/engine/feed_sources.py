@@ -34,7 +34,10 @@ def change_of(item: Item, source: str) -> FeedChange:
     `deleted: true`, else its upsert, with the hash of its record."""
     if item.metadata.get("deleted") is True:
         return FeedChange(item.id, "delete", source, hash="deleted")
-    record = json.dumps(item.to_record(), sort_keys=True, ensure_ascii=False)
+    fields = item.to_record()
+    if item.vectors:  # its own vectors, which `to_record` leaves to the spaces
+        fields["vectors"] = item.vectors
+    record = json.dumps(fields, sort_keys=True, ensure_ascii=False)
     digest = hashlib.sha256(record.encode("utf-8")).hexdigest()
     return FeedChange(item.id, "upsert", source, hash=digest, record=record)
 

@@ -151,6 +151,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "record": {"oneOf": [ref("Event"), {"type": "array", "items": ref("Event")}]},
     "put_item": ref("ItemFields"),
     "write_batch": {"type": "array", "items": ref("Item")},
+    "push_feed": {"type": "array", "items": ref("Item")},  # `deleted: true` deletes
 }
 # NDJSON bodies: the lines as an array (a generator's array is sent one element per line).
 NDJSON = {"write_batch": {"type": "array", "items": ref("Item")}}
@@ -175,7 +176,7 @@ REFER = ("record", "onboard", "recommend_from")  # bodies naming items that may 
 # behaviour space or a learned source before `train`, an item in which the store's template
 # finds nothing to embed, a space that exists with another dimension or metric.
 CONFLICTS: tuple[str, ...] = ("onboard", "create", "recommendations", "similar", "put_item")
-CONFLICTS += ("write_batch", "put_space")
+CONFLICTS += ("write_batch", "put_space", "push_feed")
 ROLES: dict[Callable[..., Any], Role] = {
     require_read: "read",
     require_events: "events",
