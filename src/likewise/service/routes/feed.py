@@ -48,7 +48,7 @@ class FeedState(BaseModel):
 )
 def push_feed(
     request: Request,
-    body: Annotated[list[dict[str, Any]], Body(openapi_examples=PUSH_EXAMPLES)],
+    body: Annotated[list[Any], Body(openapi_examples=PUSH_EXAMPLES)],  # each checked by the engine
 ) -> dict[str, int]:
     """Queue item records (as `PUT /v1/items` takes them) and deletions
     (`{"id": ..., "deleted": true}`) for the feed's worker, all or nothing: a bad record is
