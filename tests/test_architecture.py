@@ -73,6 +73,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "likewise.recommend.model",
         "likewise.engine.pages",
         "likewise.engine.checks",
+        "likewise.engine.feed_report",
         "likewise.personal",
     ),
 }

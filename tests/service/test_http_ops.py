@@ -40,9 +40,11 @@ def test_metrics_follow_prometheus_conventions(client: TestClient) -> None:
     client.post("/v1/events", json={"user_id": "u1", "item_id": "food1", "type": "like"})
     client.get("/v1/users/u1/recommendations", params={"strategy": "ema"})
     families = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
+    levels = {"likewise_feed_pending", "likewise_feed_lag_seconds"}  # levels, not counts
     for name, family in families.items():
-        if name.startswith("likewise_"):
+        if name.startswith("likewise_") and name not in levels:
             assert family.type in ("counter", "histogram"), (name, family.type)
+    assert {families[name].type for name in levels} == {"gauge"}
     assert families["likewise_cache_lookups"].type == "counter"
     assert {"process_cpu_seconds", "process_resident_memory_bytes"} <= set(families)
     served = families["likewise_recommendations"].samples

@@ -53,6 +53,8 @@ IDS = {
     ("get", "/v1/latest"): "latestItems",
     ("post", "/v1/recommend"): "recommendFromItems",
     ("post", "/v1/impressions"): "trackList",
+    ("post", "/v1/feed"): "pushFeed",
+    ("get", "/v1/feed"): "feedStatus",
     ("get", "/healthz"): "health",
     ("get", "/readyz"): "readiness",
     ("get", "/metrics"): "metrics",
@@ -64,7 +66,7 @@ IDS = {
     ("get", "/v1/digests/{job_id}/rows"): "digestRows",
 }
 WRITES = {"onboardUser", "forgetUser", "putItem", "deleteItem", "writeItems", "deleteUserEvents"}
-WRITES |= {"createExperiment", "stopExperiment", "putSpace"}
+WRITES |= {"createExperiment", "stopExperiment", "putSpace", "pushFeed"}
 WRITES |= {"createTenant", "listTenants", "deleteTenant"}  # the admin keys: server write keys
 WRITES |= {"startDigest", "digestJob", "digestRows"}  # every user's lists: a back office's
 EVENTS = {"recordEvents", "trackList"}  # what a page's key may do besides reading
@@ -147,7 +149,7 @@ def test_errors_are_the_ones_each_operation_can_answer(document: dict[str, Any])
         assert (422 in codes) == (has_body or bool(op.get("parameters"))), name
         assert (503 in codes) == (name not in ("health",)), name
         conflicts = ("onboardUser", "createExperiment", "recommendForUser", "similarItems")
-        conflicts += ("putItem", "writeItems")  # an item with nothing for the template to embed
+        conflicts += ("putItem", "writeItems", "pushFeed")  # nothing for the template to embed
         conflicts += ("putSpace",)  # a space that exists with another dimension or metric
         conflicts += ("createTenant",)  # a tenant of that name exists
         conflicts += ("digestRows",)  # a job not done
@@ -299,6 +301,7 @@ BODY_ORDER = [
     ("recordEvents", "/v1/events"),
     ("recommendFromItems", "/v1/recommend"),
     ("trackList", "/v1/impressions"),
+    ("pushFeed", "/v1/feed"),
     ("onboardUser", "/v1/users/{new}/onboarding"),
     ("createExperiment", "/v1/experiments"),
     ("stopExperiment", "/v1/experiments/homepage/stop"),

@@ -36,6 +36,7 @@ from likewise.cli import (
     serve,
     spaces,
     tenants,
+    watch,
 )
 from likewise.cli.options import GLOBAL, Parser, Usage, refuse_unused, shared
 from likewise.config import StoreConfig
@@ -149,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     config.register(sub, common)
     models.register(sub, common)
     tenants.register(sub, shared(common, tenant=False))
+    watch.register(sub, common)
     return parser
 
 

@@ -24,6 +24,7 @@ from pydantic_settings import SettingsConfigDict
 
 from likewise.config.base import Component, config_error
 from likewise.config.embedding import EmbeddingConfig
+from likewise.config.feed import FeedConfig
 from likewise.config.images import ImagesConfig
 from likewise.config.limits import LimitsConfig
 from likewise.config.toml import DEFAULT_DATA, dump_toml
@@ -34,6 +35,7 @@ from likewise.events.signals import DEFAULT_WEIGHTS, SignalRules
 __all__ = [
     "Component",
     "EmbeddingConfig",
+    "FeedConfig",
     "ImagesConfig",
     "LimitsConfig",
     "ProfileConfig",
@@ -353,6 +355,7 @@ class Settings(BaseModel):
             LimitsConfig,
             EmbeddingConfig,
             ImagesConfig,
+            FeedConfig,
         )
     }
 
@@ -365,6 +368,7 @@ class Settings(BaseModel):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     images: ImagesConfig = Field(default_factory=ImagesConfig)
+    feed: FeedConfig = Field(default_factory=FeedConfig)
 
     def __init__(self, **values: Any) -> None:
         try:

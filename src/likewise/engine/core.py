@@ -12,7 +12,6 @@ from typing import Any, Self
 from likewise.config import Settings
 from likewise.embedders.base import Embedder
 from likewise.embedders.registry import get_embedder
-from likewise.engine.catalog import Catalog
 from likewise.engine.checks import (
     MAX_N,
     IngestReport,
@@ -22,6 +21,7 @@ from likewise.engine.checks import (
     check_score,
 )
 from likewise.engine.digest import Digests
+from likewise.engine.feed import Feed
 from likewise.engine.follow import follow
 from likewise.engine.ingest import Progress
 from likewise.engine.learning import Learning
@@ -44,9 +44,10 @@ __all__ = ["Engine", "IngestReport"]
 log = logging.getLogger(__name__)
 
 
-class Engine(Digests, Sessions, Measures, Learning, Catalog):
+class Engine(Digests, Sessions, Measures, Learning, Feed):
     """Items and events in; related items, search and "for you" lists out; and which lists
-    work, measured. The items, vectors and search half is :class:`Catalog`'s.
+    work, measured. The items, vectors and search half is :class:`Catalog`'s, with the
+    feed's queue over it (:class:`Feed`).
 
     Example:
         >>> engine = Engine.open("./data")

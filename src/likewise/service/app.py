@@ -25,6 +25,7 @@ from likewise.service.routes import (
     digests,
     events,
     experiments,
+    feed,
     items,
     lists,
     ops,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.state.engine = Engine.open(settings.store.data, settings=settings)
         app.state.tenants = Tenants(app.state.engine, settings)  # each opened on first use
         metrics.start()
+        worker = feed.follow(app.state.engine, settings)  # a thread, when a source is set
         # The loaded store is hundreds of thousands of long-lived objects; keeping them out
         # of the cyclic GC's scans removes its pauses from request latency.
         gc.freeze()
@@ -108,6 +110,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()  # its batch in hand finished, before the store closes
             metrics.close()  # its last copy of the caches' counts reads the engine
             app.state.tenants.close()
             app.state.engine.close()
@@ -126,7 +130,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.keys = Keys(
         settings.service.read_keys, settings.service.write_keys, settings.service.event_keys
     )
-    app.state.metrics = Metrics(caches=lambda: _cache_counts(app))
+    app.state.metrics = Metrics(caches=lambda: _cache_counts(app), feed=lambda: feed.counts(app))
     app.state.train_every = settings.training.train_every  # a forget says when models drop
     app.state.limits = settings.limits  # the batch routes count their records against it
     errors.install(app)
@@ -144,6 +148,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         experiments.reads,
         experiments.writes,
         digests.router,
+        feed.router,
         ops.stats_router,
         tenants.router,
     ):

@@ -27,7 +27,7 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -43,6 +43,7 @@ SYNC_SECONDS = 5.0  # how often a worker copies its caches' counts for the other
 log = logging.getLogger(__name__)
 
 CacheCounts = Callable[[], Mapping[str, Mapping[str, int]]]
+FeedCounts = Callable[[], Mapping[str, float] | None]  # the feed's queue, None before the store
 CACHE_HELP = "Lookups in the caches of hot results since start, by cache and outcome"
 
 
@@ -61,6 +62,26 @@ class CacheLookups(Collector):
             family.add_metric([name, "hit"], counts["hits"])
             family.add_metric([name, "miss"], counts["misses"])
         yield family
+
+
+class FeedQueue(Collector):
+    """The feed's queue, read from the store at each scrape: the same in every worker, so it
+    is exposed once, never summed (`likewise_feed_pending`, `likewise_feed_lag_seconds`,
+    `likewise_feed_done_total`, `likewise_feed_failed_total`)."""
+
+    def __init__(self, read: FeedCounts) -> None:
+        self.read = read
+
+    def collect(self) -> Iterator[Metric]:
+        counts = self.read()
+        if counts is None:
+            return
+        yield GaugeMetricFamily("likewise_feed_pending", "Feed changes waiting", counts["pending"])
+        lag = "Seconds the oldest waiting feed change has waited (0: none waits)"
+        yield GaugeMetricFamily("likewise_feed_lag_seconds", lag, counts["lag"])
+        yield CounterMetricFamily("likewise_feed_done", "Feed changes applied", counts["done"])
+        failed = "Feed records refused (a bad line, field or file)"
+        yield CounterMetricFamily("likewise_feed_failed", failed, counts["failed"])
 
 
 class SharedCacheLookups:
@@ -101,11 +122,12 @@ class SharedCacheLookups:
 class Metrics:
     """The app's Prometheus metrics, in its own registry (one per app, so tests can count):
     counters end in `_total`, times are in seconds, and the process's own (`process_*`:
-    CPU, memory, open files) are there too. `caches` reads the caches' counts at a scrape.
+    CPU, memory, open files) are there too. `caches` reads the caches' counts at a scrape,
+    `feed` the feed's queue.
     When `PROMETHEUS_MULTIPROC_DIR` is set (`serve --workers N`), `scrape()` answers with the
     sum over every process writing there (the module's docstring says what is not summed)."""
 
-    def __init__(self, caches: CacheCounts = dict) -> None:
+    def __init__(self, caches: CacheCounts = dict, feed: FeedCounts = lambda: None) -> None:
         disable_created_metrics()  # type: ignore[no-untyped-call]  # `*_created`: noise
         self.registry = CollectorRegistry()  # where the metrics are declared (names checked)
         self.shared: SharedCacheLookups | None = None
@@ -120,6 +142,7 @@ class Metrics:
             self.exposed = self.registry
             ProcessCollector(registry=self.registry)
             self.registry.register(CacheLookups(caches))
+        self.exposed.register(FeedQueue(feed))
         self.requests = Counter(
             "likewise_http_requests",
             "HTTP requests by route, method and status",

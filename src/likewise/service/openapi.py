@@ -97,6 +97,8 @@ SUMMARIES = {
     "readyz": "Readiness: the store is open",
     "metrics": "Prometheus metrics",
     "stats": "Store counts and the trained model",
+    "push_feed": "Queue item changes for the feed",
+    "feed_status": "The feed's queue: waiting, applied, failed, lag",
 }
 ITEM = {"id": "a1", "title": "Rocket reaches the moon", "tags": ["space"], "category": "news"}
 EVENT = {
@@ -150,6 +152,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "record": {"oneOf": [ref("Event"), {"type": "array", "items": ref("Event")}]},
     "put_item": ref("ItemFields"),
     "write_batch": {"type": "array", "items": ref("Item")},
+    "push_feed": {"type": "array", "items": ref("Item")},  # `deleted: true` deletes
 }
 # NDJSON bodies: the lines as an array (a generator's array is sent one element per line).
 NDJSON = {"write_batch": {"type": "array", "items": ref("Item")}}
@@ -174,7 +177,7 @@ REFER = ("record", "onboard", "recommend_from")  # bodies naming items that may 
 # behaviour space or a learned source before `train`, an item in which the store's template
 # finds nothing to embed, a space that exists with another dimension or metric.
 CONFLICTS: tuple[str, ...] = ("onboard", "create", "recommendations", "similar", "put_item")
-CONFLICTS += ("write_batch", "put_space", "create_tenant", "digest_rows")
+CONFLICTS += ("write_batch", "put_space", "create_tenant", "digest_rows", "push_feed")
 ROLES: dict[Callable[..., Any], Role] = {
     require_read: "read",
     require_events: "events",

@@ -15,6 +15,7 @@ from likewise.events.model import Event
 from likewise.items.model import Item
 from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store.digest import DigestReads
+from likewise.store.feed import FeedStore
 from likewise.store.shadow import Shadowing
 from likewise.tracking.impressions import Impression
 from likewise.tracking.report import Activity, RateRow
@@ -122,10 +123,10 @@ class Fetched(NamedTuple):
     title: str
 
 
-class Store(Shadowing, DigestReads, Protocol):
+class Store(Shadowing, DigestReads, FeedStore, Protocol):
     """Items, their vectors in named spaces, filtered vector search, the shadow a reembed
-    fills (`shadow.py`), and the activity (events, profiles per user and space,
-    impressions) recorded about them."""
+    fills (`shadow.py`), the feed's queue (`feed.py`), and the activity (events, profiles
+    per user and space, impressions) recorded about them."""
 
     @property
     def info(self) -> StoreInfo | None:

@@ -228,6 +228,22 @@ async function dashboardPage() {
   const period = document.getElementById("since");
   period.addEventListener("change", () => showDashboard(period.value));
   await showDashboard(period.value);
+  await showFeed();
+}
+
+async function showFeed() {
+  // the feed's queue: waiting, applied, refused, and how long the oldest waiting change has waited
+  try {
+    const feed = await api("/v1/feed");
+    const rows = [["waiting", feed.pending], ["applied", feed.done], ["refused", feed.failed],
+      ["lag", feed.lag.toFixed(1) + " s"]];
+    document.getElementById("feed").replaceChildren(
+      ...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: String(v) })]));
+    const body = document.querySelector("#feed-failures tbody");
+    body.replaceChildren(...feed.failures.map((f) => el("tr", {},
+      el("td", { text: f.source }), el("td", { text: f.field ?? "" }), el("td", { text: f.error }))));
+    if (!feed.failures.length) body.replaceChildren(el("tr", {}, el("td", { colspan: "3", text: "None." })));
+  } catch (error) { status(error.message); }
 }
 
 async function showDashboard(period) {

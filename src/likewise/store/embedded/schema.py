@@ -34,12 +34,23 @@ CREATE INDEX IF NOT EXISTS impressions_user ON impressions(user_id);
 CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, data BLOB NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS forgotten (
     user_key TEXT PRIMARY KEY, seq INTEGER NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS feed_queue (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT NOT NULL, op TEXT NOT NULL,
+    record TEXT, hash TEXT NOT NULL, source TEXT NOT NULL, queued REAL NOT NULL,
+    state TEXT NOT NULL, error TEXT, done REAL);
+CREATE INDEX IF NOT EXISTS feed_queue_state ON feed_queue(state, seq);
+CREATE INDEX IF NOT EXISTS feed_queue_item ON feed_queue(item_id, state, seq);
+CREATE TABLE IF NOT EXISTS feed_files (name TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS feed_cursors (
+    url TEXT PRIMARY KEY, etag TEXT, modified TEXT, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS feed_lease (
+    name TEXT PRIMARY KEY, owner TEXT NOT NULL, until REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, origin TEXT NOT NULL, users TEXT,
     model INTEGER NOT NULL, at REAL NOT NULL);
 """
-# `changes` (changes.py) came later without a new version: created at the open of any store,
-# an older likewise ignores it.
+# `changes` (changes.py) and the feed's tables (store/sql/feed.py) came later without a new
+# version: created at the open of any store, an older likewise ignores them.
 # Version 2: profiles and their snapshots are kept per (user, vector space).
 _PROFILES = """
 CREATE TABLE IF NOT EXISTS profiles (

@@ -90,6 +90,21 @@ CREATE INDEX profile_history_user ON profile_history (user_id, space, seq);
     "at DOUBLE PRECISION NOT NULL);",
     # The shadow of the text vectors a reembed fills beside them (`shadow.py`).
     7: "ALTER TABLE items ADD COLUMN IF NOT EXISTS embedding_next vector;",
+    # The feed's durable queue, the files and HTTP cursors it took, its worker's lease
+    # (store/sql/feed.py).
+    8: """
+CREATE TABLE IF NOT EXISTS feed_queue (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, item_id TEXT NOT NULL,
+    op TEXT NOT NULL, record TEXT, hash TEXT NOT NULL, source TEXT NOT NULL,
+    queued DOUBLE PRECISION NOT NULL, state TEXT NOT NULL, error TEXT, done DOUBLE PRECISION);
+CREATE INDEX IF NOT EXISTS feed_queue_state ON feed_queue (state, seq);
+CREATE INDEX IF NOT EXISTS feed_queue_item ON feed_queue (item_id, state, seq);
+CREATE TABLE IF NOT EXISTS feed_files (name TEXT PRIMARY KEY, at DOUBLE PRECISION NOT NULL);
+CREATE TABLE IF NOT EXISTS feed_cursors (
+    url TEXT PRIMARY KEY, etag TEXT, modified TEXT, at DOUBLE PRECISION NOT NULL);
+CREATE TABLE IF NOT EXISTS feed_lease (name TEXT PRIMARY KEY, owner TEXT NOT NULL,
+    until DOUBLE PRECISION NOT NULL);
+""",
 }
 
 

@@ -19,6 +19,7 @@ from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store.base import ProfileUpdate, ProfileUpdates
 from likewise.store.sql import activity, forget, reports, transfer
 from likewise.store.sql.digest import SqlDigest
+from likewise.store.sql.feed import FeedQueue
 from likewise.store.sql.query import Sql
 from likewise.tracking.impressions import Impression
 from likewise.tracking.report import Activity, RateRow
@@ -31,9 +32,10 @@ T = TypeVar("T")
 K = TypeVar("K")
 
 
-class SqlActivity(SqlDigest):
-    """Events, profiles, snapshots, popularity, impressions, reports, blobs and the copy
-    format, over a backend's `_reading()` and `_writing()`; a digest's reads (`SqlDigest`)."""
+class SqlActivity(SqlDigest, FeedQueue):
+    """Events, profiles, snapshots, popularity, impressions, reports, blobs, the copy
+    format, a digest's reads (`SqlDigest`) and the feed's queue (`FeedQueue`), over a
+    backend's `_reading()` and `_writing()`."""
 
     def _reading(self) -> AbstractContextManager[Sql]:
         raise NotImplementedError
