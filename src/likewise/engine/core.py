@@ -21,7 +21,7 @@ from likewise.engine.checks import (
     check_score,
 )
 from likewise.engine.digest import Digests
-from likewise.engine.feed import Feed
+from likewise.engine.feed_worker import Pushes
 from likewise.engine.follow import follow
 from likewise.engine.ingest import Progress
 from likewise.engine.learning import Learning
@@ -44,7 +44,7 @@ __all__ = ["Engine", "IngestReport"]
 log = logging.getLogger(__name__)
 
 
-class Engine(Digests, Sessions, Measures, Learning, Feed):
+class Engine(Digests, Sessions, Measures, Learning, Pushes):
     """Items and events in; related items, search and "for you" lists out; and which lists
     work, measured. The items, vectors and search half is :class:`Catalog`'s, with the
     feed's queue over it (:class:`Feed`).
@@ -369,6 +369,7 @@ class Engine(Digests, Sessions, Measures, Learning, Feed):
     def close(self) -> None:
         """Write queued impressions, save what makes the next open fast; unusable after."""
         try:
+            self.stop_pushes()  # its batch in hand finished first
             self.tracker.impressions.close()
         finally:
             self.store.close()

@@ -21,7 +21,7 @@ from likewise.engine.feed import Feed, FeedStep
 from likewise.engine.feed_sources import Folder, poll
 from likewise.errors import LikewiseError
 
-__all__ = ["FeedWorker", "Looked"]
+__all__ = ["FeedWorker", "Looked", "Pushes"]
 
 log = logging.getLogger(__name__)
 
@@ -151,3 +151,28 @@ def _dead_here(owner: str) -> bool:
     except PermissionError:  # alive, another user's
         return False
     return False
+
+
+_STARTING = threading.Lock()
+
+
+class Pushes(Feed):
+    """The Engine's worker for pushes: a server answering `POST /v1/feed` on an engine with
+    no feed worker in its process (no feed source set, or a tenant's engine) starts one, with
+    no source, so what is pushed is applied within seconds without `likewise watch`. It takes
+    the store's lease like any worker: where another process holds it, that one applies."""
+
+    _pushes: FeedWorker | None = None
+
+    def follow_pushes(self) -> None:
+        """Start this engine's worker for pushes unless one runs here (`close` stops it)."""
+        with _STARTING:
+            if self.feed_wake is None and self._pushes is None:
+                config = self.settings.feed
+                worker = FeedWorker(self, every=config.feed_poll_seconds, batch=config.feed_batch)
+                self._pushes = worker.start()
+
+    def stop_pushes(self) -> None:
+        if self._pushes is not None:
+            self._pushes.stop()
+            self._pushes = None

@@ -54,7 +54,10 @@ def push_feed(
     (`{"id": ..., "deleted": true}`) for the feed's worker, all or nothing: a bad record is
     a 422 naming `items[k].field`, and nothing is queued."""
     check_batch(request, len(body))
-    return engine_of(request).push_feed(body).as_dict()
+    engine = engine_of(request)
+    queued = engine.push_feed(body).as_dict()
+    engine.follow_pushes()  # applied by this server unless a feed worker runs elsewhere
+    return queued
 
 
 @router.get("/feed", response_model=FeedState)
@@ -85,6 +88,8 @@ def follow(engine: Engine, settings: Settings) -> FeedWorker | None:
     caller stops it (which joins it) before the store closes."""
     config = settings.feed
     if not config.any_source():
+        if engine.feed_status(failures=0).pending:  # pushes a crash left: applied now
+            engine.follow_pushes()
         return None
     worker = FeedWorker(
         engine,
