@@ -185,7 +185,7 @@ def _set_aside(check: str, case: schemathesis.Case, response: Any) -> str | None
 
 
 SESSION_FIELDS = ("space", "vector", "positive")
-ITEM_WRITES = ("/v1/items/{item_id}", "/v1/items:batch")
+ITEM_WRITES = ("/v1/items/{item_id}", "/v1/items:batch", "/v1/feed")
 
 
 def _error_field(response: Any) -> str | None:

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
 
 from likewise.engine import MAX_N
 from likewise.service.auth import require_write
@@ -49,7 +49,7 @@ class DigestIn(BaseModel):
     where: Annotated[dict[str, Any] | None, WithJsonSchema({"anyOf": [ref("Where"), NULL]})] = (
         Field(None, description='metadata filter, e.g. {"published_at": {"gte": "2026-11-23"}}')
     )
-    exclude_sent: bool = Field(True, description="leave out what earlier digests sent")
+    exclude_sent: StrictBool = Field(True, description="leave out what earlier digests sent")
     strategy: Strategy | None = Field(None, description="how to recommend (default: the setting)")
 
 

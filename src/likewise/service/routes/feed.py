@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1", tags=["feed"], dependencies=[Depends(require_re
 
 PUSH_EXAMPLES = {
     "upserts": {"value": [{"id": "a1", "title": "Rocket reaches the moon", "category": "news"}]},
-    "a deletion": {"value": [{"id": "a1", "deleted": True}]},
+    "a deletion": {"value": [{"id": "a0", "deleted": True}]},
 }
 
 
