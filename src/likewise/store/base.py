@@ -14,6 +14,7 @@ from likewise.errors import ConfigError, InvalidInput, NotFound
 from likewise.events.model import Event
 from likewise.items.model import Item
 from likewise.profiles.state import ProfileState, Snapshot
+from likewise.store.segments import SegmentStore
 from likewise.store.shadow import Shadowing
 from likewise.tracking.impressions import Impression
 from likewise.tracking.report import Activity, RateRow
@@ -121,10 +122,10 @@ class Fetched(NamedTuple):
     title: str
 
 
-class Store(Shadowing, Protocol):
+class Store(Shadowing, SegmentStore, Protocol):
     """Items, their vectors in named spaces, filtered vector search, the shadow a reembed
-    fills (`shadow.py`), and the activity (events, profiles per user and space,
-    impressions) recorded about them."""
+    fills (`shadow.py`), the activity (events, profiles per user and space, impressions)
+    recorded about them, and users' properties and segments (`segments.py`)."""
 
     @property
     def info(self) -> StoreInfo | None:

@@ -37,8 +37,13 @@ CREATE TABLE IF NOT EXISTS forgotten (
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, origin TEXT NOT NULL, users TEXT,
     model INTEGER NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS user_properties (
+    user_id TEXT PRIMARY KEY, properties TEXT NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS segments (
+    name TEXT PRIMARY KEY, filter TEXT NOT NULL, created_at REAL NOT NULL);
 """
-# `changes` (changes.py) came later without a new version: created at the open of any store,
+# `changes` (changes.py), `user_properties` and `segments` (store/sql/segments.py) came
+# later without a new version: created at the open of any store,
 # an older likewise ignores it.
 # Version 2: profiles and their snapshots are kept per (user, vector space).
 _PROFILES = """

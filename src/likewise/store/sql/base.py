@@ -19,6 +19,7 @@ from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store.base import ProfileUpdate, ProfileUpdates
 from likewise.store.sql import activity, forget, reports, transfer
 from likewise.store.sql.query import Sql
+from likewise.store.sql.segments import SqlSegments
 from likewise.tracking.impressions import Impression
 from likewise.tracking.report import Activity, RateRow
 
@@ -30,9 +31,10 @@ T = TypeVar("T")
 K = TypeVar("K")
 
 
-class SqlActivity:
+class SqlActivity(SqlSegments):
     """Events, profiles, snapshots, popularity, impressions, reports, blobs and the copy
-    format, over a backend's `_reading()` and `_writing()`."""
+    format, over a backend's `_reading()` and `_writing()`; users' properties and segments
+    are `SqlSegments`'."""
 
     def _reading(self) -> AbstractContextManager[Sql]:
         raise NotImplementedError
