@@ -32,6 +32,7 @@ from likewise.cli import (
     lists,
     models,
     personal,
+    segments,
     serve,
     spaces,
 )
@@ -129,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(sub, common)
     evaluate.register(sub, common)
     experiments.register(sub, common)
+    segments.register(sub, common)
     backup.register(sub, common)
     config.register(sub, common)
     models.register(sub, common)

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 from likewise.client.catalog import CatalogCalls
+from likewise.client.segments import SegmentCalls
 from likewise.client.wire import (
     blend_weights,
     encode,
@@ -39,7 +40,7 @@ def _report(body: Any) -> RecordReport:
     return RecordReport(**{k: int(body[k]) for k in RecordReport().as_dict()})
 
 
-class Client(CatalogCalls):
+class Client(SegmentCalls, CatalogCalls):
     """A likewise server (`likewise serve`) with the methods, arguments, return types and
     exceptions of the embedded :class:`likewise.Engine`.
 
@@ -276,10 +277,15 @@ class Client(CatalogCalls):
     # -- experiments and reports ------------------------------------------------------------
 
     def create_experiment(
-        self, name: str, variants: Sequence[str], *, split: str | None = None
+        self,
+        name: str,
+        variants: Sequence[str],
+        *,
+        split: str | None = None,
+        segment: str | None = None,
     ) -> Experiment:
         """As :meth:`Engine.create_experiment` (`POST /v1/experiments`)."""
-        body = {"name": name, "variants": list(variants), "split": split}
+        body = {"name": name, "variants": list(variants), "split": split, "segment": segment}
         found = self.transport.call("POST", "/v1/experiments", body=body, idempotent=False)
         return Experiment.from_dict(found)
 

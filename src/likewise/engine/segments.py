@@ -99,25 +99,43 @@ class Segments:
         "properties": {...}}` (the lines of `likewise users load`); all valid or nothing is
         written, a bad one named by its position (`users[3].properties.age`). Returns how
         many records were written."""
-        rows = []
-        for k, record in enumerate(records):
-            where = f"users[{k}]"
-            if not isinstance(record, Mapping):
-                shape = 'must be an object {"id": ..., "properties": {...}}'
-                raise InvalidInput(shape, field=where)
-            unknown = sorted(set(record) - {"id", "properties"})
-            if unknown:
-                place = f"{where}.{unknown[0]}"
-                raise InvalidInput("unknown key; use id and properties", field=place)
-            try:
-                check_user_id(record.get("id"), self.limits.max_id_length)
-            except InvalidInput as exc:
-                raise InvalidInput(exc.reason, field=f"{where}.id") from None
-            props = check_properties(record.get("properties"), self.limits, f"{where}.properties")
-            rows.append((str(record["id"]), props))
+        rows = [self._user_record(r, f"users[{k}]") for k, r in enumerate(records)]
         if rows:
             self.store.put_user_properties(rows, replace=replace)
         return len(rows)
+
+    def check_user_records(
+        self, records: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[int, InvalidInput]]:
+        """Every record of :meth:`set_many_user_properties` that would be refused, by
+        position, with why (its field as in the record: `properties.age`); nothing is
+        written (a file load reports them all before it writes any)."""
+        problems = []
+        for k, record in enumerate(records):
+            try:
+                self._user_record(record, "")
+            except InvalidInput as exc:
+                problems.append((k, exc))
+        return problems
+
+    def _user_record(self, record: Any, where: str) -> tuple[str, dict[str, Any]]:
+        """A record's user id and checked properties; InvalidInput names the field under
+        `where` (the record's place in a batch, or "" for a line of a file)."""
+
+        def at(name: str) -> str:
+            return f"{where}.{name}" if where else name
+
+        if not isinstance(record, Mapping):
+            shape = 'must be an object {"id": ..., "properties": {...}}'
+            raise InvalidInput(shape, field=where or None)
+        unknown = sorted(set(record) - {"id", "properties"})
+        if unknown:
+            raise InvalidInput("unknown key; use id and properties", field=at(unknown[0]))
+        try:
+            user_id = check_user_id(record.get("id"), self.limits.max_id_length)
+        except InvalidInput as exc:
+            raise InvalidInput(exc.reason, field=at("id")) from None
+        return user_id, check_properties(record.get("properties"), self.limits, at("properties"))
 
     def user_properties(self, user_id: str) -> dict[str, Any]:
         """A user's properties (empty if none were set)."""
@@ -150,13 +168,16 @@ class Segments:
             raise NotFound("segment", name)
 
     def segment_users(self, name: str, *, batch: int = 1_000) -> Iterator[str]:
-        """The ids of the users in segment `name`, in id order, read a page at a time (users
-        with properties only: one with none is in no listed segment's population)."""
+        """The ids of the users in segment `name`, in id order, read `batch` at a time as
+        the caller iterates (only users with properties are listed). NotFound at the call
+        when there is no such segment."""
         check_name(name, "name")
         where = self.store.segments().get(name)
         if where is None:
             raise NotFound("segment", name)
-        node = parse_where(where)
+        return self._members(parse_where(where), batch)
+
+    def _members(self, node: Filter | None, batch: int) -> Iterator[str]:
         after = ""
         while page := self.store.properties_page(after=after, limit=batch):
             yield from (u for u, props in page if matches(node, props))

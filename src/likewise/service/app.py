@@ -28,6 +28,7 @@ from likewise.service.routes import (
     ops,
     reports,
     search,
+    segments,
     spaces,
     users,
 )
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         experiments.reads,
         experiments.writes,
         ops.stats_router,
+        *segments.routers,
     ):
         app.include_router(router, dependencies=[Depends(known_query)])  # the pages take any
     rules = settings.profiles.signal_rules()

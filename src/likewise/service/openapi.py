@@ -156,6 +156,7 @@ NDJSON = {"write_batch": {"type": "array", "items": ref("Item")}}
 FIELDS: dict[str, dict[str, Any]] = {
     "SearchIn": {"where": ref("Where")},
     "RecommendFrom": {"where": ref("Where"), "context": ref("Context")},
+    "SegmentIn": {"where": ref("Where")},
 }
 # POST /v1/recommend takes at most MAX_EXAMPLES (100) ids or vectors in all; the document
 # gives each list its own share of them, as a schema cannot bound a sum.
@@ -168,7 +169,7 @@ JSON_PARAMETERS = {
     "context": ("Context", "The request's context", {"device": "mobile"}),
 }
 MUST_EXIST = ("item_id", "name")  # path ids of things that can be missing (a user cannot)
-REFER = ("record", "onboard", "recommend_from")  # bodies naming items that may be missing: 404
+REFER = ("record", "onboard", "recommend_from", "create")  # bodies naming what may be missing: 404
 # 409: valid, but the state cannot serve it: a user with a history, a running experiment, the
 # behaviour space or a learned source before `train`, an item in which the store's template
 # finds nothing to embed, a space that exists with another dimension or metric.
