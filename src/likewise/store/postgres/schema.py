@@ -90,11 +90,12 @@ CREATE INDEX profile_history_user ON profile_history (user_id, space, seq);
     "at DOUBLE PRECISION NOT NULL);",
     # The shadow of the text vectors a reembed fills beside them (`shadow.py`).
     7: "ALTER TABLE items ADD COLUMN IF NOT EXISTS embedding_next vector;",
-    # Users' properties and the segments (named filters) over them (`sql/segments.py`).
+    # Users' properties and the segments (named filters) over them (`sql/segments.py`); IF
+    # NOT EXISTS, as 7: a test replays the migrations over a store rolled back to version 1.
     9: """
-CREATE TABLE user_properties (
+CREATE TABLE IF NOT EXISTS user_properties (
     user_id TEXT PRIMARY KEY, properties TEXT NOT NULL, updated_at DOUBLE PRECISION NOT NULL);
-CREATE TABLE segments (
+CREATE TABLE IF NOT EXISTS segments (
     name TEXT PRIMARY KEY, filter TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL);
 """,
 }
