@@ -56,11 +56,19 @@ IDS = {
     ("get", "/healthz"): "health",
     ("get", "/readyz"): "readiness",
     ("get", "/metrics"): "metrics",
+    ("get", "/v1/users/{user_id}/properties"): "getProperties",
+    ("put", "/v1/users/{user_id}/properties"): "putProperties",
+    ("get", "/v1/users/{user_id}/segments"): "getUserSegments",
+    ("get", "/v1/segments"): "listSegments",
+    ("put", "/v1/segments/{name}"): "putSegment",
+    ("delete", "/v1/segments/{name}"): "deleteSegment",
 }
 WRITES = {"onboardUser", "forgetUser", "putItem", "deleteItem", "writeItems", "deleteUserEvents"}
 WRITES |= {"createExperiment", "stopExperiment", "putSpace"}
+WRITES |= {"putProperties", "putSegment", "deleteSegment"}
 EVENTS = {"recordEvents", "trackList"}  # what a page's key may do besides reading
 PRIVATE = {"userProfile", "listUserEvents"}  # a user's history: not for a page's key
+PRIVATE |= {"getProperties", "getUserSegments"}  # nor their properties
 OPEN = {"health", "readiness", "metrics"}
 
 
@@ -131,8 +139,8 @@ def test_errors_are_the_ones_each_operation_can_answer(document: dict[str, Any])
         has_body = "requestBody" in op
         path = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
         assert (413 in codes) == has_body, name
-        refers = name in ("recordEvents", "onboardUser", "recommendFromItems")
-        found = bool(path & {"item_id", "name"}) and name != "putItem"
+        refers = name in ("recordEvents", "onboardUser", "recommendFromItems", "createExperiment")
+        found = bool(path & {"item_id", "name"}) and name not in ("putItem", "putSegment")
         assert (404 in codes) == (found or refers), name
         assert (401 in codes) == (name not in OPEN), name
         assert (403 in codes) == (name in WRITES | EVENTS | PRIVATE), name
@@ -292,6 +300,8 @@ BODY_ORDER = [
     ("onboardUser", "/v1/users/{new}/onboarding"),
     ("createExperiment", "/v1/experiments"),
     ("stopExperiment", "/v1/experiments/homepage/stop"),
+    ("putProperties", "/v1/users/{new}/properties"),
+    ("putSegment", "/v1/segments/premium"),
 ]
 
 

@@ -28,6 +28,7 @@ from likewise.service.auth import (
 )
 from likewise.service.openapi_search import search_forms
 from likewise.service.openapi_types import REF, SINCE, an_id, example, ref, schemas
+from likewise.service.routes.segments import SUMMARIES as SEGMENT_SUMMARIES
 from likewise.service.schemas import ErrorOut
 
 __all__ = ["OPERATION_IDS", "SUMMARIES", "install", "operation_id", "role_of"]
@@ -96,6 +97,7 @@ SUMMARIES = {
     "readyz": "Readiness: the store is open",
     "metrics": "Prometheus metrics",
     "stats": "Store counts and the trained model",
+    **SEGMENT_SUMMARIES,
 }
 ITEM = {"id": "a1", "title": "Rocket reaches the moon", "tags": ["space"], "category": "news"}
 EVENT = {
@@ -156,7 +158,6 @@ NDJSON = {"write_batch": {"type": "array", "items": ref("Item")}}
 FIELDS: dict[str, dict[str, Any]] = {
     "SearchIn": {"where": ref("Where")},
     "RecommendFrom": {"where": ref("Where"), "context": ref("Context")},
-    "SegmentIn": {"where": ref("Where")},
 }
 # POST /v1/recommend takes at most MAX_EXAMPLES (100) ids or vectors in all; the document
 # gives each list its own share of them, as a schema cannot bound a sum.

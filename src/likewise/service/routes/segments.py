@@ -10,9 +10,10 @@ from pydantic import BaseModel, Field
 
 from likewise.service.auth import require_private, require_read, require_write
 from likewise.service.deps import engine_of
+from likewise.service.openapi_types import REF
 from likewise.tracking.experiments import NAME
 
-__all__ = ["PROPERTIES", "routers"]
+__all__ = ["PROPERTIES", "SUMMARIES", "routers"]
 
 users = APIRouter(prefix="/v1/users", tags=["users"], dependencies=[Depends(require_read)])
 segments = APIRouter(prefix="/v1/segments", tags=["segments"], dependencies=[Depends(require_read)])
@@ -39,6 +40,26 @@ PROPERTIES_BODY = {
         },
     }
 }
+SUMMARIES = {  # by route function name, as `openapi.SUMMARIES` (which takes these in)
+    "get_properties": "A user's properties",
+    "put_properties": "Set a user's properties",
+    "get_user_segments": "The segments a user is in",
+    "list_segments": "List segments",
+    "put_segment": "Create or replace a segment",
+    "delete_segment": "Delete a segment",
+}
+SEGMENT_EXAMPLES = {
+    "requestBody": {
+        "content": {
+            "application/json": {
+                "examples": {
+                    "premium": {"value": {"where": {"plan": "premium"}}},
+                    "dach": {"value": {"where": {"country": {"in": ["DE", "AT", "CH"]}}}},
+                }
+            }
+        }
+    }
+}
 SegmentName = Annotated[
     str,
     Path(
@@ -48,10 +69,17 @@ SegmentName = Annotated[
 ]
 
 
+def _a_where(schema: dict[str, Any]) -> None:
+    """The field's schema is the document's `Where` (the filter grammar, typed once; in
+    `allOf`, as pydantic resolves a bare `$ref` among its own models)."""
+    schema.clear()
+    schema["allOf"] = [{"$ref": REF + "Where"}]
+
+
 class SegmentIn(BaseModel):
     where: dict[str, Any] = Field(
         description="the filter over users' properties (the grammar of item filters)",
-        examples=[{"plan": "premium", "country": {"in": ["DE", "AT"]}}],
+        json_schema_extra=_a_where,
     )
 
 
@@ -92,6 +120,7 @@ def list_segments(request: Request) -> dict[str, Any]:
     "/{name}",
     dependencies=[Depends(require_write)],
     responses={201: {"description": "created"}},
+    openapi_extra=SEGMENT_EXAMPLES,
 )
 def put_segment(
     request: Request, response: Response, name: SegmentName, body: SegmentIn
