@@ -298,3 +298,35 @@ def test_copy_carries_properties_and_segments(tmp_path: Path, pg_url: str) -> No
             {"name": "premium", "where": {"plan": "premium", "n": {"gte": 1}}}
         ]
         assert list(engine.segment_users("premium")) == ["u1", "u2"]
+
+
+def test_a_users_segments_are_read_once_and_kept_while_their_version_holds(
+    tmp_path: Path,
+) -> None:
+    """One store read for the first list; none for the next while nothing changed; read
+    again after their properties or any segment change (through this engine or another)."""
+    location = str(tmp_path / "d")
+    with Engine.open(
+        location, model="hashing-64", settings=Settings(context_rules=BOOST)
+    ) as engine:
+        engine.add_items(CATALOG)
+        engine.set_user_properties("u1", {"plan": "premium"})
+        engine.create_segment("premium", {"plan": "premium"})
+        reads: list[str] = []
+        inputs = engine.store.segment_inputs
+
+        def counted(user_id: str) -> Any:
+            reads.append(user_id)
+            return inputs(user_id)
+
+        engine.store.segment_inputs = counted  # type: ignore[method-assign]
+        for _ in range(3):
+            engine.recommend("u1", n=3, track=False)
+        assert reads == ["u1"]
+        assert engine.user_segments("u1") == ["premium"] and reads == ["u1"]
+        engine.set_user_properties("u1", {"plan": "free"})
+        assert engine.user_segments("u1") == [] and reads == ["u1", "u1"]
+        engine.create_segment("free", {"plan": "free"})
+        assert engine.user_segments("u1") == ["free"] and len(reads) == 3
+        engine.recommend("u2", n=3, track=False)  # a user never seen: read
+        assert reads[-1] == "u2"

@@ -10,7 +10,10 @@ process. A user with no properties is in the segments whose filter an empty reco
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from likewise.errors import InvalidInput, NotFound
@@ -18,12 +21,14 @@ from likewise.events.model import check_user_id
 from likewise.filters import Filter, matches, number, parse_where
 from likewise.items.limits import Limits, check_size
 from likewise.items.model import check_json
+from likewise.personal import Personaliser
+from likewise.ranking import ResultCache
 from likewise.ranking.context import SEGMENT, ContextRule, targets_segment
 from likewise.store import Store
 from likewise.tracking import RateRow
 from likewise.tracking.experiments import check_name
 
-__all__ = ["Membership", "Segments", "check_properties", "segment_rates"]
+__all__ = ["MemberCache", "Membership", "Segments", "check_properties", "segment_rates"]
 
 Filters = dict[str, Filter | None]
 
@@ -69,12 +74,50 @@ class Membership:
         return segment in self.names()
 
 
+class MemberCache:
+    """Each user's segments, kept while their version in the cache of hot lists is what it
+    was when read (their own writes and anything that stales every list, a segment's
+    change or another server's write included, move it), for at most the cache's `ttl`;
+    LRU, as large as that cache."""
+
+    def __init__(self, lists: ResultCache[Any]) -> None:
+        self.lists = lists
+        self._entries: OrderedDict[str, tuple[Hashable, float, frozenset[str]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, user_id: str) -> frozenset[str] | None:
+        with self._lock:
+            found = self._entries.get(user_id)
+            if found is None:
+                return None
+            version, at, names = found
+            if version == self.lists.version(user_id) and time.monotonic() - at < self.lists.ttl:
+                self._entries.move_to_end(user_id)
+                return names
+            del self._entries[user_id]
+            return None
+
+    def read(self, user_id: str, load: Callable[[], frozenset[str]]) -> frozenset[str]:
+        """`load` the user's segments and keep them under the version read before it (a
+        write in between leaves them stale)."""
+        version = self.lists.version(user_id)
+        names = load()
+        if self.lists.enabled:
+            with self._lock:
+                self._entries[user_id] = (version, time.monotonic(), names)
+                self._entries.move_to_end(user_id)
+                while len(self._entries) > self.lists.size:
+                    self._entries.popitem(last=False)
+        return names
+
+
 class Segments:
-    """Properties, segments and who is in them. Mixed into the Engine, which owns `store`
-    and `limits`."""
+    """Properties, segments and who is in them. Mixed into the Engine, which owns `store`,
+    `limits` and `personal` (whose cache of hot lists versions each user)."""
 
     store: Store
     limits: Limits
+    personal: Personaliser
 
     # -- properties -------------------------------------------------------------------------
 
@@ -90,6 +133,7 @@ class Segments:
         check_user_id(user_id, self.limits.max_id_length)
         props = check_properties(properties, self.limits)
         self.store.put_user_properties([(user_id, props)], replace=replace)
+        self.personal.cache.touch_user(user_id)  # their segments, and so their lists
         return self.user_properties(user_id)
 
     def set_many_user_properties(
@@ -102,6 +146,7 @@ class Segments:
         rows = [self._user_record(r, f"users[{k}]") for k, r in enumerate(records)]
         if rows:
             self.store.put_user_properties(rows, replace=replace)
+            self.personal.cache.touch_user(*(u for u, _ in rows))
         return len(rows)
 
     def check_user_records(
@@ -154,6 +199,7 @@ class Segments:
             raise InvalidInput("must be a filter object", field="where")
         parse_where(where)
         created = self.store.put_segment(name, where)
+        self.personal.cache.touch_all()  # anyone's segments may have changed
         return {"name": name, "where": dict(where), "created": created}
 
     def list_segments(self) -> list[dict[str, Any]]:
@@ -166,6 +212,7 @@ class Segments:
         check_name(name, "name")
         if not self.store.delete_segment(name):
             raise NotFound("segment", name)
+        self.personal.cache.touch_all()
 
     def segment_users(self, name: str, *, batch: int = 1_000) -> Iterator[str]:
         """The ids of the users in segment `name`, in id order, read `batch` at a time as
@@ -201,7 +248,21 @@ class Segments:
         return {**(context or {}), SEGMENT: sorted(member.names())}
 
     def _membership(self, user_id: str) -> Membership:
-        return Membership(lambda: self._segments_of(*self.store.segment_inputs(user_id)))
+        """The user's segments when first asked for: from the cache while their version
+        holds, else one store read (their properties and every segment's filter)."""
+        cache: MemberCache | None = self.__dict__.get("_member_cache")
+        if cache is None:
+            cache = self.__dict__["_member_cache"] = MemberCache(self.personal.cache)
+        members = cache
+
+        def load() -> frozenset[str]:
+            return self._segments_of(*self.store.segment_inputs(user_id))
+
+        def read() -> frozenset[str]:
+            found = members.get(user_id)
+            return members.read(user_id, load) if found is None else found
+
+        return Membership(read)
 
     def _segments_of(
         self, props: Mapping[str, Any], segments: Mapping[str, Mapping[str, Any]]

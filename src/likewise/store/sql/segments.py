@@ -79,7 +79,9 @@ class SqlSegments:
         return [(u, json.loads(p)) for u, p in rows]
 
     def put_segment(self, name: str, where: Mapping[str, Any]) -> bool:
-        with self._writing(exclusive=False) as db:
+        # Exclusive, as every write that changes lists: the other servers are told and drop
+        # what they cached of anyone's segments.
+        with self._writing() as db:
             old = db.execute("SELECT 1 FROM segments WHERE name = {p}", (name,)).fetchone()
             db.execute(
                 "INSERT INTO segments(name, filter, created_at) VALUES ({p}, {p}, {p}) "
@@ -93,7 +95,7 @@ class SqlSegments:
             return _segments(db)
 
     def delete_segment(self, name: str) -> bool:
-        with self._writing(exclusive=False) as db:
+        with self._writing() as db:
             gone: int = db.execute("DELETE FROM segments WHERE name = {p}", (name,)).rowcount
         return gone > 0
 
