@@ -168,6 +168,13 @@ def test_a_segment_targeted_boost_changes_only_that_segments_lists(location: str
         # A request cannot claim a segment: the engine puts the user's own in the context.
         claimed = engine.recommend("f1", n=8, track=False, context={"segment": ["premium"]})
         assert [r.id for r in claimed.items] == before["f1"]
+        # A session's list: by the segments of its user_id, never by its context's claim.
+        claim = {"segment": ["premium"]}
+        plain = [r.id for r in engine.recommend_from(["i01"], n=8).items]
+        claimed_session = engine.recommend_from(["i01"], n=8, context=claim)
+        assert [r.id for r in claimed_session.items] == plain
+        as_p1 = [r.id for r in engine.recommend_from(["i01"], n=8, user_id="p1").items]
+        assert _boosted(as_p1) and _a(as_p1) > _a(plain)
         engine.set_user_properties("f2", {"plan": "premium"})  # joins: boosted at once
         joined = [r.id for r in engine.recommend("f2", n=8, track=False).items]
     for user in ("f1", "none"):

@@ -73,6 +73,8 @@ def test_segments_commands(tmp_path: Path, data: Path, run: Run) -> None:
         "--variant", "b:strategy=mean", "--segment", "premium", "--json",
     )  # fmt: skip
     assert code == 0 and json.loads(out)["segment"] == "premium"
+    code, out, _ = run(data, "experiment", "list")
+    assert code == 0 and "x  running, segment premium  a (50%" in out
     code, out, _ = run(data, "segments", "delete", "dach")
     assert (code, out.strip()) == (0, "deleted segment dach")
     for args in (("segments", "users", "dach"), ("segments", "delete", "dach")):

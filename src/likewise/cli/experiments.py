@@ -68,6 +68,7 @@ def list_all(args: argparse.Namespace) -> int:
         return "\n".join(
             f"{e['name']}  {'running' if e['running'] else 'stopped'}"
             + (f", winner {e['winner']}" if e["winner"] else "")
+            + (f", segment {e['segment']}" if e.get("segment") else "")
             + "  "
             + ", ".join(_arm(v) for v in e["variants"])
             for e in rows

@@ -247,6 +247,14 @@ class Segments:
             return context
         return {**(context or {}), SEGMENT: sorted(member.names())}
 
+    def _session_context(
+        self, context: Mapping[str, Any] | None, user_id: str | None
+    ) -> Mapping[str, Any] | None:
+        """A session's list (`recommend_from`) is targeted as a user's: by the segments of
+        `user_id`, none without one (the request's own `segment` is never taken)."""
+        member = self._membership(user_id) if user_id else Membership(frozenset)
+        return self._targeted(context, member, self.personal.ranker.rules)
+
     def _membership(self, user_id: str) -> Membership:
         """The user's segments when first asked for: from the cache while their version
         holds, else one store read (their properties and every segment's filter)."""
