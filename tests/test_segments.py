@@ -281,6 +281,18 @@ def test_a_forget_deletes_the_properties_and_leaves_no_trace(tmp_path: Path) -> 
     assert found == []
 
 
+def test_a_forget_deletes_the_properties_on_either_backend(location: str) -> None:
+    with Engine.open(location, model="hashing-64") as engine:
+        engine.set_many_user_properties(
+            [{"id": u, "properties": {"plan": "premium"}} for u in ("u1", "u2")]
+        )
+        engine.create_segment("premium", {"plan": "premium"})
+        assert engine.forget_user("u1")["user_properties"] == 1
+        assert engine.forget_user("u1")["user_properties"] == 0
+        assert engine.user_properties("u1") == {} and engine.user_segments("u1") == []
+        assert list(engine.segment_users("premium")) == ["u2"]  # the others' are kept
+
+
 def test_deleting_a_users_events_keeps_their_properties(engine: Engine) -> None:
     engine.add_items(CATALOG[:2])
     engine.record("u1", "i00", "like")
