@@ -12,8 +12,9 @@ import pytest
 from likewise import Engine
 from likewise.config import Settings
 from likewise.copy import copy_store
-from likewise.errors import InvalidInput, NotFound
+from likewise.errors import ConfigError, InvalidInput, NotFound
 from likewise.items.limits import Limits
+from likewise.ranking.context import parse_rules
 
 CATALOG = [
     {"id": f"i{k:02d}", "title": f"moon rocket story {k}", "category": "b" if k % 3 else "a"}
@@ -144,6 +145,16 @@ def test_a_bad_segment_is_refused_by_field(
         engine.create_segment(name, where)
     assert caught.value.field == field
     assert engine.list_segments() == []
+
+
+@pytest.mark.parametrize("segment", [3, "", ["premium", None], {"a": 1}])
+def test_a_rule_names_a_segment_by_name(segment: Any) -> None:
+    with pytest.raises(ConfigError, match=r"context_rules\[0\]\.when\.segment"):
+        parse_rules([{"when": {"segment": segment}, "boost": {"a": 1}, "weight": 1}])
+    rule = parse_rules([{"when": {"segment": ["a", "b"], "device": "mobile"}}])[0]
+    assert rule.applies({"segment": ["b"], "device": "mobile"})
+    assert not rule.applies({"segment": ["b"], "device": "tv"})
+    assert not rule.applies({"segment": "b", "device": "mobile"})  # only the engine's list
 
 
 def _lists(engine: Engine, users: list[str]) -> dict[str, list[str]]:
