@@ -18,18 +18,16 @@ __all__ = ["PROPERTIES", "SUMMARIES", "routers"]
 users = APIRouter(prefix="/v1/users", tags=["users"], dependencies=[Depends(require_read)])
 segments = APIRouter(prefix="/v1/segments", tags=["segments"], dependencies=[Depends(require_read)])
 
-# What `engine.segments.check_properties` accepts, bounded so that any body the document
-# allows stays within the default `max_metadata_bytes` (64 KiB): 32 keys of at most 64
-# characters, strings of at most 256 (4 bytes each at most in UTF-8).
+# What `engine.segments.check_properties` accepts, and no more (a live probe sends what the
+# document forbids and expects a 422): the one bound no schema states is the size of the
+# whole object, the `max_metadata_bytes` setting, as for an item's metadata.
 PROPERTIES = {
     "type": "object",
     "description": "A user's properties: a flat object of strings, numbers and booleans "
-    "(null removes a key when merged). Keys are not empty and do not start with `$`.",
-    "maxProperties": 32,
-    "propertyNames": {"minLength": 1, "maxLength": 64, "pattern": "^[^$]"},
-    "additionalProperties": {
-        "anyOf": [{"type": "string", "maxLength": 256}, {"type": ["number", "boolean", "null"]}]
-    },
+    "(null removes a key when merged). Keys are not empty and do not start with `$`; the "
+    "object is at most `max_metadata_bytes` (64 KiB by default) as JSON.",
+    "propertyNames": {"minLength": 1, "pattern": "^[^$]"},
+    "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
 }
 EXAMPLE = {"country": "DE", "plan": "premium", "age_band": "30-39", "newsletter": True}
 PROPERTIES_BODY = {
