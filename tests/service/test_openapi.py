@@ -64,13 +64,21 @@ IDS = {
     ("post", "/v1/digests"): "startDigest",
     ("get", "/v1/digests/{job_id}"): "digestJob",
     ("get", "/v1/digests/{job_id}/rows"): "digestRows",
+    ("get", "/v1/users/{user_id}/properties"): "getProperties",
+    ("put", "/v1/users/{user_id}/properties"): "putProperties",
+    ("get", "/v1/users/{user_id}/segments"): "getUserSegments",
+    ("get", "/v1/segments"): "listSegments",
+    ("put", "/v1/segments/{name}"): "putSegment",
+    ("delete", "/v1/segments/{name}"): "deleteSegment",
 }
 WRITES = {"onboardUser", "forgetUser", "putItem", "deleteItem", "writeItems", "deleteUserEvents"}
 WRITES |= {"createExperiment", "stopExperiment", "putSpace", "pushFeed"}
 WRITES |= {"createTenant", "listTenants", "deleteTenant"}  # the admin keys: server write keys
 WRITES |= {"startDigest", "digestJob", "digestRows"}  # every user's lists: a back office's
+WRITES |= {"putProperties", "putSegment", "deleteSegment"}
 EVENTS = {"recordEvents", "trackList"}  # what a page's key may do besides reading
 PRIVATE = {"userProfile", "listUserEvents"}  # a user's history: not for a page's key
+PRIVATE |= {"getProperties", "getUserSegments"}  # nor their properties
 OPEN = {"health", "readiness", "metrics"}
 
 
@@ -141,8 +149,8 @@ def test_errors_are_the_ones_each_operation_can_answer(document: dict[str, Any])
         has_body = "requestBody" in op
         path = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
         assert (413 in codes) == has_body, name
-        refers = name in ("recordEvents", "onboardUser", "recommendFromItems")
-        found = bool(path & {"item_id", "name", "job_id"}) and name != "putItem"
+        refers = name in ("recordEvents", "onboardUser", "recommendFromItems", "createExperiment")
+        found = bool(path & {"item_id", "name", "job_id"}) and name not in ("putItem", "putSegment")
         assert (404 in codes) == (found or refers), name
         assert (401 in codes) == (name not in OPEN), name
         assert (403 in codes) == (name in WRITES | EVENTS | PRIVATE), name
@@ -307,6 +315,8 @@ BODY_ORDER = [
     ("stopExperiment", "/v1/experiments/homepage/stop"),
     ("createTenant", "/v1/tenants"),
     ("startDigest", "/v1/digests"),
+    ("putProperties", "/v1/users/{new}/properties"),
+    ("putSegment", "/v1/segments/premium"),
 ]
 
 

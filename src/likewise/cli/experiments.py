@@ -35,6 +35,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="repeatable: a:strategy=ema or b:strategy=hybrid,diversity=0.3 (also weights={...})",
     )
     p.add_argument("--split", help="shares, one per variant, e.g. 50/50 (default: equal)")
+    p.add_argument("--segment", help="only users in this segment take part")
     add("list", list_all, "Every experiment, running or stopped.")
     p = add("report", show, "Per-variant CTR with 95% intervals and a two-proportion test.")
     p.add_argument("name")
@@ -45,7 +46,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def create(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
-        experiment = engine.create_experiment(args.name, args.variant, split=args.split)
+        experiment = engine.create_experiment(
+            args.name, args.variant, split=args.split, segment=args.segment
+        )
     data = experiment.as_dict()
     emit(
         args,
@@ -65,6 +68,7 @@ def list_all(args: argparse.Namespace) -> int:
         return "\n".join(
             f"{e['name']}  {'running' if e['running'] else 'stopped'}"
             + (f", winner {e['winner']}" if e["winner"] else "")
+            + (f", segment {e['segment']}" if e.get("segment") else "")
             + "  "
             + ", ".join(_arm(v) for v in e["variants"])
             for e in rows

@@ -33,6 +33,7 @@ from likewise.cli import (
     lists,
     models,
     personal,
+    segments,
     serve,
     spaces,
     tenants,
@@ -146,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.register(sub, common)
     experiments.register(sub, common)
     digest.register(sub, common)
+    segments.register(sub, common)
     backup.register(sub, common)
     config.register(sub, common)
     models.register(sub, common)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Self
 from likewise.client.catalog import CatalogCalls
 from likewise.client.digests import DigestCalls
 from likewise.client.feed import FeedCalls
+from likewise.client.segments import SegmentCalls
 from likewise.client.tenants import TenantCalls
 from likewise.client.wire import (
     blend_weights,
@@ -42,7 +43,7 @@ def _report(body: Any) -> RecordReport:
     return RecordReport(**{k: int(body[k]) for k in RecordReport().as_dict()})
 
 
-class Client(DigestCalls, FeedCalls, CatalogCalls, TenantCalls):
+class Client(DigestCalls, FeedCalls, SegmentCalls, CatalogCalls, TenantCalls):
     """A likewise server (`likewise serve`) with the methods, arguments, return types and
     exceptions of the embedded :class:`likewise.Engine`.
 
@@ -281,10 +282,15 @@ class Client(DigestCalls, FeedCalls, CatalogCalls, TenantCalls):
     # -- experiments and reports ------------------------------------------------------------
 
     def create_experiment(
-        self, name: str, variants: Sequence[str], *, split: str | None = None
+        self,
+        name: str,
+        variants: Sequence[str],
+        *,
+        split: str | None = None,
+        segment: str | None = None,
     ) -> Experiment:
         """As :meth:`Engine.create_experiment` (`POST /v1/experiments`)."""
-        body = {"name": name, "variants": list(variants), "split": split}
+        body = {"name": name, "variants": list(variants), "split": split, "segment": segment}
         found = self.transport.call("POST", "/v1/experiments", body=body, idempotent=False)
         return Experiment.from_dict(found)
 

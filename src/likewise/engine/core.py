@@ -26,6 +26,7 @@ from likewise.engine.follow import follow
 from likewise.engine.ingest import Progress
 from likewise.engine.learning import Learning
 from likewise.engine.measures import Measures
+from likewise.engine.segments import Segments
 from likewise.engine.sessions import Sessions
 from likewise.engine.tracking import Tracker
 from likewise.errors import InvalidInput
@@ -44,7 +45,7 @@ __all__ = ["Engine", "IngestReport"]
 log = logging.getLogger(__name__)
 
 
-class Engine(Digests, Sessions, Measures, Learning, Pushes):
+class Engine(Digests, Segments, Sessions, Measures, Learning, Pushes):
     """Items and events in; related items, search and "for you" lists out; and which lists
     work, measured. The items, vectors and search half is :class:`Catalog`'s, with the
     feed's queue over it (:class:`Feed`).
@@ -243,11 +244,12 @@ class Engine(Digests, Sessions, Measures, Learning, Pushes):
         check_json(context, "context")
         check_score(min_score)
         variant: str | None = None
+        member = self._membership(user_id)  # the user's segments, read once if needed
         asked = (strategy, weights, diversity, spaces) != (None, None, None, None)
         if not asked and space == "text":
             # How to recommend is not asked for: a running experiment decides, else the
             # promoted winner of the last one, else the settings.
-            chosen, variant = self.tracker.choose(user_id)
+            chosen, variant = self.tracker.choose(user_id, member.within)
             if chosen:
                 strategy = chosen["strategy"]
                 weights, diversity = chosen.get("weights"), chosen.get("diversity")
@@ -262,7 +264,7 @@ class Engine(Digests, Sessions, Measures, Learning, Pushes):
             where=where,
             exclude=exclude,
             include_seen=include_seen,
-            context=context,
+            context=self._targeted(context, member, self.personal.ranker.rules),
             weights=weights,
             diversity=diversity,
             space=space,

@@ -21,12 +21,18 @@ class Measures:
     store: Store
 
     def create_experiment(
-        self, name: str, variants: Sequence[str], *, split: str | None = None
+        self,
+        name: str,
+        variants: Sequence[str],
+        *,
+        split: str | None = None,
+        segment: str | None = None,
     ) -> Experiment:
         """Start an A/B experiment: `variants` like `a:strategy=ema` or
         `b:strategy=hybrid,diversity=0.3`, shares like `50/50` (equal if None). Users are
-        bucketed by id; one experiment runs at a time."""
-        return self.tracker.create(name, variants, split)
+        bucketed by id; one experiment runs at a time. With `segment`, only the users in that
+        segment (when they ask) take part; the others get the default and are not counted."""
+        return self.tracker.create(name, variants, split, segment)
 
     def list_experiments(self) -> list[Experiment]:
         """Every experiment, running or stopped, oldest first."""
@@ -45,7 +51,10 @@ class Measures:
     def ctr_report(self, *, group_by: str = "strategy", since: float = 0.0) -> list[RateRow]:
         """Impressions, clicks, CTR, conversions and mean dwell per strategy, per day, or per
         `day,strategy` (groups named "YYYY-MM-DD STRATEGY"). Lists served by an experiment
-        count under "EXPERIMENT:VARIANT"."""
+        count under "EXPERIMENT:VARIANT". Per `segment` (or `segment,strategy`, groups named
+        "SEGMENT STRATEGY"): each user's lists count in every segment their properties put
+        them in now (so the rows may sum to more lists than were shown); users in no
+        segment are left out."""
         return self.tracker.rates(group_by, since)
 
     def activity_report(self, *, since: float = 0.0) -> dict[str, Any]:

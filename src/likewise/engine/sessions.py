@@ -113,7 +113,7 @@ class Sessions:
             where=where,
             exclude=exclude,
             user_id=user_id or "",
-            context=context,
+            context=self._session_context(context, user_id),
             space=space,
         )
         if min_score is not None:
@@ -124,6 +124,13 @@ class Sessions:
             items = [r.id for r in rec.items]
             self.tracker.log(rec.id, user_id, strategy, items, context, ms, mark)
         return rec
+
+    def _session_context(
+        self, context: Mapping[str, Any] | None, user_id: str | None
+    ) -> Mapping[str, Any] | None:
+        """The context the rules see for a session's list (`Segments` puts in the segments
+        of `user_id`, if it is a stored user with properties)."""
+        return context
 
     def _examples(
         self,

@@ -4,6 +4,10 @@ A rule applies when every key of its `when` equals the request context's value (
 `when` means any of them). It may `filter` (a `where` every item must pass) and/or `boost`
 (items matching that `where` gain `weight` on the blended score). `daypart` and `weekday` are
 filled in from the clock (UTC) when the request does not give them.
+
+`{"when": {"segment": "premium"}}` targets a segment of users: the engine puts the segments
+the user is in (a list, from their properties) in the context as `segment`, in place of any
+the request gave, and the rule applies when one of them is wanted.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from typing import Any
 from likewise.errors import ConfigError, InvalidInput
 from likewise.filters import parse_where
 
-__all__ = ["ContextRule", "daypart", "parse_rules", "with_clock"]
+__all__ = ["SEGMENT", "ContextRule", "daypart", "parse_rules", "targets_segment", "with_clock"]
+
+SEGMENT = "segment"  # the context key that holds the user's segments (a list)
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,11 @@ class ContextRule:
     def applies(self, context: Mapping[str, Any]) -> bool:
         for key, wanted in self.when.items():
             value = context.get(key)
+            if key == SEGMENT:  # the user's segments: one of them is wanted
+                have = value if isinstance(value, list) else []
+                if not any(w in have for w in (wanted if isinstance(wanted, list) else [wanted])):
+                    return False
+                continue
             if isinstance(wanted, list) and value not in wanted:
                 return False
             if not isinstance(wanted, list) and value != wanted:
@@ -44,6 +55,10 @@ def parse_rules(raw: Sequence[Mapping[str, Any]]) -> list[ContextRule]:
         if unknown or not isinstance(item.get("when"), Mapping):
             what = f"unknown keys {sorted(unknown)}" if unknown else "'when' must be an object"
             raise ConfigError(f"context_rules[{k}]: {what}")
+        segment = item["when"].get(SEGMENT)
+        names = segment if isinstance(segment, list) else [segment]
+        if segment is not None and not all(isinstance(n, str) and n for n in names):
+            raise ConfigError(f"context_rules[{k}].when.segment: must be a segment name or a list")
         for name in ("boost", "filter"):
             if item.get(name) is not None:
                 try:
@@ -57,6 +72,11 @@ def parse_rules(raw: Sequence[Mapping[str, Any]]) -> list[ContextRule]:
             ContextRule(item["when"], item.get("boost"), float(weight), item.get("filter"))
         )
     return rules
+
+
+def targets_segment(rules: Sequence[ContextRule]) -> bool:
+    """Whether any rule names a segment (only then is the user's membership read)."""
+    return any(SEGMENT in rule.when for rule in rules)
 
 
 def daypart(hour: int) -> str:

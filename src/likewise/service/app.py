@@ -31,6 +31,7 @@ from likewise.service.routes import (
     ops,
     reports,
     search,
+    segments,
     spaces,
     tenants,
     users,
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         feed.router,
         ops.stats_router,
         tenants.router,
+        *segments.routers,
     ):
         app.include_router(router, dependencies=[Depends(known_query)])  # the pages take any
     rules = settings.profiles.signal_rules()

@@ -29,6 +29,7 @@ from likewise.service.auth import (
 )
 from likewise.service.openapi_search import search_forms
 from likewise.service.openapi_types import REF, SINCE, an_id, example, ref, schemas
+from likewise.service.routes.segments import SUMMARIES as SEGMENT_SUMMARIES
 from likewise.service.schemas import ErrorOut
 
 __all__ = ["OPERATION_IDS", "SUMMARIES", "install", "operation_id", "role_of"]
@@ -99,6 +100,7 @@ SUMMARIES = {
     "stats": "Store counts and the trained model",
     "push_feed": "Queue item changes for the feed",
     "feed_status": "The feed's queue: waiting, applied, failed, lag",
+    **SEGMENT_SUMMARIES,
 }
 ITEM = {"id": "a1", "title": "Rocket reaches the moon", "tags": ["space"], "category": "news"}
 EVENT = {
@@ -172,7 +174,7 @@ JSON_PARAMETERS = {
     "context": ("Context", "The request's context", {"device": "mobile"}),
 }
 MUST_EXIST = ("item_id", "name", "job_id")  # path ids of things that can be missing (a user cannot)
-REFER = ("record", "onboard", "recommend_from")  # bodies naming items that may be missing: 404
+REFER = ("record", "onboard", "recommend_from", "create")  # bodies naming what may be missing: 404
 # 409: valid, but the state cannot serve it: a user with a history, a running experiment, the
 # behaviour space or a learned source before `train`, an item in which the store's template
 # finds nothing to embed, a space that exists with another dimension or metric.

@@ -16,6 +16,7 @@ from likewise.items.model import Item
 from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store.digest import DigestReads
 from likewise.store.feed import FeedStore
+from likewise.store.segments import SegmentStore
 from likewise.store.shadow import Shadowing
 from likewise.tracking.impressions import Impression
 from likewise.tracking.report import Activity, RateRow
@@ -123,10 +124,11 @@ class Fetched(NamedTuple):
     title: str
 
 
-class Store(Shadowing, DigestReads, FeedStore, Protocol):
+class Store(Shadowing, DigestReads, FeedStore, SegmentStore, Protocol):
     """Items, their vectors in named spaces, filtered vector search, the shadow a reembed
-    fills (`shadow.py`), the feed's queue (`feed.py`), and the activity (events, profiles
-    per user and space, impressions) recorded about them."""
+    fills (`shadow.py`), the feed's queue (`feed.py`), the activity (events, profiles per
+    user and space, impressions) recorded about them, and users' properties and segments
+    (`segments.py`)."""
 
     @property
     def info(self) -> StoreInfo | None:

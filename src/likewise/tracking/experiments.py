@@ -63,6 +63,7 @@ class Experiment:
     started: float
     stopped: float | None = None
     winner: str | None = None
+    segment: str | None = None  # only users in this segment take part (others: the default)
 
     def __post_init__(self) -> None:
         check_name(self.name, "name")
@@ -105,6 +106,7 @@ class Experiment:
             started=float(data["started"]),
             stopped=None if data.get("stopped") is None else float(data["stopped"]),
             winner=data.get("winner"),
+            segment=data.get("segment"),
         )
 
 

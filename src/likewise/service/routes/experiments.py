@@ -64,6 +64,11 @@ class ExperimentIn(BaseModel):
         json_schema_extra={"pattern": f"^{SHARE}(/{SHARE})+$"},
         description="shares above 0, one per variant, e.g. 50/50 (default: equal)",
     )
+    segment: str | None = Field(
+        None,
+        json_schema_extra={"pattern": NAME.pattern},
+        description="only users in this segment take part (404 if there is none)",
+    )
 
 
 class StopIn(BaseModel):
@@ -86,9 +91,11 @@ def report(request: Request, name: str) -> dict[str, Any]:
 @writes.post("", status_code=201)
 def create(request: Request, body: ExperimentIn) -> dict[str, Any]:
     """Start an experiment; users are bucketed by id, one experiment runs at a time (409)."""
-    return (
-        engine_of(request).create_experiment(body.name, body.variants, split=body.split).as_dict()
+    engine = engine_of(request)
+    made = engine.create_experiment(
+        body.name, body.variants, split=body.split, segment=body.segment
     )
+    return made.as_dict()
 
 
 @writes.post("/{name}/stop")

@@ -23,13 +23,17 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=[Depends
 @router.get("/ctr", response_model=CtrReport)
 def ctr(
     request: Request,
-    group_by: Literal["strategy", "day", "day,strategy"] = "strategy",
+    group_by: Literal[
+        "strategy", "day", "day,strategy", "segment", "segment,strategy"
+    ] = "strategy",
     since: Since = None,
 ) -> dict[str, Any]:
     """Per strategy, per day (UTC) or per `day,strategy` (groups "YYYY-MM-DD STRATEGY"):
     lists shown, lists clicked, CTR, conversions, conversion rate (each with a 95% Wilson
     interval) and mean dwell of attributed dwell events. Lists served by an experiment count
-    under "EXPERIMENT:VARIANT"."""
+    under "EXPERIMENT:VARIANT". Per `segment` (or `segment,strategy`, groups "SEGMENT
+    STRATEGY"): a user's lists count in every segment their current properties put them in;
+    users in no segment are left out."""
     start = _since(since)
     rows = engine_of(request).ctr_report(group_by=group_by, since=start)
     return {"group_by": group_by, "since": start, "rows": [r.as_dict() for r in rows]}

@@ -251,18 +251,18 @@ async function showDashboard(period) {
   const since = period ? "&since=" + String((Math.floor(Date.now() / 86_400_000) - Number(period) + 1) * 86_400) : "";
   for (const canvas of document.querySelectorAll("canvas")) if (window.Chart) Chart.getChart(canvas)?.destroy();
   try {
-    const [report, daily, activity, stats] = await Promise.all([
+    const [report, daily, activity, stats, segments] = await Promise.all([
       api("/v1/reports/ctr?group_by=strategy" + since),
       api("/v1/reports/ctr?group_by=" + encodeURIComponent("day,strategy") + since),
       api("/v1/reports/activity?" + since.slice(1)),
-      api("/v1/stats")]);
+      api("/v1/stats"),
+      api("/v1/reports/ctr?group_by=segment" + since)]);
     const body = document.querySelector("#ctr-table tbody");
-    body.replaceChildren(...report.rows.map((r) => el("tr", {},
-      el("th", { scope: "row", text: r.group }), el("td", { text: String(r.impressions) }),
-      el("td", { text: String(r.clicks) }), el("td", { text: interval(r, "ctr", "ctr_ci95") }),
-      el("td", { text: String(r.conversions) }),
-      el("td", { text: interval(r, "conversion_rate", "conversion_rate_ci95") }))));
+    body.replaceChildren(...report.rows.map(rateRow));
     if (!report.rows.length) body.replaceChildren(el("tr", {}, el("td", { colspan: "6", text: "No lists shown in this period." })));
+    const bySegment = document.getElementById("segment-table");  // shown once a segment has lists
+    bySegment.hidden = !segments.rows.length;
+    bySegment.tBodies[0].replaceChildren(...segments.rows.map(rateRow));
     barChart(document.getElementById("ctr-chart"), "CTR", report.rows, "ctr", "ctr_ci95");
     barChart(document.getElementById("conversion-chart"), "conversion rate", report.rows,
       "conversion_rate", "conversion_rate_ci95");
@@ -274,6 +274,14 @@ async function showDashboard(period) {
     const flat = Object.entries(stats).filter(([, v]) => typeof v !== "object");
     ops.replaceChildren(...flat.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: String(v) })]));
   } catch (error) { status(error.message); }
+}
+
+function rateRow(r) {
+  return el("tr", {},
+    el("th", { scope: "row", text: r.group }), el("td", { text: String(r.impressions) }),
+    el("td", { text: String(r.clicks) }), el("td", { text: interval(r, "ctr", "ctr_ci95") }),
+    el("td", { text: String(r.conversions) }),
+    el("td", { text: interval(r, "conversion_rate", "conversion_rate_ci95") }));
 }
 
 function showActivity(activity) {

@@ -48,9 +48,14 @@ CREATE TABLE IF NOT EXISTS feed_lease (
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, origin TEXT NOT NULL, users TEXT,
     model INTEGER NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS user_properties (
+    user_id TEXT PRIMARY KEY, properties TEXT NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS segments (
+    name TEXT PRIMARY KEY, filter TEXT NOT NULL, created_at REAL NOT NULL);
 """
-# `changes` (changes.py) and the feed's tables (store/sql/feed.py) came later without a new
-# version: created at the open of any store, an older likewise ignores them.
+# `changes` (changes.py), the feed's tables (store/sql/feed.py), `user_properties` and
+# `segments` (store/sql/segments.py) came later without a new version: created at the open
+# of any store, an older likewise ignores them.
 # Version 2: profiles and their snapshots are kept per (user, vector space).
 _PROFILES = """
 CREATE TABLE IF NOT EXISTS profiles (

@@ -105,6 +105,14 @@ CREATE TABLE IF NOT EXISTS feed_cursors (
 CREATE TABLE IF NOT EXISTS feed_lease (name TEXT PRIMARY KEY, owner TEXT NOT NULL,
     until DOUBLE PRECISION NOT NULL);
 """,
+    # Users' properties and the segments (named filters) over them (`sql/segments.py`); IF
+    # NOT EXISTS, as 7: a test replays the migrations over a store rolled back to version 1.
+    9: """
+CREATE TABLE IF NOT EXISTS user_properties (
+    user_id TEXT PRIMARY KEY, properties TEXT NOT NULL, updated_at DOUBLE PRECISION NOT NULL);
+CREATE TABLE IF NOT EXISTS segments (
+    name TEXT PRIMARY KEY, filter TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL);
+""",
 }
 
 

@@ -205,7 +205,8 @@ def item_ids(db: Sql, after: str, limit: int) -> list[str]:
     return [r[0] for r in rows]
 
 
-FORGET = ("events", "profiles", "profile_history", "impressions")
+# Deleting a user's events (`keep_impressions`) takes the first three; a forget takes all.
+FORGET = ("events", "profiles", "profile_history", "impressions", "user_properties")
 
 
 def forget_user(db: Sql, user_id: str, tables: Sequence[str] = FORGET) -> dict[str, int]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from likewise.store.sql.query import Sql, marks
+from likewise.store.sql.segments import PROPERTY_TABLES
 
 __all__ = ["TABLES", "dump_page", "load_rows"]
 
@@ -36,6 +37,7 @@ TABLES: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {
     "popularity": (("item_id", "score", "events", "trend"), "item_id", ()),
     "impressions": (("id", "user_id", "strategy", "items", "context", "at", "ms"), "id", ()),
     "blobs": (("name", "data", "at"), "name", ()),
+    **PROPERTY_TABLES,  # users' properties and the segments over them
 }
 
 
