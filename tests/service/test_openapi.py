@@ -52,6 +52,7 @@ IDS = {
     ("get", "/v1/popular"): "popularItems",
     ("get", "/v1/latest"): "latestItems",
     ("post", "/v1/recommend"): "recommendFromItems",
+    ("post", "/v1/groups/recommendations"): "recommendGroup",
     ("post", "/v1/impressions"): "trackList",
     ("get", "/healthz"): "health",
     ("get", "/readyz"): "readiness",
@@ -131,7 +132,7 @@ def test_errors_are_the_ones_each_operation_can_answer(document: dict[str, Any])
         has_body = "requestBody" in op
         path = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
         assert (413 in codes) == has_body, name
-        refers = name in ("recordEvents", "onboardUser", "recommendFromItems")
+        refers = name in ("recordEvents", "onboardUser", "recommendFromItems", "recommendGroup")
         found = bool(path & {"item_id", "name"}) and name != "putItem"
         assert (404 in codes) == (found or refers), name
         assert (401 in codes) == (name not in OPEN), name
@@ -141,6 +142,7 @@ def test_errors_are_the_ones_each_operation_can_answer(document: dict[str, Any])
         conflicts = ("onboardUser", "createExperiment", "recommendForUser", "similarItems")
         conflicts += ("putItem", "writeItems")  # an item with nothing for the template to embed
         conflicts += ("putSpace",)  # a space that exists with another dimension or metric
+        conflicts += ("recommendGroup",)  # a member with no positive event yet
         assert (409 in codes) == (name in conflicts), name
         for code in codes:
             body = op["responses"][str(code)]["content"]["application/json"]["schema"]
@@ -288,6 +290,7 @@ BODY_ORDER = [
     ("putSpace", "/v1/spaces/image"),
     ("recordEvents", "/v1/events"),
     ("recommendFromItems", "/v1/recommend"),
+    ("recommendGroup", "/v1/groups/recommendations"),  # u1 and u2 have events by now
     ("trackList", "/v1/impressions"),
     ("onboardUser", "/v1/users/{new}/onboarding"),
     ("createExperiment", "/v1/experiments"),

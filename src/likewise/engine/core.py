@@ -22,6 +22,7 @@ from likewise.engine.checks import (
     check_score,
 )
 from likewise.engine.follow import follow
+from likewise.engine.groups import Groups
 from likewise.engine.ingest import Progress
 from likewise.engine.learning import Learning
 from likewise.engine.measures import Measures
@@ -43,7 +44,7 @@ __all__ = ["Engine", "IngestReport"]
 log = logging.getLogger(__name__)
 
 
-class Engine(Sessions, Measures, Learning, Catalog):
+class Engine(Groups, Sessions, Measures, Learning, Catalog):
     """Items and events in; related items, search and "for you" lists out; and which lists
     work, measured. The items, vectors and search half is :class:`Catalog`'s.
 

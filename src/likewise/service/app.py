@@ -23,6 +23,7 @@ from likewise.service.middleware import AllowedMethods, BodyLimit
 from likewise.service.routes import (
     events,
     experiments,
+    groups,
     items,
     lists,
     ops,
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         items.router,
         lists.router,
         search.router,
+        groups.router,
         spaces.router,
         events.router,
         users.writes,

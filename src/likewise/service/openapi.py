@@ -68,6 +68,7 @@ OPERATION_IDS = {
 SUMMARIES = {
     "recommendations": 'Recommend items for a user ("for you")',
     "recommend_from": "Recommend items from a set of items",
+    "recommend_group": "Recommend items for a group of users",
     "track_list": "Log a list shown",
     "profile": "What is known of a user",
     "onboard": "Start a new user from text or chosen items",
@@ -109,7 +110,7 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
     "record": {
         "application/json": {
             "one": EVENT,
-            "batch": [EVENT, {"user_id": "u1", "item_id": "a2", "type": "rating", "value": 4}],
+            "batch": [EVENT, {"user_id": "u2", "item_id": "a2", "type": "rating", "value": 4}],
         }
     },
     "put_item": {"application/json": {"item": {k: v for k, v in ITEM.items() if k != "id"}}},
@@ -156,6 +157,7 @@ NDJSON = {"write_batch": {"type": "array", "items": ref("Item")}}
 FIELDS: dict[str, dict[str, Any]] = {
     "SearchIn": {"where": ref("Where")},
     "RecommendFrom": {"where": ref("Where"), "context": ref("Context")},
+    "GroupIn": {"where": ref("Where")},
 }
 # POST /v1/recommend takes at most MAX_EXAMPLES (100) ids or vectors in all; the document
 # gives each list its own share of them, as a schema cannot bound a sum.
@@ -168,12 +170,13 @@ JSON_PARAMETERS = {
     "context": ("Context", "The request's context", {"device": "mobile"}),
 }
 MUST_EXIST = ("item_id", "name")  # path ids of things that can be missing (a user cannot)
-REFER = ("record", "onboard", "recommend_from")  # bodies naming items that may be missing: 404
+# Bodies naming items (or users) that may be missing: 404.
+REFER = ("record", "onboard", "recommend_from", "recommend_group")
 # 409: valid, but the state cannot serve it: a user with a history, a running experiment, the
 # behaviour space or a learned source before `train`, an item in which the store's template
 # finds nothing to embed, a space that exists with another dimension or metric.
 CONFLICTS: tuple[str, ...] = ("onboard", "create", "recommendations", "similar", "put_item")
-CONFLICTS += ("write_batch", "put_space")
+CONFLICTS += ("write_batch", "put_space", "recommend_group")
 ROLES: dict[Callable[..., Any], Role] = {
     require_read: "read",
     require_events: "events",
