@@ -2,7 +2,7 @@
 and dissimilar synthetic groups, beside each member's own list (see
 `likewise.evaluation.groups` for the protocol and the definitions).
 
-    python bench/groups.py                          # ML-1M, 300 groups of each kind, MiniLM
+    python bench/groups.py                  # ML-1M, 300 groups of each kind, MiniLM, both spaces
     python bench/groups.py --dataset ml-100k --groups 100 --model hashing-256
 """
 
@@ -31,6 +31,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, help="keep the first N users only")
     parser.add_argument("--model", default="minilm", help="embedding model (default minilm)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--spaces", default="text,behaviour", help="spaces scored (default text,behaviour)"
+    )
     args = parser.parse_args()
     request = GroupRequest(
         dataset=args.dataset,
@@ -38,6 +41,7 @@ def main() -> None:
         users=args.users,
         model=args.model,
         seed=args.seed,
+        spaces=tuple(args.spaces.split(",")),
     )
     print(table(run_groups(request, bars=bars), request))
 

@@ -148,3 +148,24 @@ def test_pure_scoring_ties_and_median() -> None:
     # Fair with three members and three items each loves alone: one each, in member order.
     fair = rank_group(np.eye(3)[::-1].copy(), 3, "fair")
     assert [p.index for p in fair] == [2, 1, 0]
+
+
+def test_in_the_behaviour_space_scores_are_the_members_own(group_engine: Engine) -> None:
+    """After `train`, a group's `average` score for an item is the mean of the scores each
+    member's own list gives it there (the inner products of the learned space)."""
+    likes = ["loved", "compromise", "theirs", "a", "b"]
+    group_engine.record_many(
+        {"user_id": f"v{k}", "item_id": item, "type": "like"}
+        for k in range(6)
+        for item in likes[k % 3 : k % 3 + 3]
+    )
+    group_engine.train()
+    members = ["v0", "v1"]
+    own = {
+        m: {r.id: r.score for r in group_engine.recommend(m, n=10, space="behaviour").items}
+        for m in members
+    }
+    rec = group_engine.recommend_group(members, 3, space="behaviour", track=False)
+    assert rec.items
+    for r in rec.items:
+        assert r.score == pytest.approx(sum(own[m][r.id] for m in members) / 2, abs=1e-5)

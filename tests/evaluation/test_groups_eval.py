@@ -31,9 +31,10 @@ def test_groups_hold_to_their_thresholds() -> None:
 def test_the_evaluation_runs_on_a_slice_of_movielens_100k() -> None:
     request = GroupRequest(dataset="ml-100k", groups=8, users=120, model="hashing-64")
     evaluation = run_groups(request)
-    rows = {(r.kind, r.strategy): r for r in evaluation.results}
+    rows = {(r.space, r.kind, r.strategy): r for r in evaluation.results}
     assert set(rows) == {
-        (kind, strategy)
+        (space, kind, strategy)
+        for space in ("text",)
         for kind in ("similar", "dissimilar")
         for strategy in (*GROUP_STRATEGIES, "individual")
     }
@@ -44,5 +45,5 @@ def test_the_evaluation_runs_on_a_slice_of_movielens_100k() -> None:
     assert evaluation.thresholds["similar"] > evaluation.thresholds["dissimilar"]
     assert evaluation.cohesion["similar"] > evaluation.cohesion["dissimilar"]
     text = table(evaluation, request)
-    assert "| similar | least_misery |" in text and "individual (baseline)" in text
+    assert "| text | similar | least_misery |" in text and "individual (baseline)" in text
     assert "group HR@10" in text and "worst-member HR@10" in text

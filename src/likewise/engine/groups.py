@@ -51,7 +51,8 @@ class Groups:
 
         Candidates are the items nearest each member's interest vector and nearest the
         group's mean (one search each, in `space`, passing `where`); each is scored for each
-        member by the cosine to their interest vector, and `strategy` aggregates
+        member as the space's search scores (the cosine to their interest vector; the inner
+        product in `behaviour`, after :meth:`train`), and `strategy` aggregates
         (`recommend.group`): `average` (the mean score), `least_misery` (the lowest member
         score) or `fair` (each next item is the best remaining one of the member served
         least so far). Each item's `members` (`for` in JSON) are the members whose score
@@ -68,14 +69,16 @@ class Groups:
         check_n(n)
         members = check_members(users)
         strategy = check_group_strategy(strategy)
-        if not isinstance(space, str) or space not in self.store.spaces():
-            known = ", ".join(self.store.spaces())
+        spaces = self.store.spaces()
+        if not isinstance(space, str) or space not in spaces:
+            known = ", ".join(spaces)
             raise InvalidInput(f"unknown space {space!r}; known: {known}", field="space")
         mark = self.store.forget_mark() if track else None  # before any member is read
         queries, seen = self._tastes(members, space)
-        group = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+        group = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).mean(axis=0)
         pool: dict[str, None] = {}
-        for query in [*queries, group.mean(axis=0)]:
+        # The group's mean too, unless the members' directions cancel out.
+        for query in [*queries, group] if np.linalg.norm(group) > 1e-6 else queries:
             hits = self.store.search(
                 query, n=min(MAX_N, n * POOL), where=where, exclude=seen, space=space
             )
@@ -84,7 +87,8 @@ class Groups:
         ids = [i for i in pool if i in stored]
         items: list[Recommended] = []
         if ids:
-            scores = member_scores(queries, np.stack([stored[i] for i in ids]))
+            vectors = np.stack([stored[i] for i in ids])
+            scores = member_scores(queries, vectors, spaces[space].metric)
             for pick in rank_group(scores, n, strategy):
                 names = tuple(members[k] for k in pick.members)
                 items.append(Recommended(ids[pick.index], pick.score, reason(names), None, names))
@@ -112,10 +116,11 @@ class Groups:
                 vector = None if profile is None else profile.interest
             else:
                 vector = taste(self.store, user, space, "dislike", self.settings.profiles)
-            if vector is None or not np.any(vector):
+            query = None if vector is None else query_of(space, vector)
+            if query is None or not np.any(query) or not np.all(np.isfinite(query)):
                 why = f"user {user!r} has no interest vector in {space!r} yet (no positive event)"
                 raise Conflict(why, field=f"users[{k}]")
-            rows.append(query_of(space, vector))
+            rows.append(query)
         return np.stack(rows).astype(np.float32), list(seen)
 
 

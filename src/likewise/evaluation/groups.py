@@ -13,8 +13,9 @@ The protocol, end to end (through the serving code, as `evaluation/run.py` does)
    and nearest users whose cosine to every member is at or above the high threshold;
    "dissimilar" groups are an anchor and random users whose cosine to every member is at or
    below the low one.
-4. Each group gets one list of `k` per strategy (`Engine.recommend_group`, not logged), and
-   each member's held-out item is looked for in it:
+4. Each group gets one list of `k` per strategy (`Engine.recommend_group`, not logged) in
+   each of `spaces` (`text`: content; `behaviour`: the vectors `Engine.train` learns from
+   the replayed history), and each member's held-out item is looked for in it:
    - group HR@k: the share of groups whose list holds any member's held-out item;
    - mean member HR@k: over groups, the share of its members whose item is in the list;
    - worst-member HR@k: over groups, the minimum of the members' hits (1 only when the list
@@ -62,6 +63,7 @@ class GroupRequest:
     k: int = 10
     users: int | None = None
     model: str = "minilm"
+    spaces: tuple[str, ...] = ("text",)  # and `behaviour`: trained after the replay
     similar_quantile: float = 0.9
     dissimilar_quantile: float = 0.1
     seed: int = 0
@@ -69,8 +71,9 @@ class GroupRequest:
 
 @dataclass(frozen=True)
 class GroupResult:
-    """One strategy on one kind of group."""
+    """One strategy on one kind of group, in one space."""
 
+    space: str
     kind: str
     strategy: str
     groups: int
@@ -105,6 +108,8 @@ def run_groups(request: GroupRequest, *, bars: Bars = no_bars) -> GroupEvaluatio
         with bars(len(items), "embed") as advance:
             engine.add_items(items, progress=advance)
         replay(engine, history, bars)
+        if "behaviour" in request.spaces:
+            engine.train()
         users, tastes = _tastes(engine, history, targets)
         rng = np.random.default_rng(request.seed)
         thresholds = _thresholds(tastes, request, rng)
@@ -112,11 +117,13 @@ def run_groups(request: GroupRequest, *, bars: Bars = no_bars) -> GroupEvaluatio
             kind: build_groups(tastes, kind, thresholds[kind], request, rng) for kind in KINDS
         }
         results: list[GroupResult] = []
-        with bars(sum(map(len, groups.values())), "groups") as advance:
-            for kind, found in groups.items():
-                named = [[users[m] for m in g] for g in found]
-                results += _score(engine, kind, named, targets, request.k)
-                advance(len(found))
+        total = sum(map(len, groups.values())) * len(request.spaces)
+        with bars(total, "groups") as advance:
+            for space in request.spaces:
+                for kind, found in groups.items():
+                    named = [[users[m] for m in g] for g in found]
+                    results += _score(engine, space, kind, named, targets, request.k)
+                    advance(len(found))
     cohesion = {kind: _cohesion(tastes, g) for kind, g in groups.items()}
     skipped = {kind: request.groups - len(g) for kind, g in groups.items()}
     seconds = time.perf_counter() - started
@@ -198,6 +205,7 @@ def build_groups(
 
 def _score(
     engine: Engine,
+    space: str,
     kind: str,
     groups: Sequence[Sequence[str]],
     targets: Mapping[str, str],
@@ -208,7 +216,9 @@ def _score(
     for members in groups:
         for strategy in GROUP_STRATEGIES:
             try:
-                rec = engine.recommend_group(members, k, strategy=strategy, track=False)
+                rec = engine.recommend_group(
+                    members, k, strategy=strategy, space=space, track=False
+                )
             except Conflict:  # a member whose positive ratings left no direction
                 break
             shown = {r.id for r in rec.items}
@@ -216,16 +226,17 @@ def _score(
         else:
             own = []
             for m in members:
-                rec = engine.recommend(m, n=k, strategy="dislike", track=False)
+                rec = engine.recommend(m, n=k, strategy="dislike", space=space, track=False)
                 own.append(targets[m] in {r.id for r in rec.items})
             hits[BASELINE].append(own)
-    return [_result(kind, strategy, rows) for strategy, rows in hits.items()]
+    return [_result(space, kind, strategy, rows) for strategy, rows in hits.items()]
 
 
-def _result(kind: str, strategy: str, rows: Sequence[Sequence[bool]]) -> GroupResult:
+def _result(space: str, kind: str, strategy: str, rows: Sequence[Sequence[bool]]) -> GroupResult:
     if not rows:
-        return GroupResult(kind, strategy, 0, 0.0, 0.0, 0.0)
+        return GroupResult(space, kind, strategy, 0, 0.0, 0.0, 0.0)
     return GroupResult(
+        space,
         kind,
         strategy,
         len(rows),
@@ -247,13 +258,14 @@ def table(evaluation: GroupEvaluation, request: GroupRequest) -> str:
     """The results as a markdown table, with the thresholds and each kind's cohesion."""
     k = request.k
     lines = [
-        f"| groups | strategy | n | group HR@{k} | mean member HR@{k} | worst-member HR@{k} |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        f"| space | groups | strategy | n | group HR@{k} | mean member HR@{k} "
+        f"| worst-member HR@{k} |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for r in evaluation.results:
         name = f"{r.strategy} (baseline)" if r.strategy == BASELINE else r.strategy
         lines.append(
-            f"| {r.kind} | {name} | {r.groups} | {r.group_hr:.4f} | {r.member_hr:.4f} "
+            f"| {r.space} | {r.kind} | {name} | {r.groups} | {r.group_hr:.4f} | {r.member_hr:.4f} "
             f"| {r.worst_hr:.4f} |"
         )
     notes = ", ".join(

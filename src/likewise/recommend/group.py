@@ -1,8 +1,9 @@
 """Lists for a group (a household, friends watching together): the pure scoring.
 
 Each candidate is scored for each member (the cosine of the member's interest vector and the
-item's vector), then the members' scores are aggregated by one of three strategies, the
-classic aggregations of group recommendation (Masthoff, "Group recommender systems:
+item's vector; the inner product in a `dot` space such as `behaviour`), then the members'
+scores are aggregated by one of three strategies, the classic aggregations of group
+recommendation (Masthoff, "Group recommender systems:
 aggregation, satisfaction and group attributes", Recommender Systems Handbook, 2nd ed., 2015):
 
 - `average`: the mean of the members' scores (for cosine, the same ranking as the cosine to
@@ -67,10 +68,20 @@ def check_group_strategy(name: object) -> str:
     return name
 
 
-def member_scores(members: np.ndarray[Any, Any], items: np.ndarray[Any, Any]) -> Matrix:
-    """Cosines, shape (members, items), of each member's vector with each item's vector."""
-    m = _unit(np.asarray(members, dtype=np.float64))
-    v = _unit(np.asarray(items, dtype=np.float64))
+def member_scores(
+    members: np.ndarray[Any, Any], items: np.ndarray[Any, Any], metric: str = "cosine"
+) -> Matrix:
+    """Each member's score for each item, shape (members, items), as the space's search
+    scores: the cosine, the inner product (`dot`: the behaviour space, where an item's
+    norm carries what the model learned), or minus the distance (`euclidean`)."""
+    m = np.asarray(members, dtype=np.float64)
+    v = np.asarray(items, dtype=np.float64)
+    if metric == "euclidean":
+        squared = (m * m).sum(1)[:, None] - 2 * m @ v.T + (v * v).sum(1)[None, :]
+        distances: Matrix = -np.sqrt(np.maximum(squared, 0.0))
+        return distances
+    if metric != "dot":
+        m, v = _unit(m), _unit(v)
     scores: Matrix = m @ v.T
     return scores
 
