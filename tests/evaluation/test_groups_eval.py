@@ -42,6 +42,10 @@ def test_the_evaluation_runs_on_a_slice_of_movielens_100k() -> None:
         assert 0 < r.groups <= 8
         # Any member's hit is at least the mean member's, which is at least the worst one's.
         assert 0.0 <= r.worst_hr <= r.member_hr <= r.group_hr <= 1.0
+        assert 0.0 <= r.blocked <= 1.0
+    # Members who are alike have seen each other's held-out items more often.
+    blocked = {kind: rows[("text", kind, "average")].blocked for kind in ("similar", "dissimilar")}
+    assert blocked["similar"] > blocked["dissimilar"]
     assert evaluation.thresholds["similar"] > evaluation.thresholds["dissimilar"]
     assert evaluation.cohesion["similar"] > evaluation.cohesion["dissimilar"]
     text = table(evaluation, request)

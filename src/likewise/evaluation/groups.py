@@ -23,7 +23,8 @@ The protocol, end to end (through the serving code, as `evaluation/run.py` does)
    The baseline is each member's own list (`Engine.recommend` with the `dislike` profile
    strategy, the same interest vector a group list scores with), measured the same way: how
    well the members would do if each were served alone. A group list leaves out what any
-   member has seen, so a member's held-out item seen by another member cannot be hit.
+   member has seen, so a member's held-out item seen by another member cannot be hit: the
+   table gives the share of such items per kind of group (high in similar groups).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -80,6 +81,7 @@ class GroupResult:
     group_hr: float
     member_hr: float
     worst_hr: float
+    blocked: float = 0.0  # share of members whose held-out item another member has seen
 
 
 @dataclass
@@ -213,6 +215,7 @@ def _score(
 ) -> list[GroupResult]:
     """Each strategy's figures over `groups`, then the individual baseline's."""
     hits: dict[str, list[list[bool]]] = {s: [] for s in (*GROUP_STRATEGIES, BASELINE)}
+    blocked: list[float] = []
     for members in groups:
         for strategy in GROUP_STRATEGIES:
             try:
@@ -229,7 +232,14 @@ def _score(
                 rec = engine.recommend(m, n=k, strategy="dislike", space=space, track=False)
                 own.append(targets[m] in {r.id for r in rec.items})
             hits[BASELINE].append(own)
-    return [_result(space, kind, strategy, rows) for strategy, rows in hits.items()]
+            seen = {m: set(engine.seen(m)) for m in members}
+            others = [any(targets[m] in seen[o] for o in members if o != m) for m in members]
+            blocked.append(float(np.mean(others)))
+    share = float(np.mean(blocked)) if blocked else 0.0
+    return [
+        replace(_result(space, kind, strategy, rows), blocked=share)
+        for strategy, rows in hits.items()
+    ]
 
 
 def _result(space: str, kind: str, strategy: str, rows: Sequence[Sequence[bool]]) -> GroupResult:
@@ -259,14 +269,14 @@ def table(evaluation: GroupEvaluation, request: GroupRequest) -> str:
     k = request.k
     lines = [
         f"| space | groups | strategy | n | group HR@{k} | mean member HR@{k} "
-        f"| worst-member HR@{k} |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+        f"| worst-member HR@{k} | held-out items another member saw |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in evaluation.results:
         name = f"{r.strategy} (baseline)" if r.strategy == BASELINE else r.strategy
         lines.append(
             f"| {r.space} | {r.kind} | {name} | {r.groups} | {r.group_hr:.4f} | {r.member_hr:.4f} "
-            f"| {r.worst_hr:.4f} |"
+            f"| {r.worst_hr:.4f} | {r.blocked:.3f} |"
         )
     notes = ", ".join(
         f"{kind}: cosine {'>=' if kind == 'similar' else '<='} "
