@@ -236,6 +236,7 @@ def test_one_name_for_a_list_length(data: Path, run: Run) -> None:
         ("latest",),
         ("recommend-from",),
         ("digest",),
+        ("recommend-group",),
     }
     for words in lengths:
         parser = dict(_commands(build_parser()))[words]

@@ -83,8 +83,8 @@ def _one_strategy(case: schemathesis.Case) -> bool:
     state (its descriptions do): `weights` and `diversity` tune the hybrid only, and `space`
     applies to the profile strategies only; the server answers 422 naming the parameter.
     And a `space` or `spaces` named: ones the store has (its state, which no schema can
-    list), in place of `source`; a session's `vector` of that space's dimension, or else
-    `positive` ids."""
+    list), in place of `source` and in a group's list; a session's `vector` of that space's
+    dimension, or else `positive` ids."""
     query = case.query or {}
     if "spaces" in query:
         return False
@@ -94,6 +94,9 @@ def _one_strategy(case: schemathesis.Case) -> bool:
         return given and bool(body.get("positive"))
     if case.operation.path == "/v1/items/{item_id}/similar":
         return "space" not in query
+    if case.operation.path == "/v1/groups/recommendations":
+        body = case.body if isinstance(case.body, dict) else {}
+        return body.get("space", "text") in ("text", "behaviour")
     if case.operation.path != "/v1/users/{user_id}/recommendations":
         return True
     if query.get("space", "text") not in ("text", "behaviour"):

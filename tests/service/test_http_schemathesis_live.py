@@ -140,8 +140,9 @@ def _set_aside(check: str, case: schemathesis.Case, response: Any) -> str | None
     - recommendForUser's `weights`/`diversity` tune the hybrid only, and `space` applies
       to the profile strategies only;
     - similarItems' `space` must be one the store has, and replaces `source`; so must every
-      space of `spaces`, and recommendForUser's `space`, and a session's `space` (whose
-      `vector` has that space's dimension; without one, `positive` must not be empty);
+      space of `spaces`, and recommendForUser's and a group's `space`, and a session's
+      `space` (whose `vector` has that space's dimension; without one, `positive` must not
+      be empty);
     - an item's own `vectors` must name spaces the store has, of their dimensions, and its
       `image_data` must decode to a picture (a 422 naming `vectors.SPACE` or `image_data`).
     (Onboarding from text or items the model places nowhere is valid and a 409.)
@@ -170,6 +171,8 @@ def _set_aside(check: str, case: schemathesis.Case, response: Any) -> str | None
     session = "space" in body or "vector" in body or not body.get("positive")
     if path == "/v1/recommend" and session and _error_field(response) in SESSION_FIELDS:
         return "a session's space the store lacks, its vector's dimension, or no positive"
+    if path == "/v1/groups/recommendations" and _error_field(response) == "space":
+        return "a group's space the store lacks"
     if path == "/v1/users/{user_id}/recommendations":
         query = case.query or {}
         strategy = query.get("strategy")

@@ -52,6 +52,7 @@ IDS = {
     ("get", "/v1/popular"): "popularItems",
     ("get", "/v1/latest"): "latestItems",
     ("post", "/v1/recommend"): "recommendFromItems",
+    ("post", "/v1/groups/recommendations"): "recommendGroup",
     ("post", "/v1/impressions"): "trackList",
     ("post", "/v1/feed"): "pushFeed",
     ("get", "/v1/feed"): "feedStatus",
@@ -150,6 +151,7 @@ def test_errors_are_the_ones_each_operation_can_answer(document: dict[str, Any])
         path = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
         assert (413 in codes) == has_body, name
         refers = name in ("recordEvents", "onboardUser", "recommendFromItems", "createExperiment")
+        refers |= name == "recommendGroup"
         found = bool(path & {"item_id", "name", "job_id"}) and name not in ("putItem", "putSegment")
         assert (404 in codes) == (found or refers), name
         assert (401 in codes) == (name not in OPEN), name
@@ -161,6 +163,7 @@ def test_errors_are_the_ones_each_operation_can_answer(document: dict[str, Any])
         conflicts += ("putSpace",)  # a space that exists with another dimension or metric
         conflicts += ("createTenant",)  # a tenant of that name exists
         conflicts += ("digestRows",)  # a job not done
+        conflicts += ("recommendGroup",)  # a member with no positive event yet
         assert (409 in codes) == (name in conflicts), name
         for code in codes:
             body = op["responses"][str(code)]["content"]["application/json"]["schema"]
@@ -308,6 +311,7 @@ BODY_ORDER = [
     ("putSpace", "/v1/spaces/image"),
     ("recordEvents", "/v1/events"),
     ("recommendFromItems", "/v1/recommend"),
+    ("recommendGroup", "/v1/groups/recommendations"),  # u1 and u2 have events by now
     ("trackList", "/v1/impressions"),
     ("pushFeed", "/v1/feed"),
     ("onboardUser", "/v1/users/{new}/onboarding"),

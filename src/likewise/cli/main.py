@@ -30,6 +30,7 @@ from likewise.cli import (
     digest,
     evaluate,
     experiments,
+    groups,
     lists,
     models,
     personal,
@@ -140,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", required=True, metavar="command")
     commands.register(sub, common)
     personal.register(sub, common)
+    groups.register(sub, common)
     lists.register(sub, common)
     spaces.register(sub, common)
     serve.register(sub, shared(common, json=False, tenant=False))  # prints no data

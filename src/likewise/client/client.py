@@ -226,6 +226,30 @@ class Client(DigestCalls, FeedCalls, SegmentCalls, CatalogCalls, TenantCalls):
         found = self.transport.call("POST", "/v1/recommend", body=body, idempotent=not user_id)
         return recommendation(found)
 
+    def recommend_group(
+        self,
+        users: Sequence[str],
+        n: int = 10,
+        *,
+        strategy: str = "average",
+        where: Mapping[str, Any] | None = None,
+        space: str = "text",
+        track: bool = True,
+    ) -> Recommendation:
+        """As :meth:`Engine.recommend_group` (`POST /v1/groups/recommendations`, which
+        always logs the list: `track=False` is refused). Never repeated on a lost
+        connection: the list may have been logged."""
+        if track is not True:
+            raise unsupported("track", "the HTTP API logs every list it serves")
+        body: dict[str, Any] = {"users": users, "n": n, "strategy": strategy, "space": space}
+        if where is not None:
+            body["where"] = where
+        if isinstance(users, Sequence) and not isinstance(users, str):
+            body["users"] = list(users)
+        path = "/v1/groups/recommendations"
+        found = self.transport.call("POST", path, body=body, idempotent=False)
+        return recommendation(found)
+
     def track(
         self,
         user_id: str,

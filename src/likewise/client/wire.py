@@ -97,11 +97,14 @@ def recommendation(body: Any, offset: int = 0) -> Recommendation:
         user_id=body["user_id"] or "",  # None: a session's list, "" in the Engine
         strategy=body["strategy"],
         items=[
-            Recommended(r["id"], float(r["score"]), r["reason"], r.get("because"))
+            Recommended(
+                r["id"], float(r["score"]), r["reason"], r.get("because"), tuple(r.get("for", ()))
+            )
             for r in body["items"]
         ],
         id=body["recommendation_id"],
         cached=bool(body.get("cached", False)),
         variant=body.get("variant"),
         offset=offset,
+        users=tuple(body.get("users", ())),
     )

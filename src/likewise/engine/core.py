@@ -23,6 +23,7 @@ from likewise.engine.checks import (
 from likewise.engine.digest import Digests
 from likewise.engine.feed_worker import Pushes
 from likewise.engine.follow import follow
+from likewise.engine.groups import Groups
 from likewise.engine.ingest import Progress
 from likewise.engine.learning import Learning
 from likewise.engine.measures import Measures
@@ -45,7 +46,7 @@ __all__ = ["Engine", "IngestReport"]
 log = logging.getLogger(__name__)
 
 
-class Engine(Digests, Segments, Sessions, Measures, Learning, Pushes):
+class Engine(Digests, Groups, Segments, Sessions, Measures, Learning, Pushes):
     """Items and events in; related items, search and "for you" lists out; and which lists
     work, measured. The items, vectors and search half is :class:`Catalog`'s, with the
     feed's queue over it (:class:`Feed`).

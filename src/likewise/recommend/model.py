@@ -43,12 +43,14 @@ def new_id() -> str:
 
 @dataclass(frozen=True)
 class Recommended:
-    """One recommended item; `because` is the liked item that explains it, if any."""
+    """One recommended item; `because` is the liked item that explains it, if any; in a
+    group's list, `members` are the members it is for."""
 
     id: str
     score: float
     reason: str
     because: str | None = None
+    members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,12 +65,14 @@ class Recommendation:
     variant: str | None = None  # EXPERIMENT:VARIANT when an experiment chose how to recommend
 
     offset: int = 0  # the list starts after this many better items (paging)
+    users: tuple[str, ...] = ()  # a group's list: its members (`Engine.recommend_group`)
 
     def as_dict(self) -> dict[str, Any]:
         """The one shape of a recommendation, in HTTP, the CLI's `--json` and clients: the
         id to send back with events as `recommendation_id`, and each item's 1-based
-        `position` in the whole ranking (after `offset`)."""
-        return {
+        `position` in the whole ranking (after `offset`). A group's list adds `users` (the
+        members) and each item's `for` (the members it is for); other lists are unchanged."""
+        out: dict[str, Any] = {
             "recommendation_id": self.id,
             "user_id": self.user_id or None,  # None: a session's list, for no stored user
             "strategy": self.strategy,
@@ -85,6 +89,11 @@ class Recommendation:
                 for k, r in enumerate(self.items, start=self.offset + 1)
             ],
         }
+        if self.users:
+            out["users"] = list(self.users)
+            for item, r in zip(out["items"], self.items, strict=True):
+                item["for"] = list(r.members)
+        return out
 
 
 @dataclass(frozen=True)

@@ -98,8 +98,6 @@ SUMMARIES = {
     "readyz": "Readiness: the store is open",
     "metrics": "Prometheus metrics",
     "stats": "Store counts and the trained model",
-    "push_feed": "Queue item changes for the feed",
-    "feed_status": "The feed's queue: waiting, applied, failed, lag",
     **SEGMENT_SUMMARIES,
 }
 ITEM = {"id": "a1", "title": "Rocket reaches the moon", "tags": ["space"], "category": "news"}
@@ -114,7 +112,7 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
     "record": {
         "application/json": {
             "one": EVENT,
-            "batch": [EVENT, {"user_id": "u1", "item_id": "a2", "type": "rating", "value": 4}],
+            "batch": [EVENT, {"user_id": "u2", "item_id": "a2", "type": "rating", "value": 4}],
         }
     },
     "put_item": {"application/json": {"item": {k: v for k, v in ITEM.items() if k != "id"}}},
@@ -162,6 +160,7 @@ NDJSON = {"write_batch": {"type": "array", "items": ref("Item")}}
 FIELDS: dict[str, dict[str, Any]] = {
     "SearchIn": {"where": ref("Where")},
     "RecommendFrom": {"where": ref("Where"), "context": ref("Context")},
+    "GroupIn": {"where": ref("Where")},
 }
 # POST /v1/recommend takes at most MAX_EXAMPLES (100) ids or vectors in all; the document
 # gives each list its own share of them, as a schema cannot bound a sum.
@@ -174,12 +173,14 @@ JSON_PARAMETERS = {
     "context": ("Context", "The request's context", {"device": "mobile"}),
 }
 MUST_EXIST = ("item_id", "name", "job_id")  # path ids of things that can be missing (a user cannot)
-REFER = ("record", "onboard", "recommend_from", "create")  # bodies naming what may be missing: 404
+# Bodies naming items (or users, or a segment) that may be missing: 404.
+REFER = ("record", "onboard", "recommend_from", "create", "recommend_group")
 # 409: valid, but the state cannot serve it: a user with a history, a running experiment, the
 # behaviour space or a learned source before `train`, an item in which the store's template
 # finds nothing to embed, a space that exists with another dimension or metric.
 CONFLICTS: tuple[str, ...] = ("onboard", "create", "recommendations", "similar", "put_item")
 CONFLICTS += ("write_batch", "put_space", "create_tenant", "digest_rows", "push_feed")
+CONFLICTS += ("recommend_group",)
 ROLES: dict[Callable[..., Any], Role] = {
     require_read: "read",
     require_events: "events",

@@ -16,10 +16,17 @@ from likewise.engine import Engine
 from likewise.engine.feed_worker import FeedWorker
 from likewise.service.auth import require_read, require_write
 from likewise.service.deps import check_batch, engine_of
+from likewise.service.openapi import SUMMARIES
 
 __all__ = ["counts", "follow", "router"]
 
 router = APIRouter(prefix="/v1", tags=["feed"], dependencies=[Depends(require_read)])
+
+# The document's summaries of these operations (`openapi.py` reads them).
+SUMMARIES |= {
+    "push_feed": "Queue item changes for the feed",
+    "feed_status": "The feed's queue: waiting, applied, failed, lag",
+}
 
 PUSH_EXAMPLES = {
     "upserts": {"value": [{"id": "a1", "title": "Rocket reaches the moon", "category": "news"}]},
