@@ -25,6 +25,7 @@ from likewise.engine.follow import follow
 from likewise.engine.ingest import Progress
 from likewise.engine.learning import Learning
 from likewise.engine.measures import Measures
+from likewise.engine.retention import Retention
 from likewise.engine.sessions import Sessions
 from likewise.engine.tracking import Tracker
 from likewise.errors import InvalidInput
@@ -43,7 +44,7 @@ __all__ = ["Engine", "IngestReport"]
 log = logging.getLogger(__name__)
 
 
-class Engine(Sessions, Measures, Learning, Catalog):
+class Engine(Sessions, Measures, Retention, Learning, Catalog):
     """Items and events in; related items, search and "for you" lists out; and which lists
     work, measured. The items, vectors and search half is :class:`Catalog`'s.
 

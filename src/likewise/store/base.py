@@ -14,6 +14,7 @@ from likewise.errors import ConfigError, InvalidInput, NotFound
 from likewise.events.model import Event
 from likewise.items.model import Item
 from likewise.profiles.state import ProfileState, Snapshot
+from likewise.store.retention import Returning
 from likewise.store.shadow import Shadowing
 from likewise.tracking.impressions import Impression
 from likewise.tracking.report import Activity, RateRow
@@ -121,7 +122,7 @@ class Fetched(NamedTuple):
     title: str
 
 
-class Store(Shadowing, Protocol):
+class Store(Shadowing, Returning, Protocol):
     """Items, their vectors in named spaces, filtered vector search, the shadow a reembed
     fills (`shadow.py`), and the activity (events, profiles per user and space,
     impressions) recorded about them."""

@@ -19,6 +19,7 @@ from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store.base import ProfileUpdate, ProfileUpdates
 from likewise.store.sql import activity, forget, reports, transfer
 from likewise.store.sql.query import Sql
+from likewise.store.sql.retention import SqlRetention
 from likewise.tracking.impressions import Impression
 from likewise.tracking.report import Activity, RateRow
 
@@ -30,7 +31,7 @@ T = TypeVar("T")
 K = TypeVar("K")
 
 
-class SqlActivity:
+class SqlActivity(SqlRetention):
     """Events, profiles, snapshots, popularity, impressions, reports, blobs and the copy
     format, over a backend's `_reading()` and `_writing()`."""
 

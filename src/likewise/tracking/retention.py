@@ -1,0 +1,114 @@
+"""Returning users and engagement time: the rows of the retention and engagement reports.
+
+Definitions, the same in every face:
+
+- A user is *first seen* on the UTC day of their first event (impressions are not visits: a
+  newsletter list is logged for users who never came).
+- *Day-N retention* is classic N-day retention: the share of a cohort with at least one event
+  on the UTC day exactly N days after the day they were first seen (not "within N days").
+- A member counts towards day N only once that day has ended before the report's time
+  (`eligible`); a cohort with no eligible member has no rate (None), not 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from likewise.tracking.report import wilson
+
+__all__ = ["DAY", "CohortRow", "EngagementRow", "Returns", "day_name"]
+
+DAY = 86_400.0
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def day_name(day: int) -> str:
+    """The UTC day numbered `day` since 1970-01-01, as YYYY-MM-DD."""
+    return (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%d")
+
+
+@dataclass(frozen=True)
+class Returns:
+    """Day `day` of a cohort: members whose day `day` has ended, and how many of them had an
+    event on it."""
+
+    day: int
+    eligible: int
+    returned: int
+
+    def as_dict(self) -> dict[str, Any]:
+        known = self.eligible > 0
+        return {
+            "day": self.day,
+            "eligible": self.eligible,
+            "returned": self.returned,
+            "rate": self.returned / self.eligible if known else None,
+            "ci95": list(wilson(self.returned, self.eligible)) if known else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Returns:
+        return cls(int(data["day"]), int(data["eligible"]), int(data["returned"]))
+
+
+@dataclass(frozen=True)
+class CohortRow:
+    """Users first seen on one UTC day (or in one week, named by its Monday)."""
+
+    cohort: str
+    users: int
+    returns: tuple[Returns, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "cohort": self.cohort,
+            "users": self.users,
+            "returns": [r.as_dict() for r in self.returns],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CohortRow:
+        returns = tuple(Returns.from_dict(r) for r in data["returns"])
+        return cls(str(data["cohort"]), int(data["users"]), returns)
+
+
+@dataclass(frozen=True)
+class EngagementRow:
+    """One strategy (or EXPERIMENT:VARIANT): the lists shown, the users shown them, the dwell
+    events attributed to those lists (their seconds summed), and the day-N returns of the
+    users whose first list shown was of this group (`first_shown` of them)."""
+
+    group: str
+    impressions: int
+    users: int
+    dwell_events: int
+    dwell_seconds: float
+    first_shown: int
+    returns: tuple[Returns, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "impressions": self.impressions,
+            "users": self.users,
+            "dwell_events": self.dwell_events,
+            "dwell_seconds": self.dwell_seconds,
+            "dwell_per_user": self.dwell_seconds / self.users if self.users else None,
+            "mean_dwell": self.dwell_seconds / self.dwell_events if self.dwell_events else None,
+            "first_shown": self.first_shown,
+            "returns": [r.as_dict() for r in self.returns],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EngagementRow:
+        return cls(
+            str(data["group"]),
+            int(data["impressions"]),
+            int(data["users"]),
+            int(data["dwell_events"]),
+            float(data["dwell_seconds"]),
+            int(data["first_shown"]),
+            tuple(Returns.from_dict(r) for r in data["returns"]),
+        )
