@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 from likewise.client.catalog import CatalogCalls
+from likewise.client.retention import RetentionCalls
 from likewise.client.wire import (
     blend_weights,
     encode,
@@ -39,7 +40,7 @@ def _report(body: Any) -> RecordReport:
     return RecordReport(**{k: int(body[k]) for k in RecordReport().as_dict()})
 
 
-class Client(CatalogCalls):
+class Client(CatalogCalls, RetentionCalls):
     """A likewise server (`likewise serve`) with the methods, arguments, return types and
     exceptions of the embedded :class:`likewise.Engine`.
 

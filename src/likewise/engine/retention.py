@@ -6,21 +6,14 @@ Definitions (first seen, day-N retention, eligible members) are in
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Sequence
-from typing import Any
 
 from likewise.engine.tracking import Tracker
 from likewise.errors import InvalidInput
 from likewise.store import Store
-from likewise.tracking.retention import DAY, CohortRow, EngagementRow
+from likewise.tracking.retention import DAY, DAYS, CohortRow, EngagementRow, check_days, window
 
-__all__ = ["DAYS", "Retention"]
-
-DAYS = (1, 7, 30)
-MAX_DAY = 366  # a year and a day: past it, cohorts are rarely old enough to say anything
-MAX_DAYS = 10  # each day N is two more sums in the one grouped query
+__all__ = ["Retention"]
 
 
 class Retention:
@@ -45,8 +38,8 @@ class Retention:
         now). A cohort too young for day N has no rate rather than 0."""
         if by not in ("day", "week"):
             raise InvalidInput("must be 'day' or 'week'", field="by")
-        start, end = _window(since, until)
-        return self.store.retention_rows(by, int(start // DAY), end, _days(days))
+        start, end = window(since, until)
+        return self.store.retention_rows(by, int(start // DAY), end, check_days(days))
 
     def engagement_report(
         self,
@@ -63,34 +56,7 @@ class Retention:
         of the users whose first list shown was of that group."""
         if group_by not in ("strategy", "variant"):
             raise InvalidInput("must be 'strategy' or 'variant'", field="group_by")
-        start, end = _window(since, until)
+        start, end = window(since, until)
         self.tracker.impressions.flush()  # the lists queued so far count
-        rows = self.store.engagement_rows(start, end, _days(days))
+        rows = self.store.engagement_rows(start, end, check_days(days))
         return [r for r in rows if group_by == "strategy" or ":" in r.group]
-
-
-def _window(since: Any, until: Any) -> tuple[float, float]:
-    start = _time(since, "since")
-    end = time.time() if until is None else _time(until, "until")
-    if end <= start:
-        raise InvalidInput("must be later than since", field="until")
-    return start, end
-
-
-def _time(value: Any, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidInput("must be a finite number of seconds since the epoch", field=field)
-    return float(value)
-
-
-def _days(days: Any) -> tuple[int, ...]:
-    if isinstance(days, str | bytes) or not isinstance(days, Sequence):
-        raise InvalidInput("must be a list of whole days", field="days")
-    if not 1 <= len(days) <= MAX_DAYS:
-        raise InvalidInput(f"must name 1 to {MAX_DAYS} days", field="days")
-    for n in days:
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_DAY:
-            raise InvalidInput(f"each day must be a whole number from 1 to {MAX_DAY}", field="days")
-    if len(set(days)) != len(days):
-        raise InvalidInput("must not repeat a day", field="days")
-    return tuple(sorted(days))

@@ -88,6 +88,8 @@ SUMMARIES = {
     "record": "Record events",
     "ctr": "Click-through and conversion rates",
     "activity": "Event volume, list latency and catalog coverage",
+    "retention_report": "Returning users: day-N retention per cohort of first seen",
+    "engagement_report": "Dwell time and returning users per strategy or variant",
     "list_all": "List experiments",
     "report": "An experiment's results",
     "create": "Start an experiment",

@@ -12,15 +12,32 @@ Definitions, the same in every face:
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from likewise.errors import InvalidInput
 from likewise.tracking.report import wilson
 
-__all__ = ["DAY", "CohortRow", "EngagementRow", "Returns", "day_name"]
+__all__ = [
+    "DAY",
+    "DAYS",
+    "CohortRow",
+    "EngagementRow",
+    "Returns",
+    "check_days",
+    "day_name",
+    "parse_days",
+    "window",
+]
 
 DAY = 86_400.0
+DAYS = (1, 7, 30)
+MAX_DAY = 366  # a year and a day: past it, cohorts are rarely old enough to say anything
+MAX_DAYS = 10  # each day N is two more sums in the one grouped query
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -112,3 +129,44 @@ class EngagementRow:
             int(data["first_shown"]),
             tuple(Returns.from_dict(r) for r in data["returns"]),
         )
+
+
+def window(since: Any, until: Any) -> tuple[float, float]:
+    """The report's [since, until) in epoch seconds (`until` None: now), or InvalidInput
+    naming the bound at fault."""
+    start = _time(since, "since")
+    end = time.time() if until is None else _time(until, "until")
+    if end <= start:
+        raise InvalidInput("must be later than since", field="until")
+    return start, end
+
+
+def _time(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidInput("must be a finite number of seconds since the epoch", field=field)
+    return float(value)
+
+
+def check_days(days: Any) -> tuple[int, ...]:
+    """The days N to report, sorted, or InvalidInput naming `days`: 1 to `MAX_DAYS` whole
+    numbers from 1 to `MAX_DAY`, none repeated."""
+    if isinstance(days, str | bytes) or not isinstance(days, Sequence):
+        raise InvalidInput("must be a list of whole days", field="days")
+    if not 1 <= len(days) <= MAX_DAYS:
+        raise InvalidInput(f"must name 1 to {MAX_DAYS} days", field="days")
+    for n in days:
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_DAY:
+            raise InvalidInput(f"each day must be a whole number from 1 to {MAX_DAY}", field="days")
+    if len(set(days)) != len(days):
+        raise InvalidInput("must not repeat a day", field="days")
+    return tuple(sorted(days))
+
+
+def parse_days(texts: Sequence[str]) -> tuple[int, ...]:
+    """`check_days` of days given as text (a query string's `days=1&days=7`)."""
+    found: list[int] = []
+    for text in texts:
+        if not text.isascii() or not text.isdigit():
+            raise InvalidInput(f"each day must be a whole number from 1 to {MAX_DAY}", field="days")
+        found.append(int(text.lstrip("0")[:6] or "0"))  # a longer one is out of range anyway
+    return check_days(found)
