@@ -32,6 +32,7 @@ from likewise.cli import (
     lists,
     models,
     personal,
+    retention,
     serve,
     spaces,
 )
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     backup.register(sub, common)
     config.register(sub, common)
     models.register(sub, common)
+    retention.register(sub, common)
     return parser
 
 
