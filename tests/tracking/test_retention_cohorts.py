@@ -75,6 +75,8 @@ def test_cohorts_by_day_and_week_and_engagement(logged: Engine) -> None:
         pytest.param({"days": "1,7"}, "days", id="string"),
         pytest.param({"since": float("nan")}, "since", id="since-nan"),
         pytest.param({"until": 0.0, "since": 10.0}, "until", id="until-before"),
+        pytest.param({"until": 1e300}, "until", id="until-past-9999"),
+        pytest.param({"since": -1e12}, "since", id="since-before-year-1"),
         pytest.param({"group_by": "day"}, "group_by", id="group-by"),
     ],
 )

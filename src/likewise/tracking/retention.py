@@ -38,6 +38,8 @@ DAY = 86_400.0
 DAYS = (1, 7, 30)
 MAX_DAY = 366  # a year and a day: past it, cohorts are rarely old enough to say anything
 MAX_DAYS = 10  # each day N is two more sums in the one grouped query
+FIRST_MOMENT = -62_135_596_800.0  # 0001-01-01T00:00:00Z, as events are bounded
+LAST_MOMENT = 253_402_300_800.0  # 10000-01-01T00:00:00Z
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -144,6 +146,8 @@ def window(since: Any, until: Any) -> tuple[float, float]:
 def _time(value: Any, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidInput("must be a finite number of seconds since the epoch", field=field)
+    if not FIRST_MOMENT <= value <= LAST_MOMENT:  # an event's times: days the SQL can number
+        raise InvalidInput("must be a time within years 1 to 9999", field=field)
     return float(value)
 
 

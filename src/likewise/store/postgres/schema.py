@@ -90,6 +90,9 @@ CREATE INDEX profile_history_user ON profile_history (user_id, space, seq);
     "at DOUBLE PRECISION NOT NULL);",
     # The shadow of the text vectors a reembed fills beside them (`shadow.py`).
     7: "ALTER TABLE items ADD COLUMN IF NOT EXISTS embedding_next vector;",
+    # Each user's events in time order: the retention report's (user, day) pairs come from
+    # this index alone (`store/sql/retention.py`), not from a read of every event row.
+    11: "CREATE INDEX IF NOT EXISTS events_user_ts ON events (user_id, ts);",
 }
 
 
