@@ -247,7 +247,7 @@ ERRORS: list[tuple[str, Callable[[Any], Any], type[Exception], str | None]] = [
     ("group_by", lambda t: t.ctr_report(group_by="week"), InvalidInput, "group_by"),
     ("by", lambda t: t.retention_report(by="month"), InvalidInput, "by"),
     ("days", lambda t: t.retention_report(days=[0, 7]), InvalidInput, "days"),
-    ("until", lambda t: t.engagement_report(since=10.0, until=5.0), InvalidInput, "until"),
+    ("until", lambda t: t.engagement_report(until=math.inf), InvalidInput, "until"),
     ("variant", lambda t: t.engagement_report(group_by="day"), InvalidInput, "group_by"),
 ]
 

@@ -99,6 +99,7 @@ SUMMARIES = {
     "metrics": "Prometheus metrics",
     "stats": "Store counts and the trained model",
 }
+UNTIL = {**SINCE, "description": "epoch seconds or ISO-8601 (default: now)"}
 ITEM = {"id": "a1", "title": "Rocket reaches the moon", "tags": ["space"], "category": "news"}
 EVENT = {
     "user_id": "u1",
@@ -299,8 +300,8 @@ def _operation(op: dict[str, Any], route: RouteContext) -> None:
             _json_parameter(parameter)
         elif parameter["name"] in ("user_id", "item_id"):  # ids are not blank, no controls
             parameter["schema"] = an_id(parameter.get("description", parameter["name"]))
-        elif parameter["name"] == "since":
-            parameter["schema"] = SINCE
+        elif parameter["name"] in ("since", "until"):  # `until`: a report's time, default now
+            parameter["schema"] = SINCE if parameter["name"] == "since" else UNTIL
     body = op.get("requestBody", {}).get("content", {})
     if name in BODIES:
         body["application/json"]["schema"] = BODIES[name]

@@ -25,6 +25,8 @@ from likewise.tracking.report import wilson
 __all__ = [
     "DAY",
     "DAYS",
+    "MAX_DAY",
+    "MAX_DAYS",
     "CohortRow",
     "EngagementRow",
     "Returns",
@@ -135,20 +137,19 @@ class EngagementRow:
 
 def window(since: Any, until: Any) -> tuple[float, float]:
     """The report's [since, until) in epoch seconds (`until` None: now), or InvalidInput
-    naming the bound at fault."""
+    naming the bound that is not a finite number. An empty window (`until` not after
+    `since`) is no error: it holds no cohort and no list."""
     start = _time(since, "since")
     end = time.time() if until is None else _time(until, "until")
-    if end <= start:
-        raise InvalidInput("must be later than since", field="until")
     return start, end
 
 
 def _time(value: Any, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidInput("must be a finite number of seconds since the epoch", field=field)
-    if not FIRST_MOMENT <= value <= LAST_MOMENT:  # an event's times: days the SQL can number
-        raise InvalidInput("must be a time within years 1 to 9999", field=field)
-    return float(value)
+    # Events are stamped within years 1 to 9999, so a bound beyond them means the same as
+    # that end of the range; held there, every day number the SQL makes fits in 64 bits.
+    return min(max(float(value), FIRST_MOMENT), LAST_MOMENT)
 
 
 def check_days(days: Any) -> tuple[int, ...]:

@@ -15,7 +15,7 @@ from likewise.service.auth import require_read
 from likewise.service.deps import engine_of
 from likewise.service.schemas import ActivityReport, CtrReport
 from likewise.service.schemas_retention import EngagementReport, RetentionReport
-from likewise.tracking.retention import DAYS, parse_days
+from likewise.tracking.retention import DAYS, MAX_DAY, MAX_DAYS, parse_days
 
 __all__ = ["router"]
 
@@ -25,7 +25,14 @@ Until = Annotated[
 ]
 Days = Annotated[
     list[str],
-    Query(description="the days N to report, repeated: days=1&days=7 (default: 1, 7 and 30)"),
+    Query(
+        description="the days N to report, repeated: days=1&days=7 (default: 1, 7 and 30)",
+        json_schema_extra={
+            "items": {"type": "integer", "minimum": 1, "maximum": MAX_DAY},
+            "maxItems": MAX_DAYS,
+            "uniqueItems": True,
+        },
+    ),
 ]
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=[Depends(require_read)])
