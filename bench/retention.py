@@ -8,6 +8,11 @@ measures the reports, not `record`), then each report is run `--repeat` times th
 Engine and its best and median wall time printed.
 
     python bench/retention.py [--events 1000000] [--users 50000] [--no-postgres]
+
+Measured with the defaults on 2 cores shared with other work (load average 6-9), best of 3:
+retention by day 2.42 s embedded / 1.13 s PostgreSQL, by week 2.99 / 0.80 s, engagement per
+strategy 3.41 / 1.73 s. Without the index `events (user_id, ts)` (and the one-pass read of the
+lists) the same run gave 6.09 / 3.81 s, 6.20 / 3.66 s and 12.33 / 4.48 s.
 """
 
 from __future__ import annotations
