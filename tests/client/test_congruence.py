@@ -213,6 +213,10 @@ def test_one_scenario_answers_alike_embedded_and_over_http(both: Both) -> None:
     both("ctr_report", lambda t: t.ctr_report())
     both("ctr_report by day", lambda t: t.ctr_report(group_by="day", since=T0))
     both("activity_report", lambda t: t.activity_report())
+    later = T0 + 40 * 86_400  # the report's time, the same for both
+    both("retention_report", lambda t: t.retention_report(until=later))
+    both("retention_report weeks", lambda t: t.retention_report(by="week", days=[1, 2]))
+    both("engagement_report", lambda t: t.engagement_report(group_by="variant"))
     # forgetting
     both("delete_user_events", lambda t: t.delete_user_events("u3"))
     both("forget_user", lambda t: t.forget_user("u4"))
@@ -223,7 +227,7 @@ def test_one_scenario_answers_alike_embedded_and_over_http(both: Both) -> None:
     stats = both.client.stats()
     assert stats["items"] == both.engine.stats()["items"] == len(CATALOG) - 1
     assert stats["events"] == both.engine.stats()["events"]
-    assert both.steps == 57
+    assert both.steps == 60
 
 
 ERRORS: list[tuple[str, Callable[[Any], Any], type[Exception], str | None]] = [
@@ -241,6 +245,10 @@ ERRORS: list[tuple[str, Callable[[Any], Any], type[Exception], str | None]] = [
     ("items", lambda t: t.add_items([{"id": ""}]), InvalidInput, "items[0].id"),
     ("report", lambda t: t.experiment_report("nope"), NotFound, None),
     ("group_by", lambda t: t.ctr_report(group_by="week"), InvalidInput, "group_by"),
+    ("by", lambda t: t.retention_report(by="month"), InvalidInput, "by"),
+    ("days", lambda t: t.retention_report(days=[0, 7]), InvalidInput, "days"),
+    ("until", lambda t: t.engagement_report(until=math.inf), InvalidInput, "until"),
+    ("variant", lambda t: t.engagement_report(group_by="day"), InvalidInput, "group_by"),
 ]
 
 

@@ -41,6 +41,8 @@ IDS = {
     ("post", "/v1/events"): "recordEvents",
     ("get", "/v1/reports/ctr"): "ctrReport",
     ("get", "/v1/reports/activity"): "activityReport",
+    ("get", "/v1/reports/retention"): "retentionReport",
+    ("get", "/v1/reports/engagement"): "engagementReport",
     ("get", "/v1/experiments"): "listExperiments",
     ("post", "/v1/experiments"): "createExperiment",
     ("get", "/v1/experiments/{name}"): "experimentReport",

@@ -48,7 +48,18 @@ def test_likes_change_for_you_and_the_dashboard_shows_the_click(
     page.wait_for_url("**/items/**")
     page.wait_for_selector("body[data-ready=true]")
     engine.record("old-visitor", "food1", "view", timestamp="2001-01-01T12:00:00Z")
+    engine.record("old-visitor", "food2", "view", timestamp="2001-01-02T12:00:00Z")  # day 1
     ready(page, f"{base}/dashboard")
+    page.wait_for_selector("#retention[data-ready=true]")
+    cohorts = [x.split("\t") for x in page.locator("#cohort-table tbody tr").all_inner_texts()]
+    assert cohorts[-1][2:] == ["\u2013"] * 3  # this week's visitors: too young for day 1
+    engaged = [x.split("\t") for x in page.locator("#engagement-table tbody tr").all_inner_texts()]
+    assert sum(int(row[1]) for row in engaged) >= 4  # lists shown, as in the latency table
+    report = [r.as_dict() for r in engine.engagement_report()]
+    figures = ("group", "impressions", "users", "first_shown")
+    assert [[row[0], *map(int, row[1:3]), int(row[5])] for row in engaged] == [
+        [r[k] for k in figures] for r in report
+    ]
     rows = page.locator("#ctr-table tbody tr")
     texts = [rows.nth(k).inner_text() for k in range(rows.count())]
     assert any(t.split("\t")[2].strip() == "1" for t in texts), texts  # one click
@@ -64,6 +75,10 @@ def test_likes_change_for_you_and_the_dashboard_shows_the_click(
     assert "2001-01-01" not in page.evaluate(event_days)  # the last 30 days by default
     page.select_option("#since", "")  # all time
     page.wait_for_function(f"{event_days}.includes('2001-01-01')")
+    old = "#cohort-table tbody tr:first-child"
+    page.wait_for_function(f"document.querySelector('{old}').innerText.startsWith('2001-01-01')")
+    first = page.locator(old).inner_text().split("\t")
+    assert first == ["2001-01-01", "1", "100.0% (1/1)", "0.0% (0/1)", "0.0% (0/1)"]
     assert errors == []
 
 

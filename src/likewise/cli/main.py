@@ -34,6 +34,7 @@ from likewise.cli import (
     lists,
     models,
     personal,
+    retention,
     segments,
     serve,
     spaces,
@@ -155,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.register(sub, common)
     tenants.register(sub, shared(common, tenant=False))
     watch.register(sub, common)
+    retention.register(sub, common)
     return parser
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Self
 from likewise.client.catalog import CatalogCalls
 from likewise.client.digests import DigestCalls
 from likewise.client.feed import FeedCalls
+from likewise.client.retention import RetentionCalls
 from likewise.client.segments import SegmentCalls
 from likewise.client.tenants import TenantCalls
 from likewise.client.wire import (
@@ -43,7 +44,7 @@ def _report(body: Any) -> RecordReport:
     return RecordReport(**{k: int(body[k]) for k in RecordReport().as_dict()})
 
 
-class Client(DigestCalls, FeedCalls, SegmentCalls, CatalogCalls, TenantCalls):
+class Client(DigestCalls, FeedCalls, SegmentCalls, CatalogCalls, RetentionCalls, TenantCalls):
     """A likewise server (`likewise serve`) with the methods, arguments, return types and
     exceptions of the embedded :class:`likewise.Engine`.
 

@@ -27,6 +27,7 @@ from likewise.engine.groups import Groups
 from likewise.engine.ingest import Progress
 from likewise.engine.learning import Learning
 from likewise.engine.measures import Measures
+from likewise.engine.retention import Retention
 from likewise.engine.segments import Segments
 from likewise.engine.sessions import Sessions
 from likewise.engine.tracking import Tracker
@@ -46,7 +47,7 @@ __all__ = ["Engine", "IngestReport"]
 log = logging.getLogger(__name__)
 
 
-class Engine(Digests, Groups, Segments, Sessions, Measures, Learning, Pushes):
+class Engine(Digests, Groups, Segments, Sessions, Measures, Retention, Learning, Pushes):
     """Items and events in; related items, search and "for you" lists out; and which lists
     work, measured. The items, vectors and search half is :class:`Catalog`'s, with the
     feed's queue over it (:class:`Feed`).

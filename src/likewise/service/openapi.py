@@ -29,7 +29,6 @@ from likewise.service.auth import (
 )
 from likewise.service.openapi_search import search_forms
 from likewise.service.openapi_types import REF, SINCE, an_id, example, ref, schemas
-from likewise.service.routes.segments import SUMMARIES as SEGMENT_SUMMARIES
 from likewise.service.schemas import ErrorOut
 
 __all__ = ["OPERATION_IDS", "SUMMARIES", "install", "operation_id", "role_of"]
@@ -98,8 +97,8 @@ SUMMARIES = {
     "readyz": "Readiness: the store is open",
     "metrics": "Prometheus metrics",
     "stats": "Store counts and the trained model",
-    **SEGMENT_SUMMARIES,
 }
+UNTIL = {**SINCE, "description": "epoch seconds or ISO-8601 (default: now)"}
 ITEM = {"id": "a1", "title": "Rocket reaches the moon", "tags": ["space"], "category": "news"}
 EVENT = {
     "user_id": "u1",
@@ -305,8 +304,8 @@ def _operation(op: dict[str, Any], route: RouteContext) -> None:
             _json_parameter(parameter)
         elif parameter["name"] in ("user_id", "item_id"):  # ids are not blank, no controls
             parameter["schema"] = an_id(parameter.get("description", parameter["name"]))
-        elif parameter["name"] == "since":
-            parameter["schema"] = SINCE
+        elif parameter["name"] in ("since", "until"):  # `until`: a report's time, default now
+            parameter["schema"] = SINCE if parameter["name"] == "since" else UNTIL
     body = op.get("requestBody", {}).get("content", {})
     if name in BODIES:
         body["application/json"]["schema"] = BODIES[name]

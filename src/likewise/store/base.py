@@ -16,6 +16,7 @@ from likewise.items.model import Item
 from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store.digest import DigestReads
 from likewise.store.feed import FeedStore
+from likewise.store.retention import Returning
 from likewise.store.segments import SegmentStore
 from likewise.store.shadow import Shadowing
 from likewise.tracking.impressions import Impression
@@ -124,7 +125,7 @@ class Fetched(NamedTuple):
     title: str
 
 
-class Store(Shadowing, DigestReads, FeedStore, SegmentStore, Protocol):
+class Store(Shadowing, DigestReads, FeedStore, SegmentStore, Returning, Protocol):
     """Items, their vectors in named spaces, filtered vector search, the shadow a reembed
     fills (`shadow.py`), the feed's queue (`feed.py`), the activity (events, profiles per
     user and space, impressions) recorded about them, and users' properties and segments

@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field
 
 from likewise.service.auth import require_private, require_read, require_write
 from likewise.service.deps import engine_of
+from likewise.service.openapi import SUMMARIES
 from likewise.service.openapi_types import REF
 from likewise.tracking.experiments import NAME
 
-__all__ = ["PROPERTIES", "SUMMARIES", "routers"]
+__all__ = ["PROPERTIES", "routers"]
 
 users = APIRouter(prefix="/v1/users", tags=["users"], dependencies=[Depends(require_read)])
 segments = APIRouter(prefix="/v1/segments", tags=["segments"], dependencies=[Depends(require_read)])
@@ -38,7 +39,7 @@ PROPERTIES_BODY = {
         },
     }
 }
-SUMMARIES = {  # by route function name, as `openapi.SUMMARIES` (which takes these in)
+SUMMARIES |= {  # the document's summaries, by route function name (`openapi.py` reads them)
     "get_properties": "A user's properties",
     "put_properties": "Set a user's properties",
     "get_user_segments": "The segments a user is in",

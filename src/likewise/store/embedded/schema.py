@@ -22,6 +22,8 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_user ON events(user_id, item_id);
 CREATE INDEX IF NOT EXISTS events_recommendation ON events(recommendation_id)
     WHERE recommendation_id IS NOT NULL;
+-- each user's events in time order: the retention report reads (user, day) from it alone
+CREATE INDEX IF NOT EXISTS events_user_ts ON events(user_id, ts);
 CREATE TABLE IF NOT EXISTS popularity (
     item_id TEXT PRIMARY KEY, score REAL NOT NULL, events INTEGER NOT NULL,
     trend REAL NOT NULL DEFAULT -1e300);

@@ -21,6 +21,7 @@ from likewise.store.sql import activity, forget, reports, transfer
 from likewise.store.sql.digest import SqlDigest
 from likewise.store.sql.feed import FeedQueue
 from likewise.store.sql.query import Sql
+from likewise.store.sql.retention import SqlRetention
 from likewise.store.sql.segments import SqlSegments
 from likewise.tracking.impressions import Impression
 from likewise.tracking.report import Activity, RateRow
@@ -33,11 +34,11 @@ T = TypeVar("T")
 K = TypeVar("K")
 
 
-class SqlActivity(SqlDigest, FeedQueue, SqlSegments):
+class SqlActivity(SqlDigest, FeedQueue, SqlSegments, SqlRetention):
     """Events, profiles, snapshots, popularity, impressions, reports, blobs, the copy
-    format, a digest's reads (`SqlDigest`), the feed's queue (`FeedQueue`) and users'
-    properties and segments (`SqlSegments`), over a backend's `_reading()` and
-    `_writing()`."""
+    format, a digest's reads (`SqlDigest`), the feed's queue (`FeedQueue`), users'
+    properties and segments (`SqlSegments`) and the retention reports (`SqlRetention`),
+    over a backend's `_reading()` and `_writing()`."""
 
     def _reading(self) -> AbstractContextManager[Sql]:
         raise NotImplementedError
