@@ -11,7 +11,7 @@ import pytest
 
 from likewise import Engine
 from likewise.engine import MAX_N
-from likewise.errors import InvalidInput
+from likewise.errors import InvalidInput, NotFound
 from likewise.recommend import Recommendation
 
 WORDS = [
@@ -124,6 +124,8 @@ BAD = [
     ({"strategy": "best"}, "strategy"),
     ({"users": "u1"}, "users"),
     ({"name": "Weekly News!"}, "name"),
+    ({"segment": "Premium!"}, "segment"),
+    ({"segment": "premium", "users": ["u1"]}, "segment"),
 ]
 
 
@@ -137,6 +139,23 @@ def test_bad_input_is_refused_before_anything_is_sent(shop: Engine) -> None:
         list(shop.digest("weekly", 5, users=["u1", ""]))
     assert caught.value.field == "users[1]"
     assert shop.ctr_report() == []  # no list logged as sent
+
+
+def test_a_digest_for_a_segment_makes_its_users_lists_only(shop: Engine) -> None:
+    for k, user in enumerate(USERS):
+        shop.set_user_properties(user, {"plan": "premium" if k % 3 == 0 else "free"})
+    shop.create_segment("premium", {"plan": "premium"})
+    got = lists(shop.digest("weekly", 4, segment="premium"))
+    assert sorted(got) == ["u0", "u3", "u6"]
+    for user, rec in got.items():  # the very lists the users would get on their own
+        same(rec, shop.recommend(user, n=4, track=False))
+    with pytest.raises(NotFound) as caught:
+        shop.digest("weekly", 4, segment="nobody")
+    assert caught.value.field == "segment"
+    job = shop.start_digest("monthly", 4, segment="premium")
+    assert job["total"] == 3
+    with pytest.raises(NotFound):
+        shop.start_digest("monthly", 4, segment="nobody")
 
 
 def test_a_forget_takes_the_users_digest_state(shop: Engine) -> None:

@@ -74,6 +74,7 @@ def test_jsonl_then_csv_without_the_items_sent(store: Path, tmp_path: Path, run:
         (("--where", '{"published_at": {"gte": "soon"}}'), "where.published_at.gte"),
         (("--strategy", "best"), "strategy"),
         (("--users", "/nonexistent/users.txt"), "--users"),
+        (("--segment", "Gold!"), "segment"),
     ],
 )
 def test_bad_options_write_nothing(

@@ -87,6 +87,7 @@ def test_keys(secured: TestClient, readers: Engine) -> None:
         ({"name": "weekly", "strategy": "best"}, "strategy"),
         ({"name": "weekly", "users": ["u1", ""]}, "users.1"),
         ({"name": "weekly", "colour": "red"}, "colour"),
+        ({"name": "weekly", "segment": "premium", "users": ["u1"]}, "segment"),
     ],
 )
 def test_bad_input_starts_nothing(
@@ -98,6 +99,13 @@ def test_bad_input_starts_nothing(
     folder = tmp_path / "data" / "digests"
     assert not folder.exists() or not list(folder.iterdir())
     assert secured.get("/v1/reports/ctr", headers=auth(READ)).json()["rows"] == []
+
+
+def test_a_segment_there_is_none_of_is_a_404_naming_it(
+    secured: TestClient, readers: Engine
+) -> None:
+    response = secured.post("/v1/digests", json={"name": "w", "segment": "gold"}, headers=W)
+    assert response.status_code == 404 and response.json()["error"]["field"] == "segment"
 
 
 def test_unknown_and_interrupted_jobs(secured: TestClient, readers: Engine, tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
         help='metadata filter as JSON, e.g. the last week: {"published_at": {"gte": "2026-11-23"}}',
     )
     p.add_argument("--users", metavar="FILE", help="user ids, one a line (default: every user)")
+    p.add_argument("--segment", help="the users of this segment (see likewise segments)")
     p.add_argument("--out", metavar="FILE", help="where to write: *.jsonl or *.csv")
     p.add_argument("--strategy", help="how to recommend (default: the strategy setting)")
     p.add_argument(
@@ -67,6 +68,7 @@ def digest(args: argparse.Namespace) -> int:
             args.name,
             args.n,
             users=users,
+            segment=args.segment,
             where=where,
             exclude_sent=not args.include_sent,
             strategy=args.strategy,

@@ -27,13 +27,14 @@ class DigestCalls:
         n: int = 10,
         *,
         users: Sequence[str] | None = None,
+        segment: str | None = None,
         where: Mapping[str, Any] | None = None,
         exclude_sent: bool = True,
         strategy: str | None = None,
     ) -> dict[str, Any]:
         """As :meth:`Engine.start_digest` (`POST /v1/digests`): the job's state."""
         body = {"name": name, "n": n, "users": None if users is None else list(users)}
-        body.update(where=where, exclude_sent=exclude_sent, strategy=strategy)
+        body.update(segment=segment, where=where, exclude_sent=exclude_sent, strategy=strategy)
         found: dict[str, Any] = self.transport.call(
             "POST", "/v1/digests", body=body, idempotent=False
         )

@@ -8,13 +8,13 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from likewise.config import Settings
 from likewise.engine.checks import check_n
 from likewise.engine.digest_jobs import DigestJobs
 from likewise.engine.tracking import Tracker
-from likewise.errors import InvalidInput
+from likewise.errors import InvalidInput, NotFound
 from likewise.events.model import check_user_id
 from likewise.filters import parse_where
 from likewise.recommend import Recommendation, check_strategy
@@ -51,12 +51,17 @@ class Digests:
     ) -> Recommendation:
         raise NotImplementedError
 
+    if TYPE_CHECKING:  # the Segments half's (a stub here would hide it from the Engine)
+
+        def segment_users(self, name: str, *, batch: int = 1_000) -> Iterator[str]: ...
+
     def digest(
         self,
         name: str,
         n: int = 10,
         *,
         users: Iterable[str] | None = None,
+        segment: str | None = None,
         where: Mapping[str, Any] | None = None,
         exclude_sent: bool = True,
         strategy: str | None = None,
@@ -64,10 +69,11 @@ class Digests:
         page: int = DIGEST_PAGE,
     ) -> Iterator[tuple[str, Recommendation]]:
         """A newsletter's lists: `(user_id, Recommendation)` for every user with a profile
-        (in id order), or for each of `users` (any iterable: a list, a file's lines, a
-        segment; each user once), skipping users whose list is empty. The arguments are
-        checked here, before the first list is made (InvalidInput naming `name`, `n`,
-        `where` or `strategy`).
+        (in id order), or for each of `users` (any iterable: a list, a file's lines; each
+        user once), or for the users of `segment` (its filter over their properties as they
+        are now), skipping users whose list is empty. The arguments are checked here, before
+        the first list is made (InvalidInput naming `name`, `n`, `users`, `segment`, `where`
+        or `strategy`; NotFound naming `segment` when there is none of that name).
 
         Each list is what :meth:`recommend` gives the user under `strategy` (default: the
         `strategy` setting; experiments do not choose a digest's), without the items they
@@ -91,6 +97,8 @@ class Digests:
             raise InvalidInput("must be a list of user ids, not one string", field="users")
         if isinstance(page, bool) or not isinstance(page, int) or page < 1:
             raise InvalidInput("must be an integer of at least 1", field="page")
+        if segment is not None:
+            users = self._segment(segment, users)
         pages = self._all_users(page) if users is None else _pages(users, page)
         return self._digest(name, n, pages, where, exclude_sent, chosen, progress)
 
@@ -148,6 +156,7 @@ class Digests:
         n: int = 10,
         *,
         users: Sequence[str] | None = None,
+        segment: str | None = None,
         where: Mapping[str, Any] | None = None,
         exclude_sent: bool = True,
         strategy: str | None = None,
@@ -160,10 +169,12 @@ class Digests:
         for them, and a job whose process stopped reads `interrupted`."""
         if isinstance(users, str | bytes):
             raise InvalidInput("must be a list of user ids, not one string", field="users")
+        if segment is not None:  # its users as they are now, checked before the job starts
+            users = list(self._segment(segment, users))
         listed = None if users is None else list(users)
         total = self.store.digest_user_count() if listed is None else len(dict.fromkeys(listed))
         args: dict[str, Any] = {"n": n, "users": None if listed is None else len(listed)}
-        args.update(where=where, exclude_sent=exclude_sent, strategy=strategy)
+        args.update(segment=segment, where=where, exclude_sent=exclude_sent, strategy=strategy)
 
         def make(progress: Progress) -> Iterator[tuple[str, Recommendation]]:
             return self.digest(
@@ -177,6 +188,18 @@ class Digests:
             )
 
         return self._jobs().start(make, name, total, args)
+
+    def _segment(self, segment: str, users: Iterable[str] | None) -> Iterator[str]:
+        """The users of `segment`, refused naming `segment` (with `users` too: one or the
+        other)."""
+        if users is not None:
+            raise InvalidInput("give users or a segment, not both", field="segment")
+        try:
+            return self.segment_users(segment)
+        except InvalidInput as exc:
+            raise InvalidInput(exc.reason, field="segment") from None
+        except NotFound as exc:
+            raise NotFound("segment", exc.key, field="segment") from None
 
     def digest_job(self, job_id: str) -> dict[str, Any]:
         """A digest job's state (see :meth:`start_digest`), or NotFound naming `job_id`."""

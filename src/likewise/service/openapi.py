@@ -173,7 +173,7 @@ JSON_PARAMETERS = {
 }
 MUST_EXIST = ("item_id", "name", "job_id")  # path ids of things that can be missing (a user cannot)
 # Bodies naming items (or users, or a segment) that may be missing: 404.
-REFER = ("record", "onboard", "recommend_from", "create", "recommend_group")
+REFER = ("record", "onboard", "recommend_from", "create", "recommend_group", "start_digest")
 # 409: valid, but the state cannot serve it: a user with a history, a running experiment, the
 # behaviour space or a learned source before `train`, an item in which the store's template
 # finds nothing to embed, a space that exists with another dimension or metric.

@@ -46,6 +46,11 @@ class DigestIn(BaseModel):
     users: list[AnId] | None = Field(
         None, description="user ids (default: every user with a profile)"
     )
+    segment: str | None = Field(
+        None,
+        json_schema_extra={"pattern": NAME.pattern},
+        description="the users of this segment, instead of `users`",
+    )
     where: Annotated[dict[str, Any] | None, WithJsonSchema({"anyOf": [ref("Where"), NULL]})] = (
         Field(None, description='metadata filter, e.g. {"published_at": {"gte": "2026-11-23"}}')
     )
@@ -85,15 +90,17 @@ EXAMPLES = {
 def start_digest(
     request: Request, body: Annotated[DigestIn, Body(openapi_examples=EXAMPLES)]
 ) -> dict[str, Any]:
-    """Start a digest: `n` items for every user (or `users`), leaving out what earlier
-    digests sent, each list logged as an impression of strategy `digest`. Nothing starts
-    on bad input (422 naming the field). Poll the job, then download its rows."""
+    """Start a digest: `n` items for every user (or `users`, or a `segment`'s), leaving out
+    what earlier digests sent, each list logged as an impression of strategy `digest`.
+    Nothing starts on bad input (422 naming the field; 404 for a segment there is none of).
+    Poll the job, then download its rows."""
     if body.users is not None:
         check_batch(request, len(body.users))
     return engine_of(request).start_digest(
         body.name,
         body.n,
         users=body.users,
+        segment=body.segment,
         where=body.where,
         exclude_sent=body.exclude_sent,
         strategy=body.strategy,
