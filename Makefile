@@ -104,13 +104,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/search.py --sizes 10000 100000 1000000
 	$(BIN)/python bench/embed.py
 	$(BIN)/python bench/events.py
-	$(BIN)/python bench/http.py
+	$(BIN)/python bench/http_load.py
 
 bench-quick: $(STAMP)
 	$(BIN)/python bench/search.py --sizes 10000 100000
 	$(BIN)/python bench/embed.py --limit 1000
 	$(BIN)/python bench/events.py --items 20000 --users 2000 --single 1000 --queries 300
-	$(BIN)/python bench/http.py --items 20000 --users 2000 --seconds 5
+	$(BIN)/python bench/http_load.py --items 20000 --users 2000 --seconds 5
 
 clean:
 	rm -rf $(VENV) $(VENDOR)/* demo-data demo-pictures dist .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis

