@@ -141,6 +141,23 @@ def test_a_record_the_catalog_refuses_fails_alone(feed: Engine) -> None:
     assert feed.store.all_ids() == ["y"]
 
 
+def test_a_record_refused_only_at_ingest_fails_alone_and_holds_nothing_up(
+    feed: Engine,
+) -> None:
+    """Bytes that are no picture pass the push's checks and are refused by the ingest: the
+    batch is applied one record at a time then, not retried for ever."""
+    feed.push_feed([{"id": "p", "title": "a plain item"}])
+    feed.push_feed([{"id": "q", "title": "a picture", "image_data": "aGVsbG8="}])
+    feed.push_feed([{"id": "r", "title": "another plain one"}])
+    step = feed.apply_feed()
+    assert (step.taken, step.upserted, step.failed) == (3, 2, 1)
+    status = feed.feed_status()
+    assert (status.done, status.failed, status.pending) == (2, 1, 0)
+    [failure] = status.failures
+    assert failure["source"] == "api" and failure["field"] == "image_data"
+    assert sorted(feed.store.all_ids()) == ["p", "r"]
+
+
 def drop(folder: Path, name: str, lines: Sequence[object]) -> Path:
     """Write a file aside, then rename it in: a drop is whole when it appears."""
     tmp = folder / f".{name}.part"

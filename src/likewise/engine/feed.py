@@ -81,15 +81,20 @@ class Feed(Catalog):
         upserts = [r for r in latest.values() if r.op == "upsert" and r.record is not None]
         deletions = [r.item_id for r in latest.values() if r.op == "delete"]
         records = [json.loads(r.record or "{}") for r in upserts]
-        failed: list[tuple[int, str]] = []
-        for k, problem in self.check_items(records):
-            error = {"source": upserts[k].source, "field": problem.field, "error": problem.reason}
-            failed.append((upserts[k].seq, json.dumps(error, ensure_ascii=False)))
+        failed = [_failure(upserts[k], problem) for k, problem in self.check_items(records)]
         bad = {seq for seq, _ in failed}
-        good = [rec for rec, r in zip(records, upserts, strict=True) if r.seq not in bad]
-        if good:
-            report = self.add_items(good)
-            step.upserted, step.embedded = len(good), report.embedded
+        good = [(rec, r) for rec, r in zip(records, upserts, strict=True) if r.seq not in bad]
+        try:
+            step.embedded = self.add_items([rec for rec, _ in good]).embedded if good else 0
+            step.upserted = len(good)
+        except InvalidInput:  # refused only at ingest (bytes that are no picture): one by one
+            for rec, row in good:
+                try:
+                    step.embedded += self.add_items([rec]).embedded
+                    step.upserted += 1
+                except InvalidInput as exc:  # this record's fault; an outage goes up
+                    failed.append(_failure(row, exc))
+            bad = {seq for seq, _ in failed}
         if deletions:
             step.deleted = self.delete(deletions)
         step.failed = len(failed)
@@ -101,6 +106,14 @@ class Feed(Catalog):
         counts = self.store.feed_counts(failures=failures)
         lag = 0.0 if counts.oldest is None else max(0.0, time.time() - counts.oldest)
         return FeedStatus(counts.pending, counts.done, counts.failed, lag, counts.failures)
+
+
+def _failure(row: FeedRow, problem: InvalidInput) -> tuple[int, str]:
+    """A change the catalog refused, as the queue keeps it: its seq and why, naming its
+    source (file:line, url[k], api) and field."""
+    field = (problem.field or "").removeprefix("items[0].") or None
+    error = {"source": row.source, "field": field, "error": problem.reason}
+    return row.seq, json.dumps(error, ensure_ascii=False)
 
 
 def _under(where: str, field: str | None) -> str:

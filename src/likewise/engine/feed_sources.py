@@ -8,6 +8,7 @@ its field. A bad record never stops its source: the others are queued.
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import hashlib
 import json
@@ -37,6 +38,9 @@ def change_of(item: Item, source: str) -> FeedChange:
     fields = item.to_record()
     if item.vectors:  # its own vectors, which `to_record` leaves to the spaces
         fields["vectors"] = item.vectors
+    if item.image_data is not None:  # its picture's bytes, which a store never keeps: the
+        # queue holds them until the change is applied (a done change keeps no record)
+        fields["image_data"] = base64.b64encode(item.image_data).decode("ascii")
     record = json.dumps(fields, sort_keys=True, ensure_ascii=False)
     digest = hashlib.sha256(record.encode("utf-8")).hexdigest()
     return FeedChange(item.id, "upsert", source, hash=digest, record=record)
