@@ -8,7 +8,7 @@ is gone."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from likewise import Settings
+from likewise import Engine, Settings
 from likewise.engine.tenants import Tenants
 from likewise.service import create_app
 
@@ -246,3 +246,26 @@ def test_servers_on_one_store_agree_on_its_tenants(
         gone = two.get("/v1/t/x/items/i1", headers=auth(ADMIN))
         assert gone.status_code == 404 and gone.json()["error"]["field"] == "tenant"
         assert two.get("/v1/t/x/items/i1", headers=auth(key)).status_code == 404
+
+
+def test_two_servers_creating_tenants_at_once_both_keep_theirs(tmp_path: Path) -> None:
+    """Server one reads the registry, server two registers a tenant, then one registers its
+    own: the registry is changed in one write transaction, so neither is lost (one blob
+    written whole from one's earlier read lost two's)."""
+    data = str(tmp_path / "data")
+    settings = Settings(data=data, model="hashing-64")
+    with Engine.open(data, settings=settings) as a, Engine.open(data, settings=settings) as b:
+        one, two = Tenants(a, settings), Tenants(b, settings)
+        opened = one._opened
+
+        def meanwhile(name: str, overrides: Mapping[str, Any]) -> Engine:
+            two.create("second")  # after one's read of the registry, before its write
+            return opened(name, overrides)
+
+        one._opened = meanwhile  # type: ignore[method-assign]
+        one.create("first")
+        for registry in (one, two):
+            registry._refresh(force=True)
+            assert registry.names() == ["first", "second"]
+        one.close()
+        two.close()

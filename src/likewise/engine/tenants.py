@@ -19,7 +19,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from likewise.config import Settings, StoreConfig
@@ -163,8 +163,16 @@ class Tenants:
         for name in gone:
             self._close(name)
 
-    def _save(self, registry: dict[str, dict[str, Any]]) -> None:
-        self.default.store.put_blob(BLOB, json.dumps(registry, sort_keys=True).encode())
+    def _update(self, change: Callable[[dict[str, dict[str, Any]]], None]) -> None:
+        """Change the registry as the store holds it now, read and written in one write
+        transaction: two servers creating tenants at once both keep theirs."""
+
+        def changed(raw: bytes | None) -> bytes:
+            registry: dict[str, dict[str, Any]] = json.loads(raw) if raw else {}
+            change(registry)
+            return json.dumps(registry, sort_keys=True).encode()
+
+        self.default.store.update_blob(BLOB, changed)
         self._refresh(force=True)
 
     def names(self) -> list[str]:
@@ -239,7 +247,17 @@ class Tenants:
                 "keys": {digest(k): role for role, k in keys.items()},
                 "created_at": time.time(),
             }
-            self._save({**self._registry, name: entry})
+
+            def add(registry: dict[str, dict[str, Any]]) -> None:
+                if name in registry:  # another server made it meanwhile
+                    raise Conflict(f"tenant {name!r} exists", field="tenant")
+                registry[name] = entry
+
+            try:
+                self._update(add)
+            except Conflict:
+                self._close(name)
+                raise
         return {"name": name, "settings": overrides, "keys": keys}
 
     def delete(self, name: str) -> None:
@@ -250,7 +268,7 @@ class Tenants:
             self._refresh(force=True)
             if name not in self._registry:
                 raise NotFound("tenant", name, field="tenant")
-            self._save({k: v for k, v in self._registry.items() if k != name})
+            self._update(lambda registry: _drop(registry, name))
             self._close(name)
             drop_tenant(self.location, name)
 
@@ -264,3 +282,7 @@ class Tenants:
         """Close every open tenant's engine (the default engine is its owner's)."""
         for name in list(self._open):
             self._close(name)
+
+
+def _drop(registry: dict[str, dict[str, Any]], name: str) -> None:
+    registry.pop(name, None)

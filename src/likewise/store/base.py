@@ -213,6 +213,11 @@ class Store(Shadowing, DigestReads, FeedStore, SegmentStore, Returning, Protocol
     def get_blob(self, name: str) -> bytes | None:
         """A named blob, or None."""
 
+    def update_blob(self, name: str, change: Callable[[bytes | None], bytes]) -> bytes:
+        """Store what `change` makes of blob `name` (None: none yet), read and written in one
+        write transaction that other processes' wait for; what `change` raises writes
+        nothing. Returns what was stored."""
+
     def count(self, where: Mapping[str, Any] | None = None) -> int:
         """How many items pass `where`."""
 

@@ -82,6 +82,19 @@ class ActivityContract:
         assert store.seen("u1") == []
         assert store.record([event("u1", "a", event_id="e1")], [1.0], counting) == [True]
 
+    def test_update_blob_changes_what_is_stored_and_a_failing_change_nothing(
+        self, store: Store
+    ) -> None:
+        assert store.update_blob("registry", lambda old: (old or b"") + b"a") == b"a"
+        assert store.update_blob("registry", lambda old: (old or b"") + b"b") == b"ab"
+
+        def broken(old: bytes | None) -> bytes:
+            raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            store.update_blob("registry", broken)
+        assert store.get_blob("registry") == b"ab"
+
     def test_snapshots_are_kept_in_order(self, store: Store) -> None:
         self._items(store, ["a"])
         batch = [event("u1", "a", timestamp=t) for t in range(1, 8)]
