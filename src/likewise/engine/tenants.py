@@ -25,6 +25,7 @@ from typing import Any, Literal
 from likewise.config import Settings, StoreConfig
 from likewise.engine.core import Engine
 from likewise.errors import ConfigError, Conflict, InvalidInput, LikewiseError, NotFound
+from likewise.recommend import check_strategy
 from likewise.store.tenants import (
     NAME,
     check_tenant,
@@ -107,6 +108,11 @@ def tenant_settings(base: Settings, overrides: Mapping[str, Any], name: str) -> 
                 f"not a setting a tenant may set; those are: {allowed}", field=f"settings.{key}"
             )
         by_section.setdefault(section, {})[key] = value
+    if "strategy" in overrides:  # the ranker checks it only when the tenant's engine opens
+        try:
+            check_strategy(overrides["strategy"])
+        except InvalidInput as exc:
+            raise InvalidInput(exc.reason, field="settings.strategy") from None
     update: dict[str, Any] = {}
     for section, knobs in by_section.items():
         current = getattr(base, section)
