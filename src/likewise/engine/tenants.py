@@ -17,9 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from likewise.config import Settings, StoreConfig
@@ -256,9 +258,19 @@ class Tenants:
             self._refresh(force=True)
             if name not in self._registry:
                 raise NotFound("tenant", name, field="tenant")
+            jobs = self._digest_folder(name)
             self._save({k: v for k, v in self._registry.items() if k != name})
             self._close(name)
             drop_tenant(self.location, name)
+            if jobs is not None:  # outside the store on PostgreSQL: a tenant made again
+                shutil.rmtree(jobs, ignore_errors=True)  # under the name would find them
+
+    def _digest_folder(self, name: str) -> Path | None:
+        """The folder of tenant `name`'s digest jobs (None if its store cannot be opened)."""
+        try:
+            return self.engine(name)._jobs_folder()
+        except LikewiseError:
+            return None
 
     def _close(self, name: str) -> None:
         with self._lock:
