@@ -144,6 +144,7 @@ class Tenants:
         )
         self._lock = threading.RLock()
         self._open: dict[str, Engine] = {}
+        self._made: dict[str, Any] = {}  # by open engine: its tenant's `created_at`
         self._registry: dict[str, dict[str, Any]] = {}
         self._keys: dict[str, tuple[str, KeyRole]] = {}  # digest -> (tenant, role)
         self._read_at = 0.0
@@ -167,7 +168,12 @@ class Tenants:
                 for d, role in entry.get("keys", {}).items()
             }
             self._read_at = now
-            gone = [name for name in self._open if name not in registry]
+            # Gone, or deleted and made again (a new store under the same name).
+            gone = [
+                name
+                for name in self._open
+                if registry.get(name, {}).get("created_at", self) != self._made.get(name)
+            ]
         for name in gone:
             self._close(name)
 
@@ -218,6 +224,7 @@ class Tenants:
             if engine is None:
                 engine = self._opened(name, self._registry[name].get("settings", {}))
                 self._open[name] = engine
+                self._made[name] = self._registry[name].get("created_at")
             return engine
 
     def _opened(self, name: str, overrides: Mapping[str, Any]) -> Engine:
@@ -247,6 +254,7 @@ class Tenants:
                 "keys": {digest(k): role for role, k in keys.items()},
                 "created_at": time.time(),
             }
+            self._made[name] = entry["created_at"]
             self._save({**self._registry, name: entry})
         return {"name": name, "settings": overrides, "keys": keys}
 
@@ -275,6 +283,7 @@ class Tenants:
     def _close(self, name: str) -> None:
         with self._lock:
             engine = self._open.pop(name, None)
+            self._made.pop(name, None)
         if engine is not None:
             engine.close()
 

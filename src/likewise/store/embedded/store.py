@@ -384,7 +384,9 @@ class EmbeddedStore(BatchSearch, DerivedReads, ShadowSpace):
 
     def close(self) -> None:
         try:
-            self.save_snapshot()
+            presence = self.__dict__.get("_presence")
+            if presence is None or presence.current():  # never into a folder made since
+                self.save_snapshot()
         finally:
             self._close_connections()
 
