@@ -20,7 +20,7 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -177,9 +177,18 @@ class Tenants:
         for name in gone:
             self._close(name)
 
-    def _save(self, registry: dict[str, dict[str, Any]]) -> None:
-        self.default.store.put_blob(BLOB, json.dumps(registry, sort_keys=True).encode())
-        self._refresh(force=True)
+    def _change(self, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        """Write the registry as `change` makes it from the registry as it is in the store,
+        read and written in one exclusive transaction: another server's change meanwhile
+        is kept (and `change` sees it, to refuse a name it took)."""
+
+        def changed(raw: bytes | None) -> bytes:
+            return json.dumps(change(json.loads(raw) if raw else {}), sort_keys=True).encode()
+
+        try:
+            self.default.store.update_blob(BLOB, changed)
+        finally:
+            self._refresh(force=True)
 
     def names(self) -> list[str]:
         """Every tenant's name, sorted."""
@@ -255,7 +264,13 @@ class Tenants:
                 "created_at": time.time(),
             }
             self._made[name] = entry["created_at"]
-            self._save({**self._registry, name: entry})
+
+            def add(registry: dict[str, Any]) -> dict[str, Any]:
+                if name in registry:  # another server made it meanwhile
+                    raise Conflict(f"tenant {name!r} exists", field="tenant")
+                return {**registry, name: entry}
+
+            self._change(add)
         return {"name": name, "settings": overrides, "keys": keys}
 
     def delete(self, name: str) -> None:
@@ -267,7 +282,13 @@ class Tenants:
             if name not in self._registry:
                 raise NotFound("tenant", name, field="tenant")
             jobs = self._digest_folder(name)
-            self._save({k: v for k, v in self._registry.items() if k != name})
+
+            def remove(registry: dict[str, Any]) -> dict[str, Any]:
+                if name not in registry:  # another server deleted it meanwhile
+                    raise NotFound("tenant", name, field="tenant")
+                return {k: v for k, v in registry.items() if k != name}
+
+            self._change(remove)
             self._close(name)
             drop_tenant(self.location, name)
             if jobs is not None:  # outside the store on PostgreSQL: a tenant made again

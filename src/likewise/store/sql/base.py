@@ -180,6 +180,17 @@ class SqlActivity(SqlDigest, FeedQueue, SqlSegments, SqlRetention):
                 [(name, data, now) for name, data in blobs.items()],
             )
 
+    def update_blob(self, name: str, change: Callable[[bytes | None], bytes]) -> bytes:
+        with self._writing() as db:  # exclusive: the store's write lock held from the read
+            row = db.execute("SELECT data FROM blobs WHERE name = {p}", (name,)).fetchone()
+            data = change(None if row is None else bytes(row[0]))
+            db.execute(
+                "INSERT INTO blobs(name, data, at) VALUES ({p}, {p}, {p}) ON CONFLICT(name) "
+                "DO UPDATE SET data = excluded.data, at = excluded.at",
+                (name, data, time.time()),
+            )
+        return data
+
     def get_blob(self, name: str) -> bytes | None:
         with self._reading() as db:
             row = db.execute("SELECT data FROM blobs WHERE name = {p}", (name,)).fetchone()
