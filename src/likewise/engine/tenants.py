@@ -132,8 +132,9 @@ def tenant_settings(base: Settings, overrides: Mapping[str, Any], name: str) -> 
 class Tenants:
     """The tenants of the server whose own Engine is `default`, each opened on first use."""
 
-    def __init__(self, default: Engine, settings: Settings) -> None:
+    def __init__(self, default: Engine, settings: Settings, *, resume: bool = False) -> None:
         self.default = default
+        self.resume = resume  # a server's: a tenant opened applies the pushes a crash left
         try:
             self.location = location_of(default.store)  # the store served, whatever `settings` say
             self._refused: ConfigError | None = None
@@ -234,6 +235,8 @@ class Tenants:
                 engine = self._opened(name, self._registry[name].get("settings", {}))
                 self._open[name] = engine
                 self._made[name] = self._registry[name].get("created_at")
+                if self.resume and engine.feed_status(failures=0).pending:
+                    engine.follow_pushes()  # as the server does its own at startup
             return engine
 
     def _opened(self, name: str, overrides: Mapping[str, Any]) -> Engine:
