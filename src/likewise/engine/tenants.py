@@ -212,6 +212,15 @@ class Tenants:
             self._refresh(force=True)
         return name in self._registry
 
+    def current(self, name: str) -> bool:
+        """Whether the engine open here for tenant `name` is still that tenant's (neither
+        deleted nor deleted and made again since), read from the store now; the engine is
+        left open (a long-running command stops on it and closes it)."""
+        raw = self.default.store.get_blob(BLOB)
+        registry: dict[str, Any] = json.loads(raw) if raw else {}
+        made = registry.get(name, {}).get("created_at", self)
+        return name in self._open and made == self._made.get(name)
+
     def key_owner(self, key: str) -> tuple[str, KeyRole] | None:
         """The tenant and role a tenant key grants, or None (not a tenant's key)."""
         self._refresh()
