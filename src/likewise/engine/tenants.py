@@ -173,7 +173,7 @@ class Tenants:
             gone = [
                 name
                 for name in self._open
-                if registry.get(name, {}).get("created_at", self) != self._made.get(name)
+                if name not in registry or registry[name].get("created_at") != self._made.get(name)
             ]
         for name in gone:
             self._close(name)
@@ -218,8 +218,9 @@ class Tenants:
         left open (a long-running command stops on it and closes it)."""
         raw = self.default.store.get_blob(BLOB)
         registry: dict[str, Any] = json.loads(raw) if raw else {}
-        made = registry.get(name, {}).get("created_at", self)
-        return name in self._open and made == self._made.get(name)
+        if name not in registry or name not in self._open:
+            return False
+        return bool(registry[name].get("created_at") == self._made.get(name))
 
     def key_owner(self, key: str) -> tuple[str, KeyRole] | None:
         """The tenant and role a tenant key grants, or None (not a tenant's key)."""
