@@ -4,6 +4,7 @@ file is complete, and one after drops it from the complete file."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -58,3 +59,32 @@ def test_a_forget_during_and_after_a_job(tmp_path: Path) -> None:
     assert not list((tmp_path / "digests").glob("*.part")) and b'"u1"' not in b"".join(
         p.read_bytes() for p in (tmp_path / "digests").iterdir()
     )
+
+
+def test_a_job_of_a_dead_process_whose_pid_was_reused_reads_interrupted(tmp_path: Path) -> None:
+    """After a restart (a container's processes get the same pids again) the pid a running
+    job names may be another live process: the job is still interrupted, not running."""
+    folder = tmp_path / "digests"
+    folder.mkdir()
+    job = {
+        "id": "0" * 32,
+        "name": "weekly",
+        "status": "running",
+        "progress": 0.5,
+        "users": 1,
+        "total": 2,
+        "lists": 1,
+        "items": 1,
+        "args": {},
+        "created_at": time.time(),
+        "finished_at": None,
+        "error": None,
+        "pid": os.getppid(),  # alive, but not the process that ran the job
+        "started": "-1",  # when the process that ran it started
+    }
+    (folder / f"{job['id']}.json").write_text(json.dumps(job))
+    assert DigestJobs(folder).get(job["id"])["status"] == "interrupted"
+    # The process that started at that time is still running it.
+    job["started"] = Path(f"/proc/{job['pid']}/stat").read_text().rpartition(")")[2].split()[19]
+    (folder / f"{job['id']}.json").write_text(json.dumps(job))
+    assert DigestJobs(folder).get(job["id"])["status"] == "running"

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from likewise.cli.common import open_engine, parse_where
 from likewise.cli.options import shared
 from likewise.errors import InvalidInput
+from likewise.events.model import check_user_id
 from likewise.recommend import Recommendation
 
 __all__ = ["CSV_COLUMNS", "register"]
@@ -109,11 +110,20 @@ def _open_out(out: str) -> IO[str]:
 
 
 def _user_ids(stack: ExitStack, path: str) -> Iterator[str]:
-    """The ids of a file, one a line (blank lines skipped), read as the digest goes."""
+    """The ids of a file, one a line (blank lines skipped), read as the digest goes; each
+    checked first, in a pass of its own, so a bad one (named by its line) refuses the
+    digest before any list is made, written or logged as sent."""
     try:
         fh = stack.enter_context(open(path, encoding="utf-8"))  # noqa: SIM115 (the stack's)
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}", field="--users") from None
+    for number, line in enumerate(fh, start=1):
+        if line.strip():
+            try:
+                check_user_id(line.strip())
+            except InvalidInput as exc:
+                raise InvalidInput(exc.reason, field="--users", line=number) from None
+    fh.seek(0)
     return (line.strip() for line in fh if line.strip())
 
 

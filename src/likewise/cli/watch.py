@@ -10,13 +10,15 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from tqdm import tqdm
 
-from likewise.cli.common import open_engine
+from likewise.cli.common import open_engine, open_tenants
 from likewise.cli.options import shared
 from likewise.config import FeedConfig
 from likewise.engine.feed import FeedStep
@@ -79,7 +81,18 @@ def watch(args: argparse.Namespace) -> int:
         if bar.disable:  # no terminal: a line a batch instead of the bar
             print(_step_line(step), file=sys.stderr, flush=True)
 
-    with open_engine(args, create=True) as engine:
+    with ExitStack() as stack:
+        alive: Callable[[], bool] | None = None
+        tenant = getattr(args, "tenant", None)
+        if tenant is None:
+            engine = stack.enter_context(open_engine(args, create=True))
+        else:  # stopped when the tenant is deleted: its drops would go nowhere
+            tenants = stack.enter_context(open_tenants(args))
+            engine = tenants.engine(tenant)
+
+            def alive() -> bool:
+                return tenants.current(tenant)
+
         worker = FeedWorker(
             engine,
             folders=config.feed_folders,
@@ -88,6 +101,7 @@ def watch(args: argparse.Namespace) -> int:
             batch=config.feed_batch,
             looked=looked,
             stepped=stepped,
+            alive=alive,
         )
 
         def stop(signum: int, frame: FrameType | None) -> None:
@@ -102,6 +116,9 @@ def watch(args: argparse.Namespace) -> int:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             bar.close()
+        if worker.gone:
+            print(f"stopped: tenant {tenant!r} was deleted", file=sys.stderr)
+            return 1
         status = engine.feed_status(failures=0)
     print(
         f"stopped: {status.done} applied, {status.failed} failed, {status.pending} waiting",

@@ -99,6 +99,9 @@ class Digests:
             raise InvalidInput("must be an integer of at least 1", field="page")
         if segment is not None:
             users = self._segment(segment, users)
+        if isinstance(users, Sequence):  # all checked before the first page is logged
+            for _ in _pages(users, len(users) or 1):
+                pass
         pages = self._all_users(page) if users is None else _pages(users, page)
         return self._digest(name, n, pages, where, exclude_sent, chosen, progress)
 

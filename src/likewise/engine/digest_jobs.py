@@ -67,6 +67,7 @@ class DigestJobs:
             "finished_at": None,
             "error": None,
             "pid": os.getpid(),
+            "started": _started(os.getpid()),  # the pid alone may be another's after a restart
         }
         rows = make(self._progress(job))
         self._path.mkdir(parents=True, exist_ok=True)
@@ -170,8 +171,10 @@ class DigestJobs:
         except ProcessLookupError:
             return False
         except PermissionError:
-            return True
-        return True
+            pass
+        # The pid may be reused (a container restarted gives its processes the same pids).
+        started, now = job.get("started"), _started(job["pid"])
+        return started is None or now is None or started == now
 
     def _save(self, job: dict[str, Any]) -> None:
         with self._lock:
@@ -201,4 +204,14 @@ def _drop(path: Path, users: set[str]) -> int:
 
 
 def _public(job: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in job.items() if k != "pid"}
+    return {k: v for k, v in job.items() if k not in ("pid", "started")}
+
+
+def _started(pid: int) -> str | None:
+    """When process `pid` started (clock ticks since boot, Linux), or None if unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # after the command's name: field 3 on
+    return fields[19] if len(fields) > 19 else None

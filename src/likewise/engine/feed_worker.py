@@ -43,6 +43,7 @@ class FeedWorker:
         batch: int = 256,
         looked: Looked | None = None,
         stepped: Stepped | None = None,
+        alive: Callable[[], bool] | None = None,
     ) -> None:
         self.engine = engine
         self.folders = [Folder(path) for path in folders]
@@ -50,6 +51,8 @@ class FeedWorker:
         self.every = every
         self.batch = batch
         self.looked, self.stepped = looked, stepped
+        self.alive = alive  # False: the store is no longer the one to follow (stop)
+        self.gone = False  # stopped because `alive` said so
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease_seconds = max(60.0, 4 * every)
         self.stopped = threading.Event()
@@ -76,6 +79,9 @@ class FeedWorker:
         self.engine.feed_wake = self.wake
         try:
             while not self.stopped.is_set():
+                if self.alive is not None and not self.alive():
+                    self.gone = True
+                    break
                 try:
                     self.turn()
                 except LikewiseError as exc:

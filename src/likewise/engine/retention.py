@@ -10,10 +10,13 @@ from collections.abc import Sequence
 
 from likewise.engine.tracking import Tracker
 from likewise.errors import InvalidInput
+from likewise.recommend.group import GROUP_STRATEGIES
 from likewise.store import Store
 from likewise.tracking.retention import DAY, DAYS, CohortRow, EngagementRow, check_days, window
 
 __all__ = ["Retention"]
+
+GROUPS = frozenset(f"group:{s}" for s in GROUP_STRATEGIES)  # Engine.recommend_group's
 
 
 class Retention:
@@ -59,4 +62,7 @@ class Retention:
         start, end = window(since, until)
         self.tracker.impressions.flush()  # the lists queued so far count
         rows = self.store.engagement_rows(start, end, check_days(days))
-        return [r for r in rows if group_by == "strategy" or ":" in r.group]
+        # EXPERIMENT:VARIANT; a group's lists (`group:STRATEGY`) have a colon too.
+        return [
+            r for r in rows if group_by == "strategy" or (":" in r.group and r.group not in GROUPS)
+        ]

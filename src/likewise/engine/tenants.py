@@ -17,14 +17,17 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from likewise.config import Settings, StoreConfig
 from likewise.engine.core import Engine
 from likewise.errors import ConfigError, Conflict, InvalidInput, LikewiseError, NotFound
+from likewise.recommend import check_strategy
 from likewise.store.tenants import (
     NAME,
     check_tenant,
@@ -107,6 +110,11 @@ def tenant_settings(base: Settings, overrides: Mapping[str, Any], name: str) -> 
                 f"not a setting a tenant may set; those are: {allowed}", field=f"settings.{key}"
             )
         by_section.setdefault(section, {})[key] = value
+    if "strategy" in overrides:  # the ranker checks it only when the tenant's engine opens
+        try:
+            check_strategy(overrides["strategy"])
+        except InvalidInput as exc:
+            raise InvalidInput(exc.reason, field="settings.strategy") from None
     update: dict[str, Any] = {}
     for section, knobs in by_section.items():
         current = getattr(base, section)
@@ -124,8 +132,9 @@ def tenant_settings(base: Settings, overrides: Mapping[str, Any], name: str) -> 
 class Tenants:
     """The tenants of the server whose own Engine is `default`, each opened on first use."""
 
-    def __init__(self, default: Engine, settings: Settings) -> None:
+    def __init__(self, default: Engine, settings: Settings, *, resume: bool = False) -> None:
         self.default = default
+        self.resume = resume  # a server's: a tenant opened applies the pushes a crash left
         try:
             self.location = location_of(default.store)  # the store served, whatever `settings` say
             self._refused: ConfigError | None = None
@@ -136,6 +145,7 @@ class Tenants:
         )
         self._lock = threading.RLock()
         self._open: dict[str, Engine] = {}
+        self._made: dict[str, Any] = {}  # by open engine: its tenant's `created_at`
         self._registry: dict[str, dict[str, Any]] = {}
         self._keys: dict[str, tuple[str, KeyRole]] = {}  # digest -> (tenant, role)
         self._read_at = 0.0
@@ -159,21 +169,27 @@ class Tenants:
                 for d, role in entry.get("keys", {}).items()
             }
             self._read_at = now
-            gone = [name for name in self._open if name not in registry]
+            # Gone, or deleted and made again (a new store under the same name).
+            gone = [
+                name
+                for name in self._open
+                if name not in registry or registry[name].get("created_at") != self._made.get(name)
+            ]
         for name in gone:
             self._close(name)
 
-    def _update(self, change: Callable[[dict[str, dict[str, Any]]], None]) -> None:
-        """Change the registry as the store holds it now, read and written in one write
-        transaction: two servers creating tenants at once both keep theirs."""
+    def _change(self, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        """Write the registry as `change` makes it from the registry as it is in the store,
+        read and written in one exclusive transaction: another server's change meanwhile
+        is kept (and `change` sees it, to refuse a name it took)."""
 
         def changed(raw: bytes | None) -> bytes:
-            registry: dict[str, dict[str, Any]] = json.loads(raw) if raw else {}
-            change(registry)
-            return json.dumps(registry, sort_keys=True).encode()
+            return json.dumps(change(json.loads(raw) if raw else {}), sort_keys=True).encode()
 
-        self.default.store.update_blob(BLOB, changed)
-        self._refresh(force=True)
+        try:
+            self.default.store.update_blob(BLOB, changed)
+        finally:
+            self._refresh(force=True)
 
     def names(self) -> list[str]:
         """Every tenant's name, sorted."""
@@ -195,6 +211,16 @@ class Tenants:
         if name not in self._registry:
             self._refresh(force=True)
         return name in self._registry
+
+    def current(self, name: str) -> bool:
+        """Whether the engine open here for tenant `name` is still that tenant's (neither
+        deleted nor deleted and made again since), read from the store now; the engine is
+        left open (a long-running command stops on it and closes it)."""
+        raw = self.default.store.get_blob(BLOB)
+        registry: dict[str, Any] = json.loads(raw) if raw else {}
+        if name not in registry or name not in self._open:
+            return False
+        return bool(registry[name].get("created_at") == self._made.get(name))
 
     def key_owner(self, key: str) -> tuple[str, KeyRole] | None:
         """The tenant and role a tenant key grants, or None (not a tenant's key)."""
@@ -218,6 +244,9 @@ class Tenants:
             if engine is None:
                 engine = self._opened(name, self._registry[name].get("settings", {}))
                 self._open[name] = engine
+                self._made[name] = self._registry[name].get("created_at")
+                if self.resume and engine.feed_status(failures=0).pending:
+                    engine.follow_pushes()  # as the server does its own at startup
             return engine
 
     def _opened(self, name: str, overrides: Mapping[str, Any]) -> Engine:
@@ -247,14 +276,15 @@ class Tenants:
                 "keys": {digest(k): role for role, k in keys.items()},
                 "created_at": time.time(),
             }
+            self._made[name] = entry["created_at"]
 
-            def add(registry: dict[str, dict[str, Any]]) -> None:
+            def add(registry: dict[str, Any]) -> dict[str, Any]:
                 if name in registry:  # another server made it meanwhile
                     raise Conflict(f"tenant {name!r} exists", field="tenant")
-                registry[name] = entry
+                return {**registry, name: entry}
 
             try:
-                self._update(add)
+                self._change(add)
             except Conflict:
                 self._close(name)
                 raise
@@ -268,13 +298,30 @@ class Tenants:
             self._refresh(force=True)
             if name not in self._registry:
                 raise NotFound("tenant", name, field="tenant")
-            self._update(lambda registry: _drop(registry, name))
+            jobs = self._digest_folder(name)
+
+            def remove(registry: dict[str, Any]) -> dict[str, Any]:
+                if name not in registry:  # another server deleted it meanwhile
+                    raise NotFound("tenant", name, field="tenant")
+                return {k: v for k, v in registry.items() if k != name}
+
+            self._change(remove)
             self._close(name)
             drop_tenant(self.location, name)
+            if jobs is not None:  # outside the store on PostgreSQL: a tenant made again
+                shutil.rmtree(jobs, ignore_errors=True)  # under the name would find them
+
+    def _digest_folder(self, name: str) -> Path | None:
+        """The folder of tenant `name`'s digest jobs (None if its store cannot be opened)."""
+        try:
+            return self.engine(name)._jobs_folder()
+        except LikewiseError:
+            return None
 
     def _close(self, name: str) -> None:
         with self._lock:
             engine = self._open.pop(name, None)
+            self._made.pop(name, None)
         if engine is not None:
             engine.close()
 
@@ -282,7 +329,3 @@ class Tenants:
         """Close every open tenant's engine (the default engine is its owner's)."""
         for name in list(self._open):
             self._close(name)
-
-
-def _drop(registry: dict[str, dict[str, Any]], name: str) -> None:
-    registry.pop(name, None)

@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         metrics: Metrics = app.state.metrics
         if engine is not None:
             app.state.engine = engine
-            app.state.tenants = Tenants(engine, settings)
+            app.state.tenants = Tenants(engine, settings, resume=True)
             metrics.start()
             try:
                 yield
@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                 app.state.tenants.close()
             return
         app.state.engine = Engine.open(settings.store.data, settings=settings)
-        app.state.tenants = Tenants(app.state.engine, settings)  # each opened on first use
+        app.state.tenants = Tenants(app.state.engine, settings, resume=True)  # on first use
         metrics.start()
         worker = feed.follow(app.state.engine, settings)  # a thread, when a source is set
         # The loaded store is hundreds of thousands of long-lived objects; keeping them out

@@ -214,9 +214,10 @@ class Store(Shadowing, DigestReads, FeedStore, SegmentStore, Returning, Protocol
         """A named blob, or None."""
 
     def update_blob(self, name: str, change: Callable[[bytes | None], bytes]) -> bytes:
-        """Store what `change` makes of blob `name` (None: none yet), read and written in one
-        write transaction that other processes' wait for; what `change` raises writes
-        nothing. Returns what was stored."""
+        """Write blob `name` as `change` makes it from its data now (None: there is none),
+        read and written in one exclusive transaction, so two processes changing it at once
+        never lose one another's change; returns what was written. An error `change` raises
+        writes nothing."""
 
     def count(self, where: Mapping[str, Any] | None = None) -> int:
         """How many items pass `where`."""

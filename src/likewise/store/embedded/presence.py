@@ -65,7 +65,13 @@ class Presence:
                     "open it once that is done"
                 )
             self._fd = fd
+            self._folder = folder
             return
+
+    def current(self) -> bool:
+        """Whether the folder is still the one opened (not deleted, or deleted and made
+        again: a tenant's, by another process)."""
+        return self._fd >= 0 and _same(self._fd, self._folder / LOCK)
 
     def close(self) -> None:
         fd, self._fd = self._fd, -1

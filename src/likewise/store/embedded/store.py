@@ -384,13 +384,13 @@ class EmbeddedStore(BatchSearch, DerivedReads, ShadowSpace):
 
     def close(self) -> None:
         try:
-            self.save_snapshot()
+            if (presence := self.__dict__.get("_presence")) is None or presence.current():
+                self.save_snapshot()  # never into a folder made since (a tenant made again)
         finally:
             self._close_connections()
 
     def _close_connections(self) -> None:
-        # Each under its statement lock: a thread still using one (a forget's checkpoint retried
-        # in the background) must not see it closed mid-statement, which crashes Python.
+        # Each under its statement lock: closed mid-statement (a forget's checkpoint) crashes.
         self._unshare()  # first: the listener's thread ends before the store's connections
         locks = {"_rdb": self.__dict__.get("_rsql"), "_db": self.__dict__.get("_sql")}
         for name in ("_rdb", "_db", "_presence"):  # the lock last

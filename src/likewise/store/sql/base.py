@@ -181,7 +181,7 @@ class SqlActivity(SqlDigest, FeedQueue, SqlSegments, SqlRetention):
             )
 
     def update_blob(self, name: str, change: Callable[[bytes | None], bytes]) -> bytes:
-        with self._writing() as db:  # exclusive: another process's update waits for this one
+        with self._writing() as db:  # exclusive: the store's write lock held from the read
             row = db.execute("SELECT data FROM blobs WHERE name = {p}", (name,)).fetchone()
             data = change(None if row is None else bytes(row[0]))
             db.execute(
