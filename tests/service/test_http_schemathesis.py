@@ -122,6 +122,13 @@ def _no_own_vectors(case: schemathesis.Case) -> bool:
     )
 
 
+def _one_audience(case: schemathesis.Case) -> bool:
+    """A digest is for listed `users` or a `segment`'s, not both (a 422 naming `segment`)."""
+    body = case.body if isinstance(case.body, dict) else {}
+    both = body.get("users") is not None and body.get("segment") is not None
+    return not (case.operation.path == "/v1/digests" and both)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _close() -> Iterator[None]:
     yield
@@ -139,7 +146,8 @@ def test_positive_data_acceptance_is_configured() -> None:
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_api_keeps_its_contract(case: schemathesis.Case) -> None:
-    if _ids_differ(case) and _one_strategy(case) and _no_own_vectors(case):  # else: see above
+    kept = _ids_differ(case) and _one_strategy(case) and _one_audience(case)
+    if kept and _no_own_vectors(case):  # else: see above
         case.call_and_validate(checks=CHECKS)
     else:
         case.call_and_validate(checks=CHECKS[:-1])

@@ -27,7 +27,7 @@ from typing import Any, Literal
 from likewise.config import Settings, StoreConfig
 from likewise.engine.core import Engine
 from likewise.errors import ConfigError, Conflict, InvalidInput, LikewiseError, NotFound
-from likewise.recommend import check_strategy
+from likewise.recommend import RECOMMENDERS, check_strategy
 from likewise.store.tenants import (
     NAME,
     check_tenant,
@@ -86,6 +86,7 @@ def knob_schemas() -> dict[str, Any]:
     for section, knobs in TENANT_KNOBS.items():
         properties = Settings.COMPONENTS[section].model_json_schema()["properties"]
         out |= {knob: properties[knob] for knob in knobs}
+    out["strategy"] = {**out["strategy"], "enum": list(RECOMMENDERS)}  # a str, checked by name
     return out
 
 
