@@ -163,4 +163,5 @@ def _serve(args: argparse.Namespace, calls: list[str]) -> None:
     args.host = "127.0.0.1"
     args.site = True
     args.workers = 1
+    args.log_level = "info"  # what `serve` takes as options and the demo does not offer
     serve(args)
