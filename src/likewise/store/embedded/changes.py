@@ -19,17 +19,14 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
-from likewise.events.model import Event
-from likewise.store.base import ProfileUpdate, ProfileUpdates
-from likewise.store.changes import Change
+from likewise.store.changes import Change, writing
 from likewise.store.embedded.connection import connect
 from likewise.store.sql import SqlActivity
 
-__all__ = ["Changes", "Listener", "writing_for"]
+__all__ = ["Changes", "Listener"]
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.02  # how often a listener looks: well within the 100 ms a change may take
@@ -40,17 +37,6 @@ RETRY_SECONDS = 1.0
 
 _local = threading.local()
 Callback = Callable[[Change], None]
-
-
-@contextmanager
-def writing_for(users: Collection[str] | None, *, model: bool = False) -> Iterator[None]:
-    """Mark the writes made inside, in this thread, as these users' or as a new model."""
-    before = getattr(_local, "writing", None)
-    _local.writing = (None if users is None else frozenset(users), model)
-    try:
-        yield
-    finally:
-        _local.writing = before
 
 
 class Changes(SqlActivity):
@@ -82,7 +68,7 @@ class Changes(SqlActivity):
         """Inside a write transaction: a row telling the others what it changes, if anything
         a cached list depends on (`changed`: an exclusive write, which changes the catalog,
         profiles, popularity or a forget; else only a new model is told)."""
-        users, model = getattr(_local, "writing", None) or (None, False)
+        users, model = writing() or (None, False)
         forgotten = getattr(_local, "forgetting", None)
         if forgotten is not None:  # told as everything below; no row may keep the id
             quoted = json.dumps(forgotten)
@@ -107,21 +93,6 @@ class Changes(SqlActivity):
             listener.close()
 
     # -- the writes whose changes are told by user or as a model ----------------------------
-
-    def record(
-        self,
-        events: Sequence[Event],
-        signals: Sequence[float],
-        update: ProfileUpdate | ProfileUpdates,
-        *,
-        spaces: Sequence[str] = ("text",),
-    ) -> list[bool]:
-        with writing_for({e.user_id for e in events}):
-            return super().record(events, signals, update, spaces=spaces)
-
-    def put_blobs(self, blobs: Mapping[str, bytes]) -> None:
-        with writing_for(None, model="model.meta" in blobs):  # the bundle's last blob
-            super().put_blobs(blobs)
 
     def forget_user(self, user_id: str, *, keep_impressions: bool = False) -> dict[str, int]:
         """As the SQL stores forget, and in the same transaction every `changes` row naming the

@@ -42,7 +42,7 @@ from likewise.store.location import redact
 from likewise.store.postgres.pool import Connections
 from likewise.store.postgres.search import PgConfig
 
-__all__ = ["ReplicaLost", "Router", "routed", "writing_for"]
+__all__ = ["ReplicaLost", "Router", "routed"]
 
 log = logging.getLogger(__name__)
 C = TypeVar("C", bound=type)
@@ -76,24 +76,6 @@ _local = threading.local()
 
 def _route() -> _Route | None:
     return getattr(_local, "route", None)
-
-
-@contextmanager
-def writing_for(users: Collection[str] | None = None, *, model: bool = False) -> Iterator[None]:
-    """Mark the writes made inside as these users' (their reads wait for them), or as a new
-    trained model (`model`): the store's write reads it to notify and to keep the LSN."""
-    before = getattr(_local, "writing", None)
-    _local.writing = (frozenset(users) if users is not None else None, model)
-    try:
-        yield
-    finally:
-        _local.writing = before
-
-
-def writing() -> tuple[frozenset[str] | None, bool] | None:
-    """What `writing_for` says of the write under way in this thread (None: nothing)."""
-    found: tuple[frozenset[str] | None, bool] | None = getattr(_local, "writing", None)
-    return found
 
 
 class Replica:

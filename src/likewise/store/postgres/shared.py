@@ -12,16 +12,15 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from psycopg import Connection
 
-from likewise.events.model import Event
-from likewise.store.base import ProfileUpdate, ProfileUpdates
+from likewise.store.changes import writing
 from likewise.store.postgres.notify import Change, Listener, announce
 from likewise.store.postgres.pool import Connections
-from likewise.store.postgres.replicas import LSN_NOW, Router, routed, writing, writing_for
+from likewise.store.postgres.replicas import LSN_NOW, Router, routed
 from likewise.store.postgres.search import PgConfig, Planner
 from likewise.store.sql import SqlActivity
 
@@ -117,18 +116,3 @@ class Shared(SqlActivity):
                 part.close()
 
     # -- the writes whose changes are told by user or as a model ----------------------------
-
-    def record(
-        self,
-        events: Sequence[Event],
-        signals: Sequence[float],
-        update: ProfileUpdate | ProfileUpdates,
-        *,
-        spaces: Sequence[str] = ("text",),
-    ) -> list[bool]:
-        with writing_for({e.user_id for e in events}):
-            return super().record(events, signals, update, spaces=spaces)
-
-    def put_blobs(self, blobs: Mapping[str, bytes]) -> None:
-        with writing_for(None, model="model.meta" in blobs):  # the bundle's last blob
-            super().put_blobs(blobs)

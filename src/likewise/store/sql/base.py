@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from likewise.events.model import Event
 from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store.base import ProfileUpdate, ProfileUpdates
+from likewise.store.changes import writing_for
 from likewise.store.sql import activity, forget, reports, transfer
 from likewise.store.sql.digest import SqlDigest
 from likewise.store.sql.feed import FeedQueue
@@ -58,7 +59,7 @@ class SqlActivity(SqlDigest, FeedQueue, SqlSegments, SqlRetention):
     ) -> list[bool]:
         if not events:
             return []
-        with self._writing() as db:
+        with writing_for({e.user_id for e in events}), self._writing() as db:
             return activity.record(db, events, signals, update, spaces)
 
     def profile(self, user_id: str, *, space: str = "text") -> ProfileState | None:
@@ -173,7 +174,8 @@ class SqlActivity(SqlDigest, FeedQueue, SqlSegments, SqlRetention):
 
     def put_blobs(self, blobs: Mapping[str, bytes]) -> None:
         now = time.time()
-        with self._writing(exclusive=False) as db:
+        model = "model.meta" in blobs  # a trained bundle's last blob: a new model
+        with writing_for(None, model=model), self._writing(exclusive=False) as db:
             db.executemany(
                 "INSERT INTO blobs(name, data, at) VALUES ({p}, {p}, {p}) ON CONFLICT(name) "
                 "DO UPDATE SET data = excluded.data, at = excluded.at",
