@@ -166,7 +166,9 @@ def test_a_failed_fetch_refuses_the_call_naming_the_item(
         {"id": "ok", "title": "ok", "image": f"{pictures.url}/red.png"},
         {"id": "bad", "title": "bad", "image": f"{pictures.url}{path}"},
     ]
-    with opened(tmp_path, fake, image_fetch=True) as engine:
+    # Only the slow case needs the short timeout: under load the good picture could miss it.
+    timeout = 0.5 if path == "/slow.png" else 10.0
+    with opened(tmp_path, fake, image_fetch=True, image_fetch_timeout=timeout) as engine:
         with pytest.raises(InvalidInput, match=reason) as caught:
             engine.add_items(items)
         assert caught.value.field == "items[1].image" and pictures.url in caught.value.reason
