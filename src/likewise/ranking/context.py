@@ -20,7 +20,15 @@ from typing import Any
 from likewise.errors import ConfigError, InvalidInput
 from likewise.filters import parse_where
 
-__all__ = ["SEGMENT", "ContextRule", "daypart", "parse_rules", "targets_segment", "with_clock"]
+__all__ = [
+    "SEGMENT",
+    "ContextRule",
+    "applied",
+    "daypart",
+    "parse_rules",
+    "targets_segment",
+    "with_clock",
+]
 
 SEGMENT = "segment"  # the context key that holds the user's segments (a list)
 
@@ -72,6 +80,22 @@ def parse_rules(raw: Sequence[Mapping[str, Any]]) -> list[ContextRule]:
             ContextRule(item["when"], item.get("boost"), float(weight), item.get("filter"))
         )
     return rules
+
+
+def applied(
+    rules: Sequence[ContextRule], context: Mapping[str, Any] | None, where: Mapping[str, Any] | None
+) -> tuple[Mapping[str, Any] | None, list[tuple[Mapping[str, Any], float]]]:
+    """`where` with the filters of the `rules` that apply to `context` (with the clock's
+    `daypart` and `weekday`), and their boosts as (where, weight). No rules: no clock read."""
+    if not rules:
+        return where, []
+    clocked = with_clock(context or {})
+    active = [r for r in rules if r.applies(clocked)]
+    for rule in active:
+        if rule.filter is not None:
+            where = {"$and": [where, rule.filter]} if where else rule.filter
+    boosts = [(r.boost, r.weight) for r in active if r.boost is not None and r.weight]
+    return where, boosts
 
 
 def targets_segment(rules: Sequence[ContextRule]) -> bool:

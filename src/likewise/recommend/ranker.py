@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,7 +15,7 @@ from likewise.profiles import ProfileState
 from likewise.profiles.strategies import Vector
 from likewise.ranking import ResultCache
 from likewise.ranking.cache import where_key
-from likewise.ranking.context import parse_rules, with_clock
+from likewise.ranking.context import applied, parse_rules
 from likewise.recommend import hybrid
 from likewise.recommend.hybrid import Boosts
 from likewise.recommend.interest import interest
@@ -142,33 +141,39 @@ class Ranker:
             spaces, space = checked_blend(name, space, spaces, self.store.spaces()), TEXT
         if space == BEHAVIOUR and not self._learned():  # valid, but not servable yet: 409
             raise Conflict("no behaviour model yet: run `train` first", field="space")
-        tuning = Tuning(
-            self.weights() if weights is None else check_weights(weights, known),
-            config.diversity if diversity is None else check_diversity(diversity),
-            fill=weights is None and config.hybrid_weights is None,
-        )
-        where, boosts = self._rules(context, where)
-        key = (
-            user_id,
-            n,
-            offset,
-            name,
-            where_key(where),
-            tuple(exclude),
-            include_seen,
-            where_key({"b": boosts}) if boosts else "",  # no JSON work on the common path
-            "" if weights is None else where_key(tuning.weights),
-            diversity,
-            space,
-            tuple(sorted(spaces.items())) if spaces else (),
-        )
-        # Resting items depends on every list shown, so it bypasses the cache.
-        if mark is None and self.cache.enabled:
-            mark = self.store.forget_mark()
-        hit = None if config.rest_after else self.cache.get(user_id, key, stamp=mark)
-        if hit is not None:
-            return Recommendation(user_id, hit.strategy, hit.items, cached=True, offset=offset)
-        version = self.cache.version(user_id, stamp=mark)
+        # Only the blend reads its tuning (the checks above refused it for the others).
+        tuning = None
+        if name == "hybrid":
+            tuning = Tuning(
+                self.weights() if weights is None else check_weights(weights, known),
+                config.diversity if diversity is None else check_diversity(diversity),
+                fill=weights is None and config.hybrid_weights is None,
+            )
+        where, boosts = applied(self.rules, context, where)
+        cache = self.cache
+        key: tuple[Hashable, ...] = ()
+        version = None
+        if cache.enabled and not config.rest_after:  # resting depends on every list shown
+            key = (
+                user_id,
+                n,
+                offset,
+                name,
+                where_key(where),
+                tuple(exclude),
+                include_seen,
+                where_key({"b": boosts}) if boosts else "",  # no JSON work on the common path
+                "" if tuning is None or weights is None else where_key(tuning.weights),
+                diversity,
+                space,
+                tuple(sorted(spaces.items())) if spaces else (),
+            )
+            if mark is None:
+                mark = self.store.forget_mark()
+            hit = cache.get(user_id, key, stamp=mark)
+            if hit is not None:
+                return Recommendation(user_id, hit.strategy, hit.items, cached=True, offset=offset)
+            version = cache.version(user_id, stamp=mark)
         if config.rest_after:
             counts = self.store.shown(user_id)
             exclude = [*exclude, *(i for i, c in counts.items() if c >= config.rest_after)]
@@ -180,24 +185,13 @@ class Ranker:
         # ranked items it displaced (for pages of the same `n`), so none is skipped.
         slots = max(1, round(config.exploration * n)) if config.exploration else 0
         start = max(0, offset - slots) if offset else 0
-        rec = replace(rec, items=rec.items[start : start + n], offset=offset)
+        items = rec.items[start : start + n]
+        rec = Recommendation(rec.user_id, rec.strategy, items, rec.id, offset=offset)
         if slots and not offset and rec.items:
             rec = self._explore(rec, n, slots, where, exclude, seen)
-        self.cache.put(user_id, key, rec, version)
+        if version is not None:
+            cache.put(user_id, key, rec, version)
         return rec
-
-    def _rules(
-        self, context: Mapping[str, Any] | None, where: Mapping[str, Any] | None
-    ) -> tuple[Mapping[str, Any] | None, Boosts]:
-        """`where` with the filters of the context rules that apply to `context` (with the
-        clock's `daypart` and `weekday`), and their boosts."""
-        clocked = with_clock(context or {}) if self.rules else {}
-        active = [r for r in self.rules if r.applies(clocked)]
-        for rule in active:
-            if rule.filter is not None:
-                where = {"$and": [where, rule.filter]} if where else rule.filter
-        boosts = [(r.boost, r.weight) for r in active if r.boost is not None and r.weight]
-        return where, boosts
 
     def from_examples(
         self,
@@ -217,7 +211,7 @@ class Ranker:
         The examples' vectors are of `space`, searched there (not with `hybrid`, whose
         sources are text's and the trained models')."""
         skip = [*exclude, *examples.given]
-        where, boosts = self._rules(context, where)
+        where, boosts = applied(self.rules, context, where)
         if strategy == "best_score":
             return Recommendation(user_id, strategy, self._best(examples, n, where, skip, space))
         vector = examples.average(self.profiles.beta)
@@ -284,7 +278,7 @@ class Ranker:
         skip: Sequence[str],
         state: ProfileState | None,
         boosts: Boosts,
-        tuning: Tuning,
+        tuning: Tuning | None,
         spaces: Mapping[str, float] | None = None,
     ) -> Recommendation:
         vector = None if state is None or name == "popular" else self.interest(state, name)
@@ -300,7 +294,7 @@ class Ranker:
             hits = offer.scores.items()
             items = [Recommended(i, s, "popular" if s > 0 else "new") for i, s in hits]
             return Recommendation(user_id, "popular", items)
-        if name == "hybrid":
+        if tuning is not None:  # the hybrid's
             taste = self._taste(user_id) if tuning.weights.get("behaviour") else None
             query = Query(user_id, POOL * n, vector, state.recent, where, skip, taste)
             return Recommendation(user_id, name, self._blend(query, n, boosts, tuning))
