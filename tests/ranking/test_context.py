@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from likewise import ConfigError, Engine, InvalidInput, Settings
-from likewise.ranking.context import ContextRule, daypart, parse_rules, with_clock
+from likewise.ranking.context import ContextRule, applied, daypart, parse_rules, with_clock
 
 ITEMS = [
     {"id": "long1", "title": "A long read about rockets", "category": "long"},
@@ -35,6 +35,23 @@ def test_clock_fills_daypart_and_weekday() -> None:
         "night",
         "night",
     ]
+
+
+def test_the_rules_that_apply_add_their_filters_and_give_their_boosts() -> None:
+    rules = parse_rules(
+        [
+            {"when": {"device": "tv"}, "filter": {"category": "long"}},
+            {"when": {"device": "tv"}, "boost": {"category": "short"}, "weight": 0.5},
+            {"when": {"device": "tv"}, "boost": {"category": "x"}, "weight": 0},  # no weight
+            {"when": {"device": "phone"}, "filter": {"category": "short"}},
+        ]
+    )
+    where, boosts = applied(rules, {"device": "tv"}, {"lang": "en"})
+    assert where == {"$and": [{"lang": "en"}, {"category": "long"}]}
+    assert boosts == [({"category": "short"}, 0.5)]
+    assert applied(rules, {"device": "tv"}, None)[0] == {"category": "long"}
+    assert applied(rules, {"device": "radio"}, {"lang": "en"}) == ({"lang": "en"}, [])
+    assert applied([], {"device": "tv"}, None) == (None, [])
 
 
 @pytest.mark.parametrize(

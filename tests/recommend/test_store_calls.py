@@ -157,3 +157,26 @@ def test_the_blend_really_asks_popular(
     calls, items = counted({"cache_size": 0}, strategy="hybrid", weights={"popular": 1.0})
     assert {r.reason for r in items} == {"popular"}
     assert calls == Counter([*HYBRID, "popular"])
+
+
+@pytest.mark.parametrize(
+    ("cache_size", "track", "marks"),
+    [
+        pytest.param(0, False, 0, id="uncached-untracked"),  # nothing depends on the mark
+        pytest.param(0, True, 1, id="uncached-tracked"),  # the impression's, read before the user
+        pytest.param(100, False, 1, id="cached-untracked"),  # the cache entry's stamp
+        pytest.param(100, True, 1, id="cached-tracked"),  # one read serves both
+    ],
+)
+def test_the_forget_mark_is_read_once_when_something_needs_it(
+    location: str, cache_size: int, track: bool, marks: int
+) -> None:
+    store = Counting(EmbeddedStore(location))
+    settings = Settings(cache_size=cache_size)
+    with Engine(cast(Store, store), get_embedder("hashing-64"), settings) as engine:
+        engine.recommend("u2", n=5, track=track, strategy="ema")
+        store.calls.clear()
+        rec = engine.recommend("u2", n=5, track=track, strategy="ema", exclude=["i0"])
+        assert not rec.cached and rec.items
+        assert store.calls["forget_mark"] == marks, store.calls
+        assert store.calls["user"] == 1
