@@ -119,7 +119,8 @@ class Ranker:
         the settings' `hybrid_weights` and `diversity` for this request. A repeated request is
         answered from the cache of hot results until the user records an event, the catalog
         changes, any process forgets a user (the store's forget `mark`, read when the request
-        began: read here when not given), or `cache_seconds` pass.
+        began: read here when not given), or `cache_seconds` pass. With the cache off, an
+        uncached list builds no key and reads no mark: nothing would keep them.
         """
         config = self.config
         name = config.strategy if strategy is None else check_strategy(strategy)
