@@ -4,7 +4,9 @@ A store of N clustered synthetic items (384-d, as in bench/search.py, `bucket` 0
 users. Measured in one process, each against a baseline run in the same process:
 - events one at a time (each durable: its own transaction with the profile update) against a
   bare durable SQLite insert of the same rows (what appending a log alone costs);
-- events in batches of 1,000 against a bare batched insert;
+- events in batches of 1,000 against a bare batched insert, and against two floors: that
+  insert with a profile-sized row upserted per user, and with the log's indexes by user and the
+  items' popularity as likewise keeps them (no profile at all);
 - recommend p50/p99 per strategy (and with a 10% filter, and `hybrid` after `train`) against
   the store's bare vector search for a random stored vector (the floor under any recommend),
   with the store calls each uncached list makes.
@@ -81,6 +83,39 @@ def bare_log(path: Path, rows: list[dict[str, Any]], batch: int) -> float:
                 (r["event_id"], r["user_id"], r["item_id"], r["type"], r["timestamp"])
                 for r in rows[lo : lo + batch]
             ],
+        )
+        db.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    db.close()
+    return elapsed
+
+
+def bare_indexed(path: Path, rows: list[dict[str, Any]], batch: int) -> float:
+    """`bare_log` with the indexes likewise keeps on its log (by user and item, by user and
+    time) and each batch's items' popularity upserted (a score and a trend, each ranked by an
+    index): the floor under appending a batch as likewise does, with no profile at all."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.executescript(
+        "CREATE TABLE log (seq INTEGER PRIMARY KEY, event_id TEXT UNIQUE, user_id TEXT, "
+        "item_id TEXT, type TEXT, ts REAL); CREATE INDEX log_user ON log(user_id, item_id); "
+        "CREATE INDEX log_user_ts ON log(user_id, ts); CREATE TABLE pop (item_id TEXT "
+        "PRIMARY KEY, score REAL, trend REAL); CREATE INDEX pop_score ON pop(score DESC, "
+        "item_id); CREATE INDEX pop_trend ON pop(trend DESC, item_id);"
+    )
+    start = time.perf_counter()
+    for lo in range(0, len(rows), batch):
+        part = rows[lo : lo + batch]
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany(
+            "INSERT INTO log(event_id, user_id, item_id, type, ts) VALUES (?, ?, ?, ?, ?)",
+            [(r["event_id"], r["user_id"], r["item_id"], r["type"], r["timestamp"]) for r in part],
+        )
+        db.executemany(
+            "INSERT INTO pop VALUES (?, 1, ?) ON CONFLICT(item_id) DO UPDATE SET "
+            "score = pop.score + 1, trend = excluded.trend",
+            [(r["item_id"], r["timestamp"]) for r in part],
         )
         db.execute("COMMIT")
     elapsed = time.perf_counter() - start
@@ -176,6 +211,7 @@ def main() -> None:
         batch_s = sum(each) / 1000
         bare_batch_s = bare_log(folder / "bare-batch.db", batched, 1000)
         floor_s = bare_profiles(folder / "bare-profiles.db", batched, 1000)
+        indexed_s = bare_indexed(folder / "bare-indexed.db", batched, 1000)
 
         print(f"recording {args.single:,} events one at a time ...", file=sys.stderr, flush=True)
         one = latencies(lambda k: engine.record(**single[k]), args.single)
@@ -185,6 +221,7 @@ def main() -> None:
             "batch_p50_ms": p(each, 50),
             "batch_p99_ms": p(each, 99),
             "bare_profiles_per_s": total / floor_s,
+            "bare_indexed_per_s": total / indexed_s,
             "bare_batched_per_s": total / bare_batch_s,
             "single_per_s": args.single / (sum(one) / 1000),
             "single_p50_ms": p(one, 50),
@@ -303,6 +340,12 @@ def report(r: dict[str, Any]) -> None:
     print(
         f"| bare: the log and one profile-sized row upserted per user, batches of 1,000 "
         f"| {floor:,.0f} | {e['bare_batched_per_s']:,.0f} | {floor / e['bare_batched_per_s']:.2f} |"
+    )
+    indexed = e["bare_indexed_per_s"]
+    print(
+        f"| bare: the log with likewise's two indexes by user and the items' popularity "
+        f"upserted, batches of 1,000 | {indexed:,.0f} | {e['bare_batched_per_s']:,.0f} | "
+        f"{indexed / e['bare_batched_per_s']:.2f} |"
     )
     trained = e.get("batched_trained_per_s")
     if trained is not None:
