@@ -28,7 +28,9 @@ import numpy as np
 import numpy.typing as npt
 
 from likewise.store.base import Metric
+from likewise.store.embedded import storage as kept
 from likewise.store.embedded.calibrate import EF_LADDER, filtered_ef, measure
+from likewise.store.embedded.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +52,28 @@ class AnnConfig:
     A filtered set is scanned exactly when it is at most `exact_below` rows, when scanning it
     costs less than `exact_per_ef` rows per unit of the beam it would need, or when that beam
     would pass `max_ef`.
+
+    The graph is built with a beam of `ef_construction`, doubled for the vectors added once
+    the index holds `wider_from` (see :meth:`construction_ef`). `storage` is how the vectors
+    are kept (`storage.py`); a store records it when it is created.
     """
 
     m: int = 32
     ef_construction: int = 64
+    wider_from: int = 250_000
+    storage: Storage = kept.DEFAULT
     ef_search: int = 64
     target_recall: float = 0.98
     max_calibrated_ef: int = 384
     max_ef: int = 2048
     exact_below: int = 1_000
     exact_per_ef: int = 16
+
+    def construction_ef(self, size: int) -> int:
+        """The build beam for vectors added to an index of `size`: a small graph is searched
+        well by a narrow beam, a large one is not (at 1M x 384, efConstruction 64 left the
+        graph at recall 0.956 whatever the search beam; bench/search.py)."""
+        return self.ef_construction * (2 if size >= self.wider_from else 1)
 
 
 _THREADS = faiss.omp_get_max_threads()  # what OpenMP gives a thread that never chose
@@ -84,8 +98,7 @@ class VectorIndex:
         self.metric: Metric = metric
         self.config = config or AnnConfig()
         kind = faiss.METRIC_L2 if metric == "euclidean" else faiss.METRIC_INNER_PRODUCT
-        self.index = faiss.IndexHNSWFlat(dim, self.config.m, kind)
-        self.index.hnsw.efConstruction = self.config.ef_construction
+        self.index = kept.new_graph(dim, self.config.m, kind, self.config.storage)
         self.alive: Mask = np.zeros(0, dtype=bool)
         self.ef_search = self.config.ef_search
         self.calibrated_at = 0  # the size when ef_search was last calibrated
@@ -106,6 +119,7 @@ class VectorIndex:
         if len(vectors) == 0:
             return
         self._own()
+        self.index.hnsw.efConstruction = self.config.construction_ef(self.size)
         self.index.add(self._prepare(vectors))
         self.alive = np.concatenate([self.alive, alive.astype(bool)])
         self._live = int(np.count_nonzero(self.alive))
@@ -116,11 +130,14 @@ class VectorIndex:
         self._live = int(np.count_nonzero(self.alive))
         self._alive_bits = None
 
-    def vectors(self) -> Vectors:
-        """A zero-copy view of every stored vector, by label (invalid after the next add)."""
-        flat = faiss.downcast_index(self.index.storage)
-        data = faiss.rev_swig_ptr(flat.get_xb(), self.size * self.dim)
-        return np.asarray(data).reshape(self.size, self.dim)
+    def vectors(self) -> npt.NDArray[np.float32] | npt.NDArray[np.float16]:
+        """A zero-copy view of every stored vector, by label (invalid after the next add):
+        float16 when the index stores fp16."""
+        return kept.stored(self.index)
+
+    def rows(self, labels: list[int]) -> Vectors:
+        """A float32 copy of the vectors at `labels`."""
+        return kept.rows(self.index, labels)
 
     def search(
         self, query: Vectors, n: int, mask: Mask | None = None
@@ -174,10 +191,7 @@ class VectorIndex:
         self, q: Vectors, n: int, labels: npt.NDArray[np.int64]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """Score exactly the given labels (reads only their rows: memory-bound, no bitmap)."""
-        distances = np.empty(len(labels), dtype=np.float32)
-        faiss.downcast_index(self.index.storage).compute_distance_subset(
-            1, faiss.swig_ptr(q), len(labels), faiss.swig_ptr(distances), faiss.swig_ptr(labels)
-        )
+        distances = kept.exact(self.index, q, labels, self.metric == "euclidean")
         order = distances if self.metric == "euclidean" else -distances
         top = np.argpartition(order, n - 1)[:n] if n < len(labels) else np.arange(len(labels))
         top = top[np.argsort(order[top], kind="stable")]
@@ -229,7 +243,6 @@ class VectorIndex:
         weakref.finalize(out, _close, fd, out.__dict__)
         warm = threading.Thread(target=_touch, args=(out.index,), name="likewise-warm", daemon=True)
         warm.start()
-        out.index.hnsw.efConstruction = out.config.ef_construction
         out.alive = alive
         out._live = int(np.count_nonzero(alive))
         return out
@@ -243,7 +256,6 @@ class VectorIndex:
         os.lseek(fd, 0, os.SEEK_SET)
         with open(fd, "rb", closefd=False) as fh:
             index = faiss.read_index(faiss.PyCallbackIOReader(fh.read))
-        index.hnsw.efConstruction = self.config.ef_construction
         self.index = index
         self._mapped = None
         os.close(fd)
@@ -256,13 +268,9 @@ def _touch(index: Any) -> None:
     until done, so its mapping stays valid even if a write replaces it meanwhile."""
     if index.ntotal == 0:
         return
-    flat = faiss.downcast_index(index.storage)
     neighbors = index.hnsw.neighbors
-    for pointer, size in (
-        (flat.get_xb(), index.ntotal * index.d),
-        (neighbors.data(), neighbors.size()),
-    ):
-        data = np.asarray(faiss.rev_swig_ptr(pointer, size))
+    graph = np.asarray(faiss.rev_swig_ptr(neighbors.data(), neighbors.size()))
+    for data in (kept.pages(index), graph):
         float(data[:: 4096 // data.itemsize].sum())  # one number a page
 
 

@@ -39,7 +39,7 @@ class Graph(Protocol):
     @property
     def metric(self) -> str: ...
 
-    def vectors(self) -> Vectors: ...
+    def vectors(self) -> npt.NDArray[np.float32] | npt.NDArray[np.float16]: ...
 
     def _prepare(self, vectors: Vectors) -> Vectors: ...
 
@@ -59,7 +59,7 @@ def measure(index: Graph, samples: int, seed: int) -> tuple[int, dict[float, int
     live = np.flatnonzero(index.alive)
     pick = np.sort(rng.choice(live, min(samples, len(live)), replace=False))
     data = index.vectors()
-    base = np.ascontiguousarray(data[pick])
+    base = np.asarray(data[pick], dtype=np.float32)  # a copy (fp16 storage widened)
     held = index.alive.copy()
     held[pick] = False
     near = exact_top(index, base, [held], 1)[0][:, 0]
@@ -119,7 +119,7 @@ def exact_top(
     best_s = [np.full((len(queries), 0), -np.inf, np.float32) for _ in masks]
     best_l = [np.zeros((len(queries), 0), np.int64) for _ in masks]
     for start in range(0, len(data), 65_536):
-        block = data[start : start + 65_536]
+        block = np.asarray(data[start : start + 65_536], dtype=np.float32)
         scores = queries @ block.T
         if euclidean:
             scores = 2 * scores - np.einsum("ij,ij->i", block, block)[None, :]

@@ -29,6 +29,7 @@ from likewise.store.base import Space, Vector
 from likewise.store.embedded.ann import AnnConfig, Mask, VectorIndex
 from likewise.store.embedded.checksum import checksum
 from likewise.store.embedded.columns import Columns
+from likewise.store.embedded.storage import storage_of
 
 __all__ = ["SpaceIndex", "space_tables"]
 
@@ -172,7 +173,7 @@ class SpaceIndex:
         """The vectors of items by their live labels here (see `labels`)."""
         if not labels:
             return {}
-        rows = self.index.vectors()[list(labels.values())]  # a copy: fancy indexing
+        rows = self.index.rows(list(labels.values()))
         return dict(zip(labels, rows, strict=True))
 
     def search(
@@ -214,6 +215,9 @@ class SpaceIndex:
             index = VectorIndex.load(graph, space.dim, space.metric, state["alive"], self.ann)
             if index.index.d != space.dim:  # another model wrote it (a raced initialise)
                 log.warning("index snapshot in %s has another dimension; %s", folder, REBUILD)
+                return
+            if storage_of(index.index) != self.ann.storage:
+                log.warning("index snapshot in %s stores another kind; %s", folder, REBUILD)
                 return
             if index.size != len(state["ids"]) or index.size != len(state["alive"]):
                 log.warning("index snapshot in %s is inconsistent; %s", folder, REBUILD)
