@@ -20,6 +20,7 @@ from likewise.config import Settings
 from likewise.config.index import VectorStorage
 from likewise.errors import ConfigError
 from likewise.store import EmbeddedStore, StoreInfo, open_store
+from likewise.store.embedded import storage
 from likewise.store.embedded.ann import AnnConfig, VectorIndex
 from likewise.store.embedded.storage import STORAGES, storage_of
 from likewise.testing import StoreContract
@@ -147,3 +148,23 @@ def test_the_build_beam_widens_once_the_index_is_large() -> None:
     index.add(data[200:], np.ones(200, bool))  # added to an index of 200: the wider beam
     assert index.index.hnsw.efConstruction == 2 * config.ef_construction
     assert config.construction_ef(10**6) == 128 and AnnConfig().construction_ef(10**5) == 64
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_an_exact_scan_of_fp16_in_blocks_finds_the_exact_top(
+    metric: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage, "_BLOCK", 700)  # several blocks, merged
+    data = _vectors(3_000) * (1 + np.arange(3_000, dtype=np.float32)[:, None] % 3)
+    index = VectorIndex(DIM, metric, FP16)  # type: ignore[arg-type]
+    index.add(data, np.ones(len(data), bool))
+    labels = np.arange(0, 3_000, 2, dtype=np.int64)  # every other label
+    for q in _vectors(10, seed=3):
+        found, scores = index._exact(q[None, :], 10, labels)
+        rows = data[labels]
+        if metric == "euclidean":
+            exact = -np.linalg.norm(rows - q, axis=1)
+        else:
+            exact = rows @ q / np.linalg.norm(rows, axis=1)
+        assert list(found) == list(labels[np.argsort(-exact, kind="stable")[:10]])
+        assert np.allclose(scores, np.sort(exact)[::-1][:10], atol=2e-3)

@@ -191,11 +191,8 @@ class VectorIndex:
         self, q: Vectors, n: int, labels: npt.NDArray[np.int64]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """Score exactly the given labels (reads only their rows: memory-bound, no bitmap)."""
-        distances = kept.exact(self.index, q, labels, self.metric == "euclidean")
-        order = distances if self.metric == "euclidean" else -distances
-        top = np.argpartition(order, n - 1)[:n] if n < len(labels) else np.arange(len(labels))
-        top = top[np.argsort(order[top], kind="stable")]
-        return self._finish(distances[top][None, :], labels[top][None, :])
+        distances, top = kept.exact(self.index, q, labels, n, self.metric == "euclidean")
+        return self._finish(distances[None, :], top[None, :])
 
     def _bits(self, keep: Mask, *, use_alive_cache: bool) -> npt.NDArray[np.uint8]:
         if use_alive_cache:
