@@ -9,8 +9,11 @@ is created survives reopening with another setting, a lost snapshot and a rebuil
 
 from __future__ import annotations
 
+import logging
 import shutil
+import sqlite3
 import typing
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -168,3 +171,19 @@ def test_an_exact_scan_of_fp16_in_blocks_finds_the_exact_top(
             exact = rows @ q / np.linalg.norm(rows, axis=1)
         assert list(found) == list(labels[np.argsort(-exact, kind="stable")[:10]])
         assert np.allclose(scores, np.sort(exact)[::-1][:10], atol=2e-3)
+
+
+def test_a_snapshot_of_another_kind_is_rebuilt_from_the_rows(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = _build(tmp_path, "fp16")
+    with closing(sqlite3.connect(tmp_path / "likewise.db")) as db, db:
+        db.execute("UPDATE meta SET value = 'float32' WHERE key = 'vector_storage'")
+    with caplog.at_level(logging.WARNING, logger="likewise.store.embedded.space"):
+        store = open_store(str(tmp_path))
+    try:
+        assert "stores another kind" in caplog.text
+        assert isinstance(store, EmbeddedStore) and _kind(store) == "float32"
+        assert np.array_equal(store.vector("i5"), data[5])  # the rows' float32, not fp16's
+    finally:
+        store.close()

@@ -72,6 +72,8 @@ class SpaceIndex:
         self.titles: list[str] = []  # label -> the title of that version of the item
         self.label_of: dict[str, int] = {}  # item id -> live label, as the index holds it
         self.columns = Columns()
+        self._masks: dict[Filter, Mask] = {}  # by filter, while `_masks_of` holds (see mask)
+        self._masks_of: tuple[Columns, int] | None = None
         self.kill_seq = 0
         self.dirty = False
 
@@ -164,7 +166,22 @@ class SpaceIndex:
         return {i: label_of[i] for i in ids if i in label_of}
 
     def mask(self, node: Filter) -> Mask:
-        return self.columns.mask(node, self.index.size)
+        """The labels matching `node`: one read-only array per filter while the index keeps
+        its size, so the index can keep what it derives from it (`selection.py`)."""
+        size = self.index.size
+        if self._masks_of != (self.columns, size):
+            self._masks, self._masks_of = {}, (self.columns, size)
+        try:
+            found = self._masks.get(node)
+        except TypeError:  # a value that cannot be hashed: made for this query alone
+            return self.columns.mask(node, size)
+        if found is None:
+            found = self.columns.mask(node, size)
+            found.flags.writeable = False  # shared by every query with this filter
+            if len(self._masks) >= 32:
+                self._masks = {}
+            self._masks[node] = found
+        return found
 
     def vectors(self, ids: Sequence[str]) -> dict[str, Vector]:
         return self.rows(self.labels(ids))
@@ -185,7 +202,7 @@ class SpaceIndex:
         if excluded and mask is None and len(excluded) <= 100:
             extra = len(excluded)  # cheaper to drop them from a longer list
         elif excluded:
-            mask = np.ones(index.size, dtype=bool) if mask is None else mask
+            mask = np.ones(index.size, dtype=bool) if mask is None else mask.copy()
             mask[excluded] = False
         labels, scores = index.search(vector, n + extra, mask)
         skip = set(excluded) if extra else set()

@@ -25,7 +25,9 @@ __all__ = [
     "Storage",
     "check_storage",
     "exact",
+    "flat_copy",
     "new_graph",
+    "row_bytes",
     "rows",
     "stored",
 ]
@@ -99,16 +101,31 @@ def exact(
             1, faiss.swig_ptr(q), len(labels), faiss.swig_ptr(distances), faiss.swig_ptr(labels)
         )
         return _best(distances, labels, n, euclidean)
-    codes = stored(index).view(np.uint8)
     found_d, found_l = [], []
     for start in range(0, len(labels), _BLOCK):
         block = labels[start : start + _BLOCK]
-        scan = faiss.IndexScalarQuantizer(flat.d, faiss.ScalarQuantizer.QT_fp16, flat.metric_type)
-        scan.add_sa_codes(codes[block])
-        distances, at = scan.search(q, min(n, len(block)))
+        distances, at = flat_copy(index, block).search(q, min(n, len(block)))
         found_d.append(distances[0])
         found_l.append(block[at[0]])
     return _best(np.concatenate(found_d), np.concatenate(found_l), n, euclidean)
+
+
+def flat_copy(index: Any, labels: npt.NDArray[np.int64]) -> Any:
+    """A flat faiss index of the rows at `labels`, kept as the index keeps them (its label k
+    is `labels[k]`): scanning it reads contiguous memory, and fp16 is scored by faiss."""
+    flat = faiss.downcast_index(index.storage)
+    if isinstance(flat, faiss.IndexScalarQuantizer):
+        out = faiss.IndexScalarQuantizer(flat.d, faiss.ScalarQuantizer.QT_fp16, flat.metric_type)
+        out.add_sa_codes(stored(index).view(np.uint8)[labels])
+        return out
+    out = faiss.IndexFlat(flat.d, flat.metric_type)
+    out.add(stored(index)[labels])
+    return out
+
+
+def row_bytes(index: Any) -> int:
+    """The bytes one stored vector takes."""
+    return int(index.d) * stored(index).itemsize
 
 
 _BLOCK = 32_768  # fp16 rows gathered at once (24 MB at 384-d)
