@@ -4,8 +4,8 @@ numpy inside likewise's query child, both in search.py.
 
 Each peer gets what likewise gets: the same vectors (written as they are generated, in chunks,
 so the build child's peak RSS is the peer's), the same HNSW shape (M = 32, and likewise's build
-beam: efConstruction 64, 128 for what is added past 250k labels; hnswlib and Qdrant take one
-beam for a whole build, 128 from 250k vectors), one fixed search beam (`--peer-ef`), one thread
+beam: efConstruction 64, 128 for a batch that takes the index past 20k; hnswlib and Qdrant take
+one beam for a whole build, 128 from 20k vectors), one fixed search beam (`--peer-ef`), one thread
 per query, and the same filters (`bucket < k`) in each one's own way: faiss a bitmap
 `IDSelector` (made once per filter, outside the timing), hnswlib a Python callable (its only
 filter), Qdrant an integer payload index and a range condition. Each is an optional bench
@@ -85,7 +85,7 @@ def _build_faiss(path: str, n: int, chunks: Chunks, bucket: np.ndarray[Any, Any]
     def add(start: int, data: np.ndarray[Any, Any]) -> None:
         nonlocal index
         index = _new_faiss(data.shape[1]) if index is None else index
-        index.hnsw.efConstruction = BEAM.construction_ef(index.ntotal)
+        index.hnsw.efConstruction = BEAM.construction_ef(index.ntotal + len(data))
         index.add(data)
 
     spent = _timed_chunks(chunks, add)

@@ -143,14 +143,14 @@ def test_the_setting_offers_what_the_store_knows() -> None:
 
 
 def test_the_build_beam_widens_once_the_index_is_large() -> None:
-    config = AnnConfig(wider_from=200)
+    config = AnnConfig(wider_from=300)
     index = VectorIndex(DIM, "cosine", config)
-    data = _vectors(400)
+    data = _vectors(600)
     index.add(data[:200], np.ones(200, bool))
     assert index.index.hnsw.efConstruction == config.ef_construction
-    index.add(data[200:], np.ones(200, bool))  # added to an index of 200: the wider beam
+    index.add(data[200:400], np.ones(200, bool))  # a batch taking it to 400: the wider beam
     assert index.index.hnsw.efConstruction == 2 * config.ef_construction
-    assert config.construction_ef(10**6) == 128 and AnnConfig().construction_ef(10**5) == 64
+    assert AnnConfig().construction_ef(10**6) == 128 and AnnConfig().construction_ef(10**4) == 64
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
