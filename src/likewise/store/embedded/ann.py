@@ -28,7 +28,10 @@ import numpy as np
 import numpy.typing as npt
 
 from likewise.store.base import Metric
+from likewise.store.embedded import storage as kept
 from likewise.store.embedded.calibrate import EF_LADDER, filtered_ef, measure
+from likewise.store.embedded.selection import Selections
+from likewise.store.embedded.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +49,37 @@ class AnnConfig:
 
     `ef_search` is where the beam width starts; :meth:`VectorIndex.calibrate` then picks the
     smallest width (up to `max_calibrated_ef`) that reaches `target_recall` on a sample of
-    the stored vectors, since the width a catalog needs grows with its size and difficulty.
+    the stored vectors, since the width a catalog needs grows with its size and difficulty;
+    by `calibration_margin` more, as a sample's recall varies (at 1M, a beam that just
+    reached 0.98 on 96 held-out queries gave 0.975 on 300 others).
     A filtered set is scanned exactly when it is at most `exact_below` rows, when scanning it
     costs less than `exact_per_ef` rows per unit of the beam it would need, or when that beam
     would pass `max_ef`.
+
+    The graph is built with a beam of `ef_construction`, doubled for a batch that takes the
+    index to `wider_from` or more (see :meth:`construction_ef`). `storage` is how the vectors
+    are kept (`storage.py`); a store records it when it is created.
     """
 
     m: int = 32
     ef_construction: int = 64
+    wider_from: int = 20_000
+    storage: Storage = kept.DEFAULT
     ef_search: int = 64
     target_recall: float = 0.98
+    calibration_margin: float = 0.005
     max_calibrated_ef: int = 384
     max_ef: int = 2048
     exact_below: int = 1_000
     exact_per_ef: int = 16
+
+    def construction_ef(self, size: int) -> int:
+        """The build beam for a batch that takes the index to `size`: a small graph is built
+        well by a narrow beam, a large one is not. At 1M x 384 (bench/search.py), a graph
+        built at efConstruction 64 stayed at recall 0.956 whatever the search beam; at 128
+        from 250k on, 0.972 at efSearch 256; at 128 throughout, 0.991. So the wider beam
+        starts early: only a catalog that stays small keeps the cheaper build."""
+        return self.ef_construction * (2 if size >= self.wider_from else 1)
 
 
 _THREADS = faiss.omp_get_max_threads()  # what OpenMP gives a thread that never chose
@@ -84,14 +104,14 @@ class VectorIndex:
         self.metric: Metric = metric
         self.config = config or AnnConfig()
         kind = faiss.METRIC_L2 if metric == "euclidean" else faiss.METRIC_INNER_PRODUCT
-        self.index = faiss.IndexHNSWFlat(dim, self.config.m, kind)
-        self.index.hnsw.efConstruction = self.config.ef_construction
+        self.index = kept.new_graph(dim, self.config.m, kind, self.config.storage)
         self.alive: Mask = np.zeros(0, dtype=bool)
         self.ef_search = self.config.ef_search
         self.calibrated_at = 0  # the size when ef_search was last calibrated
         self.by_share: dict[float, int] = {}  # the beam by the share a filter leaves
         self._live = 0
         self._alive_bits: npt.NDArray[np.uint8] | None = None
+        self._selections = Selections()  # what filtered searches derived from masks
         self._mapped: int | None = None  # a descriptor of the file `index` is mapped from
 
     @property
@@ -106,21 +126,27 @@ class VectorIndex:
         if len(vectors) == 0:
             return
         self._own()
+        self.index.hnsw.efConstruction = self.config.construction_ef(self.size + len(vectors))
         self.index.add(self._prepare(vectors))
         self.alive = np.concatenate([self.alive, alive.astype(bool)])
         self._live = int(np.count_nonzero(self.alive))
         self._alive_bits = None
+        self._selections.clear()
 
     def kill(self, labels: list[int]) -> None:
         self.alive[labels] = False
         self._live = int(np.count_nonzero(self.alive))
         self._alive_bits = None
+        self._selections.clear()
 
-    def vectors(self) -> Vectors:
-        """A zero-copy view of every stored vector, by label (invalid after the next add)."""
-        flat = faiss.downcast_index(self.index.storage)
-        data = faiss.rev_swig_ptr(flat.get_xb(), self.size * self.dim)
-        return np.asarray(data).reshape(self.size, self.dim)
+    def vectors(self) -> npt.NDArray[np.float32] | npt.NDArray[np.float16]:
+        """A zero-copy view of every stored vector, by label (invalid after the next add):
+        float16 when the index stores fp16."""
+        return kept.stored(self.index)
+
+    def rows(self, labels: list[int]) -> Vectors:
+        """A float32 copy of the vectors at `labels`."""
+        return kept.rows(self.index, labels)
 
     def search(
         self, query: Vectors, n: int, mask: Mask | None = None
@@ -136,8 +162,8 @@ class VectorIndex:
         if mask is None and self.live_count() == self.size:
             params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, n))
             return self._finish(*self.index.search(q, n, params=params))
-        keep = self.alive if mask is None else mask & self.alive
-        count = self._live if mask is None else int(np.count_nonzero(keep))
+        chosen = None if mask is None else self._selections.of(mask, self.alive)
+        count = self._live if chosen is None else chosen.count
         n = min(n, count)
         if count == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
@@ -145,14 +171,21 @@ class VectorIndex:
         ef = max(filtered_ef(self.ef_search, self.by_share, count / self.size), n)
         cfg = self.config
         if count > max(cfg.exact_below, cfg.exact_per_ef * ef) and ef <= cfg.max_ef:
-            selector = faiss.IDSelectorBitmap(self._bits(keep, use_alive_cache=mask is None))
+            bits = self._bits(self.alive, use_alive_cache=True) if chosen is None else None
+            selector = faiss.IDSelectorBitmap(chosen.bitmap() if chosen else bits)
             params = faiss.SearchParametersHNSW(efSearch=ef, sel=selector)
             distances, labels = self.index.search(q, n, params=params)
             if (labels[0] >= 0).sum() == n:
                 return self._finish(distances, labels)
-        return self._exact(q, n, np.flatnonzero(keep))
+        if chosen is None:
+            return self._exact(q, n, np.flatnonzero(self.alive))
+        subset = self._selections.subset(self.index, chosen)
+        if subset is None:
+            return self._exact(q, n, chosen.members())
+        distances, at = subset.search(q, n)  # a contiguous copy of the rows (selection.py)
+        return self._finish(distances, chosen.members()[at])
 
-    def calibrate(self, samples: int = 96, seed: int = 0) -> int:
+    def calibrate(self, samples: int = 128, seed: int = 0) -> int:
         """Set `ef_search` to the smallest beam reaching the target recall@10 on a sample, and
         measure the beams filters need (`calibrate.py`). Returns the unfiltered width."""
         live = np.flatnonzero(self.alive)
@@ -174,14 +207,8 @@ class VectorIndex:
         self, q: Vectors, n: int, labels: npt.NDArray[np.int64]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """Score exactly the given labels (reads only their rows: memory-bound, no bitmap)."""
-        distances = np.empty(len(labels), dtype=np.float32)
-        faiss.downcast_index(self.index.storage).compute_distance_subset(
-            1, faiss.swig_ptr(q), len(labels), faiss.swig_ptr(distances), faiss.swig_ptr(labels)
-        )
-        order = distances if self.metric == "euclidean" else -distances
-        top = np.argpartition(order, n - 1)[:n] if n < len(labels) else np.arange(len(labels))
-        top = top[np.argsort(order[top], kind="stable")]
-        return self._finish(distances[top][None, :], labels[top][None, :])
+        distances, top = kept.exact(self.index, q, labels, n, self.metric == "euclidean")
+        return self._finish(distances[None, :], top[None, :])
 
     def _bits(self, keep: Mask, *, use_alive_cache: bool) -> npt.NDArray[np.uint8]:
         if use_alive_cache:
@@ -229,7 +256,6 @@ class VectorIndex:
         weakref.finalize(out, _close, fd, out.__dict__)
         warm = threading.Thread(target=_touch, args=(out.index,), name="likewise-warm", daemon=True)
         warm.start()
-        out.index.hnsw.efConstruction = out.config.ef_construction
         out.alive = alive
         out._live = int(np.count_nonzero(alive))
         return out
@@ -243,7 +269,6 @@ class VectorIndex:
         os.lseek(fd, 0, os.SEEK_SET)
         with open(fd, "rb", closefd=False) as fh:
             index = faiss.read_index(faiss.PyCallbackIOReader(fh.read))
-        index.hnsw.efConstruction = self.config.ef_construction
         self.index = index
         self._mapped = None
         os.close(fd)
@@ -256,13 +281,9 @@ def _touch(index: Any) -> None:
     until done, so its mapping stays valid even if a write replaces it meanwhile."""
     if index.ntotal == 0:
         return
-    flat = faiss.downcast_index(index.storage)
     neighbors = index.hnsw.neighbors
-    for pointer, size in (
-        (flat.get_xb(), index.ntotal * index.d),
-        (neighbors.data(), neighbors.size()),
-    ):
-        data = np.asarray(faiss.rev_swig_ptr(pointer, size))
+    graph = np.asarray(faiss.rev_swig_ptr(neighbors.data(), neighbors.size()))
+    for data in (kept.pages(index), graph):
         float(data[:: 4096 // data.itemsize].sum())  # one number a page
 
 

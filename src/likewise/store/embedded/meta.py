@@ -1,16 +1,18 @@
-"""The embedded store's `meta` table, read in one query: what the store was built with, its
-vector spaces, the generation of each space's labels (bumped when they are renumbered) and
-the shadow a reembed fills."""
+"""The embedded store's `meta` table, read in one query: what the store was built with (how
+its indexes keep vectors too), its vector spaces, the generation of each space's labels
+(bumped when they are renumbered) and the shadow a reembed fills."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from likewise.store.base import TEXT, Space, StoreInfo
+from likewise.store.embedded.ann import AnnConfig
+from likewise.store.embedded.storage import DEFAULT, Storage, check_storage
 from likewise.store.shadow import Shadow
 
 __all__ = ["Meta", "info_meta", "read_meta", "set_meta", "spaces_meta"]
@@ -22,9 +24,15 @@ class Meta:
     spaces: dict[str, Space]  # `text` first; empty until the store is initialised
     generations: dict[str, int]
     shadow: Shadow | None = None  # the model a reembed is filling the shadow with
+    storage: Storage = DEFAULT  # how its indexes keep vectors (storage.py)
 
     def generation(self, space: str) -> int:
         return self.generations.get(space, 0)
+
+    def ann(self, given: AnnConfig) -> AnnConfig:
+        """`given`, with the storage this store was created with once it is initialised (a
+        store opens as it was built, whatever the opener was given for a new one)."""
+        return given if self.info is None else replace(given, storage=self.storage)
 
 
 def read_meta(db: sqlite3.Connection) -> Meta:
@@ -39,7 +47,9 @@ def read_meta(db: sqlite3.Connection) -> Meta:
     others = json.loads(values.get("spaces") or "{}")
     spaces = {TEXT: info.text} | {n: Space(n, s["dim"], s["metric"]) for n, s in others.items()}
     shadow = json.loads(values["shadow"]) if "shadow" in values else None
-    return Meta(info, spaces, generations, shadow and Shadow(shadow["model_id"], shadow["dim"]))
+    shadowed = shadow and Shadow(shadow["model_id"], shadow["dim"])
+    storage = check_storage(values.get("vector_storage") or DEFAULT)
+    return Meta(info, spaces, generations, shadowed, storage)
 
 
 def set_meta(db: sqlite3.Connection, values: Mapping[str, str]) -> None:
@@ -50,12 +60,15 @@ def set_meta(db: sqlite3.Connection, values: Mapping[str, str]) -> None:
     )
 
 
-def info_meta(info: StoreInfo) -> dict[str, str]:
+def info_meta(info: StoreInfo, storage: Storage | None = None) -> dict[str, str]:
+    """The entries of `info`; with `storage`, of a new store (a reembed keeps the storage)."""
+    kept = {} if storage is None else {"vector_storage": storage}
     return {
         "model_id": info.model_id,
         "dim": str(info.dim),
         "metric": info.metric,
         "template": info.template,
+        **kept,
     }
 
 

@@ -29,6 +29,7 @@ from likewise.store.base import Space, Vector
 from likewise.store.embedded.ann import AnnConfig, Mask, VectorIndex
 from likewise.store.embedded.checksum import checksum
 from likewise.store.embedded.columns import Columns
+from likewise.store.embedded.storage import storage_of
 
 __all__ = ["SpaceIndex", "space_tables"]
 
@@ -71,6 +72,8 @@ class SpaceIndex:
         self.titles: list[str] = []  # label -> the title of that version of the item
         self.label_of: dict[str, int] = {}  # item id -> live label, as the index holds it
         self.columns = Columns()
+        self._masks: dict[Filter, Mask] = {}  # by filter, while `_masks_of` holds (see mask)
+        self._masks_of: tuple[Columns, int] | None = None
         self.kill_seq = 0
         self.dirty = False
 
@@ -163,7 +166,22 @@ class SpaceIndex:
         return {i: label_of[i] for i in ids if i in label_of}
 
     def mask(self, node: Filter) -> Mask:
-        return self.columns.mask(node, self.index.size)
+        """The labels matching `node`: one read-only array per filter while the index keeps
+        its size, so the index can keep what it derives from it (`selection.py`)."""
+        size = self.index.size
+        if self._masks_of != (self.columns, size):
+            self._masks, self._masks_of = {}, (self.columns, size)
+        try:
+            found = self._masks.get(node)
+        except TypeError:  # a value that cannot be hashed: made for this query alone
+            return self.columns.mask(node, size)
+        if found is None:
+            found = self.columns.mask(node, size)
+            found.flags.writeable = False  # shared by every query with this filter
+            if len(self._masks) >= 32:
+                self._masks = {}
+            self._masks[node] = found
+        return found
 
     def vectors(self, ids: Sequence[str]) -> dict[str, Vector]:
         return self.rows(self.labels(ids))
@@ -172,7 +190,7 @@ class SpaceIndex:
         """The vectors of items by their live labels here (see `labels`)."""
         if not labels:
             return {}
-        rows = self.index.vectors()[list(labels.values())]  # a copy: fancy indexing
+        rows = self.index.rows(list(labels.values()))
         return dict(zip(labels, rows, strict=True))
 
     def search(
@@ -184,7 +202,7 @@ class SpaceIndex:
         if excluded and mask is None and len(excluded) <= 100:
             extra = len(excluded)  # cheaper to drop them from a longer list
         elif excluded:
-            mask = np.ones(index.size, dtype=bool) if mask is None else mask
+            mask = np.ones(index.size, dtype=bool) if mask is None else mask.copy()
             mask[excluded] = False
         labels, scores = index.search(vector, n + extra, mask)
         skip = set(excluded) if extra else set()
@@ -214,6 +232,9 @@ class SpaceIndex:
             index = VectorIndex.load(graph, space.dim, space.metric, state["alive"], self.ann)
             if index.index.d != space.dim:  # another model wrote it (a raced initialise)
                 log.warning("index snapshot in %s has another dimension; %s", folder, REBUILD)
+                return
+            if storage_of(index.index) != self.ann.storage:
+                log.warning("index snapshot in %s stores another kind; %s", folder, REBUILD)
                 return
             if index.size != len(state["ids"]) or index.size != len(state["alive"]):
                 log.warning("index snapshot in %s is inconsistent; %s", folder, REBUILD)

@@ -117,7 +117,7 @@ class EmbeddedStore(BatchSearch, DerivedReads, ShadowSpace):
             old = read_meta(db).info  # read under the write lock: two processes may race
             if old is not None:
                 raise StoreError(f"{self.path} is already initialised for {old.model_id}")
-            set_meta(db, info_meta(info))
+            set_meta(db, info_meta(info, self._ann.storage))
 
         self._write(record)
 
@@ -335,8 +335,7 @@ class EmbeddedStore(BatchSearch, DerivedReads, ShadowSpace):
     # -- the in-memory indexes --------------------------------------------------------------
 
     def _refresh(self) -> None:
-        """Catch up with writes that another process committed since we last looked (a new
-        model or space included)."""
+        """Catch up with what other processes committed since we last looked (a new model too)."""
         with self._rsql:  # the reading connection: a writer's open transaction never blocks it
             (version,) = self._rdb.execute("PRAGMA data_version").fetchone()
         if version != self._data_version:
@@ -349,6 +348,7 @@ class EmbeddedStore(BatchSearch, DerivedReads, ShadowSpace):
         holds the write lock); with `load`, start from each space's snapshot."""
         with self._rsql:
             self._meta = meta = read_meta(self._rdb)
+            self._ann = meta.ann(self._ann)  # how a store keeps vectors is fixed at creation
         if self._details.generation != meta.generation(TEXT):  # a re-embed renumbered them
             self._details = Details(meta.generation(TEXT))
         shadow = self._sync_shadow(meta)  # first: a swapped shadow is the text space's now
