@@ -187,3 +187,15 @@ def test_a_snapshot_of_another_kind_is_rebuilt_from_the_rows(
         assert np.array_equal(store.vector("i5"), data[5])  # the rows' float32, not fp16's
     finally:
         store.close()
+
+
+def test_the_engine_makes_a_new_store_with_the_storage_setting(tmp_path: Path) -> None:
+    from likewise import Engine
+
+    settings = Settings(vector_storage="fp16")
+    with Engine.open(str(tmp_path / "d"), model="hashing-64", settings=settings) as engine:
+        engine.add_items([{"id": "a", "title": "moon rocket"}, {"id": "b", "title": "pasta"}])
+        assert _kind(typing.cast(EmbeddedStore, engine.store)) == "fp16"
+        assert engine.search("moon", n=1)[0].id == "a"
+    with Engine.open(str(tmp_path / "d")) as again:  # the default setting: still fp16
+        assert _kind(typing.cast(EmbeddedStore, again.store)) == "fp16"

@@ -109,7 +109,11 @@ class Engine(Digests, Groups, Segments, Sessions, Measures, Retention, Learning,
         """
         settings = settings or Settings()
         named = partial(get_embedder, embedding=settings.embedding)
-        store = open_store(location or settings.store.data, read_urls=settings.store.read_urls())
+        store = open_store(
+            location or settings.store.data,
+            read_urls=settings.store.read_urls(),
+            vector_storage=settings.store.vector_storage,
+        )
         try:
             info = store.info
             if info is None:
