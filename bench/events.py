@@ -65,89 +65,54 @@ def event(rng: random.Random, users: int, items: int, k: int) -> dict[str, Any]:
     }
 
 
+LOG = (
+    "CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, event_id TEXT UNIQUE, "
+    "user_id TEXT, item_id TEXT, type TEXT, ts REAL)"
+)
+Extra = Callable[[sqlite3.Connection, list[dict[str, Any]]], object]
+
+
 def bare_log(path: Path, rows: list[dict[str, Any]], batch: int) -> float:
     """Seconds to append `rows` durably to a bare SQLite table, `batch` per transaction."""
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, event_id TEXT UNIQUE, "
-        "user_id TEXT, item_id TEXT, type TEXT, ts REAL)"
-    )
-    start = time.perf_counter()
-    for lo in range(0, len(rows), batch):
-        db.execute("BEGIN IMMEDIATE")
-        db.executemany(
-            "INSERT INTO log(event_id, user_id, item_id, type, ts) VALUES (?, ?, ?, ?, ?)",
-            [
-                (r["event_id"], r["user_id"], r["item_id"], r["type"], r["timestamp"])
-                for r in rows[lo : lo + batch]
-            ],
-        )
-        db.execute("COMMIT")
-    elapsed = time.perf_counter() - start
-    db.close()
-    return elapsed
+    return _timed(path, [LOG], rows, batch, lambda db, part: None)
 
 
 def bare_indexed(path: Path, rows: list[dict[str, Any]], batch: int) -> float:
     """`bare_log` with the indexes likewise keeps on its log (by user and item, by user and
     time) and each batch's items' popularity upserted (a score and a trend, each ranked by an
     index): the floor under appending a batch as likewise does, with no profile at all."""
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.executescript(
-        "CREATE TABLE log (seq INTEGER PRIMARY KEY, event_id TEXT UNIQUE, user_id TEXT, "
-        "item_id TEXT, type TEXT, ts REAL); CREATE INDEX log_user ON log(user_id, item_id); "
-        "CREATE INDEX log_user_ts ON log(user_id, ts); CREATE TABLE pop (item_id TEXT "
-        "PRIMARY KEY, score REAL, trend REAL); CREATE INDEX pop_score ON pop(score DESC, "
-        "item_id); CREATE INDEX pop_trend ON pop(trend DESC, item_id);"
-    )
-    start = time.perf_counter()
-    for lo in range(0, len(rows), batch):
-        part = rows[lo : lo + batch]
-        db.execute("BEGIN IMMEDIATE")
-        db.executemany(
-            "INSERT INTO log(event_id, user_id, item_id, type, ts) VALUES (?, ?, ?, ?, ?)",
-            [(r["event_id"], r["user_id"], r["item_id"], r["type"], r["timestamp"]) for r in part],
-        )
+    schema = [
+        LOG,
+        "CREATE INDEX log_user ON log(user_id, item_id)",
+        "CREATE INDEX log_user_ts ON log(user_id, ts)",
+        "CREATE TABLE pop (item_id TEXT PRIMARY KEY, score REAL, trend REAL)",
+        "CREATE INDEX pop_score ON pop(score DESC, item_id)",
+        "CREATE INDEX pop_trend ON pop(trend DESC, item_id)",
+    ]
+
+    def popularity(db: sqlite3.Connection, part: list[dict[str, Any]]) -> None:
         db.executemany(
             "INSERT INTO pop VALUES (?, 1, ?) ON CONFLICT(item_id) DO UPDATE SET "
             "score = pop.score + 1, trend = excluded.trend",
             [(r["item_id"], r["timestamp"]) for r in part],
         )
-        db.execute("COMMIT")
-    elapsed = time.perf_counter() - start
-    db.close()
-    return elapsed
+
+    return _timed(path, schema, rows, batch, popularity)
 
 
 def bare_profiles(path: Path, rows: list[dict[str, Any]], batch: int) -> float:
     """Seconds for `bare_log` plus, in each transaction, one upsert per user of the batch of a
     row as large as a profile's (two 384-d float32 vectors and a short state): the floor
     under recording that rewrites each user's profile with their events, with no math."""
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, event_id TEXT UNIQUE, "
-        "user_id TEXT, item_id TEXT, type TEXT, ts REAL)"
-    )
-    db.execute(
+    schema = [
+        LOG,
         "CREATE TABLE IF NOT EXISTS profiles (user_id TEXT PRIMARY KEY, state TEXT, "
-        "interest BLOB, ema BLOB)"
-    )
+        "interest BLOB, ema BLOB)",
+    ]
     vectors = np.random.default_rng(0).standard_normal((64, DIM)).astype(np.float32)
     blobs = [v.tobytes() for v in vectors]
-    start = time.perf_counter()
-    for lo in range(0, len(rows), batch):
-        part = rows[lo : lo + batch]
-        db.execute("BEGIN IMMEDIATE")
-        db.executemany(
-            "INSERT INTO log(event_id, user_id, item_id, type, ts) VALUES (?, ?, ?, ?, ?)",
-            [(r["event_id"], r["user_id"], r["item_id"], r["type"], r["timestamp"]) for r in part],
-        )
+
+    def profiles(db: sqlite3.Connection, part: list[dict[str, Any]]) -> None:
         db.executemany(
             "INSERT INTO profiles VALUES (?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET "
             "state = excluded.state, interest = excluded.interest, ema = excluded.ema",
@@ -156,6 +121,28 @@ def bare_profiles(path: Path, rows: list[dict[str, Any]], batch: int) -> float:
                 for k, user in enumerate({r["user_id"]: None for r in part})
             ],
         )
+
+    return _timed(path, schema, rows, batch, profiles)
+
+
+def _timed(
+    path: Path, schema: list[str], rows: list[dict[str, Any]], batch: int, extra: Extra
+) -> float:
+    """Seconds to append `rows` to `log`, `batch` per durable transaction, each with `extra`."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    for statement in schema:
+        db.execute(statement)
+    start = time.perf_counter()
+    for lo in range(0, len(rows), batch):
+        part = rows[lo : lo + batch]
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany(
+            "INSERT INTO log(event_id, user_id, item_id, type, ts) VALUES (?, ?, ?, ?, ?)",
+            [(r["event_id"], r["user_id"], r["item_id"], r["type"], r["timestamp"]) for r in part],
+        )
+        extra(db, part)
         db.execute("COMMIT")
     elapsed = time.perf_counter() - start
     db.close()
