@@ -8,6 +8,9 @@ change what the filter keeps, and the flat copy of a small selection answers as 
 
 from __future__ import annotations
 
+import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +106,40 @@ def test_the_flat_copy_answers_as_the_scattered_scan(
     for a, b in zip(copied, scanned, strict=True):
         assert [h.id for h in a] == [h.id for h in b]
         assert np.allclose([h.score for h in a], [h.score for h in b], atol=1e-6)
+
+
+@pytest.fixture
+def switching() -> Iterator[None]:
+    """Threads switch as often as the interpreter allows, so a race shows in a few searches."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(before)
+
+
+def test_concurrent_searches_with_many_filters_share_the_kept_selections(
+    store: EmbeddedStore, switching: None
+) -> None:
+    """Searches run together under the store's read lock, each adding selections and flat
+    copies: one iterating the kept selections while another added one raised "dictionary
+    changed size during iteration". A new filter nearly every query keeps them churning."""
+    failures: list[BaseException] = []
+
+    def run(seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        queries = _vectors(40, seed=seed)
+        try:
+            for k in range(800):
+                low = float(rng.uniform(0, 48))  # a new filter nearly every time: 30-60 labels
+                store.search(queries[k % 40], n=5, where={"b": {"gt": low, "lt": low + 1.5}})
+        except BaseException as exc:  # reported below, from the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(seed,)) for seed in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    q = _vectors(1, seed=11)[0]
+    assert [h.id for h in store.search(q, n=5, where={"b": 7})] == _exact(store, q, {"b": 7})

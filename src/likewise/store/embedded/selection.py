@@ -13,6 +13,7 @@ reads contiguous memory; all such copies together stay under `SUBSET_BYTES`.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,11 +52,15 @@ class Selection:
 
 
 class Selections:
-    """The selections of the masks a space handed out, by mask (see the module's docstring)."""
+    """The selections of the masks a space handed out, by mask (see the module's docstring).
+
+    Searches share it under the store's read lock, so several threads may add selections or
+    copies at once: `_lock` serialises that (a hit is one dict read and takes no lock)."""
 
     def __init__(self) -> None:
         self._by_mask: dict[int, tuple[Mask, Selection]] = {}
         self._subset_bytes = 0
+        self._lock = threading.Lock()
 
     def of(self, mask: Mask, alive: Mask) -> Selection:
         """The selection of `mask` among the `alive` labels: kept when `mask` is read-only."""
@@ -67,19 +72,21 @@ class Selections:
             return hit[1]
         keep = mask & alive
         found = Selection(keep, int(np.count_nonzero(keep)))
-        if len(self._by_mask) >= KEPT:
-            self.clear()
-        self._by_mask[id(mask)] = (mask, found)
+        with self._lock:
+            if len(self._by_mask) >= KEPT:
+                self.clear()
+            self._by_mask[id(mask)] = (mask, found)
         return found
 
     def subset(self, index: Any, selection: Selection) -> Any:
         """The flat copy of a kept selection's rows, made if it fits the budget, else None."""
-        if selection.subset is None and any(s is selection for _, s in self._by_mask.values()):
-            size = selection.count * kept.row_bytes(index)
-            if self._subset_bytes + size <= SUBSET_BYTES:
-                selection.subset = kept.flat_copy(index, selection.members())
-                self._subset_bytes += size
-        return selection.subset
+        with self._lock:  # another search may be adding a selection (a dict changing size)
+            if selection.subset is None and any(s is selection for _, s in self._by_mask.values()):
+                size = selection.count * kept.row_bytes(index)
+                if self._subset_bytes + size <= SUBSET_BYTES:
+                    selection.subset = kept.flat_copy(index, selection.members())
+                    self._subset_bytes += size
+            return selection.subset
 
     def clear(self) -> None:
         """Forget every selection (the index changed, or too many are kept)."""
