@@ -21,7 +21,7 @@ import pytest
 
 from likewise.config import Settings
 from likewise.config.index import VectorStorage
-from likewise.errors import ConfigError
+from likewise.errors import ConfigError, InvalidInput
 from likewise.store import EmbeddedStore, StoreInfo, open_store
 from likewise.store.embedded import storage
 from likewise.store.embedded.ann import AnnConfig, VectorIndex
@@ -199,3 +199,35 @@ def test_the_engine_makes_a_new_store_with_the_storage_setting(tmp_path: Path) -
         assert engine.search("moon", n=1)[0].id == "a"
     with Engine.open(str(tmp_path / "d")) as again:  # the default setting: still fp16
         assert _kind(typing.cast(EmbeddedStore, again.store)) == "fp16"
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "dot"])
+def test_a_value_fp16_cannot_keep_is_refused_by_name_and_writes_nothing(
+    tmp_path: Path, metric: str
+) -> None:
+    """Past +-65504 float16 keeps infinity: the item left euclidean searches and scored
+    infinity by dot. Refused at the write, which stores nothing."""
+    store = EmbeddedStore(tmp_path, ann=FP16)
+    try:
+        store.initialize(StoreInfo("fp16-range", 4, metric))  # type: ignore[arg-type]
+        fine = np.array([1, 2, 3, 4], np.float32)
+        big = np.array([7e4, 0, 0, 0], np.float32)
+        with pytest.raises(InvalidInput, match=r"'big'.*fp16") as refused:
+            store.upsert([entry("ok", fine), entry("big", big)])
+        assert refused.value.field == "vector"
+        assert store.get(["ok", "big"]) == []
+        store.upsert([entry("ok", fine), entry("edge", np.array([65504, 0, 0, 0], np.float32))])
+        assert [h.id for h in store.search(fine, n=5)] != []
+        assert np.isfinite(store.vector("edge")).all()
+    finally:
+        store.close()
+
+
+def test_a_cosine_fp16_store_keeps_any_size_of_vector(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path, ann=FP16)
+    try:
+        store.initialize(StoreInfo("fp16-cosine", 4))
+        store.upsert([entry("big", np.array([7e4, 0, 0, 0], np.float32))])
+        assert np.allclose(store.vector("big"), [1, 0, 0, 0])
+    finally:
+        store.close()

@@ -29,7 +29,7 @@ from likewise.store.base import Space, Vector
 from likewise.store.embedded.ann import AnnConfig, Mask, VectorIndex
 from likewise.store.embedded.checksum import checksum
 from likewise.store.embedded.columns import Columns
-from likewise.store.embedded.storage import storage_of
+from likewise.store.embedded.storage import check_fits, storage_of
 
 __all__ = ["SpaceIndex", "space_tables"]
 
@@ -98,6 +98,7 @@ class SpaceIndex:
         return bytes(blob)
 
     def insert(self, db: sqlite3.Connection, label: int, item_id: str, blob: bytes) -> None:
+        check_fits(self.ann.storage, self.space.metric, item_id, blob)  # the transaction rolls back
         db.execute(
             f"INSERT INTO {self.vectors_table}(label, item_id, vector) VALUES (?, ?, ?)",
             (label, item_id, blob),

@@ -17,12 +17,13 @@ import faiss as _faiss
 import numpy as np
 import numpy.typing as npt
 
-from likewise.errors import ConfigError
+from likewise.errors import ConfigError, InvalidInput
 
 __all__ = [
     "DEFAULT",
     "STORAGES",
     "Storage",
+    "check_fits",
     "check_storage",
     "exact",
     "flat_copy",
@@ -48,6 +49,23 @@ def check_storage(value: str) -> Storage:
             field="vector_storage",
         )
     return value
+
+
+FP16_MAX = 65504.0  # the largest finite float16
+
+
+def check_fits(storage: Storage, metric: str, item_id: str, blob: bytes) -> None:
+    """InvalidInput naming the item when fp16 cannot keep its vector (a float32 row): past
+    +-65504 float16 holds infinity, so the item would leave euclidean searches, score
+    infinity by dot and read back as infinity. A cosine vector is normalised first: it fits."""
+    if storage != "fp16" or metric == "cosine":
+        return
+    if np.abs(np.frombuffer(blob, dtype=np.float32)).max(initial=0.0) > FP16_MAX:
+        raise InvalidInput(
+            f"vector of item {item_id!r} has a value past +-{FP16_MAX:g}, more than this "
+            f"store's fp16 vector storage keeps (a {metric} space is not normalised)",
+            field="vector",
+        )
 
 
 def new_graph(dim: int, m: int, metric: int, storage: Storage) -> Any:
