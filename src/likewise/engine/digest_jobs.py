@@ -76,8 +76,9 @@ class DigestJobs:
             target=self._run, args=(job, rows), name=f"likewise-digest-{job['id'][:8]}", daemon=True
         )
         self._threads[job["id"]] = thread
+        started = _public(job)  # as it starts: the thread moves `job` on at once
         thread.start()
-        return _public(job)
+        return started
 
     def _run(self, job: dict[str, Any], rows: Rows) -> None:
         folder = self._path
