@@ -93,16 +93,7 @@ def watch(args: argparse.Namespace) -> int:
             def alive() -> bool:
                 return tenants.current(tenant)
 
-        worker = FeedWorker(
-            engine,
-            folders=config.feed_folders,
-            urls=config.feed_urls,
-            every=config.feed_poll_seconds,
-            batch=config.feed_batch,
-            looked=looked,
-            stepped=stepped,
-            alive=alive,
-        )
+        worker = FeedWorker.of(engine, config, looked=looked, stepped=stepped, alive=alive)
 
         def stop(signum: int, frame: FrameType | None) -> None:
             worker.stopped.set()

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Self
 
+from likewise.config.feed import FeedConfig
 from likewise.engine.feed import Feed, FeedStep
 from likewise.engine.feed_sources import Folder, poll
 from likewise.errors import LikewiseError
@@ -59,6 +60,30 @@ class FeedWorker:
         self.wake = threading.Event()  # a push in this process: apply it now
         self.thread: threading.Thread | None = None
         self.embedded = 0  # items this worker embedded, since it started
+
+    @classmethod
+    def of(
+        cls,
+        engine: Feed,
+        config: FeedConfig,
+        *,
+        sources: bool = True,
+        looked: Looked | None = None,
+        stepped: Stepped | None = None,
+        alive: Callable[[], bool] | None = None,
+    ) -> FeedWorker:
+        """A worker as the `feed_*` settings say: their folders and URLs (without `sources`,
+        pushes alone), poll interval and batch."""
+        return cls(
+            engine,
+            folders=config.feed_folders if sources else (),
+            urls=config.feed_urls if sources else (),
+            every=config.feed_poll_seconds,
+            batch=config.feed_batch,
+            looked=looked,
+            stepped=stepped,
+            alive=alive,
+        )
 
     def start(self) -> Self:
         """Run in a daemon thread (a server's); `stop` ends and joins it."""
@@ -175,7 +200,7 @@ class Pushes(Feed):
         with _STARTING:
             if self.feed_wake is None and self._pushes is None:
                 config = self.settings.feed
-                worker = FeedWorker(self, every=config.feed_poll_seconds, batch=config.feed_batch)
+                worker = FeedWorker.of(self, config, sources=False)
                 self._pushes = worker.start()
 
     def stop_pushes(self) -> None:

@@ -98,11 +98,4 @@ def follow(engine: Engine, settings: Settings) -> FeedWorker | None:
         if engine.feed_status(failures=0).pending:  # pushes a crash left: applied now
             engine.follow_pushes()
         return None
-    worker = FeedWorker(
-        engine,
-        folders=config.feed_folders,
-        urls=config.feed_urls,
-        every=config.feed_poll_seconds,
-        batch=config.feed_batch,
-    )
-    return worker.start()
+    return FeedWorker.of(engine, config).start()
