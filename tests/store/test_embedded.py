@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from likewise.errors import ConfigError, StoreError
+from likewise.events.model import parse_event
 from likewise.items import Item
 from likewise.store import EmbeddedStore, Entry, StoreInfo, open_store
 from likewise.store.embedded.ann import EF_LADDER, AnnConfig
@@ -300,3 +301,26 @@ def test_an_item_deleted_while_fetched_is_left_out(
     finally:
         store.close()
         other.close()
+
+
+def test_only_a_catalog_write_makes_the_others_catch_up(tmp_path: Path) -> None:
+    """An event (or any write that leaves items, vectors and spaces alone) is not followed
+    by a catch-up of the indexes in the other stores on the folder; a catalog write is."""
+    reader, writer = EmbeddedStore(tmp_path), EmbeddedStore(tmp_path)
+    try:
+        reader.initialize(INFO)
+        reader.upsert([entry("a", axis(0))])
+        assert [h.id for h in writer.search(axis(0), n=1)] == ["a"]
+        synced = []
+        sync = reader._sync
+        reader._sync = lambda **kw: synced.append(1) or sync(**kw)  # type: ignore[method-assign]
+        event = parse_event({"user_id": "u", "item_id": "a", "type": "view"})
+        writer.record([event], [1.0], lambda state, mine: (state, []))
+        assert reader.popular(n=1)[0].id == "a"  # the event is read
+        assert synced == []
+        writer.upsert([entry("b", axis(3))])
+        assert reader.search(axis(3), n=1)[0].id == "b"
+        assert synced == [1]
+    finally:
+        reader.close()
+        writer.close()

@@ -8,6 +8,7 @@ import sqlite3
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -189,3 +190,26 @@ def space_stats(index: SpaceIndex) -> dict[str, Any]:
     space = index.space
     live, labels = index.index.live_count(), index.index.size
     return {"dim": space.dim, "metric": space.metric, "vectors": live, "labels": labels}
+
+
+def stats(
+    path: Path,
+    version: int,
+    counts: dict[str, Any],
+    info: StoreInfo | None,
+    spaces: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """The embedded store's `stats()`, from its counts and each space's index figures."""
+    db_bytes = sum(p.stat().st_size for p in path.glob("likewise.db*") if p.is_file())
+    text = spaces.get(TEXT, {})
+    return {
+        "location": str(path),
+        "backend": "embedded",
+        "schema_version": version,
+        **counts,
+        **info_stats(info),
+        "spaces": {n: {k: v for k, v in s.items() if k != "labels"} for n, s in spaces.items()},
+        "index_labels": text.get("labels", 0),
+        "index_dead_labels": text.get("labels", 0) - text.get("vectors", 0),
+        "db_bytes": db_bytes,
+    }

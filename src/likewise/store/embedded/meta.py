@@ -15,7 +15,20 @@ from likewise.store.embedded.ann import AnnConfig
 from likewise.store.embedded.storage import DEFAULT, Storage, check_storage
 from likewise.store.shadow import Shadow
 
-__all__ = ["Meta", "info_meta", "read_meta", "set_meta", "spaces_meta"]
+__all__ = [
+    "Meta",
+    "catalog_writes",
+    "count_catalog_write",
+    "info_meta",
+    "read_meta",
+    "set_meta",
+    "spaces_meta",
+]
+
+# Bumped by every write of the catalog (items, vectors, spaces, the meta entries), in its
+# transaction: a reader that holds the same count need not catch up when only events,
+# profiles or other rows changed (a recorded event is otherwise followed by a full `_sync`).
+_WRITES = "catalog_writes"
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,20 @@ def read_meta(db: sqlite3.Connection) -> Meta:
     shadowed = shadow and Shadow(shadow["model_id"], shadow["dim"])
     storage = check_storage(values.get("vector_storage") or DEFAULT)
     return Meta(info, spaces, generations, shadowed, storage)
+
+
+def count_catalog_write(db: sqlite3.Connection) -> None:
+    db.execute(
+        f"INSERT INTO meta(key, value) VALUES ('{_WRITES}', '1') ON CONFLICT(key) DO UPDATE "
+        "SET value = CAST(value AS INTEGER) + 1"
+    )
+
+
+def catalog_writes(db: sqlite3.Connection) -> str | None:
+    """The count of catalog writes committed (None before the first, or from an older
+    likewise, which did not count them)."""
+    row = db.execute(f"SELECT value FROM meta WHERE key = '{_WRITES}'").fetchone()
+    return None if row is None else str(row[0])
 
 
 def set_meta(db: sqlite3.Connection, values: Mapping[str, str]) -> None:

@@ -41,7 +41,14 @@ from likewise.store.embedded.details import Details
 from likewise.store.embedded.digest import BatchSearch
 from likewise.store.embedded.errors import sqlite_error, translated
 from likewise.store.embedded.locks import RWLock
-from likewise.store.embedded.meta import info_meta, read_meta, set_meta, spaces_meta
+from likewise.store.embedded.meta import (
+    catalog_writes,
+    count_catalog_write,
+    info_meta,
+    read_meta,
+    set_meta,
+    spaces_meta,
+)
 from likewise.store.embedded.presence import Presence
 from likewise.store.embedded.shadow import ShadowSpace
 from likewise.store.embedded.space import SpaceIndex, create_tables
@@ -66,10 +73,6 @@ class EmbeddedStore(BatchSearch, DerivedReads, ShadowSpace):
         try:
             self._presence = Presence(self.path)  # made, put right, held shared (presence.py)
             self._db = connect(self.path)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # Checkpoint every ~64 MB of WAL, not 4 MB: hot pages (profiles) are copied back
-            # once per checkpoint instead of once per batch (measured in bench/events.py).
-            self._db.execute("PRAGMA wal_autocheckpoint=16000")
             schema.prepare(self._db, str(self.path))
             create_tables(self._db, TEXT)
             self._rdb = connect(self.path)  # reads: under WAL, the last commit during a write
@@ -151,6 +154,8 @@ class EmbeddedStore(BatchSearch, DerivedReads, ShadowSpace):
         return found
 
     def _require_info(self) -> StoreInfo:
+        if self._meta.info is None:
+            self._refresh()  # another process may have initialised it
         info = self._meta.info
         if info is None:
             raise StoreError(f"{self.path} has no items yet (no model recorded)")
@@ -191,6 +196,7 @@ class EmbeddedStore(BatchSearch, DerivedReads, ShadowSpace):
         with self._writer:
             with self._sql, transaction(self._db) as db:
                 result = change(db)
+                count_catalog_write(db)  # the others' next `_refresh` catches up
                 self._announce(db, True)
             with self._rw.write():
                 self._sync()
@@ -316,21 +322,9 @@ class EmbeddedStore(BatchSearch, DerivedReads, ShadowSpace):
         info = self.info  # caught up with other processes first
         with self._rsql:
             counts = catalog.counts(self._rdb)
-        db_bytes = sum(p.stat().st_size for p in self.path.glob("likewise.db*") if p.is_file())
         with self._rw.read():
             spaces = {n: catalog.space_stats(i) for n, i in self._spaces.items()}
-        text = spaces.get(TEXT, {})
-        return {
-            "location": str(self.path),
-            "backend": "embedded",
-            "schema_version": schema.SCHEMA_VERSION,
-            **counts,
-            **catalog.info_stats(info),
-            "spaces": {n: {k: v for k, v in s.items() if k != "labels"} for n, s in spaces.items()},
-            "index_labels": text.get("labels", 0),
-            "index_dead_labels": text.get("labels", 0) - text.get("vectors", 0),
-            "db_bytes": db_bytes,
-        }
+        return catalog.stats(self.path, schema.SCHEMA_VERSION, counts, info, spaces)
 
     # -- the in-memory indexes --------------------------------------------------------------
 
@@ -338,15 +332,19 @@ class EmbeddedStore(BatchSearch, DerivedReads, ShadowSpace):
         """Catch up with what other processes committed since we last looked (a new model too)."""
         with self._rsql:  # the reading connection: a writer's open transaction never blocks it
             (version,) = self._rdb.execute("PRAGMA data_version").fetchone()
-        if version != self._data_version:
+            if version == self._data_version:
+                return
+            writes = catalog_writes(self._rdb)
+        if writes != self._catalog_writes:  # else only events, profiles and such: no catch-up
             with self._rw.write():
                 self._sync()
-            self._data_version = version
+        self._data_version = version
 
     def _sync(self, *, load: bool = False) -> None:
         """Read the metadata, then bring every space's index up to the committed rows (caller
         holds the write lock); with `load`, start from each space's snapshot."""
         with self._rsql:
+            self._catalog_writes = catalog_writes(self._rdb)  # before the rows it stands for
             self._meta = meta = read_meta(self._rdb)
             self._ann = meta.ann(self._ann)  # how a store keeps vectors is fixed at creation
         if self._details.generation != meta.generation(TEXT):  # a re-embed renumbered them
