@@ -65,6 +65,13 @@ def test_an_embedded_store_from_0_1_is_upgraded_in_place(tmp_path: Path) -> None
         )
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert not {"profiles_v1", "profile_history_v1"} & tables
+        indexes = db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' "
+            "AND name LIKE 'events_user%'"
+        ).fetchall()  # version 3: one index by user, in time order, in place of two
+        assert indexes == [
+            ("events_user", "CREATE INDEX events_user ON events(user_id, ts, item_id)")
+        ]
 
 
 def test_an_embedded_store_from_a_newer_likewise_is_refused(tmp_path: Path) -> None:
@@ -83,3 +90,21 @@ def test_a_postgres_store_from_0_1_is_upgraded_by_migration(pg_url: str) -> None
         conn.execute("SELECT pg_catalog.set_config('search_path', 'public', false)")
         assert max(r[0] for r in conn.execute("SELECT version FROM schema_version")) == 3
     _check_upgraded(pg_url, max(MIGRATIONS))
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        indexes = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'events' "
+            "AND indexname LIKE 'events_user%'"
+        ).fetchall()  # migration 11: one index by user, in time order, in place of two
+    assert [(name, d.split(" USING ")[1]) for name, d in indexes] == [
+        ("events_user", "btree (user_id, ts, item_id)")
+    ]
+
+
+def test_a_new_embedded_store_has_the_one_index_by_user(tmp_path: Path) -> None:
+    open_store(str(tmp_path / "data")).close()
+    with sqlite3.connect(tmp_path / "data" / "likewise.db") as db:
+        names = db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' "
+            "AND sql IS NOT NULL ORDER BY name"
+        ).fetchall()
+    assert names == [("events_recommendation",), ("events_user",)]

@@ -9,7 +9,11 @@ from likewise.errors import StoreError
 
 __all__ = ["SCHEMA_VERSION", "prepare", "upgrade"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# Version 3: one index of each user's events, in time order with the item: what a user has
+# seen, their events and the retention report's (user, day) pairs are all read from it alone.
+# Versions 1 and 2 kept two, by (user, item) and by (user, ts): each event wrote a page more.
+_BY_USER = "CREATE INDEX IF NOT EXISTS events_user ON events(user_id, ts, item_id)"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
@@ -19,11 +23,8 @@ CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT UNIQUE, user_id TEXT NOT NULL,
     item_id TEXT NOT NULL, type TEXT NOT NULL, value REAL, context TEXT NOT NULL,
     ts REAL NOT NULL, recommendation_id TEXT, signal REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS events_user ON events(user_id, item_id);
 CREATE INDEX IF NOT EXISTS events_recommendation ON events(recommendation_id)
     WHERE recommendation_id IS NOT NULL;
--- each user's events in time order: the retention report reads (user, day) from it alone
-CREATE INDEX IF NOT EXISTS events_user_ts ON events(user_id, ts);
 CREATE TABLE IF NOT EXISTS popularity (
     item_id TEXT PRIMARY KEY, score REAL NOT NULL, events INTEGER NOT NULL,
     trend REAL NOT NULL DEFAULT -1e300);
@@ -86,7 +87,7 @@ def prepare(db: sqlite3.Connection, where: str) -> None:
         _add_columns(db)
         version = _version(db)
         if version is None:
-            for statement in _statements(_PROFILES):
+            for statement in [*_statements(_PROFILES), _BY_USER]:
                 db.execute(statement)
             db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif version != SCHEMA_VERSION:
@@ -122,6 +123,10 @@ def upgrade(db: sqlite3.Connection, version: int, where: str) -> None:
         )
         db.execute("DROP TABLE profiles_v1")
         db.execute("DROP TABLE profile_history_v1")
+    if version < 3:
+        db.execute("DROP INDEX IF EXISTS events_user_ts")
+        db.execute("DROP INDEX IF EXISTS events_user")
+        db.execute(_BY_USER)
     db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
 
