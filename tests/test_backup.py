@@ -99,13 +99,16 @@ def rows(location: str, table: str) -> list[tuple[Any, ...]]:
 
 
 def event_ids(location: str) -> set[str]:
-    return {row[0] for row in rows(location, "events")}
+    return {row[1] for row in rows(location, "events")}  # (seq, event_id, ...)
 
 
 def assert_consistent(location: str) -> None:
-    """Each item's popularity counts exactly its positive events: both are written in one
-    transaction, so a copy read at two moments would disagree while events stream in."""
-    positive = Counter(row[2] for row in rows(location, "events") if row[-1] > 0)
+    """Each item's popularity counts exactly its positive events up to the mark of the last
+    one counted: the mark moves in the transaction that counts them, so a copy read at two
+    moments would disagree while events stream in."""
+    (mark,) = [seq for name, seq in rows(location, "folds") if name == "popularity"]
+    counted = [row for row in rows(location, "events") if row[0] <= mark]
+    positive = Counter(row[3] for row in counted if row[-1] > 0)
     assert {row[0]: row[2] for row in rows(location, "popularity")} == dict(positive)
 
 

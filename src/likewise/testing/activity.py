@@ -142,6 +142,18 @@ class ActivityContract:
         store.delete(["e"])
         assert store.popular(n=1)[0].id == "b"
 
+    def test_a_forget_takes_away_the_share_counted_whenever_its_events_came(
+        self, store: Store
+    ) -> None:
+        """Popularity counts events in folds (before a read of it): a user forgotten with
+        events counted and events not counted yet leaves exactly the others' share."""
+        self._items(store, ["a", "b"])
+        store.record([event("u1", "a"), event("u3", "a"), event("u3", "a")], [1.0] * 3, counting)
+        assert [(h.id, h.score) for h in store.popular(n=1)] == [("a", 3.0)]  # counted
+        store.record([event("u1", "a"), event("u2", "a"), event("u2", "b")], [2.0] * 3, counting)
+        store.forget_user("u1")
+        assert [(h.id, h.score) for h in store.popular(n=2)] == [("a", 4.0), ("b", 2.0)]
+
     def test_newest_lists_the_last_written_alone(self, store: Store) -> None:
         self._items(store, ["a", "b"], category="x")
         self._items(store, ["c"], category="y")

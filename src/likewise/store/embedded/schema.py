@@ -14,6 +14,9 @@ SCHEMA_VERSION = 3
 # seen, their events and the retention report's (user, day) pairs are all read from it alone.
 # Versions 1 and 2 kept two, by (user, item) and by (user, ts): each event wrote a page more.
 _BY_USER = "CREATE INDEX IF NOT EXISTS events_user ON events(user_id, ts, item_id)"
+# Also version 3: popularity counts events in folds, after the mark in `folds`. An older store
+# counted each event as it was recorded: every one is counted already.
+_COUNTED = "INSERT INTO folds SELECT 'popularity', COALESCE(MAX(seq), 0) FROM events"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
@@ -25,6 +28,8 @@ CREATE TABLE IF NOT EXISTS events (
     ts REAL NOT NULL, recommendation_id TEXT, signal REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS events_recommendation ON events(recommendation_id)
     WHERE recommendation_id IS NOT NULL;
+-- the last event counted into popularity, by `store.sql.activity.fold` (version 3)
+CREATE TABLE IF NOT EXISTS folds (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS popularity (
     item_id TEXT PRIMARY KEY, score REAL NOT NULL, events INTEGER NOT NULL,
     trend REAL NOT NULL DEFAULT -1e300);
@@ -87,7 +92,7 @@ def prepare(db: sqlite3.Connection, where: str) -> None:
         _add_columns(db)
         version = _version(db)
         if version is None:
-            for statement in [*_statements(_PROFILES), _BY_USER]:
+            for statement in [*_statements(_PROFILES), _BY_USER, _COUNTED]:
                 db.execute(statement)
             db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif version != SCHEMA_VERSION:
@@ -127,6 +132,7 @@ def upgrade(db: sqlite3.Connection, version: int, where: str) -> None:
         db.execute("DROP INDEX IF EXISTS events_user_ts")
         db.execute("DROP INDEX IF EXISTS events_user")
         db.execute(_BY_USER)
+        db.execute(_COUNTED)
     db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
 

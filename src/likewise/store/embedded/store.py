@@ -306,6 +306,7 @@ class EmbeddedStore(BatchSearch, DerivedReads, ShadowSpace):
         if n < 1:
             raise InvalidInput("must be at least 1", field="n")
         node = parse_where(where)
+        self._count_popularity()  # the events recorded since it last counted
         self._refresh()  # once: `info` and `_space` would each look again
         if self._meta.info is None:
             return []

@@ -337,6 +337,7 @@ class PostgresStore(Shared, BulkLoad, SqlActivity, DerivedReads, ShadowColumn):
         if n < 1:
             raise InvalidInput("must be at least 1", field="n")
         condition, params = compile_where(parse_where(where))
+        self._count_popularity()  # the events recorded since it last counted
         order, now = ("trend", time.time()) if trending else ("score", 0.0)
         with self._read() as conn:
             rows = (

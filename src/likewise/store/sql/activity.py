@@ -21,10 +21,13 @@ from likewise.store.base import ProfileUpdate, ProfileUpdates, Vector
 from likewise.store.sql.query import Sql
 
 __all__ = [
+    "FOLD_AT",
     "TREND_HALF_LIFE",
     "events_page",
+    "fold",
     "forget_user",
     "load_profiles",
+    "pending",
     "record",
     "save_profiles",
     "seen",
@@ -36,6 +39,8 @@ __all__ = [
 # trend = log2(sum of s * 2 ** (t / HALF_LIFE)), which orders items the same way at any `now`
 # and is updated with one logaddexp2 per event: no rescans, no overflow.
 TREND_HALF_LIFE = 7 * 86_400.0
+# Events a store records before it counts them into popularity while recording (see `fold`).
+FOLD_AT = 5_000
 
 
 def record(
@@ -51,7 +56,6 @@ def record(
     known = {row[0] for row in db.rows_in("SELECT event_id FROM events WHERE event_id", given)}
     accepted: list[bool] = []
     rows: list[tuple[Any, ...]] = []
-    popularity: dict[str, list[float]] = {}
     by_user: dict[str, list[tuple[Event, float]]] = {}
     for event, signal in zip(events, signals, strict=True):
         if event.event_id is not None:
@@ -74,26 +78,13 @@ def record(
             )
         )
         by_user.setdefault(event.user_id, []).append((event, signal))
-        if signal > 0:
-            score = popularity.setdefault(event.item_id, [0.0, 0, -1e300])
-            score[0] += signal
-            score[1] += 1
-            score[2] = float(np.logaddexp2(score[2], _trend(signal, event.timestamp)))
     db.executemany(
         "INSERT INTO events(event_id, user_id, item_id, type, value, context, ts, "
         "recommendation_id, signal) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})",
         rows,
     )
-    old = dict(db.rows_in("SELECT item_id, trend FROM popularity WHERE item_id", list(popularity)))
-    db.executemany(
-        "INSERT INTO popularity(item_id, score, events, trend) VALUES ({p}, {p}, {p}, {p}) "
-        "ON CONFLICT(item_id) DO UPDATE SET score = popularity.score + excluded.score, "
-        "events = popularity.events + excluded.events, trend = excluded.trend",
-        [
-            (item, score, int(count), float(np.logaddexp2(old.get(item, -1e300), trend)))
-            for item, (score, count, trend) in popularity.items()
-        ],
-    )
+    if pending(db) >= FOLD_AT:  # else the next read of popularity counts them (`fold`)
+        fold(db)
     updated: list[tuple[ProfileState, list[Snapshot]]] = []
     for space in spaces:
         stored = load_profiles(db, list(by_user), space)
@@ -107,6 +98,47 @@ def record(
             updated += [update(state, mine) for state, mine in todo]
     save_profiles(db, updated)
     return accepted
+
+
+def pending(db: Sql) -> int:
+    """How many events were recorded since popularity last counted them."""
+    row = db.execute(
+        "SELECT (SELECT MAX(seq) FROM events) - seq FROM folds WHERE name = 'popularity'"
+    ).fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+def fold(db: Sql) -> None:
+    """Count the events recorded since the last fold into popularity (inside the caller's
+    write, which holds the store's write lock: no event can commit behind the mark).
+
+    Popularity is not written with each event: its three indexes (the item, the score and
+    the trend) cost an event a third of its time. A store counts its events when it reads
+    popularity, and while recording once FOLD_AT are waiting, so a read counts few."""
+    (mark,) = db.execute("SELECT seq FROM folds WHERE name = 'popularity'").fetchone()
+    rows = db.execute(
+        "SELECT seq, item_id, signal, ts FROM events WHERE seq > {p} ORDER BY seq", (mark,)
+    ).fetchall()
+    if not rows:
+        return
+    popularity: dict[str, list[float]] = {}
+    for _, item, signal, at in rows:
+        if signal > 0:
+            score = popularity.setdefault(item, [0.0, 0, -1e300])
+            score[0] += signal
+            score[1] += 1
+            score[2] = float(np.logaddexp2(score[2], _trend(signal, at)))
+    old = dict(db.rows_in("SELECT item_id, trend FROM popularity WHERE item_id", list(popularity)))
+    db.executemany(
+        "INSERT INTO popularity(item_id, score, events, trend) VALUES ({p}, {p}, {p}, {p}) "
+        "ON CONFLICT(item_id) DO UPDATE SET score = popularity.score + excluded.score, "
+        "events = popularity.events + excluded.events, trend = excluded.trend",
+        [
+            (item, score, int(count), float(np.logaddexp2(old.get(item, -1e300), trend)))
+            for item, (score, count, trend) in popularity.items()
+        ],
+    )
+    db.execute("UPDATE folds SET seq = {p} WHERE name = 'popularity'", (rows[-1][0],))
 
 
 def load_profiles(db: Sql, user_ids: Sequence[str], space: str) -> dict[str, ProfileState]:
@@ -212,6 +244,7 @@ FORGET = ("events", "profiles", "profile_history", "impressions", "user_properti
 def forget_user(db: Sql, user_id: str, tables: Sequence[str] = FORGET) -> dict[str, int]:
     """Delete a user's rows of `tables` (by default their events, profiles, snapshots and
     impressions); the share of item popularity of the events goes with them."""
+    fold(db)  # first: the share taken away is the one counted
     gone = db.execute(
         "SELECT item_id, SUM(signal), COUNT(*) FROM events WHERE user_id = {p} AND signal > 0 "
         "GROUP BY item_id",

@@ -169,6 +169,15 @@ class SqlActivity(SqlDigest, FeedQueue, SqlSegments, SqlRetention):
         with self._writing() as db:
             transfer.load_rows(db, table, rows)
 
+    def _count_popularity(self) -> None:
+        """Count the events recorded since popularity last did into it (see `activity.fold`):
+        called before popularity is read, so a read sees every event recorded before it."""
+        with self._reading() as db:
+            if not activity.pending(db):
+                return
+        with writing_for(()), self._writing() as db:  # no user's cached list changes
+            activity.fold(db)
+
     def put_blob(self, name: str, data: bytes) -> None:
         self.put_blobs({name: data})
 

@@ -15,6 +15,7 @@ __all__ = ["TABLES", "dump_page", "load_rows"]
 TABLES: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {
     "events": (
         (
+            "seq",  # kept: the marks in `folds` point into it
             "event_id",
             "user_id",
             "item_id",
@@ -35,6 +36,7 @@ TABLES: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {
     ),
     "profile_history": (("user_id", "space", "at", "vector"), "seq", ("vector",)),
     "popularity": (("item_id", "score", "events", "trend"), "item_id", ()),
+    "folds": (("name", "seq"), "name", ()),  # the last event popularity counted
     "impressions": (("id", "user_id", "strategy", "items", "context", "at", "ms"), "id", ()),
     "blobs": (("name", "data", "at"), "name", ()),
     **PROPERTY_TABLES,  # users' properties and the segments over them
@@ -77,6 +79,16 @@ def load_rows(db: Sql, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
         for k in at:
             values[k] = encode(values[k])
         encoded.append(tuple(values))
+    if table == "folds":  # a new store has its own marks (nothing counted): the copied replace them
+        db.executemany("DELETE FROM folds WHERE name = {p}", [(row[0],) for row in encoded])
+    numbered = table == "events" and db.dialect.name == "postgres"  # `seq`: an identity
     db.executemany(
-        f"INSERT INTO {table}({', '.join(columns)}) VALUES ({marks(len(columns))})", encoded
+        f"INSERT INTO {table}({', '.join(columns)})"
+        f"{' OVERRIDING SYSTEM VALUE' if numbered else ''} VALUES ({marks(len(columns))})",
+        encoded,
     )
+    if numbered:  # its numbers were given: the identity goes on from the last
+        db.execute(
+            "SELECT setval(pg_get_serial_sequence('events', 'seq'), "
+            "(SELECT COALESCE(MAX(seq), 1) FROM events))"
+        )
