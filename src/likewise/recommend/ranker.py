@@ -17,6 +17,7 @@ from likewise.ranking import ResultCache
 from likewise.ranking.cache import where_key
 from likewise.ranking.context import applied, parse_rules
 from likewise.recommend import hybrid
+from likewise.recommend.exploring import explore
 from likewise.recommend.hybrid import Boosts
 from likewise.recommend.interest import interest
 from likewise.recommend.lookup import Lookup
@@ -189,7 +190,7 @@ class Ranker:
         items = rec.items[start : start + n]
         rec = Recommendation(rec.user_id, rec.strategy, items, rec.id, offset=offset)
         if slots and not offset and rec.items:
-            rec = self._explore(rec, n, slots, where, exclude, seen)
+            rec = explore(rec, n, slots, where, exclude, seen, self.sources.explore)
         if version is not None:
             cache.put(user_id, key, rec, version)
         return rec
@@ -368,21 +369,3 @@ class Ranker:
             tuning=tuning,
             config=self.config,
         )
-
-    def _explore(
-        self,
-        rec: Recommendation,
-        n: int,
-        slots: int,
-        where: Mapping[str, Any] | None,
-        exclude: Sequence[str],
-        seen: Sequence[str],
-    ) -> Recommendation:
-        """Give the last `slots` of the `n` to popular items the list does not hold, drawn
-        with a seed of (user, day): the same page reloads the same way. A list shorter than
-        `n` keeps its items and fills the slots after them."""
-        keep = rec.items[: n - slots]
-        skip = [*exclude, *(r.id for r in keep), *seen]
-        picks = self.sources.explore(Query(rec.user_id, slots, where=where, exclude=skip))
-        extra = [Recommended(i, s, "explore") for i, s in picks.scores.items()]
-        return Recommendation(rec.user_id, rec.strategy, [*keep, *extra], rec.id)
