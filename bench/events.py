@@ -277,6 +277,7 @@ READS = (
     "user",
     "seen",
     "search",
+    "nearest",
     "vectors",
     "vector",
     "fetch",

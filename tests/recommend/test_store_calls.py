@@ -1,7 +1,8 @@
 """One uncached "for you" list reads the store a few times, each thing once: the user, one
 search or ranking per source that needs one, and one fetch of every candidate (the fields
-and titles only of the items a step reads them of). A real SQLite store behind a counting
-proxy."""
+and titles only of the items a step reads them of); a profile list with no field to check,
+one `nearest` (its search and that fetch in one read). A real SQLite store behind a
+counting proxy."""
 
 from __future__ import annotations
 
@@ -92,7 +93,7 @@ def counted(location: str) -> Iterator[Run]:
 
 
 HYBRID = ["user", "search", "fetch"]  # content searched, every candidate fetched once
-PROFILE = ["user", "search", "fetch"]  # no field to check: details of the liked items only
+PROFILE = ["user", "nearest"]  # no field to check: the search reads the liked items' too
 
 
 @pytest.mark.parametrize(

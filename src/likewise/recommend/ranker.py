@@ -17,6 +17,7 @@ from likewise.ranking import ResultCache
 from likewise.ranking.cache import where_key
 from likewise.ranking.context import applied, parse_rules
 from likewise.recommend import hybrid
+from likewise.recommend.exploring import explore
 from likewise.recommend.hybrid import Boosts
 from likewise.recommend.interest import interest
 from likewise.recommend.lookup import Lookup
@@ -35,7 +36,7 @@ from likewise.recommend.sources import Query, Sources
 from likewise.recommend.spaces import blended, checked_blend, query_of, tastes
 from likewise.retrieval.models import BEHAVIOUR, Models
 from likewise.store import Store
-from likewise.store.base import TEXT
+from likewise.store.base import TEXT, Fetched
 
 __all__ = ["DEFAULT_WEIGHTS", "Ranker"]
 
@@ -189,7 +190,7 @@ class Ranker:
         items = rec.items[start : start + n]
         rec = Recommendation(rec.user_id, rec.strategy, items, rec.id, offset=offset)
         if slots and not offset and rec.items:
-            rec = self._explore(rec, n, slots, where, exclude, seen)
+            rec = explore(rec, n, slots, where, exclude, seen, self.sources.explore)
         if version is not None:
             cache.put(user_id, key, rec, version)
         return rec
@@ -229,7 +230,9 @@ class Ranker:
             fill = self.config.hybrid_weights is None
             tuning = Tuning(self.weights(), self.config.diversity, fill=fill)
             return Recommendation(user_id, strategy, self._blend(query, n, boosts, tuning))
-        query = Query(user_id, POOL * n if boosts else n, vector, examples.liked, where, skip)
+        also = None if boosts else examples.liked[-REASONS_MAX:]  # read with the hits
+        size = POOL * n if boosts else n
+        query = Query(user_id, size, vector, examples.liked, where, skip, also=also)
         return Recommendation(user_id, strategy, self._nearest(query, n, boosts))
 
     def _best(
@@ -304,7 +307,8 @@ class Ranker:
         if state.space == BEHAVIOUR:
             query = Query(user_id, size, None, state.recent, where, skip, vector)
             return Recommendation(user_id, name, self._nearest(query, n, boosts, "behaviour"))
-        query = Query(user_id, size, vector, state.recent, where, skip)
+        also = None if boosts else state.recent[-REASONS_MAX:]  # read with the hits
+        query = Query(user_id, size, vector, state.recent, where, skip, also=also)
         return Recommendation(user_id, name, self._nearest(query, n, boosts))
 
     def _taste(self, user_id: str) -> Vector | None:
@@ -317,19 +321,29 @@ class Ranker:
     def _nearest(
         self, query: Query, n: int, boosts: Boosts, source: str = "content"
     ) -> list[Recommended]:
-        """A profile strategy's list: one search (content, or behaviour), boosted, explained."""
-        return self._shaped(self.sources.blend[source](query).scores, query, n, boosts)
+        """A profile strategy's list: one search (content, or behaviour), boosted, explained;
+        the content source reads its hits' and the liked items' vectors and titles with it."""
+        offer = self.sources.blend[source](query)
+        return self._shaped(offer.scores, query, n, boosts, offer.found)
 
     def _shaped(
-        self, found: Mapping[str, float], query: Query, n: int, boosts: Boosts
+        self,
+        scored: Mapping[str, float],
+        query: Query,
+        n: int,
+        boosts: Boosts,
+        found: Mapping[str, Fetched] | None = None,
     ) -> list[Recommended]:
-        """Scored candidates boosted, cut to `n` and explained by the user's liked items."""
+        """Scored candidates boosted, cut to `n` and explained by the user's liked items
+        (their vectors and titles `found` by the source, else read here)."""
         # The search applied `where`: only boosts check fields. Without, the reasons read
         # vectors and titles only.
         liked = query.recent[-REASONS_MAX:]
-        ids = [*found, *liked]
-        lookup = Lookup.fetch(self.store, ids, None if boosts else ())
-        scores = hybrid.boost(dict(found), boosts, lookup) if boosts else found
+        if found is None or boosts:
+            lookup = Lookup.fetch(self.store, [*scored, *liked], None if boosts else ())
+        else:
+            lookup = Lookup(found)
+        scores = hybrid.boost(dict(scored), boosts, lookup) if boosts else scored
         ranked = sorted(scores, key=lambda i: (-scores[i], i))[:n]
         return explain(liked, [(i, scores[i]) for i in ranked], lookup)
 
@@ -368,21 +382,3 @@ class Ranker:
             tuning=tuning,
             config=self.config,
         )
-
-    def _explore(
-        self,
-        rec: Recommendation,
-        n: int,
-        slots: int,
-        where: Mapping[str, Any] | None,
-        exclude: Sequence[str],
-        seen: Sequence[str],
-    ) -> Recommendation:
-        """Give the last `slots` of the `n` to popular items the list does not hold, drawn
-        with a seed of (user, day): the same page reloads the same way. A list shorter than
-        `n` keeps its items and fills the slots after them."""
-        keep = rec.items[: n - slots]
-        skip = [*exclude, *(r.id for r in keep), *seen]
-        picks = self.sources.explore(Query(rec.user_id, slots, where=where, exclude=skip))
-        extra = [Recommended(i, s, "explore") for i, s in picks.scores.items()]
-        return Recommendation(rec.user_id, rec.strategy, [*keep, *extra], rec.id)

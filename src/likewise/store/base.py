@@ -10,7 +10,7 @@ from typing import Any, Literal, NamedTuple, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from likewise.errors import ConfigError, InvalidInput, NotFound
+from likewise.errors import ConfigError, InvalidInput
 from likewise.events.model import Event
 from likewise.items.model import Item
 from likewise.profiles.state import ProfileState, Snapshot
@@ -24,11 +24,11 @@ from likewise.tracking.report import Activity, RateRow
 
 __all__ = [
     "METRICS",
-    "DerivedReads",
     "Entry",
     "Fetched",
     "Hit",
     "Metric",
+    "Nearest",
     "ProfileUpdate",
     "ProfileUpdates",
     "Space",
@@ -125,6 +125,14 @@ class Fetched(NamedTuple):
     title: str
 
 
+class Nearest(NamedTuple):
+    """A search and a fetch in one read (`Store.nearest`): the hits, closest first, and the
+    vector and title (no fields) of each hit and of each item asked for `also`."""
+
+    hits: list[Hit]
+    found: dict[str, Fetched]
+
+
 class Store(Shadowing, DigestReads, FeedStore, SegmentStore, Returning, Protocol):
     """Items, their vectors in named spaces, filtered vector search, the shadow a reembed
     fills (`shadow.py`), the feed's queue (`feed.py`), the activity (events, profiles per
@@ -202,6 +210,19 @@ class Store(Shadowing, DigestReads, FeedStore, SegmentStore, Returning, Protocol
     ) -> dict[str, Fetched]:
         """The live items among `ids`, in one read: each one's vector in `space` and title,
         and the filterable fields of those in `details` (None: of all)."""
+
+    def nearest(
+        self,
+        vector: Vector,
+        *,
+        n: int,
+        where: Mapping[str, Any] | None = None,
+        exclude: Sequence[str] = (),
+        also: Sequence[str] = (),
+        space: str = TEXT,
+    ) -> Nearest:
+        """`search`, and `fetch` (no fields) of the hits and of `also`, in one read: a
+        profile list's whole read of the catalog (`also`: the liked items its reasons name)."""
 
     def put_blob(self, name: str, data: bytes) -> None:
         """Store a named blob durably (a trained model), replacing any older one."""
@@ -324,30 +345,6 @@ class Store(Shadowing, DigestReads, FeedStore, SegmentStore, Returning, Protocol
 
     def close(self) -> None:
         """Persist what is cheap to reload and release files."""
-
-
-class DerivedReads:
-    """The reads every store derives from `all_ids`, `get` and `vectors` (a mixin)."""
-
-    def all_ids(self) -> list[str]:
-        raise NotImplementedError
-
-    def get(self, ids: Sequence[str]) -> list[Item]:
-        raise NotImplementedError
-
-    def vectors(self, ids: Sequence[str], *, space: str = TEXT) -> dict[str, Vector]:
-        raise NotImplementedError
-
-    def iter_items(self, batch: int = 1000) -> Iterator[list[Item]]:
-        ids = self.all_ids()
-        for start in range(0, len(ids), batch):
-            yield self.get(ids[start : start + batch])
-
-    def vector(self, id: str, *, space: str = TEXT) -> Vector:
-        found = self.vectors([id], space=space)
-        if id not in found:
-            raise NotFound("item" if space == TEXT else f"vector in space {space!r} of item", id)
-        return found[id]
 
 
 def check_query(space: Space, vector: Vector, n: int) -> Vector:

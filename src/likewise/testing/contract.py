@@ -118,6 +118,25 @@ class StoreContract(ActivityContract, SpacesContract, ShadowContract):
             "a": None,
         }
 
+    def test_nearest_is_search_and_fetch_in_one_read(self, store: Store) -> None:
+        store.upsert([entry(f"i{k}", axis(0, tilt=k / 10), c=k % 2) for k in range(6)])
+        store.upsert([entry("liked", axis(3)), entry("gone", axis(4))])
+        store.delete(["gone"])
+        where, skip, also = {"c": 0}, ["i2"], ["liked", "i0", "gone", "missing"]
+        got = store.nearest(axis(0), n=2, where=where, exclude=skip, also=also)
+        hits = store.search(axis(0), n=2, where=where, exclude=skip)
+        assert got.hits == hits and [h.id for h in hits] == ["i0", "i4"]
+        fetched = store.fetch(["i0", "i4", *also], details=())
+        assert list(got.found) == list(fetched) == ["i0", "i4", "liked"]
+        for i, f in got.found.items():
+            assert (f.id, f.title, f.fields) == (i, f"title {i}", None)
+            same = fetched[i].vector
+            assert f.vector is not None and same is not None and np.allclose(f.vector, same)
+        nothing = store.nearest(axis(0), n=3, where={"c": 9}, also=["liked"])
+        assert nothing.hits == [] and list(nothing.found) == ["liked"]
+        with pytest.raises(InvalidInput):
+            store.nearest(axis(0), n=0)
+
     def test_search_is_nearest_first(self, store: Store) -> None:
         store.upsert([entry(f"i{k}", axis(0, tilt=k / 10)) for k in range(6)])
         hits = store.search(axis(0), n=4)

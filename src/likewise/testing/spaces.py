@@ -102,6 +102,13 @@ class SpacesContract:
         assert list(got) == ["c", "a"] and got["c"].vector is None
         assert got["a"].vector is not None and np.allclose(got["a"].vector, _b(1, 0, 0))
 
+    def test_nearest_in_a_space_fetches_that_space_s_vectors(self, spaced: Store) -> None:
+        got = spaced.nearest(_b(0, 1, 0), n=5, space="behaviour", also=["c", "a"])
+        assert got.hits == spaced.search(_b(0, 1, 0), n=5, space="behaviour")
+        assert list(got.found) == ["b", "a", "c"] and got.found["c"].vector is None
+        assert np.allclose(got.found["b"].vector, _b(0, 2, 0))  # type: ignore[arg-type]
+        assert got.found["b"].title == "title b"
+
     def test_a_space_filters_on_the_items_current_metadata(self, spaced: Store) -> None:
         where = {"category": "x"}
         assert [h.id for h in spaced.search(_b(0, 1, 0), n=5, where=where, space="behaviour")] == [

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from likewise.profiles.strategies import Vector
+from likewise.store.base import Fetched
 
 __all__ = ["Candidates", "Query", "Source", "Sources"]
 
@@ -17,7 +18,9 @@ class Query:
 
     `recent` is the user's positive items, oldest first; `vector` their interest vector
     (None for a user with nothing to go on); `taste` their interest vector in the learned
-    `behaviour` space (None before a model is trained).
+    `behaviour` space (None before a model is trained). `also`, when given, asks a source
+    that can for what `Store.fetch` gives (vectors and titles) of its candidates and of these
+    items, read with them (a profile list's one read: its reasons name the liked `also`).
     """
 
     user_id: str
@@ -27,6 +30,7 @@ class Query:
     where: Mapping[str, Any] | None = None
     exclude: Sequence[str] = ()
     taste: Vector | None = None
+    also: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -36,11 +40,14 @@ class Candidates:
     `keep` is None when the store applied `where` already (a search, a popularity ranking).
     A source that cannot filter (the collaborative model knows no metadata) offers more and
     sets `keep`: the ranker checks `where` on the fields it fetched for every candidate and
-    keeps the first `keep` stored items that pass.
+    keeps the first `keep` stored items that pass. `found`: what the source read of its
+    candidates and of `Query.also` (vectors and titles, no fields) when asked and able to;
+    None: the ranker reads them itself.
     """
 
     scores: dict[str, float]
     keep: int | None = None
+    found: Mapping[str, Fetched] | None = None
 
 
 class Source(Protocol):

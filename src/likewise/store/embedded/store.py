@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,9 +22,7 @@ from likewise.filters import parse_where
 from likewise.items.model import Item, stored_item
 from likewise.store.base import (
     TEXT,
-    DerivedReads,
     Entry,
-    Fetched,
     Hit,
     Space,
     StoreInfo,
@@ -33,6 +31,7 @@ from likewise.store.base import (
     check_space,
     check_vectors,
 )
+from likewise.store.derived import DerivedReads
 from likewise.store.embedded import catalog, schema
 from likewise.store.embedded.ann import AnnConfig
 from likewise.store.embedded.catalog import SQLITE
@@ -40,6 +39,7 @@ from likewise.store.embedded.connection import connect, transaction
 from likewise.store.embedded.details import Details
 from likewise.store.embedded.digest import BatchSearch
 from likewise.store.embedded.errors import sqlite_error, translated
+from likewise.store.embedded.fetch import Fetching
 from likewise.store.embedded.locks import RWLock
 from likewise.store.embedded.meta import (
     catalog_writes,
@@ -61,7 +61,7 @@ T = TypeVar("T")
 
 
 @translated
-class EmbeddedStore(BatchSearch, DerivedReads, ShadowSpace):
+class EmbeddedStore(BatchSearch, Fetching, DerivedReads, ShadowSpace):
     """A :class:`~likewise.store.base.Store` in a directory: `likewise.db` plus `index/`."""
 
     def __init__(self, path: str | Path, *, ann: AnnConfig | None = None) -> None:
@@ -238,23 +238,6 @@ class EmbeddedStore(BatchSearch, DerivedReads, ShadowSpace):
         index = self._space(space)
         with self._rw.read():
             return index.vectors(ids)
-
-    def fetch(
-        self, ids: Sequence[str], *, space: str = TEXT, details: Collection[str] | None = None
-    ) -> dict[str, Fetched]:
-        index, text = self._space(space), self._spaces[TEXT]
-        with self._rw.read():
-            labels = text.labels(ids)
-        wanted = labels if details is None else {i: labels[i] for i in details if i in labels}
-        fields = self._details.of(wanted, lambda rest: self._by_id(rest, "label, record"))
-        with self._rw.read():
-            vectors = index.rows(labels if index is text else index.labels(list(labels)))
-            titles = text.titles
-            return {  # an item whose fields were asked for and not read was just deleted
-                i: Fetched(i, vectors.get(i), fields.get(i), titles[label])
-                for i, label in labels.items()
-                if i in fields or i not in wanted
-            }
 
     def matching(self, ids: Sequence[str], where: Mapping[str, Any] | None) -> list[str]:
         node = parse_where(where)

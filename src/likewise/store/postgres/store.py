@@ -29,7 +29,6 @@ from likewise.filters import filterable, parse_where
 from likewise.items.model import Item, stored_item
 from likewise.store.base import (
     TEXT,
-    DerivedReads,
     Entry,
     Fetched,
     Hit,
@@ -39,6 +38,7 @@ from likewise.store.base import (
     check_space,
     check_vectors,
 )
+from likewise.store.derived import DerivedReads
 from likewise.store.location import redact
 from likewise.store.postgres import catalog
 from likewise.store.postgres.bulk import BulkLoad
