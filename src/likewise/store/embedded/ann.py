@@ -9,6 +9,11 @@ A query runs on one thread: faiss's OpenMP regions wake every core for a single 
 busy machine, wait for the slowest (the exact scan of 1,000 rows took 4-15 ms that way instead
 of 0.1 ms). Building keeps every core. A loaded snapshot is memory-mapped, so opening a large
 store reads little; the first write copies it into memory (a mapped index cannot grow).
+
+An add runs in a background thread (faiss releases the GIL): the caller goes on with its next
+batch's SQLite writes and Python while the graph grows on both cores, and every use of the
+faiss index (`index`) waits for it first, so no read sees a half-added batch. At 1M this hid
+most of the build's single-threaded store work behind faiss's adds (bench/search.py).
 """
 
 from __future__ import annotations
@@ -104,7 +109,9 @@ class VectorIndex:
         self.metric: Metric = metric
         self.config = config or AnnConfig()
         kind = faiss.METRIC_L2 if metric == "euclidean" else faiss.METRIC_INNER_PRODUCT
-        self.index = kept.new_graph(dim, self.config.m, kind, self.config.storage)
+        self._graph = kept.new_graph(dim, self.config.m, kind, self.config.storage)
+        self._size = 0  # labels, counting those an unfinished add is putting in the graph
+        self._adding: _Adding | None = None
         self.alive: Mask = np.zeros(0, dtype=bool)
         self.ef_search = self.config.ef_search
         self.calibrated_at = 0  # the size when ef_search was last calibrated
@@ -115,8 +122,25 @@ class VectorIndex:
         self._mapped: int | None = None  # a descriptor of the file `index` is mapped from
 
     @property
+    def index(self) -> Any:
+        """The faiss index, once the add running in the background (if any) is done."""
+        adding = self._adding
+        if adding is not None:
+            adding.wait()  # raises again, at every use, what a failed add raised
+            if self._adding is adding:
+                self._adding = None
+        return self._graph
+
+    @index.setter
+    def index(self, graph: Any) -> None:
+        _ = self.index  # never replaced under a running add
+        self._graph = graph
+        self._size = int(graph.ntotal)
+
+    @property
     def size(self) -> int:
-        return int(self.index.ntotal)
+        """Labels held, those of an add still running included (its caller has given them)."""
+        return self._size
 
     def live_count(self) -> int:
         return self._live
@@ -126,8 +150,10 @@ class VectorIndex:
         if len(vectors) == 0:
             return
         self._own()
-        self.index.hnsw.efConstruction = self.config.construction_ef(self.size + len(vectors))
-        self.index.add(self._prepare(vectors))
+        graph = self.index  # the previous add done
+        graph.hnsw.efConstruction = self.config.construction_ef(self.size + len(vectors))
+        self._adding = _Adding(graph, self._prepare(vectors))
+        self._size += len(vectors)
         self.alive = np.concatenate([self.alive, alive.astype(bool)])
         self._live = int(np.count_nonzero(self.alive))
         self._alive_bits = None
@@ -272,6 +298,28 @@ class VectorIndex:
         self.index = index
         self._mapped = None
         os.close(fd)
+
+
+class _Adding:
+    """One faiss add running in its own thread (on every core: OpenMP's default there)."""
+
+    def __init__(self, graph: Any, vectors: Vectors) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(graph, vectors), name="likewise-add", daemon=False
+        )
+        self._thread.start()
+
+    def _run(self, graph: Any, vectors: Vectors) -> None:
+        try:
+            graph.add(vectors)
+        except BaseException as error:  # given to whoever uses the index next
+            self._error = error
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _touch(index: Any) -> None:

@@ -62,14 +62,14 @@ def measure(index: Graph, samples: int, seed: int) -> tuple[int, dict[float, int
     base = np.asarray(data[pick], dtype=np.float32)  # a copy (fp16 storage widened)
     held = index.alive.copy()
     held[pick] = False
-    near = exact_top(index, base, [held], 1)[0][:, 0]
-    step = np.linalg.norm(base - data[near], axis=1, keepdims=True)
     noise = rng.standard_normal(base.shape).astype(np.float32)
+    shares = [held & (rng.random(len(held)) < f) for f in FRACTIONS]
+    truth_held = exact_top(index, base, [held, *shares], 10)
+    near = truth_held[0][:, 0]  # each held-out point's nearest neighbour
+    step = np.linalg.norm(base - data[near], axis=1, keepdims=True)
     noise *= step / np.maximum(np.linalg.norm(noise, axis=1, keepdims=True), 1e-12)
     moved = index._prepare(base + noise)
-    shares = [held & (rng.random(len(held)) < f) for f in FRACTIONS]
     truth_moved = exact_top(index, moved, [index.alive], 10)[0]
-    truth_held = exact_top(index, base, [held, *shares], 10)
 
     def recall(queries: Vectors, mask: Mask, truth: npt.NDArray[np.int64], ef: int) -> float:
         bits = np.packbits(mask, bitorder="little")
@@ -112,8 +112,11 @@ def filtered_ef(ef_search: int, by_share: dict[float, int], share: float) -> int
 def exact_top(
     index: Graph, queries: Vectors, masks: list[Mask], k: int
 ) -> list[npt.NDArray[np.int64]]:
-    """The exact top-`k` labels of each query among each mask's labels (one pass over the
-    vectors, a block at a time: the scores of every label at once would not fit at 1M)."""
+    """The exact top-`k` labels of each query among each mask's labels, best first (one pass
+    over the vectors, a block at a time: the scores of every label at once would not fit at
+    1M). Each mask ranks only its own columns of a block's scores, and the running best are
+    merged apart: masking every score and ranking it with the best so far took 94% of a
+    calibration (2.8 of 3.0 s at 200k)."""
     data = index.vectors()
     euclidean = index.metric == "euclidean"
     best_s = [np.full((len(queries), 0), -np.inf, np.float32) for _ in masks]
@@ -123,17 +126,19 @@ def exact_top(
         scores = queries @ block.T
         if euclidean:
             scores = 2 * scores - np.einsum("ij,ij->i", block, block)[None, :]
-        labels = np.arange(start, start + len(block))
         for m, mask in enumerate(masks):
-            s = np.where(mask[start : start + len(block)][None, :], scores, -np.inf)
-            s = np.concatenate([best_s[m], s], axis=1)
-            wide = np.broadcast_to(labels, (len(queries), len(block)))
-            lab = np.concatenate([best_l[m], wide], axis=1)
-            keep = np.argpartition(-s, min(k, s.shape[1]) - 1, axis=1)[:, :k]
-            best_s[m] = np.take_along_axis(s, keep, axis=1)
-            best_l[m] = np.take_along_axis(lab, keep, axis=1)
-    out = []
-    for s, lab in zip(best_s, best_l, strict=True):
-        order = np.argsort(-s, axis=1, kind="stable")
-        out.append(np.take_along_axis(lab, order, axis=1))
-    return out
+            rows = np.flatnonzero(mask[start : start + len(block)])
+            if len(rows) == 0:
+                continue
+            dense = 2 * len(rows) > len(block)  # most columns: mask the few others out
+            s = np.where(mask[start : start + len(block)], scores, -np.inf) if dense else None
+            s = scores[:, rows] if s is None else s
+            top = np.argpartition(-s, min(k, s.shape[1]) - 1, axis=1)[:, :k]
+            got = np.take_along_axis(s, top, axis=1)
+            labels = start + (top if dense else rows[top])
+            merged_s = np.concatenate([best_s[m], got], axis=1)
+            merged_l = np.concatenate([best_l[m], labels], axis=1)
+            keep = np.argsort(-merged_s, axis=1, kind="stable")[:, :k]
+            best_s[m] = np.take_along_axis(merged_s, keep, axis=1)
+            best_l[m] = np.take_along_axis(merged_l, keep, axis=1)
+    return best_l
