@@ -113,8 +113,9 @@ def fold(db: Sql) -> None:
     write, which holds the store's write lock: no event can commit behind the mark).
 
     Popularity is not written with each event: its three indexes (the item, the score and
-    the trend) cost an event a third of its time. A store counts its events when it reads
-    popularity, and while recording once FOLD_AT are waiting, so a read counts few."""
+    the trend) cost a durable event a sixth of its time (bench/events.py). A store counts
+    its events when it reads popularity, and while recording once FOLD_AT are waiting, so
+    a read counts few."""
     (mark,) = db.execute("SELECT seq FROM folds WHERE name = 'popularity'").fetchone()
     rows = db.execute(
         "SELECT seq, item_id, signal, ts FROM events WHERE seq > {p} ORDER BY seq", (mark,)

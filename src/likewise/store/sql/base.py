@@ -170,7 +170,7 @@ class SqlActivity(SqlDigest, FeedQueue, SqlSegments, SqlRetention):
             transfer.load_rows(db, table, rows)
 
     def _count_popularity(self) -> None:
-        """Count the events recorded since popularity last did into it (see `activity.fold`):
+        """Count into popularity the events recorded since its last fold (`activity.fold`):
         called before popularity is read, so a read sees every event recorded before it."""
         with self._reading() as db:
             if not activity.pending(db):
