@@ -101,8 +101,16 @@ def pages(index: Any) -> npt.NDArray[Any]:
 
 
 def rows(index: Any, labels: npt.NDArray[np.int64] | list[int]) -> npt.NDArray[np.float32]:
-    """A float32 copy of the vectors at `labels`."""
+    """A float32 copy of the vectors at `labels`: faiss's own copy (one call, a quarter of
+    the time of the view's five for one row) unless many fp16 rows, which numpy widens faster
+    than faiss decodes them."""
+    if len(labels) <= _DECODED or not isinstance(index, faiss.IndexHNSWSQ):
+        copied: npt.NDArray[np.float32] = index.reconstruct_batch(np.asarray(labels, np.int64))
+        return copied
     return np.asarray(stored(index)[labels], dtype=np.float32)
+
+
+_DECODED = 16  # fp16 rows faiss decodes itself; more are widened from the view
 
 
 def exact(

@@ -53,7 +53,9 @@ def record(
     """Append the events whose `event_id` is new and update their users' profiles in each
     of `spaces`."""
     given = [e.event_id for e in events if e.event_id is not None]
-    known = {row[0] for row in db.rows_in("SELECT event_id FROM events WHERE event_id", given)}
+    one = len(events) == 1  # its insert alone says whether its `event_id` is new (below)
+    query = "SELECT event_id FROM events WHERE event_id"
+    known = set() if one else {row[0] for row in db.rows_in(query, given)}
     accepted: list[bool] = []
     rows: list[tuple[Any, ...]] = []
     by_user: dict[str, list[tuple[Event, float]]] = {}
@@ -78,11 +80,15 @@ def record(
             )
         )
         by_user.setdefault(event.user_id, []).append((event, signal))
-    db.executemany(
+    insert = (
         "INSERT INTO events(event_id, user_id, item_id, type, value, context, ts, "
-        "recommendation_id, signal) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})",
-        rows,
+        "recommendation_id, signal) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})"
     )
+    if one:
+        if db.execute(insert + " ON CONFLICT (event_id) DO NOTHING", rows[0]).rowcount == 0:
+            return [False]  # recorded before: nothing changes
+    else:
+        db.executemany(insert, rows)
     if pending(db) >= FOLD_AT:  # else the next read of popularity counts them (`fold`)
         fold(db)
     updated: list[tuple[ProfileState, list[Snapshot]]] = []
