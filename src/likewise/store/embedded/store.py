@@ -60,6 +60,15 @@ __all__ = ["SQLITE", "EmbeddedStore"]
 T = TypeVar("T")
 
 
+# What `_refresh` looks at: whether anything was committed since (SQLite's data_version, which
+# moves with any other connection's commit, our own writer's too), and the count of catalog
+# writes (`meta.catalog_writes`, read in the same statement).
+_VERSIONS = (
+    "SELECT data_version, (SELECT value FROM meta WHERE key = 'catalog_writes') "
+    "FROM pragma_data_version"
+)
+
+
 @translated
 class EmbeddedStore(BatchSearch, Fetching, DerivedReads, ShadowSpace):
     """A :class:`~likewise.store.base.Store` in a directory: `likewise.db` plus `index/`."""
@@ -315,11 +324,11 @@ class EmbeddedStore(BatchSearch, Fetching, DerivedReads, ShadowSpace):
     def _refresh(self) -> None:
         """Catch up with what other processes committed since we last looked (a new model too)."""
         with self._rsql:  # the reading connection: a writer's open transaction never blocks it
-            (version,) = self._rdb.execute("PRAGMA data_version").fetchone()
+            version, writes = self._rdb.execute(_VERSIONS).fetchone()  # one statement, not two
             if version == self._data_version:
                 return
-            writes = catalog_writes(self._rdb)
-        if writes != self._catalog_writes:  # else only events, profiles and such: no catch-up
+        # Else only events, profiles and such were written: no index needs to catch up.
+        if (None if writes is None else str(writes)) != self._catalog_writes:
             with self._rw.write():
                 self._sync()
         self._data_version = version

@@ -188,14 +188,16 @@ def save_profiles(db: Sql, profiles: Sequence[tuple[ProfileState, Sequence[Snaps
             for state, _ in profiles
         ],
     )
-    db.executemany(
-        "INSERT INTO profile_history(user_id, space, at, vector) VALUES ({p}, {p}, {p}, {p})",
-        [
-            (state.user_id, state.space, snap.at, blob(snap.vector))
-            for state, taken in profiles
-            for snap in taken
-        ],
-    )
+    taken = [
+        (state.user_id, state.space, snap.at, blob(snap.vector))
+        for state, snaps in profiles
+        for snap in snaps
+    ]
+    if taken:  # most events take no snapshot
+        db.executemany(
+            "INSERT INTO profile_history(user_id, space, at, vector) VALUES ({p}, {p}, {p}, {p})",
+            taken,
+        )
 
 
 def snapshots(db: Sql, user_id: str, limit: int, space: str) -> list[Snapshot]:
