@@ -128,21 +128,30 @@ def fold(db: Sql) -> None:
     ).fetchall()
     if not rows:
         return
+    now = time.time()
     popularity: dict[str, list[float]] = {}
     for _, item, signal, at in rows:
         if signal > 0:
-            score = popularity.setdefault(item, [0.0, 0, -1e300])
-            score[0] += signal
-            score[1] += 1
-            score[2] = float(np.logaddexp2(score[2], _trend(signal, at)))
-    old = dict(db.rows_in("SELECT item_id, trend FROM popularity WHERE item_id", list(popularity)))
+            key = _trend(signal, at, now)
+            score = popularity.get(item)
+            if score is None:  # the first: logaddexp2(-1e300, key) is key itself
+                popularity[item] = [signal, 1, key]
+            else:
+                score[0] += signal
+                score[1] += 1
+                score[2] = float(np.logaddexp2(score[2], key))
+    items = sorted(popularity)  # written in key order: neighbours share their pages
+    old = dict(db.rows_in("SELECT item_id, trend FROM popularity WHERE item_id", items))
+    counted = [popularity[item] for item in items]
+    # One ufunc call over every item: the very values of a call per item.
+    trends = np.logaddexp2([old.get(item, -1e300) for item in items], [c[2] for c in counted])
     db.executemany(
         "INSERT INTO popularity(item_id, score, events, trend) VALUES ({p}, {p}, {p}, {p}) "
         "ON CONFLICT(item_id) DO UPDATE SET score = popularity.score + excluded.score, "
         "events = popularity.events + excluded.events, trend = excluded.trend",
         [
-            (item, score, int(count), float(np.logaddexp2(old.get(item, -1e300), trend)))
-            for item, (score, count, trend) in popularity.items()
+            (item, score, int(count), trend)
+            for item, (score, count, _), trend in zip(items, counted, trends.tolist(), strict=True)
         ],
     )
     db.execute("UPDATE folds SET seq = {p} WHERE name = 'popularity'", (rows[-1][0],))
@@ -284,10 +293,10 @@ def trend_score(trend: float, now: float) -> float:
     return float(2.0 ** min(trend - now / TREND_HALF_LIFE, 1000.0))
 
 
-def _trend(signal: float, at: float) -> float:
+def _trend(signal: float, at: float, now: float | None = None) -> float:
     """An event's trend key; one dated in the future counts as of now (else one event from
     year 9999 would top the trending list for ever)."""
-    return math.log2(signal) + min(at, time.time()) / TREND_HALF_LIFE
+    return math.log2(signal) + min(at, time.time() if now is None else now) / TREND_HALF_LIFE
 
 
 def _scalars(state: ProfileState) -> dict[str, Any]:
