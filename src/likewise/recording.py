@@ -125,7 +125,7 @@ class Recorder:
                         if signal > 0:
                             pairs.append((earlier[-OBSERVE_WINDOW:], event.item_id))
                             earlier.append(event.item_id)
-            return apply_many(work, self.config)
+            return apply_many(work, self.config, owned=True)  # the store's, made for this
 
         accepted = self.store.record(events, plan.signals, ProfileUpdates(update), spaces=spaces)
         if model is not None:  # committed: fold the new pairs into the collaborative model
@@ -196,7 +196,7 @@ class Recorder:
                     if event.item_id not in vectors:
                         continue
                     step = Step(event.item_id, vectors[event.item_id], signal, event.timestamp)
-                    states[key], snaps = apply(states[key], [step], self.config)
+                    states[key], snaps = apply(states[key], [step], self.config, owned=True)
                     taken[key] += snaps
             if progress:
                 progress(len(page))

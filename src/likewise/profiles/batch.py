@@ -26,13 +26,18 @@ _vecdot = getattr(np, "vecdot", None)  # numpy >= 2
 
 
 def apply_many(
-    batch: Sequence[tuple[ProfileState, Sequence[Step]]], config: ProfileConfig
+    batch: Sequence[tuple[ProfileState, Sequence[Step]]],
+    config: ProfileConfig,
+    *,
+    owned: bool = False,
 ) -> list[tuple[ProfileState, list[Snapshot]]]:
-    """`[apply(state, steps, config) for state, steps in batch]`, computed round by round
-    (one user, the case of each event recorded alone, is `apply` itself: a third faster)."""
+    """`[apply(state, steps, config, owned=owned) for state, steps in batch]`, computed round
+    by round (one user, the case of each event recorded alone, is `apply` itself: a third
+    faster). With `owned`, the states are the caller's own and changed in place (a copy of
+    each took a twentieth of recording a batch)."""
     if len(batch) == 1:
-        return [apply(batch[0][0], batch[0][1], config)]
-    states = [state.copy() for state, _ in batch]
+        return [apply(batch[0][0], batch[0][1], config, owned=owned)]
+    states = [state if owned else state.copy() for state, _ in batch]
     taken: list[list[Snapshot]] = [[] for _ in batch]
     rounds = max((len(steps) for _, steps in batch), default=0)
     for k in range(rounds):

@@ -79,15 +79,18 @@ class Step:
 
 
 def apply(
-    state: ProfileState, steps: Sequence[Step], config: ProfileConfig
+    state: ProfileState, steps: Sequence[Step], config: ProfileConfig, *, owned: bool = False
 ) -> tuple[ProfileState, list[Snapshot]]:
     """Apply events in order; returns the new state and the snapshots taken on the way.
+    `state` is left as it was, unless `owned` (the caller's own, made for this call): then it
+    is changed and returned, without a copy.
 
     A positive signal `s` is an EMA step with weight `alpha * s` on both `ema` and
     `interest`; a negative one is a dislike step with weight `beta * |s|` on `interest`
     (a dislike before any positive has nothing to turn away from and only counts).
     """
-    state = state.copy()
+    if not owned:
+        state = state.copy()
     snapshots: list[Snapshot] = []
     for step in steps:
         weight = count(state, step, config)

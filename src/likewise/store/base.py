@@ -54,7 +54,8 @@ ProfileUpdate = Callable[
 class ProfileUpdates:
     """A `ProfileUpdate` for every user of one space in one call (`many`, given each stored
     or fresh profile with its events, returns their new profiles and snapshots in order), so
-    the math can run over all of them at once. `record` takes it where it takes an update."""
+    the math can run over all of them at once. `record` takes it where it takes an update.
+    The profiles handed to `many` are made for that call: it may change them in place."""
 
     many: Callable[
         [Sequence[tuple[ProfileState, Sequence[tuple[Event, float]]]]],
