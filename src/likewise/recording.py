@@ -163,8 +163,10 @@ class Recorder:
         crash between leaves items without events; a re-run records the events). Each one's
         text vector embeds its id, not the empty text, so they do not crowd content search
         as one shared vector; see the README ("Events on unknown items")."""
+        if not ids:
+            return
         info = self.store.info
-        if not ids or info is None:
+        if info is None:
             return
         hashed = ContentTemplate.parse(info.template).content_hash
         items = [Item(id=item_id) for item_id in ids]

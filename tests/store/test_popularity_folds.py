@@ -26,6 +26,7 @@ def test_recording_counts_popularity_itself_once_enough_events_wait(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(activity, "FOLD_AT", 3)
+    monkeypatch.setattr(activity, "FOLD_LOOK", 1)
     store = EmbeddedStore(tmp_path)
     try:
         store.initialize(INFO)
@@ -34,6 +35,25 @@ def test_recording_counts_popularity_itself_once_enough_events_wait(
         assert _counted(tmp_path) == []  # two waiting: counted at the next read
         store.record([event("v", "a")], [2.0], counting)
         assert _counted(tmp_path) == [("a", 3.0), ("b", 1.0)]
+    finally:
+        store.close()
+
+
+def test_events_recorded_alone_look_at_the_count_every_fold_look_th_event(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(activity, "FOLD_AT", 3)
+    monkeypatch.setattr(activity, "FOLD_LOOK", 4)
+    store = EmbeddedStore(tmp_path)
+    try:
+        store.initialize(INFO)
+        store.upsert([entry("a", axis(0))])
+        for user in ("u", "v", "w"):
+            store.record([event(user, "a")], [1.0], counting)
+        assert _counted(tmp_path) == []  # three wait, but the third did not look
+        store.record([event("x", "a")], [1.0], counting)  # the fourth looks: counted
+        assert _counted(tmp_path) == [("a", 4.0)]
+        assert store.popular(n=1)[0].score == 4.0
     finally:
         store.close()
 

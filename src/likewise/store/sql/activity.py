@@ -22,6 +22,7 @@ from likewise.store.sql.query import Sql
 
 __all__ = [
     "FOLD_AT",
+    "FOLD_LOOK",
     "TREND_HALF_LIFE",
     "events_page",
     "fold",
@@ -39,8 +40,10 @@ __all__ = [
 # trend = log2(sum of s * 2 ** (t / HALF_LIFE)), which orders items the same way at any `now`
 # and is updated with one logaddexp2 per event: no rescans, no overflow.
 TREND_HALF_LIFE = 7 * 86_400.0
-# Events a store records before it counts them into popularity while recording (see `fold`).
+# Events a store records before it counts them into popularity while recording (see `fold`);
+# events recorded one at a time look at that count every FOLD_LOOK-th event (a read less each).
 FOLD_AT = 5_000
+FOLD_LOOK = 64
 
 
 def record(
@@ -84,12 +87,16 @@ def record(
         "INSERT INTO events(event_id, user_id, item_id, type, value, context, ts, "
         "recommendation_id, signal) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})"
     )
+    due = True  # whether to look at how many events wait for popularity's fold
     if one:
-        if db.execute(insert + " ON CONFLICT (event_id) DO NOTHING", rows[0]).rowcount == 0:
+        added = db.execute(insert + " ON CONFLICT (event_id) DO NOTHING RETURNING seq", rows[0])
+        (seq,) = added.fetchone() or (None,)
+        if seq is None:
             return [False]  # recorded before: nothing changes
+        due = seq % FOLD_LOOK == 0
     else:
         db.executemany(insert, rows)
-    if pending(db) >= FOLD_AT:  # else the next read of popularity counts them (`fold`)
+    if due and pending(db) >= FOLD_AT:  # else the next read of popularity counts them
         fold(db)
     updated: list[tuple[ProfileState, list[Snapshot]]] = []
     for space in spaces:
