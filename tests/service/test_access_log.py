@@ -167,6 +167,22 @@ def test_request_id_is_taken_when_sane_else_made(
     assert len({line["request_id"] for line in lines.access()}) == (1 if kept else 4)
 
 
+def test_a_made_request_id_reads_no_os_randomness(
+    client: TestClient, lines: Lines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`uuid4` reads os.urandom, which releases the GIL: while the impression writer thread
+    runs, every request then waited to get it back."""
+
+    def refused(size: int) -> bytes:
+        raise AssertionError("a request id read os.urandom")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "urandom", refused)
+        ids = [client.get("/healthz").headers["x-request-id"] for _ in range(2)]
+    assert all(GENERATED.fullmatch(i) for i in ids) and ids[0] != ids[1]
+    assert [line["request_id"] for line in lines.access()] == ids
+
+
 def test_request_id_on_a_refused_body(engine: Engine, lines: Lines) -> None:
     with TestClient(create_app(Settings(max_body_bytes=100), engine=engine)) as client:
         response = client.post("/v1/events", content=b"x" * 200, headers={"X-Request-ID": "big"})

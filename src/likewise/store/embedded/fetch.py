@@ -68,9 +68,22 @@ class Fetching:
         vector = check_query(index.space, vector, n)
         with self._rw.read():
             mask = None if node is None else index.mask(node)
-            hits = [Hit(i, s) for i, s in index.search(vector, n, mask, exclude)]
-            labels = text.labels(list(dict.fromkeys([*(h.id for h in hits), *also])))
-            vectors = index.rows(labels if index is text else index.labels(list(labels)))
+            if index is not text:
+                hits = [Hit(i, s) for i, s in index.search(vector, n, mask, exclude)]
+                labels = text.labels(list(dict.fromkeys([*(h.id for h in hits), *also])))
+                vectors = index.rows(index.labels(list(labels)))
+            else:  # each id looked up once: the liked items are among the seen ones excluded
+                known = text.labels(list(dict.fromkeys([*exclude, *also])))
+                excluded = [known[i] for i in dict.fromkeys(exclude) if i in known]
+                ids, labels = text.ids, {}
+                hits = []
+                for label, score in text.search_labels(vector, n, mask, excluded):
+                    hits.append(Hit(ids[label], score))
+                    labels[ids[label]] = label  # a hit is live: its id's label is this one
+                for i in also:
+                    if i not in labels and i in known:
+                        labels[i] = known[i]
+                vectors = index.rows(labels)
             titles = text.titles
             found = {i: Fetched(i, vectors.get(i), None, titles[at]) for i, at in labels.items()}
         return Nearest(hits, found)

@@ -197,21 +197,29 @@ class SpaceIndex:
     def search(
         self, vector: Vector, n: int, mask: Mask | None, exclude: Sequence[str]
     ) -> list[tuple[str, float]]:
+        ids = self.ids
         excluded = list(self.labels(exclude).values())
+        found = self.search_labels(vector, n, mask, excluded)
+        return [(ids[label], score) for label, score in found]
+
+    def search_labels(
+        self, vector: Vector, n: int, mask: Mask | None, excluded: Sequence[int]
+    ) -> list[tuple[int, float]]:
+        """The top `n` (label, score) among `mask` (or all) but the labels `excluded` (each
+        once); the ids are looked up for the kept ones alone (each a read of cold memory)."""
         index = self.index
         extra = 0
         if excluded and mask is None and len(excluded) <= 100:
             extra = len(excluded)  # cheaper to drop them from a longer list
         elif excluded:
             mask = np.ones(index.size, dtype=bool) if mask is None else mask.copy()
-            mask[excluded] = False
+            mask[list(excluded)] = False
         labels, scores = index.search(vector, n + extra, mask)
-        skip = set(excluded) if extra else set()
-        return [
-            (self.ids[label], float(score))
-            for label, score in zip(labels.tolist(), scores.tolist(), strict=True)
-            if label not in skip
-        ][:n]
+        found = zip(labels.tolist(), scores.tolist(), strict=True)
+        if not extra:
+            return list(found)
+        skip = set(excluded)
+        return [(label, score) for label, score in found if label not in skip][:n]
 
     # -- snapshot ---------------------------------------------------------------------------
 
