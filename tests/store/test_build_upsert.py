@@ -83,7 +83,18 @@ def _store(path: Path) -> EmbeddedStore:
     return store
 
 
-def test_an_upsert_is_written_as_its_entries_one_by_one(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("batch", "hand_over"),
+    [
+        pytest.param(catalog.BATCH, catalog.HAND_OVER, id="one-batch"),
+        pytest.param(2, 3, id="batches-of-two-read-back"),
+    ],
+)
+def test_an_upsert_is_written_as_its_entries_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int, hand_over: int
+) -> None:
+    monkeypatch.setattr(catalog, "BATCH", batch)
+    monkeypatch.setattr(catalog, "HAND_OVER", hand_over)
     batched, single = _store(tmp_path / "batched"), _store(tmp_path / "single")
     for entries in _writes():
         batched.upsert(entries)
@@ -162,6 +173,23 @@ def test_the_writer_reads_back_only_other_processes_rows(tmp_path: Path) -> None
     assert store.titles(["theirs", "mine"]) == {"theirs": "title theirs", "mine": "title mine"}
     assert store._spaces["text"].ids == ["first", "i1", "i2", "i3", "i4", "i5", "theirs", "mine"]
     other.close()
+    store._rdb = counting.db  # type: ignore[assignment]
+    store.close()
+
+
+def test_a_large_write_is_read_back_a_chunk_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalog, "BATCH", 2)
+    monkeypatch.setattr(catalog, "HAND_OVER", 4)
+    store = _store(tmp_path)
+    counting = store._rdb = _Counting(store._rdb)  # type: ignore[assignment]
+    store.upsert([entry(f"i{k}", axis(k), kind="x") for k in range(4)])
+    assert counting.read == 0  # handed over
+    store.upsert([entry(f"j{k}", axis(k, 0.5), kind="x") for k in range(5)])
+    assert counting.read == 5  # more than HAND_OVER: none held, every row read back
+    assert store._spaces["text"].ids == [*(f"i{k}" for k in range(4)), *(f"j{k}" for k in range(5))]
+    assert [h.id for h in store.search(axis(3, 0.5), n=1, where={"kind": "x"})] == ["j3"]
     store._rdb = counting.db  # type: ignore[assignment]
     store.close()
 

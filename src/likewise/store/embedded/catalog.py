@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -71,21 +71,34 @@ def upsert(
     reembed drops its vector of an item whose text changed). The rows each space got are
     put in `written`, by space, for the writer's own sync.
 
-    The statements run a batch at a time: entries up to an id seen before in the call, so
-    each batch is written as the entries one by one would be."""
+    The statements run a batch at a time: up to `BATCH` entries, ending before an id seen
+    in it, so each batch is written as the entries one by one would be. A write of more than
+    `HAND_OVER` entries hands nothing over (its rows would all be held at once): the sync
+    reads them back a chunk at a time."""
     meta = read_meta(db)
-    labels = {s.space.name: s.next_label(db) for s in spaces}
-    out = {name: Written(meta.generation(name), label) for name, label in labels.items()}
+    out = {s.space.name: Written(meta.generation(s.space.name), s.next_label(db)) for s in spaces}
+    hand = len(entries) <= HAND_OVER
     now = time.time()
+    for batch in _batches(entries):
+        _upsert_batch(db, spaces, batch, out, now)
+        if not hand:  # the rows written are let go, the labels go on
+            out = {n: Written(w.generation, w.first + len(w.ids)) for n, w in out.items()}
+    if written is not None and hand:
+        written.update(out)
+
+
+BATCH, HAND_OVER = 10_000, 50_000
+
+
+def _batches(entries: Sequence[Entry]) -> Iterator[list[Entry]]:
     batch: dict[str, Entry] = {}
     for entry in entries:
-        if entry.item.id in batch:
-            _upsert_batch(db, spaces, list(batch.values()), out, now)
+        if entry.item.id in batch or len(batch) >= BATCH:
+            yield list(batch.values())
             batch = {}
         batch[entry.item.id] = entry
-    _upsert_batch(db, spaces, list(batch.values()), out, now)
-    if written is not None:
-        written.update(out)
+    if batch:
+        yield list(batch.values())
 
 
 def _upsert_batch(
