@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,9 @@ import numpy as np
 
 from likewise.errors import InvalidInput, StoreError
 from likewise.store.base import TEXT, Entry, Hit, StoreInfo, Vector
+from likewise.store.embedded.meta import read_meta
 from likewise.store.embedded.space import SpaceIndex
+from likewise.store.embedded.written import Written
 from likewise.store.shadow import SHADOW
 from likewise.store.sql import Dialect, Sql
 from likewise.store.sql.activity import trend_score
@@ -58,42 +60,91 @@ def rows_in(db: sqlite3.Connection, query: str, keys: Sequence[str]) -> list[Any
     return Sql(db, SQLITE, db.executemany).rows_in(query, keys)
 
 
-def upsert(db: sqlite3.Connection, spaces: Sequence[SpaceIndex], entries: Sequence[Entry]) -> None:
+def upsert(
+    db: sqlite3.Connection,
+    spaces: Sequence[SpaceIndex],
+    entries: Sequence[Entry],
+    written: dict[str, Written] | None = None,
+) -> None:
     """Write items; the text space takes each new vector (or keeps the old one), and every
     space gives the item a new label, so its index sees the new metadata (the shadow of a
-    reembed drops its vector of an item whose text changed)."""
-    labels = {s.space.name: s.next_label(db) for s in spaces}
+    reembed drops its vector of an item whose text changed). The rows each space got are
+    put in `written`, by space, for the writer's own sync.
+
+    The statements run a batch at a time: up to `BATCH` entries, ending before an id seen
+    in it, so each batch is written as the entries one by one would be. A write of more than
+    `HAND_OVER` entries hands nothing over (its rows would all be held at once): the sync
+    reads them back a chunk at a time."""
+    meta = read_meta(db)
+    out = {s.space.name: Written(meta.generation(s.space.name), s.next_label(db)) for s in spaces}
+    hand = len(entries) <= HAND_OVER
     now = time.time()
+    for batch in _batches(entries):
+        _upsert_batch(db, spaces, batch, out, now)
+        if not hand:  # the rows written are let go, the labels go on
+            out = {n: Written(w.generation, w.first + len(w.ids)) for n, w in out.items()}
+    if written is not None and hand:
+        written.update(out)
+
+
+BATCH, HAND_OVER = 10_000, 50_000
+
+
+def _batches(entries: Sequence[Entry]) -> Iterator[list[Entry]]:
+    batch: dict[str, Entry] = {}
     for entry in entries:
-        db.execute(
-            "INSERT INTO items(id, label, content_hash, record_hash, record, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-            "label = excluded.label, content_hash = excluded.content_hash, "
-            "record_hash = excluded.record_hash, record = excluded.record, "
-            "updated_at = excluded.updated_at",
-            (
-                entry.item.id,
-                labels[TEXT],
-                entry.content_hash,
-                entry.item.record_hash(),
-                json.dumps(entry.item.to_record(), ensure_ascii=False),
-                now,
-            ),
-        )
+        if entry.item.id in batch or len(batch) >= BATCH:
+            yield list(batch.values())
+            batch = {}
+        batch[entry.item.id] = entry
+    if batch:
+        yield list(batch.values())
+
+
+def _upsert_batch(
+    db: sqlite3.Connection,
+    spaces: Sequence[SpaceIndex],
+    entries: Sequence[Entry],
+    written: Mapping[str, Written],
+    now: float,
+) -> None:
+    """`upsert` of entries of distinct ids: the checks entry by entry (the first failing
+    entry is the one named), each statement once for them all."""
+    ids = [e.item.id for e in entries]
+    old = {s.space.name: s.retire_all(db, ids) for s in spaces}
+    before = {name: len(done.ids) for name, done in written.items()}
+    label = written[TEXT].first + before[TEXT]
+    rows = []
+    for entry in entries:
+        item_id, record = entry.item.id, entry.item.to_record()
+        record_hash, text = entry.item.record_hash(), json.dumps(record, ensure_ascii=False)
+        rows.append((item_id, label, entry.content_hash, record_hash, text, now))
+        label += 1
         for space in spaces:
             name = space.space.name
-            blob = space.retire(db, entry.item.id)
+            blob = old[name].get(item_id)
             if name == TEXT and entry.vector is not None:
                 blob = _blob(entry.vector)
             elif name == SHADOW and entry.vector is not None:
                 blob = None  # new text: the reembed's vector of the old text is dropped
             if blob is None and name == TEXT:
-                raise InvalidInput(
-                    f"item {entry.item.id!r} is new and has no vector", field="vector"
-                )
+                raise InvalidInput(f"item {item_id!r} is new and has no vector", field="vector")
             if blob is not None:
-                space.insert(db, labels[name], entry.item.id, blob)
-                labels[name] += 1
+                space.check(item_id, blob)  # the transaction rolls back
+                done = written[name]
+                done.ids.append(item_id)
+                done.blobs.append(blob)
+                done.records.append(record)
+    db.executemany(
+        "INSERT INTO items(id, label, content_hash, record_hash, record, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+        "label = excluded.label, content_hash = excluded.content_hash, "
+        "record_hash = excluded.record_hash, record = excluded.record, "
+        "updated_at = excluded.updated_at",
+        rows,
+    )
+    for space in spaces:
+        space.insert_rows(db, written[space.space.name], before[space.space.name])
 
 
 def put_vectors(db: sqlite3.Connection, space: SpaceIndex, vectors: Mapping[str, Vector]) -> None:

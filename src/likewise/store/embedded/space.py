@@ -30,6 +30,7 @@ from likewise.store.embedded.ann import AnnConfig, Mask, VectorIndex
 from likewise.store.embedded.checksum import checksum
 from likewise.store.embedded.columns import Columns
 from likewise.store.embedded.storage import check_fits, storage_of
+from likewise.store.embedded.written import Written
 
 __all__ = ["SpaceIndex", "space_tables"]
 
@@ -85,57 +86,57 @@ class SpaceIndex:
 
     def retire(self, db: sqlite3.Connection, item_id: str) -> bytes | None:
         """Kill the item's live label; return its vector blob (None if it had none)."""
-        row = db.execute(
-            f"SELECT label, vector FROM {self.vectors_table} "
-            "WHERE item_id = ? AND vector IS NOT NULL",
-            (item_id,),
-        ).fetchone()
-        if row is None:
-            return None
-        label, blob = row
-        db.execute(f"UPDATE {self.vectors_table} SET vector = NULL WHERE label = ?", (label,))
-        db.execute(f"INSERT INTO {self.kills_table}(label) VALUES (?)", (label,))
-        return bytes(blob)
+        return self.retire_all(db, [item_id]).get(item_id)
+
+    def retire_all(self, db: sqlite3.Connection, ids: Sequence[str]) -> dict[str, bytes]:
+        """`retire` for distinct `ids` in one query: the vector blob of each item that had
+        one (its label killed, in the order of `ids`)."""
+        rows = db.execute(
+            f"SELECT item_id, label, vector FROM {self.vectors_table} WHERE vector IS NOT NULL "
+            "AND item_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(ids)),),
+        ).fetchall()
+        found = {item_id: (label, blob) for item_id, label, blob in rows}
+        killed = [(found[i][0],) for i in ids if i in found]
+        db.executemany(f"UPDATE {self.vectors_table} SET vector = NULL WHERE label = ?", killed)
+        db.executemany(f"INSERT INTO {self.kills_table}(label) VALUES (?)", killed)
+        return {item_id: bytes(blob) for item_id, (_, blob) in found.items()}
 
     def insert(self, db: sqlite3.Connection, label: int, item_id: str, blob: bytes) -> None:
-        check_fits(self.ann.storage, self.space.metric, item_id, blob)  # the transaction rolls back
-        db.execute(
-            f"INSERT INTO {self.vectors_table}(label, item_id, vector) VALUES (?, ?, ?)",
-            (label, item_id, blob),
+        self.check(item_id, blob)  # the transaction rolls back
+        self.insert_rows(db, Written(self.generation, label, [item_id], [blob]), 0)
+
+    def check(self, item_id: str, blob: bytes) -> None:
+        """InvalidInput when this space's storage cannot keep the vector (see `insert`)."""
+        check_fits(self.ann.storage, self.space.metric, item_id, blob)
+
+    def insert_rows(self, db: sqlite3.Connection, written: Written, start: int) -> None:
+        """Insert the rows of `written` from its `start`-th on (each passed `check`)."""
+        first, ids, blobs = written.first, written.ids, written.blobs
+        rows = [(first + n, ids[n], blobs[n]) for n in range(start, len(ids))]
+        db.executemany(
+            f"INSERT INTO {self.vectors_table}(label, item_id, vector) VALUES (?, ?, ?)", rows
         )
 
     # -- catching up ------------------------------------------------------------------------
 
-    def sync(self, rdb: sqlite3.Connection, generation: int) -> None:
-        """Apply rows past what the index holds (caller holds the index's write lock)."""
+    def sync(
+        self, rdb: sqlite3.Connection, generation: int, written: Written | None = None
+    ) -> None:
+        """Apply rows past what the index holds (caller holds the index's write lock); the
+        rows `written` (this process's write, just committed) are taken as handed, not read,
+        when they are of this generation and next after the rows read."""
         if generation != self.generation:
             self._reset(generation)
         if len(self.titles) != len(self.ids):  # a snapshot written before titles were kept
             self._read_titles(rdb)
-        index, dim = self.index, self.space.dim
-        cursor = rdb.execute(
-            f"SELECT v.label, v.item_id, v.vector, i.record FROM {self.vectors_table} v "
-            "LEFT JOIN items i ON i.id = v.item_id WHERE v.label >= ? ORDER BY v.label",
-            (index.size,),
-        )
-        while rows := cursor.fetchmany(20_000):
-            if rows[0][0] != index.size or rows[-1][0] != index.size + len(rows) - 1:
-                raise StoreError(f"space {self.space.name!r}: vector labels are not contiguous")
-            vectors = np.zeros((len(rows), dim), dtype=np.float32)
-            alive = np.zeros(len(rows), dtype=bool)
-            for row_no, (label, item_id, blob, record) in enumerate(rows):
-                self.ids.append(item_id)
-                if blob is not None and record is not None:
-                    vectors[row_no] = np.frombuffer(blob, dtype=np.float32)
-                    alive[row_no] = True
-                    self.label_of[item_id] = label
-                    fields = json.loads(record)
-                    self.titles.append(fields.get("title") or "")
-                    self.columns.add(label, filterable(fields))
-                else:
-                    self.titles.append("")
-            index.add(vectors, alive)
-            self.dirty = True
+        own = written if written is not None and written.generation == generation else None
+        if own is not None and self.index.size <= own.first:  # else a sync read them already
+            self._read_rows(rdb, below=own.first)  # another process's, before them
+            if self.index.size == own.first:
+                self._take(own)
+        self._read_rows(rdb)
+        index = self.index
         kills = rdb.execute(
             f"SELECT seq, label FROM {self.kills_table} WHERE seq > ? ORDER BY seq",
             (self.kill_seq,),
@@ -147,6 +148,47 @@ class SpaceIndex:
                     del self.label_of[self.ids[label]]
             self.kill_seq = kills[-1][0]
             self.dirty = True
+
+    def _read_rows(self, rdb: sqlite3.Connection, below: int = 2**62) -> None:
+        """Add the rows from the index's size up to `below` to the index."""
+        index, dim = self.index, self.space.dim
+        cursor = rdb.execute(
+            f"SELECT v.label, v.item_id, v.vector, i.record FROM {self.vectors_table} v "
+            "LEFT JOIN items i ON i.id = v.item_id WHERE v.label >= ? AND v.label < ? "
+            "ORDER BY v.label",
+            (index.size, below),
+        )
+        while rows := cursor.fetchmany(20_000):
+            if rows[0][0] != index.size or rows[-1][0] != index.size + len(rows) - 1:
+                raise StoreError(f"space {self.space.name!r}: vector labels are not contiguous")
+            vectors = np.zeros((len(rows), dim), dtype=np.float32)
+            alive = np.zeros(len(rows), dtype=bool)
+            for row_no, (label, item_id, blob, record) in enumerate(rows):
+                self.ids.append(item_id)
+                if blob is not None and record is not None:
+                    vectors[row_no] = np.frombuffer(blob, dtype=np.float32)
+                    alive[row_no] = True
+                    self._describe(label, item_id, json.loads(record))
+                else:
+                    self.titles.append("")
+            index.add(vectors, alive)
+            self.dirty = True
+
+    def _take(self, written: Written) -> None:
+        """Add the rows of this process's own write, as `_read_rows` would read them."""
+        rows = zip(written.ids, written.records, strict=True)
+        for label, (item_id, record) in enumerate(rows, start=self.index.size):
+            self.ids.append(item_id)
+            self._describe(label, item_id, record)
+        count = len(written.ids)
+        vectors = np.frombuffer(b"".join(written.blobs), dtype=np.float32)
+        self.index.add(vectors.reshape(count, self.space.dim), np.ones(count, dtype=bool))
+        self.dirty = True
+
+    def _describe(self, label: int, item_id: str, record: Mapping[str, Any]) -> None:
+        self.label_of[item_id] = label
+        self.titles.append(record.get("title") or "")
+        self.columns.add(label, filterable(record))
 
     def _read_titles(self, rdb: sqlite3.Connection) -> None:
         self.titles = [""] * len(self.ids)

@@ -52,6 +52,7 @@ from likewise.store.embedded.meta import (
 from likewise.store.embedded.presence import Presence
 from likewise.store.embedded.shadow import ShadowSpace
 from likewise.store.embedded.space import SpaceIndex, create_tables
+from likewise.store.embedded.written import Written
 from likewise.store.shadow import SHADOW
 from likewise.store.sql import Sql
 
@@ -176,7 +177,8 @@ class EmbeddedStore(BatchSearch, Fetching, DerivedReads, ShadowSpace):
         text = self._require_info().text
         check_vectors(text, {e.item.id: e.vector for e in entries if e.vector is not None})
         if entries:
-            self._write(lambda db: catalog.upsert(db, self._indexes(db), entries))
+            own: dict[str, Written] = {}  # the rows written, for the sync not to read back
+            self._write(lambda db: catalog.upsert(db, self._indexes(db), entries, own), own)
 
     def put_vectors(self, space: str, vectors: Mapping[str, Vector]) -> None:
         target = self._space(space)
@@ -200,15 +202,18 @@ class EmbeddedStore(BatchSearch, Fetching, DerivedReads, ShadowSpace):
 
         self._write(replace)
 
-    def _write(self, change: Callable[[sqlite3.Connection], T]) -> T:
-        """One transaction of catalog changes, then every index catches up."""
+    def _write(
+        self, change: Callable[[sqlite3.Connection], T], own: Mapping[str, Written] | None = None
+    ) -> T:
+        """One transaction of catalog changes, then every index catches up (taking the rows
+        `own`, which `change` wrote, as they are)."""
         with self._writer:
             with self._sql, transaction(self._db) as db:
                 result = change(db)
                 count_catalog_write(db)  # the others' next `_refresh` catches up
                 self._announce(db, True)
             with self._rw.write():
-                self._sync()
+                self._sync(own=own)
         return result
 
     def _indexes(self, db: sqlite3.Connection) -> list[SpaceIndex]:
@@ -333,7 +338,7 @@ class EmbeddedStore(BatchSearch, Fetching, DerivedReads, ShadowSpace):
                 self._sync()
         self._data_version = version
 
-    def _sync(self, *, load: bool = False) -> None:
+    def _sync(self, *, load: bool = False, own: Mapping[str, Written] | None = None) -> None:
         """Read the metadata, then bring every space's index up to the committed rows (caller
         holds the write lock); with `load`, start from each space's snapshot."""
         with self._rsql:
@@ -342,21 +347,24 @@ class EmbeddedStore(BatchSearch, Fetching, DerivedReads, ShadowSpace):
             self._ann = meta.ann(self._ann)  # how a store keeps vectors is fixed at creation
         if self._details.generation != meta.generation(TEXT):  # a re-embed renumbered them
             self._details = Details(meta.generation(TEXT))
+        own = own or {}
         shadow = self._sync_shadow(meta)  # first: a swapped shadow is the text space's now
         for name, space in meta.spaces.items():
             index = self._spaces.get(name)
             if index is None or index.space != space:  # new, or a new model (replace_all)
                 index = self._spaces[name] = SpaceIndex(space, self._ann)
-            self._catch_up(name, index, meta.generation(name), load)
+            self._catch_up(name, index, meta.generation(name), load, own.get(name))
         if shadow is not None:
-            self._catch_up(SHADOW, shadow, meta.generation(SHADOW), load)
+            self._catch_up(SHADOW, shadow, meta.generation(SHADOW), load, own.get(SHADOW))
 
-    def _catch_up(self, name: str, index: SpaceIndex, generation: int, load: bool) -> None:
+    def _catch_up(
+        self, name: str, index: SpaceIndex, generation: int, load: bool, own: Written | None
+    ) -> None:
         """Bring one index up to the committed rows (from its snapshot with `load`)."""
         if load:
             index.load(self._snapshot_dir(name), generation)
         with self._rsql:
-            index.sync(self._rdb, generation)
+            index.sync(self._rdb, generation, own)
         if load:
             index.calibrate_if_grown()
 
