@@ -239,18 +239,15 @@ class SpaceIndex:
     def search(
         self, vector: Vector, n: int, mask: Mask | None, exclude: Sequence[str]
     ) -> list[tuple[str, float]]:
-        ids = self.ids
-        excluded = list(self.labels(exclude).values())
-        found = self.search_labels(vector, n, mask, excluded)
-        return [(ids[label], score) for label, score in found]
+        found = self.search_labels(vector, n, mask, list(self.labels(exclude).values()))
+        return [(self.ids[label], score) for label, score in found]
 
     def search_labels(
         self, vector: Vector, n: int, mask: Mask | None, excluded: Sequence[int]
     ) -> list[tuple[int, float]]:
         """The top `n` (label, score) among `mask` (or all) but the labels `excluded` (each
         once); the ids are looked up for the kept ones alone (each a read of cold memory)."""
-        index = self.index
-        extra = 0
+        index, extra = self.index, 0
         if excluded and mask is None and len(excluded) <= 100:
             extra = len(excluded)  # cheaper to drop them from a longer list
         elif excluded:
