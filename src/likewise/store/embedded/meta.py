@@ -23,6 +23,7 @@ __all__ = [
     "read_meta",
     "set_meta",
     "spaces_meta",
+    "versions",
 ]
 
 # Bumped by every write of the catalog (items, vectors, spaces, the meta entries), in its
@@ -75,8 +76,17 @@ def count_catalog_write(db: sqlite3.Connection) -> None:
 def catalog_writes(db: sqlite3.Connection) -> str | None:
     """The count of catalog writes committed (None before the first, or from an older
     likewise, which did not count them)."""
-    row = db.execute(f"SELECT value FROM meta WHERE key = '{_WRITES}'").fetchone()
-    return None if row is None else str(row[0])
+    return versions(db)[1]
+
+
+def versions(db: sqlite3.Connection) -> tuple[int, str | None]:
+    """SQLite's `data_version` of `db` (it moves with any other connection's commit) and
+    `catalog_writes`, in one statement: what a reader looks at to know whether to catch up."""
+    version, writes = db.execute(
+        f"SELECT data_version, (SELECT value FROM meta WHERE key = '{_WRITES}') "
+        "FROM pragma_data_version"
+    ).fetchone()
+    return int(version), None if writes is None else str(writes)
 
 
 def set_meta(db: sqlite3.Connection, values: Mapping[str, str]) -> None:

@@ -48,6 +48,7 @@ from likewise.store.embedded.meta import (
     read_meta,
     set_meta,
     spaces_meta,
+    versions,
 )
 from likewise.store.embedded.presence import Presence
 from likewise.store.embedded.shadow import ShadowSpace
@@ -59,15 +60,6 @@ from likewise.store.sql import Sql
 __all__ = ["SQLITE", "EmbeddedStore"]
 
 T = TypeVar("T")
-
-
-# What `_refresh` looks at: whether anything was committed since (SQLite's data_version, which
-# moves with any other connection's commit, our own writer's too), and the count of catalog
-# writes (`meta.catalog_writes`, read in the same statement).
-_VERSIONS = (
-    "SELECT data_version, (SELECT value FROM meta WHERE key = 'catalog_writes') "
-    "FROM pragma_data_version"
-)
 
 
 @translated
@@ -329,11 +321,10 @@ class EmbeddedStore(BatchSearch, Fetching, DerivedReads, ShadowSpace):
     def _refresh(self) -> None:
         """Catch up with what other processes committed since we last looked (a new model too)."""
         with self._rsql:  # the reading connection: a writer's open transaction never blocks it
-            version, writes = self._rdb.execute(_VERSIONS).fetchone()  # one statement, not two
+            version, writes = versions(self._rdb)
             if version == self._data_version:
                 return
-        # Else only events, profiles and such were written: no index needs to catch up.
-        if (None if writes is None else str(writes)) != self._catalog_writes:
+        if writes != self._catalog_writes:  # else only events, profiles and such: no catch-up
             with self._rw.write():
                 self._sync()
         self._data_version = version

@@ -285,7 +285,8 @@ def forget_user(db: Sql, user_id: str, tables: Sequence[str] = FORGET) -> dict[s
             "SELECT signal, ts FROM events WHERE item_id = {p} AND signal > 0 AND user_id != {p}",
             (item, user_id),
         ).fetchall()
-        trend = float(np.logaddexp2.reduce([_trend(s, t) for s, t in rest] or [-1e300]))
+        now = time.time()
+        trend = float(np.logaddexp2.reduce([_trend(s, t, now) for s, t in rest] or [-1e300]))
         db.execute("UPDATE popularity SET trend = {p} WHERE item_id = {p}", (trend, item))
     counts = {}
     for table in tables:
@@ -300,10 +301,10 @@ def trend_score(trend: float, now: float) -> float:
     return float(2.0 ** min(trend - now / TREND_HALF_LIFE, 1000.0))
 
 
-def _trend(signal: float, at: float, now: float | None = None) -> float:
-    """An event's trend key; one dated in the future counts as of now (else one event from
+def _trend(signal: float, at: float, now: float) -> float:
+    """An event's trend key; one dated after `now` counts as of now (else one event from
     year 9999 would top the trending list for ever)."""
-    return math.log2(signal) + min(at, time.time() if now is None else now) / TREND_HALF_LIFE
+    return math.log2(signal) + min(at, now) / TREND_HALF_LIFE
 
 
 def _scalars(state: ProfileState) -> dict[str, Any]:
