@@ -6,6 +6,7 @@ counting proxy."""
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -164,12 +165,12 @@ def test_the_blend_really_asks_popular(
     ("cache_size", "track", "marks"),
     [
         pytest.param(0, False, 0, id="uncached-untracked"),  # nothing depends on the mark
-        pytest.param(0, True, 1, id="uncached-tracked"),  # the impression's, read before the user
+        pytest.param(0, True, 0, id="uncached-tracked"),  # the impression's, read with the user
         pytest.param(100, False, 1, id="cached-untracked"),  # the cache entry's stamp
         pytest.param(100, True, 1, id="cached-tracked"),  # one read serves both
     ],
 )
-def test_the_forget_mark_is_read_once_when_something_needs_it(
+def test_the_forget_mark_is_read_apart_only_for_the_cache(
     location: str, cache_size: int, track: bool, marks: int
 ) -> None:
     store = Counting(EmbeddedStore(location))
@@ -181,3 +182,30 @@ def test_the_forget_mark_is_read_once_when_something_needs_it(
         assert not rec.cached and rec.items
         assert store.calls["forget_mark"] == marks, store.calls
         assert store.calls["user"] == 1
+
+
+class Forgetting(Counting):
+    """A store where each user is forgotten just after a list has read them."""
+
+    def user(self, user_id: str, **kwargs: Any) -> Any:
+        read = self.inner.user(user_id, **kwargs)
+        self.inner.forget_user(user_id)
+        return read
+
+
+def test_a_list_whose_user_is_forgotten_after_the_read_logs_no_impression(
+    location: str, tmp_path: Any
+) -> None:
+    """The impression's forget mark is the one read with the user, not a later one: a forget
+    landing between the read and the impression's write keeps the impression out."""
+    path = str(tmp_path / "d")
+    shutil.copytree(location, path)
+    forgetting = Forgetting(EmbeddedStore(path))
+    with Engine(cast(Store, forgetting), get_embedder("hashing-64"), Settings()) as engine:
+        assert engine.recommend("u3", n=5, strategy="ema").items
+        with Engine(EmbeddedStore(path), get_embedder("hashing-64"), Settings()) as other:
+            assert other.recommend("u4", n=5, strategy="ema").items  # not forgotten: logged
+    store = EmbeddedStore(path)
+    assert store.shown("u3") == {} and store.user("u3")[:2] == (None, [])
+    assert len(store.shown("u4")) == 5
+    store.close()

@@ -259,9 +259,8 @@ class Engine(Digests, Groups, Segments, Sessions, Measures, Retention, Learning,
             if chosen:
                 strategy = chosen["strategy"]
                 weights, diversity = chosen.get("weights"), chosen.get("diversity")
-        # The forget mark before the user is read (see Store.forget_user): for the impression,
-        # and the cache (the Ranker reads it there when the list is not tracked).
-        mark = self.store.forget_mark() if track else None
+        # The impression's forget mark is the list's (`Recommendation.mark`): the Ranker reads
+        # it for the cache, else with the user, never after (see Store.forget_user).
         rec = self.personal.ranker.recommend(
             user_id,
             n=min(n, MAX_N - offset),  # a page past the list's end is short
@@ -274,7 +273,6 @@ class Engine(Digests, Groups, Segments, Sessions, Measures, Retention, Learning,
             weights=weights,
             diversity=diversity,
             space=space,
-            mark=mark,
             spaces=spaces,
         )
         if variant is not None or min_score is not None:
@@ -284,7 +282,7 @@ class Engine(Digests, Groups, Segments, Sessions, Measures, Retention, Learning,
             items = [r.id for r in rec.items]
             shown_as = variant or rec.strategy
             ms = (time.perf_counter() - started) * 1000.0
-            self.tracker.log(rec.id, user_id, shown_as, items, context, ms, mark)
+            self.tracker.log(rec.id, user_id, shown_as, items, context, ms, rec.mark)
         return rec
 
     def track(

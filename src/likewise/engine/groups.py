@@ -105,7 +105,7 @@ class Groups:
         rows: list[Vector] = []
         seen: dict[str, None] = {}
         for k, user in enumerate(members):
-            state, items = self.store.user(user, space=TEXT)
+            state, items, _ = self.store.user(user, space=TEXT)
             if state is None and not items:
                 raise NotFound("user", user, field=f"users[{k}]")
             seen.update(dict.fromkeys(items))

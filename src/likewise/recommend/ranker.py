@@ -103,7 +103,6 @@ class Ranker:
         diversity: float | None = None,
         space: str = TEXT,
         offset: int = 0,
-        mark: int | None = None,
         spaces: Mapping[str, float] | None = None,
     ) -> Recommendation:
         """Nearest items to the user's interest vector, or popular ones without a profile.
@@ -119,9 +118,9 @@ class Ranker:
         filter the list and boost items in personal lists. `weights` and `diversity` replace
         the settings' `hybrid_weights` and `diversity` for this request. A repeated request is
         answered from the cache of hot results until the user records an event, the catalog
-        changes, any process forgets a user (the store's forget `mark`, read when the request
-        began: read here when not given), or `cache_seconds` pass. With the cache off, an
-        uncached list builds no key and reads no mark: nothing would keep them.
+        changes, any process forgets a user (the store's forget mark, read before the lookup),
+        or `cache_seconds` pass. With the cache off, an uncached list builds no key. The
+        list's `mark` (its impression's) is the one read for the cache, else with the user.
         """
         config = self.config
         name = config.strategy if strategy is None else check_strategy(strategy)
@@ -154,7 +153,7 @@ class Ranker:
         where, boosts = applied(self.rules, context, where)
         cache = self.cache
         key: tuple[Hashable, ...] = ()
-        version = None
+        version, mark = None, None
         if cache.enabled and not config.rest_after:  # resting depends on every list shown
             key = (
                 user_id,
@@ -170,16 +169,18 @@ class Ranker:
                 space,
                 tuple(sorted(spaces.items())) if spaces else (),
             )
-            if mark is None:
-                mark = self.store.forget_mark()
+            mark = self.store.forget_mark()
             hit = cache.get(user_id, key, stamp=mark)
             if hit is not None:
-                return Recommendation(user_id, hit.strategy, hit.items, cached=True, offset=offset)
+                return Recommendation(
+                    user_id, hit.strategy, hit.items, cached=True, offset=offset, mark=mark
+                )
             version = cache.version(user_id, stamp=mark)
         if config.rest_after:
             counts = self.store.shown(user_id)
             exclude = [*exclude, *(i for i, c in counts.items() if c >= config.rest_after)]
-        state, seen = self.store.user(user_id, space=space if name != "hybrid" else TEXT)
+        state, seen, read = self.store.user(user_id, space=space if name != "hybrid" else TEXT)
+        mark = read if mark is None else mark
         seen = [] if include_seen else seen
         skip = [*exclude, *seen]
         rec = self._rank(user_id, n + offset, name, where, skip, state, boosts, tuning, spaces)
@@ -188,7 +189,7 @@ class Ranker:
         slots = max(1, round(config.exploration * n)) if config.exploration else 0
         start = max(0, offset - slots) if offset else 0
         items = rec.items[start : start + n]
-        rec = Recommendation(rec.user_id, rec.strategy, items, rec.id, offset=offset)
+        rec = Recommendation(rec.user_id, rec.strategy, items, rec.id, offset=offset, mark=mark)
         if slots and not offset and rec.items:
             rec = explore(rec, n, slots, where, exclude, seen, self.sources.explore)
         if version is not None:

@@ -281,8 +281,11 @@ class Store(Shadowing, DigestReads, FeedStore, SegmentStore, Returning, Protocol
     def profile(self, user_id: str, *, space: str = TEXT) -> ProfileState | None:
         """The user's stored profile in `space`, None if they have none."""
 
-    def user(self, user_id: str, *, space: str = TEXT) -> tuple[ProfileState | None, list[str]]:
-        """The user's profile in `space` and every item they have an event with (one read)."""
+    def user(
+        self, user_id: str, *, space: str = TEXT
+    ) -> tuple[ProfileState | None, list[str], int]:
+        """The user's profile in `space`, every item they have an event with, and the forget
+        mark (`forget_mark`) as of that read: one read, so a list's mark and user agree."""
 
     def put_profiles(
         self, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]], *, replace: bool

@@ -65,10 +65,11 @@ class ActivityContract:
         assert np.array_equal(state.interest, np.full(4, 2.0, dtype=np.float32))
         assert store.profile("nobody") is None
         assert sorted(store.seen("u1")) == ["a", "b"]
-        profile, items = store.user("u1")
+        profile, items, mark = store.user("u1")
         assert profile is not None and (profile.events, profile.recent) == (2, ["a", "b"])
         assert sorted(items) == ["a", "b"]
-        assert store.user("nobody") == (None, [])
+        assert mark == store.forget_mark() == 0
+        assert store.user("nobody") == (None, [], 0)
 
     def test_a_failing_update_stores_nothing(self, store: Store) -> None:
         self._items(store, ["a"])

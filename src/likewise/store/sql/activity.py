@@ -34,6 +34,7 @@ __all__ = [
     "seen",
     "snapshots",
     "trend_score",
+    "user",
 ]
 
 # Trending: a signal s at time t counts s * 2 ** ((t - now) / HALF_LIFE) now. The column keeps
@@ -171,18 +172,25 @@ def load_profiles(db: Sql, user_ids: Sequence[str], space: str) -> dict[str, Pro
         user_ids,
         before=[space],
     )
-    vector = db.dialect.decode
-    return {
-        user: ProfileState(
-            user,
-            interest=vector(interest),
-            ema=vector(ema),
-            seed=vector(seed),
-            space=space,
-            **_decode_state(st),
-        )
-        for user, st, interest, ema, seed in rows
-    }
+    return {row[0]: _profile(db, space, *row) for row in rows}
+
+
+def user(db: Sql, user_id: str, space: str) -> tuple[ProfileState | None, list[str], int]:
+    """What a list reads of its user, in one statement: their profile in `space`, every item
+    they have an event with, and the store's forget mark (`forget.forget_mark`) as of the
+    same read, which is the mark their list is begun at."""
+    postgres = db.dialect.name == "postgres"  # json_agg's rows arrive as a list
+    row = db.execute(
+        "SELECT (SELECT value FROM meta WHERE key = 'forget_seq'), "
+        f"(SELECT {'json_agg' if postgres else 'json_group_array'}(DISTINCT item_id) "
+        "FROM events WHERE user_id = {p}), p.state, p.interest, p.ema, p.seed "
+        "FROM (SELECT 1) AS one LEFT JOIN profiles AS p ON p.space = {p} AND p.user_id = {p}",
+        (user_id, space, user_id),
+    ).fetchone()
+    mark, items, *profile = row
+    seen = (items or []) if postgres else orjson.loads(items)
+    state = None if profile[0] is None else _profile(db, space, user_id, *profile)
+    return state, seen, 0 if mark is None else int(mark)
 
 
 def save_profiles(db: Sql, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]]) -> None:
@@ -305,6 +313,20 @@ def _trend(signal: float, at: float, now: float) -> float:
     """An event's trend key; one dated after `now` counts as of now (else one event from
     year 9999 would top the trending list for ever)."""
     return math.log2(signal) + min(at, now) / TREND_HALF_LIFE
+
+
+def _profile(
+    db: Sql, space: str, user: str, st: str, interest: Any, ema: Any, seed: Any
+) -> ProfileState:
+    vector = db.dialect.decode
+    return ProfileState(
+        user,
+        interest=vector(interest),
+        ema=vector(ema),
+        seed=vector(seed),
+        space=space,
+        **_decode_state(st),
+    )
 
 
 def _scalars(state: ProfileState) -> dict[str, Any]:

@@ -66,10 +66,11 @@ class SqlActivity(SqlDigest, FeedQueue, SqlSegments, SqlRetention):
         with self._reading() as db:
             return activity.load_profiles(db, [user_id], space).get(user_id)
 
-    def user(self, user_id: str, *, space: str = "text") -> tuple[ProfileState | None, list[str]]:
+    def user(
+        self, user_id: str, *, space: str = "text"
+    ) -> tuple[ProfileState | None, list[str], int]:
         with self._reading() as db:
-            state = activity.load_profiles(db, [user_id], space).get(user_id)
-            return state, activity.seen(db, user_id)
+            return activity.user(db, user_id, space)
 
     def put_profiles(
         self, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]], *, replace: bool
