@@ -18,6 +18,7 @@ import orjson
 from likewise.events.model import Event
 from likewise.profiles.state import ProfileState, Snapshot
 from likewise.store.base import ProfileUpdate, ProfileUpdates, Vector
+from likewise.store.sql import forget
 from likewise.store.sql.query import Sql
 
 __all__ = [
@@ -182,9 +183,9 @@ def user(db: Sql, user_id: str, space: str) -> tuple[ProfileState | None, list[s
     # The items as one JSON array, made unique here: a dict does it faster than SQL's
     # DISTINCT, which sorts them (in SQLite, a temporary b-tree per read).
     postgres = db.dialect.name == "postgres"  # json_agg's array arrives parsed
+    agg = "json_agg" if postgres else "json_group_array"
     row = db.execute(
-        "SELECT (SELECT value FROM meta WHERE key = 'forget_seq'), "
-        f"(SELECT {'json_agg' if postgres else 'json_group_array'}(item_id) "
+        f"SELECT ({forget.MARK}), (SELECT {agg}(item_id) "
         "FROM events WHERE user_id = {p}), p.state, p.interest, p.ema, p.seed "
         "FROM (SELECT 1) AS one LEFT JOIN profiles AS p ON p.space = {p} AND p.user_id = {p}",
         (user_id, space, user_id),
@@ -192,7 +193,7 @@ def user(db: Sql, user_id: str, space: str) -> tuple[ProfileState | None, list[s
     mark, items, *profile = row
     seen = list(dict.fromkeys((items or []) if postgres else orjson.loads(items)))
     state = None if profile[0] is None else _profile(db, space, user_id, *profile)
-    return state, seen, 0 if mark is None else int(mark)
+    return state, seen, forget.mark_of(mark)
 
 
 def save_profiles(db: Sql, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]]) -> None:

@@ -15,10 +15,11 @@ import time
 
 from likewise.store.sql.query import Sql
 
-__all__ = ["FORGET_HORIZON", "NO_MARK", "forget_mark", "tombstone", "user_key"]
+__all__ = ["FORGET_HORIZON", "MARK", "NO_MARK", "forget_mark", "mark_of", "tombstone", "user_key"]
 
 FORGET_HORIZON = 3600.0
 NO_MARK = 2**62  # an impression with no mark is older than no forget: always kept
+MARK = "SELECT value FROM meta WHERE key = 'forget_seq'"  # the mark's row (none before a forget)
 
 
 def user_key(user_id: str) -> str:
@@ -29,8 +30,13 @@ def user_key(user_id: str) -> str:
 def forget_mark(db: Sql) -> int:
     """The number of forgets the store has seen: read when a list is begun (its cached
     copies and its impression are good only while the mark is the same)."""
-    row = db.execute("SELECT value FROM meta WHERE key = 'forget_seq'").fetchone()
-    return 0 if row is None else int(row[0])
+    row = db.execute(MARK).fetchone()
+    return mark_of(None if row is None else row[0])
+
+
+def mark_of(value: str | None) -> int:
+    """The forget mark of what `MARK` read (no row: no forget yet)."""
+    return 0 if value is None else int(value)
 
 
 def tombstone(db: Sql, user_id: str) -> int:
