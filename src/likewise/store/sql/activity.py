@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -173,7 +173,8 @@ def load_profiles(db: Sql, user_ids: Sequence[str], space: str) -> dict[str, Pro
         user_ids,
         before=[space],
     )
-    return {row[0]: _profile(db, space, *row) for row in rows}
+    decode = db.dialect.decode
+    return {u: _profile(decode, space, u, st, i, e, s) for u, st, i, e, s in rows}
 
 
 def user(db: Sql, user_id: str, space: str) -> tuple[ProfileState | None, list[str], int]:
@@ -192,7 +193,7 @@ def user(db: Sql, user_id: str, space: str) -> tuple[ProfileState | None, list[s
     ).fetchone()
     mark, items, *profile = row
     seen = list(dict.fromkeys((items or []) if postgres else orjson.loads(items)))
-    state = None if profile[0] is None else _profile(db, space, user_id, *profile)
+    state = None if profile[0] is None else _profile(db.dialect.decode, space, user_id, *profile)
     return state, seen, forget.mark_of(mark)
 
 
@@ -319,9 +320,14 @@ def _trend(signal: float, at: float, now: float) -> float:
 
 
 def _profile(
-    db: Sql, space: str, user: str, st: str, interest: Any, ema: Any, seed: Any
+    vector: Callable[[Any], Vector | None],
+    space: str,
+    user: str,
+    st: str,
+    interest: Any,
+    ema: Any,
+    seed: Any,
 ) -> ProfileState:
-    vector = db.dialect.decode
     return ProfileState(
         user,
         interest=vector(interest),
