@@ -15,7 +15,7 @@ from likewise import __version__
 from likewise.config import Settings
 from likewise.engine import Engine
 from likewise.engine.tenants import Tenants
-from likewise.service import docs, errors, openapi
+from likewise.service import docs, errors, lean, openapi
 from likewise.service.auth import Keys
 from likewise.service.deps import known_query
 from likewise.service.logs import RequestLog
@@ -157,6 +157,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         *segments.routers,
     ):
         app.include_router(router, dependencies=[Depends(known_query)])  # the pages take any
+    lean.install(app)  # the routes served without the dependency solver, their checks read
     rules = settings.profiles.signal_rules()
     openapi.install(app, rules.types, (rules.rating_min, rules.rating_max))
     docs.install(app)
