@@ -1,5 +1,5 @@
-"""The parts of a bulk build made cheaper: calibration's exact top-k, the columns of a batch
-of labels, a record's hash and text from one record, the vectors checked at once."""
+"""The parts of a bulk build made cheaper: calibration's exact top-k, a record's hash and
+text from one record, the vectors checked at once."""
 
 from __future__ import annotations
 
@@ -12,11 +12,9 @@ import numpy as np
 import pytest
 
 from likewise.errors import InvalidInput
-from likewise.filters import matches, parse_where
 from likewise.items.model import Item, hash_record, record_text
 from likewise.store import Entry, Space
 from likewise.store.embedded import calibrate, catalog
-from likewise.store.embedded.columns import Columns
 
 
 @pytest.fixture
@@ -69,49 +67,6 @@ def test_the_exact_top_of_sparse_masks(where_members: slice) -> None:
             score = np.where(m, -np.linalg.norm(widened - q, axis=1), -np.inf)
             want = np.argsort(-score, kind="stable")[: min(10, int(m.sum()))]
             assert labels.tolist() == want.tolist()
-
-
-ROWS: list[dict[str, Any]] = [
-    {"kind": "a", "n": 1, "tags": ["x", 2]},
-    {"kind": "b", "n": 2.5, "when": "2024-05-01", "tags": []},
-    {"kind": None, "flag": True, "tags": ["y", "2024-01-02"]},
-    {"n": "text", "when": "not a date", "obj": {"k": 1}},
-    {"kind": "a", "n": float("inf"), "flag": False, "tags": ["x"]},
-]
-WHERES: list[dict[str, Any]] = [
-    {"kind": "a"},
-    {"kind": {"ne": "b"}},
-    {"n": {"gte": 2}},
-    {"when": {"gte": "2024-02-01"}},
-    {"tags": {"any": ["x", "y"]}},
-    {"tags": {"gte": 1}},
-    {"tags": {"lt": "2024-06-01"}},
-    {"flag": True},
-    {"kind": {"exists": True}},
-    {"obj": {"exists": True}},
-    {"tags": {"exists": True}},
-]
-
-
-@pytest.mark.parametrize("where", [pytest.param(w, id=json.dumps(w)) for w in WHERES])
-def test_columns_added_in_batches_filter_as_the_reference(where: dict[str, Any]) -> None:
-    batch, single = Columns(), Columns()
-    rows = ROWS * 3
-    labels = [0, 1, 3, 4, 2_048]  # a gap, and a label at a growth's bound
-    labels += [2_049 + i for i in range(len(rows) - len(labels))]
-    batch.add(labels[:7], rows[:7])
-    batch.add(labels[7:], rows[7:])
-    for label, row in zip(labels, rows, strict=True):
-        single.add([label], [row])
-    node = parse_where(where)
-    assert node is not None
-    expected = [matches(node, row) for row in rows]  # the reference semantics (filters.py)
-    assert any(expected)  # the filter selects something: the comparison means something
-    for columns in (batch, single):
-        assert columns.mask(node, labels[-1] + 1)[labels].tolist() == expected
-    codes = {n: f.codes for n, f in single.fields.items()}
-    assert {n: f.codes for n, f in batch.fields.items()} == codes
-    assert sorted(codes["kind"].values()) == [0, 1]  # one code per distinct value, from 0
 
 
 def test_the_hash_and_the_text_of_a_record_are_those_of_the_item() -> None:

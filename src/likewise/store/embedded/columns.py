@@ -36,19 +36,6 @@ class _Dense:
             self.data = grown
         self.data[label] = value
 
-    def set_many(self, labels: list[int], values: Any) -> None:
-        """`set` of each label (ascending) to its value, in one assignment."""
-        if not labels:
-            return
-        if labels[-1] >= len(self.data):
-            size = max(len(self.data), 512)
-            while size <= labels[-1]:
-                size *= 2
-            grown = np.full(size, self.missing, self.data.dtype)
-            grown[: len(self.data)] = self.data
-            self.data = grown
-        self.data[labels] = values
-
     def view(self, size: int) -> npt.NDArray[Any]:
         if len(self.data) >= size:
             return self.data[:size]
@@ -89,37 +76,19 @@ class _Field:
         self.postings: dict[ValueKey, _Growing] = {}
         self.pairs = {kind: (_Growing(np.int64), _Growing(np.float64)) for kind in "nd"}
 
-    def add(self, labels: list[int], values: list[Any]) -> None:
-        """Each label's value (labels ascending): the dense columns are set at once."""
-        present: list[int] = []
-        coded: tuple[list[int], list[int]] = ([], [])
-        nums: tuple[list[int], list[float]] = ([], [])
-        dates: tuple[list[int], list[float]] = ([], [])
-        codes = self.codes
-        for label, value in zip(labels, values, strict=True):
-            if value is None or value == []:
-                continue
-            present.append(label)
-            if isinstance(value, list | tuple):
-                self._add_list(label, value)
-                continue
+    def add(self, label: int, value: Any) -> None:
+        if value is None or value == []:
+            return
+        self.present.set(label, True)
+        if not isinstance(value, list | tuple):
             key = value_key(value)
-            if key is None:
-                continue
-            coded[0].append(label)
-            coded[1].append(codes.setdefault(key, len(codes)))
-            if key[0] == "n":
-                nums[0].append(label)
-                nums[1].append(key[1])
-            elif key[0] == "s" and (stamp := parse_date(key[1])) is not None:
-                dates[0].append(label)
-                dates[1].append(stamp)
-        self.present.set_many(present, True)
-        self.code.set_many(*coded)
-        self.num.set_many(*nums)
-        self.date.set_many(*dates)
-
-    def _add_list(self, label: int, value: list[Any] | tuple[Any, ...]) -> None:
+            if key is not None:
+                self.code.set(label, self.codes.setdefault(key, len(self.codes)))
+                if key[0] == "n":
+                    self.num.set(label, key[1])
+                elif key[0] == "s" and (stamp := parse_date(key[1])) is not None:
+                    self.date.set(label, stamp)
+            return
         for element in value:
             key = value_key(element)
             if key is None:
@@ -156,23 +125,13 @@ class Columns:
     def __init__(self) -> None:
         self.fields: dict[str, _Field] = {}
 
-    def add(self, labels: Iterable[int], rows: Iterable[Mapping[str, Any]]) -> None:
-        """The fields of each new label (ascending), a field at a time (one numpy assignment
-        per column, not one per value)."""
-        by_field: dict[str, tuple[list[int], list[Any]]] = {}
-        for label, fields in zip(labels, rows, strict=True):
-            for name, value in fields.items():
-                found = by_field.get(name)
-                if found is None:
-                    found = by_field[name] = ([], [])
-                found[0].append(label)
-                found[1].append(value)
+    def add(self, label: int, fields: Mapping[str, Any]) -> None:
         known = self.fields
-        for name, (labels, values) in by_field.items():
+        for name, value in fields.items():
             field = known.get(name)
             if field is None:  # not setdefault: a _Field (8 arrays) made per call cost 20 us
                 field = known[name] = _Field()
-            field.add(labels, values)
+            field.add(label, value)
 
     def mask(self, node: Filter, size: int) -> Mask:
         """Which of labels 0..size-1 pass the filter (dead labels included; mask them after)."""

@@ -163,32 +163,32 @@ class SpaceIndex:
                 raise StoreError(f"space {self.space.name!r}: vector labels are not contiguous")
             vectors = np.zeros((len(rows), dim), dtype=np.float32)
             alive = np.zeros(len(rows), dtype=bool)
-            live, records = [], []
             for row_no, (label, item_id, blob, record) in enumerate(rows):
                 self.ids.append(item_id)
                 if blob is not None and record is not None:
                     vectors[row_no] = np.frombuffer(blob, dtype=np.float32)
                     alive[row_no] = True
-                    self.label_of[item_id] = label
-                    live.append(label)
-                    records.append(fields := json.loads(record))
-                    self.titles.append(fields.get("title") or "")
+                    self._describe(label, item_id, json.loads(record))
                 else:
                     self.titles.append("")
-            self.columns.add(live, [filterable(record) for record in records])
             index.add(vectors, alive)
             self.dirty = True
 
     def _take(self, written: Written) -> None:
         """Add the rows of this process's own write, as `_read_rows` would read them."""
-        first, count, records = self.index.size, len(written.ids), written.records
-        self.ids += written.ids
-        self.label_of.update(zip(written.ids, range(first, first + count), strict=True))
-        self.titles += [record.get("title") or "" for record in records]
-        self.columns.add(range(first, first + count), [filterable(r) for r in records])
+        rows = zip(written.ids, written.records, strict=True)
+        for label, (item_id, record) in enumerate(rows, start=self.index.size):
+            self.ids.append(item_id)
+            self._describe(label, item_id, record)
+        count = len(written.ids)
         vectors = np.frombuffer(b"".join(written.blobs), dtype=np.float32)
         self.index.add(vectors.reshape(count, self.space.dim), np.ones(count, dtype=bool))
         self.dirty = True
+
+    def _describe(self, label: int, item_id: str, record: Mapping[str, Any]) -> None:
+        self.label_of[item_id] = label
+        self.titles.append(record.get("title") or "")
+        self.columns.add(label, filterable(record))
 
     def _read_titles(self, rdb: sqlite3.Connection) -> None:
         self.titles = [""] * len(self.ids)
