@@ -57,11 +57,14 @@ def limits_of(info: ValidationInfo) -> Limits:
     return given if isinstance(given, Limits) else Limits()
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once, not per call
+
+
 def check_size(value: Any, max_bytes: int) -> None:
     """ValueError if `value` (checked JSON) is more than `max_bytes` as compact UTF-8 JSON."""
     if max_bytes >= sys.maxsize:
         return  # unlimited: not worth encoding
-    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    size = len(_COMPACT.encode(value).encode("utf-8"))
     if size > max_bytes:
         raise ValueError(
             f"is {size:,} bytes of JSON, over the limit of {max_bytes:,} "

@@ -3,7 +3,6 @@ inside the caller's transaction."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -14,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from likewise.errors import InvalidInput, StoreError
-from likewise.store.base import TEXT, Entry, Hit, StoreInfo, Vector
+from likewise.items.model import hash_record, record_text
+from likewise.store.base import TEXT, Entry, Hit, Space, StoreInfo, Vector, check_vectors
 from likewise.store.embedded.meta import read_meta
 from likewise.store.embedded.space import SpaceIndex
 from likewise.store.embedded.written import Written
@@ -24,6 +24,7 @@ from likewise.store.sql.activity import trend_score
 
 __all__ = [
     "SQLITE",
+    "check_entries",
     "counts",
     "delete",
     "info_stats",
@@ -58,6 +59,17 @@ SQLITE = Dialect(
 
 def rows_in(db: sqlite3.Connection, query: str, keys: Sequence[str]) -> list[Any]:
     return Sql(db, SQLITE, db.executemany).rows_in(query, keys)
+
+
+def check_entries(space: Space, entries: Sequence[Entry]) -> None:
+    """`check_vectors` of the entries' vectors: one numpy check when each is a float32 row of
+    the space's size (a bulk load's rows), else row by row, whose error names the item."""
+    given = [e.vector for e in entries if e.vector is not None]
+    shape, f32 = (space.dim,), np.dtype(np.float32)
+    rows = all(type(v) is np.ndarray and v.dtype == f32 and v.shape == shape for v in given)
+    if rows and (not given or np.isfinite(np.stack(given)).all()):
+        return
+    check_vectors(space, {e.item.id: e.vector for e in entries if e.vector is not None})
 
 
 def upsert(
@@ -117,7 +129,7 @@ def _upsert_batch(
     rows = []
     for entry in entries:
         item_id, record = entry.item.id, entry.item.to_record()
-        record_hash, text = entry.item.record_hash(), json.dumps(record, ensure_ascii=False)
+        record_hash, text = hash_record(record), record_text(record)  # one record for both
         rows.append((item_id, label, entry.content_hash, record_hash, text, now))
         label += 1
         for space in spaces:

@@ -167,7 +167,7 @@ class EmbeddedStore(BatchSearch, Fetching, DerivedReads, ShadowSpace):
 
     def upsert(self, entries: Sequence[Entry]) -> None:
         text = self._require_info().text
-        check_vectors(text, {e.item.id: e.vector for e in entries if e.vector is not None})
+        catalog.check_entries(text, entries)
         if entries:
             own: dict[str, Written] = {}  # the rows written, for the sync not to read back
             self._write(lambda db: catalog.upsert(db, self._indexes(db), entries, own), own)
