@@ -259,8 +259,9 @@ class Engine(Digests, Groups, Segments, Sessions, Measures, Retention, Learning,
             if chosen:
                 strategy = chosen["strategy"]
                 weights, diversity = chosen.get("weights"), chosen.get("diversity")
-        # The impression's forget mark is the list's (`Recommendation.mark`): the Ranker reads
-        # it for the cache, else with the user, never after (see Store.forget_user).
+        # The impression's forget mark is the one the list was begun at: the Ranker reads it
+        # for the cache, else with the user, never after them (see Store.forget_user).
+        marks: list[int] = []
         rec = self.personal.ranker.recommend(
             user_id,
             n=min(n, MAX_N - offset),  # a page past the list's end is short
@@ -274,6 +275,7 @@ class Engine(Digests, Groups, Segments, Sessions, Measures, Retention, Learning,
             diversity=diversity,
             space=space,
             spaces=spaces,
+            on_mark=marks.append if track else None,
         )
         if variant is not None or min_score is not None:
             kept = [r for r in rec.items if min_score is None or r.score >= min_score]
@@ -282,7 +284,7 @@ class Engine(Digests, Groups, Segments, Sessions, Measures, Retention, Learning,
             items = [r.id for r in rec.items]
             shown_as = variant or rec.strategy
             ms = (time.perf_counter() - started) * 1000.0
-            self.tracker.log(rec.id, user_id, shown_as, items, context, ms, rec.mark)
+            self.tracker.log(rec.id, user_id, shown_as, items, context, ms, marks[0])
         return rec
 
     def track(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from likewise.recommend.model import Recommendation, Recommended
@@ -28,4 +27,4 @@ def explore(
     skip = [*exclude, *(r.id for r in keep), *seen]
     picks = source(Query(rec.user_id, slots, where=where, exclude=skip))
     extra = [Recommended(i, s, "explore") for i, s in picks.scores.items()]
-    return replace(rec, items=[*keep, *extra])
+    return Recommendation(rec.user_id, rec.strategy, [*keep, *extra], rec.id)

@@ -66,9 +66,6 @@ class Recommendation:
 
     offset: int = 0  # the list starts after this many better items (paging)
     users: tuple[str, ...] = ()  # a group's list: its members (`Engine.recommend_group`)
-    # The store's forget mark the list was begun at, for its impression (`Impression.mark`);
-    # read with the user it was made for. Not part of the list's shape (`as_dict`).
-    mark: int | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """The one shape of a recommendation, in HTTP, the CLI's `--json` and clients: the

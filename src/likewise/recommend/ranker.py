@@ -104,6 +104,7 @@ class Ranker:
         space: str = TEXT,
         offset: int = 0,
         spaces: Mapping[str, float] | None = None,
+        on_mark: Callable[[int], object] | None = None,
     ) -> Recommendation:
         """Nearest items to the user's interest vector, or popular ones without a profile.
         The page of `n` after the first `offset` of the ranking (`Recommendation.offset`).
@@ -119,8 +120,9 @@ class Ranker:
         the settings' `hybrid_weights` and `diversity` for this request. A repeated request is
         answered from the cache of hot results until the user records an event, the catalog
         changes, any process forgets a user (the store's forget mark, read before the lookup),
-        or `cache_seconds` pass. With the cache off, an uncached list builds no key. The
-        list's `mark` (its impression's) is the one read for the cache, else with the user.
+        or `cache_seconds` pass. With the cache off, an uncached list builds no key.
+        `on_mark` is told the forget mark the list is begun at (its impression's): the one
+        read for the cache, else the one read with the user.
         """
         config = self.config
         name = config.strategy if strategy is None else check_strategy(strategy)
@@ -172,15 +174,16 @@ class Ranker:
             mark = self.store.forget_mark()
             hit = cache.get(user_id, key, stamp=mark)
             if hit is not None:
-                return Recommendation(
-                    user_id, hit.strategy, hit.items, cached=True, offset=offset, mark=mark
-                )
+                if on_mark is not None:
+                    on_mark(mark)
+                return Recommendation(user_id, hit.strategy, hit.items, cached=True, offset=offset)
             version = cache.version(user_id, stamp=mark)
         if config.rest_after:
             counts = self.store.shown(user_id)
             exclude = [*exclude, *(i for i, c in counts.items() if c >= config.rest_after)]
         state, seen, read = self.store.user(user_id, space=space if name != "hybrid" else TEXT)
-        mark = read if mark is None else mark
+        if on_mark is not None:
+            on_mark(read if mark is None else mark)
         seen = [] if include_seen else seen
         skip = [*exclude, *seen]
         rec = self._rank(user_id, n + offset, name, where, skip, state, boosts, tuning, spaces)
@@ -189,7 +192,7 @@ class Ranker:
         slots = max(1, round(config.exploration * n)) if config.exploration else 0
         start = max(0, offset - slots) if offset else 0
         items = rec.items[start : start + n]
-        rec = Recommendation(rec.user_id, rec.strategy, items, rec.id, offset=offset, mark=mark)
+        rec = Recommendation(rec.user_id, rec.strategy, items, rec.id, offset=offset)
         if slots and not offset and rec.items:
             rec = explore(rec, n, slots, where, exclude, seen, self.sources.explore)
         if version is not None:
