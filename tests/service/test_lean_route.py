@@ -11,8 +11,10 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi import routing as fastapi_routing
 from fastapi.dependencies import utils as solver
 from fastapi.testclient import TestClient
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount
 from tests.service.conftest import READ, auth
 
 from likewise.service import lean
@@ -84,7 +86,31 @@ def test_dependency_overrides_send_it_back_to_the_solver(
 def test_the_route_keeps_its_checks_as_included(client: TestClient) -> None:
     route = next(r for r in users.reads.routes if getattr(r, "name", "") == "recommendations")
     assert isinstance(route, Lean)
-    assert route.checks == (known_query, require_read)  # by create_app
+    assert route.checks[client.app] == (known_query, require_read)  # by create_app
+
+
+async def deny(request: Request) -> None:
+    raise HTTPException(403, "denied")
+
+
+def test_another_app_including_the_router_runs_its_own_checks(client: TestClient) -> None:
+    """The route object is shared by every app that includes its router: the checks
+    `create_app` installed for its app are not another app's."""
+    other = FastAPI()
+    other.include_router(users.reads, dependencies=[Depends(deny)])
+    with TestClient(other) as again:
+        assert again.get(RECOMMEND).status_code == 403
+        assert again.get("/v1/users/u1/profile").status_code == 403
+
+
+def test_a_mounted_apps_own_path_parameters_do_not_reach_the_endpoint() -> None:
+    inner = app_of(plain, check)
+    lean.install(inner)
+    outer = Starlette(routes=[Mount("/{org}", app=inner)])
+    with TestClient(outer) as client:
+        answer = client.get("/acme/hello/ada")
+        assert answer.status_code == 200, answer.text
+        assert answer.text == "hello ada"
 
 
 async def check(request: Request) -> None:

@@ -44,6 +44,18 @@ def test_equal_scores_rank_the_lower_label_first() -> None:
 
 
 @pytest.mark.usefixtures("small_blocks")
+def test_a_k_larger_than_the_seed_still_sees_every_label() -> None:
+    rng = np.random.default_rng(7)
+    stored = rng.standard_normal((3_000, 8)).astype(np.float32)
+    queries = rng.standard_normal((2, 8)).astype(np.float32)
+    mask = np.ones(len(stored), bool)
+    flat = SimpleNamespace(vectors=lambda: stored, metric="cosine")
+    (found,) = calibrate.exact_top(flat, queries, [mask], 40)  # type: ignore[arg-type]
+    for q, labels in zip(queries, found, strict=True):  # 40 > the 16 ranked in full
+        assert labels.tolist() == _brute(stored, q, mask, 40)
+
+
+@pytest.mark.usefixtures("small_blocks")
 @pytest.mark.parametrize(
     "where_members",
     [

@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
@@ -30,19 +31,26 @@ class Lean(APIRoute):
     """An operation whose dependencies are `async def check(request) -> None` and whose
     endpoint is `async def endpoint(request, **path_params) -> Response`."""
 
-    checks: tuple[Check, ...] | None = None  # set by `install`, from the included route
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The checks by app, set by `install`: a router's route object is shared by every app
+        # that includes it, each with its own dependencies.
+        self.checks: WeakKeyDictionary[Any, tuple[Check, ...]] = WeakKeyDictionary()
+        super().__init__(*args, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         solved = super().get_route_handler()  # FastAPI's: the dependencies solved
         endpoint = self.endpoint
+        names = [field.name for field in self.dependant.path_params]  # not a Mount's
 
         async def handle(request: Request) -> Response:
-            checks = self.checks
-            if checks is None or request.app.dependency_overrides:
+            app = request.app
+            checks = self.checks.get(app)
+            if checks is None or app.dependency_overrides:
                 return await solved(request)
             for check in checks:
                 await check(request)
-            response: Response = await endpoint(request, **request.path_params)
+            given = request.path_params
+            response: Response = await endpoint(request, **{n: given[n] for n in names})
             return response
 
         return handle
@@ -60,9 +68,9 @@ def install(app: FastAPI) -> None:
         dependant: Dependant = context.dependant
         checks = tuple(_check(route, sub) for sub in dependant.dependencies)
         _endpoint_plain(route, dependant)
-        if route.checks is not None and route.checks != checks:
+        if route.checks.get(app, checks) != checks:
             raise TypeError(f"{route.name}: included twice with different dependencies")
-        route.checks = checks
+        route.checks[app] = checks
 
 
 def _check(route: Lean, sub: Dependant) -> Check:

@@ -130,7 +130,7 @@ def exact_top(
         for m, mask in enumerate(masks):
             keep = mask[start : start + len(block)]
             if best_s[m].shape[1] < k:  # the first k of the mask's labels, sorted
-                rows = np.flatnonzero(keep)[:_SEED]
+                rows = np.flatnonzero(keep)[: max(_SEED, k)]  # all of a block short of k
                 merged_s = np.concatenate([best_s[m], scores[:, rows]], axis=1)
                 labels = np.broadcast_to(start + rows, (len(queries), len(rows)))
                 merged_l = np.concatenate([best_l[m], labels], axis=1)
