@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from likewise.errors import InvalidInput
-from likewise.items.model import Item, hash_record, record_text
+from likewise.items.model import Item
+from likewise.items.records import hash_record, record_text
 from likewise.store import Entry, Space
 from likewise.store.embedded import calibrate, catalog
 

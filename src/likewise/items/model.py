@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -30,6 +28,7 @@ from likewise.items.limits import (
     check_size,
     limits_of,
 )
+from likewise.items.records import hash_record, sha
 
 __all__ = [
     "CONTENT_FIELDS",
@@ -44,10 +43,8 @@ __all__ = [
     "check_json",
     "check_text",
     "check_vectors",
-    "hash_record",
     "invalid_input",
     "parse_item",
-    "record_text",
     "stored_item",
     "validate_record",
 ]
@@ -280,27 +277,6 @@ def _check_json(value: Any, path: str) -> None:
     raise ValueError(f"{path}: {type(value).__name__} is not a JSON value")
 
 
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-# `json.dumps` with arguments builds an encoder per call (a third of its time for a record);
-# these are the same encoders, built once.
-_SORTED = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
-_AS_GIVEN = json.JSONEncoder(ensure_ascii=False)
-
-
-def hash_record(record: Mapping[str, Any]) -> str:
-    """`Item.record_hash` of the item whose `to_record()` is `record` (a writer that has the
-    record already need not make it again)."""
-    return _sha(_SORTED.encode(record))
-
-
-def record_text(record: Mapping[str, Any]) -> str:
-    """The record as stored: `json.dumps(record, ensure_ascii=False)`."""
-    return _AS_GIVEN.encode(record)
-
-
 def parse_item(data: Any, *, line: int | None = None, limits: Limits | None = None) -> Item:
     """Validate one record into an Item within `limits` (default: `Limits()`), or raise
     InvalidInput naming the field and reason."""
@@ -415,4 +391,4 @@ class ContentTemplate:
 
     def content_hash(self, item: Item) -> str:
         """Equal hashes mean the embedded text is the same: no need to embed again."""
-        return _sha(self.render(item))
+        return sha(self.render(item))

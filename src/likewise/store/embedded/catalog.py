@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from likewise.errors import InvalidInput, StoreError
-from likewise.items.model import hash_record, record_text
+from likewise.items.records import hash_record, record_text
 from likewise.store.base import TEXT, Entry, Hit, Space, StoreInfo, Vector, check_vectors
 from likewise.store.embedded.meta import read_meta
 from likewise.store.embedded.space import SpaceIndex
