@@ -181,20 +181,14 @@ def user(db: Sql, user_id: str, space: str) -> tuple[ProfileState | None, list[s
     """What a list reads of its user, in one statement: their profile in `space`, every item
     they have an event with, and the store's forget mark (`forget.forget_mark`) as of the
     same read, which is the mark their list is begun at."""
-    # The items as one JSON array, made unique here: a dict does it faster than SQL's
-    # DISTINCT, which sorts them (in SQLite, a temporary b-tree per read).
-    postgres = db.dialect.name == "postgres"  # json_agg's array arrives parsed
-    agg = "json_agg" if postgres else "json_group_array"
     row = db.execute(
-        f"SELECT ({forget.MARK}), (SELECT {agg}(item_id) "
-        "FROM events WHERE user_id = {p}), p.state, p.interest, p.ema, p.seed "
+        f"SELECT ({forget.MARK}), {_items_of(db)}, p.state, p.interest, p.ema, p.seed "
         "FROM (SELECT 1) AS one LEFT JOIN profiles AS p ON p.space = {p} AND p.user_id = {p}",
         (user_id, space, user_id),
     ).fetchone()
     mark, items, *profile = row
-    seen = list(dict.fromkeys((items or []) if postgres else orjson.loads(items)))
     state = None if profile[0] is None else _profile(db.dialect.decode, space, user_id, *profile)
-    return state, seen, forget.mark_of(mark)
+    return state, _unique(db, items), forget.mark_of(mark)
 
 
 def save_profiles(db: Sql, profiles: Sequence[tuple[ProfileState, Sequence[Snapshot]]]) -> None:
@@ -239,8 +233,21 @@ def snapshots(db: Sql, user_id: str, limit: int, space: str) -> list[Snapshot]:
 
 
 def seen(db: Sql, user_id: str) -> list[str]:
-    rows = db.execute("SELECT DISTINCT item_id FROM events WHERE user_id = {p}", (user_id,))
-    return [r[0] for r in rows]
+    (items,) = db.execute(f"SELECT {_items_of(db)}", (user_id,)).fetchone()
+    return _unique(db, items)
+
+
+def _items_of(db: Sql) -> str:
+    """A subquery: the items of the user at its `{p}`, in one JSON array (with repeats: a
+    dict makes them unique faster than SQL's DISTINCT, a temporary b-tree per read in SQLite)."""
+    agg = "json_agg" if db.dialect.name == "postgres" else "json_group_array"
+    return f"(SELECT {agg}(item_id) FROM events WHERE user_id = {{p}})"
+
+
+def _unique(db: Sql, items: Any) -> list[str]:
+    """The items `_items_of` read, each once, first seen first (psycopg parses json_agg's)."""
+    parsed = (items or []) if db.dialect.name == "postgres" else orjson.loads(items)
+    return list(dict.fromkeys(parsed))
 
 
 def events_page(db: Sql, after: int, batch: int) -> tuple[list[tuple[Event, float]], int]:
