@@ -98,7 +98,17 @@ def build(path: str, n: int, storage: str = "float32") -> dict[str, float]:
     # time, so the RSS is the store's and the time is the store's alone. (Generating each
     # chunk as it went, with that time left out, hid the store's add running meanwhile in
     # the background: ~4 s a 100k chunk.)
-    source = Path(f"{path}.vectors")
+    # In a folder of its own: `path` may be a PostgreSQL URL, not a place to write beside.
+    folder = Path(tempfile.mkdtemp(prefix="likewise-bench-vectors-"))
+    try:
+        return _build(path, n, storage, bucket, folder / "vectors.f32")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _build(
+    path: str, n: int, storage: str, bucket: np.ndarray[Any, Any], source: Path
+) -> dict[str, float]:
     with source.open("wb") as fh:
         for _, data in chunks(n, seed=1):
             data.tofile(fh)
@@ -119,7 +129,6 @@ def build(path: str, n: int, storage: str = "float32") -> dict[str, float]:
                     ]
                 )
     built = time.perf_counter() - start
-    source.unlink()
     store.close()  # embedded: calibrates the beam and saves the index snapshot
     return {
         "build_s": built,
@@ -200,10 +209,12 @@ def query(path: str, n: int, truth_file: str | None = None) -> dict[str, Any]:
 def run_child(mode: str, path: str, n: int, *extra: str) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, __file__, "--child", mode, "--path", path, "--n", str(n), *extra],
-        check=True,
         capture_output=True,
         text=True,
     )
+    if done.returncode != 0:  # the child's own error, not only its exit status
+        sys.stderr.write(done.stderr)
+        raise SystemExit(f"bench child {mode} at {n:,} failed (exit {done.returncode})")
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
