@@ -16,7 +16,7 @@ from likewise.embedders.base import Embedder
 from likewise.errors import ConfigError, Conflict, InvalidInput
 from likewise.items.limits import Limits
 from likewise.items.model import ContentTemplate, Item, parse_item
-from likewise.store import METRICS, TEXT, Space, StoreInfo, metric_of
+from likewise.store import MAX_DIM, METRICS, TEXT, Space, StoreInfo, metric_of
 
 __all__ = [
     "MAX_N",
@@ -158,8 +158,8 @@ def check_space_args(name: str, dim: int, metric: str) -> None:
     `space`, `dim` or `metric`."""
     if not isinstance(name, str) or not SPACE_NAME.match(name):
         raise InvalidInput("use 1-32 of a-z, 0-9 and _, starting with a letter", field="space")
-    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-        raise InvalidInput("must be a positive integer", field="dim")
+    if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= MAX_DIM:
+        raise InvalidInput(f"must be an integer from 1 to {MAX_DIM:,}", field="dim")
     if metric not in METRICS:
         raise InvalidInput(f"unknown metric; known: {', '.join(METRICS)}", field="metric")
 

@@ -55,6 +55,7 @@ DEFAULT_TEMPLATE = ("title", "body", "tags")
 # hyphen, zero-width, bidi marks, BOM) and line separators: an id is seen, typed and sent.
 ID_FORBIDDEN = "\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
 _FORBIDDEN = re.compile(f"[{ID_FORBIDDEN}]")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # no database holds one (JSON escapes make them)
 # A character that is not blank, as JSON Schema's regex (ECMA-262) reads `\S`: the server and
 # its OpenAPI document then agree on which texts are blank (Python's `str.strip` does not).
 NOT_BLANK = "[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
@@ -81,6 +82,8 @@ def check_id(value: str, max_length: int = MAX_ID_LENGTH) -> str:
         )
     if _FORBIDDEN.search(value):
         raise ValueError("must not contain control, invisible or line-separator characters")
+    if not value.isascii() and _SURROGATE.search(value):
+        raise ValueError("is not valid Unicode (a lone surrogate)")
     return value
 
 

@@ -19,12 +19,14 @@ from likewise.store.base import (
     StoreInfo,
     metric_of,
 )
+from likewise.store.checks import MAX_DIM
 from likewise.store.embedded import AnnConfig, EmbeddedStore
 from likewise.store.embedded.storage import DEFAULT as DEFAULT_STORAGE
 from likewise.store.embedded.storage import check_storage
 from likewise.store.location import split_vectors
 
 __all__ = [
+    "MAX_DIM",
     "METRICS",
     "TEXT",
     "AnnConfig",

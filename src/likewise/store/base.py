@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, Protocol
@@ -10,7 +9,7 @@ from typing import Any, Literal, NamedTuple, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from likewise.errors import ConfigError, InvalidInput
+from likewise.errors import ConfigError
 from likewise.events.model import Event
 from likewise.items.model import Item
 from likewise.profiles.state import ProfileState, Snapshot
@@ -34,9 +33,6 @@ __all__ = [
     "Space",
     "Store",
     "StoreInfo",
-    "check_query",
-    "check_space",
-    "check_vectors",
     "metric_of",
 ]
 
@@ -64,7 +60,6 @@ class ProfileUpdates:
 
 
 TEXT = "text"  # the space of the vectors the store's embedder makes from item content
-_SPACE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
 @dataclass(frozen=True)
@@ -349,47 +344,6 @@ class Store(Shadowing, DigestReads, FeedStore, SegmentStore, Returning, Protocol
 
     def close(self) -> None:
         """Persist what is cheap to reload and release files."""
-
-
-def check_query(space: Space, vector: Vector, n: int) -> Vector:
-    """A search's vector as float32, or InvalidInput naming `n` or `vector`."""
-    if n < 1:
-        raise InvalidInput("must be at least 1", field="n")
-    vector = np.asarray(vector, dtype=np.float32)
-    if vector.shape != (space.dim,) or not np.isfinite(vector).all():
-        raise InvalidInput(
-            f"must be {space.dim} finite numbers, got shape {vector.shape}", field="vector"
-        )
-    return vector
-
-
-def check_space(space: Space) -> Space:
-    """A space a store can create, or ConfigError naming what is wrong."""
-    if not isinstance(space.name, str) or not _SPACE_NAME.match(space.name):
-        raise ConfigError(
-            f"space name {space.name!r}: use 1-32 of a-z, 0-9 and _, starting with a letter"
-        )
-    if isinstance(space.dim, bool) or not isinstance(space.dim, int) or not space.dim >= 1:
-        raise ConfigError(f"space {space.name!r}: dim must be a positive integer")
-    metric_of(space.metric)
-    return space
-
-
-def check_vectors(space: Space, vectors: Mapping[str, Any]) -> dict[str, Vector]:
-    """Vectors for `space` as float32 rows, or InvalidInput naming the item and the reason."""
-    out: dict[str, Vector] = {}
-    for item_id, given in vectors.items():
-        vector = np.asarray(given, dtype=np.float32)
-        if vector.shape != (space.dim,):
-            raise InvalidInput(
-                f"vector of item {item_id!r} has shape {vector.shape}, space "
-                f"{space.name!r} holds {space.dim}-d vectors",
-                field="vector",
-            )
-        if not np.isfinite(vector).all():
-            raise InvalidInput(f"vector of item {item_id!r} is not finite", field="vector")
-        out[item_id] = vector
-    return out
 
 
 def metric_of(name: str) -> Metric:

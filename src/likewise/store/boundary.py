@@ -10,7 +10,7 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from likewise.errors import LikewiseError
+from likewise.errors import InvalidInput, LikewiseError
 
 __all__ = ["Translate", "translating"]
 
@@ -41,6 +41,8 @@ def _wrap(method: Callable[..., Any], translate: Translate) -> Callable[..., Any
             result = method(*args, **kwargs)
         except LikewiseError:
             raise
+        except UnicodeEncodeError:  # no database holds a lone surrogate: nothing was written
+            raise _not_unicode(method, args, kwargs) from None
         except Exception as exc:
             _raise_translated(exc, translate)
             raise
@@ -49,6 +51,33 @@ def _wrap(method: Callable[..., Any], translate: Translate) -> Callable[..., Any
         return result
 
     return call
+
+
+def _not_unicode(method: Callable[..., Any], args: Any, kwargs: Any) -> InvalidInput:
+    """InvalidInput naming the argument that holds a lone surrogate (JSON's `\\udc80` and
+    Python's `surrogateescape` make them; UTF-8 and so every database refuse them)."""
+    field = None
+    try:
+        bound = inspect.signature(method).bind(*args, **kwargs)
+    except TypeError:
+        bound = None
+    for name, value in bound.arguments.items() if bound is not None else ():
+        if name != "self" and _holds_surrogate(value):
+            field = name
+            break
+    return InvalidInput("is not valid Unicode (a lone surrogate)", field=field)
+
+
+def _holds_surrogate(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return not value.isascii() and any("\ud800" <= c <= "\udfff" for c in value)
+    if depth > 2 or isinstance(value, bytes):
+        return False
+    if isinstance(value, dict):
+        return any(_holds_surrogate(k, depth + 1) for k in value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_holds_surrogate(v, depth + 1) for v in value)
+    return False
 
 
 def _iterate(pages: Iterator[Any], translate: Translate) -> Iterator[Any]:

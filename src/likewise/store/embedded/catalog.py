@@ -14,7 +14,8 @@ import numpy as np
 
 from likewise.errors import InvalidInput, StoreError
 from likewise.items.records import hash_record, record_text
-from likewise.store.base import TEXT, Entry, Hit, Space, StoreInfo, Vector, check_vectors
+from likewise.store.base import TEXT, Entry, Hit, Space, StoreInfo, Vector
+from likewise.store.checks import check_vectors
 from likewise.store.embedded.meta import read_meta
 from likewise.store.embedded.space import SpaceIndex
 from likewise.store.embedded.written import Written

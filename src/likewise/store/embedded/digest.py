@@ -20,7 +20,8 @@ import numpy.typing as npt
 
 from likewise.errors import StoreError
 from likewise.filters import parse_where
-from likewise.store.base import TEXT, StoreInfo, Vector, check_query
+from likewise.store.base import TEXT, StoreInfo, Vector
+from likewise.store.checks import check_query
 from likewise.store.embedded.ann import VectorIndex, faiss, threads
 from likewise.store.embedded.calibrate import filtered_ef
 from likewise.store.embedded.changes import Changes

@@ -8,7 +8,8 @@ from typing import Any
 
 from likewise.errors import StoreError
 from likewise.filters import parse_where
-from likewise.store.base import TEXT, Fetched, Hit, Nearest, StoreInfo, Vector, check_query
+from likewise.store.base import TEXT, Fetched, Hit, Nearest, StoreInfo, Vector
+from likewise.store.checks import check_query
 from likewise.store.embedded.details import Details
 from likewise.store.embedded.locks import RWLock
 from likewise.store.embedded.space import SpaceIndex

@@ -19,7 +19,8 @@ from typing import TypeVar
 import numpy as np
 
 from likewise.errors import Conflict
-from likewise.store.base import TEXT, Space, check_vectors
+from likewise.store.base import TEXT, Space
+from likewise.store.checks import check_vectors
 from likewise.store.embedded.ann import AnnConfig
 from likewise.store.embedded.catalog import rows_in
 from likewise.store.embedded.meta import Meta, info_meta, read_meta, set_meta

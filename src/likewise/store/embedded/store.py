@@ -20,17 +20,8 @@ from typing import Any, TypeVar
 from likewise.errors import ConfigError, InvalidInput, StoreError
 from likewise.filters import parse_where
 from likewise.items.model import Item, stored_item
-from likewise.store.base import (
-    TEXT,
-    Entry,
-    Hit,
-    Space,
-    StoreInfo,
-    Vector,
-    check_query,
-    check_space,
-    check_vectors,
-)
+from likewise.store.base import TEXT, Entry, Hit, Space, StoreInfo, Vector
+from likewise.store.checks import check_query, check_space, check_vectors
 from likewise.store.derived import DerivedReads
 from likewise.store.embedded import catalog, schema
 from likewise.store.embedded.ann import AnnConfig
@@ -70,6 +61,8 @@ class EmbeddedStore(BatchSearch, Fetching, DerivedReads, ShadowSpace):
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise ConfigError(f"data location {self.path} exists and is not a directory")
+        if not str(self.path.absolute()).isascii():  # faiss writes its files by a UTF-8 name
+            _check_utf8(self.path)
         self._ann = ann or AnnConfig()
         self._share()  # its writes told to the other processes, theirs heard (changes.py)
         try:
@@ -388,3 +381,16 @@ class EmbeddedStore(BatchSearch, Fetching, DerivedReads, ShadowSpace):
                 connection = self.__dict__.pop(name, None)
                 if connection is not None:
                     connection.close()
+
+
+def _check_utf8(path: Path) -> None:
+    """ConfigError unless `path` is UTF-8 (a name of other bytes reaches Python with lone
+    surrogates, which faiss cannot take: the index could never be saved)."""
+    try:
+        str(path.absolute()).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise ConfigError(
+            f"data location {shown}: its path is not UTF-8, which the index files need; "
+            "rename the folder"
+        ) from None

@@ -24,17 +24,9 @@ from psycopg import Connection
 
 from likewise.errors import ConfigError, InvalidInput, LikewiseError, StoreError, StoreUnavailable
 from likewise.filters import filterable, parse_where
-from likewise.store.base import (
-    TEXT,
-    Entry,
-    Fetched,
-    Hit,
-    Space,
-    StoreInfo,
-    Vector,
-    check_vectors,
-)
+from likewise.store.base import TEXT, Entry, Fetched, Hit, Space, StoreInfo, Vector
 from likewise.store.boundary import translating
+from likewise.store.checks import check_vectors
 from likewise.store.location import redact
 from likewise.store.milvus.collections import CONSISTENCY, MilvusConfig, MilvusSpaces
 from likewise.store.milvus.expr import compile_expr

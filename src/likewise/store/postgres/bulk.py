@@ -21,7 +21,8 @@ from psycopg.types.json import Jsonb
 
 from likewise.errors import Conflict, InvalidInput
 from likewise.filters import filterable
-from likewise.store.base import TEXT, Entry, Space, StoreInfo, Vector, check_vectors
+from likewise.store.base import TEXT, Entry, Space, StoreInfo, Vector
+from likewise.store.checks import check_vectors
 from likewise.store.postgres.catalog import hnsw, normalised
 from likewise.store.postgres.filter import filter_columns, number_rows
 from likewise.store.postgres.search import PgConfig

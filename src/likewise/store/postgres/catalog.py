@@ -21,6 +21,8 @@ from likewise.store.postgres.schema import insert_numbers
 from likewise.store.postgres.search import OPS, PgConfig
 
 __all__ = [
+    "HNSW_DIM",
+    "HNSW_WHY",
     "add_space",
     "hnsw",
     "normalised",
@@ -41,6 +43,12 @@ def normalised(space: Space, vectors: Mapping[str, Vector]) -> dict[str, Vector]
         norm = float(np.linalg.norm(vector))
         out[item_id] = vector / norm if norm > 0 else vector
     return out
+
+
+# pgvector's HNSW index takes `vector` columns of at most 2,000 dimensions: a wider space
+# is refused by name before any table is made (the database would refuse its index).
+HNSW_DIM = 2_000
+HNSW_WHY = " (pgvector's HNSW index takes at most 2,000)"
 
 
 def hnsw(

@@ -20,7 +20,8 @@ from pgvector import Vector as PgVector
 from psycopg import Connection, DataError
 
 from likewise.errors import Conflict, InvalidInput
-from likewise.store.base import TEXT, Space, StoreInfo, Vector, check_query, check_vectors
+from likewise.store.base import TEXT, Space, StoreInfo, Vector
+from likewise.store.checks import check_query, check_vectors
 from likewise.store.postgres.catalog import normalised, read_meta
 from likewise.store.postgres.search import OPS, PgConfig
 from likewise.store.shadow import PROFILE_TABLES, SHADOW, Shadow, ShadowRow

@@ -27,17 +27,8 @@ from psycopg import Connection
 from likewise.errors import ConfigError, InvalidInput, StoreError
 from likewise.filters import filterable, parse_where
 from likewise.items.model import Item, stored_item
-from likewise.store.base import (
-    TEXT,
-    Entry,
-    Fetched,
-    Hit,
-    Space,
-    StoreInfo,
-    Vector,
-    check_space,
-    check_vectors,
-)
+from likewise.store.base import TEXT, Entry, Fetched, Hit, Space, StoreInfo, Vector
+from likewise.store.checks import check_space, check_vectors
 from likewise.store.derived import DerivedReads
 from likewise.store.location import redact
 from likewise.store.postgres import catalog
@@ -175,6 +166,7 @@ class PostgresStore(Shared, BulkLoad, SqlActivity, DerivedReads, ShadowColumn):
         self._meta_at = time.monotonic()
 
     def initialize(self, info: StoreInfo) -> None:
+        check_space(info.text, catalog.HNSW_DIM, catalog.HNSW_WHY)
         with self._write() as conn:
             if conn.execute("SELECT 1 FROM meta WHERE key = 'model_id'").fetchone():
                 raise StoreError(f"{redact(self.url)} is already initialised")
@@ -193,7 +185,7 @@ class PostgresStore(Shared, BulkLoad, SqlActivity, DerivedReads, ShadowColumn):
         return dict(self._spaces)
 
     def add_space(self, space: Space) -> None:
-        check_space(space)
+        check_space(space, catalog.HNSW_DIM, catalog.HNSW_WHY)
         self._require_info()
         with self._write() as conn:
             known = catalog.read_meta(conn)[1]  # read under the write lock: servers may race
