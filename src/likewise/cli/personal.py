@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import Counter
@@ -141,15 +140,9 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
 
 
 def record_event(args: argparse.Namespace) -> int:
-    context = None
-    if args.context is not None:
-        try:
-            context = json.loads(args.context)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"not valid JSON: {exc.msg}", field="--context") from None
     given = {
         "value": args.value,
-        "context": context,
+        "context": json_object(args.context, "--context"),  # deep or huge JSON named too
         "timestamp": args.timestamp,
         "event_id": args.event_id,
     }
