@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from tests.cli.conftest import Run
 
+from likewise import ConfigError, Settings
+
 DEEP = "[" * 5_000 + "]" * 5_000  # deeper than the JSON parser's stack
 HUGE = '{"n": ' + "9" * 5_000 + "}"  # more digits than int() reads
 
@@ -38,3 +40,40 @@ def test_hostile_json_in_an_option_is_named(
     assert json.loads(out)["events"] == 0
     code, out, _ = run(data, "tenants", "list", "--json")
     assert json.loads(out) == {"tenants": []}
+
+
+@pytest.mark.parametrize(
+    ("variable", "text", "named"),
+    [
+        pytest.param("LIKEWISE_WRITE_KEYS", "secret-key-1", "write_keys", id="keys-not-a-list"),
+        pytest.param("LIKEWISE_SIGNALS", '{"view": ', "signals", id="table-cut-short"),
+        pytest.param("LIKEWISE_CLICK_TYPES_FILE", "tap\n", "click_types", id="file-not-json"),
+        pytest.param("LIKEWISE_CONTEXT_RULES", DEEP, "context_rules", id="deep"),
+    ],
+)
+def test_a_list_or_table_setting_that_is_not_json_is_named(
+    tmp_path: Path,
+    data: Path,
+    run: Run,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    text: str,
+    named: str,
+) -> None:
+    """pydantic-settings' SettingsError (and the parser's RecursionError) were not turned into
+    a ConfigError: `likewise stats` printed a traceback and exited 1."""
+    if variable.endswith("_FILE"):
+        path = tmp_path / "value.txt"
+        path.write_text(text)
+        monkeypatch.setenv(variable, str(path))
+    else:
+        monkeypatch.setenv(variable, text)
+    with pytest.raises(ConfigError, match=f"setting {named} \\((env|file) {variable}") as caught:
+        Settings()
+    assert caught.value.field == named and "not valid JSON" in str(caught.value)
+    assert "secret-key-1" not in str(caught.value)  # a key's text is never shown
+    code, out, err = run(data, "stats")
+    one_line(code, out, err)
+    assert f"setting {named} (" in err
+    code, out, err = run(data, "stats", "--json")
+    assert code == 2 and json.loads(err)["error"]["field"] == named
