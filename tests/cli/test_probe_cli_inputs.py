@@ -10,6 +10,7 @@ import pytest
 from tests.cli.conftest import Run
 
 from likewise import ConfigError, Settings
+from likewise.cli.main import main
 
 DEEP = "[" * 5_000 + "]" * 5_000  # deeper than the JSON parser's stack
 HUGE = '{"n": ' + "9" * 5_000 + "}"  # more digits than int() reads
@@ -77,3 +78,19 @@ def test_a_list_or_table_setting_that_is_not_json_is_named(
     assert f"setting {named} (" in err
     code, out, err = run(data, "stats", "--json")
     assert code == 2 and json.loads(err)["error"]["field"] == named
+
+
+def test_migrate_and_copy_make_no_store_where_there_is_none(
+    tmp_path: Path, run: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`migrate` on a mistyped folder made a store there, and `copy` a store at its missing
+    source (then failed on it, exit code 1), though read commands leave nothing behind."""
+    typo = tmp_path / "typo"
+    code, out, err = run(typo, "migrate")
+    one_line(code, out, err)
+    assert f"no likewise store at {typo}" in err
+    assert not typo.exists()
+    destination = tmp_path / "copy"
+    assert main(["copy", str(typo), str(destination), "--json"]) == 2
+    assert json.loads(capsys.readouterr().err)["error"]["field"] == "src"
+    assert not typo.exists() and not destination.exists()

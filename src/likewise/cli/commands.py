@@ -15,6 +15,7 @@ from likewise.cli.common import (
     open_engine,
     parse_where,
     refuse_file,
+    require_store,
     show_hits,
     skipped,
 )
@@ -227,6 +228,7 @@ def stats(args: argparse.Namespace) -> int:
 def migrate(args: argparse.Namespace) -> int:
     from likewise.store import open_store
 
+    require_store(args.data)  # a folder with no store is refused, not made one
     store = open_store(args.data)  # opening applies what is missing
     try:
         data = store.stats()
@@ -240,6 +242,7 @@ def migrate(args: argparse.Namespace) -> int:
 def copy(args: argparse.Namespace) -> int:
     from likewise.copy import copy_store
 
+    require_store(args.source, field="src")  # the source is only read: a typo makes no store
     report = copy_store(args.source, args.destination, progress=True)
     data = {"counts": report.counts, "checksums": report.checksums}
     emit(

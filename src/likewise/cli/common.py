@@ -26,6 +26,7 @@ __all__ = [
     "open_tenants",
     "parse_where",
     "refuse_file",
+    "require_store",
     "show_hits",
     "show_recommendation",
     "skipped",
@@ -76,17 +77,25 @@ def open_tenants(args: argparse.Namespace, **kwargs: Any) -> Iterator[Tenants]:
             tenants.close()
 
 
-def require_store(location: str) -> None:
-    """Refuse a folder that holds no embedded store (a database URL is opened as given)."""
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", location) and not location.startswith("file://"):
+def require_store(location: str, field: str = "data") -> None:
+    """Refuse a folder that holds no embedded store (a database URL is opened as given), so
+    that opening it does not make one; `field` names where the location was given."""
+    if _database(location):
         return
     folder = Path(location.removeprefix("file://"))
     if not (folder / "likewise.db").is_file():
+        where = "check --data or LIKEWISE_DATA" if field == "data" else f"check {field}"
         raise InvalidInput(
-            f"no likewise store at {folder} (likewise.db not found): check --data or "
-            "LIKEWISE_DATA, or make one with `likewise ingest`",
-            field="data",
+            f"no likewise store at {folder} (likewise.db not found): {where}, or make one "
+            "with `likewise ingest`",
+            field=field,
         )
+
+
+def _database(location: str) -> bool:
+    """A URL (`postgresql://...`), not a folder (a path, or `file://`)."""
+    url = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", location) is not None
+    return url and not location.startswith("file://")
 
 
 _WHEN = ("_at", "timestamp", "started", "stopped")  # keys whose numbers are epoch seconds
