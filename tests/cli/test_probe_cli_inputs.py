@@ -94,3 +94,38 @@ def test_migrate_and_copy_make_no_store_where_there_is_none(
     assert main(["copy", str(typo), str(destination), "--json"]) == 2
     assert json.loads(capsys.readouterr().err)["error"]["field"] == "src"
     assert not typo.exists() and not destination.exists()
+
+
+@pytest.mark.parametrize("made", [False, True], ids=["no-folder", "empty-folder"])
+def test_a_refused_import_makes_no_store(
+    tmp_path: Path, catalog: Path, run: Run, made: bool
+) -> None:
+    """`ingest` and `events import` opened (so made) the store before checking the file: a
+    refused file, or a model that does not exist, left a store at `--data`, its model
+    recorded (or, for the model, a likewise.db that the next command made a store of)."""
+    data = tmp_path / "new"
+    if made:
+        data.mkdir()
+    files = {
+        "bad-line.jsonl": '{"id": "ok", "title": "fine"}\n{"id": "x", "tags": "oops"}\n',
+        "nothing-to-embed.jsonl": '{"id": "e", "color": "red"}\n',  # a store's check
+        "events.jsonl": '{"user_id": "u1", "item_id": "a1", "type": "like"}\n',  # no such item
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    refused = [
+        ["ingest", str(tmp_path / "bad-line.jsonl"), "--model", "hashing-32"],
+        ["ingest", str(tmp_path / "nothing-to-embed.jsonl"), "--model", "hashing-32"],
+        ["events", "import", str(tmp_path / "events.jsonl")],
+        ["ingest", str(catalog), "--model", "no-such-model"],
+    ]
+    for args in refused:
+        code, out, err = run(data, *args)
+        assert (code, out) == (2, ""), err
+        assert "Traceback" not in err
+        assert list(data.iterdir()) == [] if made else not data.exists(), args
+    code, _, err = run(data, "stats")
+    assert code == 2 and "no likewise store" in err
+    code, out, err = run(data, "ingest", str(catalog), "--model", "hashing-64", "--json")
+    assert code == 0, err  # no model was recorded by the refusals
+    assert json.loads(out)["new"] == 3

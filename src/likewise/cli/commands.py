@@ -12,6 +12,7 @@ from tqdm import tqdm
 from likewise.cli.common import (
     emit,
     lines,
+    new_store,
     open_engine,
     parse_where,
     refuse_file,
@@ -22,6 +23,7 @@ from likewise.cli.common import (
 from likewise.cli.lists import SPACES_HELP
 from likewise.cli.options import shared
 from likewise.cli.spaces import parse_vector
+from likewise.engine import Engine
 from likewise.engine.catalog import SOURCES
 from likewise.errors import InvalidInput
 from likewise.items import load_items
@@ -130,14 +132,22 @@ def _progress(total: int, what: str) -> tqdm[Any]:
 
 def ingest(args: argparse.Namespace) -> int:
     loaded = load_items(args.file)
-    with open_engine(args, create=True, model=args.model) as engine:
+
+    def problems(engine: Engine) -> tuple[list[InvalidInput], list[tuple[int, InvalidInput]]]:
         bad = engine.check_items(loaded.items)  # what the store refuses (nothing to embed)
         errors = loaded.errors + [
             InvalidInput(exc.reason, field=exc.field, line=loaded.lines[i]) for i, exc in bad
         ]
-        errors.sort(key=lambda err: err.line or 0)
+        return sorted(errors, key=lambda err: err.line or 0), bad
+
+    hint = "use --skip-invalid to ingest the valid records"
+    with new_store(args, model=args.model) as (scratch, options):  # a refusal makes no store
+        errors = [] if scratch is None or args.skip_invalid else problems(scratch)[0]
+        if errors:
+            return refuse_file(args, errors, "nothing was ingested", hint)
+    with open_engine(args, create=True, **options) as engine:
+        errors, bad = problems(engine)
         if errors and not args.skip_invalid:
-            hint = "use --skip-invalid to ingest the valid records"
             return refuse_file(args, errors, "nothing was ingested", hint)
         left_out = skipped(args, errors)
         skip = {i for i, _ in bad}

@@ -6,6 +6,7 @@ import argparse
 import json
 import re
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from likewise.config import Settings, StoreConfig
+from likewise.embedders.registry import get_embedder
 from likewise.engine import Engine
 from likewise.engine.tenants import Tenants
 from likewise.errors import InvalidInput
@@ -22,6 +24,7 @@ from likewise.store import Hit
 
 __all__ = [
     "emit",
+    "new_store",
     "open_engine",
     "open_tenants",
     "parse_where",
@@ -60,6 +63,37 @@ def open_engine(
         yield engine
     finally:
         engine.close()
+
+
+@contextmanager
+def new_store(
+    args: argparse.Namespace, **kwargs: Any
+) -> Iterator[tuple[Engine | None, dict[str, Any]]]:
+    """For a command that makes the store (ingest, events import) and checks its file first:
+    when `--data` names a folder with no store yet, an Engine on a new store in a temporary
+    folder, made as `--data`'s would be, to check the file against (what a store refuses
+    needs a store), so a refused file makes no store at `--data`; and the options to open
+    `--data` with (the model loaded once, for both). None and `kwargs` as they are when
+    there is a store (or a database, or a tenant) to check against."""
+    folder = Path(args.data.removeprefix("file://"))
+    if (
+        getattr(args, "tenant", None) is not None
+        or _database(args.data)
+        or (folder / "likewise.db").exists()
+        or (folder.exists() and not folder.is_dir())  # opening it names the problem
+    ):
+        yield None, kwargs
+        return
+    settings: Settings = kwargs.get("settings") or Settings()
+    embedder = kwargs.get("embedder") or get_embedder(
+        kwargs.get("model") or settings.store.model, embedding=settings.embedding
+    )
+    options = {k: v for k, v in kwargs.items() if k != "model"} | {"embedder": embedder}
+    with (
+        tempfile.TemporaryDirectory(prefix="likewise-check-") as scratch,
+        Engine.open(scratch, **options) as engine,
+    ):
+        yield engine, options
 
 
 @contextmanager

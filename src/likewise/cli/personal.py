@@ -14,6 +14,7 @@ from tqdm import tqdm
 from likewise.cli.common import (
     emit,
     lines,
+    new_store,
     open_engine,
     parse_where,
     refuse_file,
@@ -159,12 +160,20 @@ def record_event(args: argparse.Namespace) -> int:
 def import_events(args: argparse.Namespace) -> int:
     loaded = load_events(args.file)
     policy = args.unknown_items
-    with open_engine(args, create=True) as engine:
+
+    def problems(engine: Engine) -> tuple[list[InvalidInput], list[tuple[int, InvalidInput]]]:
         bad = engine.check_events(loaded.events, unknown_items=policy)
         errors = loaded.errors + [
             InvalidInput(exc.reason, field=exc.field, line=loaded.lines[i]) for i, exc in bad
         ]
-        errors.sort(key=lambda err: err.line or 0)
+        return sorted(errors, key=lambda err: err.line or 0), bad
+
+    with new_store(args) as (scratch, options):  # a refused file makes no store
+        errors = [] if scratch is None or args.skip_invalid else problems(scratch)[0]
+        if errors:
+            return refuse_file(args, errors, "nothing was recorded", "use --skip-invalid")
+    with open_engine(args, create=True, **options) as engine:
+        errors, bad = problems(engine)
         if errors and not args.skip_invalid:
             return refuse_file(args, errors, "nothing was recorded", "use --skip-invalid")
         left_out = skipped(args, errors)
