@@ -4,6 +4,7 @@ with one line naming the option or setting, exit code 2, and changes nothing."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from tests.cli.conftest import Run
 
 from likewise import ConfigError, Settings
 from likewise.cli.main import main
+from likewise.cli.retrain import Retrainer
 
 DEEP = "[" * 5_000 + "]" * 5_000  # deeper than the JSON parser's stack
 HUGE = '{"n": ' + "9" * 5_000 + "}"  # more digits than int() reads
@@ -129,3 +131,46 @@ def test_a_refused_import_makes_no_store(
     code, out, err = run(data, "ingest", str(catalog), "--model", "hashing-64", "--json")
     assert code == 0, err  # no model was recorded by the refusals
     assert json.loads(out)["new"] == 3
+
+
+RECOMMEND_FRESH = ["recommend", "u1", "--strategy", "hybrid", "--weights", '{"fresh": 1}']
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "args"),
+    [
+        pytest.param("LIKEWISE_FRESH_DAYS", "1e6", RECOMMEND_FRESH, id="fresh-before-year-1"),
+        pytest.param("LIKEWISE_FRESH_DAYS", "inf", RECOMMEND_FRESH, id="fresh-infinite"),
+        pytest.param("LIKEWISE_SEQUENCE_LAMBDA", "inf", ["train"], id="penalty-infinite"),
+    ],
+)
+def test_a_setting_too_large_to_work_is_refused_by_name(
+    data: Path,
+    run: Run,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    args: list[str],
+) -> None:
+    """Accepted, then a traceback where it was used: `fresh` asked for a time before year 1
+    (ValueError, or OverflowError past time_t), the next-item ridge for a matrix of infinities
+    (ValueError from scipy)."""
+    for user, item in (("u1", "a1"), ("u1", "a2"), ("u2", "a2"), ("u2", "a3")):
+        assert run(data, "event", user, item, "like")[0] == 0
+    monkeypatch.setenv(variable, value)
+    code, out, err = run(data, *args)
+    one_line(code, out, err)
+    assert f"setting {variable.removeprefix('LIKEWISE_').lower()}" in err
+
+
+def test_a_retrain_schedule_is_one_a_thread_can_wait(tmp_path: Path) -> None:
+    """`serve --train-every 1e12` was accepted: the retraining thread died at once with
+    OverflowError (a timeout past time_t) and the server never retrained."""
+    with pytest.raises(ConfigError, match="setting train_every"):
+        Settings(train_every=1e12)
+    most = Settings(train_every=365 * 86_400).training.train_every  # the longest allowed
+    retrainer = Retrainer(str(tmp_path), most).start()
+    time.sleep(0.2)
+    assert retrainer._thread.is_alive()  # waiting, not dead
+    retrainer.stop()
+    assert not retrainer._thread.is_alive() and retrainer.runs == 0
