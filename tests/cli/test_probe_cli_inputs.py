@@ -174,3 +174,31 @@ def test_a_retrain_schedule_is_one_a_thread_can_wait(tmp_path: Path) -> None:
     assert retrainer._thread.is_alive()  # waiting, not dead
     retrainer.stop()
     assert not retrainer._thread.is_alive() and retrainer.runs == 0
+
+
+NOT_UTF8 = [  # bytes that are not UTF-8 in argv, as Python decodes them (lone surrogates)
+    (["item", "show", "\udcff"], "id"),
+    (["item", "delete", "a1", "x\udcffy"], "id"),
+    (["recommend", "\udcff"], "user"),
+    (["events", "delete", "\udce9"], "user"),
+    (["onboard", "\udce9", "--text", "moon"], "user"),
+]
+
+
+def test_text_arguments_that_are_not_utf8_are_named(
+    tmp_path: Path, catalog: Path, data: Path, run: Run
+) -> None:
+    """`likewise item show $'\\xff'`: the store could not encode the id, a UnicodeEncodeError
+    traceback (exit code 1). A path is bytes, though: a file or --data named so still works."""
+    for args, named in NOT_UTF8:
+        code, out, err = run(data, *args, "--json")
+        assert (code, out) == (2, ""), args
+        error = {"code": "usage", "message": "is not UTF-8 text", "field": named}
+        assert json.loads(err) == {"error": error}
+    code, out, _ = run(data, "stats", "--json")
+    assert json.loads(out)["items"] == 3  # nothing deleted
+    odd = tmp_path / "caf\udce9.jsonl"  # b"caf\xe9.jsonl" on disk
+    odd.write_bytes(catalog.read_bytes())
+    code, out, err = run(data, "ingest", str(odd), "--json")
+    assert code == 0, err
+    assert json.loads(out)["unchanged"] == 3
