@@ -202,3 +202,20 @@ def test_text_arguments_that_are_not_utf8_are_named(
     code, out, err = run(data, "ingest", str(odd), "--json")
     assert code == 0, err
     assert json.loads(out)["unchanged"] == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        pytest.param(["--every", "0"], "--every", id="every"),
+        pytest.param(["--batch", "0"], "--batch", id="batch"),
+        pytest.param(["--url", "ftp://feed"], "--url", id="url"),
+    ],
+)
+def test_watch_names_the_option_it_was_given(
+    data: Path, run: Run, args: list[str], named: str
+) -> None:
+    """`watch --every 0` was refused as `setting feed_poll_seconds`, a name never typed."""
+    code, out, err = run(data, "watch", *args, "--json")
+    assert (code, out) == (2, "")
+    assert json.loads(err)["error"]["field"] == named
