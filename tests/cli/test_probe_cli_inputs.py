@@ -219,3 +219,38 @@ def test_watch_names_the_option_it_was_given(
     code, out, err = run(data, "watch", *args, "--json")
     assert (code, out) == (2, "")
     assert json.loads(err)["error"]["field"] == named
+
+
+def test_eval_refuses_an_out_it_cannot_write_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`eval --out FILE` ran the whole evaluation (minutes on MovieLens), then died making
+    the report's folder (FileExistsError traceback); `--save-tuned FOLDER` likewise."""
+    items, events = tmp_path / "items.jsonl", tmp_path / "events.jsonl"
+    items.write_text(
+        "".join(json.dumps({"id": f"i{i}", "title": f"t {i}"}) + "\n" for i in range(20))
+    )
+    likes = [
+        {
+            "user_id": f"u{u}",
+            "item_id": f"i{(u * 3 + k) % 20}",
+            "type": "like",
+            "timestamp": 10 * u + k,
+        }
+        for u in range(10)
+        for k in range(5)
+    ]
+    events.write_text("".join(json.dumps(e) + "\n" for e in likes))
+    taken = tmp_path / "taken"
+    taken.write_text("a file, not a folder")
+    dataset = ["eval", "--dataset", f"{items},{events}", "--model", "hashing-64", "--json"]
+    for args, named in (
+        (["--out", str(taken)], "--out"),
+        (["--out", str(taken / "report")], "--out"),
+        (["--tune", "alpha=0.1,0.2", "--save-tuned", str(tmp_path)], "--save-tuned"),
+    ):
+        assert main([*dataset, *args]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and "validation" not in err  # refused before the run
+        assert json.loads(err)["error"]["field"] == named
+    assert taken.read_text() == "a file, not a folder"
