@@ -254,3 +254,19 @@ def test_eval_refuses_an_out_it_cannot_write_before_the_run(
         assert out == "" and "validation" not in err  # refused before the run
         assert json.loads(err)["error"]["field"] == named
     assert taken.read_text() == "a file, not a folder"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full to fill")
+def test_a_digest_whose_file_cannot_be_written_says_so_in_one_line(
+    tmp_path: Path, data: Path, run: Run
+) -> None:
+    """A full disk under `digest --out` was an OSError traceback, after its lists had been
+    logged as sent; now one line (exit 1) says the file is incomplete and what was logged."""
+    for user, item in (("u1", "a1"), ("u2", "a3")):
+        assert run(data, "event", user, item, "like")[0] == 0
+    full = tmp_path / "full.jsonl"
+    full.symlink_to("/dev/full")  # every write: ENOSPC
+    code, out, err = run(data, "digest", "--name", "weekly", "--out", str(full))
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1 and err.startswith(f"error: cannot write {full} (--out): ")
+    assert "No space left on device" in err and "2 lists made were logged as sent" in err
