@@ -12,15 +12,18 @@ from tqdm import tqdm
 from likewise.cli.common import (
     emit,
     lines,
+    new_store,
     open_engine,
     parse_where,
     refuse_file,
+    require_store,
     show_hits,
     skipped,
 )
 from likewise.cli.lists import SPACES_HELP
 from likewise.cli.options import shared
 from likewise.cli.spaces import parse_vector
+from likewise.engine import Engine
 from likewise.engine.catalog import SOURCES
 from likewise.errors import InvalidInput
 from likewise.items import load_items
@@ -129,14 +132,22 @@ def _progress(total: int, what: str) -> tqdm[Any]:
 
 def ingest(args: argparse.Namespace) -> int:
     loaded = load_items(args.file)
-    with open_engine(args, create=True, model=args.model) as engine:
+
+    def problems(engine: Engine) -> tuple[list[InvalidInput], list[tuple[int, InvalidInput]]]:
         bad = engine.check_items(loaded.items)  # what the store refuses (nothing to embed)
         errors = loaded.errors + [
             InvalidInput(exc.reason, field=exc.field, line=loaded.lines[i]) for i, exc in bad
         ]
-        errors.sort(key=lambda err: err.line or 0)
+        return sorted(errors, key=lambda err: err.line or 0), bad
+
+    hint = "use --skip-invalid to ingest the valid records"
+    with new_store(args, model=args.model) as (scratch, options):  # a refusal makes no store
+        errors = [] if scratch is None or args.skip_invalid else problems(scratch)[0]
+        if errors:
+            return refuse_file(args, errors, "nothing was ingested", hint)
+    with open_engine(args, create=True, **options) as engine:
+        errors, bad = problems(engine)
         if errors and not args.skip_invalid:
-            hint = "use --skip-invalid to ingest the valid records"
             return refuse_file(args, errors, "nothing was ingested", hint)
         left_out = skipped(args, errors)
         skip = {i for i, _ in bad}
@@ -227,6 +238,7 @@ def stats(args: argparse.Namespace) -> int:
 def migrate(args: argparse.Namespace) -> int:
     from likewise.store import open_store
 
+    require_store(args.data)  # a folder with no store is refused, not made one
     store = open_store(args.data)  # opening applies what is missing
     try:
         data = store.stats()
@@ -240,6 +252,7 @@ def migrate(args: argparse.Namespace) -> int:
 def copy(args: argparse.Namespace) -> int:
     from likewise.copy import copy_store
 
+    require_store(args.source, field="src")  # the source is only read: a typo makes no store
     report = copy_store(args.source, args.destination, progress=True)
     data = {"counts": report.counts, "checksums": report.checksums}
     emit(

@@ -6,6 +6,7 @@ import argparse
 import json
 import re
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from likewise.config import Settings, StoreConfig
+from likewise.embedders.registry import get_embedder
 from likewise.engine import Engine
 from likewise.engine.tenants import Tenants
 from likewise.errors import InvalidInput
@@ -22,10 +24,12 @@ from likewise.store import Hit
 
 __all__ = [
     "emit",
+    "new_store",
     "open_engine",
     "open_tenants",
     "parse_where",
     "refuse_file",
+    "require_store",
     "show_hits",
     "show_recommendation",
     "skipped",
@@ -62,6 +66,37 @@ def open_engine(
 
 
 @contextmanager
+def new_store(
+    args: argparse.Namespace, **kwargs: Any
+) -> Iterator[tuple[Engine | None, dict[str, Any]]]:
+    """For a command that makes the store (ingest, events import) and checks its file first:
+    when `--data` names a folder with no store yet, an Engine on a new store in a temporary
+    folder, made as `--data`'s would be, to check the file against (what a store refuses
+    needs a store), so a refused file makes no store at `--data`; and the options to open
+    `--data` with (the model loaded once, for both). None and `kwargs` as they are when
+    there is a store (or a database, or a tenant) to check against."""
+    folder = Path(args.data.removeprefix("file://"))
+    if (
+        getattr(args, "tenant", None) is not None
+        or _database(args.data)
+        or (folder / "likewise.db").exists()
+        or (folder.exists() and not folder.is_dir())  # opening it names the problem
+    ):
+        yield None, kwargs
+        return
+    settings: Settings = kwargs.get("settings") or Settings()
+    embedder = kwargs.get("embedder") or get_embedder(
+        kwargs.get("model") or settings.store.model, embedding=settings.embedding
+    )
+    options = {k: v for k, v in kwargs.items() if k != "model"} | {"embedder": embedder}
+    with (
+        tempfile.TemporaryDirectory(prefix="likewise-check-") as scratch,
+        Engine.open(scratch, **options) as engine,
+    ):
+        yield engine, options
+
+
+@contextmanager
 def open_tenants(args: argparse.Namespace, **kwargs: Any) -> Iterator[Tenants]:
     """The tenants of the store at `--data` (which must exist), closed with it after."""
     require_store(args.data)
@@ -76,17 +111,25 @@ def open_tenants(args: argparse.Namespace, **kwargs: Any) -> Iterator[Tenants]:
             tenants.close()
 
 
-def require_store(location: str) -> None:
-    """Refuse a folder that holds no embedded store (a database URL is opened as given)."""
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", location) and not location.startswith("file://"):
+def require_store(location: str, field: str = "data") -> None:
+    """Refuse a folder that holds no embedded store (a database URL is opened as given), so
+    that opening it does not make one; `field` names where the location was given."""
+    if _database(location):
         return
     folder = Path(location.removeprefix("file://"))
     if not (folder / "likewise.db").is_file():
+        where = "check --data or LIKEWISE_DATA" if field == "data" else f"check {field}"
         raise InvalidInput(
-            f"no likewise store at {folder} (likewise.db not found): check --data or "
-            "LIKEWISE_DATA, or make one with `likewise ingest`",
-            field="data",
+            f"no likewise store at {folder} (likewise.db not found): {where}, or make one "
+            "with `likewise ingest`",
+            field=field,
         )
+
+
+def _database(location: str) -> bool:
+    """A URL (`postgresql://...`), not a folder (a path, or `file://`)."""
+    url = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", location) is not None
+    return url and not location.startswith("file://")
 
 
 _WHEN = ("_at", "timestamp", "started", "stopped")  # keys whose numbers are epoch seconds

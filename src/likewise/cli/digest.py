@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from likewise.cli.common import open_engine, parse_where
 from likewise.cli.options import shared
-from likewise.errors import InvalidInput
+from likewise.errors import InvalidInput, LikewiseError
 from likewise.events.model import check_user_id
 from likewise.recommend import Recommendation
 
@@ -75,8 +75,10 @@ def digest(args: argparse.Namespace) -> int:
             strategy=args.strategy,
             progress=progress,
         )  # checked here: a bad argument writes no file
-        out = sys.stdout if args.out is None else stack.enter_context(_open_out(args.out))
-        lists, items = _write(out, kind, args.name, rows)
+        if args.out is None:
+            lists, items = _write(sys.stdout, kind, args.name, rows)
+        else:
+            lists, items = _write_file(args.out, kind, args.name, rows)
     summary = {"digest": args.name, "users": done[0], "lists": lists, "items": items}
     summary["out"] = args.out or "-"
     line = (
@@ -107,6 +109,30 @@ def _open_out(out: str) -> IO[str]:
         return open(out, "w", encoding="utf-8", newline="")
     except OSError as exc:
         raise InvalidInput(f"cannot write {out}: {exc.strerror}", field="--out") from None
+
+
+def _write_file(
+    path: str, kind: str, name: str, rows: Iterator[tuple[str, Recommendation]]
+) -> tuple[int, int]:
+    """`_write` into the file `path`. A write that fails (a full disk) is one line saying so,
+    and that the lists made were logged as sent: the engine logs each list before it is
+    handed over, so they are left out of the next digest unless --include-sent."""
+    made = [0]
+
+    def counted() -> Iterator[tuple[str, Recommendation]]:
+        for row in rows:
+            made[0] += 1
+            yield row
+
+    try:
+        with _open_out(path) as out:  # closed here: its last buffer is written, or fails
+            return _write(out, kind, name, counted())
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise LikewiseError(
+            f"cannot write {path} (--out): {reason}; it is incomplete, and the {made[0]} "
+            "lists made were logged as sent (a digest of them again needs --include-sent)"
+        ) from None
 
 
 def _user_ids(stack: ExitStack, path: str) -> Iterator[str]:

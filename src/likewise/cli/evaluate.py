@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -102,6 +103,8 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
 def evaluate(args: argparse.Namespace) -> int:
     with _named_as_options():
         request = _request(args)
+        if args.out:
+            _writable(Path(args.out), "--out")  # the report's folder, made after the run
         tuned = _tuned_file(args, request)
         evaluation = run(request, bars=_bar, on_trial=_print_trial)
     if evaluation.chosen:
@@ -130,8 +133,23 @@ def _tuned_file(args: argparse.Namespace, request: EvalRequest) -> Path | None:
         path = Path(args.save_tuned)
         if not path.parent.is_dir():
             raise InvalidInput(f"folder {path.parent} does not exist", field="--save-tuned")
+        if path.is_dir():
+            raise InvalidInput(f"{path} is a folder; give a file", field="--save-tuned")
+        _writable(path.parent, "--save-tuned")
         return path
     return Path(args.out) / "tuned.toml" if args.out else None
+
+
+def _writable(folder: Path, option: str) -> None:
+    """`folder` is, or can be made as, a folder this process writes in: otherwise the run
+    would end, minutes later, in a traceback instead of its report."""
+    found = folder.absolute()
+    while not found.exists() and found != found.parent:
+        found = found.parent  # the first part that exists, in which the rest is made
+    if not found.is_dir():
+        raise InvalidInput(f"{found} is not a folder", field=option)
+    if not os.access(found, os.W_OK | os.X_OK):
+        raise InvalidInput(f"cannot write in {found}", field=option)
 
 
 def _save_tuned(path: Path | None, chosen: dict[str, float], command: str) -> None:

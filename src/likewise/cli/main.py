@@ -41,7 +41,14 @@ from likewise.cli import (
     tenants,
     watch,
 )
-from likewise.cli.options import GLOBAL, Parser, Usage, refuse_unused, shared
+from likewise.cli.options import (
+    GLOBAL,
+    Parser,
+    Usage,
+    refuse_not_utf8,
+    refuse_unused,
+    shared,
+)
 from likewise.config import StoreConfig
 from likewise.errors import ConfigError, InvalidInput, LikewiseError, NotFound
 
@@ -74,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         refuse_unused(parser, args, argv)
+        refuse_not_utf8(parser, args, argv)
         if hasattr(args, "tenant") and args.handler.__module__ in TENANTLESS:
             raise Usage(parser, "argument --tenant: this command does not take it")
     except Usage as exc:

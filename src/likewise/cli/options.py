@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-__all__ = ["GLOBAL", "Parser", "Renamed", "Usage", "refuse_unused", "shared"]
+__all__ = ["GLOBAL", "Parser", "Renamed", "Usage", "refuse_not_utf8", "refuse_unused", "shared"]
 
 GLOBAL = ("data", "tenant", "json", "verbose")  # the dests of the options the top level takes too
 
@@ -97,7 +97,14 @@ def refuse_unused(
 
 
 def _command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str:
-    """The command's words in `argv` (`item show`), found by walking the subcommands."""
+    """The command's words in `argv` (`item show`)."""
+    return " ".join(_walk(parser, argv)[0])
+
+
+def _walk(
+    parser: argparse.ArgumentParser, argv: Sequence[str]
+) -> tuple[list[str], argparse.ArgumentParser]:
+    """The command's words in `argv` and its parser, found by walking the subcommands."""
     words: list[str] = []
     for token in argv:
         choices = next(
@@ -107,7 +114,32 @@ def _command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str:
         if choices and token in choices:
             words.append(token)
             parser = choices[token]
-    return " ".join(words)
+    return words, parser
+
+
+# Arguments that name a file, a folder or a store: a path may hold any bytes. Every other
+# argument is text (an id, a name, JSON) that must be UTF-8 to be stored or compared.
+PATHS = frozenset(
+    ("config", "data", "dataset", "destination", "file", "folder", "out", "save_tuned", "source")
+)
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes that are not UTF-8, as argv decodes them
+
+
+def refuse_not_utf8(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str]
+) -> None:
+    """Raise `Usage` naming a text argument with bytes that are not UTF-8 (`likewise item
+    show $'\\xff'`): Python keeps them as lone surrogates, which no store can encode."""
+    command = _walk(parser, argv)[1]
+    for action in command._actions:
+        if action.dest in PATHS or action.metavar in ("FILE", "file"):
+            continue
+        value = getattr(args, action.dest, None)
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and _NOT_UTF8.search(text):
+                label = action.metavar if isinstance(action.metavar, str) else action.dest
+                name = (action.option_strings or [label])[-1]
+                raise Usage(command, f"argument {name}: is not UTF-8 text")
 
 
 class Renamed(argparse.Action):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import Counter
@@ -15,6 +14,7 @@ from tqdm import tqdm
 from likewise.cli.common import (
     emit,
     lines,
+    new_store,
     open_engine,
     parse_where,
     refuse_file,
@@ -141,15 +141,9 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
 
 
 def record_event(args: argparse.Namespace) -> int:
-    context = None
-    if args.context is not None:
-        try:
-            context = json.loads(args.context)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"not valid JSON: {exc.msg}", field="--context") from None
     given = {
         "value": args.value,
-        "context": context,
+        "context": json_object(args.context, "--context"),  # deep or huge JSON named too
         "timestamp": args.timestamp,
         "event_id": args.event_id,
     }
@@ -166,12 +160,20 @@ def record_event(args: argparse.Namespace) -> int:
 def import_events(args: argparse.Namespace) -> int:
     loaded = load_events(args.file)
     policy = args.unknown_items
-    with open_engine(args, create=True) as engine:
+
+    def problems(engine: Engine) -> tuple[list[InvalidInput], list[tuple[int, InvalidInput]]]:
         bad = engine.check_events(loaded.events, unknown_items=policy)
         errors = loaded.errors + [
             InvalidInput(exc.reason, field=exc.field, line=loaded.lines[i]) for i, exc in bad
         ]
-        errors.sort(key=lambda err: err.line or 0)
+        return sorted(errors, key=lambda err: err.line or 0), bad
+
+    with new_store(args) as (scratch, options):  # a refused file makes no store
+        errors = [] if scratch is None or args.skip_invalid else problems(scratch)[0]
+        if errors:
+            return refuse_file(args, errors, "nothing was recorded", "use --skip-invalid")
+    with open_engine(args, create=True, **options) as engine:
+        errors, bad = problems(engine)
         if errors and not args.skip_invalid:
             return refuse_file(args, errors, "nothing was recorded", "use --skip-invalid")
         left_out = skipped(args, errors)

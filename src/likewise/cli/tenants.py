@@ -41,8 +41,10 @@ def _settings(text: str | None) -> dict[str, Any]:
         return {}
     try:
         given = json.loads(text)
-    except ValueError as exc:
+    except ValueError as exc:  # a JSON error, or an integer of more digits than int() reads
         raise InvalidInput(f"not JSON: {exc}", field="--settings") from None
+    except RecursionError:  # the parser's own stack: nested far too deep for knobs
+        raise InvalidInput("not JSON: nested too deep", field="--settings") from None
     if not isinstance(given, dict):
         raise InvalidInput("give a JSON object of knobs", field="--settings")
     return given

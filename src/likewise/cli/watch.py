@@ -23,7 +23,7 @@ from likewise.cli.options import shared
 from likewise.config import FeedConfig
 from likewise.engine.feed import FeedStep
 from likewise.engine.feed_worker import FeedWorker
-from likewise.errors import InvalidInput
+from likewise.errors import ConfigError, InvalidInput
 
 __all__ = ["register"]
 
@@ -54,15 +54,33 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=watch)
 
 
+# The option that gives each setting: a bad value is named as it was typed.
+OPTIONS = {
+    "feed_folders": "folder",
+    "feed_urls": "url",
+    "feed_poll_seconds": "every",
+    "feed_batch": "batch",
+}
+
+
 def sources(args: argparse.Namespace) -> FeedConfig:
-    """The options over the settings, checked as the settings are."""
+    """The options over the settings, checked as the settings are; a bad option is named as
+    it was given (`--every`, not `feed_poll_seconds`)."""
     config = FeedConfig()
-    config = FeedConfig(
-        feed_folders=args.folder or config.feed_folders,
-        feed_urls=args.url or config.feed_urls,
-        feed_poll_seconds=config.feed_poll_seconds if args.every is None else args.every,
-        feed_batch=config.feed_batch if args.batch is None else args.batch,
-    )
+    given: dict[str, Any] = {
+        "feed_folders": args.folder or config.feed_folders,
+        "feed_urls": args.url or config.feed_urls,
+        "feed_poll_seconds": config.feed_poll_seconds if args.every is None else args.every,
+        "feed_batch": config.feed_batch if args.batch is None else args.batch,
+    }
+    try:
+        config = FeedConfig(**given)
+    except ConfigError as exc:
+        option = OPTIONS.get(exc.field or "")
+        if option is None or getattr(args, option) in (None, []):
+            raise  # the setting's own value (environment, file): named as the setting
+        reason = str(exc).split(": ", 1)[-1]
+        raise InvalidInput(reason, field=f"--{option}") from None
     for folder in config.feed_folders:
         if not Path(folder).is_dir():
             raise InvalidInput(f"no such folder: {folder}", field="--folder")

@@ -173,7 +173,7 @@ class RankingConfig(Component):
     popular_by: Literal["all-time", "trending"] = Field(
         "all-time", description="popular lists: summed signal, or weighted by age (7-day half-life)"
     )
-    fresh_days: float = Field(7.0, gt=0, description="age of items the fresh source offers")
+    fresh_days: float = Field(7.0, gt=0, le=36_500, description="age of items `fresh` offers")
     freshness_half_life_days: float = Field(
         0.0, ge=0, description="hybrid scores halve with published_at age (0: off)"
     )
@@ -205,8 +205,8 @@ class TrainingConfig(Component):
 
     section: ClassVar[str] = "training"
 
-    ease_lambda: float = Field(500.0, gt=0, description="EASE's L2 penalty (collaborative)")
-    sequence_lambda: float = Field(100.0, gt=0, description="next-item ridge's L2 penalty")
+    ease_lambda: float = Field(500.0, gt=0, le=1e12, description="EASE's L2 penalty (item-item)")
+    sequence_lambda: float = Field(100.0, gt=0, le=1e12, description="next-item ridge's L2 penalty")
     sequence_decay: float = Field(
         0.8, gt=0, le=1, description="next-item model: weight of a history item per step of age"
     )
@@ -233,8 +233,8 @@ class TrainingConfig(Component):
     neural_threads: int = Field(
         0, ge=0, description="cores the neural model trains on (0: torch's default, every core)"
     )
-    train_every: float = Field(
-        0.0, ge=0, description="seconds between a server's retrains (0: only `likewise train`)"
+    train_every: float = Field(  # at most a year: a thread waits it (OverflowError past time_t)
+        0.0, ge=0, le=31_536_000, description="seconds between a server's retrains (0: off)"
     )
     reload_seconds: float = Field(
         5.0, ge=0, description="how often a server checks the store for a newer model"

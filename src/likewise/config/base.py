@@ -4,14 +4,20 @@ constructor, the environment and the configuration file, and a bad value reporte
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
-from likewise.config.env import SecretFiles
+from likewise.config.env import SecretFiles, from_env
 from likewise.config.toml import TomlFile, origin
 from likewise.errors import ConfigError
 
@@ -40,6 +46,13 @@ class Component(BaseSettings):
             raise config_error(exc, where) from None
         except ConfigError as exc:  # a validator's own check (a blank key, the rating scale)
             raise located(exc, where) from None
+        except SettingsError as exc:  # a list or table variable whose text is not JSON
+            raise not_json(exc, where) from None
+        except RecursionError:  # the same, nested deeper than the JSON parser's stack
+            name = deepest(type(self))
+            raise ConfigError(
+                f"setting {name} ({where(name)}): not valid JSON: nested too deep", field=name
+            ) from None
 
     @classmethod
     def settings_customise_sources(
@@ -78,6 +91,34 @@ def located(exc: ConfigError, where: Callable[[str], str]) -> ConfigError:
     if found is None or not source.startswith("file "):
         return exc
     return ConfigError(f"setting {found[1]} ({source}): {str(exc)[found.end() :]}", field=found[1])
+
+
+def not_json(exc: SettingsError, where: Callable[[str], str]) -> ConfigError:
+    """A list or table setting (`write_keys`, `signals`) whose variable, or `_FILE`, does not
+    hold JSON: pydantic-settings' "error parsing value for field ..." as an error naming the
+    setting and the variable (never the value: it may be a key)."""
+    found = re.search(r'field "(\w+)"', str(exc))
+    name = found[1] if found is not None else "settings"
+    source = where(name) if found is not None else ""
+    cause = exc.__cause__
+    if isinstance(cause, json.JSONDecodeError):
+        reason = f"{cause.msg} (column {cause.colno})"
+    else:  # an integer of more digits than int() reads: says so, without the value
+        reason = str(cause or exc)
+    named = f"{name} ({source})" if source else name
+    return ConfigError(
+        f"setting {named}: not valid JSON: {reason}; a list or table is given as JSON, "
+        'e.g. ["k1", "k2"] or {"view": 0.2}',
+        field=name,
+    )
+
+
+def deepest(kind: type[Component]) -> str:
+    """The setting of `kind` whose variable (or `_FILE`) opens the most brackets: the one
+    the JSON parser ran out of stack on."""
+    texts = {name: from_env(name) for name in kind.model_fields}
+    opened = {n: t[0].count("[") + t[0].count("{") for n, t in texts.items() if t is not None}
+    return max(opened, key=lambda n: opened[n], default="settings")
 
 
 def config_error(exc: ValidationError, where: Callable[[str], str] | None = None) -> ConfigError:
