@@ -3,6 +3,8 @@ the place at fault as the Engine's errors do. Each test here failed before its f
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -10,6 +12,7 @@ from likewise import Engine
 
 J = {"Content-Type": "application/json"}
 NDJSON = {"Content-Type": "application/x-ndjson"}
+AB = {"name": "home", "variants": ["a:strategy=ema", "b:strategy=mean"]}
 
 
 @pytest.mark.parametrize(
@@ -41,3 +44,40 @@ def test_an_ndjson_line_may_hold_a_unicode_line_separator(
     response = client.post("/v1/items:batch", content=line.encode(), headers=NDJSON)
     assert response.status_code == 200, response.text
     assert client.get("/v1/items/ls1").json()["title"] == title
+
+
+def test_an_unknown_field_starts_no_experiment(client: TestClient) -> None:
+    response = client.post("/v1/experiments", json={**AB, "splt": "90/10"})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == "splt"
+    assert client.get("/v1/experiments").json() == []
+
+
+def test_an_unknown_field_stops_no_experiment(client: TestClient) -> None:
+    assert client.post("/v1/experiments", json=AB).status_code == 201
+    response = client.post("/v1/experiments/home/stop", json={"promot": "b"})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == "promot"
+    assert [e["running"] for e in client.get("/v1/experiments").json()] == [True]
+
+
+def test_an_unknown_field_makes_no_segment(client: TestClient) -> None:
+    response = client.put("/v1/segments/premium", json={"where": {"plan": "p"}, "wher": {}})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == "wher"
+    assert client.get("/v1/segments").json()["segments"] == []
+
+
+def test_an_unknown_field_onboards_no_user(client: TestClient, engine: Engine) -> None:
+    body: dict[str, Any] = {"text": "moon rockets", "itemz": ["space1"]}
+    response = client.post("/v1/users/u5/onboarding", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == "itemz"
+    assert client.post("/v1/users/u5/onboarding", json={"items": ["space1"]}).status_code == 204
+
+
+def test_an_unknown_field_makes_no_tenant(client: TestClient) -> None:
+    response = client.post("/v1/tenants", json={"name": "acme", "setting": {"strategy": "ema"}})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == "setting"
+    assert client.get("/v1/tenants").json()["tenants"] == []

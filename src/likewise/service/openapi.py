@@ -374,18 +374,12 @@ def _error(status: int) -> dict[str, Any]:
 
 def _rename_bodies(document: dict[str, Any]) -> None:
     """FastAPI names an embedded body `Body_<operationId>`; a generator makes a class of it,
-    so `OnboardUserBody` reads better."""
+    so `<OperationId>Body` reads better."""
     types = document["components"]["schemas"]
     for old in [n for n in types if n.startswith("Body_")]:
         new = old.removeprefix("Body_")
         new = new[:1].upper() + new[1:] + "Body"
         types[new] = {**types.pop(old), "title": new}
-        if "items" in types[new].get("properties", {}):  # onboarding's chosen items are ids
-            types[new]["properties"]["items"]["items"] = an_id("a stored item")
-            types[new]["anyOf"] = [  # text, or at least one item
-                {"required": ["text"], "properties": {"text": {"type": "string"}}},
-                {"required": ["items"], "properties": {"items": {"minItems": 1}}},
-            ]
         _replace_ref(document, REF + old, REF + new)
 
 
