@@ -81,3 +81,21 @@ def test_an_unknown_field_makes_no_tenant(client: TestClient) -> None:
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == "setting"
     assert client.get("/v1/tenants").json()["tenants"] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "field"),
+    [
+        ("/v1/digests", {"name": "weekly", "users": ["u1", ""]}, "users[1]"),
+        ("/v1/search", {"text": "moon", "exclude": ["space1", 5]}, "exclude[1]"),
+        ("/v1/search", {"vector": [0.5, "x"]}, "vector[1]"),
+        ("/v1/impressions", {"user_id": "u1", "strategy": "mine", "items": ["a", 3]}, "items[1]"),
+    ],
+)
+def test_an_element_of_a_list_is_named_as_the_engine_names_it(
+    client: TestClient, path: str, payload: dict[str, Any], field: str
+) -> None:
+    """`users[1]`, as the Engine's own errors (and the document) name a place, not `users.1`."""
+    response = client.post(path, json=payload)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == field

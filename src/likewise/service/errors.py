@@ -64,7 +64,7 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
     first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
     # pydantic names the member of a union it tried (`dict[str,any]`): no field of the request
     loc = [
-        str(p)
+        p
         for p in first.get("loc", ())
         if p not in ("body", "query", "path") and not _UNION_MEMBER.search(str(p))
     ]
@@ -72,7 +72,15 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
     if first.get("type") == "json_invalid":
         return error_response(400, "bad_json", f"the body is not valid JSON: {message}", "body")
     whole = "body" if tuple(first.get("loc", ()))[:1] == ("body",) else None
-    return error_response(422, "invalid_input", message, ".".join(loc) or whole)
+    return error_response(422, "invalid_input", message, _field(loc) or whole)
+
+
+def _field(loc: list[Any]) -> str:
+    """A place as the Engine's errors name it: `users[1]`, `where.price`, not `users.1`."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
+    return out
 
 
 def _http(_: Request, exc: Exception) -> JSONResponse:
