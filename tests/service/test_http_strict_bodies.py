@@ -12,6 +12,7 @@ from likewise import Engine
 
 J = {"Content-Type": "application/json"}
 NDJSON = {"Content-Type": "application/x-ndjson"}
+EVENT_FIELDS = {"user_id": "u1", "item_id": "space1", "type": "click"}
 AB = {"name": "home", "variants": ["a:strategy=ema", "b:strategy=mean"]}
 
 
@@ -99,3 +100,13 @@ def test_an_element_of_a_list_is_named_as_the_engine_names_it(
     response = client.post(path, json=payload)
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == field
+
+
+@pytest.mark.parametrize("odd", [5, "click", None, [EVENT_FIELDS]])
+def test_an_event_batch_names_the_element_that_is_no_object(
+    client: TestClient, engine: Engine, odd: object
+) -> None:
+    response = client.post("/v1/events", json=[EVENT_FIELDS, odd])
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == "events[1]"
+    assert engine.stats()["events"] == 0

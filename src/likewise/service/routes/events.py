@@ -23,8 +23,8 @@ EVENT_EXAMPLE = {"user_id": "u1", "item_id": "a1", "type": "click", "recommendat
 @router.post("/events", response_model=EventsAccepted)
 def record(
     request: Request,
-    body: Annotated[
-        dict[str, Any] | list[dict[str, Any]], Body(examples=[EVENT_EXAMPLE, [EVENT_EXAMPLE]])
+    body: Annotated[  # each event checked by the engine: a bad one named `events[k]`
+        dict[str, Any] | list[Any], Body(examples=[EVENT_EXAMPLE, [EVENT_EXAMPLE]])
     ],
     unknown_items: Annotated[
         UnknownItems | None,
