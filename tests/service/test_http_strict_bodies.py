@@ -110,3 +110,44 @@ def test_an_event_batch_names_the_element_that_is_no_object(
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == "events[1]"
     assert engine.stats()["events"] == 0
+
+
+def test_a_client_gone_mid_body_is_no_internal_error(
+    client: TestClient, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch whose client disconnects before the body ends: nothing stored, and a 4xx in
+    the access log and the metrics, not an internal error logged with its traceback."""
+    chunks = [b'[{"id": "g1", "title": "Moon', b'"}, {"id": "g2", "ti']
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if chunks:
+            return {"type": "http.request", "body": chunks.pop(0), "more_body": True}
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/items:batch",
+        "raw_path": b"/v1/items:batch",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    assert client.portal is not None
+    client.portal.call(client.app, scope, receive, send)
+    started = [m for m in sent if m["type"] == "http.response.start"]
+    assert [m["status"] for m in started] == [400]
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+    assert engine.count() == 4
+    scrape = client.get("/metrics").text
+    assert 'route="/v1/items:batch",status="400"' in scrape
+    assert 'route="/v1/items:batch",status="500"' not in scrape

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from likewise import errors
 
@@ -90,6 +91,13 @@ def _http(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, str(exc.detail), field, **(exc.headers or {}))
 
 
+def _gone(_: Request, exc: Exception) -> JSONResponse:
+    """The client went away before its whole body arrived: nothing was done, and no one reads
+    the answer; a 400 in the access log and the metrics, not an internal error."""
+    message = "the client disconnected before it sent the whole body"
+    return error_response(400, "bad_request", message, "body")
+
+
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return error_response(500, "internal", "internal error")
@@ -105,4 +113,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RecursionError, _too_deep)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(ClientDisconnect, _gone)
     app.add_exception_handler(Exception, _unexpected)
