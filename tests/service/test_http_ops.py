@@ -79,7 +79,8 @@ def test_one_error_shape(client: TestClient) -> None:
         body = response.json()
         assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "field"}
         assert 400 <= response.status_code < 500
-    assert client.post("/v1/events", content=b"{not json").status_code in (400, 422)
+    # no media type: what to fix first (test_http_media_types.py)
+    assert client.post("/v1/events", content=b"{not json").status_code == 415
 
 
 def test_body_limit_is_413_and_writes_nothing(client: TestClient) -> None:

@@ -60,7 +60,7 @@ def _likewise(_: Request, exc: Exception) -> JSONResponse:
 _UNION_MEMBER = re.compile(r"[\[\]]|^(str|int|float|bool|dict|list)$")
 
 
-def _validation(_: Request, exc: Exception) -> JSONResponse:
+def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
     # pydantic names the member of a union it tried (`dict[str,any]`): no field of the request
@@ -73,6 +73,12 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
     if first.get("type") == "json_invalid":
         return error_response(400, "bad_json", f"the body is not valid JSON: {message}", "body")
     whole = "body" if tuple(first.get("loc", ()))[:1] == ("body",) else None
+    if whole and not loc and isinstance(first.get("input"), bytes):
+        # FastAPI parses a body as JSON only under a JSON media type, else hands on its bytes:
+        # the body may well be an object, and the media type is what to fix (`curl -d`).
+        given = (request.headers.get("content-type") or "none")[:100]
+        why = f"send the body as JSON, with Content-Type: application/json (given: {given})"
+        return error_response(415, "unsupported_media_type", why, "body")
     return error_response(422, "invalid_input", message, _field(loc) or whole)
 
 

@@ -202,6 +202,7 @@ ERRORS = {
     "where).",
     409: "Valid, but the stored state cannot serve it (e.g. no trained model yet).",
     413: "The body is larger than the `max_body_bytes` setting.",
+    415: "The body is not sent as JSON (`Content-Type: application/json`).",
     422: "Invalid input; `field` names the part at fault.",
     503: "The store is unavailable; the same request may succeed after `Retry-After` seconds.",
 }
@@ -352,6 +353,8 @@ def errors(op: dict[str, Any], route: RouteContext, role: Role | None) -> list[i
         found.append(409)
     if has_body:
         found.append(413)
+    if route.body_field is not None:  # read as JSON under a JSON media type only
+        found.append(415)
     if has_body or op.get("parameters"):
         found.append(422)
     if (route.path or "").startswith("/v1/") or route.name in ("readyz", "metrics"):
