@@ -85,7 +85,7 @@ def test_keys(secured: TestClient, readers: Engine) -> None:
         ({"name": "Weekly!"}, "name"),
         ({"name": "weekly", "where": {"published_at": {"gte": "soon"}}}, "where.published_at.gte"),
         ({"name": "weekly", "strategy": "best"}, "strategy"),
-        ({"name": "weekly", "users": ["u1", ""]}, "users.1"),
+        ({"name": "weekly", "users": ["u1", ""]}, "users[1]"),  # as the engine names it
         ({"name": "weekly", "colour": "red"}, "colour"),
         ({"name": "weekly", "segment": "premium", "users": ["u1"]}, "segment"),
     ],

@@ -20,7 +20,7 @@ from likewise.service.auth import Keys
 from likewise.service.deps import known_query
 from likewise.service.logs import RequestLog
 from likewise.service.metrics import Metrics, RequestMetrics
-from likewise.service.middleware import AllowedMethods, BodyLimit
+from likewise.service.middleware import AllowedMethods, BodyLimit, Utf8Target
 from likewise.service.routes import (
     digests,
     events,
@@ -169,6 +169,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(BodyLimit, limit=settings.limits.max_body_bytes)
     app.add_middleware(AllowedMethods, routes=app.router.routes)
     app.add_middleware(Tenancy, state=app.state)  # `/v1/t/{tenant}/...` seen as `/v1/...`
+    app.add_middleware(Utf8Target)  # before the path is read: `caf%E9` is no `caf\ufffd`
     if settings.service.cors_origins:  # outermost: a preflight is answered before the rest
         app.add_middleware(
             CORSMiddleware,

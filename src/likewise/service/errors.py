@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from likewise import errors
 
@@ -59,12 +60,12 @@ def _likewise(_: Request, exc: Exception) -> JSONResponse:
 _UNION_MEMBER = re.compile(r"[\[\]]|^(str|int|float|bool|dict|list)$")
 
 
-def _validation(_: Request, exc: Exception) -> JSONResponse:
+def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
     # pydantic names the member of a union it tried (`dict[str,any]`): no field of the request
     loc = [
-        str(p)
+        p
         for p in first.get("loc", ())
         if p not in ("body", "query", "path") and not _UNION_MEMBER.search(str(p))
     ]
@@ -72,7 +73,21 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
     if first.get("type") == "json_invalid":
         return error_response(400, "bad_json", f"the body is not valid JSON: {message}", "body")
     whole = "body" if tuple(first.get("loc", ()))[:1] == ("body",) else None
-    return error_response(422, "invalid_input", message, ".".join(loc) or whole)
+    if whole and not loc and isinstance(first.get("input"), bytes):
+        # FastAPI parses a body as JSON only under a JSON media type, else hands on its bytes:
+        # the body may well be an object, and the media type is what to fix (`curl -d`).
+        given = (request.headers.get("content-type") or "none")[:100]
+        why = f"send the body as JSON, with Content-Type: application/json (given: {given})"
+        return error_response(415, "unsupported_media_type", why, "body")
+    return error_response(422, "invalid_input", message, _field(loc) or whole)
+
+
+def _field(loc: list[Any]) -> str:
+    """A place as the Engine's errors name it: `users[1]`, `where.price`, not `users.1`."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
+    return out
 
 
 def _http(_: Request, exc: Exception) -> JSONResponse:
@@ -80,6 +95,13 @@ def _http(_: Request, exc: Exception) -> JSONResponse:
     code = CODES.get(exc.status_code, "http_error")
     field = "body" if exc.status_code in (400, 413) else None  # the body: unparsed, too large
     return error_response(exc.status_code, code, str(exc.detail), field, **(exc.headers or {}))
+
+
+def _gone(_: Request, exc: Exception) -> JSONResponse:
+    """The client went away before its whole body arrived: nothing was done, and no one reads
+    the answer; a 400 in the access log and the metrics, not an internal error."""
+    message = "the client disconnected before it sent the whole body"
+    return error_response(400, "bad_request", message, "body")
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -97,4 +119,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RecursionError, _too_deep)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(ClientDisconnect, _gone)
     app.add_exception_handler(Exception, _unexpected)

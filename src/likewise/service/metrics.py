@@ -196,6 +196,11 @@ class Metrics:
             multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
+# The methods a request is counted under by name; any other (a client may send any token:
+# `FOO`, or a new one per request) is counted as `other`, so no request adds a series.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+
+
 class RequestMetrics:
     """Counts each request and times it, labelled by route template (not the raw path). A
     route the router does not put in the scope (the document, the docs pages) is found by
@@ -223,5 +228,6 @@ class RequestMetrics:
             await self.app(scope, receive, sending)
         finally:
             name: Any = route_template(scope, self.routes)
-            self.metrics.requests.labels(name, scope["method"], str(status)).inc()
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            self.metrics.requests.labels(name, method, str(status)).inc()
             self.metrics.latency.labels(name).observe(time.perf_counter() - start)

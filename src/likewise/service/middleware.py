@@ -1,13 +1,16 @@
-"""ASGI middleware: a request body size limit and the `Allow` header of a 405; and the route
-template of a request, which the metrics and the access log label it with.
+"""ASGI middleware: a request body size limit, a target whose %-escapes are UTF-8, and the
+`Allow` header of a 405; and the route template of a request, which the metrics and the access
+log label it with.
 
 Plain ASGI (not BaseHTTPMiddleware) so that neither adds a task or a copy per request.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException
@@ -16,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from likewise.service.errors import error_response
 
-__all__ = ["AllowedMethods", "BodyLimit", "route_template"]
+__all__ = ["AllowedMethods", "BodyLimit", "Utf8Target", "route_template"]
 
 
 class TooLarge(HTTPException):
@@ -108,3 +111,32 @@ class AllowedMethods:
             if route.methods and route.matches(scope)[0] is not Match.NONE:
                 methods |= route.methods
         return sorted(methods)
+
+
+HIGH_ESCAPE = re.compile(rb"%[89a-fA-F][0-9a-fA-F]")  # a byte past ASCII: part of UTF-8, or not
+
+
+class Utf8Target:
+    """400 naming `path` or `query` for a target whose %-escapes are not UTF-8 (`caf%E9`,
+    Latin-1). The server decodes them with errors="replace": `caf%E9` and `caf%E8` would both
+    be the id `caf\ufffd`, and a write to one would change the other's data."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for field, raw in (("path", scope.get("raw_path")), ("query", scope["query_string"])):
+                if raw and HIGH_ESCAPE.search(raw) and not _utf8(raw):
+                    message = f"the {field} is not UTF-8 once its %-escapes are decoded"
+                    await error_response(400, "bad_request", message, field)(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

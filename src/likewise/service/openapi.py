@@ -202,6 +202,7 @@ ERRORS = {
     "where).",
     409: "Valid, but the stored state cannot serve it (e.g. no trained model yet).",
     413: "The body is larger than the `max_body_bytes` setting.",
+    415: "The body is not sent as JSON (`Content-Type: application/json`).",
     422: "Invalid input; `field` names the part at fault.",
     503: "The store is unavailable; the same request may succeed after `Retry-After` seconds.",
 }
@@ -352,6 +353,8 @@ def errors(op: dict[str, Any], route: RouteContext, role: Role | None) -> list[i
         found.append(409)
     if has_body:
         found.append(413)
+    if route.body_field is not None:  # read as JSON under a JSON media type only
+        found.append(415)
     if has_body or op.get("parameters"):
         found.append(422)
     if (route.path or "").startswith("/v1/") or route.name in ("readyz", "metrics"):
@@ -374,18 +377,12 @@ def _error(status: int) -> dict[str, Any]:
 
 def _rename_bodies(document: dict[str, Any]) -> None:
     """FastAPI names an embedded body `Body_<operationId>`; a generator makes a class of it,
-    so `OnboardUserBody` reads better."""
+    so `<OperationId>Body` reads better."""
     types = document["components"]["schemas"]
     for old in [n for n in types if n.startswith("Body_")]:
         new = old.removeprefix("Body_")
         new = new[:1].upper() + new[1:] + "Body"
         types[new] = {**types.pop(old), "title": new}
-        if "items" in types[new].get("properties", {}):  # onboarding's chosen items are ids
-            types[new]["properties"]["items"]["items"] = an_id("a stored item")
-            types[new]["anyOf"] = [  # text, or at least one item
-                {"required": ["text"], "properties": {"text": {"type": "string"}}},
-                {"required": ["items"], "properties": {"items": {"minItems": 1}}},
-            ]
         _replace_ref(document, REF + old, REF + new)
 
 

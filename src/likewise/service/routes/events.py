@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 from likewise.events import UnknownItems
-from likewise.service.auth import require_events
+from likewise.service.auth import Keys, require_events
 from likewise.service.deps import check_batch, engine_of
 from likewise.service.schemas import AnId, EventsAccepted
 
@@ -23,15 +24,15 @@ EVENT_EXAMPLE = {"user_id": "u1", "item_id": "a1", "type": "click", "recommendat
 @router.post("/events", response_model=EventsAccepted)
 def record(
     request: Request,
-    body: Annotated[
-        dict[str, Any] | list[dict[str, Any]], Body(examples=[EVENT_EXAMPLE, [EVENT_EXAMPLE]])
+    body: Annotated[  # each event checked by the engine: a bad one named `events[k]`
+        dict[str, Any] | list[Any], Body(examples=[EVENT_EXAMPLE, [EVENT_EXAMPLE]])
     ],
     unknown_items: Annotated[
         UnknownItems | None,
         Query(
             description="an event on an item not in the store: reject the request, create "
-            "the item (just its id) or skip the event (counted in `skipped`); default: the "
-            "unknown_items setting"
+            "the item (just its id; a write key only) or skip the event (counted in "
+            "`skipped`); default: the unknown_items setting"
         ),
     ] = None,
 ) -> dict[str, int]:
@@ -42,6 +43,8 @@ def record(
     and `recommendation_id` (attributes the event to a served list). A bad field is named
     as `value` (an object) or `events[3].value` (an array).
     """
+    if unknown_items == "create":  # it writes to the catalog: not for the key pages publish
+        _may_create(request)
     engine = engine_of(request)
     if isinstance(body, dict):
         request.state.users = 1  # for the access log
@@ -54,6 +57,18 @@ def record(
     metrics.events.inc(report.accepted)
     metrics.duplicates.inc(report.duplicates)
     return report.as_dict()
+
+
+def _may_create(request: Request) -> None:
+    """403 unless the request's key may write: `unknown_items=create` makes catalog items."""
+    keys: Keys = request.app.state.keys
+    try:
+        keys.require("write")(request)
+    except HTTPException as exc:
+        if exc.status_code != 403:
+            raise
+        why = "unknown_items=create makes catalog items: it needs a write key"
+        raise HTTPException(403, f"{why} (an events key may record events only)") from None
 
 
 class ListShown(BaseModel):

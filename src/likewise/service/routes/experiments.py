@@ -45,7 +45,8 @@ def _one_share_per_variant(schema: dict[str, Any]) -> None:
 
 
 class ExperimentIn(BaseModel):
-    model_config = ConfigDict(json_schema_extra=_one_share_per_variant)
+    # A misspelt field is a 422 naming it, not an experiment started without it.
+    model_config = ConfigDict(json_schema_extra=_one_share_per_variant, extra="forbid")
 
     # The patterns document what the parsers (tracking/experiments.py) check, and accept.
     name: str = Field(
@@ -72,6 +73,8 @@ class ExperimentIn(BaseModel):
 
 
 class StopIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # `{"promot": ...}` must not stop it unpromoted
+
     promote: str | None = Field(None, min_length=1, description="a variant to serve from now on")
 
 

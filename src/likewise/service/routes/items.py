@@ -58,10 +58,12 @@ async def write_batch(request: Request) -> dict[str, int]:
 
 
 def _records(request: Request, body: bytes) -> list[Any]:
-    text = body.decode("utf-8", errors="replace")
+    """The records of a batch body, decoded as sent: bytes that are not UTF-8 are refused
+    (never stored as U+FFFD), and an NDJSON line ends at a newline only, not at a U+2028 that
+    a JSON string may hold."""
     if request.headers.get("content-type", "").startswith("application/x-ndjson"):
         records: list[Any] = []
-        for line, row in enumerate(text.splitlines(), start=1):
+        for line, row in enumerate(body.splitlines(), start=1):  # bytes: at \n and \r only
             if row.strip():
                 check_batch(request, len(records) + 1)  # before parsing the rest
                 try:
@@ -70,7 +72,7 @@ def _records(request: Request, body: bytes) -> list[Any]:
                     raise _not_json(exc, f"items[{len(records)}]", line) from None
         return records
     try:
-        value = json.loads(text)
+        value = json.loads(body)
     except (ValueError, RecursionError) as exc:
         raise _not_json(exc, "body") from None
     if not isinstance(value, list):
@@ -80,10 +82,13 @@ def _records(request: Request, body: bytes) -> list[Any]:
 
 
 def _not_json(exc: Exception, field: str, line: int | None = None) -> InvalidInput:
-    """Why text is not JSON likewise reads: not JSON, nested past the parser's stack, or an
-    integer of more digits than int() reads (a ValueError that is no JSONDecodeError)."""
+    """Why text is not JSON likewise reads: not JSON, not UTF-8, nested past the parser's
+    stack, or an integer of more digits than int() reads (a ValueError that is no
+    JSONDecodeError)."""
     if isinstance(exc, json.JSONDecodeError):
         reason = f"not valid JSON: {exc.msg}"
+    elif isinstance(exc, UnicodeDecodeError):
+        reason = f"not UTF-8: byte 0x{exc.object[exc.start]:02x} at offset {exc.start}"
     elif isinstance(exc, RecursionError):
         reason = f"nested more than {MAX_DEPTH} deep"
     else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from likewise.service.auth import require_private, require_read, require_write
 from likewise.service.deps import engine_of
@@ -76,6 +76,8 @@ def _a_where(schema: dict[str, Any]) -> None:
 
 
 class SegmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     where: dict[str, Any] = Field(
         description="the filter over users' properties (the grammar of item filters)",
         json_schema_extra=_a_where,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from likewise.engine.tenants import NAME, Tenants, knob_schemas
 from likewise.service.auth import require_admin
@@ -24,6 +24,8 @@ TenantName = Path(pattern=f"^{NAME.pattern}$", description="the tenant's name")
 
 
 class TenantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt `settings` makes no tenant
+
     name: str = Field(
         json_schema_extra={"pattern": f"^{NAME.pattern}$"},
         description="1-34 of a-z, 0-9, '_' and '-', starting with a letter or digit",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from likewise.engine import MAX_N, Engine
@@ -16,6 +16,7 @@ from likewise.recommend.spaces import parse_spaces
 from likewise.service.auth import require_private, require_read, require_write
 from likewise.service.deps import engine_of
 from likewise.service.lean import Lean
+from likewise.service.openapi_types import an_id
 from likewise.service.schemas import FastJSON, RecommendationOut
 
 __all__ = ["reads", "writes"]
@@ -186,23 +187,34 @@ def delete_user_events(request: Request, user_id: str) -> dict[str, Any]:
     return {"user_id": user_id, "deleted": engine_of(request).delete_user_events(user_id)}
 
 
+def _text_or_items(schema: dict[str, Any]) -> None:
+    """The chosen items are ids; and one of the two fields must be given."""
+    schema["properties"]["items"]["items"] = an_id("a stored item")
+    schema["anyOf"] = [
+        {"required": ["text"], "properties": {"text": {"type": "string"}}},
+        {"required": ["items"], "properties": {"items": {"minItems": 1}}},
+    ]
+
+
+class OnboardUserBody(BaseModel):
+    """Interests in words and/or chosen items: at least one of the two."""
+
+    # A misspelt field is a 422 naming it, not an onboarding from the other field alone
+    # (which a resend could not then correct: the user has a history, 409).
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_text_or_items)
+
+    text: str | None = Field(
+        None,
+        description="interests in words (not blank); 409 if the model finds no direction in them",
+        json_schema_extra={"pattern": NOT_BLANK},
+    )
+    items: list[str] = Field([], description="chosen item ids")
+
+
 @writes.post("/{user_id}/onboarding", status_code=204)
-def onboard(
-    request: Request,
-    user_id: str,
-    text: Annotated[
-        str | None,
-        Body(
-            embed=True,
-            description="interests in words (not blank); 409 if the model finds no "
-            "direction in them",
-            json_schema_extra={"pattern": NOT_BLANK},
-        ),
-    ] = None,
-    items: Annotated[list[str], Body(embed=True, description="chosen item ids")] = [],  # noqa: B006
-) -> None:
+def onboard(request: Request, user_id: str, body: OnboardUserBody) -> None:
     """Start a new user from onboarding text and/or chosen items (409 if they have a history)."""
-    engine_of(request).onboard(user_id, text=text, items=items)
+    engine_of(request).onboard(user_id, text=body.text, items=body.items)
 
 
 @writes.delete("/{user_id}")
