@@ -151,3 +151,24 @@ def test_a_client_gone_mid_body_is_no_internal_error(
     scrape = client.get("/metrics").text
     assert 'route="/v1/items:batch",status="400"' in scrape
     assert 'route="/v1/items:batch",status="500"' not in scrape
+
+
+@pytest.mark.parametrize(
+    ("items", "field"),
+    [
+        (["space1", ""], "items[1]"),
+        (["space1\x00"], "items[0]"),
+        (["a" * 600], "items[0]"),
+        (["s"] * 10_001, "items"),  # longer than any list likewise serves (MAX_N)
+    ],
+)
+def test_an_impression_of_ids_no_item_can_have_is_refused(
+    client: TestClient, engine: Engine, items: list[str], field: str
+) -> None:
+    """They were logged (200) and counted: catalog coverage read 2.0 of the catalog."""
+    shown = {"user_id": "u1", "strategy": "mine", "items": items}
+    response = client.post("/v1/impressions", json=shown)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == field
+    engine.tracker.impressions.flush()
+    assert engine.ctr_report() == []

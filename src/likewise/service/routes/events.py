@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
+from likewise.engine import MAX_N
 from likewise.events import UnknownItems
 from likewise.service.auth import Keys, require_events
 from likewise.service.deps import check_batch, engine_of
@@ -80,7 +81,9 @@ class ListShown(BaseModel):
     strategy: str = Field(
         pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$", description="the name it is reported under"
     )
-    items: list[str] = Field(description="the item ids shown, in order")
+    items: list[AnId] = Field(  # ids an item can have: the reports count them as items
+        max_length=MAX_N, description="the item ids shown, in order"
+    )
     context: dict[str, Any] | None = Field(None, description="kept with the impression")
 
 
