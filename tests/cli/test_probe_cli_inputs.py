@@ -45,6 +45,14 @@ def test_hostile_json_in_an_option_is_named(
     assert json.loads(out) == {"tenants": []}
 
 
+def test_a_null_context_is_no_context_as_over_http(data: Path, run: Run) -> None:
+    """`--context null` recorded the event before the JSON checks, as POST /v1/events does."""
+    code, out, err = run(data, "event", "u1", "a1", "view", "--context", " null")
+    assert (code, out.strip()) == (0, "recorded"), err
+    code, out, _ = run(data, "stats", "--json")
+    assert json.loads(out)["events"] == 1
+
+
 @pytest.mark.parametrize(
     ("variable", "text", "named"),
     [

@@ -39,3 +39,16 @@ def test_a_target_that_is_not_utf8_is_refused_and_changes_nothing(
     stats = engine.stats()
     assert (stats["items"], stats["profiles"], engine.ctr_report()) == (4, 0, [])
     assert engine.user_properties("\ufffd") == {}
+
+
+def test_the_document_lists_the_400_for_every_operation(client: TestClient) -> None:
+    """Any operation may get such a target (`/healthz?x=%E9` too): its 400 is documented."""
+    paths = client.get("/openapi.json").json()["paths"]
+    missing = [
+        f"{method.upper()} {path}"
+        for path, operations in paths.items()
+        for method, op in operations.items()
+        if "400" not in op["responses"]
+    ]
+    assert missing == []
+    assert client.get("/healthz?x=%E9").status_code == 400

@@ -86,3 +86,17 @@ def test_a_folder_whose_path_is_not_utf8_is_refused_before_anything_is_written(
     with pytest.raises(ConfigError, match=r"caf\\xe9: its path is not UTF-8"):
         open_store(folder)
     assert not os.path.exists(folder)
+
+
+def test_a_relative_folder_inside_a_folder_that_is_not_utf8_opens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # faiss is handed the path as given: a relative one never holds the working folder's bytes.
+    here = os.fsencode(tmp_path) + b"/w\xe9"
+    os.mkdir(here)
+    monkeypatch.chdir(here)
+    with Engine.open("d", model="hashing-64") as eng:
+        eng.add_items([{"id": "a", "title": "a first film"}])
+    with Engine.open("d", model="hashing-64") as eng:  # the index was saved, and reads back
+        assert [hit.id for hit in eng.search("a first film", n=1)] == ["a"]
+    assert os.listdir(os.path.join(here, b"d", b"index"))

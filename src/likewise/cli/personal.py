@@ -141,9 +141,10 @@ def register(sub: SubParsers, common: argparse.ArgumentParser) -> None:
 
 
 def record_event(args: argparse.Namespace) -> int:
+    context = None if (args.context or "").strip() == "null" else args.context  # as HTTP's null
     given = {
         "value": args.value,
-        "context": json_object(args.context, "--context"),  # deep or huge JSON named too
+        "context": json_object(context, "--context"),  # deep or huge JSON named too
         "timestamp": args.timestamp,
         "event_id": args.event_id,
     }

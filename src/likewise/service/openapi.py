@@ -195,7 +195,8 @@ NEEDS = {
     "write": "Needs a write key when keys are configured.",
 }
 ERRORS = {
-    400: "The body is not valid JSON.",
+    400: "The body is not valid JSON, or the path or the query is not UTF-8 once its "
+    "%-escapes are decoded (`field` says which).",
     401: "No API key, or an unknown one (when keys are configured).",
     403: "The key's role does not allow this operation.",
     404: "Not found: the path's item or experiment, or an item the body names (`field` says "
@@ -340,9 +341,7 @@ def errors(op: dict[str, Any], route: RouteContext, role: Role | None) -> list[i
     """The error statuses the operation can answer."""
     path = [p["name"] for p in op.get("parameters", []) if p["in"] == "path"]
     has_body = "requestBody" in op
-    found = []
-    if route.body_field is not None:  # FastAPI parses the JSON body
-        found.append(400)
+    found = [400]  # any path or query whose %-escapes are not UTF-8 (middleware.Utf8Target)
     if role is not None:
         found += [401, 403] if RANK[role] > RANK["read"] else [401]
     if (route.name or "") in REFER or (

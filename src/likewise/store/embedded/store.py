@@ -61,7 +61,7 @@ class EmbeddedStore(BatchSearch, Fetching, DerivedReads, ShadowSpace):
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise ConfigError(f"data location {self.path} exists and is not a directory")
-        if not str(self.path.absolute()).isascii():  # faiss writes its files by a UTF-8 name
+        if not str(self.path).isascii():  # faiss writes its files by this UTF-8 name
             _check_utf8(self.path)
         self._ann = ann or AnnConfig()
         self._share()  # its writes told to the other processes, theirs heard (changes.py)
@@ -387,7 +387,7 @@ def _check_utf8(path: Path) -> None:
     """ConfigError unless `path` is UTF-8 (a name of other bytes reaches Python with lone
     surrogates, which faiss cannot take: the index could never be saved)."""
     try:
-        str(path.absolute()).encode("utf-8")
+        str(path).encode("utf-8")  # as given: a relative one never holds the cwd's bytes
     except UnicodeEncodeError:
         shown = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
         raise ConfigError(
