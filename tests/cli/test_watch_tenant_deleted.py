@@ -20,7 +20,9 @@ def test_watch_stops_when_its_tenant_is_deleted(location: str, tmp_path: Path, r
     data = location
     settings = Settings(data=data, model="hashing-64")
     with Engine.open(data, settings=settings) as default:
-        Tenants(default, settings).create("ta")
+        made = Tenants(default, settings)
+        made.create("ta")
+        made.close()  # create opens the tenant's engine: closed, or its threads outlive the test
     drops = tmp_path / "drops"
     drops.mkdir()
 
