@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from likewise.errors import InvalidInput
+from likewise.items.records import lone_surrogate
 
 __all__ = [
     "And",
@@ -161,11 +162,8 @@ def _shown(text: str) -> str:
 def _unicode(value: Any, path: str) -> None:
     """A string a database can store: no lone UTF-16 surrogate (JSON's escapes allow one)."""
     for text in value if isinstance(value, list) else [value]:
-        if isinstance(text, str) and not text.isascii():
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:
-                raise InvalidInput("is not valid Unicode (a lone surrogate)", field=path) from None
+        if isinstance(text, str) and lone_surrogate(text):
+            raise InvalidInput("is not valid Unicode (a lone surrogate)", field=path)
 
 
 def _parse_op(field: str, op: str, arg: Any, path: str) -> Cond:

@@ -18,6 +18,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from likewise.items.records import lone_surrogate
+
 __all__ = ["GLOBAL", "Parser", "Renamed", "Usage", "refuse_not_utf8", "refuse_unused", "shared"]
 
 GLOBAL = ("data", "tenant", "json", "verbose")  # the dests of the options the top level takes too
@@ -122,7 +124,6 @@ def _walk(
 PATHS = frozenset(
     ("config", "data", "dataset", "destination", "file", "folder", "out", "save_tuned", "source")
 )
-_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes that are not UTF-8, as argv decodes them
 
 
 def refuse_not_utf8(
@@ -136,7 +137,7 @@ def refuse_not_utf8(
             continue
         value = getattr(args, action.dest, None)
         for text in value if isinstance(value, list) else [value]:
-            if isinstance(text, str) and _NOT_UTF8.search(text):
+            if isinstance(text, str) and lone_surrogate(text):  # bytes argv could not decode
                 label = action.metavar if isinstance(action.metavar, str) else action.dest
                 name = (action.option_strings or [label])[-1]
                 raise Usage(command, f"argument {name}: is not UTF-8 text")

@@ -28,7 +28,7 @@ from likewise.items.limits import (
     check_size,
     limits_of,
 )
-from likewise.items.records import hash_record, sha
+from likewise.items.records import hash_record, lone_surrogate, sha
 
 __all__ = [
     "CONTENT_FIELDS",
@@ -55,7 +55,6 @@ DEFAULT_TEMPLATE = ("title", "body", "tags")
 # hyphen, zero-width, bidi marks, BOM) and line separators: an id is seen, typed and sent.
 ID_FORBIDDEN = "\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
 _FORBIDDEN = re.compile(f"[{ID_FORBIDDEN}]")
-_SURROGATE = re.compile("[\ud800-\udfff]")  # no database holds one (JSON escapes make them)
 # A character that is not blank, as JSON Schema's regex (ECMA-262) reads `\S`: the server and
 # its OpenAPI document then agree on which texts are blank (Python's `str.strip` does not).
 NOT_BLANK = "[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
@@ -82,7 +81,7 @@ def check_id(value: str, max_length: int = MAX_ID_LENGTH) -> str:
         )
     if _FORBIDDEN.search(value):
         raise ValueError("must not contain control, invisible or line-separator characters")
-    if not value.isascii() and _SURROGATE.search(value):
+    if lone_surrogate(value):
         raise ValueError("is not valid Unicode (a lone surrogate)")
     return value
 
@@ -335,13 +334,8 @@ def check_json(
             f"nested more than {max_depth} deep (LIKEWISE_MAX_DEPTH)", field=field, line=line
         )
     if isinstance(value, str):
-        if not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise InvalidInput(
-                    "is not valid Unicode (a lone surrogate)", field=field, line=line
-                ) from None
+        if lone_surrogate(value):
+            raise InvalidInput("is not valid Unicode (a lone surrogate)", field=field, line=line)
     elif isinstance(value, Mapping):
         for key, item in value.items():
             name = str(key).encode("utf-8", "backslashreplace").decode("utf-8")

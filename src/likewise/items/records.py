@@ -1,14 +1,15 @@
-"""An item's record as the store keeps it: its JSON text, and the hashes that say whether it
-(or its embedded text) changed."""
+"""An item's record as the store keeps it: its JSON text, the hashes that say whether it
+(or its embedded text) changed, and the test of a text no database can keep."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["hash_record", "record_text", "sha"]
+__all__ = ["hash_record", "lone_surrogate", "record_text", "sha"]
 
 # `json.dumps` with arguments builds an encoder per call (a third of its time for a record);
 # these are the same encoders, built once.
@@ -30,3 +31,12 @@ def hash_record(record: Mapping[str, Any]) -> str:
 def record_text(record: Mapping[str, Any]) -> str:
     """The record as stored: `json.dumps(record, ensure_ascii=False)`."""
     return _AS_GIVEN.encode(record)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(text: str) -> bool:
+    """Whether `text` holds a lone UTF-16 surrogate (JSON's `\\ud800` escapes and Python's
+    `surrogateescape` make them), which UTF-8, and so no database, can hold."""
+    return not text.isascii() and _SURROGATE.search(text) is not None

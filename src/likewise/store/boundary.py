@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from likewise.errors import InvalidInput, LikewiseError
+from likewise.items.records import lone_surrogate
 
 __all__ = ["Translate", "translating"]
 
@@ -70,7 +71,7 @@ def _not_unicode(method: Callable[..., Any], args: Any, kwargs: Any) -> InvalidI
 
 def _holds_surrogate(value: Any, depth: int = 0) -> bool:
     if isinstance(value, str):
-        return not value.isascii() and any("\ud800" <= c <= "\udfff" for c in value)
+        return lone_surrogate(value)
     if depth > 2 or isinstance(value, bytes):
         return False
     if isinstance(value, dict):
